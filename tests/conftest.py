@@ -1,0 +1,41 @@
+"""Shared test set-up: marker gating, and the fixture plugins of each area.
+
+`sim` tests need root, network namespaces and /dev/net/tun; `device` tests
+need a real phone or emulator named by WGDROID_TEST_SERIAL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+# Fixture plugins live beside this file, one per area, so areas don't edit one file.
+pytest_plugins = ["sim_fixtures"]
+
+
+def _sim_unavailable() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    if not os.path.exists("/dev/net/tun"):
+        return "needs /dev/net/tun"
+    for tool in ("ip", "wg", "wg-quick", "wireguard-go", "adb"):
+        if shutil.which(tool) is None:
+            return f"needs {tool} (run scripts/setup)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sim_reason = _sim_unavailable()
+    # In CI nothing is skipped: a missing tool must fail loudly, not hide.
+    in_ci = os.environ.get("CI") == "true"
+    for item in items:
+        if "sim" in item.keywords and sim_reason and not in_ci:
+            item.add_marker(pytest.mark.skip(reason=sim_reason))
+        if "device" in item.keywords and not os.environ.get("WGDROID_TEST_SERIAL"):
+            item.add_marker(pytest.mark.skip(reason="set WGDROID_TEST_SERIAL to a phone or emulator"))

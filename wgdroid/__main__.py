@@ -1,0 +1,3 @@
+from wgdroid.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""Entry point of the `wgdroid` command: builds the parser from the command
+modules and maps every error to the exit-code table in one place."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from wgdroid import __version__
+from wgdroid.cli import output
+from wgdroid.errors import WgdroidError, exit_code_for
+from wgdroid.exit_codes import ExitCode
+
+# Each module has `register(subparsers)`; its handlers take the parsed args
+# and return an exit code. Heavy imports stay inside the handlers.
+COMMAND_MODULES: tuple[str, ...] = (
+    "wgdroid.cli.config_cmds",
+    "wgdroid.cli.sim_cmds",
+    "wgdroid.cli.device_cmds",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        output.error(message)
+        raise SystemExit(ExitCode.USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="wgdroid",
+        description="WireGuard on rooted Android phones, driven over ADB.",
+        epilog="With no command in a terminal, wgdroid opens its TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"wgdroid {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks of unexpected errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command group not built yet
+        module.register(sub)
+    return parser
+
+
+def _open_tui(argv: Sequence[str]) -> int:
+    try:
+        tui = importlib.import_module("wgdroid.tui.app")
+    except ModuleNotFoundError:
+        build_parser().print_help(sys.stderr)
+        return ExitCode.USAGE
+    return int(tui.run(list(argv)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list and sys.stdin.isatty() and sys.stdout.isatty():
+        return _open_tui(args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    handler = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return int(handler(args))
+    except WgdroidError as exc:
+        output.error(exc.message)
+        if exc.hint:
+            output.note(exc.hint)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # stdout went away (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
+    except Exception as exc:  # last resort: one line, no traceback (it might hold secrets)
+        if args.debug or os.environ.get("WGDROID_DEBUG"):
+            raise
+        output.error(f"internal error: {type(exc).__name__} (rerun with --debug for details)")
+        return exit_code_for(exc)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
