@@ -1,0 +1,1 @@
+"""WireGuard configs: models, parser, renderers, keys, QR and archives."""
