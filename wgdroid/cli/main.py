@@ -18,6 +18,8 @@ from wgdroid.exit_codes import ExitCode
 # and return an exit code. Heavy imports stay inside the handlers.
 COMMAND_MODULES: tuple[str, ...] = (
     "wgdroid.cli.config_cmds",
+    "wgdroid.cli.keys_cmds",
+    "wgdroid.cli.qr_cmds",
     "wgdroid.cli.sim_cmds",
     "wgdroid.cli.device_cmds",
 )
