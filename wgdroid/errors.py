@@ -38,8 +38,11 @@ class ConfigError(WgdroidError):
 
     exit_code = ExitCode.INVALID
 
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+    def __init__(
+        self, issues: Sequence[ConfigIssue], warnings: Sequence[ConfigIssue] = ()
+    ) -> None:
         self.issues = list(issues)
+        self.warnings = list(warnings)
         first = self.issues[0].format() if self.issues else "invalid config"
         more = len(self.issues) - 1
         super().__init__(first + (f" (and {more} more)" if more > 0 else ""))

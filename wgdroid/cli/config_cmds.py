@@ -1,0 +1,174 @@
+"""Offline config commands: check, strip, new."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Any
+
+from wgdroid.cli import output
+from wgdroid.exit_codes import ExitCode
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "check", help="validate config files",
+        description="Validate configs; errors go to stderr as FILE:LINE: message.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="config files ('-' for stdin)")
+    p.add_argument("--json", action="store_true", help="print results as JSON on stdout")
+    p.add_argument(
+        "--dialect", choices=["android", "linux"], default="android",
+        help="which wg-quick will read it (default: android)",
+    )
+    p.add_argument(
+        "--strict", action="store_true",
+        help="treat what the dialect's wg-quick would reject as errors, not warnings",
+    )
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "strip", help="print the wg setconf form of a config (like wg-quick strip)",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--dialect", choices=["linux", "android"], default="linux",
+        help="whose wg-quick keys to remove (default: linux, as `wg-quick strip`)",
+    )
+    p.set_defaults(func=cmd_strip)
+
+    p = sub.add_parser(
+        "new", help="generate a ready client/server pair of configs",
+        description="Write NAME.conf (the phone's side) and the server's config, mode 0600.",
+    )
+    p.add_argument("--name", required=True, help="tunnel name (the phone's interface name)")
+    p.add_argument("--endpoint", required=True, metavar="HOST:PORT",
+                   help="where the phone reaches the server")
+    p.add_argument("--server-name", help="server config name (default: NAME-srv)")
+    p.add_argument("--subnet", default="10.66.0.0/24", help="tunnel IPv4 subnet")
+    p.add_argument("--subnet6", help="tunnel IPv6 subnet, e.g. fd66::/64")
+    p.add_argument("--allowed-ips", default="0.0.0.0/0, ::/0",
+                   help="what the phone routes into the tunnel (default: everything)")
+    p.add_argument("--dns", help="DNS servers/search domains for the phone")
+    p.add_argument("--keepalive", type=int, default=25, help="phone's PersistentKeepalive")
+    p.add_argument("--no-psk", action="store_true", help="no preshared key")
+    p.add_argument("-o", "--output-dir", default=".", help="where to write (default: .)")
+    p.add_argument("--force", action="store_true", help="replace existing files")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    p.set_defaults(func=cmd_new)
+
+
+def _read(name: str) -> tuple[str, bytes]:
+    from wgdroid.config.parser import read_config_bytes
+
+    if name == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    return name, read_config_bytes(name)
+
+
+def check_one(name: str, dialect: str, strict: bool) -> dict[str, Any]:
+    """Validate one file; returns its result with every issue (errors first)."""
+    from wgdroid.config import types
+    from wgdroid.config.issues import ConfigIssue, Reason
+    from wgdroid.config.parser import Dialect, parse, tunnel_name_for
+    from wgdroid.errors import ConfigError, InvalidInputError
+
+    result: dict[str, Any] = {"file": name, "valid": False, "name": None, "errors": [],
+                              "warnings": []}
+    errors: list[ConfigIssue] = []
+    warnings: list[ConfigIssue] = []
+    try:
+        label, data = _read(name)
+        parsed = parse(data, filename=label, dialect=Dialect(dialect), strict=strict)
+        warnings = parsed.warnings
+        result["public_key"] = parsed.config.interface.public_key.base64()
+        result["peers"] = len(parsed.config.peers)
+    except ConfigError as exc:
+        errors, warnings = exc.issues, exc.warnings
+    except InvalidInputError as exc:
+        errors = [ConfigIssue(name, 0, exc.message, Reason.NOT_TEXT)]
+    if name != "-" and name.endswith(".conf"):
+        tunnel = tunnel_name_for(name)
+        try:
+            result["name"] = types.check_tunnel_name(tunnel)
+        except types.ValueProblem as exc:
+            errors.append(ConfigIssue(name, 1, exc.message, exc.reason))
+    result["valid"] = not errors
+    result["errors"] = [i.to_json() for i in errors]
+    result["warnings"] = [i.to_json() for i in warnings]
+    result["_issues"] = errors + warnings
+    return result
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    results = [check_one(f, args.dialect, args.strict) for f in args.files]
+    for r in results:
+        for issue in r.pop("_issues"):
+            output.raw_stderr(issue.format() if issue.line else f"{issue.file}: {issue.message}")
+    if args.json:
+        output.emit_json(results)
+    return ExitCode.OK if all(r["valid"] for r in results) else ExitCode.INVALID
+
+
+def cmd_strip(args: argparse.Namespace) -> int:
+    from wgdroid.config.parser import Dialect, parse
+    from wgdroid.config.render import strip_text
+
+    label, data = _read(args.file)
+    dialect = Dialect(args.dialect)
+    parsed = parse(data, filename=label, dialect=dialect)  # refuse what wg would refuse
+    for w in parsed.warnings:
+        if w.reason != "dialect":
+            output.raw_stderr(w.format())
+    sys.stdout.write(strip_text(data.decode("utf-8"), dialect))
+    return ExitCode.OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from wgdroid.config import types
+    from wgdroid.config.newpair import make_pair
+    from wgdroid.config.render import to_wg_quick
+    from wgdroid.errors import InvalidInputError
+    from wgdroid.fileio import write_private
+
+    server_name = args.server_name or f"{args.name}-srv"
+    for n in (args.name, server_name):
+        try:
+            types.check_tunnel_name(n)
+        except types.ValueProblem as exc:
+            raise InvalidInputError(
+                exc.message, hint="choose a shorter --name or set --server-name"
+            ) from None
+    try:
+        subnet6 = ipaddress.IPv6Network(args.subnet6) if args.subnet6 else None
+        pair = make_pair(
+            endpoint=args.endpoint,
+            subnet=ipaddress.IPv4Network(args.subnet),
+            subnet6=subnet6,
+            allowed_ips=args.allowed_ips,
+            dns=args.dns,
+            keepalive=args.keepalive,
+            psk=not args.no_psk,
+        )
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    out = Path(args.output_dir)
+    client_path = out / f"{args.name}.conf"
+    server_path = out / f"{server_name}.conf"
+    for path in (client_path, server_path):
+        if path.exists() and not args.force:
+            raise InvalidInputError(f"{path}: already exists (use --force to replace it)")
+    write_private(client_path, to_wg_quick(pair.client))
+    write_private(server_path, to_wg_quick(pair.server))
+    if args.json:
+        output.emit_json({
+            "client": {"file": str(client_path),
+                       "public_key": pair.client.interface.public_key.base64()},
+            "server": {"file": str(server_path),
+                       "public_key": pair.server.interface.public_key.base64()},
+        })
+    else:
+        output.data(f"{client_path}\n{server_path}")
+    return ExitCode.OK
