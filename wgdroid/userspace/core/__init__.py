@@ -1,0 +1,82 @@
+"""The WireGuard protocol core, without I/O (sans-I/O, like boringtun's `noise/`).
+
+Bytes in, actions out. No sockets, threads, sleeps or global clocks: every
+entry point takes `now` (monotonic seconds, from the shell), and the device is
+built with an injectable `rng` (n -> bytes) and `wall_clock_ns` (TAI64N and
+last-handshake times). The shell (`wgdroid.userspace`, outside `core/`) owns the
+TUN, the UDP sockets, the queues, the worker threads/processes and the UAPI
+socket, and serialises its calls into the core with one lock; only the two
+crypto functions `seal` and `open_` run outside that lock, in any worker.
+
+Pipeline split points (the GSoC 2017 queue design):
+
+TX, per packet read from the TUN::
+
+    peer = device.route_outbound(packet)          # allowed-IPs LPM on destination; None: drop
+    jobs = peer.prepare_send([packet, ...], now)  # ORDERED: keypair + counters, or stage + initiate
+    # push each job to the peer's ordered queue and to the shared crypto queue
+    datagram = seal(job)                          # PURE, any worker: header ‖ ChaCha20-Poly1305
+    # ordered consumer sends finished datagrams to peer.endpoint, then:
+    peer.on_sent(total_bytes, now, carried_data)  # ORDERED: stats + timers
+
+RX, per UDP datagram::
+
+    item = device.classify(datagram, src, now)
+    # RecvJob          -> peer queue (item.keypair.peer) + crypto queue
+    # HandshakeMessage -> handshake queue; device.handle_handshake(item, now, under_load)
+    # None             -> drop
+    plaintext = open_(job)                        # PURE, any worker; None = bad tag
+    packet = peer.on_received(job, plaintext, now)  # ORDERED: replay, roaming, timers, checks
+    # packet is not None -> write it to the TUN
+
+Side effects (handshake messages, cookie replies, keepalives, staged packets
+flushed once a key exists) accumulate in the device outbox:
+`device.take_actions()` returns `SendDatagram(endpoint, data, peer)` (send as
+is) and `SendJobs(peer, jobs)` (seal then send in order, like prepare_send's
+jobs). `handle_handshake` and `tick` return the outbox directly. Call
+`device.tick(now)` at `device.next_deadline()` (or every 100 ms or so).
+
+UAPI maps onto `Device.set_private_key`, `listen_port`, `fwmark`,
+`add_or_update_peer`, `remove_peer`, `replace_peers`, `add_allowed_ip`,
+`remove_allowed_ip`, `clear_allowed_ips`, `Peer.set_preshared_key`,
+`Peer.endpoint`, `Peer.set_persistent_keepalive`, and `Device.snapshot()`.
+
+Modules: constants (spec vs limits), primitives (HASH/MAC/HMAC/KDF/AEAD/X25519/
+XChaCha20), tai64n, messages (wire formats), noise (IKpsk2 handshake), cookie
+(mac1/mac2, cookie replies), ratelimiter, replay (RFC 6479 window), keypair,
+indextable (receiver indices), allowedips (LPM table), timers, peer, device,
+transport (jobs, seal, open_), actions, snapshot.
+"""
+
+from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram, SendJobs
+from wgdroid.userspace.core.device import Device, HandshakeMessage
+from wgdroid.userspace.core.peer import Peer
+from wgdroid.userspace.core.snapshot import DeviceSnapshot, PeerSnapshot
+from wgdroid.userspace.core.transport import (
+    Cipher,
+    RecvJob,
+    SendJob,
+    open_,
+    open_raw,
+    seal,
+    seal_raw,
+)
+
+__all__ = [
+    "Action",
+    "Cipher",
+    "Device",
+    "DeviceSnapshot",
+    "Endpoint",
+    "HandshakeMessage",
+    "Peer",
+    "PeerSnapshot",
+    "RecvJob",
+    "SendDatagram",
+    "SendJob",
+    "SendJobs",
+    "open_",
+    "open_raw",
+    "seal",
+    "seal_raw",
+]
