@@ -38,4 +38,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "sim" in item.keywords and sim_reason and not in_ci:
             item.add_marker(pytest.mark.skip(reason=sim_reason))
         if "device" in item.keywords and not os.environ.get("WGDROID_TEST_SERIAL"):
-            item.add_marker(pytest.mark.skip(reason="set WGDROID_TEST_SERIAL to a phone or emulator"))
+            reason = "set WGDROID_TEST_SERIAL to a phone or emulator"
+            item.add_marker(pytest.mark.skip(reason=reason))

@@ -132,6 +132,7 @@ class _Section:
     values: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, list[int]] = field(default_factory=dict)  # key name -> lines
     item_lines: dict[str, list[int]] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)  # keys present, valid or not
 
 
 class _Parser:
@@ -209,8 +210,10 @@ class _Parser:
         key_trim = key_raw.strip(_C_SPACE)
         spec = SPEC_BY_KEY.get(_SPACE_RE.sub("", key_raw).lower())
         if spec is None or (spec.owner != "wg" and key_trim.lower() != spec.name.lower()):
-            shown = f" {key_trim!r}" if _NAMEISH_RE.match(key_trim) else ""
-            self.issue(number, Reason.UNKNOWN_ATTRIBUTE, f"unknown key{shown}", sec_name)
+            if _NAMEISH_RE.match(key_trim):
+                self.issue(number, Reason.UNKNOWN_ATTRIBUTE, f"unknown key {key_trim!r}", sec_name)
+            else:  # never echo it: it may be a pasted key
+                self.issue(number, Reason.SYNTAX_ERROR, "is not a 'Key = Value' line", sec_name)
             return None
         if section is None:
             self.issue(number, Reason.UNKNOWN_SECTION, "is outside of any section", None, spec.name)
@@ -235,6 +238,7 @@ class _Parser:
                 "only the Android wg-quick understands this key", section.kind, spec.name,
             )
             return spec.name
+        section.seen.add(spec.name)
         # wg strips every blank from its lines; wg-quick trims its own values.
         value = _SPACE_RE.sub("", value_raw) if spec.owner == "wg" else value_raw.strip(_C_SPACE)
         if not value:
@@ -300,9 +304,9 @@ class _Parser:
             return None
         iface_sec = interfaces[0]
         for extra in interfaces[1:]:  # merged like wg does, though reported above
-            for k, v in extra.values.items():
-                iface_sec.values[k] = v
-        if "private_key" not in iface_sec.values:
+            iface_sec.values.update(extra.values)
+            iface_sec.seen |= extra.seen
+        if "PrivateKey" not in iface_sec.seen:
             self.issue(
                 iface_sec.header_line, Reason.MISSING_ATTRIBUTE, "is missing",
                 "Interface", "PrivateKey",
@@ -314,8 +318,10 @@ class _Parser:
                 "can't be combined with ExcludedApplications", "Interface", "IncludedApplications",
             )
         for sec in peers:
-            if "public_key" not in sec.values:
-                self.issue(sec.header_line, Reason.MISSING_ATTRIBUTE, "is missing", "Peer", "PublicKey")
+            if "PublicKey" not in sec.seen:
+                self.issue(
+                    sec.header_line, Reason.MISSING_ATTRIBUTE, "is missing", "Peer", "PublicKey"
+                )
         if self.errors:
             return None
         interface = self._build(Interface, iface_sec)
@@ -371,8 +377,7 @@ def parse(
     if size > MAX_CONFIG_BYTES:
         raise ConfigError([ConfigIssue(
             filename, 1,
-            f"file is too large ({size // 1024} KiB; a config is at most "
-            f"{MAX_CONFIG_BYTES // 1024} KiB)",
+            f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a config",
             Reason.NOT_TEXT,
         )])
     if isinstance(data, str):

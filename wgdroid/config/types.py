@@ -80,7 +80,7 @@ class PublicKey:
         return keys.encode(self.raw)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and keys.equal(self.raw, other.raw)  # type: ignore[attr-defined]
+        return type(other) is type(self) and keys.equal(self.raw, other.raw)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.raw))
@@ -214,7 +214,8 @@ def parse_endpoint(text: str) -> Endpoint:
         if ":" in host_text:
             raise ValueProblem(
                 Reason.INVALID_VALUE,
-                f"{_quote(text)}: an IPv6 endpoint needs brackets, like '[{host_text}]:{port_text}'",
+                f"{_quote(text)}: an IPv6 endpoint needs brackets, "
+                f"like '[{host_text}]:{port_text}'",
             )
         try:
             host = ipaddress.IPv4Address(host_text)
@@ -225,7 +226,7 @@ def parse_endpoint(text: str) -> Endpoint:
                     f"{_quote(host_text)} is neither an IP address nor a hostname",
                 ) from None
             host = host_text.lower()
-    port = _parse_int(port_text, 1, 65535, "port")
+    port = _parse_int(port_text, 1, 65535, "a port")
     return Endpoint(host, port)
 
 
@@ -235,17 +236,17 @@ def parse_endpoint(text: str) -> Endpoint:
 def _parse_int(text: str, low: int, high: int, what: str) -> int:
     text = text.strip()
     if not re.fullmatch(r"[0-9]+", text):
-        raise ValueProblem(Reason.INVALID_NUMBER, f"{_quote(text)} is not a {what} number")
+        raise ValueProblem(Reason.INVALID_NUMBER, f"{_quote(text)} is not a number ({what})")
     value = int(text)
     if not low <= value <= high:
         raise ValueProblem(
-            Reason.INVALID_NUMBER, f"{value} is out of range for a {what} ({low}-{high})"
+            Reason.INVALID_NUMBER, f"{value} is out of range for {what} ({low}-{high})"
         )
     return value
 
 
 def parse_listen_port(text: str) -> int:
-    return _parse_int(text, 0, 65535, "port")
+    return _parse_int(text, 0, 65535, "a port")
 
 
 def parse_fwmark(text: str) -> int:
@@ -255,7 +256,7 @@ def parse_fwmark(text: str) -> int:
         return 0
     if re.fullmatch(r"0[xX][0-9a-fA-F]{1,8}", text):
         return int(text, 16)
-    return _parse_int(text, 0, 0xFFFFFFFF, "fwmark")
+    return _parse_int(text, 0, 0xFFFFFFFF, "a fwmark")
 
 
 def parse_keepalive(text: str) -> int:
@@ -263,17 +264,17 @@ def parse_keepalive(text: str) -> int:
     text = text.strip()
     if text.lower() == "off":
         return 0
-    return _parse_int(text, 0, 65535, "keepalive interval")
+    return _parse_int(text, 0, 65535, "a keepalive interval")
 
 
 def parse_mtu(text: str) -> int:
-    return _parse_int(text, 68, 65535, "MTU")
+    return _parse_int(text, 68, 65535, "an MTU")
 
 
 def parse_table(text: str) -> int | str:
     text = text.strip()
     if re.fullmatch(r"[0-9]+", text):
-        return _parse_int(text, 0, 0xFFFFFFFF, "routing table")
+        return _parse_int(text, 0, 0xFFFFFFFF, "a routing table")
     if text in ("off", "auto") or _TABLE_NAME_RE.match(text):
         return text
     raise ValueProblem(Reason.INVALID_VALUE, f"{_quote(text)} is not a routing table")
