@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wgdroid.cli.config_cmds",
     "wgdroid.cli.keys_cmds",
     "wgdroid.cli.qr_cmds",
+    "wgdroid.cli.archive_cmds",
+    "wgdroid.cli.tui_cmds",
     "wgdroid.cli.sim_cmds",
     "wgdroid.cli.device_cmds",
 )
