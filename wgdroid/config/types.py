@@ -42,7 +42,14 @@ class ValueProblem(ValueError):
         self.message = message
 
 
+# A run this long of base64 (or hex) may be a key pasted in the wrong place.
+_KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/]{32,}")
+
+
 def _quote(text: str, limit: int = 60) -> str:
+    """A value, quoted for a message; hidden if it could be key material."""
+    if _KEYLIKE_RE.search(text):
+        return "the value (hidden: it looks like a key)"
     shown = text if len(text) <= limit else text[: limit - 3] + "..."
     return repr(shown)
 
