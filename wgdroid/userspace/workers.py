@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing import get_context, resource_tracker
+from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from typing import Generic, Protocol, TypeVar
@@ -207,10 +207,9 @@ def _process_main(
     kernel: Callable[[memoryview], bool],
 ) -> None:
     """Worker process: run the kernel on each slot index it receives, report back."""
+    # Spawned workers share the parent's resource tracker, so attaching here
+    # re-registers the same name (a set) and the parent's unlink clears it.
     shm = SharedMemory(name=shm_name)
-    # 3.11 registers every attach with the resource tracker, which would unlink
-    # the parent's segment when this worker exits.
-    resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
     buf = shm.buf
     assert buf is not None
     try:

@@ -1,0 +1,93 @@
+"""A small epoll loop: fd readiness callbacks, timers, and signal-safe wake-ups."""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+
+Callback = Callable[[], None]
+
+
+class Loop:
+    def __init__(self) -> None:
+        self._ep = select.epoll()
+        self._readers: dict[int, Callback] = {}
+        self._timers: list[tuple[float, int, Callback]] = []
+        self._seq = itertools.count()
+        self._stop_reason: str | None = None
+        # Called after every round; returns the longest wait before it must run again.
+        self.housekeeping: Callable[[], float | None] = lambda: None
+        # Signals only set a flag; the wake pipe makes epoll return at once.
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.add_reader(self._wake_r, self._drain_wake)
+
+    def add_reader(self, fd: int, cb: Callback) -> None:
+        self._readers[fd] = cb
+        self._ep.register(fd, select.EPOLLIN)
+
+    def remove_reader(self, fd: int) -> None:
+        if self._readers.pop(fd, None) is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._ep.unregister(fd)
+
+    def call_later(self, delay: float, cb: Callback) -> None:
+        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), cb))
+
+    def stop(self, reason: str) -> None:
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    @property
+    def stopped(self) -> str | None:
+        return self._stop_reason
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda s, _f: self.stop(signal.Signals(s).name))
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self._wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def run(self) -> str:
+        """Run until stop(); returns the reason."""
+        wait = self.housekeeping()
+        while self._stop_reason is None:
+            timeout = -1.0 if wait is None else max(0.0, wait)
+            if self._timers:
+                t = max(0.0, self._timers[0][0] - time.monotonic())
+                timeout = t if timeout < 0 else min(timeout, t)
+            try:
+                events = self._ep.poll(timeout)
+            except InterruptedError:
+                continue
+            for fd, _mask in events:
+                cb = self._readers.get(fd)
+                if cb is not None:
+                    cb()
+                if self._stop_reason is not None:
+                    break
+            now = time.monotonic()
+            while self._timers and self._timers[0][0] <= now and self._stop_reason is None:
+                _, _, cb = heapq.heappop(self._timers)
+                cb()
+            if self._stop_reason is None:
+                wait = self.housekeeping()
+        return self._stop_reason
+
+    def close(self) -> None:
+        self._ep.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
