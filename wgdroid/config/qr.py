@@ -8,10 +8,12 @@ zxing-cpp; a photo of a screen works, not only a clean rendering.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from wgdroid.config.archive import check_imported_text
+from wgdroid.config.parser import Parsed
 from wgdroid.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ STYLES: tuple[Style, ...] = ("utf8", "ansi", "ascii")
 # A QR code holds at most 2953 bytes; images beyond these bounds are not photos of one.
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
 MAX_IMAGE_PIXELS = 50_000_000
+
+_SECTION_RE = re.compile(r"^[ \t]*\[[ \t]*(interface|peer)[ \t]*\]", re.IGNORECASE | re.MULTILINE)
 
 _UPPER, _LOWER, _FULL = "\u2580", "\u2584", "\u2588"
 # Half blocks draw light modules in the foreground colour: white on black,
@@ -132,9 +136,19 @@ def decode_image(source: Path | bytes, *, name: str | None = None) -> str:
         raise InvalidInputError(f"{label}: the QR code does not hold text") from None
 
 
-def import_image(source: Path | bytes, *, name: str | None = None) -> str:
-    """The WireGuard config in a QR code image, checked; InvalidInputError otherwise."""
+class Scanned(NamedTuple):
+    text: str  # exactly the QR code's payload
+    parsed: Parsed  # its model, plus warnings (e.g. keys the phone won't read)
+
+
+def import_image(source: Path | bytes, *, name: str | None = None) -> Scanned:
+    """The WireGuard config in a QR code image, with its parsed model.
+
+    InvalidInputError for an image without a readable QR code, ConfigError for
+    a QR code that isn't a valid config (with the line, as for a file).
+    """
     label = name or (str(source) if isinstance(source, Path) else "image")
     text = decode_image(source, name=label)
-    check_imported_text(text, source=f"{label} (QR code)")
-    return text
+    if not _SECTION_RE.search(text):  # a URL, a Wi-Fi code...: not ours to parse
+        raise InvalidInputError(f"{label}: the QR code does not hold a WireGuard config")
+    return Scanned(text, check_imported_text(text, source=f"{label} (QR code)"))
