@@ -5,16 +5,14 @@ importer takes only `.conf` entries, drops directory prefixes and names each
 tunnel after the file (WA ui TunnelImporter.kt). We do the same, but bounded:
 entry count, per-entry and total sizes are capped, the central directory is
 sized before zipfile parses it, and nothing is ever extracted to a path taken
-from the archive. Callers write results with `write_private_file` (mode 0600).
+from the archive. Callers write results with wgdroid.fileio.write_private (0600).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import re
 import struct
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterable
@@ -22,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from wgdroid.errors import ConfigError, ConflictError, InvalidInputError
+from wgdroid.config.parser import MAX_CONFIG_BYTES, Dialect, Parsed, parse
+from wgdroid.config.types import ValueProblem, check_tunnel_name
+from wgdroid.errors import ConfigError, InvalidInputError
 
-IFACE_NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 EXPORT_NAME = "wireguard-export.zip"
 
 MAX_ENTRIES = 1024
-MAX_ENTRY_BYTES = 1024 * 1024  # a config with thousands of peers is still far below
+MAX_ENTRY_BYTES = MAX_CONFIG_BYTES  # what the parser accepts at all
 MAX_TOTAL_BYTES = 32 * 1024 * 1024
 MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 _MAX_CENTRAL_DIR = MAX_ENTRIES * (46 + 1024)  # fixed header + a generous name/extra/comment
@@ -47,11 +46,11 @@ class Tunnel:
 
 @dataclass(frozen=True)
 class EntryError:
-    entry: str
-    message: str
+    entry: str  # the name inside the archive
+    message: str  # one line starting with the entry name (and line, for config errors)
 
     def format(self, archive: str) -> str:
-        return f"{archive}: {self.entry}: {self.message}"
+        return f"{archive}: {self.message}"
 
 
 @dataclass
@@ -71,19 +70,16 @@ class ImportResult:
 
 def check_name(name: str) -> None:
     """A tunnel name is a kernel interface name (what wg-quick and the app accept)."""
-    if not IFACE_NAME.match(name):
-        raise InvalidInputError(
-            f"invalid tunnel name {name!r}: use 1-15 of letters, digits and _=+.-"
-        )
+    try:
+        check_tunnel_name(name)
+    except ValueProblem as exc:
+        raise InvalidInputError(exc.message) from None
 
 
-def check_imported_text(text: str, *, source: str) -> None:
-    """Refuse text that is not a WireGuard config, in one line naming `source`."""
-    # TODO(lead's parser): validate fully with wgdroid.config.parser once it lands.
-    for line in text.splitlines():
-        if line.split("#", 1)[0].strip().replace(" ", "").lower() == "[interface]":
-            return
-    raise InvalidInputError(f"{source}: not a WireGuard config (no [Interface] section)")
+def check_imported_text(text: str, *, source: str) -> Parsed:
+    """Parse imported text as the phone's wg-quick would read it; ConfigError names
+    `source` and the line. Linux-only keys are warnings (`.warnings`), as in `check`."""
+    return parse(text, filename=source, dialect=Dialect.ANDROID)
 
 
 # --- export -------------------------------------------------------------------
@@ -204,39 +200,13 @@ def _import_entries(zf: zipfile.ZipFile, label: str) -> ImportResult:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidInputError("not UTF-8 text") from None
-            check_imported_text(text, source=tunnel)
-        except (InvalidInputError, ConfigError) as exc:
+            check_imported_text(text, source=info.filename)
+        except InvalidInputError as exc:
+            result.errors.append(EntryError(info.filename, f"{info.filename}: {exc.message}"))
+            continue
+        except ConfigError as exc:  # its message already starts with `entry:line:`
             result.errors.append(EntryError(info.filename, exc.message))
             continue
         names.add(tunnel)
         result.tunnels.append(Tunnel(tunnel, text))
     return result
-
-
-# --- files --------------------------------------------------------------------
-
-
-def write_private_file(path: Path, data: bytes, *, overwrite: bool = True) -> None:
-    """Write `data` to `path` with mode 0600, atomically (a private temp file, then rename).
-
-    With overwrite=False an existing `path` raises ConflictError.
-    """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: can't write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:  # mkstemp made it 0600
-            fh.write(data)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # unlike a rename, fails if the name exists
-    except FileExistsError:
-        raise ConflictError(f"{path}: already exists") from None
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: can't write: {exc.strerror}") from None
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
