@@ -1,0 +1,299 @@
+"""The running data plane: TUN + UDP + UAPI + link events around one core Device.
+
+Everything that touches the core runs on the event-loop thread (the core is not
+thread-safe); crypto workers only run `seal`/`open_` on batches.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+from wgdroid.userspace.core import (
+    Action,
+    Device,
+    HandshakeMessage,
+    Peer,
+    RecvJob,
+    SendDatagram,
+    SendJobs,
+)
+from wgdroid.userspace.loop import Loop
+from wgdroid.userspace.netlink import LinkMonitor
+from wgdroid.userspace.pipeline import Batch, BatchCodec, Pipeline, RxBatch, crypt
+from wgdroid.userspace.tun import Tun
+from wgdroid.userspace.uapi_config import UapiConfig
+from wgdroid.userspace.uapi_server import UapiServer
+from wgdroid.userspace.udp import UdpBind
+from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool, WorkerPool
+
+log = logging.getLogger("wgdroid.userspace")
+
+PoolKind = Literal["inline", "threads", "processes"]
+
+READ_BURST = 64  # packets/datagrams per wake-up: one batch per peer
+MAX_QUEUED_HANDSHAKES = 1024  # as wireguard-go
+UNDER_LOAD = MAX_QUEUED_HANDSHAKES // 8
+HANDSHAKES_PER_ROUND = 16  # so data keeps flowing during an initiation flood
+KEEPALIVE_LEN = 32
+
+
+@dataclass
+class DaemonStats:
+    handshakes_dropped: int = 0
+    udp_send_failed: int = 0
+    no_route: int = 0
+
+
+class Daemon:
+    def __init__(
+        self,
+        tun: Tun,
+        uapi_path: str,
+        uapi_sock: socket.socket | None = None,
+        *,
+        timer_scale: float = 1.0,
+        pool: PoolKind = "inline",
+        workers: int = 2,
+    ) -> None:
+        self.tun = tun
+        self.scale = timer_scale
+        self.loop = Loop()
+        self.device = Device(mtu=tun.mtu())
+        self.udp = UdpBind()
+        self.stats = DaemonStats()
+        self._hsq: deque[HandshakeMessage] = deque()
+        self._up = False
+        self.pipeline = Pipeline(self._on_tx_done, self._on_rx_done, self._make_pool(pool, workers))
+        self.uapi = UapiServer(
+            uapi_path, UapiConfig(self.device, self, self._flush_actions), self.loop,
+            log=log.error, sock=uapi_sock,
+        )
+        self.links = LinkMonitor()
+        self._buf = bytearray(65536)
+        self._view = memoryview(self._buf)
+        self.bind(0)
+        self.loop.add_reader(tun.fd, self._on_tun)
+        self.loop.add_reader(self.links.fileno(), self._on_link)
+        if self.pipeline.pool.wake_fd is not None:
+            self.loop.add_reader(self.pipeline.pool.wake_fd, self.pipeline.process_completions)
+        self.loop.housekeeping = self._housekeeping
+        self.loop.call_later(1.0, self._watch_socket)
+        self._set_up(_is_up(tun.name))
+
+    # --- ShellHooks (UAPI set) ---
+    def now(self) -> float:
+        return time.monotonic() * self.scale
+
+    def bind(self, port: int) -> int:
+        for s in self.udp.sockets():
+            self.loop.remove_reader(s.fileno())
+        try:
+            actual = self.udp.open(port)
+        finally:
+            for s in self.udp.sockets():
+                self.loop.add_reader(s.fileno(), functools.partial(self._on_udp, s))
+        self.device.listen_port = actual
+        log.debug("UDP bound to port %d", actual)
+        return actual
+
+    def set_fwmark(self, mark: int) -> None:
+        self.udp.set_fwmark(mark)
+
+    def forget_peer(self, peer: Peer) -> None:
+        self.pipeline.forget(peer)
+
+    # --- TX ---
+    def _on_tun(self) -> None:
+        groups: dict[Peer, list[bytes]] = {}
+        for _ in range(READ_BURST):
+            try:
+                n = self.tun.read_into(self._view)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno in (errno.EBADFD, errno.EIO, errno.ENODEV):
+                    self.loop.stop("interface removed")
+                return
+            pkt = bytes(self._view[:n])
+            peer = self.device.route_outbound(pkt)
+            if peer is None:
+                self.stats.no_route += 1
+                continue
+            g = groups.get(peer)
+            if g is None:
+                groups[peer] = [pkt]
+            else:
+                g.append(pkt)
+        now = self.now()
+        for peer, pkts in groups.items():
+            self.pipeline.submit_tx(peer, peer.prepare_send(pkts, now))
+        self._flush_actions()
+        self.pipeline.process_completions()
+
+    def _on_tx_done(self, peer: Peer, datagrams: list[bytes]) -> None:
+        ep = peer.endpoint
+        if ep is None:
+            self.pipeline.stats.tx_no_endpoint += len(datagrams)
+            return
+        total = 0
+        data = False
+        send = self.udp.send
+        for d in datagrams:
+            if send(d, ep):
+                total += len(d)
+            else:
+                self.stats.udp_send_failed += 1
+            if len(d) > KEEPALIVE_LEN:
+                data = True
+        peer.on_sent(total, self.now(), data)
+
+    # --- RX ---
+    def _on_udp(self, sock: socket.socket) -> None:
+        groups: dict[Peer, list[RecvJob]] = {}
+        now = self.now()
+        dev = self.device
+        for _ in range(READ_BURST):
+            try:
+                n, addr = sock.recvfrom_into(self._buf)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break  # ICMP errors surface here (ECONNREFUSED); nothing to do
+            item = dev.classify(bytes(self._view[:n]), (addr[0], addr[1]), now)
+            if item is None:
+                continue
+            if isinstance(item, HandshakeMessage):
+                if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
+                    self.stats.handshakes_dropped += 1
+                else:
+                    self._hsq.append(item)
+                continue
+            peer = item.keypair.peer
+            g = groups.get(peer)
+            if g is None:
+                groups[peer] = [item]
+            else:
+                g.append(item)
+        for peer, jobs in groups.items():
+            self.pipeline.submit_rx(peer, jobs)
+        self.pipeline.process_completions()
+
+    def _on_rx_done(self, batch: RxBatch) -> None:
+        peer = batch.peer
+        now = self.now()
+        write = self.tun.write
+        for job, pt in zip(batch.jobs, batch.out, strict=True):
+            pkt = peer.on_received(job, pt, now)
+            if pkt is not None:
+                write(pkt)
+        self._flush_actions()
+
+    def _handshakes(self) -> None:
+        q = self._hsq
+        for _ in range(min(len(q), HANDSHAKES_PER_ROUND)):
+            under_load = len(q) >= UNDER_LOAD
+            msg = q.popleft()
+            self._dispatch(self.device.handle_handshake(msg, self.now(), under_load))
+
+    # --- actions, timers, housekeeping ---
+    def _dispatch(self, actions: list[Action]) -> None:
+        for a in actions:
+            if isinstance(a, SendDatagram):
+                if not self.udp.send(a.data, a.endpoint):
+                    self.stats.udp_send_failed += 1
+            elif isinstance(a, SendJobs):
+                self.pipeline.submit_tx(a.peer, a.jobs)
+
+    def _flush_actions(self) -> None:
+        while self.device.has_actions:
+            self._dispatch(self.device.take_actions())
+        self.pipeline.process_completions()
+
+    def _housekeeping(self) -> float | None:
+        if self._hsq:
+            self._handshakes()
+        now = self.now()
+        deadline = self.device.next_deadline()
+        if deadline is not None and deadline <= now:
+            self._dispatch(self.device.tick(now))
+            deadline = self.device.next_deadline()
+        self._flush_actions()
+        if self._hsq:
+            return 0.0
+        if deadline is None:
+            return 1.0
+        return min(1.0, max(0.0005, (deadline - self.now()) / self.scale))
+
+    def _on_link(self) -> None:
+        for ev in self.links.read():
+            if ev.ifindex != self.tun.ifindex:
+                continue
+            if ev.removed:
+                if not self.tun.attached():
+                    self.loop.stop("interface removed")
+                    return
+                continue
+            if ev.mtu is not None and ev.mtu != self.device.mtu:
+                log.debug("MTU is now %d", ev.mtu)
+                self.device.mtu = ev.mtu
+            self._set_up(ev.up)
+
+    def _set_up(self, up: bool) -> None:
+        if up == self._up:
+            return
+        self._up = up
+        if up:
+            log.debug("interface up")
+            self.device.up(self.now())
+        else:
+            log.debug("interface down")
+            self.device.down()
+            self.pipeline.forget_all()
+        self._flush_actions()
+
+    def _watch_socket(self) -> None:
+        # wireguard-go uses inotify; a 1 s stat is enough to honour "delete the socket to stop".
+        if self.uapi.socket_gone():
+            self.loop.stop("UAPI socket removed")
+            return
+        if not self.tun.attached():
+            self.loop.stop("interface removed")
+            return
+        self.loop.call_later(1.0, self._watch_socket)
+
+    def _make_pool(self, kind: PoolKind, workers: int) -> WorkerPool[Batch]:
+        if kind == "threads":
+            return ThreadPool(crypt, workers=workers)
+        if kind == "processes":
+            return ProcessPool(BatchCodec(), workers=workers)
+        return InlinePool(crypt)
+
+    # --- lifetime ---
+    def run(self) -> str:
+        reason = self.loop.run()
+        log.debug("shutting down: %s", reason)
+        return reason
+
+    def close(self) -> None:
+        self.uapi.close()
+        self.pipeline.close()
+        self.udp.close()
+        self.links.close()
+        self.tun.close()
+        self.loop.close()
+
+
+def _is_up(name: str) -> bool:
+    try:
+        with open(f"/sys/class/net/{name}/flags") as f:
+            return bool(int(f.read().strip(), 16) & 1)
+    except (OSError, ValueError):
+        return False
+
