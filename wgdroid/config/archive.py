@@ -130,20 +130,25 @@ def _tunnel_name(entry: str) -> str | None:
 
 
 def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
-    limit = min(MAX_ENTRY_BYTES, budget)
-    if info.file_size > limit:
-        raise InvalidInputError(f"too large ({info.file_size} bytes)")
+    """The entry's bytes, never more than MAX_ENTRY_BYTES or the archive's budget left."""
+
+    def check(size: int) -> None:
+        if size > MAX_ENTRY_BYTES:
+            raise InvalidInputError(f"too large (over {MAX_ENTRY_BYTES} bytes)")
+        if size > budget:
+            raise InvalidInputError(f"archive expands beyond {MAX_TOTAL_BYTES} bytes")
+
+    check(info.file_size)
     try:
         with zf.open(info) as fh:
-            data = fh.read(limit + 1)  # never trust the header's size alone
+            data = fh.read(min(MAX_ENTRY_BYTES, budget) + 1)  # never trust the header alone
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise InvalidInputError(f"damaged entry ({exc})") from None
     except NotImplementedError:
         raise InvalidInputError("unsupported compression method") from None
     except RuntimeError:  # zipfile's way of saying "encrypted"
         raise InvalidInputError("encrypted entries are not supported") from None
-    if len(data) > limit:
-        raise InvalidInputError("too large")
+    check(len(data))
     return data
 
 
@@ -192,8 +197,6 @@ def _import_entries(zf: zipfile.ZipFile, label: str) -> ImportResult:
             check_name(tunnel)
             if tunnel in names:
                 raise InvalidInputError(f"a tunnel named {tunnel!r} is already in this archive")
-            if budget <= 0:
-                raise InvalidInputError(f"archive expands beyond {MAX_TOTAL_BYTES} bytes")
             data = _read_entry(zf, info, budget)
             budget -= len(data)
             try:
