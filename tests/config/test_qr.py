@@ -234,3 +234,24 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         assert lines[0].startswith("wgdroid: error: ")
         assert all(not line.startswith("Traceback") for line in lines)
         assert proc.stdout == b""
+
+
+def test_cli_import_warns_about_keys_the_phone_ignores(tmp_path: Path) -> None:
+    """A Linux config scans fine, but the phone's wg-quick would refuse its hooks."""
+    text = (
+        (ROOT / "configs" / "office-split.conf")
+        .read_text()
+        .replace("[Peer]", "PostUp = iptables -A FORWARD -i %i -j ACCEPT\n\n[Peer]")
+    )
+    png = tmp_path / "linux.png"
+    png.write_bytes(qr.png_bytes(text))
+    proc = _run("import-qr", str(png))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == text
+    warnings = proc.stderr.decode().splitlines()
+    assert len(warnings) == 1 and "PostUp" in warnings[0], warnings
+
+
+def test_ansi_ignores_invert() -> None:
+    text = (ROOT / "configs" / "office-split.conf").read_text()
+    assert qr.render_text(text, "ansi", invert=True) == qr.render_text(text, "ansi")

@@ -11,6 +11,7 @@ import argparse
 import os
 import stat
 import sys
+from collections.abc import Callable
 from typing import BinaryIO
 
 from wgdroid.cli import output
@@ -57,18 +58,18 @@ def _warn_if_world_accessible(fd: int) -> None:
         output.note("consider setting the umask to 077 and trying again")
 
 
-def _print_secret(make: str) -> int:
+def _print_secret(make: Callable[[], str]) -> int:
     _warn_if_world_accessible(sys.stdout.fileno())
-    output.data(keys.genkey() if make == "genkey" else keys.genpsk())
+    output.data(make())
     return ExitCode.OK
 
 
 def _genkey(args: argparse.Namespace) -> int:
-    return _print_secret("genkey")
+    return _print_secret(keys.genkey)
 
 
 def _genpsk(args: argparse.Namespace) -> int:
-    return _print_secret("genpsk")
+    return _print_secret(keys.genpsk)
 
 
 def read_private_key(stream: BinaryIO) -> str:

@@ -58,10 +58,12 @@ def render_text(text: str, style: Style = "utf8", *, invert: bool = False, borde
 
     utf8 and ansi pack two module rows per line with half blocks; the blocks draw
     the *light* modules, so plain utf8 reads on a dark terminal (use `invert` on a
-    light one); ansi adds black-on-white colours so it reads anywhere. ascii
+    light one); ansi adds white-on-black colours so it reads anywhere (and
+    ignores `invert`, which would only make it harder to scan). ascii
     draws each dark module as `##` (for a light background; `invert` swaps).
     """
     rows = _rows(make(text), border)
+    invert = invert and style != "ansi"
     if style == "ascii":
         ink = [[dark != invert for dark in row] for row in rows]
         return "".join("".join("##" if i else "  " for i in row) + "\n" for row in ink)
