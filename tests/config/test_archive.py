@@ -69,11 +69,15 @@ def test_import_like_the_app_with_per_entry_errors() -> None:
             "other/wg0.conf": GOOD.encode(),  # same name as the first
             "dir/.conf": GOOD.encode(),  # empty name
             "url.conf": b"https://example.org/",
+            "linux.conf": GOOD.replace("[Peer]", "Table = off\n\n[Peer]").encode(),
         }
     )
     result = import_zip(data, name="backup.zip")
-    assert [t.name for t in result.tunnels] == ["wg0", "phone"]
-    assert all(t.text == GOOD for t in result.tunnels)
+    assert [t.name for t in result.tunnels] == ["wg0", "phone", "linux"]
+    assert all(t.text == GOOD for t in result.tunnels[:2])
+    # imported, with the phone's objection noted (the app itself would refuse it)
+    assert result.tunnels[0].warnings == ()
+    assert [w.key for w in result.tunnels[2].warnings] == ["Table"]
     errors = {e.entry: e.format("backup.zip") for e in result.errors}
     assert sorted(errors) == sorted(
         [
@@ -90,7 +94,7 @@ def test_import_like_the_app_with_per_entry_errors() -> None:
     assert "nope" not in errors["broken.conf"]  # the bad key is not echoed
     assert "not UTF-8" in errors["latin1.conf"]
     assert "already in this archive" in errors["other/wg0.conf"]
-    assert result.summary() == "imported 2 of 8 tunnels"
+    assert result.summary() == "imported 3 of 9 tunnels"
 
 
 def test_not_a_zip() -> None:

@@ -68,6 +68,8 @@ def _unzip(args: argparse.Namespace) -> int:
         output.error(err.format(str(args.archive)))
     written = 0
     for tunnel in result.tunnels:
+        for issue in tunnel.warnings:
+            output.raw_stderr(f"{args.archive}: {issue.format()}")
         # The name is an interface name (no '/'), so DIR/NAME.conf stays inside DIR.
         try:
             write_private(args.dir / f"{tunnel.name}.conf", tunnel.text, overwrite=args.force)

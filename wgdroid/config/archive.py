@@ -1,4 +1,4 @@
-"""Zip archives of tunnels in the official app's format, and private file writes.
+"""Zip archives of tunnels in the official app's format: export and bounded import.
 
 The app exports `wireguard-export.zip` with one `NAME.conf` per tunnel; its
 importer takes only `.conf` entries, drops directory prefixes and names each
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from wgdroid.config.issues import ConfigIssue
 from wgdroid.config.parser import MAX_CONFIG_BYTES, Dialect, Parsed, parse
 from wgdroid.config.types import ValueProblem, check_tunnel_name
 from wgdroid.errors import ConfigError, InvalidInputError
@@ -39,6 +40,8 @@ _EOCD_LEN = 22
 class Tunnel:
     name: str
     text: str
+    # what parsing on import noticed but let through (e.g. Linux-only keys)
+    warnings: tuple[ConfigIssue, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:  # the text holds a private key
         return f"Tunnel(name={self.name!r}, text=<{len(self.text)} chars>)"
@@ -203,7 +206,7 @@ def _import_entries(zf: zipfile.ZipFile, label: str) -> ImportResult:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidInputError("not UTF-8 text") from None
-            check_imported_text(text, source=info.filename)
+            parsed = check_imported_text(text, source=info.filename)
         except InvalidInputError as exc:
             result.errors.append(EntryError(info.filename, f"{info.filename}: {exc.message}"))
             continue
@@ -211,5 +214,5 @@ def _import_entries(zf: zipfile.ZipFile, label: str) -> ImportResult:
             result.errors.append(EntryError(info.filename, exc.message))
             continue
         names.add(tunnel)
-        result.tunnels.append(Tunnel(tunnel, text))
+        result.tunnels.append(Tunnel(tunnel, text, tuple(parsed.warnings)))
     return result
