@@ -7,8 +7,8 @@ Entry points (all pure, all take `now` = monotonic seconds from the shell):
   `remove_allowed_ip`, `clear_allowed_ips`; `snapshot()` for `get=1`;
 - TX: `route_outbound(packet) -> Peer | None`, then `Peer.prepare_send`;
 - RX: `classify(datagram, src, now)` -> `RecvJob` (transport: decrypt with
-  `transport.open_`, finish with `Peer.on_received`) | `HandshakeMessage` (give
-  to `handle_handshake`) | None (drop);
+  `transport.open_`, finish with `job.keypair.peer.on_received`) |
+  `HandshakeMessage` (give to `handle_handshake`) | None (drop);
 - timers: `tick(now)`, `next_deadline()`;
 - side effects: `take_actions()` drains the outbox of `SendDatagram`/`SendJobs`.
 
@@ -18,15 +18,44 @@ Not thread-safe: the shell serialises calls (one lock per device is enough).
 from __future__ import annotations
 
 import os
+import struct
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
+from types import MappingProxyType
 
-from wgdroid.userspace.core.actions import Action, Endpoint
-from wgdroid.userspace.core.constants import DEFAULT_MTU
+from wgdroid.userspace.core import noise
+from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram
+from wgdroid.userspace.core.allowedips import AllowedIPs
+from wgdroid.userspace.core.constants import (
+    DEFAULT_MTU,
+    INITIATION_MIN_INTERVAL,
+    KEY_LEN,
+    MAX_PEERS,
+    MSG_COOKIE_REPLY,
+    MSG_INITIATION,
+    MSG_TRANSPORT,
+    REJECT_AFTER_MESSAGES,
+    REJECT_AFTER_TIME,
+    REKEY_TIMEOUT_JITTER_MAX,
+    TRANSPORT_MIN_LEN,
+    UNDER_LOAD_STICKY,
+)
+from wgdroid.userspace.core.cookie import CookieChecker
+from wgdroid.userspace.core.errors import CoreLimitError, CoreValueError
+from wgdroid.userspace.core.indextable import IndexTable
+from wgdroid.userspace.core.keypair import Keypair
+from wgdroid.userspace.core.messages import (
+    EXPECTED_LEN,
+    unpack_cookie_reply,
+    unpack_initiation,
+    unpack_response,
+)
 from wgdroid.userspace.core.peer import Peer
-from wgdroid.userspace.core.snapshot import DeviceSnapshot
+from wgdroid.userspace.core.primitives import StaticKey
+from wgdroid.userspace.core.ratelimiter import RateLimiter
+from wgdroid.userspace.core.snapshot import DeviceSnapshot, PeerSnapshot
 from wgdroid.userspace.core.transport import RecvJob
 
 IPNetwork = IPv4Network | IPv6Network
@@ -34,6 +63,10 @@ Rng = Callable[[int], bytes]
 """n -> n random bytes (os.urandom in production, seeded in tests)."""
 WallClockNs = Callable[[], int]
 """Unix time in ns (time.time_ns); only for TAI64N and last-handshake times."""
+
+_TRANSPORT_HDR = struct.Struct("<IIQ")
+_ZERO_KEY = bytes(KEY_LEN)
+_JITTER_STEPS = int(REKEY_TIMEOUT_JITTER_MAX * 1_000_000)  # microsecond resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +79,8 @@ class HandshakeMessage:
 
 
 class Device:
-    listen_port: int  # the shell binds it; kept here for snapshot()
-    fwmark: int
-    mtu: int  # of the TUN; the shell updates it (padding depends on it)
+    """See the module docstring. `is_up` starts True (a userspace daemon's TUN is
+    up when it is configured); `down()`/`up()` follow link state if wanted."""
 
     def __init__(
         self,
@@ -58,75 +90,179 @@ class Device:
         wall_clock_ns: WallClockNs = time.time_ns,
         mtu: int = DEFAULT_MTU,
     ) -> None:
-        raise NotImplementedError
+        self.rng = rng
+        self.wall_clock_ns = wall_clock_ns
+        self.mtu = mtu  # of the TUN; the shell updates it (padding depends on it)
+        self.listen_port = 0  # the shell binds it; kept for snapshot()
+        self.fwmark = 0
+        self.is_up = True
+        self.static_identity: StaticKey | None = None
+        self.indices: IndexTable[Peer | Keypair] = IndexTable(rng)
+        self.allowed_ips: AllowedIPs[Peer] = AllowedIPs()
+        self.cookie_checker = CookieChecker(rng)
+        self.ratelimiter = RateLimiter()
+        self._peers: dict[bytes, Peer] = {}
+        self._outbox: list[Action] = []
+        self._last_under_load: float | None = None
+        self.handshakes_dropped = 0
+        if private_key is not None:
+            self.set_private_key(private_key, 0.0)
+
+    def __repr__(self) -> str:
+        pub = self.public_key
+        return f"Device(public={pub.hex()[:8] if pub else None}…, peers={len(self._peers)})"
 
     # --- configuration ---
+
     @property
     def public_key(self) -> bytes | None:
-        raise NotImplementedError
+        return None if self.static_identity is None else self.static_identity.public
+
+    @property
+    def private_key(self) -> bytes | None:
+        return None if self.static_identity is None else self.static_identity.private
 
     def set_private_key(self, private_key: bytes | None, now: float) -> None:
         """Set (or with None / all zeros, clear) our static key.
 
-        Recomputes per-peer precomputations, drops a peer whose public key is
-        our own new one, and expires all sessions (handshakes must be redone).
+        Recomputes per-peer precomputations, drops a peer whose public key is our
+        own new one, and expires all sessions (handshakes must be redone).
         """
-        raise NotImplementedError
+        if private_key is not None and len(private_key) != KEY_LEN:
+            raise CoreValueError("a private key must be 32 bytes")
+        if private_key == _ZERO_KEY:
+            private_key = None
+        if private_key == self.private_key:
+            return
+        static = None if private_key is None else StaticKey(private_key)
+        self.static_identity = static
+        if static is not None and static.public in self._peers:
+            self.remove_peer(static.public)
+        for peer in self._peers.values():
+            peer.handshake.precompute(static)
+            peer.expire_keys()
+        self.cookie_checker.set_public_key(None if static is None else static.public)
 
     @property
     def peers(self) -> Mapping[bytes, Peer]:
-        raise NotImplementedError
+        return MappingProxyType(self._peers)
 
     def add_or_update_peer(self, public_key: bytes) -> Peer | None:
         """The peer with this public key, created if new; None if it is our own key
         (UAPI ignores that silently). Raises CoreLimitError beyond MAX_PEERS."""
-        raise NotImplementedError
+        if len(public_key) != KEY_LEN:
+            raise CoreValueError("a public key must be 32 bytes")
+        if public_key == self.public_key:
+            return None
+        peer = self._peers.get(public_key)
+        if peer is None:
+            if len(self._peers) >= MAX_PEERS:
+                raise CoreLimitError(f"too many peers (limit {MAX_PEERS})")
+            peer = self._peers[public_key] = Peer(self, public_key)
+        return peer
 
     def remove_peer(self, public_key: bytes) -> bool:
-        raise NotImplementedError
+        peer = self._peers.pop(public_key, None)
+        if peer is None:
+            return False
+        peer.removed = True
+        peer.stop()
+        self.allowed_ips.remove_value(peer)
+        return True
 
     def replace_peers(self) -> None:
         """Remove every peer (UAPI replace_peers=true)."""
-        raise NotImplementedError
+        for key in list(self._peers):
+            self.remove_peer(key)
 
     def add_allowed_ip(self, peer: Peer, network: IPNetwork) -> None:
-        """Route `network` (host bits are masked off) to `peer`, taking it from any other."""
-        raise NotImplementedError
+        """Route `network` (host bits are ignored) to `peer`, taking it from any other."""
+        self.allowed_ips.insert(network, peer)
 
     def remove_allowed_ip(self, peer: Peer, network: IPNetwork) -> None:
         """Remove `network` if `peer` owns it (UAPI `allowed_ip=-prefix`)."""
-        raise NotImplementedError
+        self.allowed_ips.remove(network, peer)
 
     def clear_allowed_ips(self, peer: Peer) -> None:
         """UAPI replace_allowed_ips=true."""
-        raise NotImplementedError
+        self.allowed_ips.remove_value(peer)
 
     def allowed_ips_of(self, peer: Peer) -> list[IPNetwork]:
-        raise NotImplementedError
+        return self.allowed_ips.networks_of(peer)
 
     def snapshot(self) -> DeviceSnapshot:
-        raise NotImplementedError
+        peers = []
+        for p in self._peers.values():
+            sec, nsec = divmod(p.last_handshake_ns, 1_000_000_000)
+            peers.append(
+                PeerSnapshot(
+                    public_key=p.public_key,
+                    preshared_key=p.preshared_key,
+                    endpoint=p.endpoint,
+                    last_handshake_sec=sec,
+                    last_handshake_nsec=nsec,
+                    rx_bytes=p.rx_bytes,
+                    tx_bytes=p.tx_bytes,
+                    persistent_keepalive=p.persistent_keepalive,
+                    allowed_ips=tuple(self.allowed_ips_of(p)),
+                )
+            )
+        return DeviceSnapshot(
+            private_key=self.private_key,
+            public_key=self.public_key,
+            listen_port=self.listen_port,
+            fwmark=self.fwmark,
+            peers=tuple(peers),
+        )
 
     def up(self, now: float) -> None:
-        """Device came up: start persistent keepalives (outbox)."""
-        raise NotImplementedError
+        """Device came up: flush staged packets, start persistent keepalives (outbox)."""
+        if self.is_up:
+            return
+        self.is_up = True
+        for peer in self._peers.values():
+            peer.send_staged(now)
+            if peer.persistent_keepalive:
+                peer.send_keepalive(now)
 
     def down(self) -> None:
-        """Device went down: expire all sessions, purge staged packets."""
-        raise NotImplementedError
+        """Device went down: purge staged packets, stop timers, forget sessions."""
+        self.is_up = False
+        for peer in self._peers.values():
+            peer.stop()
 
     # --- data path ---
+
     def route_outbound(self, packet: bytes) -> Peer | None:
         """Longest-prefix match of the IPv4/IPv6 destination; None = drop."""
-        raise NotImplementedError
+        return self.allowed_ips.lookup_dst(packet)
 
     def classify(
         self, datagram: bytes, src: Endpoint, now: float
     ) -> RecvJob | HandshakeMessage | None:
         """Sort a received UDP payload: transport with a known, live keypair ->
-        RecvJob; well-sized handshake types -> HandshakeMessage; anything else None.
-        Never raises on malformed input."""
-        raise NotImplementedError
+        RecvJob (its peer is `job.keypair.peer`); well-sized handshake types ->
+        HandshakeMessage; anything else None. Never raises on malformed input."""
+        n = len(datagram)
+        if n < 4:
+            return None
+        msg_type = int.from_bytes(datagram[:4], "little")  # reserved bytes must be zero
+        if msg_type == MSG_TRANSPORT:
+            if n < TRANSPORT_MIN_LEN:
+                return None
+            _t, index, counter = _TRANSPORT_HDR.unpack_from(datagram)
+            kp = self.indices.get(index)
+            if (
+                type(kp) is not Keypair
+                or not kp.valid
+                or now - kp.birth >= REJECT_AFTER_TIME
+                or counter >= REJECT_AFTER_MESSAGES
+            ):
+                return None
+            return RecvJob(kp, kp.recv, counter, datagram, src)
+        if EXPECTED_LEN.get(msg_type) == n:
+            return HandshakeMessage(msg_type, bytes(datagram), src)
+        return None
 
     def handle_handshake(self, msg: HandshakeMessage, now: float, under_load: bool) -> list[Action]:
         """Process one handshake-queue message; returns (and clears) the outbox.
@@ -136,22 +272,137 @@ class Device:
         a cookie reply; a valid mac2 passes the per-source-IP rate limiter.
         Invalid messages are dropped silently; never raises on malformed input.
         """
-        raise NotImplementedError
+        if not self.is_up or EXPECTED_LEN.get(msg.msg_type) != len(msg.data):
+            self.handshakes_dropped += 1
+            return self.take_actions()
+        if msg.msg_type == MSG_COOKIE_REPLY:
+            self._consume_cookie_reply(msg.data, now)
+            return self.take_actions()
+        if self._process_macs(msg, now, under_load):
+            if msg.msg_type == MSG_INITIATION:
+                ok = self._consume_initiation(msg, now)
+            else:
+                ok = self._consume_response(msg, now)
+            if not ok:
+                self.handshakes_dropped += 1
+        return self.take_actions()
+
+    def _process_macs(self, msg: HandshakeMessage, now: float, under_load: bool) -> bool:
+        """True if the message may be processed; may leave a cookie reply."""
+        if under_load:
+            self._last_under_load = now
+        elif self._last_under_load is not None:
+            under_load = now - self._last_under_load < UNDER_LOAD_STICKY
+        checker = self.cookie_checker
+        data = msg.data
+        if not checker.check_mac1(data, msg.msg_type):
+            self.handshakes_dropped += 1
+            return False
+        if not under_load:
+            return True
+        try:
+            mac2_ok = checker.check_mac2(data, msg.msg_type, msg.src, now)
+        except (ValueError, OverflowError):
+            self.handshakes_dropped += 1
+            return False
+        if not mac2_ok:
+            sender_index = int.from_bytes(data[4:8], "little")
+            reply = checker.create_reply(data, msg.msg_type, sender_index, msg.src, now)
+            if reply is not None:
+                self.emit(SendDatagram(msg.src, reply, None))
+            return False
+        if not self.ratelimiter.allow(msg.src[0], now):
+            self.handshakes_dropped += 1
+            return False
+        return True
+
+    def _consume_initiation(self, msg: HandshakeMessage, now: float) -> bool:
+        static = self.static_identity
+        if static is None:
+            return False
+        init = unpack_initiation(msg.data)
+        part = noise.open_initiation_static(init, static)
+        if part is None:
+            return False
+        peer = self._peers.get(part.remote_static)
+        if peer is None:
+            return False
+        if not noise.consume_initiation(peer.handshake, part, init, now, INITIATION_MIN_INTERVAL):
+            return False
+        peer.endpoint = msg.src
+        peer.send_response(now)
+        self._authenticated_handshake_received(peer, len(msg.data), now)
+        return True
+
+    def _consume_response(self, msg: HandshakeMessage, now: float) -> bool:
+        static = self.static_identity
+        if static is None:
+            return False
+        resp = unpack_response(msg.data)
+        peer = self.indices.get(resp.receiver_index)
+        if (
+            not isinstance(peer, Peer)
+            or peer.handshake.local_index != resp.receiver_index
+            or not noise.consume_response(peer.handshake, static, resp)
+        ):
+            return False
+        peer.endpoint = msg.src
+        peer.on_response_consumed(now)
+        self._authenticated_handshake_received(peer, len(msg.data), now)
+        return True
+
+    @staticmethod
+    def _authenticated_handshake_received(peer: Peer, n_bytes: int, now: float) -> None:
+        peer.rx_bytes += n_bytes
+        t = peer.timers
+        t.new_handshake = None
+        if peer.persistent_keepalive:
+            t.persistent_keepalive = now + peer.persistent_keepalive
+
+    def _consume_cookie_reply(self, data: bytes, now: float) -> None:
+        reply = unpack_cookie_reply(data)
+        entry = self.indices.get(reply.receiver_index)
+        if entry is None:
+            self.handshakes_dropped += 1
+            return
+        peer = entry if isinstance(entry, Peer) else entry.peer
+        if not peer.cookie.consume_reply(reply, now):
+            self.handshakes_dropped += 1
 
     # --- timers and outbox ---
+
+    def jitter(self) -> float:
+        """Uniform in [0, 1/3 s) from the injected RNG (REKEY_TIMEOUT jitter)."""
+        return (int.from_bytes(self.rng(4), "little") % _JITTER_STEPS) / 1_000_000
+
     def tick(self, now: float) -> list[Action]:
-        """Fire every due timer (retransmit, keepalives, new handshake, zeroing,
-        cookie-secret and rate-limiter upkeep); returns (and clears) the outbox."""
-        raise NotImplementedError
+        """Fire every due timer (retransmit, keepalives, new handshake, zeroing) and
+        rate-limiter upkeep; returns (and clears) the outbox."""
+        if self.is_up:
+            for peer in list(self._peers.values()):
+                peer.tick(now)
+        self.ratelimiter.maybe_gc(now)
+        return self.take_actions()
 
     def next_deadline(self) -> float | None:
-        """Earliest `now` at which `tick` has something to do (None = nothing armed)."""
-        raise NotImplementedError
+        """Earliest `now` at which `tick` has peer timers to run (None = none armed).
+        Rate-limiter upkeep is lazy and needs no deadline."""
+        best: float | None = None
+        for peer in self._peers.values():
+            d = peer.timers.next_deadline()
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
+    def emit(self, action: Action) -> None:
+        self._outbox.append(action)
 
     @property
     def has_actions(self) -> bool:
-        raise NotImplementedError
+        return bool(self._outbox)
 
     def take_actions(self) -> list[Action]:
         """Return and clear the pending actions, oldest first."""
-        raise NotImplementedError
+        out = self._outbox
+        self._outbox = []
+        return out

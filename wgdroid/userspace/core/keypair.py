@@ -24,6 +24,7 @@ class Keypair:
         "remote_index",
         "replay",
         "send",
+        "send_valid",
         "sending_counter",
         "valid",
     )
@@ -48,11 +49,13 @@ class Keypair:
         self.birth = birth
         self.replay = replay
         self.sending_counter = 0
-        self.valid = True
+        self.valid = True  # False once dropped from the peer's slots
+        self.send_valid = True  # False once expired for sending (key change, counter end)
 
     def usable_for_send(self, now: float) -> bool:
         return (
-            self.valid
+            self.send_valid
+            and self.valid
             and now - self.birth < REJECT_AFTER_TIME
             and self.sending_counter < REJECT_AFTER_MESSAGES
         )

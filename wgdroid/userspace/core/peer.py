@@ -2,83 +2,465 @@
 
 Methods are called by the I/O shell with the device lock held (the core is not
 thread-safe; only `transport.seal`/`open_` run outside the lock). Side effects
-other than the direct return value go to the device outbox.
+other than the direct return value go to the device outbox. Function order and
+names follow the kernel's send.c / receive.c / timers.c.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
+from wgdroid.userspace.core import noise
+from wgdroid.userspace.core.actions import Endpoint, SendDatagram, SendJobs
+from wgdroid.userspace.core.constants import (
+    KEEPALIVE_TIMEOUT,
+    KEY_LEN,
+    LAST_MINUTE_REKEY_AGE,
+    MAX_STAGED_PACKETS,
+    MAX_TIMER_HANDSHAKES,
+    MSG_INITIATION,
+    MSG_RESPONSE,
+    PERSISTENT_KEEPALIVE_MAX,
+    REJECT_AFTER_MESSAGES,
+    REJECT_AFTER_TIME,
+    REKEY_AFTER_MESSAGES,
+    REKEY_AFTER_TIME,
+    REKEY_TIMEOUT,
+    TRANSPORT_MIN_LEN,
+    ZERO_KEY_MATERIAL_AFTER,
+)
+from wgdroid.userspace.core.cookie import CookieGenerator
+from wgdroid.userspace.core.errors import CoreValueError
+from wgdroid.userspace.core.keypair import Keypair
+from wgdroid.userspace.core.messages import pack_initiation, pack_response
+from wgdroid.userspace.core.replay import ReplayWindow
+from wgdroid.userspace.core.tai64n import tai64n
+from wgdroid.userspace.core.timers import PeerTimers
+from wgdroid.userspace.core.transport import RecvJob, SendJob, padded_length
+
 if TYPE_CHECKING:
-    from wgdroid.userspace.core.actions import Endpoint
     from wgdroid.userspace.core.device import Device
-    from wgdroid.userspace.core.transport import RecvJob, SendJob
+
+_ZERO_KEY = bytes(KEY_LEN)
 
 
 class Peer:
-    """One configured peer (created by `Device.add_or_update_peer`)."""
+    """One configured peer (created by `Device.add_or_update_peer`).
 
-    public_key: bytes
-    endpoint: Endpoint | None
-    persistent_keepalive: int  # seconds, 0 = off
-    rx_bytes: int  # whole datagrams, handshakes and keepalives included (as UAPI counts)
-    tx_bytes: int
-    last_handshake_ns: int  # wall clock of the last completed handshake, 0 = never
+    Public state: `public_key`, `endpoint` (settable; roaming updates it),
+    `persistent_keepalive`, `rx_bytes`/`tx_bytes` (whole datagrams, handshakes and
+    keepalives included, as UAPI counts), `last_handshake_ns` (wall clock, 0 =
+    never), `staged_dropped`/`rx_dropped` counters. Keypair slots `previous`,
+    `current`, `next` (noise.h) are read-only for the shell.
+    """
 
     def __init__(self, device: Device, public_key: bytes) -> None:
-        raise NotImplementedError
+        if len(public_key) != KEY_LEN:
+            raise CoreValueError("a public key must be 32 bytes")
+        self.device = device
+        self.public_key = public_key
+        self.handshake = noise.Handshake(public_key)
+        self.handshake.precompute(device.static_identity)
+        self.cookie = CookieGenerator(public_key)
+        self.endpoint: Endpoint | None = None
+        self.persistent_keepalive = 0
+        self.rx_bytes = 0
+        self.tx_bytes = 0
+        self.last_handshake_ns = 0
+        self.staged_dropped = 0
+        self.rx_dropped = 0
+        self.timers = PeerTimers()
+        self.staged: deque[bytes] = deque()
+        self.previous: Keypair | None = None
+        self.current: Keypair | None = None
+        self.next: Keypair | None = None
+        self.last_sent_handshake: float | None = None
+        self.removed = False
+
+    def __repr__(self) -> str:
+        return f"Peer({self.public_key.hex()[:8]}…, endpoint={self.endpoint!r})"
 
     # --- configuration (UAPI set) ---
+
     @property
     def preshared_key(self) -> bytes:
         """32 bytes; all zero = no PSK. Never in a repr."""
-        raise NotImplementedError
+        return self.handshake.preshared_key
 
     def set_preshared_key(self, psk: bytes | None) -> None:
-        raise NotImplementedError
+        if psk is None:
+            psk = _ZERO_KEY
+        if len(psk) != KEY_LEN:
+            raise CoreValueError("a preshared key must be 32 bytes")
+        self.handshake.preshared_key = psk
 
     def set_persistent_keepalive(self, interval: int, now: float) -> None:
         """0 disables; enabling on an up device sends one keepalive at once (outbox)."""
-        raise NotImplementedError
+        if not 0 <= interval <= PERSISTENT_KEEPALIVE_MAX:
+            raise CoreValueError(f"persistent keepalive must be 0..{PERSISTENT_KEEPALIVE_MAX}")
+        send_now = not self.persistent_keepalive and interval > 0 and self.device.is_up
+        self.persistent_keepalive = interval
+        if not interval:
+            self.timers.persistent_keepalive = None
+        if send_now:
+            self.send_keepalive(now)
 
-    # --- TX (ordered step) ---
+    # --- TX ---
+
     def prepare_send(self, packets: list[bytes], now: float) -> list[SendJob]:
         """Assign the current keypair and consecutive counters to `packets`, in order.
 
         Packets staged earlier (waiting for a key) go first. With no usable key
         the packets are staged (at most MAX_STAGED_PACKETS, oldest dropped) and an
-        initiation is queued in the outbox (rate-limited to one per REKEY_TIMEOUT);
-        the result is then []. Also queues a rekey initiation when the key is due
-        (REKEY_AFTER_MESSAGES, or REKEY_AFTER_TIME as initiator).
+        initiation is queued in the outbox (at most one per REKEY_TIMEOUT); the
+        result is then []. Without an endpoint the packets are dropped (the
+        kernel's -EDESTADDRREQ).
         """
-        raise NotImplementedError
+        if self.endpoint is None or self.removed:
+            self.staged_dropped += len(packets)
+            return []
+        if self.staged:
+            self._stage(packets)
+            packets = list(self.staged)
+            self.staged.clear()
+        if not packets:
+            return []
+        kp = self.current
+        if kp is None or not kp.send_valid or not kp.valid:
+            return self._wait_for_key(packets, now)
+        if now - kp.birth >= REJECT_AFTER_TIME:
+            kp.send_valid = False
+            return self._wait_for_key(packets, now)
+        first = kp.sending_counter
+        n = len(packets)
+        if first + n > REJECT_AFTER_MESSAGES:
+            kp.send_valid = False
+            kp.sending_counter = REJECT_AFTER_MESSAGES
+            return self._wait_for_key(packets, now)
+        kp.sending_counter = first + n
+        cipher = kp.send
+        remote = kp.remote_index
+        mtu = self.device.mtu
+        return [
+            SendJob(cipher, remote, first + i, p, padded_length(len(p), mtu))
+            for i, p in enumerate(packets)
+        ]
+
+    def _stage(self, packets: list[bytes]) -> None:
+        staged = self.staged
+        staged.extend(packets)
+        excess = len(staged) - MAX_STAGED_PACKETS
+        if excess > 0:
+            self.staged_dropped += excess
+            for _ in range(excess):
+                staged.popleft()
+
+    def _wait_for_key(self, packets: list[bytes], now: float) -> list[SendJob]:
+        self._stage(packets)
+        self.send_queued_initiation(now, is_retry=False)
+        return []
+
+    def send_staged(self, now: float) -> None:
+        """Flush staged packets through prepare_send into the outbox (send.c
+        wg_packet_send_staged_packets)."""
+        if not self.staged:
+            return
+        jobs = self.prepare_send([], now)
+        if jobs:
+            self.device.emit(SendJobs(self, jobs))
+
+    def send_keepalive(self, now: float) -> None:
+        """An empty transport message unless staged packets already go out."""
+        if not self.staged:
+            self.staged.append(b"")
+        self.send_staged(now)
 
     def on_sent(self, n_bytes: int, now: float, carried_data: bool) -> None:
         """Ordered completion after a batch of this peer's transport datagrams went out.
 
         `n_bytes` = total datagram bytes sent; `carried_data` = any non-keepalive.
-        Updates tx_bytes and the data-sent / keepalive / persistent-keepalive timers.
+        Updates tx_bytes, the data-sent / keepalive / persistent-keepalive timers,
+        and rekeys when the key is due (send.c keep_key_fresh).
         """
-        raise NotImplementedError
+        self.tx_bytes += n_bytes
+        t = self.timers
+        if self.persistent_keepalive:
+            t.persistent_keepalive = now + self.persistent_keepalive
+        t.send_keepalive = None
+        if carried_data and t.new_handshake is None:
+            t.new_handshake = now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + self.device.jitter()
+        kp = self.current
+        if (
+            kp is not None
+            and kp.send_valid
+            and (
+                kp.sending_counter > REKEY_AFTER_MESSAGES
+                or (kp.initiator and now - kp.birth >= REKEY_AFTER_TIME)
+            )
+        ):
+            self.send_queued_initiation(now, is_retry=False)
 
-    # --- RX (ordered step) ---
+    # --- RX ---
+
     def on_received(self, job: RecvJob, plaintext: bytes | None, now: float) -> bytes | None:
         """Finish a decrypted transport message in arrival order.
 
         `plaintext` is `open_(job)` (None = authentication failed: dropped).
-        Does the replay check, keypair confirmation (responder promotes `next`
-        and flushes staged packets), endpoint roaming to `job.src`, timers, the
-        inner length trim and the inner-source allowed-IPs check. Returns the IP
-        packet to write to the TUN, or None (dropped, or a keepalive).
+        Does the replay check, keypair confirmation (the responder promotes
+        `next` and flushes staged packets), endpoint roaming to `job.src`, timers,
+        the inner length trim and the inner-source allowed-IPs check. Returns the
+        IP packet to write to the TUN, or None (dropped, or a keepalive).
         """
-        raise NotImplementedError
+        if plaintext is None:
+            self.rx_dropped += 1
+            return None
+        kp = job.keypair
+        if not kp.valid or not kp.replay.validate(job.counter):
+            self.rx_dropped += 1
+            return None
+        if self.endpoint != job.src:
+            self.endpoint = job.src
+        t = self.timers
+        if kp is self.next:
+            self._promote_next(kp)
+            self._handshake_complete()
+            self.send_staged(now)
+        cur = self.current
+        if (
+            cur is not None
+            and cur.initiator
+            and cur.send_valid
+            and not t.sent_lastminute_handshake
+            and now - cur.birth >= LAST_MINUTE_REKEY_AGE
+        ):
+            t.sent_lastminute_handshake = True
+            self.send_queued_initiation(now, is_retry=False)
+        t.new_handshake = None
+        if self.persistent_keepalive:
+            t.persistent_keepalive = now + self.persistent_keepalive
+        n = len(plaintext)
+        if not n:
+            self.rx_bytes += TRANSPORT_MIN_LEN
+            return None
+        t.data_received(now)
+        version = plaintext[0] >> 4
+        if version == 4 and n >= 20:
+            length = (plaintext[2] << 8) | plaintext[3]
+            if length < 20:
+                self.rx_dropped += 1
+                return None
+        elif version == 6 and n >= 40:
+            length = ((plaintext[4] << 8) | plaintext[5]) + 40
+        else:
+            self.rx_dropped += 1
+            return None
+        if length > n:
+            self.rx_dropped += 1
+            return None
+        packet = plaintext[:length] if length < n else plaintext
+        if self.device.allowed_ips.lookup_src(packet) is not self:
+            self.rx_dropped += 1
+            return None
+        self.rx_bytes += n + TRANSPORT_MIN_LEN
+        return packet
 
     # --- handshake ---
+
     def create_initiation(self, now: float) -> bytes | None:
         """A new 148-byte initiation (fresh ephemeral, sender index, mac1/mac2), or
-        None without a private key. Normally driven by timers and prepare_send."""
-        raise NotImplementedError
+        None without a private key or with an unusable peer key. Normally driven
+        by timers and prepare_send (see send_queued_initiation)."""
+        dev = self.device
+        static = dev.static_identity
+        if static is None or self.handshake.precomputed_ss is None:
+            return None
+        ephemeral = dev.rng(KEY_LEN)
+        index = self._new_handshake_index()
+        init = noise.create_initiation(
+            self.handshake, static, ephemeral, tai64n(dev.wall_clock_ns()), index
+        )
+        if init is None:
+            dev.indices.remove(index, self)
+            return None
+        msg = pack_initiation(init)
+        self.cookie.add_macs(msg, MSG_INITIATION, now)
+        return bytes(msg)
+
+    def send_queued_initiation(self, now: float, is_retry: bool) -> None:
+        """Send an initiation unless one went out less than REKEY_TIMEOUT ago."""
+        if not is_retry:
+            self.timers.handshake_attempts = 0
+        last = self.last_sent_handshake
+        if (last is not None and now - last < REKEY_TIMEOUT) or self.removed:
+            return
+        if not self.device.is_up:
+            return
+        self.last_sent_handshake = now
+        msg = self.create_initiation(now)
+        if msg is None:
+            return
+        t = self.timers
+        if self.persistent_keepalive:
+            t.persistent_keepalive = now + self.persistent_keepalive
+        t.send_keepalive = None
+        self._send_datagram(msg)
+        t.handshake_initiated(now, self.device.jitter())
+
+    def send_response(self, now: float) -> None:
+        """Answer a consumed initiation and start the (responder) session."""
+        dev = self.device
+        self.last_sent_handshake = now
+        ephemeral = dev.rng(KEY_LEN)
+        index = self._new_handshake_index()
+        resp = noise.create_response(self.handshake, ephemeral, index)
+        if resp is None:
+            dev.indices.remove(index, self)
+            return
+        msg = pack_response(resp)
+        self.cookie.add_macs(msg, MSG_RESPONSE, now)
+        if self.begin_session(now):
+            t = self.timers
+            t.session_derived(now)
+            if self.persistent_keepalive:
+                t.persistent_keepalive = now + self.persistent_keepalive
+            t.send_keepalive = None
+            self._send_datagram(bytes(msg))
+
+    def on_response_consumed(self, now: float) -> None:
+        """Initiator: the response checked out; start the session, confirm it."""
+        if self.begin_session(now):
+            self.timers.session_derived(now)
+            self._handshake_complete()
+            self.send_keepalive(now)
+
+    def begin_session(self, now: float) -> bool:
+        """Derive the keypair from a finished exchange and slot it (noise.c
+        add_new_keypair): the initiator uses it at once, the responder keeps it in
+        `next` until the first transport message under it arrives."""
+        hs = self.handshake
+        index = hs.local_index
+        remote = hs.remote_index
+        derived = noise.derive_transport_keys(hs)
+        if derived is None or index is None:
+            return False
+        hs.local_index = None
+        send_key, recv_key, initiator = derived
+        kp = Keypair(self, send_key, recv_key, initiator, index, remote, now, ReplayWindow())
+        self.device.indices.replace(index, kp)
+        old_prev, old_cur, old_next = self.previous, self.current, self.next
+        if initiator:
+            if old_next is not None:
+                self.previous = old_next
+                self._drop_keypair(old_cur)
+            else:
+                self.previous = old_cur
+            self._drop_keypair(old_prev)
+            self.current = kp
+            self.next = None
+        else:
+            self.next = kp
+            self._drop_keypair(old_next)
+            self.previous = None
+            self._drop_keypair(old_prev)
+        return True
+
+    def _promote_next(self, kp: Keypair) -> None:
+        old_prev = self.previous
+        self.previous = self.current
+        self.current = kp
+        self.next = None
+        self._drop_keypair(old_prev)
+
+    def _handshake_complete(self) -> None:
+        self.timers.handshake_complete()
+        self.last_handshake_ns = self.device.wall_clock_ns()
+
+    def _drop_keypair(self, kp: Keypair | None) -> None:
+        if kp is not None:
+            kp.valid = False
+            kp.send_valid = False
+            self.device.indices.remove(kp.local_index, kp)
+
+    def _new_handshake_index(self) -> int:
+        """A fresh index for our side of this handshake, retiring the previous one."""
+        table = self.device.indices
+        old = self.handshake.local_index
+        if old is not None:
+            table.remove(old, self)
+        index = table.insert(self)
+        self.handshake.local_index = index
+        return index
+
+    def _send_datagram(self, data: bytes) -> None:
+        if self.endpoint is not None:
+            self.tx_bytes += len(data)
+            self.device.emit(SendDatagram(self.endpoint, data, self))
+
+    # --- timers ---
+
+    def tick(self, now: float) -> None:
+        """Run every expired timer (timers.c wg_expired_*)."""
+        t = self.timers
+        if t.retransmit_handshake is not None and now >= t.retransmit_handshake:
+            t.retransmit_handshake = None
+            if t.handshake_attempts > MAX_TIMER_HANDSHAKES:
+                # Gave up after REKEY_ATTEMPT_TIME: drop what waited for a key.
+                t.send_keepalive = None
+                self.staged_dropped += len(self.staged)
+                self.staged.clear()
+                if t.zero_key_material is None:
+                    t.zero_key_material = now + ZERO_KEY_MATERIAL_AFTER
+            else:
+                t.handshake_attempts += 1
+                self.send_queued_initiation(now, is_retry=True)
+        if t.send_keepalive is not None and now >= t.send_keepalive:
+            t.send_keepalive = None
+            self.send_keepalive(now)
+            if t.need_another_keepalive:
+                t.need_another_keepalive = False
+                t.send_keepalive = now + KEEPALIVE_TIMEOUT
+        if t.new_handshake is not None and now >= t.new_handshake:
+            # Data went out but nothing authenticated came back.
+            t.new_handshake = None
+            self.send_queued_initiation(now, is_retry=False)
+        if t.zero_key_material is not None and now >= t.zero_key_material:
+            t.zero_key_material = None
+            self.zero_key_material()
+        if t.persistent_keepalive is not None and now >= t.persistent_keepalive:
+            t.persistent_keepalive = None
+            if self.persistent_keepalive:
+                self.send_keepalive(now)
+
+    # --- teardown ---
+
+    def zero_key_material(self) -> None:
+        """Forget every keypair and the in-flight handshake (540 s after the last one)."""
+        hs = self.handshake
+        if hs.local_index is not None:
+            self.device.indices.remove(hs.local_index, self)
+            hs.local_index = None
+        hs.clear()
+        for kp in (self.previous, self.current, self.next):
+            self._drop_keypair(kp)
+        self.previous = self.current = self.next = None
 
     def expire_keys(self) -> None:
-        """Forget every keypair and handshake (key change, device down, zeroing)."""
-        raise NotImplementedError
+        """Key change: abandon the handshake and stop sending with the current keys
+        (receiving under them still works until they are replaced)."""
+        hs = self.handshake
+        if hs.local_index is not None:
+            self.device.indices.remove(hs.local_index, self)
+            hs.local_index = None
+        hs.clear()
+        for kp in (self.current, self.next):
+            if kp is not None:
+                kp.send_valid = False
+
+    def stop(self) -> None:
+        """Device down or peer removed: purge staged packets, timers and keys."""
+        self.staged_dropped += len(self.staged)
+        self.staged.clear()
+        self.timers.stop_all()
+        self.zero_key_material()
+        self.last_sent_handshake = None
