@@ -192,10 +192,9 @@ class _Parser:
                     )
             self.sections.append(_Section(kind, number))
         else:
-            name = compact if len(compact) <= 40 else compact[:37] + "..."
             self.issue(
                 number, Reason.UNKNOWN_SECTION,
-                f"unknown section {name!r}; expected [Interface] or [Peer]",
+                f"unknown section {t.quote_value(compact, 40)}; expected [Interface] or [Peer]",
             )
             self.sections.append(_Section("?", number))
         self.lines.append(SourceLine(number, raw, len(self.sections) - 1))
@@ -210,7 +209,7 @@ class _Parser:
         key_trim = key_raw.strip(_C_SPACE)
         spec = SPEC_BY_KEY.get(_SPACE_RE.sub("", key_raw).lower())
         if spec is None or (spec.owner != "wg" and key_trim.lower() != spec.name.lower()):
-            if _NAMEISH_RE.match(key_trim):
+            if _NAMEISH_RE.match(key_trim) and not t.looks_like_key(key_trim):
                 self.issue(number, Reason.UNKNOWN_ATTRIBUTE, f"unknown key {key_trim!r}", sec_name)
             else:  # never echo it: it may be a pasted key
                 self.issue(number, Reason.SYNTAX_ERROR, "is not a 'Key = Value' line", sec_name)

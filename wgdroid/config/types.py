@@ -42,13 +42,22 @@ class ValueProblem(ValueError):
         self.message = message
 
 
-# A run this long of base64 (or hex) may be a key pasted in the wrong place.
-_KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/]{32,}")
+# A long run of base64 (or hex) may be a key, or part of one, in the wrong place.
+_KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/=]{16,}")
 
 
-def _quote(text: str, limit: int = 60) -> str:
+def looks_like_key(text: str) -> bool:
+    for run in _KEYLIKE_RE.findall(text):
+        hexish = all(c in "0123456789abcdefABCDEF" for c in run)
+        mixed = any(c.isupper() for c in run) and any(c.islower() for c in run)
+        if hexish or mixed:  # names and hostnames are rarely either
+            return True
+    return False
+
+
+def quote_value(text: str, limit: int = 60) -> str:
     """A value, quoted for a message; hidden if it could be key material."""
-    if _KEYLIKE_RE.search(text):
+    if looks_like_key(text):
         return "the value (hidden: it looks like a key)"
     shown = text if len(text) <= limit else text[: limit - 3] + "..."
     return repr(shown)
@@ -81,7 +90,7 @@ class PublicKey:
 
     @classmethod
     def _shown(cls, text: str) -> str:
-        return f"{_quote(text)} "
+        return f"{quote_value(text)} "
 
     def base64(self) -> str:
         return keys.encode(self.raw)
@@ -205,23 +214,23 @@ def parse_endpoint(text: str) -> Endpoint:
         close = text.find("]")
         if close < 0 or text[close + 1 : close + 2] != ":":
             raise ValueProblem(
-                Reason.INVALID_VALUE, f"{_quote(text)} is not '[IPv6]:port'"
+                Reason.INVALID_VALUE, f"{quote_value(text)} is not '[IPv6]:port'"
             )
         host_text, port_text = text[1:close], text[close + 2 :]
         try:
             host: IPAddress | str = ipaddress.IPv6Address(host_text)
         except ValueError:
             raise ValueProblem(
-                Reason.INVALID_VALUE, f"{_quote(host_text)} is not an IPv6 address"
+                Reason.INVALID_VALUE, f"{quote_value(host_text)} is not an IPv6 address"
             ) from None
     else:
         host_text, sep, port_text = text.rpartition(":")
         if not sep:
-            raise ValueProblem(Reason.INVALID_VALUE, f"{_quote(text)} has no ':port'")
+            raise ValueProblem(Reason.INVALID_VALUE, f"{quote_value(text)} has no ':port'")
         if ":" in host_text:
             raise ValueProblem(
                 Reason.INVALID_VALUE,
-                f"{_quote(text)}: an IPv6 endpoint needs brackets, "
+                f"{quote_value(text)}: an IPv6 endpoint needs brackets, "
                 f"like '[{host_text}]:{port_text}'",
             )
         try:
@@ -230,7 +239,7 @@ def parse_endpoint(text: str) -> Endpoint:
             if re.fullmatch(r"[0-9.]+", host_text) or not _HOSTNAME_RE.match(host_text):
                 raise ValueProblem(
                     Reason.INVALID_VALUE,
-                    f"{_quote(host_text)} is neither an IP address nor a hostname",
+                    f"{quote_value(host_text)} is neither an IP address nor a hostname",
                 ) from None
             host = host_text.lower()
     port = _parse_int(port_text, 1, 65535, "a port")
@@ -243,7 +252,7 @@ def parse_endpoint(text: str) -> Endpoint:
 def _parse_int(text: str, low: int, high: int, what: str) -> int:
     text = text.strip()
     if not re.fullmatch(r"[0-9]+", text):
-        raise ValueProblem(Reason.INVALID_NUMBER, f"{_quote(text)} is not a number ({what})")
+        raise ValueProblem(Reason.INVALID_NUMBER, f"{quote_value(text)} is not a number ({what})")
     value = int(text)
     if not low <= value <= high:
         raise ValueProblem(
@@ -284,14 +293,14 @@ def parse_table(text: str) -> int | str:
         return _parse_int(text, 0, 0xFFFFFFFF, "a routing table")
     if text in ("off", "auto") or _TABLE_NAME_RE.match(text):
         return text
-    raise ValueProblem(Reason.INVALID_VALUE, f"{_quote(text)} is not a routing table")
+    raise ValueProblem(Reason.INVALID_VALUE, f"{quote_value(text)} is not a routing table")
 
 
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    raise ValueProblem(Reason.INVALID_VALUE, f"{_quote(text)} is neither true nor false")
+    raise ValueProblem(Reason.INVALID_VALUE, f"{quote_value(text)} is neither true nor false")
 
 
 # -- addresses and lists ------------------------------------------------------
@@ -307,7 +316,7 @@ def parse_address(text: str) -> IPInterface:
         return ipaddress.ip_interface(text)
     except ValueError:
         raise ValueProblem(
-            Reason.INVALID_VALUE, f"{_quote(text)} is not an IP address with optional /prefix"
+            Reason.INVALID_VALUE, f"{quote_value(text)} is not an IP address with optional /prefix"
         ) from None
 
 
@@ -316,7 +325,9 @@ def parse_allowed_ip(text: str) -> IPNetwork:
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise ValueProblem(Reason.INVALID_VALUE, f"{_quote(text)} is not an IP network") from None
+        raise ValueProblem(
+            Reason.INVALID_VALUE, f"{quote_value(text)} is not an IP network"
+        ) from None
 
 
 def host_bits_set(text: str) -> bool:
@@ -337,7 +348,7 @@ def parse_dns_server(text: str) -> IPAddress:
         return ipaddress.ip_address(text)
     except ValueError:
         raise ValueProblem(
-            Reason.INVALID_VALUE, f"{_quote(text)} is not an IP address of a DNS server"
+            Reason.INVALID_VALUE, f"{quote_value(text)} is not an IP address of a DNS server"
         ) from None
 
 
@@ -345,14 +356,16 @@ def parse_search_domain(text: str) -> str:
     if not _HOSTNAME_RE.match(text):
         raise ValueProblem(
             Reason.INVALID_VALUE,
-            f"{_quote(text)} is neither a DNS server address nor a search domain",
+            f"{quote_value(text)} is neither a DNS server address nor a search domain",
         )
     return text
 
 
 def parse_package(text: str) -> str:
     if not _PACKAGE_RE.match(text):
-        raise ValueProblem(Reason.INVALID_VALUE, f"{_quote(text)} is not an Android package name")
+        raise ValueProblem(
+            Reason.INVALID_VALUE, f"{quote_value(text)} is not an Android package name"
+        )
     return text
 
 
@@ -367,12 +380,13 @@ def check_tunnel_name(name: str) -> str:
     if len(name) > 15:
         raise ValueProblem(
             Reason.INVALID_VALUE,
-            f"tunnel name {_quote(name)} is longer than 15 characters (it is an interface name)",
+            f"tunnel name {quote_value(name)} is longer than 15 characters "
+            "(it is an interface name)",
         )
     if not TUNNEL_NAME_RE.match(name):
         raise ValueProblem(
             Reason.INVALID_VALUE,
-            f"tunnel name {_quote(name)} may only use letters, digits and _=+.-",
+            f"tunnel name {quote_value(name)} may only use letters, digits and _=+.-",
         )
     return name
 
