@@ -272,6 +272,10 @@ class Device:
         a cookie reply; a valid mac2 passes the per-source-IP rate limiter.
         Invalid messages are dropped silently; never raises on malformed input.
         """
+        if under_load:
+            self._last_under_load = now
+        elif self._last_under_load is not None:
+            under_load = now - self._last_under_load < UNDER_LOAD_STICKY
         if not self.is_up or EXPECTED_LEN.get(msg.msg_type) != len(msg.data):
             self.handshakes_dropped += 1
             return self.take_actions()
@@ -289,10 +293,6 @@ class Device:
 
     def _process_macs(self, msg: HandshakeMessage, now: float, under_load: bool) -> bool:
         """True if the message may be processed; may leave a cookie reply."""
-        if under_load:
-            self._last_under_load = now
-        elif self._last_under_load is not None:
-            under_load = now - self._last_under_load < UNDER_LOAD_STICKY
         checker = self.cookie_checker
         data = msg.data
         if not checker.check_mac1(data, msg.msg_type):

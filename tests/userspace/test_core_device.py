@@ -1,0 +1,335 @@
+"""Two core devices wired in memory: sessions, rekeying, cookies, timers, roaming.
+
+Time only moves through the injected clock, so minutes of protocol time run in
+milliseconds.
+"""
+
+from __future__ import annotations
+
+from core_harness import Clock, Net, Node, ipv4_packet
+
+from wgdroid.config.keys import public_raw
+from wgdroid.userspace.core import HandshakeMessage, Peer, SendDatagram
+from wgdroid.userspace.core.constants import (
+    MAX_STAGED_PACKETS,
+    REJECT_AFTER_TIME,
+    REKEY_AFTER_TIME,
+)
+from wgdroid.userspace.core.messages import unpack_cookie_reply
+
+A_IP, B_IP = "192.168.241.1", "192.168.241.2"
+
+
+def pair() -> tuple[Net, Node, Node]:
+    net = Net(Clock())
+    a = net.add("a", 1, ("10.0.0.1", 51820), seed=1)
+    b = net.add("b", 2, ("10.0.0.2", 51820), seed=2)
+    Net.link(a, b, f"{B_IP}/32", f"{A_IP}/32")
+    return net, a, b
+
+
+def peer_of(node: Node, other: Node) -> Peer:
+    key = other.device.private_key
+    assert key is not None
+    return node.device.peers[public_raw(key)]
+
+
+def ping(net: Net, src: Node, src_ip: str, dst_ip: str, tag: bytes) -> bytes:
+    pkt = ipv4_packet(src_ip, dst_ip, tag.ljust(36, b"."))
+    net.send_packet(src, pkt)
+    net.run()
+    return pkt
+
+
+def handshake(net: Net, a: Node, b: Node) -> None:
+    ping(net, a, A_IP, B_IP, b"hello")
+    assert peer_of(a, b).current is not None
+
+
+def test_session_and_data_both_ways() -> None:
+    net, a, b = pair()
+    pa, pb = peer_of(a, b), peer_of(b, a)
+    p1 = ping(net, a, A_IP, B_IP, b"one")
+    assert b.delivered == [p1]
+    # initiator: new keypair current at once; responder: promoted by the first data
+    assert pa.current is not None and pa.current.initiator and pa.next is None
+    assert pb.current is not None and not pb.current.initiator and pb.next is None
+    assert pa.current.local_index == pb.current.remote_index
+    p2 = ping(net, b, B_IP, A_IP, b"two")
+    assert a.delivered == [p2]
+    for i in range(5):
+        ping(net, a, A_IP, B_IP, b"x%d" % i)
+    assert len(b.delivered) == 6
+    # byte counters count whole datagrams, handshake messages included (as wg does)
+    assert pa.tx_bytes == 148 + 6 * 96 and pb.rx_bytes == 148 + 6 * 96
+    assert pb.tx_bytes == 92 + 96 and pa.rx_bytes == 92 + 96
+    assert pa.last_handshake_ns == pb.last_handshake_ns == net.clock.wall_ns()
+    snap = a.device.snapshot()
+    (ps,) = snap.peers
+    assert ps.endpoint == b.addr and ps.tx_bytes == pa.tx_bytes
+    assert ps.last_handshake_sec == pa.last_handshake_ns // 10**9
+    assert [str(n) for n in ps.allowed_ips] == [f"{B_IP}/32"]
+
+
+def test_replayed_and_mutated_transport_is_dropped() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    data = a.sent_datagrams[-1]
+    before = list(b.delivered)
+    net.receive(b, data, a.addr)  # exact replay
+    assert b.delivered == before
+    for pos in (0, 5, 9, 20, len(data) - 1):
+        bad = bytearray(data)
+        bad[pos] ^= 0x40
+        net.receive(b, bytes(bad), a.addr)
+    assert b.delivered == before
+
+
+def test_inner_source_must_match_allowed_ips() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pb = peer_of(b, a)
+    dropped = pb.rx_dropped
+    # a routes it (destination is b's), but b must refuse the spoofed inner source
+    net.send_packet(a, ipv4_packet("10.9.9.9", B_IP))
+    net.run()
+    assert len(b.delivered) == 1
+    assert pb.rx_dropped == dropped + 1
+
+
+def test_length_trim_removes_padding() -> None:
+    net, a, b = pair()
+    pkt = ipv4_packet(A_IP, B_IP, b"z" * 3)  # 23 bytes -> padded to 32 on the wire
+    net.send_packet(a, pkt)
+    net.run()
+    assert b.delivered == [pkt]
+
+
+def test_rekey_after_time_keeps_traffic_flowing() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa, pb = peer_of(a, b), peer_of(b, a)
+    first = pa.current
+    net.clock.advance(REKEY_AFTER_TIME + 1)
+    b_first = pb.current
+    ping(net, a, A_IP, B_IP, b"late")  # sent under the old key, then rekey
+    assert pa.current is not first and pa.previous is first
+    # a confirmed the new session with a keepalive, so b already promoted it
+    assert [len(d) for d in a.sent_datagrams[-3:]] == [96, 148, 32]
+    assert pb.current is not None and pb.current is not b_first and pb.previous is b_first
+    assert pb.current.local_index == pa.current.remote_index  # type: ignore[union-attr]
+    assert pb.next is None
+    ping(net, a, A_IP, B_IP, b"new key")
+    assert [p[20:24] for p in b.delivered] == [b"hell", b"late", b"new "]
+    ping(net, b, B_IP, A_IP, b"back")
+    assert len(a.delivered) == 1
+
+
+def test_key_expires_after_reject_after_time() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa = peer_of(a, b)
+    net.drop_all = True
+    net.clock.advance(REJECT_AFTER_TIME)
+    jobs = pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now)
+    assert jobs == []  # unusable: staged, and a new handshake requested
+    assert len(pa.staged) == 1
+    acts = a.device.take_actions()
+    assert len(acts) == 1 and isinstance(acts[0], SendDatagram) and len(acts[0].data) == 148
+
+
+def test_staged_packets_are_bounded_and_flushed_in_order() -> None:
+    net, a, b = pair()
+    pa = peer_of(a, b)
+    net.drop_all = True  # the first initiation is lost
+    pkts = [ipv4_packet(A_IP, B_IP, b"%04d" % i + b"." * 32) for i in range(200)]
+    for p in pkts:
+        net.send_packet(a, p)
+    assert len(pa.staged) == MAX_STAGED_PACKETS
+    assert pa.staged_dropped == 200 - MAX_STAGED_PACKETS
+    net.drop_all = False
+    net.advance(6)  # retransmission after REKEY_TIMEOUT + jitter
+    assert b.delivered == pkts[-MAX_STAGED_PACKETS:]
+
+
+def test_cookie_reply_under_load_then_handshake_with_mac2() -> None:
+    net, a, b = pair()
+    pa = peer_of(a, b)
+    net.under_load["b"] = True
+    net.send_packet(a, ipv4_packet(A_IP, B_IP))
+    net.run()
+    # b answered the initiation with a 64-byte cookie reply instead of a response
+    assert [len(d) for d in b.sent_datagrams] == [64]
+    assert pa.cookie.has_cookie(net.clock.now)
+    assert pa.current is None
+    net.advance(6)  # the retransmitted initiation now carries mac2
+    init2 = a.sent_datagrams[1]
+    assert len(init2) == 148 and init2[-16:] != bytes(16)
+    assert pa.current is not None
+    assert len(b.delivered) == 1
+    assert len(b.device.ratelimiter) == 1  # valid mac2 went through the limiter
+
+
+def test_under_load_is_sticky_for_a_second() -> None:
+    net, a, b = pair()
+    pa = peer_of(a, b)
+    init = pa.create_initiation(net.clock.now)
+    assert init is not None
+    dev = b.device
+    dev.handle_handshake(HandshakeMessage(3, bytes(64), a.addr), net.clock.now, True)
+    net.clock.advance(0.5)
+    out = dev.handle_handshake(HandshakeMessage(1, init, a.addr), net.clock.now, False)
+    assert [len(x.data) for x in out if isinstance(x, SendDatagram)] == [64]
+    net.clock.advance(1.0)
+    out = dev.handle_handshake(HandshakeMessage(1, init, a.addr), net.clock.now, False)
+    assert [len(x.data) for x in out if isinstance(x, SendDatagram)] == [92]
+
+
+def test_cookie_reply_without_outstanding_mac1_is_ignored() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa = peer_of(a, b)
+    init = pa.create_initiation(net.clock.now)
+    assert init is not None
+    reply = b.device.cookie_checker.create_reply(init, 1, 0, a.addr, net.clock.now)
+    assert reply is not None
+    assert pa.cookie.consume_reply(unpack_cookie_reply(reply), net.clock.now)
+    # a second reply for the same mac1 is refused: the mac1 is no longer outstanding
+    assert not pa.cookie.consume_reply(unpack_cookie_reply(reply), net.clock.now)
+
+
+def test_passive_keepalive_after_receiving_data() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    n = len(b.sent_datagrams)
+    net.advance(9)
+    assert len(b.sent_datagrams) == n
+    net.advance(2)  # KEEPALIVE_TIMEOUT = 10 s after the data arrived
+    assert [len(d) for d in b.sent_datagrams[n:]] == [32]
+    net.advance(60)
+    assert len(b.sent_datagrams) == n + 1  # nothing more without traffic
+
+
+def test_new_handshake_when_data_gets_no_answer() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    n = len(a.sent_datagrams)
+    net.drop_all = True
+    net.send_packet(a, ipv4_packet(A_IP, B_IP))
+    net.advance(14)
+    assert len(a.sent_datagrams) == n + 1
+    net.advance(1.5)  # 10 + 5 s (+ jitter <= 1/3 s)
+    assert [len(d) for d in a.sent_datagrams[n + 1 :]] == [148]
+
+
+def test_retransmit_then_give_up_and_purge_staged() -> None:
+    net, a, b = pair()
+    pa = peer_of(a, b)
+    net.drop_all = True
+    net.send_packet(a, ipv4_packet(A_IP, B_IP))
+    net.advance(200, step=0.25)
+    inits = [d for d in a.sent_datagrams if len(d) == 148]
+    # 1 + 19 retries (attempts counted as the kernel does), then give up
+    assert len(inits) == 20
+    assert len(pa.staged) == 0 and pa.staged_dropped == 1
+    assert pa.timers.zero_key_material is not None
+    n = len(a.sent_datagrams)
+    net.advance(60)
+    assert len(a.sent_datagrams) == n
+
+
+def test_zero_key_material_after_540s() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa, pb = peer_of(a, b), peer_of(b, a)
+    net.drop_all = True
+    net.advance(539, step=5)
+    assert pa.current is not None
+    net.advance(2, step=1)
+    assert pa.current is None and pa.previous is None and pa.next is None
+    assert pb.current is None
+    assert len(a.device.indices) == 0 and len(b.device.indices) == 0
+
+
+def test_persistent_keepalive() -> None:
+    net, a, b = pair()
+    pa = peer_of(a, b)
+    pa.set_persistent_keepalive(25, net.clock.now)  # no session yet: handshake first
+    net.collect(a)
+    net.run()
+    assert pa.current is not None
+    n = len(a.sent_datagrams)
+    net.advance(26)
+    assert [len(d) for d in a.sent_datagrams[n:]] == [32]
+    net.advance(25)
+    assert [len(d) for d in a.sent_datagrams[n:]] == [32, 32]
+    pa.set_persistent_keepalive(0, net.clock.now)
+    net.advance(100)
+    assert len([d for d in a.sent_datagrams[n:] if len(d) == 32]) == 2
+
+
+def test_roaming_updates_the_endpoint() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pb = peer_of(b, a)
+    assert pb.endpoint == a.addr
+    new_addr = ("198.51.100.7", 40000)
+    net.rewrite_src[a.addr] = new_addr
+    ping(net, a, A_IP, B_IP, b"moved")
+    assert pb.endpoint == new_addr
+    n = len(b.sent_datagrams)
+    net.send_packet(b, ipv4_packet(B_IP, A_IP))
+    assert net.in_flight[-1][1] == new_addr and len(b.sent_datagrams) == n + 1
+
+
+def test_private_key_change_forces_a_new_handshake() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa = peer_of(a, b)
+    old_pub = a.device.public_key
+    a.device.set_private_key(bytes([9]) * 32, net.clock.now)
+    assert a.device.public_key != old_pub
+    assert pa.current is not None and not pa.current.send_valid
+    assert pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now) == []
+    # our own public key as a peer is ignored, and adding it removes nothing else
+    assert a.device.add_or_update_peer(a.device.public_key or b"") is None
+
+
+def test_remove_peer_and_allowed_ip_ops() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    dev = a.device
+    pa = peer_of(a, b)
+    from ipaddress import ip_network
+
+    dev.add_allowed_ip(pa, ip_network("10.5.0.0/16"))
+    assert dev.route_outbound(ipv4_packet(A_IP, "10.5.3.3")) is pa
+    dev.remove_allowed_ip(pa, ip_network("10.5.0.0/16"))
+    assert dev.route_outbound(ipv4_packet(A_IP, "10.5.3.3")) is None
+    dev.clear_allowed_ips(pa)
+    assert dev.allowed_ips_of(pa) == []
+    assert dev.remove_peer(pa.public_key)
+    assert dev.peers == {} and len(dev.indices) == 0
+    assert not dev.remove_peer(pa.public_key)
+
+
+def test_next_deadline_tracks_timers() -> None:
+    net, a, b = pair()
+    assert a.device.next_deadline() is None
+    handshake(net, a, b)
+    d = b.device.next_deadline()
+    assert d is not None and net.clock.now < d <= net.clock.now + 10  # passive keepalive
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa = peer_of(a, b)
+    pa.set_preshared_key(bytes([0xAB]) * 32)
+    priv = a.device.private_key
+    assert priv is not None
+    kp = pa.current
+    assert kp is not None
+    text = " ".join(repr(x) for x in (a.device, pa, kp, kp.send, pa.handshake, a.device.snapshot()))
+    for secret in (priv, bytes([0xAB]) * 32, kp.send.key, kp.recv.key):
+        assert secret.hex() not in text and repr(secret) not in text
