@@ -1,0 +1,178 @@
+"""Builds a phone's private root inside its fresh mount namespace (run by the
+zygote, as root, before it pivots into it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from wgdroid.sim.phone import ns, shims
+from wgdroid.sim.phone.spec import NodeSpec
+
+SHELL_UID = 2000
+SYSTEM_UID = 1000
+MISC_GID = 9998
+# The shell user's supplementary groups on a Pixel (input, log, adb, sdcard_rw,
+# sdcard_r, net_bt_admin, net_bt, inet, net_bw_stats, readproc, uhid).
+SHELL_GROUPS = (1004, 1007, 1011, 1015, 1028, 3001, 3002, 3003, 3006, 3009, 3011)
+ANDROID_USERS = {
+    "system": (1000, 1000), "shell": (2000, 2000), "log": (1007, 1007),
+    "adb": (1011, 1011), "misc": (9998, 9998),
+}
+ANDROID_GROUPS = {
+    "input": 1004, "log": 1007, "adb": 1011, "sdcard_rw": 1015, "sdcard_r": 1028,
+    "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_bw_stats": 3006,
+    "readproc": 3009, "uhid": 3011, "shell": 2000, "system": 1000, "misc": 9998,
+}
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "ptmx", "net/tun")
+EMPTY_DIRS = (
+    "product/bin", "apex/com.android.runtime/bin", "apex/com.android.art/bin",
+    "system_ext/bin", "odm/bin", "vendor/bin", "vendor/xbin", "cache", "mnt", "storage",
+    "config", "acct", "home",
+)
+
+
+def _mkdir(path: Path, mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+def _write(path: Path, text: str, mode: int = 0o755) -> None:
+    path.write_text(text)
+    os.chmod(path, mode)
+
+
+def prepare_data(data: Path) -> None:
+    """/data as Android lays it out (idempotent: kept across reboots)."""
+    _mkdir(data, 0o771, SYSTEM_UID, SYSTEM_UID)
+    _mkdir(data / "local", 0o751)
+    _mkdir(data / "local/tmp", 0o771, SHELL_UID, SHELL_UID)
+    _mkdir(data / "misc", 0o1771, SYSTEM_UID, MISC_GID)
+    _mkdir(data / "misc/wireguard", 0o700)
+    _mkdir(data / "adb", 0o700)
+    _mkdir(data / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
+    _mkdir(data / "media/0", 0o770, 1023, 1023)
+    os.chmod(data / "media/0", 0o777)  # no FUSE here: let shell write /sdcard
+
+
+def _identity_files(system: Path) -> None:
+    passwd = Path("/etc/passwd").read_text()
+    group = Path("/etc/group").read_text()
+    passwd += "".join(
+        f"{name}:x:{uid}:{gid}::/:/system/bin/sh\n" for name, (uid, gid) in ANDROID_USERS.items()
+        if f"\n{name}:" not in "\n" + passwd
+    )
+    group += "".join(
+        f"{name}:x:{gid}:\n" for name, gid in ANDROID_GROUPS.items()
+        if f"\n{name}:" not in "\n" + group
+    )
+    _write(system / "etc/passwd", passwd, 0o644)
+    _write(system / "etc/group", group, 0o644)
+
+
+def _populate_system(spec: NodeSpec, system: Path) -> None:
+    for sub in ("bin", "xbin", "etc"):
+        _mkdir(system / sub)
+    bin_ = system / "bin"
+    for name, target in shims.toybox_links().items():
+        (bin_ / name).symlink_to(target)
+    (bin_ / "sh").symlink_to("/usr/bin/mksh")
+    (bin_ / "toybox").symlink_to("/usr/bin/busybox" if Path("/usr/bin/busybox").exists()
+                                 else "/usr/bin/true")
+    scripts = {
+        "getprop": shims.GETPROP, "ndc": shims.NDC, "am": shims.AM,
+        "resolvconf": shims.RESOLVCONF, "getenforce": shims.GETENFORCE,
+        "setenforce": shims.SETENFORCE, "reboot": shims.su_script(spec.base_python),
+    }
+    host_tools = shims.tool_paths()
+    for tool in spec.tools:
+        if tool == "wg-quick":
+            scripts["wg-quick"] = shims.WG_QUICK
+        elif tool == "python3":
+            scripts["python3"] = shims.python_wrapper(spec.venv_python)
+        elif tool in host_tools:
+            (bin_ / tool).symlink_to(host_tools[tool])
+    for name, text in scripts.items():
+        _write(bin_ / name, text)
+    if spec.su_variant != "none":
+        _write(system / "xbin/su", shims.su_script(spec.base_python))
+    _write(system / "build.prop", shims.build_prop(spec.props), 0o644)
+    _identity_files(system)
+
+
+def build_phone_root(spec: NodeSpec) -> None:
+    """Mount the phone's root at spec.root_dir, then pivot into it."""
+    root = Path(spec.root_dir)
+    ns.mount("tmpfs", str(root), "tmpfs", ns.MS_NOSUID, "mode=0755,size=64m")
+    for d in EMPTY_DIRS:
+        _mkdir(root / d)
+    # The host userland (read-only) so real wg, wg-quick, wireguard-go, ip work.
+    for d in ("usr", "etc"):
+        _mkdir(root / d)
+        ns.bind(f"/{d}", str(root / d), readonly=True, recursive=True)
+    for link in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+        host = Path("/") / link
+        if host.is_symlink():
+            (root / link).symlink_to(os.readlink(host))
+        elif host.is_dir():
+            _mkdir(root / link)
+            ns.bind(str(host), str(root / link), readonly=True, recursive=True)
+    for path in spec.ro_binds:
+        target = root / path.lstrip("/")
+        target.mkdir(parents=True, exist_ok=True)
+        # Parents created here (e.g. /root) must stay traversable for uid 2000.
+        for parent in [target, *target.parents]:
+            if parent == root:
+                break
+            os.chmod(parent, 0o755)
+        ns.bind(path, str(target), readonly=True, recursive=True)
+
+    prepare_data(Path(spec.data_dir))
+    _mkdir(root / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
+    ns.bind(spec.data_dir, str(root / "data"))
+    (root / "sdcard").symlink_to("/storage/emulated/0")
+    _mkdir(root / "storage/emulated")
+    (root / "storage/emulated/0").symlink_to("/data/media/0")
+
+    for d, mode in (("run", 0o755), ("tmp", 0o1777)):
+        _mkdir(root / d, mode)
+        ns.mount("tmpfs", str(root / d), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, f"mode={mode:o}")
+    _mkdir(root / "var")
+    (root / "var/run").symlink_to("/run")
+    _mkdir(root / "proc", 0o555)
+    ns.mount("proc", str(root / "proc"), "proc", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
+    _mkdir(root / "sys", 0o555)
+    # A fresh sysfs: /sys/class/net must show this namespace's interfaces.
+    ns.mount("sysfs", str(root / "sys"), "sysfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
+    _build_dev(root / "dev")
+
+    system = root / "system"
+    _mkdir(system)
+    ns.mount("tmpfs", str(system), "tmpfs", ns.MS_NOSUID, "mode=0755,size=16m")
+    _populate_system(spec, system)
+    for name in ("passwd", "group"):
+        ns.bind(str(system / "etc" / name), str(root / "etc" / name), readonly=True)
+    ns.mount(None, str(system), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+
+    os.chdir(root)
+    ns.pivot_root(".", ".")
+    ns.umount(".", ns.MNT_DETACH)  # drop the host's tree from this namespace
+    os.chdir("/")
+
+
+def _build_dev(dev: Path) -> None:
+    _mkdir(dev)
+    ns.mount("tmpfs", str(dev), "tmpfs", ns.MS_NOSUID, "mode=0755,size=1m")
+    for name in DEVICES:
+        target = dev / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch()
+        ns.bind(f"/dev/{name}", str(target))
+    _mkdir(dev / "pts")
+    ns.bind("/dev/pts", str(dev / "pts"), recursive=True)
+    _mkdir(dev / "shm", 0o1777)
+    _mkdir(dev / "socket", 0o755)
+    for i, name in enumerate(("stdin", "stdout", "stderr")):
+        (dev / name).symlink_to(f"/proc/self/fd/{i}")
+    (dev / "fd").symlink_to("/proc/self/fd")

@@ -1,0 +1,116 @@
+"""The phone's /system: Android's shims (getprop, su, ndc, am, ...) and the
+toybox-like set of host commands linked into /system/bin."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+# What toybox/toolbox provide on Android 14, resolved on the host at build time.
+TOYBOX = (
+    "awk base64 basename blockdev cal cat chgrp chmod chown chroot cksum clear cmp comm cp "
+    "cpio cut date dd df diff dirname dmesg du echo egrep env expand expr fallocate false "
+    "fgrep file find flock fmt free getconf grep groups gunzip gzip head hostname id "
+    "ionice kill killall ln logname losetup ls lsof md5sum mkdir mkfifo mknod mktemp more "
+    "mount mountpoint mv nice nl nohup nproc nsenter od paste patch pgrep pidof pkill pmap "
+    "printenv printf ps pwd readlink realpath renice rm rmdir sed seq setsid sha1sum "
+    "sha256sum sha512sum sleep sort split stat strings stty sync sysctl tac tail tar "
+    "taskset tee test time timeout top touch tr true truncate tty umount uname uniq "
+    "uptime vmstat watch wc which whoami xargs xxd yes zcat ip ping ping6 iptables "
+    "ip6tables iptables-restore ip6tables-restore ss"
+).split()
+
+GETPROP = r"""#!/system/bin/sh
+# getprop [NAME [DEFAULT]]: the phone's properties from /system/build.prop.
+if [ $# -eq 0 ]; then
+  while IFS='=' read -r k v; do echo "[$k]: [$v]"; done < /system/build.prop
+  exit 0
+fi
+while IFS='=' read -r k v; do
+  if [ "$k" = "$1" ]; then echo "$v"; exit 0; fi
+done < /system/build.prop
+echo "${2:-}"
+"""
+
+NDC = r"""#!/system/bin/sh
+# netd's control client: accepted and ignored (the simulator has no netd).
+echo "200 0 $* command succeeded"
+"""
+
+AM = r"""#!/system/bin/sh
+# Activity manager stub: broadcasts are acknowledged, nothing receives them.
+case "$1" in
+  broadcast) shift; echo "Broadcasting: Intent { $* }"; echo "Broadcast completed: result=0";;
+  *) echo "am: $1 is not simulated" >&2; exit 1;;
+esac
+"""
+
+RESOLVCONF = r"""#!/system/bin/sh
+# Enough of resolvconf(8) for wg-quick's DNS=: keep per-interface records in /run.
+dir=/run/resolvconf/interface
+mkdir -p "$dir"
+case "$1" in
+  -a) cat > "$dir/$2";;
+  -d) rm -f "$dir/$2";;
+  -l) if [ -n "$2" ]; then cat "$dir/$2" 2>/dev/null; else cat "$dir"/* 2>/dev/null; fi;;
+  *) echo "resolvconf: unsupported option $1" >&2; exit 1;;
+esac
+exit 0
+"""
+
+GETENFORCE = r"""#!/system/bin/sh
+cat /run/selinux_mode 2>/dev/null || echo Enforcing
+"""
+
+SETENFORCE = r"""#!/system/bin/sh
+if [ "$(id -u)" != 0 ]; then echo "setenforce: Couldn't set enforcing status to '$1': Permission denied" >&2; exit 1; fi
+case "$1" in
+  0|[Pp]ermissive) echo Permissive > /run/selinux_mode;;
+  1|[Ee]nforcing) echo Enforcing > /run/selinux_mode;;
+  *) echo "usage: setenforce [enforcing|permissive|1|0]" >&2; exit 1;;
+esac
+"""
+
+# Android's wg-quick finds bare names in /data/misc/wireguard first; the Linux
+# one only looks in /etc/wireguard, so map the name to a path before handing over.
+WG_QUICK = r"""#!/system/bin/sh
+if [ $# -ge 2 ] && [ -f "/data/misc/wireguard/$2.conf" ]; then
+  cmd="$1"; name="$2"; shift 2
+  exec /usr/bin/wg-quick "$cmd" "/data/misc/wireguard/$name.conf" "$@"
+fi
+exec /usr/bin/wg-quick "$@"
+"""
+
+
+def python_wrapper(interpreter: str) -> str:
+    # A wrapper, not a symlink: a venv interpreter finds its pyvenv.cfg only by its own path.
+    return f'#!/system/bin/sh\nexec {interpreter} "$@"\n'
+
+
+def su_script(base_python: str) -> str:
+    source = (Path(__file__).parent / "su_client.py").read_text()
+    return f"#!{base_python} -I\n" + source
+
+
+def toybox_links() -> dict[str, str]:
+    """name -> host path of every toybox-like command the host has."""
+    links = {}
+    for name in TOYBOX:
+        path = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if path:
+            links[name] = path
+    return links
+
+
+def tool_paths() -> dict[str, str]:
+    """Profile tools that are plain links to host binaries."""
+    found = {}
+    for name in ("wg", "wireguard-go"):
+        path = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if path:
+            found[name] = path
+    return found
+
+
+def build_prop(props: dict[str, str]) -> str:
+    return "".join(f"{k}={v}\n" for k, v in sorted(props.items()))

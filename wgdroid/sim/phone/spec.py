@@ -1,0 +1,37 @@
+"""What a namespace node (a phone, or the simulator's "internet") is built from.
+
+The host side fills a NodeSpec; the zygote inside the new namespaces reads it
+(as JSON on its command line: it holds no secrets) and builds the node.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+NodeKind = Literal["phone", "internet"]
+SU_SOCKET = "/dev/socket/wgdroid_su"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    kind: NodeKind
+    name: str
+    root_dir: str = ""  # host dir: mount point of the phone's root tmpfs
+    data_dir: str = ""  # host dir: the phone's /data, kept across reboots
+    props: dict[str, str] = field(default_factory=dict)
+    tools: list[str] = field(default_factory=list)
+    su_variant: str = "none"  # magisk | kernelsu | aosp | none
+    su_versions: dict[str, list[str | int]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    base_python: str = ""  # the stdlib interpreter that runs su and shims
+    venv_python: str = ""  # the interpreter with wgdroid and cryptography
+    ro_binds: list[str] = field(default_factory=list)  # host dirs seen at the same path
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> NodeSpec:
+        return cls(**json.loads(text))

@@ -1,0 +1,57 @@
+"""The phone's `su` (and `reboot`): a stdlib-only client of the phone's su daemon.
+
+Copied into the phone as /system/xbin/su with a shebang to the base
+interpreter. Like Magisk's su it does nothing itself: it hands its
+stdin/stdout/stderr to the daemon (SCM_RIGHTS), which checks the caller's uid
+(SO_PEERCRED) and the policy, runs the command as root on those fds, and
+sends back the exit status, which this process then exits with.
+"""
+
+import array
+import json
+import os
+import socket
+import struct
+import sys
+
+SOCKET_PATH = "/dev/socket/wgdroid_su"
+MAX_REPLY = 1 << 20
+
+
+def main() -> int:
+    op = "reboot" if os.path.basename(sys.argv[0]) == "reboot" else "su"
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = "/"
+    body = json.dumps(
+        {"op": op, "argv": sys.argv[1:], "env": dict(os.environ), "cwd": cwd}
+    ).encode()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(SOCKET_PATH)
+    except OSError as exc:
+        sys.stderr.write(f"su: cannot connect to daemon: {exc.strerror}\n")
+        return 1
+    fds = array.array("i", [0, 1, 2])
+    header = struct.pack("!I", len(body))
+    sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+    sock.sendall(body)
+    reply = b""
+    while len(reply) < MAX_REPLY:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    if not reply:
+        return 1
+    answer = json.loads(reply)
+    if answer.get("stdout"):
+        os.write(1, answer["stdout"].encode())
+    if answer.get("stderr"):
+        os.write(2, answer["stderr"].encode())
+    return int(answer.get("status", 1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

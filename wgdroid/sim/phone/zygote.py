@@ -1,0 +1,425 @@
+"""A node's init: the one process that enters a phone's (or the internet's)
+namespaces, builds its filesystem, then forks every process of the node on
+request and runs the su daemon.
+
+Why a separate process: setns() into a mount namespace is refused for a
+threaded process, and the host runtime is asyncio with threads. So the host
+sends requests over a SOCK_SEQPACKET socketpair (fds as SCM_RIGHTS) and this
+single-threaded loop forks. It is also the child subreaper, so daemons such as
+wireguard-go stay visible to it, and at exit it kills every process of its
+network namespace: nothing outlives the node.
+
+Run as: python -m wgdroid.sim.phone.zygote SPEC_JSON CONTROL_FD
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import sys
+import termios
+from dataclasses import dataclass, field
+from typing import Any
+
+from wgdroid.sim.phone import ns, su_variants, wire
+from wgdroid.sim.phone.rootfs import SHELL_GROUPS, build_phone_root
+from wgdroid.sim.phone.spec import SU_SOCKET, NodeSpec
+
+SU_STATUS_DENIED = 13
+SU_MAX_REQUEST = 1 << 20
+
+
+def ids_for(uid: int) -> tuple[int, list[int]]:
+    """(gid, groups) Android gives a uid."""
+    if uid == 0:
+        return 0, [0]
+    if uid == 2000:
+        return 2000, [2000, *SHELL_GROUPS]
+    return uid, [uid]
+
+
+def exec_child(
+    argv: list[str], uid: int, env: dict[str, str], cwd: str, fds: list[int], ctty: bool
+) -> None:
+    """In a freshly forked child: become the requested process. Never returns."""
+    try:
+        os.setsid()
+        for target, fd in enumerate(fds[:3]):
+            os.dup2(fd, target, inheritable=True)
+        if ctty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        os.closerange(3, 65536)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD,
+                    signal.SIGHUP, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        gid, groups = ids_for(uid)
+        os.setgroups(groups)
+        os.setgid(gid)
+        os.setuid(uid)
+        try:
+            os.chdir(cwd)
+        except OSError:
+            os.chdir("/")
+        os.execvpe(argv[0], argv, env)
+    except FileNotFoundError:
+        os.write(2, f"{argv[0] if argv else ''}: not found\n".encode())
+        os._exit(127)
+    except PermissionError:
+        os.write(2, f"{argv[0] if argv else ''}: Permission denied\n".encode())
+        os._exit(126)
+    except BaseException:
+        os._exit(127)
+    os._exit(127)
+
+
+def status_of(raw: int) -> int:
+    if os.WIFSIGNALED(raw):
+        return 128 + os.WTERMSIG(raw)
+    return os.WEXITSTATUS(raw)
+
+
+@dataclass
+class SuConn:
+    sock: socket.socket
+    uid: int = -1
+    pid: int = 0
+    buf: bytes = b""
+    fds: list[int] = field(default_factory=list)
+    child: int = 0  # the root process run for it
+    req: int = 0
+
+
+class Zygote:
+    def __init__(self, spec: NodeSpec, ctl: socket.socket) -> None:
+        self.spec = spec
+        self.ctl = ctl
+        self.sel = selectors.DefaultSelector()
+        self.children: dict[int, int] = {}  # pid -> spawn id (0 = su child)
+        self.su_children: dict[int, SuConn] = {}
+        self.pending_su: dict[int, SuConn] = {}
+        self.next_req = 1
+        self.running = True
+        self.netns = 0
+        self.versions = su_variants.SuVersion(
+            magisk=tuple(spec.su_versions.get("magisk", ("28.1", 28100))),  # type: ignore[arg-type]
+            kernelsu=tuple(spec.su_versions.get("kernelsu", ("v1.0.5", 12081))),  # type: ignore[arg-type]
+        )
+
+    # -- set-up -------------------------------------------------------------
+    def build(self) -> None:
+        ns.unshare(ns.CLONE_NEWNS | ns.CLONE_NEWNET)
+        self.netns = ns.netns_inode()
+        ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
+        if self.spec.kind == "phone":
+            build_phone_root(self.spec)
+        else:
+            # The internet keeps the host's files but needs its own /run:
+            # wireguard-go's sockets live in /var/run/wireguard.
+            ns.mount("tmpfs", "/run", "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0755")
+        ns.prctl(ns.PR_SET_CHILD_SUBREAPER, 1)
+
+    def serve(self) -> None:
+        rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wfd)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda *_: None)
+        self.sel.register(rfd, selectors.EVENT_READ, "signal")
+        self.ctl.setblocking(True)
+        self.sel.register(self.ctl, selectors.EVENT_READ, "ctl")
+        if self.spec.kind == "phone" and self.spec.su_variant != "none":
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(SU_SOCKET)
+            os.chmod(SU_SOCKET, 0o666)
+            listener.listen(64)
+            listener.setblocking(False)
+            self.sel.register(listener, selectors.EVENT_READ, "listen")
+        self.send({"op": "ready", "pid": os.getpid(), "netns": self.netns})
+        while self.running:
+            for key, _ in self.sel.select():
+                what = key.data
+                if what == "signal":
+                    try:
+                        data = os.read(rfd, 512)
+                    except BlockingIOError:
+                        data = b""
+                    if signal.SIGTERM in data or signal.SIGHUP in data:
+                        self.running = False
+                    self.reap()
+                elif what == "ctl":
+                    self.on_control()
+                elif what == "listen":
+                    self.on_accept(key.fileobj)  # type: ignore[arg-type]
+                elif isinstance(what, SuConn):
+                    self.on_su_readable(what)
+        self.shutdown()
+
+    def send(self, msg: dict[str, Any]) -> None:
+        try:
+            wire.send(self.ctl, msg)
+        except OSError:
+            self.running = False
+
+    # -- host requests ------------------------------------------------------
+    def on_control(self) -> None:
+        try:
+            msg, fds = wire.recv(self.ctl)
+        except OSError:
+            msg, fds = None, []
+        if msg is None:
+            self.running = False  # the host runtime went away
+            return
+        op = msg.get("op")
+        if op == "spawn":
+            self.spawn(msg, fds)
+        elif op == "kill":
+            self.kill_group(int(msg["pid"]), int(msg.get("sig", signal.SIGKILL)))
+        elif op == "su_answer":
+            self.su_answer(int(msg["req"]), bool(msg["allow"]))
+        elif op == "reboot":
+            self.reboot()
+            self.send({"op": "rebooted"})
+        elif op == "exit":
+            self.running = False
+        for fd in fds:
+            _close(fd)
+
+    def spawn(self, msg: dict[str, Any], fds: list[int]) -> None:
+        sid = int(msg["id"])
+        if len(fds) != 3:
+            self.send({"op": "spawn_failed", "id": sid, "error": "need 3 fds"})
+            return
+        pid = os.fork()
+        if pid == 0:
+            exec_child(msg["argv"], int(msg["uid"]), msg["env"], msg.get("cwd", "/"), fds,
+                       bool(msg.get("ctty")))
+        self.children[pid] = sid
+        self.send({"op": "spawned", "id": sid, "pid": pid})
+
+    def kill_group(self, pid: int, sig: int) -> None:
+        # Only while the leader lives: after it exits, its group may hold
+        # daemons it started (wireguard-go) that must survive.
+        if pid in self.children or pid in self.su_children:
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, raw = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.children:
+                self.send({"op": "exited", "id": self.children.pop(pid), "status": status_of(raw)})
+            elif pid in self.su_children:
+                conn = self.su_children.pop(pid)
+                self.su_reply(conn, status=status_of(raw))
+            # else: an orphan reparented to us (a daemon's helper): just reaped.
+
+    def reboot(self) -> None:
+        self.kill_everything()
+        for d in ("/run", "/tmp") if self.spec.kind == "phone" else ("/run",):
+            for entry in os.scandir(d):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+        for conn in list(self.pending_su.values()):
+            self.su_reply(conn, status=1)
+        self.pending_su.clear()
+
+    def kill_everything(self) -> None:
+        for _ in range(3):
+            if not ns.kill_netns(self.netns, spare=os.getpid()):
+                break
+            self._drain_children()
+        self._drain_children()
+
+    def _drain_children(self) -> None:
+        import time
+
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                pid, raw = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.01)
+                continue
+            if pid in self.children:
+                self.send({"op": "exited", "id": self.children.pop(pid), "status": status_of(raw)})
+            elif pid in self.su_children:
+                self.su_reply(self.su_children.pop(pid), status=status_of(raw))
+        # Anything left is not our child (cannot be waited); it is dead or dying.
+
+    def shutdown(self) -> None:
+        self.kill_everything()
+        os._exit(0)
+
+    # -- the su daemon ------------------------------------------------------
+    def on_accept(self, listener: socket.socket) -> None:
+        try:
+            sock, _ = listener.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(False)
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        pid, uid, _gid = struct.unpack("3i", creds)
+        conn = SuConn(sock=sock, uid=uid, pid=pid)
+        self.sel.register(sock, selectors.EVENT_READ, conn)
+
+    def on_su_readable(self, conn: SuConn) -> None:
+        try:
+            data, anc, _f, _a = conn.sock.recvmsg(65536, socket.CMSG_SPACE(3 * 4))
+        except BlockingIOError:
+            return
+        except OSError:
+            data, anc = b"", []
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                conn.fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[: len(payload) // 4 * 4]))
+        if not data:
+            self.su_gone(conn)
+            return
+        if conn.child or conn.req:
+            return  # nothing more is expected from the client
+        conn.buf += data
+        if len(conn.buf) > SU_MAX_REQUEST:
+            self.su_reply(conn, stderr="su: request too large\n", status=1)
+            return
+        if len(conn.buf) < 4:
+            return
+        (length,) = struct.unpack("!I", conn.buf[:4])
+        if len(conn.buf) - 4 < length:
+            return
+        try:
+            request = json.loads(conn.buf[4 : 4 + length])
+        except ValueError:
+            self.su_reply(conn, stderr="su: bad request\n", status=1)
+            return
+        self.su_request(conn, request)
+
+    def su_request(self, conn: SuConn, request: dict[str, Any]) -> None:
+        if len(conn.fds) != 3:
+            self.su_reply(conn, stderr="su: no stdio\n", status=1)
+            return
+        if request.get("op") == "reboot":
+            self.send({"op": "reboot_request", "uid": conn.uid})
+            self.su_reply(conn, status=0)
+            return
+        argv = [str(a) for a in request.get("argv", [])]
+        outcome = su_variants.parse(self.spec.su_variant, argv, self.versions)
+        if isinstance(outcome, su_variants.SuReply):
+            self.su_reply(conn, stdout=outcome.stdout, stderr=outcome.stderr,
+                          status=outcome.status)
+            return
+        if not outcome.needs_grant and conn.uid not in (0, 2000):
+            self.su_reply(conn, stderr="su: not allowed\n", status=1)
+            return
+        conn.buf = b""
+        env = {**self.spec.env, **request.get("env", {})}
+        env.update({"USER": "root", "LOGNAME": "root", "HOME": "/", "SHELL": su_variants.SH})
+        if not outcome.needs_grant:
+            env["PATH"] = self.spec.env.get("PATH", env.get("PATH", "/system/bin"))
+        run = {"argv": list(outcome.argv), "uid": outcome.uid, "env": env,
+               "cwd": str(request.get("cwd", "/"))}
+        if outcome.needs_grant and conn.uid != 0:
+            conn.req = self.next_req
+            self.next_req += 1
+            self.pending_su[conn.req] = conn
+            conn.buf = json.dumps(run).encode()
+            self.send({"op": "su_request", "req": conn.req, "uid": conn.uid, "pid": conn.pid,
+                       "argv": argv})
+            return
+        self.su_start(conn, run)
+
+    def su_answer(self, req: int, allow: bool) -> None:
+        conn = self.pending_su.pop(req, None)
+        if conn is None:
+            return
+        if not allow:
+            self.su_reply(conn, stderr="Permission denied\n", status=SU_STATUS_DENIED)
+            return
+        self.su_start(conn, json.loads(conn.buf))
+
+    def su_start(self, conn: SuConn, run: dict[str, Any]) -> None:
+        pid = os.fork()
+        if pid == 0:
+            exec_child(run["argv"], int(run["uid"]), run["env"], run["cwd"], conn.fds, False)
+        conn.child = pid
+        self.su_children[pid] = conn
+        for fd in conn.fds:
+            _close(fd)
+        conn.fds = []
+
+    def su_gone(self, conn: SuConn) -> None:
+        """The client died (its stream was closed): end what it started."""
+        if conn.child and conn.child in self.su_children:
+            try:
+                os.killpg(conn.child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.pending_su.pop(conn.req, None)
+        self._close_conn(conn)
+
+    def su_reply(self, conn: SuConn, *, stdout: str = "", stderr: str = "", status: int) -> None:
+        self.pending_su.pop(conn.req, None)
+        body = json.dumps({"stdout": stdout, "stderr": stderr, "status": status}).encode()
+        try:
+            conn.sock.setblocking(True)
+            conn.sock.settimeout(2.0)
+            conn.sock.sendall(body)
+        except OSError:
+            pass
+        self._close_conn(conn)
+
+    def _close_conn(self, conn: SuConn) -> None:
+        try:
+            self.sel.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.sock.close()
+        for fd in conn.fds:
+            _close(fd)
+        conn.fds = []
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError as exc:
+        if exc.errno != errno.EBADF:
+            raise
+
+
+def main() -> None:
+    spec = NodeSpec.from_json(sys.argv[1])
+    ctl = socket.socket(fileno=int(sys.argv[2]))
+    # If the host runtime dies, SIGTERM lets this loop clean up the node.
+    ns.prctl(ns.PR_SET_PDEATHSIG, signal.SIGTERM)
+    zygote = Zygote(spec, ctl)
+    try:
+        zygote.build()
+    except OSError as exc:
+        wire.send(ctl, {"op": "failed", "error": str(exc)})
+        raise SystemExit(1) from None
+    zygote.serve()
+
+
+if __name__ == "__main__":
+    main()

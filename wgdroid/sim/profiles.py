@@ -1,0 +1,168 @@
+"""What a simulated phone is: identity, Android version, root solution and tools.
+
+A profile is a frozen dataclass so later work can add phones (no tools, the
+official app's bundled tools, Android wg-quick semantics) by adding entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from wgdroid.errors import UsageError
+
+RootKind = Literal["magisk", "kernelsu", "aosp", "adb-root", "none"]
+SuPolicy = Literal["grant", "deny", "pending"]
+Tool = Literal["wg", "wg-quick", "wireguard-go", "python3"]
+
+ROOT_KINDS: tuple[str, ...] = get_args(RootKind)
+SU_POLICIES: tuple[str, ...] = get_args(SuPolicy)
+
+# init.environ.rc on Android 14, without the bootclasspath noise.
+ANDROID_PATH = (
+    "/product/bin:/apex/com.android.runtime/bin:/apex/com.android.art/bin:"
+    "/system_ext/bin:/system/bin:/system/xbin:/odm/bin:/vendor/bin:/vendor/xbin"
+)
+# Debian's wireguard-go refuses to run on kernels >= 5.6 without it.
+WG_GO_ENV = {"WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD": "1"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    model: str
+    product: str  # ro.product.name
+    device: str  # ro.product.device
+    manufacturer: str
+    release: str  # ro.build.version.release
+    sdk: int
+    abi: str = "arm64-v8a"
+    build_type: str = "user"  # ro.build.type
+    root: RootKind = "magisk"
+    su_policy: SuPolicy = "grant"
+    su_timeout: float = 10.0  # Magisk's default prompt timeout
+    tools: frozenset[Tool] = frozenset({"wg", "wg-quick", "wireguard-go"})
+    magisk_version: str = "28.1"
+    magisk_code: int = 28100
+    kernelsu_version: str = "v1.0.5"
+    kernelsu_code: int = 12081
+    extra_props: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = field(default=tuple(WG_GO_ENV.items()))
+
+    @property
+    def debuggable(self) -> bool:
+        return self.build_type != "user" or self.root == "adb-root"
+
+    @property
+    def adbd_root(self) -> bool:
+        return self.root == "adb-root"
+
+    def props(self) -> dict[str, str]:
+        """The getprop table."""
+        props = {
+            "ro.product.model": self.model,
+            "ro.product.name": self.product,
+            "ro.product.device": self.device,
+            "ro.product.brand": self.manufacturer.lower(),
+            "ro.product.manufacturer": self.manufacturer,
+            "ro.product.cpu.abi": self.abi,
+            "ro.product.cpu.abilist": self.abi,
+            "ro.build.version.release": self.release,
+            "ro.build.version.sdk": str(self.sdk),
+            "ro.build.type": self.build_type,
+            "ro.build.tags": "release-keys" if self.build_type == "user" else "test-keys",
+            "ro.debuggable": "1" if self.debuggable else "0",
+            "ro.secure": "0" if self.adbd_root else "1",
+            "ro.adb.secure": "1",
+            "ro.boot.selinux": "enforcing",
+            "sys.boot_completed": "1",
+            "init.svc.adbd": "running",
+            "service.adb.root": "1" if self.adbd_root else "0",
+        }
+        props.update(self.extra_props)
+        return props
+
+    def environment(self) -> dict[str, str]:
+        """The boot environment every process of the phone starts from."""
+        env = {
+            "PATH": ANDROID_PATH,
+            "ANDROID_ROOT": "/system",
+            "ANDROID_DATA": "/data",
+            "ANDROID_STORAGE": "/storage",
+            "EXTERNAL_STORAGE": "/sdcard",
+            "ANDROID_ASSETS": "/system/app",
+            "ASEC_MOUNTPOINT": "/mnt/asec",
+        }
+        env.update(self.env)
+        return env
+
+
+PROFILES: dict[str, Profile] = {
+    "pixel": Profile(
+        name="pixel",
+        model="Pixel 8",
+        product="shiba",
+        device="shiba",
+        manufacturer="Google",
+        release="14",
+        sdk=34,
+    ),
+    "pixel-py": Profile(
+        name="pixel-py",
+        model="Pixel 7",
+        product="panther",
+        device="panther",
+        manufacturer="Google",
+        release="14",
+        sdk=34,
+        tools=frozenset({"wg", "wg-quick", "wireguard-go", "python3"}),
+    ),
+    "emulator": Profile(
+        name="emulator",
+        model="sdk_gphone64_x86_64",
+        product="sdk_gphone64_x86_64",
+        device="emu64xa",
+        manufacturer="Google",
+        release="14",
+        sdk=34,
+        abi="x86_64",
+        build_type="userdebug",
+        root="aosp",
+    ),
+}
+
+
+def resolve(
+    name: str = "pixel",
+    *,
+    root: str | None = None,
+    su_policy: str | None = None,
+    su_timeout: float | None = None,
+) -> Profile:
+    """A profile by name, with the --root / --su-policy / timeout overrides applied."""
+    try:
+        profile = PROFILES[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown phone profile {name!r} (known: {', '.join(sorted(PROFILES))})"
+        ) from None
+    changes: dict[str, object] = {}
+    if root is not None:
+        if root not in ROOT_KINDS:
+            raise UsageError(f"unknown root kind {root!r} (known: {', '.join(ROOT_KINDS)})")
+        changes["root"] = root
+        # `adb root` and AOSP su only exist on debuggable builds.
+        if root in ("aosp", "adb-root"):
+            changes["build_type"] = "userdebug"
+    if su_policy is not None:
+        if su_policy not in SU_POLICIES:
+            raise UsageError(
+                f"unknown su policy {su_policy!r} (known: {', '.join(SU_POLICIES)})"
+            )
+        changes["su_policy"] = su_policy
+    if su_timeout is not None:
+        if not 0 < su_timeout <= 600:
+            raise UsageError("su timeout must be between 0 and 600 seconds")
+        changes["su_timeout"] = su_timeout
+    return dataclasses.replace(profile, **changes) if changes else profile
