@@ -3,6 +3,7 @@ through the real CLI, with exit 1 and no traceback; no secret is echoed."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,8 +13,10 @@ import pytest
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
 EXPECTED: dict[str, list] = json.loads((BAD / "expected.json").read_text())
-sys.path.insert(0, str(BAD))
-import make_corpus  # noqa: E402
+_spec = importlib.util.spec_from_file_location("bad_corpus", BAD / "make_corpus.py")
+assert _spec and _spec.loader
+make_corpus = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_corpus)
 
 SECRETS = [make_corpus.PRIV, make_corpus.PSK, make_corpus.PRIV[:30], make_corpus.PSK[:30]]
 

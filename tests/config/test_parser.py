@@ -77,6 +77,22 @@ def test_repeated_single_key_last_wins_with_warning() -> None:
     assert [w.line for w in parsed.warnings] == [4]
 
 
+def test_several_interface_sections_merge_like_wg() -> None:
+    text = (
+        f"[Interface]\nPrivateKey = {PRIV}\n[Peer]\nPublicKey = {PUB}\n"
+        "[Interface]\nListenPort = 51820\nAddress = 10.9.0.2/32\n"
+    )
+    parsed = parse(text)
+    assert parsed.config.interface.listen_port == 51820
+    assert [w.line for w in parsed.warnings] == [5]
+    assert to_wg_quick(parsed.config) == text
+    edited = parsed.config.model_copy(
+        update={"interface": parsed.config.interface.model_copy(update={"listen_port": 1})}
+    )
+    assert "[Interface]\nListenPort = 1\n" in to_wg_quick(edited)
+    assert parse(to_wg_quick(edited)).config == edited
+
+
 def test_keepalive_and_fwmark_off() -> None:
     text = (
         f"[Interface]\nPrivateKey = {PRIV}\nFwMark = off\n"

@@ -30,7 +30,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.conf
 # official app), but the lead's parser reports it as a DUPLICATE error, so
 # `wgdroid strip` refuses what `wg-quick strip` prints. Remove this mark when fixed.
 _KNOWN_STRIP_GAPS = {
-    "iface-after": "wgdroid strip rejects a second [Interface] section that wg-quick accepts",
+
 }
 STRIP_PARAMS = [
     pytest.param(

@@ -185,11 +185,16 @@ class _Parser:
                 self.issue(number, Reason.SYNTAX_ERROR, "write the header as [Interface]")
             if kind == "Interface":
                 first = next((s for s in self.sections if s.kind == "Interface"), None)
-                if first is not None:
+                if first is not None:  # wg and the Android app merge them; so do we
                     self.issue(
                         number, Reason.DUPLICATE,
-                        f"a second [Interface] section (the first is at line {first.header_line})",
+                        "another [Interface] section; its keys merge into the one at "
+                        f"line {first.header_line}",
+                        warning=True,
                     )
+                    self.sections.append(first)  # keys land in the first
+                    self.lines.append(SourceLine(number, raw, len(self.sections) - 1))
+                    return
             self.sections.append(_Section(kind, number))
         else:
             self.issue(
@@ -301,10 +306,7 @@ class _Parser:
         if not interfaces:
             self.issue(1, Reason.MISSING_SECTION, "there is no [Interface] section")
             return None
-        iface_sec = interfaces[0]
-        for extra in interfaces[1:]:  # merged like wg does, though reported above
-            iface_sec.values.update(extra.values)
-            iface_sec.seen |= extra.seen
+        iface_sec = interfaces[0]  # later [Interface] headers share this object
         if "PrivateKey" not in iface_sec.seen:
             self.issue(
                 iface_sec.header_line, Reason.MISSING_ATTRIBUTE, "is missing",

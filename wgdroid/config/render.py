@@ -82,12 +82,20 @@ def _fresh(config: TunnelConfig) -> str:
 
 
 def _merge_section(
-    body: list[SourceLine], old: BaseModel, new: BaseModel, keys: dict[str, _Lines]
+    body: list[SourceLine],
+    old: BaseModel,
+    new: BaseModel,
+    keys: dict[str, _Lines],
+    written: set[str] | None = None,
+    present: set[str] | None = None,
 ) -> list[str]:
+    """Merge one section's lines. `written`/`present` are shared by the
+    sections of one [Interface] split over several headers, so a changed key
+    is written once, and new keys go to the first."""
     wanted = {k: render(new) for k, render in keys.items()}
     changed = {k: wanted[k] != render(old) for k, render in keys.items()}
     out: list[str] = []
-    written: set[str] = set()
+    written = set() if written is None else written
     last_key_at = 0  # index in out after the last key line, where new keys go
     for line in body:
         if line.key is None:
@@ -99,8 +107,10 @@ def _merge_section(
             out.extend(wanted[line.key])
         written.add(line.key)
         last_key_at = len(out)
-    present = {line.key for line in body if line.key}
+    if present is None:
+        present = {line.key for line in body if line.key is not None}
     added = [x for k in keys if k not in present for x in wanted[k]]
+    present.update(keys)  # shared: later split sections add nothing more
     return out[:last_key_at] + added + out[last_key_at:]
 
 
@@ -131,14 +141,21 @@ def _merged(config: TunnelConfig, source: SourceDocument) -> str:
     for line in source.lines:
         blocks.setdefault(line.section, []).append(line)
     out.extend(line.raw for line in blocks.get(-1, []))
-    interface_done = False
+    iface_written: set[str] = set()
+    iface_present: set[str] = {
+        line.key for line in source.lines
+        if line.key and source.sections[line.section].kind == "Interface"
+    }
     for index, section in enumerate(source.sections):
+        if index not in blocks:
+            continue
         header, *body = blocks[index]
-        if section.kind == "Interface" and not interface_done:
+        if section.kind == "Interface":
             old_iface: Interface = source.config.interface
             out.append(header.raw)
-            out.extend(_merge_section(body, old_iface, config.interface, INTERFACE_KEYS))
-            interface_done = True
+            out.extend(_merge_section(
+                body, old_iface, config.interface, INTERFACE_KEYS, iface_written, iface_present
+            ))
         elif section.kind == "Peer" and section.peer_index in matched:
             old_peer = source.config.peers[section.peer_index]
             out.append(header.raw)

@@ -78,7 +78,7 @@ CASES: dict[str, str | bytes] = {
     "dns_bad_ip.conf": iface("DNS = 1.2.3.456"),
     "table_bad.conf": iface("Table = bad/table"),
     "saveconf_bad.conf": iface("SaveConfig = yes"),
-    "dup_iface.conf": iface() + "\n" + iface(),
+    "dup_peer_psk.conf": iface() + GOOD_PEER + peer("PresharedKey = " + PSK),
     "dup_peer.conf": iface() + GOOD_PEER + peer("AllowedIPs = 10.1.0.0/24"),
     "peer_own_key.conf": iface() + peer("AllowedIPs = 10.0.0.0/24", pub=OWN_PUB),
     "unknown_key.conf": iface("Foo = bar"),
