@@ -106,7 +106,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = [check_one(f, args.dialect, args.strict) for f in args.files]
     for r in results:
         for issue in r.pop("_issues"):
-            output.raw_stderr(issue.format() if issue.line else f"{issue.file}: {issue.message}")
+            # line 0: the file itself could not be read; the message names it
+            output.raw_stderr(issue.format() if issue.line else issue.message)
     if args.json:
         output.emit_json(results)
     return ExitCode.OK if all(r["valid"] for r in results) else ExitCode.INVALID

@@ -1,0 +1,68 @@
+"""`wgdroid new`: a client/server pair whose keys and addresses match up."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from wgdroid.config.parser import Dialect, parse_file
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wgdroid", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=60,
+    )
+
+
+def test_new_writes_a_matching_private_pair(tmp_path: Path) -> None:
+    proc = _run("new", "--name", "phone", "--endpoint", "203.0.113.7:51999",
+                "--subnet6", "fd66::/64", "--dns", "10.66.0.1, lan", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    client_path, server_path = tmp_path / "phone.conf", tmp_path / "phone-srv.conf"
+    assert out["client"]["file"].endswith("phone.conf")
+    for path in (client_path, server_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    client = parse_file(client_path).config
+    server = parse_file(server_path, dialect=Dialect.LINUX).config
+    assert client.peers[0].public_key == server.interface.public_key
+    assert server.peers[0].public_key == client.interface.public_key
+    assert client.peers[0].preshared_key == server.peers[0].preshared_key
+    assert str(client.peers[0].endpoint) == "203.0.113.7:51999"
+    assert server.interface.listen_port == 51999
+    assert [str(a) for a in client.interface.addresses] == ["10.66.0.2/32", "fd66::2/128"]
+    assert [str(n) for n in server.peers[0].allowed_ips] == ["10.66.0.2/32", "fd66::2/128"]
+    assert client.interface.dns_search == ["lan"]
+    assert out["client"]["public_key"] == client.interface.public_key.base64()
+    assert client.interface.private_key.reveal() not in proc.stdout
+
+
+def test_new_refuses_to_overwrite_and_bad_input(tmp_path: Path) -> None:
+    args = ("new", "--name", "p", "--endpoint", "192.0.2.1:51820")
+    assert _run(*args, cwd=tmp_path).returncode == 0
+    again = _run(*args, cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    bad = _run("new", "--name", "p2", "--endpoint", "fd00::1:51820", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "needs brackets" in bad.stderr
+    long = _run("new", "--name", "averyveryverylongname", "--endpoint", "192.0.2.1:1", cwd=tmp_path)
+    assert long.returncode == 1
+    assert "longer than 15 characters" in long.stderr
+    assert "Traceback" not in bad.stderr + long.stderr
+
+
+def test_cli_basics(tmp_path: Path) -> None:
+    version = _run("--version", cwd=tmp_path)
+    assert version.returncode == 0
+    assert version.stdout.startswith("wgdroid ")
+    usage = _run("check", cwd=tmp_path)
+    assert usage.returncode == 2
+    assert "wgdroid: error:" in usage.stderr
+    missing = _run("check", "nope.conf", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr == "nope.conf: no such file\n"
