@@ -333,3 +333,65 @@ def test_secrets_stay_out_of_reprs() -> None:
     text = " ".join(repr(x) for x in (a.device, pa, kp, kp.send, pa.handshake, a.device.snapshot()))
     for secret in (priv, bytes([0xAB]) * 32, kp.send.key, kp.recv.key):
         assert secret.hex() not in text and repr(secret) not in text
+
+
+def test_keypair_slots_follow_the_kernel_rules() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa, pb = peer_of(a, b), peer_of(b, a)
+    net.advance(1)
+    k0 = pb.current
+    assert k0 is not None
+    # a rekeys; b responds (responder: new keypair in `next`, previous cleared) ...
+    net.clock.advance(6)
+    init = pa.create_initiation(net.clock.now)
+    assert init is not None
+    out = b.device.handle_handshake(HandshakeMessage(1, init, a.addr), net.clock.now, False)
+    assert len(out) == 1  # ... but the response is lost
+    k1 = pb.next
+    assert k1 is not None and pb.current is k0 and pb.previous is None
+    # b now initiates itself and completes as initiator while `next` is pending:
+    # the unconfirmed next becomes previous, the old current is dropped.
+    net.clock.advance(6)
+    pb.send_queued_initiation(net.clock.now, is_retry=False)
+    net.collect(b)
+    net.run()
+    assert pb.current is not None and pb.current.initiator
+    assert pb.previous is k1 and pb.next is None
+    assert not k0.valid and b.device.indices.get(k0.local_index) is None
+    assert b.device.indices.get(k1.local_index) is k1
+    # traffic still flows both ways on the new session
+    ping(net, b, B_IP, A_IP, b"after")
+    assert a.delivered[-1][20:25] == b"after"
+
+
+def test_rekey_and_reject_after_messages() -> None:
+    from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES, REKEY_AFTER_MESSAGES
+
+    net, a, b = pair()
+    handshake(net, a, b)
+    pb = peer_of(b, a)  # the responder rekeys on message count too
+    net.advance(6)
+    assert pb.current is not None
+    pb.current.sending_counter = REKEY_AFTER_MESSAGES + 1
+    n = len(b.sent_datagrams)
+    net.send_packet(b, ipv4_packet(B_IP, A_IP))
+    assert [len(d) for d in b.sent_datagrams[n:]] == [96, 148]
+    kp = pb.current
+    kp.sending_counter = REJECT_AFTER_MESSAGES - 1
+    jobs = pb.prepare_send([ipv4_packet(B_IP, A_IP)] * 2, net.clock.now)
+    assert jobs == [] and len(pb.staged) == 2 and not kp.send_valid
+
+
+def test_last_minute_rekey_on_receive_by_the_initiator() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    net.advance(20)  # let the passive keepalive go out
+    n = len(a.sent_datagrams)
+    net.clock.advance(166 - 20)
+    # only b sends: a (the initiator) notices the old key on receive and rekeys once
+    net.send_packet(b, ipv4_packet(B_IP, A_IP))
+    net.deliver_one()
+    net.collect(a)
+    assert [len(d) for d in a.sent_datagrams[n:]] == [148]
+    assert peer_of(a, b).timers.sent_lastminute_handshake
