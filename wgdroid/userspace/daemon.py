@@ -142,16 +142,9 @@ class Daemon:
         if ep is None:
             self.pipeline.stats.tx_no_endpoint += len(datagrams)
             return
-        total = 0
-        data = False
-        send = self.udp.send
-        for d in datagrams:
-            if send(d, ep):
-                total += len(d)
-            else:
-                self.stats.udp_send_failed += 1
-            if len(d) > KEEPALIVE_LEN:
-                data = True
+        total, failed = self.udp.send_batch(datagrams, ep)
+        self.stats.udp_send_failed += failed
+        data = any(len(d) > KEEPALIVE_LEN for d in datagrams)
         peer.on_sent(total, self.now(), data)
 
     # --- RX ---

@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Protocol
 
+from wgdroid.errors import WgdroidError
 from wgdroid.userspace.core import Device, Endpoint, Peer
 from wgdroid.userspace.uapi_server import UapiError
 
@@ -118,6 +119,8 @@ class UapiConfig:
                     peer = self._peer_line(peer, key, value)
                 else:
                     self._check_peer_line(key, value)  # ignored peer: still validate
+        except WgdroidError as e:  # the core refused a value (limits, lengths)
+            raise UapiError(errno.EINVAL, f"{e.message}") from None
         finally:
             self._after_set()
 
@@ -159,10 +162,7 @@ class UapiConfig:
         except ValueError as e:
             raise UapiError(errno.EINVAL, f"invalid public_key: {e}") from None
         existed = pk in self.device.peers
-        try:
-            peer = self.device.add_or_update_peer(pk)
-        except Exception as e:  # beyond MAX_PEERS
-            raise UapiError(errno.EINVAL, f"cannot add peer: {type(e).__name__}") from None
+        peer = self.device.add_or_update_peer(pk)  # CoreLimitError beyond MAX_PEERS
         if peer is not None:
             self._created = not existed
         return peer

@@ -177,6 +177,9 @@ class UapiServer:
             except UapiError as e:
                 self._log(f"UAPI set: {e}")
                 return self._reply(c, [], e.code)
+            except Exception as e:  # a bug must not take the data plane down
+                self._log(f"UAPI set failed: {type(e).__name__}")
+                return self._reply(c, [], errno.EIO)
             return self._reply(c, [], 0)
         c.size += len(raw)
         try:

@@ -13,6 +13,10 @@ SO_MARK = 36
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
 SOCKET_BUFFER = 7 << 20  # wireguard-go's 7 MiB, forced when we are root
+SOL_UDP = 17
+UDP_SEGMENT = 103
+GSO_MAX_SEGMENTS = 64
+GSO_MAX_BYTES = 65507 - 40  # conservative for IPv6 too
 
 Endpoint = tuple[str, int]
 
@@ -25,6 +29,7 @@ class UdpBind:
         self.v6: socket.socket | None = None
         self.port = 0
         self.fwmark = 0
+        self.gso = True  # UDP_SEGMENT; switched off for good on the first EIO
 
     def sockets(self) -> list[socket.socket]:
         return [s for s in (self.v4, self.v6) if s is not None]
@@ -70,6 +75,45 @@ class UdpBind:
         except OSError:  # unreachable, no route, buffer full: UDP is lossy anyway
             return False
         return True
+
+    def send_batch(self, datagrams: list[bytes], ep: Endpoint) -> tuple[int, int]:
+        """Send in order; runs of equal-sized datagrams go out as one UDP GSO sendmsg.
+
+        Returns (bytes sent, datagrams that failed).
+        """
+        s = self.v6 if ":" in ep[0] else self.v4
+        if s is None:
+            return 0, len(datagrams)
+        sent = failed = 0
+        i, n = 0, len(datagrams)
+        while i < n:
+            size = len(datagrams[i])
+            j = i + 1
+            total = size
+            if self.gso:
+                # Equal sizes; only the last segment of a run may be shorter.
+                while j < n and j - i < GSO_MAX_SEGMENTS and total + size <= GSO_MAX_BYTES:
+                    d = len(datagrams[j])
+                    if d > size:
+                        break
+                    total += d
+                    j += 1
+                    if d < size:
+                        break
+            try:
+                if j - i == 1:
+                    s.sendto(datagrams[i], ep)
+                else:
+                    s.sendmsg([b"".join(datagrams[i:j])],
+                              [(SOL_UDP, UDP_SEGMENT, size.to_bytes(2, "little"))], 0, ep)
+                sent += total
+            except OSError as e:
+                if e.errno == errno.EIO and j - i > 1:
+                    self.gso = False  # no GSO on this path: retry one by one
+                    continue
+                failed += j - i
+            i = j
+        return sent, failed
 
     def close(self) -> None:
         for s in self.sockets():
