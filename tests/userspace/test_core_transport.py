@@ -65,3 +65,27 @@ def test_jobs_cross_process_boundaries_without_showing_keys() -> None:
     rj = RecvJob.__new__(RecvJob)
     rj.cipher, rj.counter, rj.data = c, 9, seal(job)
     assert open_(rj) == b"abc" + bytes(13)
+
+
+def test_into_variants_match() -> None:
+    from wgdroid.userspace.core.transport import open_into, seal_into
+
+    c = Cipher(bytes(range(32)))
+    jobs = [
+        SendJob(c, 3, i, b"p" * (i * 37 % 200), padded_length(i * 37 % 200, 1420)) for i in range(5)
+    ]
+    buf = bytearray(sum(j.nbytes for j in jobs) + 7)
+    off = 7
+    for j in jobs:
+        n = seal_into(j, buf, off)
+        assert bytes(buf[off : off + n]) == seal(j)
+        rj = RecvJob.__new__(RecvJob)
+        rj.cipher, rj.counter, rj.data = c, j.counter, bytes(buf[off : off + n])
+        out = bytearray(2000)
+        m = open_into(rj, out, 5)
+        assert m == j.padded_len and bytes(out[5 : 5 + m]) == open_(rj)
+        bad = bytearray(rj.data)
+        bad[-1] ^= 1
+        rj.data = bytes(bad)
+        assert open_into(rj, out, 5) is None
+        off += n

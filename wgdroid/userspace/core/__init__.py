@@ -16,6 +16,7 @@ TX, per packet read from the TUN::
     jobs = peer.prepare_send([packet, ...], now)  # ORDERED: keypair + counters, or stage + initiate
     # push each job to the peer's ordered queue and to the shared crypto queue
     datagram = seal(job)                          # PURE, any worker: header ‖ ChaCha20-Poly1305
+    # (seal_into(job, buf, off) writes into a preallocated buffer, e.g. a GSO batch)
     # ordered consumer sends finished datagrams to peer.endpoint, then:
     peer.on_sent(total_bytes, now, carried_data)  # ORDERED: stats + timers
 
@@ -57,8 +58,10 @@ from wgdroid.userspace.core.transport import (
     RecvJob,
     SendJob,
     open_,
+    open_into,
     open_raw,
     seal,
+    seal_into,
     seal_raw,
 )
 
@@ -76,7 +79,9 @@ __all__ = [
     "SendJob",
     "SendJobs",
     "open_",
+    "open_into",
     "open_raw",
     "seal",
+    "seal_into",
     "seal_raw",
 ]

@@ -76,7 +76,7 @@ class CookieChecker:
         off = MAC2_OFFSET[msg_type]
         try:
             cookie = self.make_cookie(src, now)
-        except ValueError:
+        except (ValueError, OverflowError):
             return False
         return mac(cookie, msg[:off]) == msg[off : off + 16]
 
@@ -90,7 +90,7 @@ class CookieChecker:
         nonce = self._rng(COOKIE_NONCE_LEN)
         try:
             cookie = self.make_cookie(src, now)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
         enc = xaead_encrypt(self.cookie_key, nonce, cookie, msg[off : off + 16])
         return pack_cookie_reply(CookieReply(sender_index, nonce, enc))

@@ -142,6 +142,22 @@ def seal(job: SendJob) -> bytes:
     return seal_raw(job.cipher, job.receiver_index, job.counter, job.packet, job.padded_len)
 
 
+def seal_into(job: SendJob, out: memoryview | bytearray, offset: int = 0) -> int:
+    """Like `seal`, but write the datagram into `out[offset:]` (e.g. one buffer
+    holding a whole UDP GSO batch); returns its length (`job.nbytes`)."""
+    packet = job.packet
+    pad = job.padded_len - len(packet)
+    if pad:
+        packet = packet + (_ZEROS[:pad] if pad <= PADDING_MULTIPLE else bytes(pad))
+    n = job.padded_len + _PAD_SPAN
+    view = memoryview(out)
+    _HEADER.pack_into(view, offset, MSG_TRANSPORT, job.receiver_index, job.counter)
+    job.cipher.aead.encrypt_into(
+        _NONCE.pack(0, job.counter), packet, None, view[offset + _HEADER.size : offset + n]
+    )
+    return n
+
+
 def open_raw(cipher: Cipher, counter: int, data: bytes) -> bytes | None:
     """Decrypt a transport datagram's payload; None if authentication fails."""
     try:
@@ -150,6 +166,23 @@ def open_raw(cipher: Cipher, counter: int, data: bytes) -> bytes | None:
         )
     except InvalidTag:
         return None
+
+
+def open_into(job: RecvJob, out: memoryview | bytearray, offset: int = 0) -> int | None:
+    """Like `open_`, but decrypt into `out[offset:]` (a preallocated TUN write
+    buffer); returns the padded plaintext length, or None if authentication fails.
+    The caller passes `bytes(out[offset:offset+n])` (or a view) to on_received."""
+    n = len(job.data) - _PAD_SPAN
+    try:
+        job.cipher.aead.decrypt_into(
+            _NONCE.pack(0, job.counter),
+            memoryview(job.data)[TRANSPORT_HEADER_LEN:],
+            None,
+            memoryview(out)[offset : offset + n],
+        )
+    except InvalidTag:
+        return None
+    return n
 
 
 def open_(job: RecvJob) -> bytes | None:
