@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
+import select
 import shutil
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
+import termios
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -436,3 +440,67 @@ def test_auth_unauthorized_until_allowed(harness: Harness) -> None:
         assert harness.client.device(p.serial).shell("echo ok") == "ok"
     finally:
         harness.stop_phone(p)
+
+
+# -- terminals and interrupted transfers --------------------------------------------
+
+
+def _run_on_a_tty(harness: Harness, args: list[str], rows: int, cols: int) -> tuple[bytes, int]:
+    """Run the adb CLI with a terminal of the given size on stdin/stdout."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    cmd = ["adb", "-P", str(harness.port), *args]
+    env = {**harness.env, "TERM": "vt100"}
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    out = b""
+    try:
+        while select.select([master], [], [], 20)[0]:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: adb exited and the slave closed
+                break
+            if not data:
+                break
+            out += data
+        return out, proc.wait(10)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_pty_shell_gets_the_window_size(harness: Harness, phone: Phone) -> None:
+    args = ["-s", phone.serial, "shell", "-t", "tty; stty size; echo $TERM; exit 5"]
+    out, rc = _run_on_a_tty(harness, args, 33, 111)
+    lines = out.decode().splitlines()
+    assert lines[0].startswith("/dev/pts/")
+    assert lines[1:3] == ["33 111", "vt100"]
+    assert rc == 5
+
+
+def test_interactive_login_shell(harness: Harness, phone: Phone) -> None:
+    # No command: a PTY login shell reading what we type (the tty echoes it).
+    out = harness.adb("shell", "-t", "-t", serial=phone.serial, input=b"echo hi$((1+1))\nexit 3\n")
+    assert b"hi2\r\n" in out.stdout
+    assert out.returncode == 3
+
+
+def test_interrupted_push_leaves_nothing(harness: Harness, phone: Phone, device_dir: Path) -> None:
+    d = harness.client.device(phone.serial)
+    target = device_dir / "dst.bin"
+    conn = d.open_transport()
+    try:
+        conn.send_command("sync:")
+        conn.check_okay()
+        spec = f"{target},{0o100644}".encode()
+        conn.conn.sendall(b"SEND" + struct.pack("<I", len(spec)) + spec)
+        for _ in range(3):
+            conn.conn.sendall(b"DATA" + struct.pack("<I", 65536) + os.urandom(65536))
+        # syncd is writing its temp file ...
+        assert _wait_for(lambda: any(device_dir.iterdir()), 10)
+        assert not target.exists()
+    finally:
+        conn.close()  # ... when the host goes away before DONE
+    assert _wait_for(lambda: not any(device_dir.iterdir()), 10), list(device_dir.iterdir())

@@ -6,6 +6,7 @@ The fds are created here (pipes or a pty), the child's ends handed to
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import fcntl
@@ -116,6 +117,15 @@ class Child:
             winsize = struct.pack("HHHH", size.rows, size.cols, size.xpixels, size.ypixels)
             with contextlib.suppress(OSError):
                 fcntl.ioctl(self.stdout, termios.TIOCSWINSZ, winsize)
+
+    async def stop(self, grace: float) -> None:
+        """Close stdin and give the process `grace` seconds to end on its own
+        (syncd then removes its temp file), before `finish` kills it."""
+        if self.status is not None or grace <= 0:
+            return
+        self.close_stdin()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait(), grace)
 
     def finish(self) -> None:
         """Kill the process if it is still running (the host went away), then

@@ -157,11 +157,16 @@ async def run_all(*coros: Coroutine[Any, Any, None]) -> None:
 
 
 async def bridge(
-    stream: Stream, child: Child, extra: Coroutine[Any, Any, None] | None = None
+    stream: Stream,
+    child: Child,
+    extra: Coroutine[Any, Any, None] | None = None,
+    grace: float = 0.0,
 ) -> int:
     """A raw byte bridge (shell v1, exec:, sync:). Ends when the output ends;
     returns the exit status (which v1 does not report). `extra` runs beside
-    it (syncd's stderr) and is given a moment to finish after the exit."""
+    it (syncd's stderr) and is given a moment to finish after the exit. If
+    the host closes first, the process gets `grace` seconds after its stdin
+    closes, then it is killed."""
     feeder = asyncio.create_task(pump_raw_input(stream, child))
     side = asyncio.create_task(extra) if extra is not None else None
     try:
@@ -172,8 +177,17 @@ async def bridge(
                 await asyncio.wait_for(asyncio.shield(side), 1.0)
         return status
     finally:
-        await _cancel(feeder, *([side] if side is not None else []))
-        child.finish()
+        try:
+            await _cancel(feeder)
+            await child.stop(grace)
+            if side is not None:
+                await _cancel(side)
+        finally:
+            # Even if cancelled again meanwhile: never leave a process behind.
+            if side is not None:
+                side.cancel()
+            feeder.cancel()
+            child.finish()
 
 
 async def run_v2(stream: Stream, child: Child) -> None:
@@ -186,8 +200,11 @@ async def run_v2(stream: Stream, child: Child) -> None:
         status = await child.wait()
         await stream.write(shellproto.pack_exit(status))
     finally:
-        await _cancel(feeder)
-        child.finish()
+        try:
+            await _cancel(feeder)
+        finally:
+            feeder.cancel()
+            child.finish()
 
 
 async def serve_shell(stream: Stream, runtime: PhoneRuntime) -> None:

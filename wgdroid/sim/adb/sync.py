@@ -18,6 +18,8 @@ from wgdroid.sim.runtime_api import PhoneRuntime
 log = logging.getLogger(__name__)
 
 DEFAULT_SYNCD_ARGV: tuple[str, ...] = ("python3", "-m", "wgdroid.sim.adb.syncd")
+# After the host closes mid-push, syncd sees EOF and deletes its temp file.
+SYNCD_GRACE = 2.0
 _STDERR_LOG_LIMIT = 4096  # syncd's stderr is for diagnostics only; keep a bounded prefix
 
 
@@ -39,6 +41,6 @@ async def serve_sync(stream: Stream, runtime: PhoneRuntime, syncd_argv: Sequence
         runtime, list(syncd_argv), uid=uid, env=adbd_env(uid, DEFAULT_TERM), stdio=Stdio.SPLIT
     )
     assert child.stderr is not None
-    status = await bridge(stream, child, extra=_log_stderr(child.stderr))
+    status = await bridge(stream, child, extra=_log_stderr(child.stderr), grace=SYNCD_GRACE)
     if status != 0:
         log.warning("syncd exited with status %d", status)
