@@ -171,3 +171,26 @@ def test_slot_kernel_matches_core_seal() -> None:
     codec.unpack(batch, slot)
     assert batch.out == [seal_raw(cipher, 9, j.counter, j.packet, j.padded_len) for j in jobs]
     assert batch.state == State.NEW  # the pool, not the codec, sets the state
+
+
+def test_a_dead_worker_process_never_blocks_its_peers() -> None:
+    sent: list[list[bytes]] = []
+    pool = ProcessPool(BatchCodec(), workers=1, slots=8)
+    pipe = Pipeline(lambda p, d: sent.append(d), lambda b: None, pool)
+    try:
+        peer = Token(0)
+        proc = pool._procs[0]
+        proc.kill()
+        proc.join(5)
+        pipe.submit_tx(peer, [SendJob(Cipher(KEY), 1, 0, b"a" * 40, 48)])  # type: ignore[arg-type]
+        pool.health_check()  # reaps the unit held by the dead worker, starts a new one
+        pipe.process_completions()
+        assert sent == []
+        assert pipe.held() == (0, 0)
+        assert pool.restarts == 1
+        pipe.submit_tx(peer, [SendJob(Cipher(KEY), 1, 1, b"b" * 40, 48)])  # type: ignore[arg-type]
+        wait_all(pipe, 1, sent)
+        assert len(sent) == 1
+        assert int.from_bytes(sent[0][0][8:16], "little") == 1
+    finally:
+        pipe.close()

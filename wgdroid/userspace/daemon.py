@@ -259,6 +259,8 @@ class Daemon:
         if not self.tun.attached():
             self.loop.stop("interface removed")
             return
+        self.pipeline.pool.health_check()
+        self.pipeline.process_completions()
         self.loop.call_later(1.0, self._watch_socket)
 
     def _make_pool(self, kind: PoolKind, workers: int) -> WorkerPool[Batch]:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from multiprocessing.shared_memory import SharedMemory
 from typing import Generic, Protocol, TypeVar
 
@@ -75,6 +77,10 @@ class WorkerPool(Protocol[U]):
         """Units whose state changed since the last call (consumer side)."""
         ...
 
+    def health_check(self) -> None:
+        """Replace dead workers; their units become DEAD (reported by completed())."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -95,6 +101,9 @@ class InlinePool(Generic[U]):
     def completed(self) -> list[U]:
         done, self._done = self._done, []
         return done
+
+    def health_check(self) -> None:
+        pass
 
     def close(self) -> None:
         self._done.clear()
@@ -168,6 +177,9 @@ class ThreadPool(Generic[U]):
             out.append(done.popleft())
         return out
 
+    def health_check(self) -> None:
+        pass  # _run catches every exception, so a thread never dies with work held
+
     def close(self) -> None:
         for q in self._queues:
             q.close()
@@ -207,6 +219,8 @@ def _process_main(
     kernel: Callable[[memoryview], bool],
 ) -> None:
     """Worker process: run the kernel on each slot index it receives, report back."""
+    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Spawned workers share the parent's resource tracker, so attaching here
     # re-registers the same name (a set) and the parent's unlink clears it.
     shm = SharedMemory(name=shm_name)
@@ -253,25 +267,47 @@ class ProcessPool(Generic[U]):
         self._pending: dict[int, _Pending[U]] = {}
         self._loads = [0] * workers
         self._dist = distributor or RoundRobin()
-        ctx = get_context("spawn")  # fork would copy the daemon's threads and keys
-        self._results_r, results_w = ctx.Pipe(duplex=False)
+        self._ctx = get_context("spawn")  # fork would copy the daemon's threads and keys
+        # The parent keeps the write end too, so it can start replacement workers.
+        self._results_r, self._results_w = self._ctx.Pipe(duplex=False)
         self.wake_fd: int | None = self._results_r.fileno()
         self._inboxes: list[Connection] = []
-        self._procs = []
-        for i in range(workers):
-            r, w = ctx.Pipe(duplex=False)
-            p = ctx.Process(
-                target=_process_main,
-                args=(self._shm.name, slot_size, r, results_w, codec.kernel),
-                name=f"wg-crypto-{i}",
-                daemon=True,
-            )
-            p.start()
-            r.close()
-            self._inboxes.append(w)
-            self._procs.append(p)
-        results_w.close()
+        self._procs: list[BaseProcess] = []
         self._owner_of_slot: dict[int, int] = {}
+        self._reaped: list[U] = []
+        self.restarts = 0
+        for i in range(workers):
+            inbox, proc = self._spawn(i)
+            self._inboxes.append(inbox)
+            self._procs.append(proc)
+
+    def _spawn(self, i: int) -> tuple[Connection, BaseProcess]:
+        r, w = self._ctx.Pipe(duplex=False)
+        p = self._ctx.Process(
+            target=_process_main,
+            args=(self._shm.name, self._slot_size, r, self._results_w, self._codec.kernel),
+            name=f"wg-crypto-{i}",
+            daemon=True,
+        )
+        p.start()
+        r.close()
+        return w, p
+
+    def health_check(self) -> None:
+        self._reaped.extend(self._collect())  # results already sent by a dying worker
+        for i, p in enumerate(self._procs):
+            if p.is_alive():
+                continue
+            for idx in [s for s, w in self._owner_of_slot.items() if w == i]:
+                pend = self._pending.pop(idx)
+                del self._owner_of_slot[idx]
+                pend.unit.state = State.DEAD
+                self._free.append(idx)
+                self._reaped.append(pend.unit)
+            self._loads[i] = 0
+            self._inboxes[i].close()
+            self._inboxes[i], self._procs[i] = self._spawn(i)
+            self.restarts += 1
 
     def submit(self, unit: U) -> bool:
         if not self._free or not self._codec.fits(unit, self._slot_size):
@@ -286,15 +322,24 @@ class ProcessPool(Generic[U]):
         self._loads[w] += 1
         self._pending[idx] = _Pending(unit, idx)
         self._owner_of_slot[idx] = w
-        self._inboxes[w].send_bytes(idx.to_bytes(4, "little"))
+        # A dead worker's pipe fails; health_check then reaps the unit as DEAD.
+        with contextlib.suppress(OSError):
+            self._inboxes[w].send_bytes(idx.to_bytes(4, "little"))
         return True
 
     def completed(self) -> list[U]:
+        out, self._reaped = self._reaped, []
+        out.extend(self._collect())
+        return out
+
+    def _collect(self) -> list[U]:
         out: list[U] = []
         while self._results_r.poll():
             msg = self._results_r.recv_bytes()
             idx = int.from_bytes(msg[:4], "little")
-            pend = self._pending.pop(idx)
+            pend = self._pending.pop(idx, None)
+            if pend is None:
+                continue
             self._loads[self._owner_of_slot.pop(idx)] -= 1
             unit = pend.unit
             if msg[4]:
@@ -328,6 +373,7 @@ class ProcessPool(Generic[U]):
                 p.terminate()
                 p.join(timeout=1)
         self._results_r.close()
+        self._results_w.close()
         del self._buf
         self._shm.close()
         self._shm.unlink()
