@@ -95,8 +95,12 @@ class Harness:
             check=False,
         )
 
-    def start_phone(self, runtime: HostRuntime, auth: AuthPolicy | None = None) -> Phone:
-        server = self.devices.call(serve_device(runtime, "127.0.0.1", 0, auth=auth))
+    def start_phone(
+        self, runtime: HostRuntime, auth: AuthPolicy | None = None, max_payload: int = 1 << 20
+    ) -> Phone:
+        server = self.devices.call(
+            serve_device(runtime, "127.0.0.1", 0, auth=auth, max_payload=max_payload)
+        )
         phone = Phone(runtime, server, f"127.0.0.1:{server.port}")
         self._phones.append(phone)
         return phone
@@ -504,3 +508,54 @@ def test_interrupted_push_leaves_nothing(harness: Harness, phone: Phone, device_
     finally:
         conn.close()  # ... when the host goes away before DONE
     assert _wait_for(lambda: not any(device_dir.iterdir()), 10), list(device_dir.iterdir())
+
+
+# -- bulk and concurrency ------------------------------------------------------------
+
+
+def test_bulk_stdin_and_stdout_through_shell_v2(
+    harness: Harness, phone: Phone, device_dir: Path
+) -> None:
+    data = os.urandom(10_000_000)
+    sink = device_dir / "in.bin"
+    out = harness.adb("shell", f"cat > {sink}; echo wrote >&2", serial=phone.serial, input=data)
+    assert (out.returncode, out.stderr) == (0, b"wrote\n")
+    assert sink.read_bytes() == data
+    out = harness.adb("shell", f"cat {sink}", serial=phone.serial)
+    assert out.returncode == 0
+    assert out.stdout == data  # raw mode: no newline mangling
+
+
+def test_parallel_streams(harness: Harness, phone: Phone) -> None:
+    d = harness.client.device(phone.serial)
+    results: dict[int, str] = {}
+
+    def one(i: int) -> None:
+        results[i] = d.shell(f"sleep 0.2; echo {i}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == {i: str(i) for i in range(12)}
+    assert time.monotonic() - t0 < 2.4  # they ran side by side, not one after another
+
+
+def test_256k_maxdata_device(harness: Harness, device_dir: Path, tmp_path: Path) -> None:
+    # A device advertising 256 KiB (older adbd): the host must chunk to that.
+    p2 = harness.start_phone(HostRuntime(), max_payload=262144)
+    try:
+        harness.connect(p2)
+        harness.wait_state(p2.serial, "device")
+        local = tmp_path / "f.bin"
+        local.write_bytes(os.urandom(3_000_000))
+        assert (
+            harness.adb("push", str(local), str(device_dir / "f"), serial=p2.serial).returncode == 0
+        )
+        assert (device_dir / "f").read_bytes() == local.read_bytes()
+        out = harness.adb("exec-out", f"cat {device_dir / 'f'}", serial=p2.serial)
+        assert out.stdout == local.read_bytes()
+    finally:
+        harness.stop_phone(p2)
