@@ -126,7 +126,7 @@ class Harness:
     def stop_phone(self, phone: Phone) -> None:
         self.adb("disconnect", phone.serial)
         self.devices.call(phone.server.close())
-        phone.runtime.close()
+        self.devices.call(phone.runtime.aclose())
         self._phones.remove(phone)
 
     def close(self) -> None:

@@ -58,7 +58,7 @@ async def device_and_host(maxdata: int = 4096) -> AsyncIterator[tuple[Host, Pack
     finally:
         writer.close()
         await server.close()
-        runtime.close()
+        await runtime.aclose()
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
@@ -174,5 +174,23 @@ def test_bad_header_drops_the_transport(raw: bytes) -> None:
             await host.writer.drain()
             async with asyncio.timeout(10):
                 assert await host.reader.read() == b""
+
+    run(body)
+
+
+def test_a_second_cnxn_starts_over() -> None:
+    async def body() -> None:
+        async with device_and_host() as (host, _):
+            dev = await _open(host, 1, b"exec:echo started; sleep 30")
+            assert (await host.recv()).data == b"started\n"
+            await host.send(Packet(packets.A_OKAY, 1, dev))
+            await host.send(Packet(packets.A_CNXN, packets.A_VERSION, 4096, HOST_BANNER))
+            again = await host.recv()
+            assert again.command == packets.A_CNXN  # no CLSE for the old stream first
+            await host.send(Packet(packets.A_OKAY, 1, dev))  # stale id: ignored
+            assert await host.silent(0.2)
+            dev2 = await _open(host, 2, b"shell:echo new")
+            assert (await host.recv()).data == b"new\n"
+            assert dev2 != dev
 
     run(body)

@@ -104,6 +104,12 @@ class HostRuntime:
             proc.kill()
         shutil.rmtree(self._shim_dir, ignore_errors=True)
 
+    async def aclose(self) -> None:
+        """`close`, then wait (briefly) until the killed processes are reaped."""
+        self.close()
+        if self._reapers:
+            await asyncio.wait(list(self._reapers), timeout=5)
+
     def _host_argv(self, argv: Sequence[str]) -> list[str]:
         program = argv[0]
         if program.startswith("/system/bin/"):

@@ -83,18 +83,22 @@ class DeviceConnection:
             return
         self._closing = True
         self.online = False
-        for stream in self._streams.values():
-            stream.on_close()
+        await self._close_streams()
+        self._writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.wait_closed()
+
+    async def _close_streams(self) -> None:
+        streams = list(self._streams.values())
         tasks = list(self._tasks.values())
+        self._streams.clear()  # so no CLSE goes out for them
+        for stream in streams:
+            stream.on_close()
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        self._streams.clear()
         self._tasks.clear()
-        self._writer.close()
-        with contextlib.suppress(ConnectionError, OSError):
-            await self._writer.wait_closed()
 
     # -- handshake ---------------------------------------------------------------
 
@@ -115,6 +119,10 @@ class DeviceConnection:
         await self.send(packets.Packet(packets.A_AUTH, packets.AUTH_TOKEN, 0, self._token))
 
     async def _on_cnxn(self, packet: packets.Packet) -> None:
+        if self.online:
+            # A second CNXN means the host started over (adbd's handle_offline):
+            # the old streams and their processes go.
+            await self._close_streams()
         # The host's maxdata caps our WRTEs; ours caps the host's.
         host_max = packet.arg1 or packets.MAX_PAYLOAD_V1
         self.maxdata = max(packets.MAX_PAYLOAD_V1, min(host_max, self.server.max_payload))
