@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# The system python when there is one: syncd must not need the venv.
+# The system python when there is one, and -S (no site-packages): syncd is stdlib only.
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
@@ -34,7 +34,7 @@ class Syncd:
     def __init__(self) -> None:
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
         self.proc = subprocess.Popen(
-            [PYTHON, "-B", "-m", "wgdroid.sim.adb.syncd"],
+            [PYTHON, "-B", "-S", "-m", "wgdroid.sim.adb.syncd"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -21,6 +21,8 @@ because syncd runs from it inside the phone)::
     await server.allow_pending()    # tap "Allow" on every pending prompt
     await server.drop_connections() # the transport drops; the adb server reconnects
     await server.reboot()           # drop, runtime.reboot(), then accept handshakes again
+                                    # (what a phone-side `reboot` command should trigger)
+    server.handshakes               # CNXNs sent so far (reconnections show up here)
     await server.close()
 
 - Ports 5554..5585 are refused: the adb server probes them as emulators.
@@ -31,6 +33,11 @@ because syncd runs from it inside the phone)::
   path to syncd.py, which is self-contained).
 - `root:` sets `runtime.adbd_root` (if `runtime.debuggable`) and drops the
   transport as adbd's restart does; `reboot:` calls `server.reboot()`.
+- Streams run `/system/bin/sh -c <cmd>` (`/system/bin/sh -l` on a PTY for an
+  empty command) via `runtime.spawn`, uid 2000 or 0 (`runtime.adbd_root`),
+  cwd `/`, with adbd's environment (PATH, HOME=/, USER/LOGNAME, SHELL,
+  TMPDIR=/data/local/tmp, TERM, HOSTNAME=localhost). PTYs are allocated here
+  (os.openpty) and handed over with `setsid_ctty=True`.
 - Each accepted stream bumps `runtime.counters` ("shell", "exec", "sync",
   "root", "unroot", "reboot").
 

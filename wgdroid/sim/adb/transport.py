@@ -74,6 +74,8 @@ class DeviceConnection:
             pass
         except packets.PacketError as exc:
             log.warning("dropping %s: %s", self.peer, exc)
+        except Exception:
+            log.exception("dropping %s after an internal error", self.peer)
         finally:
             await self.close()
 
@@ -105,7 +107,9 @@ class DeviceConnection:
     async def go_online(self) -> None:
         if self.online or self._closing:
             return
-        await self.server.wait_ready()
+        await self.server.wait_ready()  # a rebooting phone answers once it is up
+        if self.online or self._closing:
+            return  # "Allow" and the host's own retry may race here
         banner = self.server.banner()
         self.online = True
         self.pending_key = None
@@ -124,8 +128,7 @@ class DeviceConnection:
             # the old streams and their processes go.
             await self._close_streams()
         # The host's maxdata caps our WRTEs; ours caps the host's.
-        host_max = packet.arg1 or packets.MAX_PAYLOAD_V1
-        self.maxdata = max(packets.MAX_PAYLOAD_V1, min(host_max, self.server.max_payload))
+        self.maxdata = min(packet.arg1 or packets.MAX_PAYLOAD_V1, self.server.max_payload)
         self.online = False
         policy = self.server.auth
         if policy is None or not policy.required:
