@@ -117,7 +117,8 @@ class Internet:
         )
         _, err = await proc.communicate()
         if proc.returncode != 0:
-            raise EnvironmentProblem(f"veth for phone {uplink.index} failed: {err.decode().strip()}")
+            raise EnvironmentProblem(
+                f"veth for phone {uplink.index} failed: {err.decode().strip()}")
         await _check(await self.node.run(
             ["sh", "-c", f"ip address add {uplink.gateway}/30 dev {uplink.inet_iface} && "
              f"ip link set {uplink.inet_iface} up"]), "uplink (internet side)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from wgdroid.errors import UsageError
 
@@ -147,7 +147,7 @@ def resolve(
         raise UsageError(
             f"unknown phone profile {name!r} (known: {', '.join(sorted(PROFILES))})"
         ) from None
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if root is not None:
         if root not in ROOT_KINDS:
             raise UsageError(f"unknown root kind {root!r} (known: {', '.join(ROOT_KINDS)})")

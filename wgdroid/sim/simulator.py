@@ -136,10 +136,13 @@ class Simulator:
         await phone.boot()
         await self.internet.connect_phone(phone.pid, uplink)
         result = await phone.run(["sh", "-c",
+            # Android lets apps and the shell ping (ICMP sockets) without CAP_NET_RAW.
+            "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range && "
             f"ip link set lo up && ip address add {uplink.address}/30 dev eth0 && "
             f"ip link set eth0 up && ip route add default via {uplink.gateway}"])
         if result.status != 0:
-            raise EnvironmentProblem(f"phone {phone.index} uplink: {result.stderr.decode().strip()}")
+            detail = result.stderr.decode(errors="replace").strip()
+            raise EnvironmentProblem(f"phone {phone.index} uplink: {detail}")
         await self._install_demo(phone, uplink)
         if self.with_adb:
             await self._serve_adb(phone)
@@ -158,13 +161,16 @@ class Simulator:
             raise EnvironmentProblem(f"phone {phone.index}: writing demo.conf failed")
 
     async def _serve_adb(self, phone: Phone) -> None:
-        try:
-            from wgdroid.sim.adb import serve_device  # type: ignore[attr-defined]
-        except ImportError:
-            raise EnvironmentProblem(
-                "the simulator's ADB side (wgdroid.sim.adb.serve_device) is not available"
-            ) from None
-        self._servers[phone.index] = await serve_device(phone, "127.0.0.1", phone.port)
+        from wgdroid.sim.adb.server import serve_device
+
+        # syncd runs inside the phone with the venv's interpreter (bind-mounted),
+        # whether or not the profile puts a python3 on PATH.
+        server = await serve_device(
+            phone, "127.0.0.1", phone.port,
+            syncd_argv=(phone.node.spec.venv_python, "-m", "wgdroid.sim.adb.syncd"),
+        )
+        phone.reboot_handler = server.reboot
+        self._servers[phone.index] = server
 
     def find(self, serial: str) -> Phone:
         for phone in self.phones.values():
@@ -176,8 +182,7 @@ class Simulator:
         server = self._servers.pop(phone.index, None)
         if server is not None:
             with contextlib.suppress(Exception):
-                server.close()
-                await server.wait_closed()
+                await server.close()
         public = self._peers.pop(phone.index, None)
         if public and self.internet.node.alive:
             with contextlib.suppress(Exception):

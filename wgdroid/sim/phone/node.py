@@ -74,7 +74,7 @@ class Node:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ready = loop.create_future()
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "ab") as log:  # noqa: ASYNC230 (local file, instant)
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "wgdroid.sim.phone.zygote", self.spec.to_json(),
                 str(theirs.fileno()), pass_fds=[theirs.fileno()],
@@ -166,7 +166,9 @@ class Node:
                 time.sleep(0.002)
         raise OSError(errno.EAGAIN, f"{self.spec.name} does not answer")
 
-    async def request(self, msg: dict[str, Any], reply_op: str, timeout: float = 30.0) -> None:
+    async def request(
+        self, msg: dict[str, Any], reply_op: str, timeout: float = 30.0  # noqa: ASYNC109
+    ) -> None:
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters[reply_op] = fut
         self.send(msg)
@@ -208,7 +210,7 @@ class Node:
         uid: int = 0,
         env: Mapping[str, str] | None = None,
         input: bytes = b"",
-        timeout: float = 60.0,
+        timeout: float = 60.0,  # noqa: ASYNC109 (a deadline for the child, not for us)
         cwd: str = "/",
     ) -> RunResult:
         """Run argv in the node with pipes and collect its output (bounded)."""

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ def python_paths() -> tuple[str, str, list[str]]:
     if not os.path.exists(base):
         base = os.path.realpath(sys.executable)
     package_root = str(Path(__file__).resolve().parents[3])  # the tree holding wgdroid/
-    binds = []
+    binds: list[str] = []
     for path in (package_root, sys.prefix, sys.base_prefix):
         path = os.path.realpath(path)
         # Skip anything already visible through the bound /usr, and duplicates.
@@ -51,8 +51,10 @@ class Phone:
         self.serial = ""
         self.port = 0
         self._pending: dict[int, asyncio.TimerHandle] = {}
-        self._reboot_listeners: list[Callable[[], None]] = []
-        self._after_boot: list[Callable[[Phone], Any]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        # What `reboot` typed in the phone triggers: the ADB side sets its own
+        # (drop the transport, then runtime.reboot()); else a bare reboot.
+        self.reboot_handler: Callable[[], Coroutine[Any, Any, None]] | None = None
         self.node = Node(self._spec(), str(home / "log"), on_event=self._on_event)
 
     @property
@@ -115,9 +117,6 @@ class Phone:
     async def reboot(self) -> None:
         """Kill every process (tunnels go down with wireguard-go), wipe /run and
         /tmp, keep /data; adbd comes back unrooted unless the profile runs it as root."""
-        for listener in list(self._reboot_listeners):
-            with contextlib.suppress(Exception):
-                listener()
         self._deny_pending(answer=False)
         await self.node.request({"op": "reboot"}, "rebooted")
         # Interfaces the processes left behind (e.g. a kernel-less wg0 is gone
@@ -130,16 +129,17 @@ class Phone:
 
     # -- helpers for the simulator, tests and the TUI ---------------------------
     async def run(
-        self, argv: Sequence[str], *, uid: int = 0, input: bytes = b"", timeout: float = 60.0
+        self,
+        argv: Sequence[str],
+        *,
+        uid: int = 0,
+        input: bytes = b"",
+        timeout: float = 60.0,  # noqa: ASYNC109 (the child's deadline)
     ) -> RunResult:
         """Run argv inside the phone (as root by default) and collect its output."""
         return await self.node.run(
             argv, uid=uid, env=self.profile.environment(), input=input, timeout=timeout
         )
-
-    def add_reboot_listener(self, callback: Callable[[], None]) -> None:
-        """Called when the phone starts rebooting (e.g. the ADB side drops the transport)."""
-        self._reboot_listeners.append(callback)
 
     def set_su_policy(self, policy: str, timeout: float | None = None) -> None:
         self.su_policy = policy  # type: ignore[assignment]
@@ -178,7 +178,10 @@ class Phone:
                 loop = asyncio.get_running_loop()
                 self._pending[req] = loop.call_later(self.su_timeout, self._answer, req, False)
         elif op == "reboot_request":
-            asyncio.get_running_loop().create_task(self.reboot())
+            handler = self.reboot_handler or self.reboot
+            task: asyncio.Task[None] = asyncio.get_running_loop().create_task(handler())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
         self._deny_pending(answer=False)

@@ -8,17 +8,21 @@ from pathlib import Path
 
 # What toybox/toolbox provide on Android 14, resolved on the host at build time.
 TOYBOX = (
-    "awk base64 basename blockdev cal cat chgrp chmod chown chroot cksum clear cmp comm cp "
-    "cpio cut date dd df diff dirname dmesg du echo egrep env expand expr fallocate false "
-    "fgrep file find flock fmt free getconf grep groups gunzip gzip head hostname id "
-    "ionice kill killall ln logname losetup ls lsof md5sum mkdir mkfifo mknod mktemp more "
-    "mount mountpoint mv nice nl nohup nproc nsenter od paste patch pgrep pidof pkill pmap "
-    "printenv printf ps pwd readlink realpath renice rm rmdir sed seq setsid sha1sum "
-    "sha256sum sha512sum sleep sort split stat strings stty sync sysctl tac tail tar "
-    "taskset tee test time timeout top touch tr true truncate tty umount uname uniq "
-    "uptime vmstat watch wc which whoami xargs xxd yes zcat ip ping ping6 iptables "
-    "ip6tables iptables-restore ip6tables-restore ss"
-).split()
+    "awk", "base64", "basename", "blockdev", "cal", "cat", "chgrp", "chmod", "chown",
+    "chroot", "cksum", "clear", "cmp", "comm", "cp", "cpio", "cut", "date", "dd", "df",
+    "diff", "dirname", "dmesg", "du", "echo", "egrep", "env", "expand", "expr", "fallocate",
+    "false", "fgrep", "file", "find", "flock", "fmt", "free", "getconf", "grep", "groups",
+    "gunzip", "gzip", "head", "hostname", "id", "ionice", "kill", "killall", "ln",
+    "logname", "losetup", "ls", "lsof", "md5sum", "mkdir", "mkfifo", "mknod", "mktemp",
+    "more", "mount", "mountpoint", "mv", "nice", "nl", "nohup", "nproc", "nsenter", "od",
+    "paste", "patch", "pgrep", "pidof", "pkill", "pmap", "printenv", "printf", "ps", "pwd",
+    "readlink", "realpath", "renice", "rm", "rmdir", "sed", "seq", "setsid", "sha1sum",
+    "sha256sum", "sha512sum", "sleep", "sort", "split", "stat", "strings", "stty", "sync",
+    "sysctl", "tac", "tail", "tar", "taskset", "tee", "test", "time", "timeout", "top",
+    "touch", "tr", "true", "truncate", "tty", "umount", "uname", "uniq", "uptime", "vmstat",
+    "watch", "wc", "which", "whoami", "xargs", "xxd", "yes", "zcat", "ip", "ping", "ping6",
+    "iptables", "ip6tables", "iptables-restore", "ip6tables-restore", "ss",
+)
 
 GETPROP = r"""#!/system/bin/sh
 # getprop [NAME [DEFAULT]]: the phone's properties from /system/build.prop.
@@ -63,7 +67,9 @@ cat /run/selinux_mode 2>/dev/null || echo Enforcing
 """
 
 SETENFORCE = r"""#!/system/bin/sh
-if [ "$(id -u)" != 0 ]; then echo "setenforce: Couldn't set enforcing status to '$1': Permission denied" >&2; exit 1; fi
+if [ "$(id -u)" != 0 ]; then
+  echo "setenforce: Couldn't set enforcing status to '$1': Permission denied" >&2; exit 1
+fi
 case "$1" in
   0|[Pp]ermissive) echo Permissive > /run/selinux_mode;;
   1|[Ee]nforcing) echo Enforcing > /run/selinux_mode;;

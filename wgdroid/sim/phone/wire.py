@@ -4,6 +4,7 @@ SOCK_SEQPACKET datagram, file descriptors riding along as SCM_RIGHTS."""
 from __future__ import annotations
 
 import array
+import contextlib
 import json
 import socket
 from typing import Any
@@ -40,7 +41,5 @@ def recv(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
 def _close(fd: int) -> None:
     import os
 
-    try:
+    with contextlib.suppress(OSError):
         os.close(fd)
-    except OSError:
-        pass

@@ -14,6 +14,7 @@ Run as: python -m wgdroid.sim.phone.zygote SPEC_JSON CONTROL_FD
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -207,10 +208,8 @@ class Zygote:
         # Only while the leader lives: after it exits, its group may hold
         # daemons it started (wireguard-go) that must survive.
         if pid in self.children or pid in self.su_children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def reap(self) -> None:
         while True:
@@ -234,10 +233,8 @@ class Zygote:
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 else:
-                    try:
+                    with contextlib.suppress(OSError):
                         os.unlink(entry.path)
-                    except OSError:
-                        pass
         for conn in list(self.pending_su.values()):
             self.su_reply(conn, status=1)
         self.pending_su.clear()
@@ -292,7 +289,8 @@ class Zygote:
             data, anc = b"", []
         for level, kind, payload in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                conn.fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[: len(payload) // 4 * 4]))
+                count = len(payload) // 4
+                conn.fds.extend(struct.unpack(f"{count}i", payload[: count * 4]))
         if not data:
             self.su_gone(conn)
             return
@@ -370,10 +368,8 @@ class Zygote:
     def su_gone(self, conn: SuConn) -> None:
         """The client died (its stream was closed): end what it started."""
         if conn.child and conn.child in self.su_children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(conn.child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.pending_su.pop(conn.req, None)
         self._close_conn(conn)
 
@@ -389,10 +385,8 @@ class Zygote:
         self._close_conn(conn)
 
     def _close_conn(self, conn: SuConn) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
         conn.sock.close()
         for fd in conn.fds:
             _close(fd)

@@ -1,0 +1,74 @@
+"""What the phone looks like from its own shell: Android paths, modes,
+properties, tools and shims."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.sim
+
+
+def test_android_layout_and_permissions(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    res = sim_phone.run_in_phone(
+        "stat -c '%n %a %U' /data/local/tmp /data/misc/wireguard "
+        "/data/misc/wireguard/demo.conf /system/xbin/su /dev/net/tun"
+    )
+    assert res.status == 0, res.stderr
+    modes = {line.split()[0]: line.split()[1:] for line in res.stdout.decode().splitlines()}
+    assert modes["/data/local/tmp"] == ["771", "shell"]
+    assert modes["/data/misc/wireguard"] == ["700", "root"]
+    assert modes["/data/misc/wireguard/demo.conf"] == ["600", "root"]
+    # The shell user can't read root's tunnel configs, but can use /data/local/tmp.
+    assert sim_phone.shell("cat /data/misc/wireguard/demo.conf").returncode != 0
+    assert sim_phone.shell("echo x > /data/local/tmp/f && cat /data/local/tmp/f").stdout == "x\n"
+    # /system is read-only even for root.
+    assert sim_phone.run_in_phone("touch /system/bin/x").status != 0
+
+
+def test_shell_environment(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.shell(
+        "echo $PATH; echo $KSH_VERSION; readlink /system/bin/sh; "
+        "command -v wg wg-quick wireguard-go getprop ndc am reboot"
+    )
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("/product/bin:/apex/com.android.runtime/bin:")
+    assert "/system/bin:/system/xbin" in lines[0]
+    assert "MIRBSD KSH" in lines[1] or "LEGACY KSH" in lines[1]
+    assert lines[2].endswith("mksh")
+    assert lines[3:] == [
+        f"/system/bin/{t}"
+        for t in ("wg", "wg-quick", "wireguard-go", "getprop", "ndc", "am", "reboot")
+    ]
+    assert sim_phone.shell("command -v python3").stdout == ""  # not in the pixel profile
+
+
+def test_getprop(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    assert sim_phone.shell("getprop ro.product.model").stdout == "Pixel 8\n"
+    assert sim_phone.shell("getprop ro.build.version.sdk").stdout == "34\n"
+    assert sim_phone.shell("getprop ro.product.cpu.abi").stdout == "arm64-v8a\n"
+    assert sim_phone.shell("getprop no.such.prop fallback").stdout == "fallback\n"
+    listing = sim_phone.shell("getprop").stdout.splitlines()
+    assert "[ro.build.version.release]: [14]" in listing
+    assert sim_phone.adb.prop.model == "Pixel 8"
+
+
+def test_private_run_and_tmp(sim_phones) -> None:  # type: ignore[no-untyped-def]
+    a, b = sim_phones(2)
+    assert a.run_in_phone("echo a > /run/mark && echo a > /tmp/mark").status == 0
+    assert b.run_in_phone("cat /run/mark").status != 0
+    assert b.run_in_phone("cat /tmp/mark").status != 0
+
+
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-py"}], indirect=True)
+def test_python_profile_has_cryptography(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.shell("python3 -c 'import cryptography; print(\"ok\")'")
+    assert out.stdout == "ok\n", out.stderr
+
+
+def test_stub_tools(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    assert sim_phone.shell("ndc network list").returncode == 0
+    out = sim_phone.shell("am broadcast -a com.wireguard.android.action.REFRESH_TUNNEL_STATES")
+    assert "Broadcast completed" in out.stdout
+    assert sim_phone.shell("getenforce").stdout == "Enforcing\n"
+    assert sim_phone.shell("setenforce 0").returncode == 1  # shell may not
+    assert sim_phone.shell("su -c 'setenforce 0' </dev/null; getenforce").stdout == "Permissive\n"

@@ -1,0 +1,95 @@
+"""The phones' network: demo tunnels through the real wg-quick (userspace
+wireguard-go fallback) to the simulator's server, isolation between phones."""
+
+from __future__ import annotations
+
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+pytestmark = pytest.mark.sim
+
+UP_AND_PING = (
+    "su -c 'wg-quick up demo' </dev/null >/dev/null 2>&1 || exit 90; "
+    "ping -c 1 -W 3 {server} >/dev/null || exit 91; "
+    "su -c 'wg show demo transfer' </dev/null"
+)
+
+
+def _transfer(out: str) -> tuple[int, int]:
+    # "<peer key>\t<rx>\t<tx>"
+    fields = out.strip().split("\t")
+    return int(fields[1]), int(fields[2])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_twenty_phones_bring_up_demo_and_ping_through_it(sim_phones) -> None:  # type: ignore[no-untyped-def]
+    start = time.monotonic()
+    phones = sim_phones(20)
+    booted = time.monotonic() - start
+    server = phones[0].info["server_tunnel_ip"]
+
+    def up(phone):  # type: ignore[no-untyped-def]
+        return phone.shell(UP_AND_PING.format(server=server), timeout=90)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(up, phones))
+    total = time.monotonic() - start
+    print(f"20 phones: boot+connect {booted:.1f}s, all up+ping {total:.1f}s")
+    for phone, out in zip(phones, results, strict=True):
+        assert out.returncode == 0, (phone.serial, out.returncode, out.stderr)
+        rx, tx = _transfer(out.stdout)
+        assert rx > 0 and tx > 0, (phone.serial, out.stdout)  # the ping went through wg
+    # Each phone has its own tunnel address on its own demo interface.
+    addrs = {p.run_in_phone("ip -4 -o addr show dev demo").stdout.split()[3] for p in phones}
+    assert len(addrs) == 20
+    assert total < 120
+
+
+def test_two_phones_both_bring_up_wg0_without_interfering(sim_phones) -> None:  # type: ignore[no-untyped-def]
+    a, b = sim_phones(2)
+    server = a.info["server_tunnel_ip"]
+    for phone in (a, b):
+        out = phone.shell(
+            "su -c 'cp /data/misc/wireguard/demo.conf /data/misc/wireguard/wg0.conf && "
+            "wg-quick up wg0' </dev/null"
+        )
+        assert out.returncode == 0, out.stderr
+    # Each has its own wg0, own wireguard-go socket (private /run), own key.
+    keys = []
+    for phone in (a, b):
+        res = phone.run_in_phone(
+            "ls /run/wireguard && wg show wg0 public-key && ping -c1 -W3 -I wg0 " + server
+        )
+        assert res.status == 0, res.stderr
+        lines = res.stdout.decode().splitlines()
+        assert lines[0] == "wg0.sock"
+        keys.append(lines[1])
+    assert keys[0] != keys[1]
+    # Taking a's wg0 down leaves b's working.
+    assert a.shell("su -c 'wg-quick down wg0' </dev/null").returncode == 0
+    assert a.run_in_phone("ip link show wg0").status != 0
+    assert b.run_in_phone(f"ping -c1 -W3 -I wg0 {server}").status == 0
+    # A phone can't reach another phone's uplink or tunnel address.
+    b_tunnel = b.info["tunnel_ip"]
+    assert a.run_in_phone(f"ping -c1 -W1 {b_tunnel}").status != 0
+    assert a.run_in_phone(f"ping -c1 -W1 {b.info['uplink']}").status != 0
+
+
+def test_reboot_takes_tunnels_down_and_keeps_data(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    assert sim_phone.shell("su -c 'wg-quick up demo' </dev/null").returncode == 0
+    assert sim_phone.run_in_phone("touch /data/local/tmp/kept /tmp/gone").status == 0
+    reboot = sim_phone.shell("reboot", timeout=30)
+    assert reboot.returncode in (0, 255, 137), reboot  # the stream may die with the phone
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        res = sim_phone.run_in_phone("ls /sys/class/net; ls /data/local/tmp /tmp")
+        if b"demo" not in res.stdout:
+            break
+        time.sleep(0.2)
+    assert b"demo" not in res.stdout
+    assert b"kept" in res.stdout and b"gone" not in res.stdout
+    assert re.search(rb"\beth0\b", res.stdout)

@@ -1,0 +1,166 @@
+"""su on the simulated phone: each root solution's syntax, and the policy,
+driven through the real adb CLI (and the pure argv parser as a unit)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from wgdroid.sim.phone.su_variants import SuReply, SuRun, parse
+
+
+# -- the argv parser (pure) ---------------------------------------------------
+def test_magisk_joins_everything_after_c() -> None:
+    assert parse("magisk", ["-c", "echo", "a", "b"]) == SuRun(("/system/bin/sh", "-c", "echo a b"))
+
+
+def test_magisk_ignores_args_after_user_and_reads_stdin() -> None:
+    assert parse("magisk", ["0", "id"]) == SuRun(("/system/bin/sh",), 0)
+
+
+def test_magisk_version() -> None:
+    assert parse("magisk", ["-v"]) == SuReply(stdout="28.1:MAGISKSU\n")
+    assert parse("magisk", ["-V"]) == SuReply(stdout="28100\n")
+
+
+def test_kernelsu_c_takes_one_argument() -> None:
+    # su becomes sh: the next word is $0, so `su -c echo arg` loses `arg`.
+    assert parse("kernelsu", ["-c", "echo", "arg"]) == SuRun(
+        ("/system/bin/sh", "-c", "echo", "arg")
+    )
+    assert parse("kernelsu", ["-v"]).stdout.endswith(":KernelSU\n")  # type: ignore[union-attr]
+
+
+def test_aosp_syntax() -> None:
+    assert parse("aosp", ["0", "id", "-u"]) == SuRun(("id", "-u"), 0, needs_grant=False)
+    assert parse("aosp", ["root"]) == SuRun(("/system/bin/sh",), 0, needs_grant=False)
+    assert parse("aosp", ["-c", "id"]) == SuReply(stderr="su: invalid uid/gid '-c'\n", status=1)
+
+
+# -- through adb --------------------------------------------------------------
+pytestmark_sim = pytest.mark.sim
+
+
+@pytest.mark.sim
+def test_shell_is_uid_2000_and_magisk_su_gives_root(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.shell("id")
+    assert out.returncode == 0
+    assert out.stdout.startswith("uid=2000(shell) gid=2000(shell)")
+    out = sim_phone.shell("su -c id </dev/null")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("uid=0(root)")
+    assert sim_phone.shell("su -v").stdout.strip() == "28.1:MAGISKSU"
+    # Magisk joins argv after -c; its exit status comes back through adb.
+    out = sim_phone.shell("su -c exit 7 </dev/null")
+    assert out.returncode == 7
+    # `su 0 CMD` ignores CMD and runs a shell on stdin.
+    out = sim_phone.shell("echo 'id -u' | su 0 echo ignored")
+    assert out.stdout.strip() == "0"
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"root": "kernelsu"}], indirect=True)
+def test_kernelsu(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.shell("su -c 'id -u' </dev/null")
+    assert (out.returncode, out.stdout.strip()) == (0, "0")
+    assert sim_phone.shell("su -v").stdout.strip().endswith(":KernelSU")
+    assert sim_phone.shell("su -c echo lost </dev/null").stdout.strip() == ""
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"root": "aosp"}], indirect=True)
+def test_aosp_su(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.shell("su 0 id </dev/null")
+    assert out.returncode == 0 and out.stdout.startswith("uid=0(root)")
+    out = sim_phone.shell("su root id -u </dev/null")
+    assert out.stdout.strip() == "0"
+    out = sim_phone.shell("su -c id </dev/null")
+    assert out.returncode == 1
+    assert "su: invalid uid/gid '-c'" in out.stderr
+    assert "invalid uid/gid '-v'" in sim_phone.shell("su -v").stderr
+    assert sim_phone.shell("getprop ro.debuggable").stdout.strip() == "1"
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"su_policy": "deny"}], indirect=True)
+def test_denied(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.shell("su -c id </dev/null")
+    assert out.returncode == 13
+    assert "Permission denied" in out.stderr
+    assert "uid=0" not in out.stdout
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"su_policy": "pending", "su_timeout": 1.5}], indirect=True)
+def test_pending_times_out_then_a_tap_grants(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    start = time.monotonic()
+    out = sim_phone.shell("su -c id </dev/null")
+    elapsed = time.monotonic() - start
+    assert out.returncode == 13 and "Permission denied" in out.stderr
+    assert 1.4 <= elapsed < 6, elapsed
+    # With a long timeout, a tap on Grant lets the waiting su through.
+    sim_phone.set_su_policy("pending", timeout=30)
+    import threading
+
+    result: dict[str, object] = {}
+    thread = threading.Thread(
+        target=lambda: result.update(out=sim_phone.shell("su -c 'id -u' </dev/null"))
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    answered = 0
+    while not answered and time.monotonic() < deadline:
+        time.sleep(0.1)
+        answered = sim_phone.answer_su(True)
+    thread.join(15)
+    assert answered == 1
+    assert result["out"].stdout.strip() == "0"  # type: ignore[attr-defined]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"root": "adb-root"}], indirect=True)
+def test_adb_root_profile(sim_phone, adb_server) -> None:  # type: ignore[no-untyped-def]
+    assert sim_phone.shell("id -u").stdout.strip() == "0"
+    out = adb_server.adb("-s", sim_phone.serial, "root")
+    assert "already running as root" in out.stdout + out.stderr
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"root": "none"}], indirect=True)
+def test_no_su_at_all(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    assert sim_phone.shell("command -v su").stdout.strip() == ""
+    assert sim_phone.shell("su -c id").returncode == 127
+    assert (
+        sim_phone.run_in_phone("ls /system/xbin /system/bin | grep -cx su").stdout.strip() == b"0"
+    )
+
+
+@pytest.mark.sim
+def test_su_child_dies_with_its_client(sim_phone, adb_server) -> None:  # type: ignore[no-untyped-def]
+    """Closing the adb stream kills su's client; the daemon then kills the root child."""
+    import subprocess
+
+    def sleepers() -> bytes:
+        return bytes(sim_phone.run_in_phone("pgrep -f '^sleep 1234' || true").stdout.strip())
+
+    cli = subprocess.Popen(
+        [adb_server.adb_path, "-s", sim_phone.serial, "shell", "su -c 'sleep 1234' </dev/null"],
+        env=adb_server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sleepers() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sleepers(), "the root child never started"
+        uid = sim_phone.run_in_phone("ps -o uid= -p $(pgrep -f '^sleep 1234')").stdout
+        assert uid.strip() == b"0"
+    finally:
+        cli.kill()
+        cli.wait()
+    deadline = time.monotonic() + 10
+    while sleepers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sleepers() == b""

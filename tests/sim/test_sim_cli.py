@@ -1,0 +1,140 @@
+"""`wgdroid sim start/list/stop` as a user runs them, and what stop leaves behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wgdroid.exit_codes import ExitCode
+from wgdroid.sim.phone import ns
+
+
+def wgdroid(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wgdroid", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def cli_env(adb_server, tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = dict(adb_server.env, WGDROID_SIM_DIR=str(tmp_path / "sim"))
+    yield env
+    wgdroid(env, "sim", "stop", "--all")
+
+
+def _host_links() -> set[str]:
+    return set(os.listdir("/sys/class/net"))
+
+
+@pytest.mark.sim
+def test_start_list_stop_leaves_nothing(cli_env, adb_server) -> None:  # type: ignore[no-untyped-def]
+    state = Path(cli_env["WGDROID_SIM_DIR"])
+    links_before = _host_links()
+    out = wgdroid(cli_env, "sim", "start", "--devices", "2", "--root", "kernelsu", "--json")
+    assert out.returncode == 0, out.stderr
+    phones = json.loads(out.stdout)["phones"]
+    assert [p["root"] for p in phones] == ["kernelsu", "kernelsu"]
+    serials = [p["serial"] for p in phones]
+    assert all(s.startswith("127.0.0.1:") and int(s.split(":")[1]) >= 15555 for s in serials)
+    devices = adb_server.adb("devices").stdout
+    for serial in serials:
+        assert f"{serial}\tdevice" in devices
+    # Some traffic, so there is a tunnel daemon to clean up too.
+    up = adb_server.adb("-s", serials[0], "shell", "su -c 'wg-quick up demo' </dev/null")
+    assert up.returncode == 0, up.stderr
+    zygotes = [p["pid"] for p in phones]
+    netns = {ns.netns_inode(pid) for pid in zygotes}
+    assert all(ns.pids_in_netns(i) for i in netns)
+
+    listed = json.loads(wgdroid(cli_env, "sim", "list", "--json").stdout)["phones"]
+    assert [p["serial"] for p in listed] == serials
+    assert listed[0]["counters"].get("shell", 0) >= 1
+    table = wgdroid(cli_env, "sim", "list").stdout
+    assert serials[0] in table and "kernelsu" in table
+
+    # A second start reuses the daemon and adds a phone.
+    more = wgdroid(cli_env, "sim", "start")
+    assert more.returncode == 0, more.stderr
+    assert more.stdout.strip() not in serials
+
+    stop = wgdroid(cli_env, "sim", "stop", "--all")
+    assert stop.returncode == 0, stop.stderr
+    assert set(stop.stdout.split()) == {*serials, more.stdout.strip()}
+    devices = adb_server.adb("devices").stdout
+    assert not any(s in devices for s in serials)
+    # No process in any phone namespace, no zygote, no mount, no veth, no files.
+    assert not any(ns.pids_in_netns(i) for i in netns)
+    for pid in zygotes:
+        assert not Path(f"/proc/{pid}").exists()
+    assert str(state) not in Path("/proc/self/mountinfo").read_text()
+    assert not state.exists()
+    assert _host_links() <= links_before
+    assert (
+        subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.strip() == ""
+    )
+
+
+@pytest.mark.sim
+def test_stop_one_phone_keeps_the_other(cli_env, adb_server) -> None:  # type: ignore[no-untyped-def]
+    out = wgdroid(cli_env, "sim", "start", "--devices", "2")
+    a, b = out.stdout.split()
+    assert wgdroid(cli_env, "sim", "stop", a).stdout.split() == [a]
+    assert adb_server.adb("-s", b, "shell", "echo", "alive").stdout == "alive\n"
+    listed = json.loads(wgdroid(cli_env, "sim", "list", "--json").stdout)["phones"]
+    assert [p["serial"] for p in listed] == [b]
+    # Stopping the last one removes the simulator as well.
+    assert wgdroid(cli_env, "sim", "stop", b).returncode == 0
+    assert not Path(cli_env["WGDROID_SIM_DIR"]).exists()
+
+
+@pytest.mark.sim
+def test_errors_are_one_line(cli_env) -> None:  # type: ignore[no-untyped-def]
+    out = wgdroid(cli_env, "sim", "start", "--devices", "0")
+    assert out.returncode == ExitCode.USAGE
+    assert out.stderr.strip().splitlines()[-1].startswith("wgdroid: error:")
+    out = wgdroid(cli_env, "sim", "start", "--profile", "nokia")
+    assert out.returncode == ExitCode.USAGE and "unknown phone profile" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = wgdroid(cli_env, "sim", "stop", "127.0.0.1:1")
+    assert out.returncode == ExitCode.OK and "no simulator is running" in out.stderr
+    out = wgdroid(cli_env, "sim", "list")
+    assert out.returncode == ExitCode.OK and out.stdout == ""
+
+
+@pytest.mark.sim
+def test_not_root_is_an_environment_problem(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = dict(cli_env, WGDROID_SIM_DIR=str(tmp_path / "nobody"), HOME=str(tmp_path))
+    os.chmod(tmp_path, 0o777)
+    out = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "wgdroid",
+            "sim",
+            "start",
+            "--no-connect",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd="/",
+    )
+    assert out.returncode == ExitCode.ENVIRONMENT, out.stderr
+    assert "needs root" in out.stderr

@@ -1,0 +1,144 @@
+"""`wgdroid sim`: start, list and stop simulated rooted phones."""
+
+from __future__ import annotations
+
+import argparse
+
+from wgdroid.cli import output
+from wgdroid.exit_codes import ExitCode
+
+ROOTS = ("magisk", "kernelsu", "aosp", "adb-root", "none")
+POLICIES = ("grant", "deny", "pending")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sim = sub.add_parser("sim", help="simulated rooted phones (needs root)",
+                         description="Simulated rooted Android phones in Linux namespaces, "
+                         "reachable through the real adb server.")
+    sim_sub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND",
+                                 parser_class=type(sim))
+    sim.set_defaults(func=lambda args: _help(sim))
+
+    p = sim_sub.add_parser("start", help="start phones (and the simulator daemon if needed)")
+    p.add_argument("--devices", type=int, default=1, metavar="N", help="how many (default 1)")
+    p.add_argument("--profile", default="pixel", help="phone profile (default pixel)")
+    p.add_argument("--root", choices=ROOTS, help="root solution (default: the profile's)")
+    p.add_argument("--su-policy", choices=POLICIES, help="what su answers (default grant)")
+    p.add_argument("--su-timeout", type=float, metavar="SECONDS",
+                   help="how long a pending su prompt waits before denying (default 10)")
+    p.add_argument("--port", type=int, metavar="P", help="first adbd port (default 15555+)")
+    p.add_argument("--no-connect", action="store_true", help="don't run `adb connect`")
+    p.add_argument("-P", "--adb-server-port", type=int, metavar="PORT",
+                   help="adb server port (default: ANDROID_ADB_SERVER_PORT or 5037)")
+    p.add_argument("--json", action="store_true", help="print the phones as JSON")
+    p.set_defaults(func=cmd_start)
+
+    p = sim_sub.add_parser("list", help="show the running phones")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sim_sub.add_parser("stop", help="stop phones; with --all (or none left) the daemon too")
+    p.add_argument("serials", nargs="*", metavar="SERIAL")
+    p.add_argument("--all", action="store_true", help="stop every phone and the daemon")
+    p.add_argument("-P", "--adb-server-port", type=int, metavar="PORT")
+    p.set_defaults(func=cmd_stop)
+
+    p = sim_sub.add_parser("su", help="change a phone's su policy, or answer its pending prompt")
+    p.add_argument("serial", metavar="SERIAL")
+    p.add_argument("action", choices=(*POLICIES, "tap-grant", "tap-deny"))
+    p.set_defaults(func=cmd_su)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return ExitCode.USAGE
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from wgdroid.sim import hostadb
+    from wgdroid.sim.client import SimClient
+    from wgdroid.sim.simulator import preflight
+
+    preflight()
+    client = SimClient()
+    phones = client.start(args.devices, args.profile, root=args.root, su_policy=args.su_policy,
+                          su_timeout=args.su_timeout, port=args.port)
+    if not args.no_connect:
+        try:
+            for phone in phones:
+                hostadb.connect(phone["serial"], args.adb_server_port)
+        except Exception:
+            client.stop([p["serial"] for p in phones])
+            raise
+    if args.json:
+        output.emit_json({"phones": phones})
+    else:
+        for phone in phones:
+            output.data(phone["serial"])
+    return ExitCode.OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from wgdroid.sim.client import SimClient
+
+    phones = SimClient().phones()
+    if args.json:
+        output.emit_json({"phones": phones})
+        return ExitCode.OK
+    if not phones:
+        output.note("no simulated phones (start some with `wgdroid sim start`)")
+        return ExitCode.OK
+    rows = [("SERIAL", "PROFILE", "ROOT", "SU", "TUNNEL-IP", "STREAMS")]
+    for p in phones:
+        streams = ",".join(f"{k}={v}" for k, v in sorted(p["counters"].items())) or "-"
+        rows.append((p["serial"], p["profile"], p["root"], p["su_policy"], p["tunnel_ip"],
+                     streams))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        output.data("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  "
+                    + row[-1])
+    return ExitCode.OK
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from wgdroid.errors import UsageError
+    from wgdroid.sim import hostadb
+    from wgdroid.sim.client import SimClient
+
+    if bool(args.serials) == bool(args.all):
+        raise UsageError("name the phones to stop, or use --all")
+    client = SimClient()
+    known = {p["serial"] for p in client.phones()}
+    targets = sorted(known) if args.all else args.serials
+    for serial in targets:
+        if serial in known:
+            try:
+                hostadb.disconnect(serial, args.adb_server_port)
+            except Exception as exc:  # the phone goes anyway; say why adb may list it
+                output.warning(f"adb disconnect {serial}: {exc}")
+    if not known:
+        if client.running():
+            client.request("shutdown")
+            client.wait_gone()
+        output.note("no simulator is running")
+        return ExitCode.OK
+    stopped = client.stop(None if args.all else args.serials)
+    if not args.all and not client.phones():
+        client.request("shutdown")  # nothing left to simulate: remove the internet too
+        client.wait_gone()
+    for serial in stopped:
+        output.data(serial)
+    return ExitCode.OK
+
+
+def cmd_su(args: argparse.Namespace) -> int:
+    from wgdroid.sim.client import SimClient
+
+    client = SimClient()
+    if args.action.startswith("tap-"):
+        count = client.request("su_answer", serial=args.serial,
+                               allow=args.action == "tap-grant")["answered"]
+        output.note(f"answered {count} pending prompt(s)")
+    else:
+        client.request("su_policy", serial=args.serial, policy=args.action)
+    return ExitCode.OK

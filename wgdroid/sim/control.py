@@ -1,0 +1,25 @@
+"""Where the simulator daemon keeps its state, and its control protocol:
+one JSON request line and one JSON reply line per connection on a Unix socket
+(mode 0600 in a 0700 directory: only root talks to it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REQUEST_LIMIT = 1 << 20
+
+
+def state_dir() -> Path:
+    """WGDROID_SIM_DIR, else /run/wgdroid-sim as root, else $XDG_RUNTIME_DIR/wgdroid-sim."""
+    explicit = os.environ.get("WGDROID_SIM_DIR")
+    if explicit:
+        return Path(explicit)
+    if os.geteuid() == 0:
+        return Path("/run/wgdroid-sim")
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/wgdroid-sim-{os.geteuid()}"
+    return Path(runtime) / "wgdroid-sim"
+
+
+def socket_path(state: Path) -> Path:
+    return state / "control.sock"

@@ -1,0 +1,159 @@
+"""The background simulator: one Simulator behind a control socket.
+
+Started by `wgdroid sim start` (python -m wgdroid.sim.daemon STATE_DIR); it
+exits, removing everything it made, when its last phone is stopped or on
+SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from wgdroid.errors import UsageError, WgdroidError
+from wgdroid.sim.control import REQUEST_LIMIT, socket_path
+from wgdroid.sim.phone.phone import Phone
+from wgdroid.sim.profiles import resolve
+from wgdroid.sim.simulator import Simulator
+
+
+def describe(phone: Phone) -> dict[str, Any]:
+    from wgdroid.sim.network import Uplink
+
+    uplink = Uplink(phone.index)
+    return {
+        "serial": phone.serial,
+        "port": phone.port,
+        "index": phone.index,
+        "profile": phone.profile.name,
+        "model": phone.profile.model,
+        "root": phone.profile.root,
+        "su_policy": phone.su_policy,
+        "su_timeout": phone.su_timeout,
+        "pid": phone.pid,
+        "adbd_root": phone.adbd_root,
+        "uplink": uplink.address,
+        "tunnel_ip": uplink.tunnel_ip,
+        "server_tunnel_ip": str(Simulator.server_tunnel_ip),
+        "counters": dict(phone.counters.counts),
+    }
+
+
+class Daemon:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.sim = Simulator(state)
+        self.done = asyncio.Event()
+        self.server: asyncio.AbstractServer | None = None
+
+    async def serve(self) -> None:
+        path = socket_path(self.state)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        old = os.umask(0o177)
+        try:
+            self.server = await asyncio.start_unix_server(self._client, str(path),
+                                                          limit=REQUEST_LIMIT)
+        finally:
+            os.umask(old)
+        inode = path.stat().st_ino
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.done.set)
+        try:
+            await self.done.wait()
+        finally:
+            self.server.close()
+            await self.sim.close()
+            # Only our own socket: a new daemon may already be listening there.
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_ino == inode:
+                    path.unlink()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            request = json.loads(line)
+            reply: dict[str, Any] = {"ok": True, **await self.handle(request)}
+        except WgdroidError as exc:
+            reply = {"ok": False, "kind": type(exc).__name__, "error": exc.message,
+                     "hint": exc.hint}
+        except Exception as exc:  # report, keep serving the other phones
+            reply = {"ok": False, "kind": "WgdroidError",
+                     "error": f"simulator: {type(exc).__name__}: {exc}"}
+        with contextlib.suppress(ConnectionError):
+            writer.write(json.dumps(reply).encode() + b"\n")
+            await writer.drain()
+            writer.close()
+
+    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        op = req.get("op")
+        if op == "ping":
+            return {"pid": os.getpid()}
+        if op == "start":
+            profile = resolve(req.get("profile") or "pixel", root=req.get("root"),
+                              su_policy=req.get("su_policy"), su_timeout=req.get("su_timeout"))
+            phones = await self.sim.add_phones(int(req.get("devices", 1)), profile,
+                                               first_port=req.get("port"))
+            return {"phones": [describe(p) for p in phones]}
+        if op == "list":
+            return {"phones": [describe(p) for p in self.sim.phones.values()]}
+        if op == "stop":
+            targets = (list(self.sim.phones.values()) if req.get("all")
+                       else [self.sim.find(s) for s in req.get("serials", [])])
+            await asyncio.gather(*(self.sim.remove_phone(p) for p in targets))
+            if req.get("all"):
+                self.done.set()
+            return {"stopped": [p.serial for p in targets]}
+        if op == "run":
+            phone = self.sim.find(str(req["serial"]))
+            result = await phone.run(
+                [str(a) for a in req["argv"]], uid=int(req.get("uid", 0)),
+                input=base64.b64decode(req.get("input", "")),
+                timeout=float(req.get("timeout", 60)))
+            return {"status": result.status,
+                    "stdout": base64.b64encode(result.stdout).decode(),
+                    "stderr": base64.b64encode(result.stderr).decode()}
+        if op == "su_policy":
+            phone = self.sim.find(str(req["serial"]))
+            phone.set_su_policy(str(req["policy"]), req.get("timeout"))
+            return describe(phone)
+        if op == "su_answer":
+            phone = self.sim.find(str(req["serial"]))
+            return {"answered": phone.answer_su(bool(req["allow"]))}
+        if op == "reboot":
+            await self.sim.find(str(req["serial"])).reboot()
+            return {}
+        if op == "iperf":
+            return {"address": await self.sim.start_iperf()}
+        if op == "shutdown":
+            self.done.set()
+            return {}
+        raise UsageError(f"unknown simulator request {op!r}")
+
+
+def main() -> None:
+    state = Path(sys.argv[1])
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o700)
+    try:
+        asyncio.run(Daemon(state).serve())
+    finally:
+        for name in ("daemon.pid",):
+            with contextlib.suppress(FileNotFoundError):
+                (state / name).unlink()
+        # Leave the log only if something went wrong enough to need it.
+        if not any(p.name != "daemon.log" for p in state.iterdir()):
+            shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
