@@ -6,7 +6,8 @@ milliseconds.
 
 from __future__ import annotations
 
-from core_harness import Clock, Net, Node, ipv4_packet
+import pytest
+from core_harness import Clock, Net, Node, ipv4_packet, seeded_rng
 
 from wgdroid.config.keys import public_raw
 from wgdroid.userspace.core import HandshakeMessage, Peer, SendDatagram
@@ -395,3 +396,42 @@ def test_last_minute_rekey_on_receive_by_the_initiator() -> None:
     net.collect(a)
     assert [len(d) for d in a.sent_datagrams[n:]] == [148]
     assert peer_of(a, b).timers.sent_lastminute_handshake
+
+
+def test_tables_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wgdroid.userspace.core.errors import CoreLimitError
+    from wgdroid.userspace.core.indextable import IndexTable
+
+    table: IndexTable[str] = IndexTable(lambda n: bytes(n - 1) + b"\x01", max_entries=2)
+    first = table.insert("x")
+    with pytest.raises(CoreLimitError):  # the RNG repeats itself: refuse, don't spin
+        table.insert("y")
+    ok: IndexTable[str] = IndexTable(seeded_rng(3), max_entries=2)
+    ok.insert("x")
+    ok.insert("y")
+    with pytest.raises(CoreLimitError):
+        ok.insert("z")
+    assert table.get(first) == "x"
+    _net, a, _b = pair()
+    monkeypatch.setattr("wgdroid.userspace.core.device.MAX_PEERS", 1)
+    with pytest.raises(CoreLimitError):
+        a.device.add_or_update_peer(bytes([5]) * 32)
+
+
+def test_down_forgets_sessions_and_up_restarts_keepalives() -> None:
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa = peer_of(a, b)
+    pa.set_persistent_keepalive(25, net.clock.now)
+    net.collect(a)
+    net.run()
+    a.device.down()
+    assert pa.current is None and a.device.next_deadline() is None
+    assert pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now) == []
+    assert a.device.take_actions() == []  # no handshake while down
+    net.clock.advance(1)  # a newer TAI64N timestamp for b to accept
+    a.device.up(net.clock.now)
+    net.collect(a)
+    net.run()
+    assert pa.current is not None  # the staged packet/keepalive triggered a handshake
+    assert b.delivered[-1] == ipv4_packet(A_IP, B_IP)

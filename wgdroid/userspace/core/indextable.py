@@ -10,6 +10,7 @@ from wgdroid.userspace.core.constants import MAX_INDICES
 from wgdroid.userspace.core.errors import CoreLimitError
 
 T = TypeVar("T")
+_MAX_TRIES = 64
 
 
 class IndexTable(Generic[T]):
@@ -25,11 +26,13 @@ class IndexTable(Generic[T]):
         """Register `value` under a fresh random index."""
         if len(self._entries) >= self.max_entries:
             raise CoreLimitError("receiver index table is full")
-        while True:
+        # A few collisions are normal in a busy table; endless ones mean a broken RNG.
+        for _ in range(_MAX_TRIES):
             idx = int.from_bytes(self._rng(4), "little")
             if idx not in self._entries:
                 self._entries[idx] = value
                 return idx
+        raise CoreLimitError("could not draw a free receiver index (RNG repeating?)")
 
     def replace(self, idx: int, value: T) -> None:
         """Hand an existing index to a new owner (handshake -> its keypair)."""
