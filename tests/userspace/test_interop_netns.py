@@ -1,0 +1,407 @@
+"""Our userspace WireGuard against the real wireguard-go, in real network namespaces.
+
+Each test builds two namespaces joined by a veth pair (wgdroid.userspace.testnet)
+and tears everything down even on failure. No timing assertions: throughput is
+the bench's job (scripts/bench-dataplane).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from wgdroid.config.keys import encode
+from wgdroid.userspace.testnet import Impl, Pair, Side, stop
+
+pytestmark = pytest.mark.sim
+
+
+@contextmanager
+def iperf_server(side: Side, port: int = 5201) -> Iterator[None]:
+    p = subprocess.Popen(side.ns_cmd("iperf3", "-s", "-1", "-p", str(port)),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # wait until it listens
+            r = side.run("ss", "-Htln", f"sport = :{port}", check=False)
+            if r.stdout.strip():
+                break
+            time.sleep(0.05)
+        yield
+    finally:
+        p.kill()
+        p.wait(5)
+
+
+def iperf(client: Side, server: Side, reverse: bool) -> dict[str, float]:
+    with iperf_server(server):
+        args = ["iperf3", "-c", server.addr4, "-t", "2", "-J", *(["-R"] if reverse else [])]
+        r = client.run(*args, check=False, timeout=30)
+    out = json.loads(r.stdout)
+    assert "error" not in out, out.get("error")
+    end = out["end"]
+    return {"sent": end["sum_sent"]["bytes"], "received": end["sum_received"]["bytes"]}
+
+
+def dump(side: Side) -> list[list[str]]:
+    return [line.split("\t") for line in side.wg("show", side.iface, "dump").splitlines()]
+
+
+def peer_line(side: Side) -> list[str]:
+    lines = dump(side)
+    assert len(lines) == 2
+    return lines[1]
+
+
+def assert_ping(pair: Pair, src: Side, dst: str, count: int = 3) -> None:
+    r = pair.ping(src, dst, count=count)
+    assert f"{count} received" in r.stdout, r.stdout + r.stderr + src.log_text()[-3000:]
+
+
+def ours(pair: Pair) -> Side:
+    return pair.a if pair.a.impl == "ours" else pair.b
+
+
+def assert_no_secrets(pair: Pair) -> None:
+    s = ours(pair)
+    text = s.log_text()
+    for secret in (s.private.hex(), encode(s.private)):
+        assert secret not in text
+
+
+BOTH_WAYS = pytest.mark.parametrize(
+    ("impl_a", "impl_b"),
+    [("ours", "wireguard-go"), ("wireguard-go", "ours")],
+    ids=["ours-initiates", "wireguard-go-initiates"],
+)
+
+
+@BOTH_WAYS
+def test_handshake_ping_and_tcp_both_ways(impl_a: Impl, impl_b: Impl) -> None:
+    with Pair(impl_a, impl_b, psk=True) as p:
+        assert_ping(p, p.a, p.b.addr4)
+        assert_ping(p, p.b, p.a.addr6)
+        for s in (p.a, p.b):
+            assert int(peer_line(s)[4]) > 0  # latest handshake
+        # Both ends count the same datagram bytes (handshake + data + keepalives).
+        time.sleep(0.3)
+        a_peer, b_peer = peer_line(p.a), peer_line(p.b)
+        assert (a_peer[5], a_peer[6]) == (b_peer[6], b_peer[5])
+        assert b_peer[2] == f"{p.a.underlay4}:{p.a.port}"  # B learned A's endpoint
+        for reverse in (False, True):
+            res = iperf(p.a, p.b, reverse)
+            assert res["received"] > 1_000_000
+        assert p.a.alive()
+        assert p.b.alive()
+        assert_no_secrets(p)
+
+
+def test_ours_with_ours() -> None:
+    with Pair("ours", "ours", env_a={"WGDROID_WORKERS": "threads:2"},
+              env_b={"WGDROID_WORKERS": "processes:2"}) as p:
+        assert_ping(p, p.a, p.b.addr4)
+        assert_ping(p, p.b, p.a.addr6)
+        res = iperf(p.a, p.b, reverse=False)
+        assert res["received"] > 1_000_000
+
+
+def test_forced_rekey_with_the_timer_knob() -> None:
+    # Scale 40: REKEY_AFTER_TIME 120 s -> 3 s, REJECT_AFTER_TIME 180 s -> 4.5 s.
+    with Pair("ours", "wireguard-go", env_a={"WGDROID_TEST_TIMER_SCALE": "40"}) as p:
+        assert_ping(p, p.a, p.b.addr4)
+        first = int(peer_line(p.b)[4])
+        r = p.ping(p.a, p.b.addr4, count=30, interval=0.2)
+        later = int(peer_line(p.b)[4])
+        assert later > first, p.a.log_text()[-2000:]  # wireguard-go saw a new handshake
+        received = int(r.stdout.split(" received")[0].rsplit(" ", 1)[-1])
+        assert received >= 27, r.stdout  # the rekey does not interrupt traffic
+        assert "tests only" in p.a.log_text()  # the knob announces itself
+
+
+@BOTH_WAYS
+def test_roaming_endpoint_change(impl_a: Impl, impl_b: Impl) -> None:
+    with Pair(impl_a, impl_b) as p:
+        assert_ping(p, p.a, p.b.addr4)
+        assert peer_line(p.b)[2] == f"{p.a.underlay4}:{p.a.port}"
+        p.a.wg("set", p.a.iface, "listen-port", "40001")
+        assert_ping(p, p.a, p.b.addr4)
+        assert peer_line(p.b)[2] == f"{p.a.underlay4}:40001"
+        # And back over IPv6: A now talks to B's IPv6 underlay address.
+        p.a.wg("set", p.a.iface, "peer", encode(p.b.public), "endpoint",
+               f"[{p.b.underlay6}]:{p.b.port}")
+        assert_ping(p, p.a, p.b.addr6)
+        assert peer_line(p.b)[2] == f"[{p.a.underlay6}]:40001"
+        assert_ping(p, p.b, p.a.addr4)  # B answers at the roamed endpoint
+
+
+def _mac1_initiation(responder_public: bytes, sender: int) -> bytes:
+    msg = bytearray(os.urandom(148))
+    msg[0:4] = b"\x01\x00\x00\x00"
+    msg[4:8] = sender.to_bytes(4, "little")
+    mac1_key = hashlib.blake2s(b"mac1----" + responder_public).digest()
+    msg[116:132] = hashlib.blake2s(bytes(msg[:116]), key=mac1_key, digest_size=16).digest()
+    msg[132:148] = bytes(16)
+    return bytes(msg)
+
+
+FLOOD = r"""
+import socket, sys, time
+msgs = [bytes.fromhex(l) for l in sys.stdin.read().split()]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+host, port = sys.argv[1], int(sys.argv[2])
+replies = []
+end = time.monotonic() + 2.0
+i = 0
+while time.monotonic() < end:
+    try:
+        s.sendto(msgs[i % len(msgs)], (host, port))
+    except BlockingIOError:
+        pass
+    i += 1
+    try:
+        while True:
+            replies.append(s.recv(2048).hex())
+    except BlockingIOError:
+        pass
+time.sleep(0.5)
+try:
+    while True:
+        replies.append(s.recv(2048).hex())
+except BlockingIOError:
+    pass
+print(i)
+print("\n".join(replies))
+"""
+
+
+def test_cookie_replies_under_a_flood_of_initiations() -> None:
+    with Pair("wireguard-go", "ours") as p:
+        assert_ping(p, p.a, p.b.addr4)
+        senders = list(range(1000, 1200))
+        msgs = "\n".join(_mac1_initiation(p.b.public, i).hex() for i in senders)
+        r = subprocess.run(p.a.ns_cmd(sys.executable, "-c", FLOOD, p.b.underlay4, str(p.b.port)),
+                           input=msgs, capture_output=True, text=True, timeout=30)
+        lines = r.stdout.split()
+        sent, replies = int(lines[0]), [bytes.fromhex(x) for x in lines[1:]]
+        cookies = [m for m in replies if m[:4] == b"\x03\x00\x00\x00"]
+        assert sent > 1000
+        assert cookies, f"no cookie reply among {len(replies)} replies to {sent} initiations"
+        assert all(len(c) == 64 for c in cookies)
+        assert {int.from_bytes(c[4:8], "little") for c in cookies} <= set(senders)
+        assert p.b.alive()
+        time.sleep(1.2)  # "under load" is sticky for 1 s
+        assert_ping(p, p.a, p.b.addr4)
+
+
+def test_show_and_showconf_match_wireguard_go() -> None:
+    with Pair("ours", "wireguard-go") as p:
+        keys = [os.urandom(32) for _ in range(3)]
+        conf = "\n".join([
+            "[Interface]", f"PrivateKey = {encode(p.a.private)}", "ListenPort = 51999",
+            "FwMark = 0x1234",
+            "[Peer]", f"PublicKey = {encode(p.b.public)}", f"PresharedKey = {encode(keys[0])}",
+            "AllowedIPs = 10.1.0.0/16, 10.2.3.4/32, fd11::/48", "Endpoint = 10.99.0.77:1234",
+            "[Peer]", f"PublicKey = {encode(keys[1])}", "AllowedIPs = 10.1.2.0/24, ::/0",
+            "PersistentKeepalive = 25",
+            "[Peer]", f"PublicKey = {encode(keys[2])}", "Endpoint = [fd99::77]:5555",
+            "AllowedIPs = 0.0.0.0/0",
+        ]) + "\n"
+        path = p.tmp / "same.conf"
+        path.write_text(conf)
+        os.chmod(path, 0o600)
+        for s in (p.a, p.b):
+            s.run("ip", "link", "set", s.iface, "down")
+            s.wg("setconf", s.iface, str(path))
+
+        def norm_conf(text: str) -> list[list[str]]:
+            blocks = [b.strip().splitlines() for b in text.split("\n\n") if b.strip()]
+            out = []
+            for b in blocks:
+                lines = []
+                for line in b:
+                    if line.startswith("AllowedIPs"):
+                        k, v = line.split(" = ")
+                        line = k + " = " + ",".join(sorted(v.split(", ")))
+                    lines.append(line)
+                out.append(sorted(lines))
+            return [out[0], *sorted(out[1:])]
+
+        def norm_dump(side: Side) -> list[list[str]]:
+            lines = dump(side)
+            peers = []
+            for f in lines[1:]:
+                f[3] = ",".join(sorted(f[3].split(",")))
+                # Handshake time and transfer depend on stray packets, not on config.
+                assert all(x.isdigit() for x in f[4:7])
+                peers.append(f[:4] + f[7:])
+            return [lines[0], *sorted(peers)]
+
+        ours_conf = p.a.wg("showconf", p.a.iface)
+        assert norm_conf(ours_conf) == norm_conf(p.b.wg("showconf", p.b.iface))
+        assert norm_dump(p.a) == norm_dump(p.b)
+        assert "fwmark: 0x1234" in p.a.wg("show", p.a.iface)
+        # Removing one prefix and one peer, then comparing again.
+        for s in (p.a, p.b):
+            s.wg("set", s.iface, "peer", encode(keys[2]), "remove",
+                 "peer", encode(keys[1]), "allowed-ips", "10.1.2.0/24")
+        assert norm_dump(p.a) == norm_dump(p.b)
+
+
+def _userspace_impl(tmp: Path) -> str:
+    script = Path(sys.executable).parent / "wgdroid-userspace"
+    if script.exists():
+        return str(script)
+    wrapper = tmp / "wgdroid-userspace"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m wgdroid.userspace "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def _procs_with(word: str) -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if word.encode() in (d / "cmdline").read_bytes():
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+def test_wg_quick_up_and_down_with_ours() -> None:
+    with Pair("ours", "wireguard-go") as p:
+        assert stop(p.a) == 0  # SIGTERM: clean exit
+        assert not os.path.exists(p.a.sock)
+        conf = p.tmp / f"{p.a.iface}.conf"
+        conf.write_text("\n".join([
+            "[Interface]", f"PrivateKey = {encode(p.a.private)}", f"ListenPort = {p.a.port}",
+            f"Address = {p.a.addr4}/24, {p.a.addr6}/64", "MTU = 1400",
+            "[Peer]", f"PublicKey = {encode(p.b.public)}",
+            f"AllowedIPs = {p.b.addr4}/32, {p.b.addr6}/128",
+            f"Endpoint = {p.b.underlay4}:{p.b.port}",
+        ]) + "\n")
+        os.chmod(conf, 0o600)
+        env = {"WG_QUICK_USERSPACE_IMPLEMENTATION": _userspace_impl(p.tmp),
+               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        try:
+            up = p.a.run("wg-quick", "up", str(conf), env=env, check=False)
+            assert up.returncode == 0, up.stderr
+            assert "Falling back to slow userspace implementation" in up.stderr
+            assert os.path.exists(p.a.sock)
+            assert_ping(p, p.a, p.b.addr4)
+            assert_ping(p, p.b, p.a.addr6)
+            assert p.a.run("cat", f"/sys/class/net/{p.a.iface}/mtu").stdout.strip() == "1400"
+        finally:
+            down = p.a.run("wg-quick", "down", str(conf), env=env, check=False)
+        assert down.returncode == 0, down.stderr
+        deadline = time.monotonic() + 5
+        while (os.path.exists(p.a.sock) or _procs_with(p.a.iface)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(p.a.sock)
+        assert _procs_with(p.a.iface) == []
+
+
+def test_exit_when_the_socket_file_is_deleted() -> None:
+    with Pair("ours", "wireguard-go") as p:
+        os.unlink(p.a.sock)
+        assert p.a.proc is not None
+        assert p.a.proc.wait(10) == 0
+        r = p.a.run("ip", "link", "show", p.a.iface, check=False)
+        assert r.returncode != 0  # the TUN went away with the process
+
+
+def _uapi_junk(path: str, rnd: random.Random) -> None:
+    valid = [b"get=1\n\n", b"set=1\nlisten_port=51822\n\n", b"set=1\nprivate_key=zz\n\n",
+             b"set=1\npublic_key=" + b"11" * 32 + b"\nallowed_ip=300.1.1.1/99\n\n",
+             b"set=1\npublic_key=" + b"22" * 32 + b"\nendpoint=[::1:1\n\n"]
+    for _ in range(60):
+        blob = bytearray(rnd.choice(valid))
+        for _ in range(rnd.randrange(4)):
+            blob[rnd.randrange(len(blob))] = rnd.randrange(256)
+        if rnd.random() < 0.3:
+            blob = bytearray(rnd.randbytes(rnd.randrange(1, 500)))
+        with socket.socket(socket.AF_UNIX) as c:
+            c.settimeout(2)
+            c.connect(path)
+            try:
+                c.sendall(bytes(blob))
+                c.shutdown(socket.SHUT_WR)
+                while c.recv(4096):
+                    pass
+            except OSError:
+                pass
+
+
+def test_junk_on_uapi_and_udp_never_crashes() -> None:
+    with Pair("wireguard-go", "ours") as p:
+        assert_ping(p, p.a, p.b.addr4)
+        rnd = random.Random(7)
+        _uapi_junk(p.b.sock, rnd)
+        # Random and mutated datagrams of every type at our UDP port, from ns A.
+        blobs = []
+        for _ in range(3000):
+            kind = rnd.randrange(6)
+            sizes = {1: 148, 2: 92, 3: 64, 4: rnd.randrange(32, 200)}
+            size = sizes.get(kind, rnd.randrange(0, 300))
+            b = bytearray(rnd.randbytes(size))
+            if kind in (1, 2, 3, 4) and size >= 4:
+                b[0:4] = bytes([kind, 0, 0, 0])
+            if kind == 5 and size >= 4:
+                b[0:4] = bytes([4, 0, 0, 0])  # transport with a short/odd length
+            blobs.append(bytes(b).hex())
+        script = ("import socket,sys\n"
+                  "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                  "for l in sys.stdin.read().split():\n"
+                  "    s.sendto(bytes.fromhex(l),(sys.argv[1],int(sys.argv[2])))\n"
+                  "s.sendto(b'',(sys.argv[1],int(sys.argv[2])))\n")
+        subprocess.run(p.a.ns_cmd(sys.executable, "-c", script, p.b.underlay4, str(p.b.port)),
+                       input="\n".join(blobs), text=True, timeout=30, check=True)
+        time.sleep(0.5)
+        assert p.b.alive(), p.b.log_text()[-3000:]
+        assert_ping(p, p.a, p.b.addr4)
+        assert "Traceback" not in p.b.log_text()
+        # Set is line by line (like wireguard-go): junk may add peers, never lose A.
+        assert encode(p.a.public) in [f[0] for f in dump(p.b)[1:]]
+
+
+def test_daemonises_and_returns_once_the_socket_exists() -> None:
+    with Pair("wireguard-go", "wireguard-go") as p:
+        iface = p.a.iface[:14] + "x"
+        # Android has no /var/run: the socket directory comes from the environment.
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+               "WGDROID_UAPI_DIR": str(p.tmp / "run")}
+        r = subprocess.run(p.a.ns_cmd(sys.executable, "-m", "wgdroid.userspace", iface),
+                           capture_output=True, text=True, timeout=30, env=env)
+        sock = str(p.tmp / "run" / f"{iface}.sock")
+        try:
+            assert r.returncode == 0, r.stderr
+            with socket.socket(socket.AF_UNIX) as c:  # usable at once, no waiting
+                c.connect(sock)
+                c.sendall(b"get=1\n\n")
+                assert c.recv(4096).endswith(b"errno=0\n\n")
+            assert _procs_with(iface)
+        finally:
+            p.a.run("ip", "link", "del", iface, check=False)
+        deadline = time.monotonic() + 5
+        while os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(sock)
+        assert _procs_with(iface) == []
+        bad = subprocess.run([sys.executable, "-m", "wgdroid.userspace", "bad/name"],
+                             capture_output=True, text=True, timeout=30, env=env)
+        assert bad.returncode == 2
+        assert "invalid interface name" in bad.stderr
+        assert "Traceback" not in bad.stderr
