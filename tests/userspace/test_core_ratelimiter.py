@@ -41,3 +41,29 @@ def test_table_is_bounded_and_collected() -> None:
     assert len(rl) == 1
     rl.maybe_gc(10.0)
     assert len(rl) == 0
+
+
+def test_kernel_selftest_timings_and_capacity() -> None:
+    """selftest/ratelimiter.c: the same sequence for one IPv4 source and one IPv6
+    /64 (low 64 bits varying), while other sources are always allowed."""
+    cost = 1 / 20
+    expected = [(True, 0.0)] * 5 + [
+        (False, 0.0),
+        (True, cost),
+        (False, 0.0),
+        (True, cost * 2),
+        (True, 0.0),
+        (False, 0.0),
+    ]
+    rl = RateLimiter()
+    now = 50.0
+    for i, (result, sleep) in enumerate(expected):
+        now += sleep
+        assert rl.allow("0.0.31.246", now) is result, i  # 8182
+        assert rl.allow(f"0.0.{(8182 + i + 1) >> 8}.{(8182 + i + 1) & 255}", now)
+        assert rl.allow(f"0:4bc:4:69a4:0:{i:x}:0:{i:x}", now) is result, i
+        assert rl.allow(f"0:{0x4BC + i + 1:x}:4:69a4:0:{i:x}:0:{i:x}", now)
+    cap = RateLimiter(max_entries=100)
+    assert [cap.allow(f"10.0.{i >> 8}.{i & 255}", 1.0) for i in range(101)] == [True] * 100 + [
+        False
+    ]
