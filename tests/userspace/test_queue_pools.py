@@ -194,3 +194,24 @@ def test_a_dead_worker_process_never_blocks_its_peers() -> None:
         assert int.from_bytes(sent[0][0][8:16], "little") == 1
     finally:
         pipe.close()
+
+
+def test_big_sends_are_split_into_units_that_fit_a_slot() -> None:
+    """64 full-size packets exceed 64 KiB: the pipeline splits them, in order."""
+    sent: list[list[bytes]] = []
+    pool = ProcessPool(BatchCodec(), workers=1, slots=8)
+    pipe = Pipeline(lambda p, d: sent.append(d), lambda b: None, pool)
+    try:
+        cipher = Cipher(KEY)
+        jobs = [SendJob(cipher, 1, c, os.urandom(1420), 1420) for c in range(100)]
+        pipe.submit_tx(Token(0), jobs)  # type: ignore[arg-type]
+        units = pipe.stats.tx_batches
+        assert units >= 3  # 100 x 1452 B is more than two 64 KiB units
+        wait_all(pipe, units, sent)
+        assert pipe.stats.tx_dropped_crypto == 0
+        flat = [d for batch in sent for d in batch]
+        assert [int.from_bytes(d[8:16], "little") for d in flat] == list(range(100))
+        assert all(len(b) <= 64 for b in sent)
+        assert all(sum(len(d) for d in b) <= 65536 + 64 * 32 for b in sent)
+    finally:
+        pipe.close()

@@ -17,9 +17,9 @@ only run the pure `seal`/`open_`.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeVar, Union
 
 from cryptography.exceptions import InvalidTag
 
@@ -29,6 +29,23 @@ from wgdroid.userspace.workers import InlinePool, WorkerPool
 
 SEAL = 1
 OPEN = 2
+# A unit of work: at most 64 packets and 64 KiB (the seed's one send() of up to
+# 64 KiB), which also sizes the process pool's shared-memory slots.
+MAX_UNIT_JOBS = 64
+MAX_UNIT_BYTES = 65536
+J = TypeVar("J")
+
+
+def _units(jobs: list[J], sizes: list[int]) -> Iterator[list[J]]:
+    """Split one peer's jobs, in order, into units within MAX_UNIT_JOBS/BYTES."""
+    start = total = 0
+    for i, size in enumerate(sizes):
+        if i > start and (i - start >= MAX_UNIT_JOBS or total + size > MAX_UNIT_BYTES):
+            yield jobs[start:i]
+            start, total = i, 0
+        total += size
+    if start < len(jobs):
+        yield jobs[start:]
 
 
 class TxBatch:
@@ -133,30 +150,28 @@ class Pipeline:
         return units, nbytes
 
     def submit_tx(self, peer: Peer, jobs: list[SendJob]) -> None:
-        if not jobs:
-            return
-        batch = TxBatch(peer, jobs)
         q = self._queues_of(peer).tx
-        if not q.push(batch):
-            self.stats.tx_dropped_full += 1
-            return
-        self.stats.tx_batches += 1
-        if not self.pool.submit(batch):
-            batch.state = State.DEAD  # the consumer frees it in order
-            self.stats.tx_dropped_crypto += 1
+        for chunk in _units(jobs, [j.nbytes for j in jobs]):
+            batch = TxBatch(peer, chunk)
+            if not q.push(batch):
+                self.stats.tx_dropped_full += 1
+                continue
+            self.stats.tx_batches += 1
+            if not self.pool.submit(batch):
+                batch.state = State.DEAD  # the consumer frees it in order
+                self.stats.tx_dropped_crypto += 1
 
     def submit_rx(self, peer: Peer, jobs: list[RecvJob]) -> None:
-        if not jobs:
-            return
-        batch = RxBatch(peer, jobs)
         q = self._queues_of(peer).rx
-        if not q.push(batch):
-            self.stats.rx_dropped_full += 1
-            return
-        self.stats.rx_batches += 1
-        if not self.pool.submit(batch):
-            batch.state = State.DEAD
-            self.stats.rx_dropped_crypto += 1
+        for chunk in _units(jobs, [len(j.data) for j in jobs]):
+            batch = RxBatch(peer, chunk)
+            if not q.push(batch):
+                self.stats.rx_dropped_full += 1
+                continue
+            self.stats.rx_batches += 1
+            if not self.pool.submit(batch):
+                batch.state = State.DEAD
+                self.stats.rx_dropped_crypto += 1
 
     def process_completions(self) -> None:
         """Run the ordered consumers of every peer that has completed work."""

@@ -254,7 +254,7 @@ class ProcessPool(Generic[U]):
         codec: SlotCodec[U],
         workers: int = 2,
         slots: int = 64,
-        slot_size: int = 72 << 10,
+        slot_size: int = 80 << 10,  # a 64 KiB unit plus per-job records
         distributor: Distributor | None = None,
     ) -> None:
         self._codec = codec
