@@ -57,6 +57,10 @@ def test_private_run_and_tmp(sim_phones) -> None:  # type: ignore[no-untyped-def
     assert a.run_in_phone("echo a > /run/mark && echo a > /tmp/mark").status == 0
     assert b.run_in_phone("cat /run/mark").status != 0
     assert b.run_in_phone("cat /tmp/mark").status != 0
+    # Own PID namespace: the phone sees only its own processes, under its init.
+    names = a.run_in_phone("ps -A -o comm=").stdout.split()
+    assert b"adb" not in names and len(names) < 10, names  # the host runs adb
+    assert a.run_in_phone("ps -o pid= -p 1").stdout.strip() == b"1"
 
 
 @pytest.mark.parametrize("sim_phone", [{"profile": "pixel-py"}], indirect=True)
@@ -72,3 +76,18 @@ def test_stub_tools(sim_phone) -> None:  # type: ignore[no-untyped-def]
     assert sim_phone.shell("getenforce").stdout == "Enforcing\n"
     assert sim_phone.shell("setenforce 0").returncode == 1  # shell may not
     assert sim_phone.shell("su -c 'setenforce 0' </dev/null; getenforce").stdout == "Permissive\n"
+
+
+def test_magisk_cli_and_markers(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    assert sim_phone.shell("magisk -v").stdout == "28.1:MAGISK:R\n"
+    out = sim_phone.shell(
+        "su -c 'magisk --sqlite \"UPDATE policies SET notification=0\" && "
+        "[ -d /data/adb/modules ] && echo modules' </dev/null")
+    assert out.stdout == "modules\n", out.stderr
+
+
+def test_pty_shell(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.server.adb("-s", sim_phone.serial, "shell", "-t", "-t", "tty; id -u")
+    lines = out.stdout.replace("\r", "").splitlines()
+    assert lines[0].startswith("/dev/pts/"), out
+    assert lines[1] == "2000"

@@ -93,3 +93,25 @@ def test_reboot_takes_tunnels_down_and_keeps_data(sim_phone) -> None:  # type: i
     assert b"demo" not in res.stdout
     assert b"kept" in res.stdout and b"gone" not in res.stdout
     assert re.search(rb"\beth0\b", res.stdout)
+    # The adb server reconnects by itself; `adb reboot` (the reboot: service) works too.
+    assert sim_phone.server.adb("-s", sim_phone.serial, "wait-for-device", timeout=60
+                                ).returncode == 0
+    assert sim_phone.server.adb("-s", sim_phone.serial, "reboot", timeout=30).returncode == 0
+    assert sim_phone.server.adb("-s", sim_phone.serial, "wait-for-device", timeout=60
+                                ).returncode == 0
+    assert sim_phone.shell("id -u", timeout=30).stdout == "2000\n"
+    assert sim_phone.counters().get("reboot", 0) >= 1
+
+
+def test_iperf_server_answers_through_the_tunnel(sim_phone, sim_state) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    address = sim_state.request("iperf")["address"]
+    assert address == sim_phone.info["server_tunnel_ip"]
+    assert sim_phone.shell("su -c 'wg-quick up demo' </dev/null").returncode == 0
+    res = sim_phone.run_in_phone(f"/usr/bin/iperf3 -c {address} -t 1 -J", timeout=30)
+    assert res.status == 0, res.stdout[-500:]
+    report = json.loads(res.stdout)
+    assert report["end"]["sum_received"]["bytes"] > 0
+    rx, _tx = _transfer(sim_phone.shell("su -c 'wg show demo transfer' </dev/null").stdout)
+    assert rx > 0

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from wgdroid import errors
-from wgdroid.sim.control import REQUEST_LIMIT, socket_path, state_dir
+from wgdroid.sim.control import socket_path, state_dir
 from wgdroid.sim.phone.node import RunResult
 
 START_TIMEOUT = 30.0
+REPLY_LIMIT = 32 << 20  # run() output is at most 2 x 4 MiB, base64-encoded
 
 
 class SimClient:
@@ -78,7 +79,7 @@ class SimClient:
                 ) from None
             sock.sendall(json.dumps({"op": op, **params}).encode() + b"\n")
             data = b""
-            while not data.endswith(b"\n") and len(data) < REQUEST_LIMIT * 8:
+            while not data.endswith(b"\n") and len(data) < REPLY_LIMIT:
                 chunk = sock.recv(65536)
                 if not chunk:
                     break

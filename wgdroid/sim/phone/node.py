@@ -69,6 +69,7 @@ class Node:
         self._ready: asyncio.Future[dict[str, Any]] | None = None
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.alive = False
+        self._host_pid = asyncio.Event()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -92,7 +93,11 @@ class Node:
         if msg["op"] == "failed":
             await self.stop()
             raise EnvironmentProblem(f"{self.spec.name}: namespace set-up failed: {msg['error']}")
-        self.pid = int(msg["pid"])
+        try:
+            await asyncio.wait_for(self._host_pid.wait(), READY_TIMEOUT)
+        except TimeoutError:
+            await self.stop()
+            raise EnvironmentProblem(f"{self.spec.name}: init pid never arrived") from None
         self.netns = int(msg["netns"])
         self.alive = True
 
@@ -114,7 +119,10 @@ class Node:
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
         op = msg.get("op")
-        if op in ("ready", "failed"):
+        if op == "init":
+            self.pid = int(msg["pid"])
+            self._host_pid.set()
+        elif op in ("ready", "failed"):
             if self._ready and not self._ready.done():
                 self._ready.set_result(msg)
         elif op == "spawned":

@@ -8,12 +8,12 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wgdroid.sim.phone.node import Node, NodeProcess, RunResult
 from wgdroid.sim.phone.spec import NodeSpec
 from wgdroid.sim.profiles import Profile
-from wgdroid.sim.runtime_api import PhoneIdentity, StreamCounters
+from wgdroid.sim.runtime_api import PhoneIdentity, PhoneRuntime, StreamCounters
 
 
 def python_paths() -> tuple[str, str, list[str]]:
@@ -186,3 +186,9 @@ class Phone:
     async def stop(self) -> None:
         self._deny_pending(answer=False)
         await self.node.stop()
+
+
+if TYPE_CHECKING:
+
+    def _conforms(phone: Phone) -> PhoneRuntime:  # mypy checks Phone against the contract
+        return phone

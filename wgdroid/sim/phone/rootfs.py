@@ -43,7 +43,7 @@ def _write(path: Path, text: str, mode: int = 0o755) -> None:
     os.chmod(path, mode)
 
 
-def prepare_data(data: Path) -> None:
+def prepare_data(data: Path, su_variant: str = "none") -> None:
     """/data as Android lays it out (idempotent: kept across reboots)."""
     _mkdir(data, 0o771, SYSTEM_UID, SYSTEM_UID)
     _mkdir(data / "local", 0o751)
@@ -51,6 +51,10 @@ def prepare_data(data: Path) -> None:
     _mkdir(data / "misc", 0o1771, SYSTEM_UID, MISC_GID)
     _mkdir(data / "misc/wireguard", 0o700)
     _mkdir(data / "adb", 0o700)
+    # What apps probe to tell root solutions apart (the WireGuard app: /data/adb/modules).
+    extra = {"magisk": ("modules", "magisk"), "kernelsu": ("modules", "ksu")}
+    for sub in extra.get(su_variant, ()):
+        _mkdir(data / "adb" / sub, 0o700)
     _mkdir(data / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
     _mkdir(data / "media/0", 0o770, 1023, 1023)
     os.chmod(data / "media/0", 0o777)  # no FUSE here: let shell write /sdcard
@@ -97,6 +101,9 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
         _write(bin_ / name, text)
     if spec.su_variant != "none":
         _write(system / "xbin/su", shims.su_script(spec.base_python))
+    if spec.su_variant == "magisk":
+        version, code = spec.su_versions.get("magisk", ["28.1", 28100])
+        _write(bin_ / "magisk", shims.magisk_script(str(version), int(code)))
     _write(system / "build.prop", shims.build_prop(spec.props), 0o644)
     _identity_files(system)
 
@@ -128,7 +135,7 @@ def build_phone_root(spec: NodeSpec) -> None:
             os.chmod(parent, 0o755)
         ns.bind(path, str(target), readonly=True, recursive=True)
 
-    prepare_data(Path(spec.data_dir))
+    prepare_data(Path(spec.data_dir), spec.su_variant)
     _mkdir(root / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
     ns.bind(spec.data_dir, str(root / "data"))
     (root / "sdcard").symlink_to("/storage/emulated/0")

@@ -88,6 +88,20 @@ exec /usr/bin/wg-quick "$@"
 """
 
 
+def magisk_script(version: str, code: int) -> str:
+    """The `magisk` CLI the official app's RootShell calls (`magisk --sqlite ...`)."""
+    return (
+        "#!/system/bin/sh\n"
+        'case "$1" in\n'
+        f'  -v) echo "{version}:MAGISK:R";;\n'
+        f'  -V) echo "{code}";;\n'
+        '  --sqlite|--path|--install-module|--remove-modules) '
+        '[ "$(id -u)" = 0 ] || { echo "magisk: Permission denied" >&2; exit 1; };;\n'
+        '  *) echo "magisk: $1 is not simulated" >&2; exit 1;;\n'
+        "esac\n"
+    )
+
+
 def python_wrapper(interpreter: str) -> str:
     # A wrapper, not a symlink: a venv interpreter finds its pyvenv.cfg only by its own path.
     return f'#!/system/bin/sh\nexec {interpreter} "$@"\n'

@@ -240,6 +240,12 @@ class Zygote:
         self.pending_su.clear()
 
     def kill_everything(self) -> None:
+        if os.getpid() == 1:
+            # As init of the node's PID namespace: everything but ourselves.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(-1, signal.SIGKILL)
+            self._drain_children()
+            return
         for _ in range(3):
             if not ns.kill_netns(self.netns, spare=os.getpid()):
                 break
@@ -404,7 +410,18 @@ def _close(fd: int) -> None:
 def main() -> None:
     spec = NodeSpec.from_json(sys.argv[1])
     ctl = socket.socket(fileno=int(sys.argv[2]))
-    # If the host runtime dies, SIGTERM lets this loop clean up the node.
+    # The node gets its own PID namespace: the forked child is its init (pid 1),
+    # so `ps` in the phone shows only the phone, and when init exits the kernel
+    # kills every process left in it.
+    ns.unshare(ns.CLONE_NEWPID)
+    pid = os.fork()
+    if pid:
+        wire.send(ctl, {"op": "init", "pid": pid})  # init's pid as the host sees it
+        ctl.close()
+        _, raw = os.waitpid(pid, 0)
+        os._exit(status_of(raw))
+    # If the host runtime (or this process's parent) dies, SIGTERM lets the
+    # loop clean up; the handler is installed before anything can happen.
     ns.prctl(ns.PR_SET_PDEATHSIG, signal.SIGTERM)
     zygote = Zygote(spec, ctl)
     try:
