@@ -476,7 +476,13 @@ def _run_on_a_tty(harness: Harness, args: list[str], rows: int, cols: int) -> tu
 
 
 def test_pty_shell_gets_the_window_size(harness: Harness, phone: Phone) -> None:
-    args = ["-s", phone.serial, "shell", "-t", "tty; stty size; echo $TERM; exit 5"]
+    # The window-size packet follows the OPEN (as with adbd, the command may
+    # start first), so wait for the size to land.
+    script = (
+        'tty; for i in 1 2 3 4 5 6 7 8 9 10; do s=$(stty size); [ "$s" != "0 0" ] && break; '
+        "sleep 0.1; done; echo $s; echo $TERM; exit 5"
+    )
+    args = ["-s", phone.serial, "shell", "-t", script]
     out, rc = _run_on_a_tty(harness, args, 33, 111)
     lines = out.decode().splitlines()
     assert lines[0].startswith("/dev/pts/")
