@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -321,6 +322,39 @@ def test_exit_when_the_socket_file_is_deleted() -> None:
         assert p.a.proc.wait(10) == 0
         r = p.a.run("ip", "link", "show", p.a.iface, check=False)
         assert r.returncode != 0  # the TUN went away with the process
+
+
+def test_padding_follows_mtu_changes() -> None:
+    """Padding is min(MTU, align16(len)): a 1400-byte packet under MTU 1401 pads to 1401.
+
+    wireguard-go counts received datagram bytes, so one ping shows our padding.
+    """
+    with Pair("ours", "wireguard-go") as p:
+        assert_ping(p, p.a, p.b.addr4, count=1)
+
+        def datagram_size_of_one_ping() -> int:
+            before = int(peer_line(p.b)[5])
+            r = p.a.run("ping", "-c", "1", "-W", "2", "-s", "1372", "-M", "do", p.b.addr4,
+                        check=False)
+            assert "1 received" in r.stdout, r.stdout + r.stderr
+            return int(peer_line(p.b)[5]) - before
+
+        p.a.run("ip", "link", "set", p.a.iface, "mtu", "1401")
+        time.sleep(0.3)  # the daemon learns it from rtnetlink
+        assert datagram_size_of_one_ping() == 32 + 1401
+        p.a.run("ip", "link", "set", p.a.iface, "mtu", "1420")
+        time.sleep(0.3)
+        assert datagram_size_of_one_ping() == 32 + 1408
+        assert "MTU is now 1401" in p.a.log_text()
+
+
+def test_sigint_exits_cleanly_and_removes_the_socket() -> None:
+    with Pair("ours", "wireguard-go") as p:
+        assert p.a.proc is not None
+        os.killpg(p.a.proc.pid, signal.SIGINT)
+        assert p.a.proc.wait(10) == 0
+        assert not os.path.exists(p.a.sock)
+        assert "Traceback" not in p.a.log_text()
 
 
 def _uapi_junk(path: str, rnd: random.Random) -> None:
