@@ -138,3 +138,25 @@ def test_not_root_is_an_environment_problem(cli_env, tmp_path: Path) -> None:  #
     )
     assert out.returncode == ExitCode.ENVIRONMENT, out.stderr
     assert "needs root" in out.stderr
+
+
+@pytest.mark.sim
+def test_a_killed_daemon_takes_its_phones_along(cli_env, adb_server) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import time
+
+    state = Path(cli_env["WGDROID_SIM_DIR"])
+    out = wgdroid(cli_env, "sim", "start", "--json", "--no-connect")
+    (phone,) = json.loads(out.stdout)["phones"]
+    inode = ns.netns_inode(phone["pid"])
+    assert ns.pids_in_netns(inode)
+    os.kill(int((state / "daemon.pid").read_text()), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while ns.pids_in_netns(inode) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ns.pids_in_netns(inode) == []
+    # The next start cleans up after it and works.
+    again = wgdroid(cli_env, "sim", "start", "--no-connect")
+    assert again.returncode == 0, again.stderr
+    assert wgdroid(cli_env, "sim", "stop", "--all").returncode == 0
+    assert not state.exists()

@@ -86,6 +86,9 @@ class Simulator:
         preflight()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state_dir, 0o700)
+        # Left by a simulator that was killed: its namespaces died with it.
+        for stale in ("phones", "internet"):
+            shutil.rmtree(self.state_dir / stale, ignore_errors=True)
         try:
             await self.internet.start()
         except BaseException:

@@ -410,6 +410,8 @@ def _close(fd: int) -> None:
 def main() -> None:
     spec = NodeSpec.from_json(sys.argv[1])
     ctl = socket.socket(fileno=int(sys.argv[2]))
+    # If the host runtime dies, this process goes, and init below follows.
+    ns.prctl(ns.PR_SET_PDEATHSIG, signal.SIGKILL)
     # The node gets its own PID namespace: the forked child is its init (pid 1),
     # so `ps` in the phone shows only the phone, and when init exits the kernel
     # kills every process left in it.
