@@ -253,21 +253,26 @@ def test_push_pull_byte_exact(
 def test_push_pull_50mb_is_fast(
     harness: Harness, phone: Phone, device_dir: Path, tmp_path: Path
 ) -> None:
+    data = os.urandom(50_000_000)
     local = tmp_path / "big.bin"
-    local.write_bytes(os.urandom(50_000_000))
+    local.write_bytes(data)
     local.chmod(0o755)
     remote = device_dir / "big.bin"
-    t0 = time.monotonic()
-    assert harness.adb("push", str(local), str(remote), serial=phone.serial).returncode == 0
-    t1 = time.monotonic()
     back = tmp_path / "back.bin"
-    assert harness.adb("pull", str(remote), str(back), serial=phone.serial).returncode == 0
-    t2 = time.monotonic()
-    print(f"50 MB push {50 / (t1 - t0):.0f} MB/s, pull {50 / (t2 - t1):.0f} MB/s")
-    assert remote.read_bytes() == local.read_bytes()
-    assert back.read_bytes() == local.read_bytes()
-    assert stat.S_IMODE(remote.stat().st_mode) == 0o777
-    assert t2 - t0 < 10, f"50 MB push+pull took {t2 - t0:.1f}s"
+    try:
+        t0 = time.monotonic()
+        assert harness.adb("push", str(local), str(remote), serial=phone.serial).returncode == 0
+        t1 = time.monotonic()
+        assert harness.adb("pull", str(remote), str(back), serial=phone.serial).returncode == 0
+        t2 = time.monotonic()
+        print(f"50 MB push {50 / (t1 - t0):.0f} MB/s, pull {50 / (t2 - t1):.0f} MB/s")
+        assert remote.read_bytes() == data
+        assert back.read_bytes() == data
+        assert stat.S_IMODE(remote.stat().st_mode) == 0o777
+        assert t2 - t0 < 10, f"50 MB push+pull took {t2 - t0:.1f}s"
+    finally:
+        for path in (local, back):  # pytest keeps tmp dirs around; don't keep 100 MB
+            path.unlink(missing_ok=True)
 
 
 def test_pull_of_a_missing_file_fails(harness: Harness, phone: Phone, tmp_path: Path) -> None:

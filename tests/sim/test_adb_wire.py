@@ -194,3 +194,27 @@ def test_a_second_cnxn_starts_over() -> None:
             assert dev2 != dev
 
     run(body)
+
+
+def test_input_backpressure_is_bounded() -> None:
+    """A process that never reads stdin: the device stops acknowledging after
+    a bounded amount (pipe + a small queue), instead of buffering forever."""
+
+    async def body() -> None:
+        async with device_and_host(maxdata=1 << 20) as (host, _):
+            dev = await _open(host, 1, b"exec:sleep 30")
+            chunk = b"x" * (1 << 20)
+            acked = 0
+            for _ in range(16):
+                await host.send(Packet(packets.A_WRTE, 1, dev, chunk))
+                try:
+                    reply = await host.recv(within=0.5)
+                except TimeoutError:
+                    break
+                assert reply == Packet(packets.A_OKAY, dev, 1)
+                acked += 1
+            assert 1 <= acked <= 4, acked  # 1 MiB pipe + the queue, then it waits
+            await host.send(Packet(packets.A_CLSE, 1, dev))
+            assert await host.recv() == Packet(packets.A_CLSE, dev, 1)
+
+    run(body)
