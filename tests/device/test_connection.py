@@ -1,0 +1,50 @@
+"""Pure tests of server address and device choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from wgdroid.device.connection import DeviceInfo, ServerAddress, choose_serial, server_address
+from wgdroid.errors import DeviceError
+
+
+def test_server_address_precedence() -> None:
+    assert server_address(env={}) == ServerAddress("127.0.0.1", 5037)
+    env = {"ANDROID_ADB_SERVER_HOST": "10.0.0.2", "ANDROID_ADB_SERVER_PORT": "5038"}
+    assert server_address(env=env) == ServerAddress("10.0.0.2", 5038)
+    env["ADB_SERVER_SOCKET"] = "tcp:192.0.2.1:6000"
+    assert server_address(env=env) == ServerAddress("192.0.2.1", 6000)
+    assert server_address("h", 7000, env=env) == ServerAddress("h", 7000)
+    assert server_address(port=7001, env=env) == ServerAddress("192.0.2.1", 7001)
+
+
+@pytest.mark.parametrize("bad", ["local:/tmp/x", "tcp:5037", "tcp:host:port"])
+def test_bad_server_socket(bad: str) -> None:
+    with pytest.raises(DeviceError):
+        server_address(env={"ADB_SERVER_SOCKET": bad})
+
+
+D1 = DeviceInfo("A", "device")
+D2 = DeviceInfo("B", "device")
+
+
+def test_choose_serial() -> None:
+    assert choose_serial([D1], None, env={}) == "A"
+    assert choose_serial([D1, D2], "B", env={}) == "B"
+    assert choose_serial([D1, D2], None, env={"ANDROID_SERIAL": "A"}) == "A"
+
+
+@pytest.mark.parametrize(
+    ("devices", "serial", "words"),
+    [
+        ([], None, "no device"),
+        ([D1, D2], None, "several devices"),
+        ([D1], "Z", "not found"),
+        ([DeviceInfo("U", "unauthorized")], None, "unauthorized"),
+        ([DeviceInfo("O", "offline")], "O", "offline"),
+    ],
+)
+def test_choose_serial_errors(devices: list[DeviceInfo], serial: str | None, words: str) -> None:
+    with pytest.raises(DeviceError) as info:
+        choose_serial(devices, serial, env={})
+    assert words in info.value.message and info.value.hint

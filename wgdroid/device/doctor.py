@@ -1,0 +1,190 @@
+"""`wgdroid doctor`: what the phone has for WireGuard, and what to do about
+what it lacks. Everything is gathered by one script in one round trip (as
+root; if root fails, once more as the shell user, to still say the rest)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from wgdroid.device import script as sc
+from wgdroid.device.connection import Device
+from wgdroid.device.control import USERSPACE_TOOL
+from wgdroid.device.rootshell import run_root
+from wgdroid.errors import RootError, RootPendingError
+
+_TOOLS = ("wg", "wg-quick", "wireguard-go", "python3", USERSPACE_TOOL, "ip")
+
+
+def doctor_script() -> str:
+    dirs = " ".join(sc.TOOL_DIRS)
+    return "\n".join(
+        [
+            "k() { printf 'K\\t%s\\t%s\\n' \"$1\" \"$(echo $2)\"; }",
+            'k uid "$(id -u)"',
+            'k model "$(getprop ro.product.model)"',
+            'k release "$(getprop ro.build.version.release)"',
+            'k sdk "$(getprop ro.build.version.sdk)"',
+            'k abi "$(getprop ro.product.cpu.abi)"',
+            'k kernel "$(uname -r)"',
+            'k selinux "$(getenforce 2>/dev/null)"',
+            "[ -d /sys/module/wireguard ] && k module yes || k module no",
+            'k module_version "$(cat /sys/module/wireguard/version 2>/dev/null)"',
+            "[ -c /dev/net/tun ] || [ -c /dev/tun ] && k tun yes || k tun no",
+            f"[ -d {sc.STORE_DIR} ] && k store yes || k store no",
+            "where() {",
+            '  p=$(command -v "$1" 2>/dev/null) && { echo "$p"; return; }',
+            f'  for d in {dirs}; do [ -x "$d/$1" ] && {{ echo "$d/$1"; return; }}; done',
+            "}",
+            *(f'k path:{t} "$(where {t})"' for t in _TOOLS),
+            'p=$(where wg); [ -n "$p" ] && k version:wg "$("$p" --version 2>&1 | head -n 1)"',
+            "p=$(where wireguard-go)",
+            '[ -n "$p" ] && k version:wireguard-go "$("$p" --version 2>&1 | head -n 1)"',
+            "p=$(where wg-quick)",
+            'if [ -n "$p" ]; then',
+            '  case "$(head -c 2 "$p")" in',
+            "    '#!') k wg_quick_variant linux ;;",
+            "    *) k wg_quick_variant android ;;",
+            "  esac",
+            "fi",
+            "p=$(where python3)",
+            'if [ -n "$p" ]; then',
+            '  k version:python3 "$("$p" -V 2>&1)"',
+            '  k cryptography "$("$p" -c \'import cryptography; print(cryptography.__version__)\''
+            ' 2>/dev/null)"',
+            "fi",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Advice:
+    problem: str
+    fix: str
+
+
+@dataclass
+class Capabilities:
+    serial: str
+    model: str | None = None
+    android_release: str | None = None
+    sdk: int | None = None
+    abi: str | None = None
+    kernel: str | None = None
+    selinux: str | None = None
+    root_method: str | None = None  # adb-root, magisk, kernelsu, su-c, aosp; None if no root
+    root_error: str | None = None
+    kernel_module: bool = False
+    kernel_module_version: str | None = None
+    tun: bool = False
+    store_exists: bool = False
+    tools: dict[str, str | None] = field(default_factory=dict)  # name -> path
+    versions: dict[str, str] = field(default_factory=dict)
+    wg_quick_variant: str | None = None  # linux (bash) or android (C)
+    python_cryptography: str | None = None
+    backends: list[str] = field(default_factory=list)
+    advice: list[Advice] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return bool(
+            self.root_method and self.tools.get("wg") and self.tools.get("wg-quick")
+            and self.backends
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ready"] = self.ready
+        return data
+
+
+def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
+    """The pure part: K lines to Capabilities, plus advice."""
+    values: dict[str, str] = {}
+    for line in stdout.splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) == 3 and parts[0] == "K":
+            values[parts[1]] = parts[2].strip()
+
+    def get(key: str) -> str | None:
+        return values.get(key) or None
+
+    sdk = get("sdk")
+    caps = Capabilities(
+        serial=serial,
+        model=get("model"),
+        android_release=get("release"),
+        sdk=int(sdk) if sdk and sdk.isdigit() else None,
+        abi=get("abi"),
+        kernel=get("kernel"),
+        selinux=get("selinux"),
+        kernel_module=values.get("module") == "yes",
+        kernel_module_version=get("module_version"),
+        tun=values.get("tun") == "yes",
+        store_exists=values.get("store") == "yes",
+        tools={t: get(f"path:{t}") for t in _TOOLS},
+        versions={
+            k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("version:") and v
+        },
+        wg_quick_variant=get("wg_quick_variant"),
+        python_cryptography=get("cryptography"),
+    )
+    if caps.kernel_module:
+        caps.backends.append("kernel")
+    if caps.tools.get("wireguard-go") and caps.tun:
+        caps.backends.append("wireguard-go")
+    if caps.tools.get(USERSPACE_TOOL) and caps.python_cryptography and caps.tun:
+        caps.backends.append("userspace")
+    return caps
+
+
+def advise(caps: Capabilities) -> None:
+    add = caps.advice.append
+    if not caps.root_method:
+        add(Advice(
+            f"no root ({caps.root_error or 'unknown'})",
+            "root the phone with Magisk or KernelSU and allow 'Shell' in its Superuser list; "
+            "on an engineering build, `adb root` also works",
+        ))
+    if not caps.tools.get("wg") or not caps.tools.get("wg-quick"):
+        missing = ", ".join(t for t in ("wg", "wg-quick") if not caps.tools.get(t))
+        add(Advice(
+            f"missing {missing}",
+            "in the WireGuard app: Settings > Install command line tools (a Magisk module; "
+            "reboot after), or push wg/wg-quick built with the NDK to /system/xbin",
+        ))
+    if not caps.kernel_module:
+        add(Advice(
+            "no WireGuard kernel module (/sys/module/wireguard)",
+            "use a kernel built with CONFIG_WIREGUARD (GKI 5.10+ usually has it), "
+            "or a userspace backend (wireguard-go)",
+        ))
+    if not caps.backends:
+        add(Advice(
+            "no backend can run a tunnel",
+            "install wireguard-go on the phone (e.g. a Magisk module), or get the kernel module",
+        ))
+    if not caps.tun and not caps.kernel_module:
+        add(Advice("no TUN device (/dev/net/tun)", "userspace backends need CONFIG_TUN"))
+    if caps.tools.get("python3") and not caps.python_cryptography:
+        add(Advice(
+            "python3 on the phone lacks the cryptography package",
+            "the bundled userspace backend needs it: `pip install cryptography` (e.g. Termux)",
+        ))
+
+
+def gather(device: Device, *, root_timeout: float | None = None) -> Capabilities:
+    """Capabilities of the phone, in one root round trip (two if root fails)."""
+    text = doctor_script()
+    try:
+        res = run_root(device, sc.Script().add(text).render(), root_timeout=root_timeout)
+    except (RootPendingError, RootError) as exc:
+        # Still say what the phone has, as the shell user.
+        plain = device.run(text, timeout=30)
+        caps = parse_doctor_output(device.serial, plain.out)
+        caps.root_error = exc.message
+    else:
+        caps = parse_doctor_output(device.serial, res.stdout)
+        caps.root_method = res.method.value
+    advise(caps)
+    return caps

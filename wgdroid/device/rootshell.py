@@ -1,0 +1,258 @@
+"""Running a script as root on the phone, in one adb round trip.
+
+How root is reached differs by phone (adb-protocol.md §7):
+adbd already root (`id -u` = 0) runs the script directly; Magisk and
+KernelSU take `su -c '<script>'` with the script as ONE argument and `-c`
+last; AOSP su takes `su 0 sh -c '<script>'`. While the method of a serial is
+unknown, the command is a small detector (run as the shell user) that picks
+the form on the phone and then execs su, so detection and the operation
+still cost one round trip; the method it reports is remembered per serial
+for this process.
+
+The script's first line prints GRANTED_TAG on stderr: until it arrives,
+a silence is su waiting for the user (RootPendingError after the root
+timeout), and a failure is su's (RootError); after it, the script runs under
+the operation timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from wgdroid.device import script as sc
+from wgdroid.device.connection import (
+    ID_EXIT,
+    ID_STDERR,
+    ID_STDOUT,
+    MAX_OUTPUT,
+    Device,
+    ShellResult,
+    ShellTimeout,
+)
+from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError
+
+DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
+DEFAULT_TIMEOUT = 60.0
+SU_DENIED_EXIT = 13
+# A denial arriving this late is Magisk's prompt timing out, not the user saying no.
+PROMPT_EXPIRY = 9.5
+
+
+class RootMethod(StrEnum):
+    ADBD_ROOT = "adb-root"  # adbd runs as root: no su
+    MAGISK = "magisk"  # su -c '<script>'
+    KERNELSU = "kernelsu"  # su -c '<script>' (su becomes sh)
+    SU_C = "su-c"  # another su of the -c family (SuperSU, phh, ...)
+    AOSP = "aosp"  # su 0 sh -c '<script>'
+    NONE = "none"  # no su at all
+
+
+def classify_su_version(output: str) -> RootMethod:
+    """What `su -v 2>&1` says about the su family (recorded outputs in tests)."""
+    text = output.strip()
+    if "MAGISKSU" in text.upper():
+        return RootMethod.MAGISK
+    if "kernelsu" in text.lower() or "apatch" in text.lower():
+        return RootMethod.KERNELSU
+    if "invalid uid/gid" in text or text.lower().startswith("usage"):
+        return RootMethod.AOSP
+    return RootMethod.SU_C
+
+
+def command_for(method: RootMethod, script: str, *, stdin: bool) -> str:
+    """The adb shell command that runs `script` as root with a known method."""
+    nul = "" if stdin else " </dev/null"
+    quoted = sc.q(script)
+    if method is RootMethod.ADBD_ROOT:
+        return f"sh -c {quoted}{nul}"
+    if method is RootMethod.AOSP:
+        return f"su 0 sh -c {quoted}{nul}"
+    if method in (RootMethod.MAGISK, RootMethod.KERNELSU, RootMethod.SU_C):
+        return f"su -c {quoted}{nul}"
+    raise RootError("no su on the device: it is not rooted")
+
+
+def detecting_command(script: str, *, stdin: bool) -> str:
+    """Detect the root method on the phone, report it, then run the script."""
+    nul = "" if stdin else " </dev/null"
+    return "\n".join(
+        [
+            f"S={sc.q(script)}",
+            'if [ "$(id -u)" = 0 ]; then',
+            f"  echo {sc.METHOD_TAG}{RootMethod.ADBD_ROOT} >&2",
+            f'  exec sh -c "$S"{nul}',
+            "fi",
+            "if ! command -v su >/dev/null 2>&1; then",
+            f"  echo {sc.METHOD_TAG}{RootMethod.NONE} >&2",
+            "  exit 127",
+            "fi",
+            "v=$(su -v 2>&1 </dev/null)",
+            'case "$v" in',
+            f"  *MAGISKSU*|*magisksu*) m={RootMethod.MAGISK} ;;",
+            f"  *KernelSU*|*kernelsu*|*APatch*|*apatch*) m={RootMethod.KERNELSU} ;;",
+            f'  *"invalid uid/gid"*|[Uu]sage*) m={RootMethod.AOSP} ;;',
+            f"  *) m={RootMethod.SU_C} ;;",
+            "esac",
+            f'echo "{sc.METHOD_TAG}$m" >&2',
+            f'if [ "$m" = {RootMethod.AOSP} ]; then exec su 0 sh -c "$S"{nul}; fi',
+            f'exec su -c "$S"{nul}',
+        ]
+    )
+
+
+def method_from_stderr(stderr: str) -> RootMethod | None:
+    for line in stderr.splitlines():
+        if line.startswith(sc.METHOD_TAG):
+            try:
+                return RootMethod(line[len(sc.METHOD_TAG) :].strip())
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass(frozen=True)
+class RootResult:
+    """A finished root script: its exit code, stdout, plain stderr lines and tags."""
+
+    returncode: int
+    stdout: str
+    stderr_lines: list[str]
+    tags: list[sc.Tag]
+    method: RootMethod
+    elapsed: float
+    stdout_raw: bytes = b""
+
+    def tag(self, kind: str) -> sc.Tag | None:
+        return next((t for t in self.tags if t.kind == kind), None)
+
+
+_methods: dict[tuple[str, str], RootMethod] = {}
+_methods_lock = threading.Lock()
+
+
+def known_method(device: Device) -> RootMethod | None:
+    with _methods_lock:
+        return _methods.get((str(device.address), device.serial))
+
+
+def remember(device: Device, method: RootMethod | None) -> None:
+    with _methods_lock:
+        key = (str(device.address), device.serial)
+        if method is None or method is RootMethod.NONE:
+            _methods.pop(key, None)
+        else:
+            _methods[key] = method
+
+
+def root_timeout_default() -> float:
+    raw = os.environ.get("WGDROID_ROOT_TIMEOUT")
+    try:
+        return float(raw) if raw else DEFAULT_ROOT_TIMEOUT
+    except ValueError:
+        return DEFAULT_ROOT_TIMEOUT
+
+
+def run_root(
+    device: Device,
+    script: str,
+    *,
+    stdin: bytes | None = None,
+    root_timeout: float | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> RootResult:
+    """Run `script` as root in one shell stream. Raises RootError (no su, denied),
+    RootPendingError (no answer to the su prompt), DeviceError, OperationTimeout."""
+    root_timeout = root_timeout_default() if root_timeout is None else root_timeout
+    method = known_method(device)
+    has_stdin = stdin is not None
+    command = (
+        detecting_command(script, stdin=has_stdin)
+        if method is None
+        else command_for(method, script, stdin=has_stdin)
+    )
+    result, granted = _execute(device, command, stdin, root_timeout, timeout)
+    lines, tags, _ = sc.split_tags(result.err)
+    found = method_from_stderr(result.err) or method
+    if not granted:
+        remember(device, None)
+        raise _root_failure(found, result, lines)
+    if found is not None:
+        remember(device, found)
+    return RootResult(
+        result.returncode,
+        result.out,
+        lines,
+        tags,
+        found or RootMethod.SU_C,
+        result.elapsed,
+        result.stdout,
+    )
+
+
+def _execute(
+    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float
+) -> tuple[ShellResult, bool]:
+    start = time.monotonic()
+    granted = False
+    out, err = bytearray(), bytearray()
+    marker = sc.GRANTED_TAG.encode() + b"\n"
+    with device.open_shell(command) as stream:
+        if stdin is not None:
+            # Stdin waits in the pipe until the script reads it; the script is
+            # only run once su grants, so nothing reaches a non-root reader.
+            stream.write_stdin(stdin)
+            stream.close_stdin()
+        while True:
+            deadline = start + (timeout if granted else min(root_timeout, timeout))
+            try:
+                pid, payload = stream.read_packet(deadline)
+            except ShellTimeout:
+                if granted:
+                    raise OperationTimeout(
+                        f"the operation on {device.serial} did not finish in {timeout:g} s"
+                    ) from None
+                raise RootPendingError(
+                    f"su on {device.serial} did not answer in {root_timeout:g} s: "
+                    "a root prompt is probably waiting on the phone",
+                    hint="unlock the phone, tap Grant for 'Shell' in the su prompt, and retry",
+                ) from None
+            if pid == ID_EXIT:
+                code = payload[0] if payload else 255
+                res = ShellResult(code, bytes(out), bytes(err), time.monotonic() - start)
+                return res, granted
+            if pid not in (ID_STDOUT, ID_STDERR):
+                continue
+            target = out if pid == ID_STDOUT else err
+            if len(target) + len(payload) > MAX_OUTPUT:
+                raise DeviceError("the device sent more output than wgdroid accepts")
+            target += payload
+            if not granted and marker in err:
+                granted = True
+
+
+def _root_failure(method: RootMethod | None, result: ShellResult, lines: list[str]) -> RootError:
+    said = sc.trimmed(lines, 3)
+    if method is RootMethod.NONE or (method is None and result.returncode == 127):
+        return RootError(
+            "no su on the device: it is not rooted",
+            hint="root it (Magisk or KernelSU), or use an engineering build with `adb root`",
+        )
+    denied = result.returncode == SU_DENIED_EXIT or "denied" in said.lower()
+    if denied and result.elapsed >= PROMPT_EXPIRY:
+        return RootPendingError(
+            "the su prompt on the phone timed out before anyone answered it",
+            hint="run the command again and tap Grant on the phone within a few seconds",
+        )
+    if denied:
+        return RootError(
+            f"su denied root to the adb shell ({said or 'Permission denied'})",
+            hint="allow 'Shell' in Magisk > Superuser (or your root manager) and retry",
+        )
+    if method is RootMethod.AOSP and "invalid uid" in said:
+        return RootError(f"su refused the request: {said}")
+    detail = f": {said}" if said else ""
+    return RootError(f"su failed (exit {result.returncode}){detail}")

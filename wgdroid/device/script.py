@@ -1,0 +1,153 @@
+"""Building the shell scripts that run on the phone.
+
+Every operation is one POSIX sh script run by root in one su invocation.
+Values that reach the script are validated first and always `shlex.quote`d;
+the script itself travels to su as one quoted argument (`su -c '<script>'`),
+so no su variant can split it. Scripts report structured failures as a tag
+line on stderr, `wgdroid:E:<kind>:<detail>`, and exit with TAG_EXIT.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from wgdroid.errors import InvalidInputError
+
+STORE_DIR = "/data/misc/wireguard"
+STATE_DIR = f"{STORE_DIR}/.wgdroid"  # uptime/backend notes written at `up`
+APP_BIN = "/data/data/com.wireguard.android/code_cache/bin"
+# Where wg/wg-quick may live besides PATH. AOSP su resets PATH, so set it.
+TOOL_DIRS = (
+    "/system/bin",
+    "/system/xbin",
+    "/data/adb/modules/wireguard/system/xbin",
+    "/data/adb/modules/wireguard/system/bin",
+    APP_BIN,
+)
+USERSPACE_ENV = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"
+
+TAG_PREFIX = "wgdroid:"
+GRANTED_TAG = "wgdroid:granted"
+ERROR_TAG = "wgdroid:E:"
+METHOD_TAG = "wgdroid:root="
+TAG_EXIT = 99  # a script's own structured failure (the tag says which)
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
+
+
+def q(value: str) -> str:
+    return shlex.quote(value)
+
+
+def check_name(name: str) -> str:
+    """A tunnel name is its interface name; refuse anything else before it nears a shell."""
+    if not _NAME_RE.match(name) or name in (".", ".."):
+        raise InvalidInputError(
+            f"{name!r} is not a valid tunnel name: 1-15 of letters, digits and _=+.-"
+        )
+    return name
+
+
+def conf_path(name: str) -> str:
+    return f"{STORE_DIR}/{check_name(name)}.conf"
+
+
+@dataclass(frozen=True)
+class Tag:
+    kind: str
+    detail: str
+
+
+def split_tags(stderr: str) -> tuple[list[str], list[Tag], bool]:
+    """(plain stderr lines, error tags, whether root was granted)."""
+    lines: list[str] = []
+    tags: list[Tag] = []
+    granted = False
+    for line in stderr.splitlines():
+        if line == GRANTED_TAG:
+            granted = True
+        elif line.startswith(ERROR_TAG):
+            kind, _, detail = line[len(ERROR_TAG) :].partition(":")
+            tags.append(Tag(kind, detail))
+        elif line.startswith(METHOD_TAG):
+            continue
+        else:
+            lines.append(line)
+    return lines, tags, granted
+
+
+def trimmed(lines: Iterable[str], limit: int = 8) -> str:
+    """A tool's stderr for a one-line error: no `[#]` echo lines, the last few lines."""
+    kept = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("[#]")]
+    return "; ".join(kept[-limit:])
+
+
+class Script:
+    """A root script under construction. `fail` lines abort with a tag."""
+
+    def __init__(self) -> None:
+        dirs = ":".join(TOOL_DIRS)
+        self._lines: list[str] = [
+            f"echo {GRANTED_TAG} >&2",
+            "umask 077",
+            f'PATH="$PATH:{dirs}"',
+            f"export PATH {USERSPACE_ENV}=1",
+            f"fail() {{ echo \"{ERROR_TAG}$1:$2\" >&2; exit {TAG_EXIT}; }}",
+        ]
+
+    def add(self, *lines: str) -> Script:
+        self._lines.extend(lines)
+        return self
+
+    def render(self) -> str:
+        return "\n".join(self._lines) + "\n"
+
+
+def fail(kind: str, detail: str) -> str:
+    """A script line that aborts with a tag (detail is quoted, so any text is safe)."""
+    return f"fail {q(kind)} {q(detail)}"
+
+
+def raise_for_tags(tags: list[Tag], stderr_lines: list[str], returncode: int, what: str) -> None:
+    """Turn a script's tag (or a bare non-zero exit) into the shared error tree."""
+    from wgdroid import errors
+
+    said = trimmed(stderr_lines)
+    for tag in tags:
+        detail = tag.detail
+        if tag.kind == "not-found":
+            raise errors.NotFoundError(f"no tunnel {detail!r} on the device")
+        if tag.kind == "not-up":
+            raise errors.NotFoundError(f"tunnel {detail!r} is not up")
+        if tag.kind == "already-up":
+            raise errors.ConflictError(
+                f"tunnel {detail!r} is already up", hint=f"`wgdroid disable {detail}` first"
+            )
+        if tag.kind == "is-up":
+            raise errors.ConflictError(
+                f"tunnel {detail!r} is up", hint="disable it first, or pass --force"
+            )
+        if tag.kind == "exists":
+            raise errors.ConflictError(f"a tunnel named {detail!r} already exists")
+        if tag.kind == "port-clash":
+            port, _, other = detail.partition(" ")
+            raise errors.ConflictError(
+                f"ListenPort {port} is already used by tunnel {other.strip()!r}",
+                hint="change ListenPort (or leave it out for a random one), or disable the other",
+            )
+        if tag.kind == "missing-tools":
+            raise errors.MissingToolsError(
+                f"{detail}", hint="`wgdroid doctor` shows what the phone has and what to install"
+            )
+        if tag.kind == "backend":
+            raise errors.MissingToolsError(detail)
+        suffix = f": {said}" if said else ""
+        raise errors.DeviceCommandError(f"{what} failed ({detail}){suffix}", returncode=returncode)
+    if returncode != 0:
+        suffix = f": {said}" if said else ""
+        raise errors.DeviceCommandError(
+            f"{what} failed (exit {returncode}){suffix}", returncode=returncode
+        )

@@ -1,0 +1,324 @@
+"""Tunnel status: the one-round-trip status script, the pure parser of its
+output (`wg show all dump` plus a few facts), and rate computation.
+
+The private key never leaves the phone: the script replaces the private key
+of interface lines and the preshared key of peer lines with `(hidden)`
+before the dump is printed, and the parser drops that field anyway.
+
+JSON schema of `wgdroid status --json` (schema 1; fields are only added):
+
+    {
+      "schema": 1,
+      "devices": [
+        {
+          "serial": "127.0.0.1:15555",
+          "device_time": 1764000000,          # the phone's clock (unix s)
+          "sample_seconds": 1.0,              # window of the rates, or null
+          "error": null,                      # or {"message", "exit_code"} (with --all)
+          "interfaces": [
+            {
+              "name": "wg0",
+              "public_key": "base64",         # never the private key
+              "listen_port": 51820,
+              "fwmark": null,                 # int, or null for off
+              "backend": "kernel",            # kernel | wireguard-go | userspace | unknown
+              "up_since": 1763999000,         # unix s (phone clock), or null if unknown
+              "uptime_seconds": 1000,         # or null
+              "peers": [
+                {
+                  "public_key": "base64",
+                  "preshared_key": true,      # whether one is set (never its value)
+                  "endpoint": "198.51.100.1:51820",   # or null
+                  "allowed_ips": ["10.0.0.0/24"],
+                  "latest_handshake": 1763999990,     # unix s, or null if never
+                  "handshake_age_seconds": 10,        # or null
+                  "rx_bytes": 1372, "tx_bytes": 1460,
+                  "rx_rate": 120.5, "tx_rate": 98.0,  # bytes/s over the sample, or null
+                  "persistent_keepalive": 25          # seconds, or null for off
+                }
+              ]
+            }
+          ]
+        }
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from wgdroid.device import script as sc
+from wgdroid.errors import DeviceCommandError
+
+SCHEMA_VERSION = 1
+HIDDEN = "(hidden)"
+TAB = "\t"
+NONE = "(none)"
+
+
+@dataclass(frozen=True)
+class PeerStatus:
+    public_key: str
+    preshared_key: bool
+    endpoint: str | None
+    allowed_ips: list[str]
+    latest_handshake: int | None
+    rx_bytes: int
+    tx_bytes: int
+    persistent_keepalive: int | None
+    handshake_age: int | None = None
+    rx_rate: float | None = None
+    tx_rate: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "public_key": self.public_key,
+            "preshared_key": self.preshared_key,
+            "endpoint": self.endpoint,
+            "allowed_ips": list(self.allowed_ips),
+            "latest_handshake": self.latest_handshake,
+            "handshake_age_seconds": self.handshake_age,
+            "rx_bytes": self.rx_bytes,
+            "tx_bytes": self.tx_bytes,
+            "rx_rate": self.rx_rate,
+            "tx_rate": self.tx_rate,
+            "persistent_keepalive": self.persistent_keepalive,
+        }
+
+
+@dataclass(frozen=True)
+class InterfaceStatus:
+    name: str
+    public_key: str
+    listen_port: int
+    fwmark: int | None
+    backend: str = "unknown"
+    up_since: int | None = None
+    uptime: int | None = None
+    peers: list[PeerStatus] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "public_key": self.public_key,
+            "listen_port": self.listen_port,
+            "fwmark": self.fwmark,
+            "backend": self.backend,
+            "up_since": self.up_since,
+            "uptime_seconds": self.uptime,
+            "peers": [p.to_json() for p in self.peers],
+        }
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    serial: str
+    device_time: int | None
+    interfaces: list[InterfaceStatus]
+    sample_seconds: float | None = None
+
+    def interface(self, name: str) -> InterfaceStatus | None:
+        return next((i for i in self.interfaces if i.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "device_time": self.device_time,
+            "sample_seconds": self.sample_seconds,
+            "error": None,
+            "interfaces": [i.to_json() for i in self.interfaces],
+        }
+
+
+# -- the script ---------------------------------------------------------------
+
+_F = "[^\t]*"  # one dump field
+
+
+def hide_secrets_sed() -> str:
+    """A sed program that blanks field 2 of 5-field lines (the private key)
+    and field 3 of 9-field peer lines (the preshared key, unless `(none)`)."""
+    iface = f"s/^\\({_F}\\)\t{_F}\\(\t{_F}\t{_F}\t{_F}\\)$/\\1\t{HIDDEN}\\2/"
+    peer = (
+        f"/^{_F}\t{_F}\t(none)\t/!s/^\\({_F}\t{_F}\\)\t{_F}\\(\\(\t{_F}\\)\\{{6\\}}\\)$/"
+        f"\\1\t{HIDDEN}\\2/"
+    )
+    return f"{iface}\n{peer}"
+
+
+def status_script(sample_seconds: float | None) -> str:
+    """Root script: the phone's time, per-interface facts, an optional first
+    transfer sample, then the dump with secrets hidden; all on stdout."""
+    lines = [
+        "command -v wg >/dev/null 2>&1 || " + sc.fail("missing-tools", "wg not found"),
+        'printf "N\\t%s\\n" "$(date +%s)"',
+        "ifs=$(wg show interfaces) || " + sc.fail("wg", "wg show interfaces failed"),
+        "for i in $ifs; do",
+        "  k=kernel; [ -e /sys/class/net/$i/tun_flags ] && k=tun",
+        "  x=$(cat /sys/class/net/$i/ifindex 2>/dev/null)",
+        f'  s=$(cat {sc.STATE_DIR}/"$i" 2>/dev/null)',
+        '  printf "I\\t%s\\t%s\\t%s\\t%s\\n" "$i" "$k" "$x" "$s"',
+        "done",
+    ]
+    if sample_seconds:
+        lines += [
+            "wg show all transfer | sed 's/^/T\t/'",
+            f"sleep {sample_seconds:g}",
+        ]
+    lines += [
+        # A pipe, not a temp file: the unhidden dump never touches the disk.
+        f"wg show all dump | sed {sc.q(hide_secrets_sed())} | sed 's/^/D\t/'",
+    ]
+    return "\n".join(lines)
+
+
+# -- the parser ---------------------------------------------------------------
+
+
+def _opt_int(text: str) -> int | None:
+    return None if text in ("off", NONE, "", "0") else int(text, 0)
+
+
+def _port(text: str) -> int:
+    return int(text) if text.isdigit() else 0
+
+
+def parse_dump_lines(
+    lines: list[str],
+) -> tuple[list[InterfaceStatus], dict[str, list[PeerStatus]]]:
+    """Parse `wg show all dump` lines (secrets already hidden or not: both
+    are dropped). Line types are told apart by field count."""
+    ifaces: list[InterfaceStatus] = []
+    peers: dict[str, list[PeerStatus]] = {}
+    for number, line in enumerate(lines, 1):
+        if not line:
+            continue
+        f = line.split(TAB)
+        try:
+            if len(f) == 5:
+                ifaces.append(
+                    InterfaceStatus(
+                        name=f[0], public_key=f[2], listen_port=_port(f[3]),
+                        fwmark=_opt_int(f[4]),
+                    )
+                )
+            elif len(f) == 9:
+                handshake = int(f[5])
+                peers.setdefault(f[0], []).append(
+                    PeerStatus(
+                        public_key=f[1],
+                        preshared_key=f[2] != NONE,
+                        endpoint=None if f[3] == NONE else f[3],
+                        allowed_ips=[] if f[4] == NONE else f[4].split(","),
+                        latest_handshake=handshake or None,
+                        rx_bytes=int(f[6]),
+                        tx_bytes=int(f[7]),
+                        persistent_keepalive=_opt_int(f[8]),
+                    )
+                )
+            else:
+                raise ValueError
+        except ValueError:
+            # Say which line, never what it holds (it may hold a key).
+            raise DeviceCommandError(
+                f"unexpected `wg show all dump` output (line {number}, {len(f)} fields)"
+            ) from None
+    return ifaces, peers
+
+
+@dataclass(frozen=True)
+class _Facts:
+    kind: str  # kernel | tun
+    ifindex: str
+    state: str  # "<since> <backend> <ifindex>" written at up, or ""
+
+
+def parse_status_output(
+    serial: str, stdout: str, sample_seconds: float | None = None
+) -> DeviceStatus:
+    """Parse the status script's output into a DeviceStatus with ages and rates."""
+    now: int | None = None
+    facts: dict[str, _Facts] = {}
+    first: dict[tuple[str, str], tuple[int, int]] = {}
+    dump: list[str] = []
+    for line in stdout.splitlines():
+        tag, _, rest = line.partition(TAB)
+        if tag == "N":
+            now = int(rest) if rest.strip().isdigit() else None
+        elif tag == "I":
+            f = [*rest.split(TAB), "", "", "", ""][:4]
+            facts[f[0]] = _Facts(f[1], f[2], f[3].strip())
+        elif tag == "T":
+            f = rest.split(TAB)
+            if len(f) == 4 and f[2].isdigit() and f[3].isdigit():
+                first[(f[0], f[1])] = (int(f[2]), int(f[3]))
+        elif tag == "D":
+            dump.append(rest)
+    ifaces, peers = parse_dump_lines(dump)
+    result: list[InterfaceStatus] = []
+    for iface in ifaces:
+        fact = facts.get(iface.name)
+        backend, since = _backend_and_since(fact)
+        plist = []
+        for p in peers.get(iface.name, []):
+            age = None
+            if p.latest_handshake is not None and now is not None:
+                age = max(0, now - p.latest_handshake)
+            rx_rate = tx_rate = None
+            before = first.get((iface.name, p.public_key))
+            if before is not None and sample_seconds:
+                rx_rate = max(0, p.rx_bytes - before[0]) / sample_seconds
+                tx_rate = max(0, p.tx_bytes - before[1]) / sample_seconds
+            plist.append(replace(p, handshake_age=age, rx_rate=rx_rate, tx_rate=tx_rate))
+        uptime = max(0, now - since) if since is not None and now is not None else None
+        result.append(
+            replace(iface, backend=backend, up_since=since, uptime=uptime, peers=plist)
+        )
+    return DeviceStatus(serial, now, result, sample_seconds if first else None)
+
+
+def _backend_and_since(fact: _Facts | None) -> tuple[str, int | None]:
+    if fact is None:
+        return "unknown", None
+    generic = "kernel" if fact.kind == "kernel" else "userspace"
+    parts = fact.state.split()
+    # The note is ours only if it names this very interface instance.
+    if len(parts) == 3 and parts[2] == fact.ifindex and parts[0].isdigit():
+        backend = parts[1] if parts[1] in ("kernel", "wireguard-go", "userspace") else generic
+        return backend, int(parts[0])
+    return generic, None
+
+
+def with_rates(prev: DeviceStatus, cur: DeviceStatus, seconds: float) -> DeviceStatus:
+    """Rates between two polls (for --watch and the TUI); counters that went
+    down (a tunnel restarted) give no rate rather than a negative one."""
+    if seconds <= 0:
+        return cur
+    before = {
+        (i.name, p.public_key): (p.rx_bytes, p.tx_bytes)
+        for i in prev.interfaces
+        for p in i.peers
+    }
+    ifaces = []
+    for iface in cur.interfaces:
+        plist = []
+        for p in iface.peers:
+            b = before.get((iface.name, p.public_key))
+            if b is None or p.rx_bytes < b[0] or p.tx_bytes < b[1]:
+                plist.append(replace(p, rx_rate=None, tx_rate=None))
+            else:
+                plist.append(
+                    replace(
+                        p,
+                        rx_rate=(p.rx_bytes - b[0]) / seconds,
+                        tx_rate=(p.tx_bytes - b[1]) / seconds,
+                    )
+                )
+        ifaces.append(replace(iface, peers=plist))
+    return replace(cur, interfaces=ifaces, sample_seconds=seconds)
+
+
+def status_json(statuses: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "devices": statuses}
