@@ -121,7 +121,15 @@ async def pump_v2_input(stream: Stream, child: Child) -> None:
         data = await stream.read()
         if not data:
             return
-        for packet_id, payload in parser.feed(data):
+        try:
+            frames = list(parser.feed(data))
+        except shellproto.ShellProtocolError as exc:
+            # Framing is lost for good: stop taking input, let the command finish.
+            log.warning("shell stdin: %s", exc)
+            child.close_stdin()
+            await _discard(stream)
+            return
+        for packet_id, payload in frames:
             if packet_id == shellproto.ID_STDIN and child.stdin is not None:
                 try:
                     await fdio.write_all(child.stdin, payload)
@@ -134,6 +142,11 @@ async def pump_v2_input(stream: Stream, child: Child) -> None:
                     child.set_window(shellproto.parse_window_size(payload))
                 except shellproto.ShellProtocolError as exc:
                     log.debug("ignoring %s", exc)
+
+
+async def _discard(stream: Stream) -> None:
+    while await stream.read():
+        pass
 
 
 async def _cancel(*tasks: asyncio.Task[None]) -> None:
