@@ -570,3 +570,38 @@ def test_256k_maxdata_device(harness: Harness, device_dir: Path, tmp_path: Path)
         assert out.stdout == local.read_bytes()
     finally:
         harness.stop_phone(p2)
+
+
+def test_push_a_directory_tree(
+    harness: Harness, phone: Phone, device_dir: Path, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "a" / "b" / "deep.txt").write_bytes(b"deep")
+    (tree / "top.bin").write_bytes(os.urandom(100_000))
+    (tree / "link").symlink_to("top.bin")
+    out = harness.adb("push", str(tree), str(device_dir), serial=phone.serial)
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = device_dir / "tree"
+    assert (got / "a" / "b" / "deep.txt").read_bytes() == b"deep"
+    assert (got / "top.bin").read_bytes() == (tree / "top.bin").read_bytes()
+    assert os.readlink(got / "link") == "top.bin"
+    back = tmp_path / "back"
+    assert harness.adb("pull", str(got), str(back), serial=phone.serial).returncode == 0
+    assert (back / "a" / "b" / "deep.txt").read_bytes() == b"deep"
+
+
+@needs_root
+def test_push_obeys_the_phone_permissions(harness: Harness, phone: Phone, tmp_path: Path) -> None:
+    # syncd runs as the shell user, so a root-only directory refuses it.
+    locked = Path(tempfile.mkdtemp(prefix="wgdroid-adbtest-locked-", dir="/tmp"))
+    try:
+        locked.chmod(0o755)
+        local = tmp_path / "f"
+        local.write_bytes(b"x")
+        out = harness.adb("push", str(local), str(locked / "f"), serial=phone.serial)
+        assert out.returncode != 0
+        assert b"Permission denied" in out.stdout + out.stderr
+        assert list(locked.iterdir()) == []
+    finally:
+        shutil.rmtree(locked, ignore_errors=True)
