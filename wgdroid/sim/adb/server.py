@@ -11,6 +11,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from wgdroid.sim.adb import auth, packets, services
+from wgdroid.sim.adb.streams import StreamClosed
 from wgdroid.sim.adb.sync import DEFAULT_SYNCD_ARGV
 from wgdroid.sim.adb.transport import DeviceConnection, Handler
 from wgdroid.sim.runtime_api import PhoneRuntime
@@ -154,7 +155,7 @@ class AdbDeviceServer:
         blob = self.auth.allow(key)
         for conn in list(self._connections):
             if conn.pending_key == blob:
-                with contextlib.suppress(ConnectionError, OSError):
+                with contextlib.suppress(StreamClosed):  # that host just went away
                     await conn.go_online()
 
     async def allow_pending(self) -> int:
