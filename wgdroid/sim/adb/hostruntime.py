@@ -3,7 +3,9 @@ on this machine (no namespaces). It exists to test the ADB protocol against
 the real adb server before, and beside, the namespace phone.
 
 - `/system/bin/sh` runs as the host's /bin/sh; `python3` as the system
-  python3 (stdlib only, as on a phone) with this checkout on PYTHONPATH.
+  python3 (stdlib only, as on a phone). Its PYTHONPATH holds a copy of just
+  `wgdroid.sim.adb.syncd` in a world-readable temp dir, as if installed on the
+  phone: the shell user may not be able to read this checkout (CI homes).
 - When running as root, children really switch to the requested uid (so
   `adb shell id -u` prints 2000); otherwise they keep the caller's uid.
 - A tiny `getprop` (identity and ro.debuggable) is put first on PATH, since
@@ -27,7 +29,6 @@ from typing import Any
 
 from wgdroid.sim.runtime_api import PhoneIdentity, StreamCounters
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
 _HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -81,6 +82,7 @@ class HostRuntime:
             **(props or {}),
         }
         self._write_getprop(all_props)
+        self._pylib = self._install_syncd()
 
     def _write_getprop(self, props: Mapping[str, str]) -> None:
         cases = "\n".join(f"  {k}) echo '{v}' ;;" for k, v in props.items())
@@ -98,6 +100,17 @@ class HostRuntime:
         path = self._shim_dir / "getprop"
         path.write_text(script)
         path.chmod(0o755)
+
+    def _install_syncd(self) -> Path:
+        pylib = self._shim_dir / "pylib"
+        package = pylib / "wgdroid" / "sim" / "adb"
+        package.mkdir(parents=True)
+        for init in (pylib / "wgdroid", pylib / "wgdroid" / "sim", package):
+            (init / "__init__.py").write_text("")
+        shutil.copyfile(Path(__file__).with_name("syncd.py"), package / "syncd.py")
+        for path in (pylib, *pylib.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        return pylib
 
     def close(self) -> None:
         for proc in list(self._procs):
@@ -134,7 +147,7 @@ class HostRuntime:
     ) -> HostProcess:
         host_env = dict(env)
         host_env["PATH"] = f"{self._shim_dir}:{env.get('PATH', '')}:{_HOST_PATH}"
-        host_env["PYTHONPATH"] = str(_REPO_ROOT)
+        host_env["PYTHONPATH"] = str(self._pylib)
         ids: dict[str, Any] = {}
         if os.geteuid() == 0 and uid != 0:
             ids = {"user": uid, "group": uid, "extra_groups": []}
