@@ -115,3 +115,13 @@ def test_iperf_server_answers_through_the_tunnel(sim_phone, sim_state) -> None: 
     assert report["end"]["sum_received"]["bytes"] > 0
     rx, _tx = _transfer(sim_phone.shell("su -c 'wg show demo transfer' </dev/null").stdout)
     assert rx > 0
+
+
+def test_wg_quick_dns_goes_through_the_resolvconf_shim(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    res = sim_phone.run_in_phone(
+        "sed 's/^\\[Peer\\]/DNS = 10.99.0.1\\n\\n[Peer]/' /data/misc/wireguard/demo.conf "
+        "> /data/misc/wireguard/dns0.conf && chmod 600 /data/misc/wireguard/dns0.conf && "
+        "wg-quick up dns0 && resolvconf -l dns0 && wg-quick down dns0 && "
+        "ls /run/resolvconf/interface | wc -l")
+    assert res.status == 0, res.stderr[-400:]
+    assert res.stdout.decode().split("\n")[:2] == ["nameserver 10.99.0.1", "0"]

@@ -69,6 +69,7 @@ def cmd_start(args: argparse.Namespace) -> int:
                 hostadb.connect(phone["serial"], args.adb_server_port)
         except Exception:
             client.stop([p["serial"] for p in phones])
+            client.shutdown_if_idle()
             raise
     if args.json:
         output.emit_json({"phones": phones})
@@ -117,15 +118,12 @@ def cmd_stop(args: argparse.Namespace) -> int:
             except Exception as exc:  # the phone goes anyway; say why adb may list it
                 output.warning(f"adb disconnect {serial}: {exc}")
     if not known:
-        if client.running():
-            client.request("shutdown")
-            client.wait_gone()
+        client.shutdown_if_idle()
         output.note("no simulator is running")
         return ExitCode.OK
     stopped = client.stop(None if args.all else args.serials)
-    if not args.all and not client.phones():
-        client.request("shutdown")  # nothing left to simulate: remove the internet too
-        client.wait_gone()
+    if not args.all:
+        client.shutdown_if_idle()  # nothing left to simulate: remove the internet too
     for serial in stopped:
         output.data(serial)
     return ExitCode.OK

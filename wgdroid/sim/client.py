@@ -113,9 +113,20 @@ class SimClient:
             raise errors.UsageError("--devices must be at least 1")
         self.ensure_daemon()
         params = {k: v for k, v in opts.items() if v is not None}
-        phones: list[dict[str, Any]] = self.request(
-            "start", devices=devices, profile=profile, **params)["phones"]
+        try:
+            phones: list[dict[str, Any]] = self.request(
+                "start", devices=devices, profile=profile, **params)["phones"]
+        except errors.WgdroidError:
+            self.shutdown_if_idle()
+            raise
         return phones
+
+    def shutdown_if_idle(self) -> None:
+        """Stop the daemon (and its internet namespace) if it has no phones."""
+        with contextlib.suppress(errors.WgdroidError):
+            if not self.phones():
+                self.request("shutdown")
+                self.wait_gone()
 
     def phones(self) -> list[dict[str, Any]]:
         with contextlib.suppress(errors.NotFoundError):
