@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -105,6 +106,10 @@ def test_handshake_ping_and_tcp_both_ways(impl_a: Impl, impl_b: Impl) -> None:
             assert res["received"] > 1_000_000
         assert p.a.alive()
         assert p.b.alive()
+        assert stop(ours(p)) == 0
+        m = re.search(r"(\d+) packets to the TUN in (\d+) writes", ours(p).log_text())
+        assert m, ours(p).log_text()[-2000:]
+        assert int(m.group(2)) < int(m.group(1))  # TCP segments were coalesced (GRO)
         assert_no_secrets(p)
 
 

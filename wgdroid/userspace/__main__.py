@@ -11,6 +11,8 @@ Environment:
                      the parent's stderr only when LOG_LEVEL is set and not silent
                      (wireguard-go's rule). Keys are never logged.
   WGDROID_WORKERS    crypto workers: inline (default) | threads | processes[:N].
+  WGDROID_TUN_GRO    1 (default): open the TUN with IFF_VNET_HDR and write received
+                     TCP segments of one flow as one GSO packet; 0: plain TUN.
   WGDROID_TEST_TIMER_SCALE
                      TESTS ONLY. A factor (1-1000) by which the protocol clock runs
                      faster than real time, so a 120 s rekey happens after 120/scale s.
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     directory = args.socket_dir or socket_dir()
     path = os.path.join(directory, f"{iface}.sock")
     try:
-        tun = Tun(iface)
+        tun = Tun(iface, vnet_hdr=os.environ.get("WGDROID_TUN_GRO", "1") != "0")
     except OSError as e:
         _say(f"{PROG}: cannot create TUN {iface!r}: {e.strerror}")
         return 1

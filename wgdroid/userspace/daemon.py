@@ -121,7 +121,7 @@ class Daemon:
                 if e.errno in (errno.EBADFD, errno.EIO, errno.ENODEV):
                     self.loop.stop("interface removed")
                 return
-            pkt = bytes(self._view[:n])
+            pkt = bytes(self._view[self.tun.offset : n])
             peer = self.device.route_outbound(pkt)
             if peer is None:
                 self.stats.no_route += 1
@@ -181,11 +181,13 @@ class Daemon:
     def _on_rx_done(self, batch: RxBatch) -> None:
         peer = batch.peer
         now = self.now()
-        write = self.tun.write
+        out = []
         for job, pt in zip(batch.jobs, batch.out, strict=True):
             pkt = peer.on_received(job, pt, now)
             if pkt is not None:
-                write(pkt)
+                out.append(pkt)
+        if out:
+            self.tun.write_many(out)
         self._flush_actions()
 
     def _handshakes(self) -> None:
@@ -273,7 +275,9 @@ class Daemon:
     # --- lifetime ---
     def run(self) -> str:
         reason = self.loop.run()
-        log.debug("shutting down: %s", reason)
+        log.debug("shutting down: %s; %d packets to the TUN in %d writes; pipeline %s; %s",
+                  reason, self.tun.packets_written, self.tun.writes, self.pipeline.stats,
+                  self.stats)
         return reason
 
     def close(self) -> None:

@@ -11,11 +11,15 @@ import fcntl
 import os
 import socket
 import struct
+from collections.abc import Sequence
+
+from wgdroid.userspace.gro import VNET_HDR_LEN, write_coalesced
 
 TUNSETIFF = 0x400454CA
 TUNGETIFF = 0x800454D2
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
 SIOCGIFMTU = 0x8921
 SIOCGIFINDEX = 0x8933
 
@@ -25,16 +29,24 @@ MAX_PACKET = 65535
 class Tun:
     """An open TUN queue. Reads and writes whole IP packets, no packet-info header."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, vnet_hdr: bool = False) -> None:
+        # With IFF_VNET_HDR but no TUNSETOFFLOAD the kernel still hands us plain,
+        # checksummed packets (behind a 10-byte header), while we may write
+        # coalesced GSO packets (gro.py): receive-side offload only.
         fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+        flags = IFF_TUN | IFF_NO_PI | (IFF_VNET_HDR if vnet_hdr else 0)
         try:
-            ifr = struct.pack("16sH22x", name.encode(), IFF_TUN | IFF_NO_PI)
+            ifr = struct.pack("16sH22x", name.encode(), flags)
             res = fcntl.ioctl(fd, TUNSETIFF, ifr)
             os.set_blocking(fd, False)
         except BaseException:
             os.close(fd)
             raise
         self.fd = fd
+        self.vnet_hdr = vnet_hdr
+        self.offset = VNET_HDR_LEN if vnet_hdr else 0  # where the IP packet starts in a read
+        self.packets_written = 0
+        self.writes = 0
         self.name = res[:16].rstrip(b"\0").decode()
         self.ifindex = if_index(self.name)
 
@@ -42,11 +54,22 @@ class Tun:
         """One packet into buf; raises BlockingIOError when none is waiting."""
         return os.readv(self.fd, (buf,))
 
-    def write(self, packet: bytes | memoryview) -> None:
-        # The kernel refuses malformed packets (EINVAL) and a down link (EIO);
-        # a data plane drops them like a lossy link instead of dying.
+    def write_many(self, packets: list[bytes]) -> None:
+        """Write decrypted packets in order (coalesced per TCP flow with IFF_VNET_HDR)."""
+        self.packets_written += len(packets)
+        if self.vnet_hdr:
+            self.writes += write_coalesced(packets, self._writev)
+            return
+        self.writes += len(packets)
+        for p in packets:
+            # The kernel refuses malformed packets (EINVAL) and a down link (EIO);
+            # a data plane drops them like a lossy link instead of dying.
+            with contextlib.suppress(OSError):
+                os.write(self.fd, p)
+
+    def _writev(self, parts: Sequence[bytes | memoryview]) -> None:
         with contextlib.suppress(OSError):
-            os.write(self.fd, packet)
+            os.writev(self.fd, parts)
 
     def attached(self) -> bool:
         """False once the interface was deleted (`ip link delete`): TUNGETIFF fails."""
