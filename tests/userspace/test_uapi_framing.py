@@ -135,3 +135,19 @@ def test_socket_mode_and_stale_socket(tmp_path: Path) -> None:
     s.close()  # stale: the file stays but nobody listens
     s2 = listen(path)
     s2.close()
+
+
+def test_loop_survives_a_failing_callback() -> None:
+    loop = Loop()
+    ran: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("secret-ish detail")
+
+    loop.call_later(0, boom)
+    loop.call_later(0.01, lambda: ran.append("later"))
+    loop.call_later(0.02, lambda: loop.stop("done"))
+    assert loop.run() == "done"
+    assert ran == ["later"]
+    assert loop.errors == 1
+    loop.close()

@@ -255,6 +255,7 @@ class Daemon:
 
     def _watch_socket(self) -> None:
         # wireguard-go uses inotify; a 1 s stat is enough to honour "delete the socket to stop".
+        self.loop.call_later(1.0, self._watch_socket)  # first, so an error can't end the watch
         if self.uapi.socket_gone():
             self.loop.stop("UAPI socket removed")
             return
@@ -263,7 +264,6 @@ class Daemon:
             return
         self.pipeline.pool.health_check()
         self.pipeline.process_completions()
-        self.loop.call_later(1.0, self._watch_socket)
 
     def _make_pool(self, kind: PoolKind, workers: int) -> WorkerPool[Batch]:
         if kind == "threads":

@@ -39,54 +39,55 @@ def _sum16(data: bytes) -> int:
     return sum(struct.unpack(f"!{len(data) // 2}H", data))
 
 
-class _Seg:
-    __slots__ = ("ack_opts", "flags", "hl", "key", "payload", "pkt", "seq", "v6")
+_V4 = struct.Struct("!BBHHHBB")  # version/IHL, TOS, total length, id, frag, TTL, protocol
+_V6 = struct.Struct("!IHBB")  # version/class/flow label, payload length, next header, hops
+_TCP = struct.Struct("!IIIBB")  # ports, seq, ack, data offset, flags
 
-    def __init__(self, pkt: bytes, v6: bool, hl: int, key: bytes, seq: int, flags: int,
-                 ack_opts: bytes) -> None:
+
+class _Seg:
+    __slots__ = ("flags", "hl", "match", "payload", "pkt", "seq", "v6")
+
+    def __init__(self, pkt: bytes, v6: bool, hl: int, match: tuple[object, ...], seq: int,
+                 flags: int) -> None:
         self.pkt = pkt
         self.v6 = v6
         self.hl = hl  # IP + TCP header length
-        self.key = key
+        self.match = match  # everything that must be equal to merge
         self.seq = seq
         self.flags = flags
-        self.ack_opts = ack_opts
         self.payload = len(pkt) - hl
 
 
 def _parse(pkt: bytes) -> _Seg | None:
-    """A TCP segment that may be coalesced, or None."""
+    """A TCP segment that may be coalesced, or None. (Hot: one call per packet.)"""
     n = len(pkt)
     if n < 40:
         return None
-    ver = pkt[0] >> 4
-    if ver == 4:
-        if pkt[0] != 0x45 or pkt[9] != 6 or (pkt[6] & 0x3F) or pkt[7]:  # options/frags/not TCP
+    ver = pkt[0]
+    if ver == 0x45:  # IPv4 without options
+        _vi, tos, total, _id, frag, ttl, proto = _V4.unpack_from(pkt)
+        if proto != 6 or frag & 0x3FFF or total != n:  # not TCP, or a fragment
             return None
         ip_hl = 20
-        key = pkt[12:20]
-        same = pkt[1:2] + pkt[8:9]  # TOS/ECN and TTL must match to merge
-        if int.from_bytes(pkt[2:4], "big") != n:
+        addrs = pkt[12:20]
+        same: int = tos << 8 | ttl
+    elif ver >> 4 == 6:
+        if n < 60:
             return None
-    elif ver == 6:
-        if n < 60 or pkt[6] != 6:  # extension headers are not coalesced
+        vcf, plen, nh, hops = _V6.unpack_from(pkt)
+        if nh != 6 or plen + 40 != n:  # extension headers are not coalesced
             return None
         ip_hl = 40
-        key = pkt[8:40]
-        same = pkt[0:4] + pkt[7:8]  # traffic class, flow label and hop limit
-        if int.from_bytes(pkt[4:6], "big") + 40 != n:
-            return None
+        addrs = pkt[8:40]
+        same = vcf << 8 | hops
     else:
         return None
-    doff = (pkt[ip_hl + 12] >> 4) * 4
-    flags = pkt[ip_hl + 13]
-    hl = ip_hl + doff
-    if doff < 20 or hl >= n or flags & ~(_ACK | _PSH) or not flags & _ACK:
+    ports, seq, ack, doff, flags = _TCP.unpack_from(pkt, ip_hl)
+    hl = ip_hl + (doff >> 4) * 4
+    if hl < ip_hl + 20 or hl >= n or flags & ~(_ACK | _PSH) or not flags & _ACK:
         return None
-    seq = int.from_bytes(pkt[ip_hl + 4 : ip_hl + 8], "big")
-    # IP fields, ack, data offset and option bytes must match for coalescing
-    ack_opts = same + pkt[ip_hl + 8 : ip_hl + 13] + pkt[ip_hl + 20 : hl]
-    return _Seg(pkt, ver == 6, hl, key + pkt[ip_hl : ip_hl + 4], seq, flags, ack_opts)
+    opts = pkt[ip_hl + 20 : hl] if hl > ip_hl + 20 else b""
+    return _Seg(pkt, ip_hl == 40, hl, (addrs, ports, ack, doff, same, opts), seq, flags)
 
 
 def write_coalesced(packets: list[bytes], write: Writer) -> int:
@@ -118,9 +119,7 @@ def write_coalesced(packets: list[bytes], write: Writer) -> int:
         if group:
             first, last = group[0], group[-1]
             if (
-                seg.key != first.key
-                or seg.ack_opts != first.ack_opts
-                or seg.hl != first.hl
+                seg.match != first.match
                 or seg.seq != (last.seq + last.payload) & 0xFFFFFFFF
                 or seg.payload > first.payload
                 or last.payload != first.payload  # a short segment already ended it

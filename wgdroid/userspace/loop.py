@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import logging
 import os
 import select
 import signal
 import time
+import traceback
 from collections.abc import Callable
 
 Callback = Callable[[], None]
+log = logging.getLogger("wgdroid.userspace")
 
 
 class Loop:
@@ -23,6 +26,7 @@ class Loop:
         self._stop_reason: str | None = None
         # Called after every round; returns the longest wait before it must run again.
         self.housekeeping: Callable[[], float | None] = lambda: None
+        self.errors = 0
         # Signals only set a flag; the wake pipe makes epoll return at once.
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.add_reader(self._wake_r, self._drain_wake)
@@ -76,16 +80,36 @@ class Loop:
             for fd, _mask in events:
                 cb = self._readers.get(fd)
                 if cb is not None:
-                    cb()
+                    self._call(cb)
                 if self._stop_reason is not None:
                     break
             now = time.monotonic()
             while self._timers and self._timers[0][0] <= now and self._stop_reason is None:
                 _, _, cb = heapq.heappop(self._timers)
-                cb()
+                self._call(cb)
             if self._stop_reason is None:
-                wait = self.housekeeping()
+                try:
+                    wait = self.housekeeping()
+                except Exception as e:
+                    self._report(e)
+                    wait = 0.05
         return self._stop_reason
+
+    def _call(self, cb: Callback) -> None:
+        try:
+            cb()
+        except Exception as e:
+            self._report(e)
+
+    def _report(self, e: Exception) -> None:
+        """A bug in one packet's path must not take the tunnel down: log where, go on.
+
+        Only the type and location are logged; messages could quote packet bytes.
+        """
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f"{os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else "?"
+        self.errors += 1
+        log.error("internal error %s at %s (continuing)", type(e).__name__, where)
 
     def close(self) -> None:
         self._ep.close()
