@@ -169,14 +169,27 @@ def run_root(
     root_timeout = root_timeout_default() if root_timeout is None else root_timeout
     method = known_method(device)
     has_stdin = stdin is not None
-    command = (
-        detecting_command(script, stdin=has_stdin)
-        if method is None
-        else command_for(method, script, stdin=has_stdin)
-    )
+    # With stdin, always detect on the phone: a stale form (AOSP's `su 0 sh -c`
+    # on Magisk) would feed the config to an interactive root shell.
+    if method is not None and not has_stdin:
+        command = command_for(method, script, stdin=False)
+        result, granted = _execute(device, command, stdin, root_timeout, timeout)
+        if granted or _is_denial(result):
+            return _finish(device, method, result, granted)
+        remember(device, None)  # another phone now has this serial: detect again
+    command = detecting_command(script, stdin=has_stdin)
     result, granted = _execute(device, command, stdin, root_timeout, timeout)
+    return _finish(device, method_from_stderr(result.err), result, granted)
+
+
+def _is_denial(result: ShellResult) -> bool:
+    return result.returncode == SU_DENIED_EXIT or b"denied" in result.stderr.lower()
+
+
+def _finish(
+    device: Device, found: RootMethod | None, result: ShellResult, granted: bool
+) -> RootResult:
     lines, tags, _ = sc.split_tags(result.err)
-    found = method_from_stderr(result.err) or method
     if not granted:
         remember(device, None)
         raise _root_failure(found, result, lines)
@@ -241,7 +254,7 @@ def _root_failure(method: RootMethod | None, result: ShellResult, lines: list[st
             "no su on the device: it is not rooted",
             hint="root it (Magisk or KernelSU), or use an engineering build with `adb root`",
         )
-    denied = result.returncode == SU_DENIED_EXIT or "denied" in said.lower()
+    denied = _is_denial(result)
     if denied and result.elapsed >= PROMPT_EXPIRY:
         return RootPendingError(
             "the su prompt on the phone timed out before anyone answered it",

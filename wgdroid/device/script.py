@@ -33,6 +33,8 @@ TAG_PREFIX = "wgdroid:"
 GRANTED_TAG = "wgdroid:granted"
 ERROR_TAG = "wgdroid:E:"
 METHOD_TAG = "wgdroid:root="
+NOT_ROOT_TAG = "wgdroid:not-root"
+NOT_ROOT_EXIT = 98
 TAG_EXIT = 99  # a script's own structured failure (the tag says which)
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
@@ -72,7 +74,7 @@ def split_tags(stderr: str) -> tuple[list[str], list[Tag], bool]:
         elif line.startswith(ERROR_TAG):
             kind, _, detail = line[len(ERROR_TAG) :].partition(":")
             tags.append(Tag(kind, detail))
-        elif line.startswith(METHOD_TAG):
+        elif line.startswith(METHOD_TAG) or line == NOT_ROOT_TAG:
             continue
         else:
             lines.append(line)
@@ -91,6 +93,8 @@ class Script:
     def __init__(self) -> None:
         dirs = ":".join(TOOL_DIRS)
         self._lines: list[str] = [
+            # Granted means uid 0, whatever the form: a stale method can't run us unprivileged.
+            f'[ "$(id -u)" = 0 ] || {{ echo {NOT_ROOT_TAG} >&2; exit {NOT_ROOT_EXIT}; }}',
             f"echo {GRANTED_TAG} >&2",
             "umask 077",
             f'PATH="$PATH:{dirs}"',

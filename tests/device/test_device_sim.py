@@ -1,0 +1,394 @@
+"""The device layer and CLI against simulated phones: real adb server, real
+su variants, real wg-quick and wireguard-go in the phone's namespaces."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wgdroid.config import keys
+from wgdroid.config.parser import parse
+
+pytestmark = pytest.mark.sim
+
+STORE = "/data/misc/wireguard"
+# Every CLI run of this module, for the secret-leak check.
+CAPTURED: list[str] = []
+
+
+def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(
+        [sys.executable, "-m", "wgdroid", *args], capture_output=True, text=True,
+        timeout=timeout, env=dict(os.environ), stdin=subprocess.DEVNULL,
+    )
+    CAPTURED.append(res.stdout + res.stderr)
+    return res
+
+
+def streams(phone: Any) -> int:
+    return sum(phone.counters().values())
+
+
+def on_phone(phone: Any, cmd: str) -> str:
+    res = phone.run_in_phone(cmd, timeout=30)
+    return res.stdout.decode() if isinstance(res.stdout, bytes) else str(res.stdout)
+
+
+def demo_config(phone: Any, tmp_path: Path) -> bytes:
+    out = tmp_path / "demo.conf"
+    res = cli("pull", "-s", phone.serial, "demo", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    return out.read_bytes()
+
+
+def tunnel_config(demo: bytes, port: int, net: int) -> tuple[bytes, str]:
+    """A fresh tunnel to the simulator's server (never up: used for clashes)."""
+    peer = parse(demo).config.peers[0]
+    private = keys.genkey()
+    text = (
+        f"[Interface]\nPrivateKey = {private}\nListenPort = {port}\n"
+        f"Address = 10.98.{net}.2/32\n\n[Peer]\nPublicKey = {peer.public_key}\n"
+        f"AllowedIPs = 10.98.{net}.0/24\nEndpoint = {peer.endpoint}\n"
+    )
+    return text.encode(), private
+
+
+def wait_for_handshake(phone: Any, name: str, seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        res = cli("status", "-s", phone.serial, name, "--json")
+        assert res.returncode == 0, res.stderr
+        doc = json.loads(res.stdout)
+        iface = doc["devices"][0]["interfaces"][0]
+        if iface["peers"][0]["latest_handshake"]:
+            return dict(iface)
+        assert time.monotonic() < deadline, f"no handshake within {seconds} s: {iface}"
+        time.sleep(0.5)
+
+
+def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> None:
+    demo = demo_config(sim_phone, tmp_path)
+    conf = tmp_path / "wgt.conf"
+    conf.write_bytes(demo)
+    conf.chmod(0o600)
+    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["backend"] == "wireguard-go"
+    mode = on_phone(sim_phone, f"stat -c '%a %u' {STORE}/wgt.conf").split()
+    assert mode == ["600", "0"]
+    start = time.monotonic()
+    ping = sim_phone.run_in_phone(
+        f"ping -c 1 -W 2 {sim_phone.info['server_tunnel_ip']}", timeout=30
+    )
+    iface = wait_for_handshake(sim_phone, "wgt", 10)
+    assert time.monotonic() - start < 10
+    assert ping.status == 0
+    assert iface["backend"] == "wireguard-go" and iface["uptime_seconds"] is not None
+    peer = iface["peers"][0]
+    assert peer["rx_bytes"] > 0 and peer["tx_bytes"] > 0 and peer["handshake_age_seconds"] < 10
+    again = sim_phone.run_in_phone(f"ping -c 2 -W 2 {sim_phone.info['server_tunnel_ip']}")
+    assert again.status == 0
+
+    assert cli("disable", "-s", sim_phone.serial, "wgt").returncode == 0
+    assert sim_phone.run_in_phone("ip link show wgt").status != 0
+    listed = json.loads(cli("list", "-s", sim_phone.serial, "--json").stdout)
+    assert {"wgt": False, "demo": False}.items() <= {
+        t["name"]: t["up"] for t in listed["tunnels"]
+    }.items()
+    assert cli("rm", "-s", sim_phone.serial, "wgt").returncode == 0
+    assert sim_phone.run_in_phone(f"test -e {STORE}/wgt.conf").status != 0
+    gone = cli("rm", "-s", sim_phone.serial, "wgt")
+    assert gone.returncode == 7 and "no tunnel 'wgt'" in gone.stderr
+
+
+def test_round_trips_per_operation(sim_phone: Any, tmp_path: Path) -> None:
+    """One adb stream each for push, enable, status, disable (the report's figures)."""
+    demo = demo_config(sim_phone, tmp_path)
+    conf = tmp_path / "rt.conf"
+    conf.write_bytes(demo)
+    costs: dict[str, int] = {}
+    for label, args in [
+        ("push", ["push", str(conf)]),
+        ("enable", ["enable", "rt"]),
+        ("status", ["status", "--json"]),
+        ("disable", ["disable", "rt"]),
+        ("push --enable", ["push", str(conf), "--enable"]),
+        ("rename --force", ["rename", "rt", "rt2", "--force"]),
+        ("rm --force", ["rm", "rt2", "--force"]),
+        ("list", ["list"]),
+        ("doctor", ["doctor", "--json"]),
+    ]:
+        before = streams(sim_phone)
+        res = cli(*args, "-s", sim_phone.serial)
+        assert res.returncode == 0, (label, res.stderr)
+        costs[label] = streams(sim_phone) - before
+    print(f"\nadb round trips per operation: {costs}")
+    assert all(v == 1 for v in costs.values()), costs
+
+
+@pytest.mark.parametrize(
+    ("sim_phone", "method"),
+    [
+        ({"root": "magisk"}, "magisk"),
+        ({"root": "kernelsu"}, "kernelsu"),
+        ({"root": "aosp"}, "aosp"),
+        ({"root": "adb-root"}, "adb-root"),
+    ],
+    indirect=["sim_phone"],
+)
+def test_root_variants_detected_then_used_directly(sim_phone: Any, method: str) -> None:
+    from wgdroid.device.connection import connect
+    from wgdroid.device.rootshell import command_for, known_method, remember, run_root
+
+    device = connect(sim_phone.serial)
+    # Each phone of this test reuses the serial: forget the last one's method.
+    remember(device, None)
+    first = run_root(device, "echo wgdroid:granted >&2\nid -u\n")
+    assert (first.method.value, first.stdout.strip()) == (method, "0")
+    # The second call uses the remembered form directly, without the detector.
+    assert known_method(device) is first.method
+    before = streams(sim_phone)
+    second = run_root(device, "echo wgdroid:granted >&2\necho 'one arg; not split'\n")
+    assert second.stdout == "one arg; not split\n" and streams(sim_phone) - before == 1
+    direct = command_for(first.method, "id -u", stdin=False)
+    expected = {"magisk": "su -c ", "kernelsu": "su -c ", "aosp": "su 0 sh -c ",
+                "adb-root": "sh -c "}[method]
+    assert direct.startswith(expected)
+    doc = json.loads(cli("doctor", "-s", sim_phone.serial, "--json").stdout)
+    assert doc["devices"][0]["root_method"] == method
+
+
+@pytest.mark.parametrize(
+    ("sim_phone", "code", "words"),
+    [
+        ({"root": "none"}, 4, "no su on the device"),
+        ({"su_policy": "deny"}, 4, "su denied root"),
+        ({"su_policy": "pending"}, 5, "did not answer in 2 s"),
+        ({"root": "kernelsu", "su_policy": "deny"}, 4, "su denied root"),
+    ],
+    indirect=["sim_phone"],
+)
+def test_root_failures_have_their_exit_codes(sim_phone: Any, code: int, words: str) -> None:
+    start = time.monotonic()
+    res = cli("enable", "-s", sim_phone.serial, "demo", "--root-timeout", "2")
+    assert res.returncode == code, res.stderr
+    assert words in res.stderr and "note:" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert time.monotonic() - start < 8
+    assert sim_phone.run_in_phone("ip link show demo").status != 0
+
+
+@pytest.mark.parametrize("sim_phone", [{"su_policy": "pending"}], indirect=True)
+def test_pending_prompt_granted_in_time(sim_phone: Any) -> None:
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        done["res"] = cli("list", "-s", sim_phone.serial, "--root-timeout", "8")
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 6
+    while sim_phone.answer_su(True) == 0:
+        assert time.monotonic() < deadline, "no su prompt appeared"
+        time.sleep(0.2)
+    worker.join(20)
+    assert done["res"].returncode == 0, done["res"].stderr
+    assert "demo\tdown" in done["res"].stdout
+
+
+def test_bad_config_refused_device_untouched(sim_phone: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.conf"
+    bad.write_text(
+        "[Interface]\nPrivateKey = " + keys.genkey() + "\n\n[Peer]\n"
+        "PublicKey = not-a-key\nAllowedIPs = 10.0.0.0/24\n"
+    )
+    before = streams(sim_phone)
+    listing = on_phone(sim_phone, f"ls -la {STORE}")
+    res = cli("push", "-s", sim_phone.serial, str(bad), "--name", "demo")
+    assert res.returncode == 1
+    assert re.search(rf"^{re.escape(str(bad))}:5: \[Peer\] PublicKey: ", res.stderr, re.M)
+    assert streams(sim_phone) == before  # not one adb stream: the phone was never touched
+    assert on_phone(sim_phone, f"ls -la {STORE}") == listing
+
+
+def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -> None:
+    from wgdroid.device import store
+    from wgdroid.device.connection import collect, connect
+    from wgdroid.device.rootshell import detecting_command
+    from wgdroid.device.script import split_tags
+
+    old = sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout
+    demo = demo_config(sim_phone, tmp_path)
+    new = demo + b"".join(b"# padding line %06d\n" % i for i in range(20000))  # ~400 KiB
+    digest = hashlib.sha256(new).hexdigest()
+    device = connect(sim_phone.serial)
+    command = detecting_command(store.push_script("demo", len(new), digest, enable=None),
+                                stdin=True)
+
+    # 1. The connection dies mid-stream.
+    stream = device.open_shell(command)
+    stream.write_stdin(new[: len(new) // 2])
+    time.sleep(0.5)
+    stream.close()
+    time.sleep(1.0)
+    assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
+
+    # 2. Stdin ends early (close-stdin after half): the size check refuses it,
+    # and the temp file goes with the script's exit trap.
+    with device.open_shell(command) as stream:
+        stream.write_stdin(new[: len(new) // 2])
+        stream.close_stdin()
+        result = collect(stream, time.monotonic() + 30, time.monotonic())
+    _, tags, granted = split_tags(result.err)
+    assert granted and [t.kind for t in tags] == ["truncated"]
+    assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
+    assert on_phone(sim_phone, f"ls -a {STORE}").split().count("demo.conf") == 1
+    assert ".demo.conf.tmp" not in on_phone(sim_phone, f"ls -a {STORE}")
+
+    # 3. The whole config goes through: replaced, still 0600 root.
+    store.push(device, new, "demo")
+    assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == new
+    assert on_phone(sim_phone, f"stat -c '%a %u' {STORE}/demo.conf").split() == ["600", "0"]
+
+
+def test_two_tunnels_and_a_port_clash(sim_phone: Any, tmp_path: Path) -> None:
+    demo = demo_config(sim_phone, tmp_path)
+    for name, port, net in [("ta", 51001, 1), ("tb", 51002, 2), ("tc", 51001, 3)]:
+        path = tmp_path / f"{name}.conf"
+        path.write_bytes(tunnel_config(demo, port, net)[0])
+        res = cli("push", "-s", sim_phone.serial, str(path))
+        assert res.returncode == 0, res.stderr
+    assert cli("enable", "-s", sim_phone.serial, "ta").returncode == 0
+    assert cli("enable", "-s", sim_phone.serial, "tb").returncode == 0
+    doc = json.loads(cli("status", "-s", sim_phone.serial, "--json").stdout)
+    ports = {i["name"]: i["listen_port"] for i in doc["devices"][0]["interfaces"]}
+    assert ports == {"ta": 51001, "tb": 51002}
+    clash = cli("enable", "-s", sim_phone.serial, "tc")
+    assert clash.returncode == 8
+    assert "ListenPort 51001 is already used by tunnel 'ta'" in clash.stderr
+    assert "[#]" not in clash.stderr  # refused before wg-quick ran
+    assert sim_phone.run_in_phone("ip link show tc").status != 0
+    busy = cli("rename", "-s", sim_phone.serial, "ta", "td")
+    assert busy.returncode == 8 and "is up" in busy.stderr
+    moved = cli("rename", "-s", sim_phone.serial, "ta", "td", "--force")
+    assert moved.returncode == 0, moved.stderr
+    doc = json.loads(cli("status", "-s", sim_phone.serial, "--json").stdout)
+    assert sorted(i["name"] for i in doc["devices"][0]["interfaces"]) == ["tb", "td"]
+    for name in ("td", "tb"):
+        assert cli("disable", "-s", sim_phone.serial, name).returncode == 0
+    assert sim_phone.run_in_phone("ip link show td").status != 0
+
+
+def test_all_over_ten_phones(sim_phones: Any) -> None:
+    phones = sim_phones(10)
+    phones[4].set_su_policy("deny")
+    start = time.monotonic()
+    res = cli("enable", "--all", "demo")
+    took = time.monotonic() - start
+    print(f"\nenable --all on 10 phones: {took:.2f} s")
+    assert res.returncode == 10, res.stderr  # PARTIAL
+    ok = {line.split("\t")[0] for line in res.stdout.splitlines() if "\tok\t" in line}
+    assert ok == {p.serial for i, p in enumerate(phones) if i != 4}
+    assert f"{phones[4].serial}: su denied root" in res.stderr
+    doc = json.loads(cli("status", "--all", "--json").stdout)
+    up = {d["serial"] for d in doc["devices"] if d.get("interfaces")}
+    assert up == ok
+    off = cli("disable", "--all", "demo")
+    assert off.returncode == 10
+    for phone in phones:
+        assert phone.run_in_phone("ip link show demo").status != 0
+
+
+@pytest.fixture
+def ps_sampler(sim_phone: Any) -> Iterator[list[str]]:
+    """The phone's process list, sampled every 50 ms while the test runs."""
+    samples: list[str] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            res = sim_phone.run_in_phone("ps -A -o args 2>/dev/null || ps -ef", timeout=10)
+            samples.append(res.stdout.decode(errors="replace"))
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    yield samples
+    stop.set()
+    thread.join(15)
+
+
+def test_private_keys_never_leak(sim_phone: Any, tmp_path: Path, ps_sampler: list[str]) -> None:
+    demo = demo_config(sim_phone, tmp_path)
+    text, private = tunnel_config(demo, 51009, 9)
+    psk = keys.genpsk()
+    text = text.replace(b"Endpoint", f"PresharedKey = {psk}\nEndpoint".encode())
+    conf = tmp_path / "leak.conf"
+    conf.write_bytes(text)
+    outputs = []
+    sim_phone.set_su_policy("pending")  # su waits while the config sits in the stream
+
+    def push() -> None:
+        outputs.append(cli("push", "-s", sim_phone.serial, str(conf), "--enable",
+                           "--root-timeout", "8"))
+
+    worker = threading.Thread(target=push)
+    worker.start()
+    deadline = time.monotonic() + 6
+    time.sleep(0.5)  # let the sampler see the waiting su
+    while sim_phone.answer_su(True) == 0:
+        assert time.monotonic() < deadline, "no su prompt appeared"
+        time.sleep(0.2)
+    worker.join(30)
+    sim_phone.set_su_policy("grant")
+    assert outputs and outputs[0].returncode == 0, outputs[0].stderr if outputs else None
+    for args in (["status", "--json"], ["status"], ["list", "--json"], ["doctor"],
+                 ["disable", "leak"], ["enable", "leak", "--backend", "kernel"],
+                 ["rm", "leak"]):
+        outputs.append(cli(*args, "-s", sim_phone.serial))
+    assert outputs[-2].returncode == 9  # no kernel module here: MissingToolsError
+    wrong = tmp_path / "wrong.conf"
+    wrong.write_text(f"[Interface]\nPrivateKey = {private[:-2]}x=\n")
+    outputs.append(cli("push", "-s", sim_phone.serial, str(wrong)))
+    assert outputs[-1].returncode == 1
+    demo_key = parse(demo).config.interface.private_key.reveal()
+    sim_dir = Path(os.environ["WGDROID_SIM_DIR"])
+    logs = [p.read_text(errors="replace") for p in sim_dir.rglob("*log*") if p.is_file()]
+    tmp_files = on_phone(sim_phone, "cat /data/local/tmp/* 2>/dev/null; ls -la /data/local/tmp")
+    haystacks = {
+        "cli": "\n".join(o.stdout + o.stderr for o in outputs),
+        "all cli runs but pull": "\n".join(c for c in CAPTURED if "PrivateKey" not in c),
+        "phone ps": "\n".join(ps_sampler),
+        "sim logs": "\n".join(logs),
+        "/data/local/tmp": tmp_files,
+    }
+    assert len(ps_sampler) > 10 and any("su" in s for s in ps_sampler)
+    for secret in (private, psk, demo_key, private[:-2] + "x="):
+        for where, hay in haystacks.items():
+            assert secret not in hay, f"a secret leaked into {where}"
+
+
+def test_stale_root_method_is_detected_again(sim_phone: Any) -> None:
+    """Another phone took this serial: the remembered form fails, detection runs."""
+    from wgdroid.device.connection import connect
+    from wgdroid.device.rootshell import RootMethod, known_method, remember
+    from wgdroid.device.store import list_tunnels
+
+    device = connect(sim_phone.serial)
+    remember(device, RootMethod.AOSP)  # `su 0 sh -c` on Magisk runs a bare shell
+    before = streams(sim_phone)
+    assert "demo" in [t.name for t in list_tunnels(device)]
+    assert known_method(device) is RootMethod.MAGISK
+    assert streams(sim_phone) - before == 2  # the failed direct try, then detection
