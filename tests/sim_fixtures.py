@@ -21,7 +21,7 @@ Fixtures
 
 ``sim_phones`` -> callable
     ``sim_phones(n=1, profile="pixel", root=None, su_policy=None,
-    su_timeout=None)`` boots n phones concurrently, `adb connect`s them to the
+    su_timeout=None, userns=None)`` boots n phones concurrently, `adb connect`s them to the
     private server, waits for state `device`, and returns a list of SimPhone.
     Phones started through it are stopped (and disconnected) at teardown.
 
@@ -42,7 +42,10 @@ SimPhone
     timeout=None)``, ``.answer_su(allow)`` (tap Grant/Deny on pending prompts),
     ``.counters()`` (streams served, fresh from the daemon).
     The phone has /data/misc/wireguard/demo.conf (0600, root) whose peer is the
-    simulator's wireguard-go server at ``info["server_tunnel_ip"]`` (10.99.0.1).
+    simulator's wireguard-go server at ``info["server_tunnel_ip"]`` (10.99.0.1),
+    reachable only through the tunnel (``wg-quick up demo`` as root, then ping);
+    ``info["tunnel_ip"]`` is the phone's address in it, ``info["uplink"]`` its
+    eth0 address. ``sim_state.request("iperf")`` starts ``iperf3 -s`` there.
 """
 
 from __future__ import annotations

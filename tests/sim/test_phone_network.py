@@ -125,3 +125,38 @@ def test_wg_quick_dns_goes_through_the_resolvconf_shim(sim_phone) -> None:  # ty
         "ls /run/resolvconf/interface | wc -l")
     assert res.status == 0, res.stderr[-400:]
     assert res.stdout.decode().split("\n")[:2] == ["nameserver 10.99.0.1", "0"]
+
+
+def test_server_tunnel_address_is_only_reachable_through_the_tunnel(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    server = sim_phone.info["server_tunnel_ip"]
+    assert sim_phone.run_in_phone(f"ping -c1 -W1 {server}").status != 0
+    assert sim_phone.run_in_phone(f"ping -c1 -W1 {sim_phone.info['uplink']}").status == 0
+    assert sim_phone.run_in_phone(f"wg-quick up demo && ping -c1 -W3 {server}").status == 0
+
+
+@pytest.mark.parametrize("sim_phone", [{"userns": True}], indirect=True)
+def test_user_namespace_phone(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    assert sim_phone.info["userns"] is True
+    out = sim_phone.shell("id -u; su -c 'id -u; cat /proc/self/uid_map' </dev/null")
+    lines = out.stdout.split("\n")
+    assert lines[:2] == ["2000", "0"], out
+    base = int(lines[2].split()[1])
+    assert base >= 1 << 20  # phone root is an unprivileged host uid
+    up = sim_phone.shell("su -c 'wg-quick up demo' </dev/null && "
+                         f"ping -c1 -W3 {sim_phone.info['server_tunnel_ip']}")
+    assert up.returncode == 0, up.stderr
+    # Seen from the host, the tunnel daemon runs as the phone's (shifted) root.
+    from pathlib import Path
+
+    from wgdroid.sim.phone import ns
+
+    owners = set()
+    for pid in ns.pids_in_netns(ns.netns_inode(sim_phone.info["pid"])):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "wireguard-go":
+                owners.add(os.stat(f"/proc/{pid}").st_uid)
+        except OSError:
+            continue
+    assert owners == {base}

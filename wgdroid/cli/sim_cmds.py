@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--su-policy", choices=POLICIES, help="what su answers (default grant)")
     p.add_argument("--su-timeout", type=float, metavar="SECONDS",
                    help="how long a pending su prompt waits before denying (default 10)")
+    p.add_argument("--userns", action="store_true", default=None,
+                   help="run each phone in its own user namespace (its root is not host root)")
     p.add_argument("--port", type=int, metavar="P", help="first adbd port (default 15555+)")
     p.add_argument("--no-connect", action="store_true", help="don't run `adb connect`")
     p.add_argument("-P", "--adb-server-port", type=int, metavar="PORT",
@@ -62,7 +64,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     preflight()
     client = SimClient()
     phones = client.start(args.devices, args.profile, root=args.root, su_policy=args.su_policy,
-                          su_timeout=args.su_timeout, port=args.port)
+                          su_timeout=args.su_timeout, port=args.port, userns=args.userns)
     if not args.no_connect:
         try:
             for phone in phones:

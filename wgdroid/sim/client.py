@@ -108,7 +108,7 @@ class SimClient:
 
         # Bad input fails here, before a daemon is started for nothing.
         resolve(profile, root=opts.get("root"), su_policy=opts.get("su_policy"),
-                su_timeout=opts.get("su_timeout"))
+                su_timeout=opts.get("su_timeout"), userns=opts.get("userns"))
         if devices < 1:
             raise errors.UsageError("--devices must be at least 1")
         self.ensure_daemon()

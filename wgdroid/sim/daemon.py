@@ -40,6 +40,7 @@ def describe(phone: Phone) -> dict[str, Any]:
         "su_timeout": phone.su_timeout,
         "pid": phone.pid,
         "adbd_root": phone.adbd_root,
+        "userns": phone.profile.userns,
         "uplink": uplink.address,
         "tunnel_ip": uplink.tunnel_ip,
         "server_tunnel_ip": str(Simulator.server_tunnel_ip),
@@ -100,7 +101,8 @@ class Daemon:
             return {"pid": os.getpid()}
         if op == "start":
             profile = resolve(req.get("profile") or "pixel", root=req.get("root"),
-                              su_policy=req.get("su_policy"), su_timeout=req.get("su_timeout"))
+                              su_policy=req.get("su_policy"), su_timeout=req.get("su_timeout"),
+                              userns=req.get("userns"))
             phones = await self.sim.add_phones(int(req.get("devices", 1)), profile,
                                                first_port=req.get("port"))
             return {"phones": [describe(p) for p in phones]}

@@ -107,6 +107,15 @@ class Internet:
             ["ip", "address", "add", f"{SERVER_TUNNEL_IP}/{TUNNEL.prefixlen}",
              "dev", SERVER_IFACE]), "server address")
         await _check(await self.node.run(["ip", "link", "set", SERVER_IFACE, "up"]), "server up")
+        # The tunnel addresses answer only through the tunnel: a phone's plain
+        # uplink packet to 10.99.0.1 is refused (the local table moves behind
+        # rules that let only wgsrv and the server itself reach them).
+        await _check(await self.node.run(["sh", "-c", (
+            "ip rule add pref 100 lookup local && ip rule del pref 0 && "
+            f"ip rule add pref 10 to {TUNNEL} iif lo lookup local && "
+            f"ip rule add pref 11 to {TUNNEL} iif lo lookup main && "
+            f"ip rule add pref 12 to {TUNNEL} iif {SERVER_IFACE} lookup local && "
+            f"ip rule add pref 13 to {TUNNEL} prohibit")]), "tunnel-only rules")
 
     async def connect_phone(self, phone_pid: int, uplink: Uplink) -> None:
         """Create the veth pair straight into both namespaces and address the internet end."""

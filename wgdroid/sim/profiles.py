@@ -47,6 +47,7 @@ class Profile:
     magisk_code: int = 28100
     kernelsu_version: str = "v1.0.5"
     kernelsu_code: int = 12081
+    userns: bool = False  # run the phone in its own user namespace
     extra_props: tuple[tuple[str, str], ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=tuple(WG_GO_ENV.items()))
 
@@ -139,6 +140,7 @@ def resolve(
     root: str | None = None,
     su_policy: str | None = None,
     su_timeout: float | None = None,
+    userns: bool | None = None,
 ) -> Profile:
     """A profile by name, with the --root / --su-policy / timeout overrides applied."""
     try:
@@ -165,4 +167,6 @@ def resolve(
         if not 0 < su_timeout <= 600:
             raise UsageError("su timeout must be between 0 and 600 seconds")
         changes["su_timeout"] = su_timeout
+    if userns is not None:
+        changes["userns"] = userns
     return dataclasses.replace(profile, **changes) if changes else profile

@@ -124,6 +124,7 @@ class Simulator:
                 self._next_index += 1
                 phone = Phone(profile, index, self.state_dir / "phones" / str(index))
                 phone.port = self._pick_port(first_port + n if first_port else None)
+                phone.port_fixed = bool(first_port)
                 phone.serial = f"127.0.0.1:{phone.port}"
                 made.append(phone)
         results = await asyncio.gather(*(self._boot(p) for p in made), return_exceptions=True)
@@ -140,7 +141,7 @@ class Simulator:
         await self.internet.connect_phone(phone.pid, uplink)
         result = await phone.run(["sh", "-c",
             # Android lets apps and the shell ping (ICMP sockets) without CAP_NET_RAW.
-            "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range && "
+            "echo '0 65534' > /proc/sys/net/ipv4/ping_group_range && "
             f"ip link set lo up && ip address add {uplink.address}/30 dev eth0 && "
             f"ip link set eth0 up && ip route add default via {uplink.gateway}"])
         if result.status != 0:
@@ -168,10 +169,20 @@ class Simulator:
 
         # syncd runs inside the phone with the venv's interpreter (bind-mounted),
         # whether or not the profile puts a python3 on PATH.
-        server = await serve_device(
-            phone, "127.0.0.1", phone.port,
-            syncd_argv=(phone.node.spec.venv_python, "-m", "wgdroid.sim.adb.syncd"),
-        )
+        syncd = (phone.node.spec.venv_python, "-m", "wgdroid.sim.adb.syncd")
+        for _ in range(50):
+            try:
+                server = await serve_device(phone, "127.0.0.1", phone.port, syncd_argv=syncd)
+                break
+            except OSError as exc:
+                # Someone else took the port since we picked it: take the next one,
+                # unless the user asked for this port.
+                if exc.errno != errno.EADDRINUSE or phone.port_fixed:
+                    raise
+                phone.port = self._pick_port(None)  # the taken one stays reserved
+                phone.serial = f"127.0.0.1:{phone.port}"
+        else:
+            raise EnvironmentProblem("no free TCP port for the phone's adbd")
         phone.reboot_handler = server.reboot
         self._servers[phone.index] = server
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from wgdroid.errors import EnvironmentProblem
 from wgdroid.sim.phone import ns, wire
-from wgdroid.sim.phone.spec import NodeSpec
+from wgdroid.sim.phone.spec import USERNS_SIZE, NodeSpec
 
 READY_TIMEOUT = 30.0
 MAX_OUTPUT = 4 << 20  # run() keeps at most this much of stdout and of stderr
@@ -119,7 +119,9 @@ class Node:
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
         op = msg.get("op")
-        if op == "init":
+        if op == "userns":
+            self._map_user_namespace(int(msg["pid"]))
+        elif op == "init":
             self.pid = int(msg["pid"])
             self._host_pid.set()
         elif op in ("ready", "failed"):
@@ -143,6 +145,25 @@ class Node:
                 fut2.set_result(msg)
         elif self.on_event is not None:
             self.on_event(msg)
+
+    def _map_user_namespace(self, pid: int) -> None:
+        base = self.spec.uid_base
+        try:
+            for name in ("uid_map", "gid_map"):
+                with open(f"/proc/{pid}/{name}", "w") as f:
+                    # The last phone id is the host's root: the kernel refuses
+                    # writes to inodes with unmapped owners, e.g. /dev/net/tun.
+                    f.write(f"0 {base} {USERNS_SIZE - 1}\n{USERNS_SIZE - 1} 0 1\n")
+        except OSError as exc:
+            if self._ready and not self._ready.done():
+                self._ready.set_result({"op": "failed", "error": f"user namespace map: {exc}"})
+            return
+        self.send_raw({"op": "mapped"})
+
+    def send_raw(self, msg: dict[str, Any]) -> None:
+        """Before the node is up (alive is still False)."""
+        if self._sock is not None:
+            wire.send(self._sock, msg)
 
     def _lost(self) -> None:
         self.alive = False

@@ -52,11 +52,27 @@ def mount(
     _check(ret, f"mount {target}")
 
 
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_RELATIME = 1 << 21
+_KEPT_FLAGS = (
+    (os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
+)
+
+
 def bind(source: str, target: str, *, readonly: bool = False, recursive: bool = False) -> None:
     mount(source, target, None, MS_BIND | (MS_REC if recursive else 0))
     if readonly:
-        # A bind mount ignores MS_RDONLY on creation: it needs a remount.
-        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        # A bind mount ignores MS_RDONLY on creation: it needs a remount. In a
+        # user namespace the source's flags are locked, so carry them over.
+        current = os.statvfs(target).f_flag
+        kept = 0
+        for st_flag, ms_flag in _KEPT_FLAGS:
+            if current & st_flag:
+                kept |= ms_flag
+        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | kept)
 
 
 def umount(target: str, flags: int = 0) -> None:

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wgdroid.sim.phone.node import Node, NodeProcess, RunResult
-from wgdroid.sim.phone.spec import NodeSpec
+from wgdroid.sim.phone.spec import USERNS_SIZE, NodeSpec
 from wgdroid.sim.profiles import Profile
 from wgdroid.sim.runtime_api import PhoneIdentity, PhoneRuntime, StreamCounters
+
+USERNS_BASE = 1 << 20  # above any normal host uid
 
 
 def python_paths() -> tuple[str, str, list[str]]:
@@ -50,12 +52,18 @@ class Phone:
         self.su_timeout = profile.su_timeout
         self.serial = ""
         self.port = 0
+        self.port_fixed = False  # the user chose the port: don't move it
         self._pending: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # What `reboot` typed in the phone triggers: the ADB side sets its own
         # (drop the transport, then runtime.reboot()); else a bare reboot.
         self.reboot_handler: Callable[[], Coroutine[Any, Any, None]] | None = None
         self.node = Node(self._spec(), str(home / "log"), on_event=self._on_event)
+
+    @property
+    def _uid_base(self) -> int:
+        # Each phone its own host uid range: phone A's root is not phone B's.
+        return USERNS_BASE + self.index * USERNS_SIZE if self.profile.userns else 0
 
     @property
     def name(self) -> str:
@@ -69,7 +77,6 @@ class Phone:
         return NodeSpec(
             kind="phone",
             name=self.name,
-            root_dir=str(self.home / "root"),
             data_dir=str(self.home / "data"),
             props=self.profile.props(),
             tools=sorted(self.profile.tools),
@@ -82,11 +89,15 @@ class Phone:
             base_python=base,
             venv_python=venv,
             ro_binds=binds,
+            userns=self.profile.userns,
+            uid_base=self._uid_base,
         )
 
     async def boot(self) -> None:
-        for sub in ("root", "data"):
-            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        (self.home / "data").mkdir(parents=True, exist_ok=True)
+        if self.profile.userns:
+            # The phone's root must own its /data to lay it out.
+            os.chown(self.home / "data", self._uid_base, self._uid_base)
         await self.node.start()
 
     @property

@@ -108,9 +108,18 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
     _identity_files(system)
 
 
-def build_phone_root(spec: NodeSpec) -> None:
-    """Mount the phone's root at spec.root_dir, then pivot into it."""
+def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
+    """Mount the phone's root at spec.root_dir, then pivot into it.
+
+    staged maps host dirs (data dir, ro_binds) to where they were bound before
+    entering a user namespace (see zygote.stage_host_dirs); empty otherwise."""
+
+    def host_path(path: str) -> str:
+        return staged.get(path, path)
+
     root = Path(spec.root_dir)
+    if staged:
+        root = Path(next(iter(staged.values()))).parent / "root"
     ns.mount("tmpfs", str(root), "tmpfs", ns.MS_NOSUID, "mode=0755,size=64m")
     for d in EMPTY_DIRS:
         _mkdir(root / d)
@@ -133,11 +142,11 @@ def build_phone_root(spec: NodeSpec) -> None:
             if parent == root:
                 break
             os.chmod(parent, 0o755)
-        ns.bind(path, str(target), readonly=True, recursive=True)
+        ns.bind(host_path(path), str(target), readonly=True, recursive=True)
 
-    prepare_data(Path(spec.data_dir), spec.su_variant)
     _mkdir(root / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
-    ns.bind(spec.data_dir, str(root / "data"))
+    ns.bind(host_path(spec.data_dir), str(root / "data"))
+    prepare_data(root / "data", spec.su_variant)
     (root / "sdcard").symlink_to("/storage/emulated/0")
     _mkdir(root / "storage/emulated")
     (root / "storage/emulated/0").symlink_to("/data/media/0")

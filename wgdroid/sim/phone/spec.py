@@ -12,13 +12,16 @@ from typing import Literal
 
 NodeKind = Literal["phone", "internet"]
 SU_SOCKET = "/dev/socket/wgdroid_su"
+USERNS_SIZE = 65536
 
 
 @dataclass(frozen=True)
 class NodeSpec:
     kind: NodeKind
     name: str
-    root_dir: str = ""  # host dir: mount point of the phone's root tmpfs
+    # Where the phone's root tmpfs is mounted before the pivot, inside the
+    # node's private mount namespace (so the host never sees it).
+    root_dir: str = "/mnt"
     data_dir: str = ""  # host dir: the phone's /data, kept across reboots
     props: dict[str, str] = field(default_factory=dict)
     tools: list[str] = field(default_factory=list)
@@ -28,6 +31,10 @@ class NodeSpec:
     base_python: str = ""  # the stdlib interpreter that runs su and shims
     venv_python: str = ""  # the interpreter with wgdroid and cryptography
     ro_binds: list[str] = field(default_factory=list)  # host dirs seen at the same path
+    # A user namespace: phone uids 0..USERNS_SIZE-1 are host uids uid_base.. (so
+    # the phone's root is not the host's). Needed when not run as root.
+    userns: bool = False
+    uid_base: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -26,6 +26,7 @@ import socket
 import struct
 import sys
 import termios
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,8 +100,9 @@ class SuConn:
 
 
 class Zygote:
-    def __init__(self, spec: NodeSpec, ctl: socket.socket) -> None:
+    def __init__(self, spec: NodeSpec, ctl: socket.socket, staged: dict[str, str]) -> None:
         self.spec = spec
+        self.staged = staged
         self.ctl = ctl
         self.sel = selectors.DefaultSelector()
         self.children: dict[int, int] = {}  # pid -> spawn id (0 = su child)
@@ -120,7 +122,7 @@ class Zygote:
         self.netns = ns.netns_inode()
         ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
         if self.spec.kind == "phone":
-            build_phone_root(self.spec)
+            build_phone_root(self.spec, self.staged)
         else:
             # The internet keeps the host's files but needs its own /run:
             # wireguard-go's sockets live in /var/run/wireguard.
@@ -253,8 +255,6 @@ class Zygote:
         self._drain_children()
 
     def _drain_children(self) -> None:
-        import time
-
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline:
             try:
@@ -407,11 +407,48 @@ def _close(fd: int) -> None:
             raise
 
 
+STAGE = "/mnt/.wgdroid-stage"
+
+
+def stage_host_dirs(spec: NodeSpec) -> dict[str, str]:
+    """Before entering a user namespace, whose root may not traverse the host's
+    0700 dirs (the state dir, /root/.pyenv), bind what the phone needs into a
+    private, traversable place; the user namespace's mount tree copies it."""
+    ns.unshare(ns.CLONE_NEWNS)
+    ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
+    ns.mount("tmpfs", "/mnt", "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0755,size=1m")
+    staged = {}
+    for i, path in enumerate((spec.data_dir, *spec.ro_binds)):
+        target = f"{STAGE}/{i}"
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        ns.bind(path, target, recursive=True)
+        staged[path] = target
+    os.makedirs(f"{STAGE}/root", mode=0o755, exist_ok=True)
+    return staged
+
+
+def enter_user_namespace(ctl: socket.socket) -> None:
+    """Own user namespace first (so the PID, mount and network namespaces made
+    next belong to it); the host runtime writes the uid/gid maps."""
+    ns.unshare(ns.CLONE_NEWUSER)
+    wire.send(ctl, {"op": "userns", "pid": os.getpid()})
+    msg, _ = wire.recv(ctl)
+    if not msg or msg.get("op") != "mapped":
+        raise SystemExit(1)
+    os.setgroups([])
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+
+
 def main() -> None:
     spec = NodeSpec.from_json(sys.argv[1])
     ctl = socket.socket(fileno=int(sys.argv[2]))
     # If the host runtime dies, this process goes, and init below follows.
     ns.prctl(ns.PR_SET_PDEATHSIG, signal.SIGKILL)
+    staged: dict[str, str] = {}
+    if spec.userns:
+        staged = stage_host_dirs(spec)
+        enter_user_namespace(ctl)
     # The node gets its own PID namespace: the forked child is its init (pid 1),
     # so `ps` in the phone shows only the phone, and when init exits the kernel
     # kills every process left in it.
@@ -425,7 +462,7 @@ def main() -> None:
     # If the host runtime (or this process's parent) dies, SIGTERM lets the
     # loop clean up; the handler is installed before anything can happen.
     ns.prctl(ns.PR_SET_PDEATHSIG, signal.SIGTERM)
-    zygote = Zygote(spec, ctl)
+    zygote = Zygote(spec, ctl, staged)
     try:
         zygote.build()
     except OSError as exc:
