@@ -392,3 +392,58 @@ def test_stale_root_method_is_detected_again(sim_phone: Any) -> None:
     assert "demo" in [t.name for t in list_tunnels(device)]
     assert known_method(device) is RootMethod.MAGISK
     assert streams(sim_phone) - before == 2  # the failed direct try, then detection
+
+
+def test_wg_quick_failure_is_reported_and_cleaned_up(sim_phone: Any, tmp_path: Path) -> None:
+    demo = demo_config(sim_phone, tmp_path)
+    text, _ = tunnel_config(demo, 51020, 20)
+    conf = tmp_path / "boom.conf"
+    conf.write_bytes(text.replace(b"[Peer]", b"PostUp = echo hook-says-boom >&2; false\n\n[Peer]"))
+    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable")
+    assert res.returncode == 6, res.stderr
+    assert "hook-says-boom" in res.stderr and "Traceback" not in res.stderr
+    assert "[#]" not in res.stderr  # wg-quick's echo lines are trimmed away
+    assert sim_phone.run_in_phone("ip link show boom").status != 0
+    assert "boom" not in on_phone(sim_phone, "wg show interfaces")
+    # The config stays stored; the other backends are refused clearly.
+    assert cli("list", "-s", sim_phone.serial).stdout.count("boom\tdown") == 1
+    user = cli("enable", "-s", sim_phone.serial, "demo", "--backend", "userspace")
+    assert user.returncode == 9 and "no userspace backend" in user.stderr
+
+
+def test_server_address_flags_and_device_errors(sim_phone: Any) -> None:
+    port = os.environ["ANDROID_ADB_SERVER_PORT"]
+    env = {k: v for k, v in os.environ.items() if k != "ANDROID_ADB_SERVER_PORT"}
+    base = [sys.executable, "-m", "wgdroid"]
+
+    def run(*args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *args], capture_output=True, text=True, timeout=60,
+                              env={**env, **(extra or {})}, stdin=subprocess.DEVNULL)
+
+    by_flag = run("list", "-H", "127.0.0.1", "-P", port, "-s", sim_phone.serial)
+    assert by_flag.returncode == 0 and "demo\tdown" in by_flag.stdout, by_flag.stderr
+    by_env = run("list", extra={"ADB_SERVER_SOCKET": f"tcp:127.0.0.1:{port}",
+                                "ANDROID_SERIAL": sim_phone.serial})
+    assert by_env.returncode == 0 and "demo\tdown" in by_env.stdout, by_env.stderr
+    missing = run("list", "-P", port, "-s", "127.0.0.1:1")
+    assert missing.returncode == 3 and "not found" in missing.stderr
+    both = run("list", "-P", port, "-s", sim_phone.serial, "--all")
+    assert both.returncode == 2
+
+
+def test_status_watch_polls_with_rates(sim_phone: Any) -> None:
+    assert cli("enable", "-s", sim_phone.serial, "demo").returncode == 0
+    sim_phone.run_in_phone(f"ping -c 1 -W 2 {sim_phone.info['server_tunnel_ip']}")
+    try:
+        before = streams(sim_phone)
+        res = cli("status", "-s", sim_phone.serial, "--watch", "--count", "3",
+                  "--interval", "0.5", "--json")
+        assert res.returncode == 0, res.stderr
+        polls = [json.loads(line) for line in res.stdout.splitlines()]
+        assert len(polls) == 3 and streams(sim_phone) - before == 3  # one stream per poll
+        assert polls[0]["devices"][0]["sample_seconds"] is None
+        later = polls[2]["devices"][0]
+        assert later["sample_seconds"] is not None and later["sample_seconds"] > 0.3
+        assert later["interfaces"][0]["peers"][0]["rx_rate"] is not None
+    finally:
+        cli("disable", "-s", sim_phone.serial, "demo")

@@ -328,8 +328,10 @@ def _status(args: argparse.Namespace) -> int:
                 if value is not None:
                     devices.append(value.to_json())
                 else:
-                    devices.append({"serial": o.serial, "error": _err_json(o.error)}
-                                   if o.error else {"serial": o.serial})
+                    devices.append({
+                        "serial": o.serial, "device_time": None, "sample_seconds": None,
+                        "error": _err_json(o.error) if o.error else None, "interfaces": [],
+                    })
             text = json.dumps(st.status_json(devices), indent=None if args.watch else 2)
             output.data(text)
         else:
