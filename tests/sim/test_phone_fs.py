@@ -91,3 +91,11 @@ def test_pty_shell(sim_phone) -> None:  # type: ignore[no-untyped-def]
     lines = out.stdout.replace("\r", "").splitlines()
     assert lines[0].startswith("/dev/pts/"), out
     assert lines[1] == "2000"
+
+
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-bare"}], indirect=True)
+def test_bare_profile_has_no_wireguard_tools(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    out = sim_phone.shell("for t in wg wg-quick wireguard-go python3; do command -v $t; done; "
+                          "getprop ro.build.version.sdk")
+    assert out.stdout == "33\n"
+    assert sim_phone.shell("su -c 'id -u' </dev/null").stdout == "0\n"

@@ -21,7 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sim_sub.add_parser("start", help="start phones (and the simulator daemon if needed)")
     p.add_argument("--devices", type=int, default=1, metavar="N", help="how many (default 1)")
-    p.add_argument("--profile", default="pixel", help="phone profile (default pixel)")
+    from wgdroid.sim.profiles import PROFILES  # a small dataclass module
+
+    p.add_argument("--profile", default="pixel",
+                   help=f"phone profile: {', '.join(PROFILES)} (default pixel)")
     p.add_argument("--root", choices=ROOTS, help="root solution (default: the profile's)")
     p.add_argument("--su-policy", choices=POLICIES, help="what su answers (default grant)")
     p.add_argument("--su-timeout", type=float, metavar="SECONDS",

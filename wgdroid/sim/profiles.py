@@ -119,6 +119,17 @@ PROFILES: dict[str, Profile] = {
         sdk=34,
         tools=frozenset({"wg", "wg-quick", "wireguard-go", "python3"}),
     ),
+    # Rooted but without WireGuard tools: what wgdroid must install itself.
+    "pixel-bare": Profile(
+        name="pixel-bare",
+        model="Pixel 6a",
+        product="bluejay",
+        device="bluejay",
+        manufacturer="Google",
+        release="13",
+        sdk=33,
+        tools=frozenset(),
+    ),
     "emulator": Profile(
         name="emulator",
         model="sdk_gphone64_x86_64",
