@@ -168,7 +168,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setblocking(False)
 host, port = sys.argv[1], int(sys.argv[2])
 replies = []
-end = time.monotonic() + 2.0
+end = time.monotonic() + float(sys.argv[3])
 i = 0
 while time.monotonic() < end:
     try:
@@ -197,7 +197,8 @@ def test_cookie_replies_under_a_flood_of_initiations() -> None:
         assert_ping(p, p.a, p.b.addr4)
         senders = list(range(1000, 1200))
         msgs = "\n".join(_mac1_initiation(p.b.public, i).hex() for i in senders)
-        r = subprocess.run(p.a.ns_cmd(sys.executable, "-c", FLOOD, p.b.underlay4, str(p.b.port)),
+        r = subprocess.run(p.a.ns_cmd(sys.executable, "-c", FLOOD, p.b.underlay4, str(p.b.port),
+                                      "2.0"),
                            input=msgs, capture_output=True, text=True, timeout=30)
         lines = r.stdout.split()
         sent, replies = int(lines[0]), [bytes.fromhex(x) for x in lines[1:]]
@@ -209,6 +210,37 @@ def test_cookie_replies_under_a_flood_of_initiations() -> None:
         assert p.b.alive()
         time.sleep(1.2)  # "under load" is sticky for 1 s
         assert_ping(p, p.a, p.b.addr4)
+
+
+def test_ours_retries_with_the_cookie_of_a_loaded_wireguard_go() -> None:
+    """wireguard-go under load answers our initiation with a cookie reply; our retry
+    (REKEY_TIMEOUT, shortened by the timer knob) carries mac2 and is accepted."""
+    with Pair("ours", "wireguard-go", env_a={"WGDROID_TEST_TIMER_SCALE": "10"}) as p:
+        msgs = "\n".join(_mac1_initiation(p.b.public, i).hex() for i in range(100))
+        flood = subprocess.Popen(
+            p.a.ns_cmd(sys.executable, "-c", FLOOD, p.b.underlay4, str(p.b.port), "8.0"),
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        try:
+            assert flood.stdin is not None
+            flood.stdin.write(msgs)
+            flood.stdin.close()
+            deadline = time.monotonic() + 5
+            while "Sending cookie response" not in p.b.log_text():
+                assert time.monotonic() < deadline, "wireguard-go never got under load"
+                time.sleep(0.05)
+            # A full handshake queue may drop some initiations: ping until one gets through.
+            r = p.a.run("ping", "-c", "1", "-i", "0.5", "-w", "7", p.b.addr4, check=False)
+        finally:
+            flood.kill()
+            flood.wait(5)
+        got = re.search(r"(\d+) received", r.stdout)
+        assert got, r.stdout
+        assert int(got.group(1)) >= 1, r.stdout + p.b.log_text()[-3000:]
+        log = p.b.log_text()
+        ours_ep = f"{p.a.underlay4}:{p.a.port}"
+        denied = log.find(f"Sending cookie response for denied handshake message for {ours_ep}")
+        assert denied >= 0, "our first initiation was not refused with a cookie"
+        assert "Received handshake initiation" in log[denied:]
 
 
 def test_show_and_showconf_match_wireguard_go() -> None:
