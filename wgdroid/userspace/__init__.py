@@ -1,1 +1,19 @@
-"""wgdroid's bundled userspace WireGuard: protocol core in `core/`, pipeline and I/O here."""
+"""wgdroid's bundled userspace WireGuard: protocol core in `core/`, pipeline and I/O here.
+
+Run it as `wgdroid-userspace [-f] IFACE` (see `__main__` for the environment
+knobs); it is a drop-in for wireguard-go under wg-quick.
+
+Modules outside `core/`:
+
+- `queues`: per-peer ordered queues and shared crypto queues, bounded by items
+  and bytes, with the NEW/FINISHED/DEAD unit state (the GSoC 2017 design);
+- `workers`: crypto worker pools (inline, threads, processes over shared memory)
+  and distribution policies (round robin, least loaded);
+- `pipeline`: TX/RX batches per peer from the core's jobs, through the queues
+  and a pool, completed strictly in order; the shared-memory slot codec;
+- `tun`, `gro`, `udp`, `netlink`: the TUN (IFF_VNET_HDR receive coalescing),
+  the IPv4/IPv6 UDP sockets (GSO sends, fwmark), rtnetlink link events;
+- `uapi_server`, `uapi_config`: the UAPI Unix socket and get/set semantics;
+- `loop`, `daemon`: the epoll loop and the process wiring it all together;
+- `testnet`: two namespaces with ours/wireguard-go, for tests and the bench.
+"""

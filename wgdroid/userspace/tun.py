@@ -33,7 +33,7 @@ class Tun:
         # With IFF_VNET_HDR but no TUNSETOFFLOAD the kernel still hands us plain,
         # checksummed packets (behind a 10-byte header), while we may write
         # coalesced GSO packets (gro.py): receive-side offload only.
-        fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+        fd = _open_clone_device()
         flags = IFF_TUN | IFF_NO_PI | (IFF_VNET_HDR if vnet_hdr else 0)
         try:
             ifr = struct.pack("16sH22x", name.encode(), flags)
@@ -86,6 +86,16 @@ class Tun:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def _open_clone_device() -> int:
+    """/dev/net/tun; Android kernels name the node /dev/tun."""
+    for path in ("/dev/net/tun", "/dev/tun"):
+        try:
+            return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+    raise FileNotFoundError(2, "no TUN device (/dev/net/tun or /dev/tun)")
 
 
 def _ifreq_ioctl(name: str, request: int) -> int:
