@@ -6,7 +6,6 @@ thread-safe); crypto workers only run `seal`/`open_` on batches.
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
 import socket
@@ -117,10 +116,13 @@ class Daemon:
                 n = self.tun.read_into(self._view)
             except BlockingIOError:
                 break
-            except OSError as e:
-                if e.errno in (errno.EBADFD, errno.EIO, errno.ENODEV):
+            except OSError:
+                # EBADFD once `ip link delete` detached the TUN; anything else is a
+                # transient read error and the packets read so far still go out.
+                if not self.tun.attached():
                     self.loop.stop("interface removed")
-                return
+                    return
+                break
             pkt = bytes(self._view[self.tun.offset : n])
             peer = self.device.route_outbound(pkt)
             if peer is None:
