@@ -1,0 +1,163 @@
+"""The editor, driven with keys through Pilot (no device: saving only
+dismisses with the bytes; the sim tests push them to a phone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input, Static, TabbedContent, TextArea
+from tui_sample import PEER, SampleAdapter, config, sync
+
+from wgdroid.config.parser import parse
+from wgdroid.tui import allowedips
+from wgdroid.tui.app import WgdroidApp
+from wgdroid.tui.screens.editor import EditorScreen
+
+SIZE = (100, 40)
+
+
+def _app() -> WgdroidApp:
+    return WgdroidApp(SampleAdapter(), poll=False, offer_sim=False)
+
+
+def _text(screen: Any, selector: str) -> str:
+    return str(screen.query_one(selector, Static).content)
+
+
+async def _open(app: WgdroidApp, pilot: Any, editor: EditorScreen) -> list[Any]:
+    results: list[Any] = []
+    app.push_screen(editor, results.append)
+    await pilot.pause()
+    return results
+
+
+async def _type(pilot: Any, screen: EditorScreen, selector: str, text: str) -> None:
+    widget = screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = ""
+    if len(text) > 12:
+        widget.value = text  # a pasted key: typing 44 characters only slows the test
+    else:
+        await pilot.press(*text)
+    await pilot.pause(0.3)  # the check runs after a short quiet time
+
+
+@sync
+async def test_new_tunnel_shows_errors_at_fields_then_saves() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen(None, taken=frozenset({"home"}))
+        results = await _open(app, pilot, editor)
+        await _type(pilot, editor, "#name", "home")
+        assert "exists already" in _text(editor, "#name-msg")
+        await _type(pilot, editor, "#name", "wg9")
+        await _type(pilot, editor, "#if-listen_port", "99999")
+        assert _text(editor, "#if-listen_port-msg") == (
+            "✗ 99999 is out of range for a port (0-65535)")
+        assert editor.query_one("#if-listen_port").has_class("-invalid")
+        assert _text(editor, "#p0-public_key-msg") == "✗ is missing"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert results == [] and app.screen is editor  # not saved while invalid
+        await _type(pilot, editor, "#if-listen_port", "51820")
+        assert _text(editor, "#if-listen_port-msg") == ""
+        await _type(pilot, editor, "#if-addresses", "10.9.0.2/32")
+        await _type(pilot, editor, "#p0-public_key", PEER)
+        assert "✓ valid" in _text(editor, "#summary")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(results) == 1
+        name, data = results[0]
+        parsed = parse(data, filename=f"{name}.conf")
+        assert name == "wg9" and parsed.config.interface.listen_port == 51820
+        assert parsed.config.peers[0].public_key.base64() == PEER
+
+
+@sync
+async def test_dialect_warning_shown_next_to_field() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        await _open(app, pilot, editor)
+        await _type(pilot, editor, "#if-table", "off")
+        assert "Android wg-quick has no Table" in _text(editor, "#if-table-msg")
+        assert editor.query_one("#if-table").has_class("-warning")
+
+
+@sync
+async def test_generate_and_copy_public_key() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        await _open(app, pilot, editor)
+        before = _text(editor, "#public-key")
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        after = _text(editor, "#public-key")
+        assert after != before and after.startswith("public key: ")
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert app.clipboard == after.removeprefix("public key: ")
+
+
+@sync
+async def test_exclude_private_ips_and_peers() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        await _open(app, pilot, editor)
+        field = editor.query_one("#p0-allowed_ips", Input)
+        field.focus()
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        items = allowedips.split_items(field.value)
+        assert "0.0.0.0/0" not in items and "1.1.1.1/32" in items and "::/0" in items
+        assert set(allowedips.IPV4_PUBLIC_NETWORKS) <= set(items)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert allowedips.split_items(editor.query_one("#p0-allowed_ips", Input).value) == [
+            "0.0.0.0/0", "::/0"]
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert len(editor.query(".peer")) == 2
+        assert editor.query_one("#p1-public_key", Input).has_focus
+        await pilot.pause(0.3)
+        assert _text(editor, "#p1-public_key-msg") == "✗ is missing"
+        await pilot.press("ctrl+w")
+        await pilot.pause()
+        assert len(editor.query(".peer")) == 1
+        assert editor.query_one("#p0-endpoint", Input).value == "vpn.example.com:51820"
+
+
+@sync
+async def test_raw_mode_shows_parser_lines_and_round_trips() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        results = await _open(app, pilot, editor)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        tabs = editor.query_one("#modes", TabbedContent)
+        raw = editor.query_one("#raw", TextArea)
+        assert tabs.active == "raw-tab" and raw.text.startswith("# home\n[Interface]")
+        raw.text = raw.text.replace("Address = 10.0.0.2/32", "Address = 10.0.0.300/32")
+        await pilot.pause(0.3)
+        issues = _text(editor, "#raw-issues")
+        assert issues.startswith("home.conf:4: [Interface] Address: '10.0.0.300/32'")
+        await pilot.press("ctrl+t")  # refused while invalid
+        await pilot.pause()
+        assert tabs.active == "raw-tab"
+        raw.text = raw.text.replace("10.0.0.300/32", "10.0.0.3/32").replace(
+            "[Peer]", "# the server\n[Peer]")
+        await pilot.pause(0.3)
+        assert _text(editor, "#raw-issues") == "✓ valid"
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert tabs.active == "form-tab"
+        assert editor.query_one("#if-addresses", Input).value == "10.0.0.3/32"
+        await _type(pilot, editor, "#if-mtu", "1380")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        name, data = results[0]
+        text = data.decode()
+        assert name == "home" and "# the server" in text and "MTU = 1380" in text

@@ -1,0 +1,129 @@
+"""Deterministic sample data for UI-only tests and snapshots (no device).
+
+The device flows themselves are tested against the simulated phone
+(test_sim_flows.py); this only feeds the widgets fixed values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from wgdroid.config.models import Interface, Peer, TunnelConfig
+from wgdroid.config.render import to_wg_quick
+from wgdroid.device.connection import DeviceInfo
+from wgdroid.device.doctor import Advice, Capabilities
+from wgdroid.device.status import DeviceStatus, InterfaceStatus, PeerStatus
+from wgdroid.device.store import StoredTunnel
+from wgdroid.tui.adapter import Snapshot
+
+SERIAL = "SAMPLE0001"
+PRIVATE = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+PEER = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+NOW = 1_764_000_000
+
+
+def config(name: str) -> str:
+    cfg = TunnelConfig.model_validate({
+        "interface": Interface.model_validate({
+            "private_key": PRIVATE, "addresses": "10.0.0.2/32", "dns_servers": "1.1.1.1"}),
+        "peers": [Peer.model_validate({
+            "public_key": PEER, "allowed_ips": "0.0.0.0/0, ::/0",
+            "endpoint": "vpn.example.com:51820"})],
+    })
+    return f"# {name}\n" + to_wg_quick(cfg)
+
+
+def capabilities(serial: str = SERIAL) -> Capabilities:
+    return Capabilities(
+        serial=serial, model="Pixel 8", android_release="14", sdk=34, abi="arm64-v8a",
+        kernel="6.1.0", selinux="Enforcing", root_method="magisk", tun=True,
+        store_exists=True,
+        tools={"wg": "/system/bin/wg", "wg-quick": "/system/bin/wg-quick",
+               "wireguard-go": "/system/bin/wireguard-go", "python3": None},
+        wg_quick_variant="android", backends=["wireguard-go"],
+        advice=[Advice("no WireGuard kernel module", "use a GKI 5.10+ kernel, or wireguard-go")],
+    )
+
+
+def _peer(age: int, rx: int, tx: int) -> PeerStatus:
+    return PeerStatus(PEER, False, "198.51.100.7:51820", ["0.0.0.0/0", "::/0"],
+                      NOW - age, rx, tx, 25, handshake_age=age)
+
+
+def snapshot(step: int = 0, serial: str = SERIAL) -> Snapshot:
+    """`home` up with a fresh handshake, `office` up but stale, `lab` down."""
+    ifaces = [
+        InterfaceStatus("home", "HOMEPUBKEY", 51820, None, "wireguard-go", NOW - 3700, 3700,
+                        [_peer(12, 1_500_000 + step * 20_480, 300_000 + step * 4096)]),
+        InterfaceStatus("office", "OFFICEPUB", 51821, None, "kernel", NOW - 900, 900,
+                        [_peer(400, 10_240, 2_048)]),
+    ]
+    tunnels = [StoredTunnel("home", 250, NOW, True), StoredTunnel("lab", 250, NOW, False),
+               StoredTunnel("office", 250, NOW, True)]
+    return Snapshot(serial, tunnels, DeviceStatus(serial, NOW, ifaces), 1000.0 + step)
+
+
+class SampleAdapter:
+    """A DeviceAPI with fixed answers (for UI tests; records what was asked)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.step = 0
+
+    def list_devices(self) -> list[DeviceInfo]:
+        return [DeviceInfo(SERIAL, "device", "Pixel_8")]
+
+    def doctor(self, serial: str) -> Capabilities:
+        return capabilities(serial)
+
+    def snapshot(self, serial: str) -> Snapshot:
+        self.step += 1
+        return snapshot(self.step, serial)
+
+    def enable(self, serial: str, name: str) -> str | None:
+        self.calls.append(("enable", name))
+        return "wireguard-go"
+
+    def disable(self, serial: str, name: str) -> None:
+        self.calls.append(("disable", name))
+
+    def pull(self, serial: str, name: str) -> bytes:
+        return config(name).encode()
+
+    def push(self, serial: str, name: str, data: bytes, *, restart: bool = False) -> None:
+        self.calls.append(("push", name))
+
+    def remove(self, serial: str, name: str) -> None:
+        self.calls.append(("remove", name))
+
+    def rename(self, serial: str, old: str, new: str) -> None:
+        self.calls.append(("rename", old, new))
+
+    def start_sim(self) -> str:
+        raise AssertionError("not in UI tests")
+
+
+def fill(app: object) -> None:
+    """Put the sample phone and two polls into a WgdroidApp built with poll=False."""
+    from wgdroid.tui.app import WgdroidApp
+    from wgdroid.tui.widgets.activity import ActivityLog
+
+    assert isinstance(app, WgdroidApp)
+    app.caps[SERIAL] = capabilities()
+    app._apply_devices([DeviceInfo(SERIAL, "device", "Pixel_8")])
+    app._apply_snapshot(snapshot(0))
+    app._apply_snapshot(snapshot(1))
+    app.main_screen.query_one("#activity", ActivityLog).clear()  # timestamps vary
+
+
+def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async Pilot test under asyncio.run (no async pytest plugin here)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
+
+    return wrapper

@@ -1,0 +1,91 @@
+"""Small modal dialogs: confirm, and ask for one line of text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("escape,n", "cancel", "Cancel", id="dialog.cancel"),
+        Binding("y", "confirm", "Yes", id="dialog.confirm"),
+    ]
+
+    def __init__(self, title: str, question: str, *, yes: str = "Yes", danger: bool = False
+                 ) -> None:
+        super().__init__(classes="dialog")
+        self._title, self._question, self._yes, self._danger = title, question, yes, danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._question, id="question", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._yes, id="yes", variant="error" if self._danger else "primary")
+                yield Button("Cancel", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    @on(Button.Pressed, "#yes")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of input; `check` returns an error message or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, title: str, prompt: str, *, value: str = "",
+                 check: Callable[[str], str | None] | None = None,
+                 placeholder: str = "") -> None:
+        super().__init__(classes="dialog")
+        self._title, self._prompt, self._value = title, prompt, value
+        self._check, self._placeholder = check, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label(self._title, classes="dialog-title")
+            yield Label(self._prompt)
+            yield Input(self._value, placeholder=self._placeholder, id="answer")
+            yield Static("", id="answer-error", classes="field-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def _error(self, value: str) -> str | None:
+        if not value.strip():
+            return "required"
+        return self._check(value.strip()) if self._check else None
+
+    @on(Input.Changed, "#answer")
+    def _changed(self, event: Input.Changed) -> None:
+        problem = self._error(event.value) if event.value else None
+        self.query_one("#answer-error", Static).update(problem or "")
+        event.input.set_class(problem is not None, "-invalid")
+
+    @on(Input.Submitted, "#answer")
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        value = self.query_one("#answer", Input).value
+        problem = self._error(value)
+        if problem:
+            self.query_one("#answer-error", Static).update(problem)
+            return
+        self.dismiss(value.strip())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

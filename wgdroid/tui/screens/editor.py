@@ -1,0 +1,421 @@
+"""Create or edit a tunnel: a field per Interface and Peer key with the
+parser's messages next to each, or the raw text with line-numbered issues.
+
+The form is validated by the project parser (see `wgdroid.tui.form`), so the
+messages are the same as `wgdroid check`. Dismisses with (name, config bytes)
+to save, or None.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import (
+    Button,
+    Footer,
+    Input,
+    Label,
+    Static,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
+
+from wgdroid.tui import allowedips, form
+from wgdroid.tui.form import INTERFACE_FIELDS, PEER_FIELDS, FieldSpec, FormState, field_id
+
+if TYPE_CHECKING:
+    from wgdroid.config.models import TunnelConfig
+
+CHECK_DELAY = 0.15  # seconds of quiet typing before re-validating
+
+
+def name_problem(name: str, taken: frozenset[str]) -> str | None:
+    from wgdroid.config.types import ValueProblem, check_tunnel_name
+
+    try:
+        check_tunnel_name(name)
+    except ValueProblem as exc:
+        return exc.message
+    if name in taken:
+        return f"a tunnel named {name} exists already"
+    return None
+
+
+def _field(peer: int | None, spec: FieldSpec, value: str) -> Vertical:
+    fid = field_id(peer, spec.attr)
+    editor: Widget
+    if spec.multiline:
+        editor = TextArea(value, id=fid, classes="field-input -multiline", soft_wrap=False,
+                          compact=True)
+    else:
+        editor = Input(value, id=fid, classes="field-input", password=spec.secret,
+                       placeholder=spec.placeholder or spec.help, compact=True)
+    editor.tooltip = spec.help
+    return Vertical(
+        Horizontal(Label(spec.key, classes="field-label"), editor, classes="field-row"),
+        Static("", id=f"{fid}-msg", classes="field-msg", markup=False),
+        classes="field",
+    )
+
+
+def _peer_block(index: int, values: dict[str, str]) -> Vertical:
+    return Vertical(
+        Horizontal(
+            Label(f"[Peer {index + 1}]", classes="section-title", markup=False),
+            Button("Exclude private IPs", id=f"exclude-{index}", classes="small", compact=True),
+            Button("Remove peer", id=f"remove-{index}", classes="small", variant="error",
+                   compact=True),
+            classes="peer-head",
+        ),
+        *[_field(index, spec, values.get(spec.attr, "")) for spec in PEER_FIELDS],
+        id=f"peer-{index}",
+        classes="peer",
+    )
+
+
+class EditorScreen(Screen[tuple[str, bytes] | None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
+        Binding("escape", "cancel", "Close", id="editor.cancel"),
+        Binding("ctrl+g", "generate", "New keys", id="editor.generate", priority=True),
+        Binding("ctrl+y", "copy_public_key", "Copy pubkey", id="editor.copy", priority=True),
+        Binding("ctrl+n", "add_peer", "Add peer", id="editor.add_peer", priority=True),
+        Binding("ctrl+w", "remove_peer", "Del peer", id="editor.remove_peer", show=False,
+                priority=True),
+        Binding("ctrl+e", "exclude_private", "Excl. private", id="editor.exclude",
+                priority=True),
+        Binding("ctrl+t", "switch_mode", "Form/Raw", id="editor.mode", priority=True),
+    ]
+
+    def __init__(self, name: str | None, text: str | None = None, *,
+                 taken: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.tunnel = name
+        self.taken = taken
+        self.original: TunnelConfig | None = None
+        self.mode = "form"
+        self._timer: Timer | None = None
+        self._raw_text = ""
+        self._rebuilding = False
+        self.last_check: form.Checked | None = None
+        if text is None:
+            self.state = form.new_state()
+        else:
+            config, _, _ = form.check_text(text, f"{name}.conf")
+            if config is None:  # broken on the phone: fix it as text
+                self.state, self.mode, self._raw_text = FormState(), "raw", text
+            else:
+                self.state, self.original = form.from_config(config), config
+
+    @property
+    def filename(self) -> str:
+        return f"{self.tunnel or self._name_input_value() or 'tunnel'}.conf"
+
+    def _name_input_value(self) -> str:
+        try:
+            return self.query_one("#name", Input).value.strip()
+        except NoMatches:  # before compose
+            return ""
+
+    # -- layout ----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        title = f"Edit {self.tunnel}" if self.tunnel else "New tunnel"
+        with Horizontal(id="name-row"):
+            yield Label(title, classes="section-title")
+            yield Input(self.tunnel or "", id="name", placeholder="name, e.g. wg0",
+                        disabled=self.tunnel is not None, compact=True)
+            yield Static("", id="name-msg", classes="field-msg", markup=False)
+        with TabbedContent(id="modes", initial=f"{self.mode}-tab"):
+            with TabPane("Form", id="form-tab"), VerticalScroll(id="form"):
+                yield Label("[Interface]", classes="section-title", markup=False)
+                with Horizontal(id="keys-row"):
+                    yield Button("Generate key pair", id="generate", classes="small", compact=True)
+                    yield Button("Copy public key", id="copy-public", classes="small", compact=True)
+                    yield Static("", id="public-key", markup=False)
+                for spec in INTERFACE_FIELDS:
+                    yield _field(None, spec, self.state.interface.get(spec.attr, ""))
+                with Vertical(id="peers"):
+                    for index, peer in enumerate(self.state.peers):
+                        yield _peer_block(index, peer)
+                yield Button("Add peer", id="add-peer", classes="small", compact=True)
+            with TabPane("Raw text", id="raw-tab"):
+                yield TextArea(self._raw_text, id="raw", soft_wrap=False, show_line_numbers=True)
+                yield Static("", id="raw-issues", markup=False)
+        yield Static("", id="summary", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.mode == "raw":
+            self.check_raw_now()
+        else:
+            self.validate_now()
+        (self.query_one("#name", Input) if self.tunnel is None
+         else self.query_one("#if-addresses", Input)).focus()
+
+    # -- reading the form ------------------------------------------------------
+
+    def _value(self, fid: str) -> str:
+        widget = self.query_one(f"#{fid}")
+        if isinstance(widget, TextArea):
+            return widget.text
+        assert isinstance(widget, Input)
+        return widget.value
+
+    def read_state(self) -> FormState:
+        peers = len(self.query(".peer"))
+        return FormState(
+            {s.attr: self._value(field_id(None, s.attr)) for s in INTERFACE_FIELDS},
+            [{s.attr: self._value(field_id(n, s.attr)) for s in PEER_FIELDS}
+             for n in range(peers)],
+        )
+
+    def _set_value(self, fid: str, value: str) -> None:
+        widget = self.query_one(f"#{fid}")
+        if isinstance(widget, TextArea):
+            widget.text = value
+        else:
+            assert isinstance(widget, Input)
+            widget.value = value
+
+    # -- validation ------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(CHECK_DELAY, self._checked_later)
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    def _changed(self, event: Input.Changed | TextArea.Changed) -> None:
+        self._schedule()
+
+    def _checked_later(self) -> None:
+        if self._rebuilding:  # peers are being remounted: check once they are back
+            self._schedule()
+        elif self.mode == "raw":
+            self.check_raw_now()
+        else:
+            self.validate_now()
+
+    def validate_now(self) -> form.Checked:
+        """Check the form and show each message under its field."""
+        state = self.read_state()
+        checked = form.check(state, self.filename)
+        self.last_check = checked
+        for fid_widget in self.query(".field-input"):
+            fid = fid_widget.id or ""
+            errors = checked.errors.get(fid, [])
+            warnings = checked.warnings.get(fid, [])
+            lines = [f"✗ {m}" for m in errors] + [f"⚠ {m}" for m in warnings]
+            msg = self.query_one(f"#{fid}-msg", Static)
+            msg.update("\n".join(lines))
+            msg.display = bool(lines)
+            fid_widget.set_class(bool(errors), "-invalid")
+            fid_widget.set_class(bool(warnings) and not errors, "-warning")
+            msg.set_class(bool(errors), "-error")
+        public = form.public_key_of(state.interface.get("private_key", ""))
+        self.query_one("#public-key", Static).update(
+            f"public key: {public}" if public else "public key: (needs a valid private key)")
+        name_error = None
+        if self.tunnel is None:
+            value = self._name_input_value()
+            name_error = name_problem(value, self.taken) if value else "a name is required"
+            self.query_one("#name-msg", Static).update(f"✗ {name_error}" if name_error else "")
+            self.query_one("#name", Input).set_class(name_error is not None, "-invalid")
+        n_err = sum(len(v) for v in checked.errors.values()) + (1 if name_error else 0)
+        n_warn = sum(len(v) for v in checked.warnings.values())
+        summary = [*checked.general]
+        summary.append(
+            f"{n_err} problem(s), {n_warn} warning(s)" if n_err or n_warn or checked.general
+            else "✓ valid")
+        self.query_one("#summary", Static).update("  ".join(summary))
+        return checked
+
+    def check_raw_now(self) -> list[str]:
+        """Check the raw text; show the parser's issues with their line numbers."""
+        text = self.query_one("#raw", TextArea).text
+        config, errors, warnings = form.check_text(text, self.filename)
+        lines = [i.format() for i in errors] + [w.format() for w in warnings]
+        if config is not None and not warnings:
+            lines = ["✓ valid"]
+        self.query_one("#raw-issues", Static).update("\n".join(lines))
+        self.query_one("#raw-issues", Static).set_class(bool(errors), "-error")
+        self.query_one("#summary", Static).update(
+            f"{len(errors)} problem(s), {len(warnings)} warning(s)" if errors or warnings
+            else "✓ valid")
+        return lines
+
+    # -- modes -----------------------------------------------------------------
+
+    @on(TabbedContent.TabActivated, "#modes")
+    async def _tab(self, event: TabbedContent.TabActivated) -> None:
+        wanted = "raw" if event.pane.id == "raw-tab" else "form"
+        if wanted == self.mode:
+            return
+        if wanted == "raw":
+            self._to_raw()
+        else:
+            await self._to_form()
+
+    def _to_raw(self) -> None:
+        checked = self.validate_now()
+        text = (form.merged_text(checked.config, self.original)
+                if checked.config is not None else checked.text)
+        self.mode = "raw"
+        self.query_one("#raw", TextArea).text = text
+        self.check_raw_now()
+
+    async def _to_form(self) -> None:
+        text = self.query_one("#raw", TextArea).text
+        config, errors, _ = form.check_text(text, self.filename)
+        if config is None:
+            self.notify(errors[0].format() if errors else "invalid config",
+                        title="Fix the raw text first", severity="error")
+            self.query_one("#modes", TabbedContent).active = "raw-tab"
+            return
+        self.mode = "form"
+        self.original = config  # keeps the raw text's comments on save
+        await self.load_state(form.from_config(config))
+
+    async def load_state(self, state: FormState) -> None:
+        for spec in INTERFACE_FIELDS:
+            self._set_value(field_id(None, spec.attr), state.interface.get(spec.attr, ""))
+        await self._rebuild_peers(state.peers)
+        self.validate_now()
+
+    async def _rebuild_peers(self, peers: list[dict[str, str]]) -> None:
+        box = self.query_one("#peers", Vertical)
+        self._rebuilding = True
+        try:
+            await box.remove_children()
+            await box.mount_all([_peer_block(n, p) for n, p in enumerate(peers)])
+        finally:
+            self._rebuilding = False
+
+    def action_switch_mode(self) -> None:
+        self.query_one("#modes", TabbedContent).active = (
+            "form-tab" if self.mode == "raw" else "raw-tab")
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _focused_peer(self) -> int | None:
+        node = self.focused
+        while node is not None:
+            if node.id and node.id.startswith("peer-") and "peer" in node.classes:
+                return int(node.id.split("-", 1)[1])
+            if node.id and node.id[:1] == "p" and "-" in node.id and node.id[1:].split(
+                    "-", 1)[0].isdigit():
+                return int(node.id[1:].split("-", 1)[0])
+            node = node.parent  # type: ignore[assignment]
+        return 0 if len(self.query(".peer")) == 1 else None
+
+    @on(Button.Pressed, "#generate")
+    def action_generate(self) -> None:
+        from wgdroid.config.types import PrivateKey
+
+        if self.mode == "raw":
+            self.notify("switch to the form (ctrl+t) to generate keys", severity="warning")
+            return
+        self._set_value("if-private_key", PrivateKey.generate().reveal())
+        self.validate_now()
+        self.notify("new key pair generated; give the peer the new public key")
+
+    @on(Button.Pressed, "#copy-public")
+    def action_copy_public_key(self) -> None:
+        public = form.public_key_of(self._value("if-private_key"))
+        if public is None:
+            self.notify("no valid private key yet", severity="warning")
+            return
+        self.app.copy_to_clipboard(public)
+        self.notify(public, title="Public key copied")
+
+    @on(Button.Pressed, "#add-peer")
+    async def action_add_peer(self) -> None:
+        if self.mode == "raw":
+            return
+        index = len(self.query(".peer"))
+        await self.query_one("#peers", Vertical).mount(_peer_block(index, {}))
+        self.query_one(f"#{field_id(index, 'public_key')}", Input).focus()
+        self.validate_now()
+
+    async def remove_peer(self, index: int) -> None:
+        state = self.read_state()
+        if 0 <= index < len(state.peers):
+            del state.peers[index]
+            await self._rebuild_peers(state.peers)
+            self.validate_now()
+
+    async def action_remove_peer(self) -> None:
+        index = self._focused_peer()
+        if index is None:
+            self.notify("focus a field of the peer to remove", severity="warning")
+            return
+        await self.remove_peer(index)
+
+    def exclude_private(self, index: int) -> None:
+        fid = field_id(index, "allowed_ips")
+        text = self._value(fid)
+        if not allowedips.can_toggle(allowedips.split_items(text)):
+            self.notify("needs 0.0.0.0/0 in this peer's AllowedIPs", severity="warning",
+                        title="Exclude private IPs")
+            return
+        self._set_value(fid, allowedips.toggle(text, self._value("if-dns")))
+        self.validate_now()
+
+    def action_exclude_private(self) -> None:
+        index = self._focused_peer()
+        if index is None:
+            self.notify("focus a field of the peer first", severity="warning")
+            return
+        self.exclude_private(index)
+
+    @on(Button.Pressed, ".peer-head Button")
+    async def _peer_button(self, event: Button.Pressed) -> None:
+        kind, _, index = (event.button.id or "").partition("-")
+        if kind == "exclude":
+            self.exclude_private(int(index))
+        elif kind == "remove":
+            await self.remove_peer(int(index))
+
+    # -- save ------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        name = self.tunnel or self._name_input_value()
+        problem = None if self.tunnel else name_problem(name, self.taken) if name else (
+            "a name is required")
+        if problem:
+            self.notify(problem, title="Name", severity="error")
+            self.query_one("#name", Input).focus()
+            return
+        if self.mode == "raw":
+            text = self.query_one("#raw", TextArea).text
+            config, errors, _ = form.check_text(text, f"{name}.conf")
+            if config is None:
+                self.check_raw_now()
+                self.notify(errors[0].format(), title="Not saved", severity="error")
+                return
+            self.dismiss((name, text.encode("utf-8")))
+            return
+        checked = self.validate_now()
+        if checked.config is None:
+            first = next(iter(checked.errors), None)
+            count = sum(len(v) for v in checked.errors.values()) + len(checked.general)
+            self.notify(f"{count} problem(s): fix the marked fields", title="Not saved",
+                        severity="error")
+            if first:
+                self.query_one(f"#{first}").focus()
+            return
+        self.dismiss((name, form.merged_text(checked.config, self.original).encode("utf-8")))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
