@@ -8,7 +8,6 @@ the bench's job (scripts/bench-dataplane).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import re
@@ -17,43 +16,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from wgdroid.config.keys import encode
-from wgdroid.userspace.testnet import Impl, Pair, Side, stop
+from wgdroid.userspace.testnet import Impl, Pair, Side, iperf3, stop
 
 pytestmark = pytest.mark.sim
-
-
-@contextmanager
-def iperf_server(side: Side, port: int = 5201) -> Iterator[None]:
-    p = subprocess.Popen(side.ns_cmd("iperf3", "-s", "-1", "-p", str(port)),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # wait until it listens
-            r = side.run("ss", "-Htln", f"sport = :{port}", check=False)
-            if r.stdout.strip():
-                break
-            time.sleep(0.05)
-        yield
-    finally:
-        p.kill()
-        p.wait(5)
-
-
-def iperf(client: Side, server: Side, reverse: bool) -> dict[str, float]:
-    with iperf_server(server):
-        args = ["iperf3", "-c", server.addr4, "-t", "2", "-J", *(["-R"] if reverse else [])]
-        r = client.run(*args, check=False, timeout=30)
-    out = json.loads(r.stdout)
-    assert "error" not in out, out.get("error")
-    end = out["end"]
-    return {"sent": end["sum_sent"]["bytes"], "received": end["sum_received"]["bytes"]}
 
 
 def dump(side: Side) -> list[list[str]]:
@@ -102,8 +72,7 @@ def test_handshake_ping_and_tcp_both_ways(impl_a: Impl, impl_b: Impl) -> None:
         assert (a_peer[5], a_peer[6]) == (b_peer[6], b_peer[5])
         assert b_peer[2] == f"{p.a.underlay4}:{p.a.port}"  # B learned A's endpoint
         for reverse in (False, True):
-            res = iperf(p.a, p.b, reverse)
-            assert res["received"] > 1_000_000
+            assert iperf3(p.a, p.b, reverse=reverse).received_bytes > 1_000_000
         assert p.a.alive()
         assert p.b.alive()
         assert stop(ours(p)) == 0
@@ -118,8 +87,7 @@ def test_ours_with_ours() -> None:
               env_b={"WGDROID_WORKERS": "processes:2"}) as p:
         assert_ping(p, p.a, p.b.addr4)
         assert_ping(p, p.b, p.a.addr6)
-        res = iperf(p.a, p.b, reverse=False)
-        assert res["received"] > 1_000_000
+        assert iperf3(p.a, p.b).received_bytes > 1_000_000
 
 
 def test_forced_rekey_with_the_timer_knob() -> None:

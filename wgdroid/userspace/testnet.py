@@ -10,6 +10,7 @@ learns A's. Needs root. Keys go through 0600 files, never command lines.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -179,6 +180,37 @@ class Pair:
             with contextlib.suppress(OSError):
                 os.unlink(s.sock)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class IperfResult:
+    bits_per_second: float  # as received
+    received_bytes: int
+    retransmits: int
+
+
+def iperf3(client: Side, server: Side, seconds: float = 2.0, reverse: bool = False,
+           port: int = 5201) -> IperfResult:
+    """One iperf3 TCP run through the tunnel (server in `server`'s namespace)."""
+    srv = subprocess.Popen(server.ns_cmd("iperf3", "-s", "-1", "-p", str(port)),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # until it listens
+            if server.run("ss", "-Htln", f"sport = :{port}", check=False).stdout.strip():
+                break
+            time.sleep(0.05)
+        r = client.run("iperf3", "-c", server.addr4, "-p", str(port), "-t", str(seconds), "-J",
+                       *(["-R"] if reverse else []), check=False, timeout=seconds + 30)
+    finally:
+        srv.kill()
+        srv.wait(5)
+    out = json.loads(r.stdout)
+    if "error" in out:
+        raise RuntimeError(f"iperf3: {out['error']}")
+    end = out["end"]
+    return IperfResult(end["sum_received"]["bits_per_second"], end["sum_received"]["bytes"],
+                       int(end["sum_sent"].get("retransmits", 0)))
 
 
 def wait_for_socket(s: Side, timeout: float = 15.0) -> None:
