@@ -35,15 +35,19 @@ def main() -> int:
         return 1
     fds = array.array("i", [0, 1, 2])
     header = struct.pack("!I", len(body))
-    sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-    sock.sendall(body)
     reply = b""
-    while len(reply) < MAX_REPLY:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        reply += chunk
+    try:
+        sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        sock.sendall(body)
+        while len(reply) < MAX_REPLY:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    except OSError:
+        reply = b""
     if not reply:
+        sys.stderr.write("su: no answer from the su daemon\n")
         return 1
     answer = json.loads(reply)
     if answer.get("stdout"):

@@ -36,6 +36,7 @@ from wgdroid.sim.phone.spec import SU_SOCKET, NodeSpec
 
 SU_STATUS_DENIED = 13
 SU_MAX_REQUEST = 1 << 20
+SU_MAX_CONNECTIONS = 64  # bounded: a runaway loop of `su` can't exhaust the daemon
 
 
 def ids_for(uid: int) -> tuple[int, list[int]]:
@@ -281,6 +282,9 @@ class Zygote:
         except BlockingIOError:
             return
         sock.setblocking(False)
+        if len(self.sel.get_map()) > SU_MAX_CONNECTIONS + 3:
+            sock.close()  # the client reports it cannot reach the daemon
+            return
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         pid, uid, _gid = struct.unpack("3i", creds)
         conn = SuConn(sock=sock, uid=uid, pid=pid)
