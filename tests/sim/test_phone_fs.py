@@ -99,3 +99,22 @@ def test_bare_profile_has_no_wireguard_tools(sim_phone) -> None:  # type: ignore
                           "getprop ro.build.version.sdk")
     assert out.stdout == "33\n"
     assert sim_phone.shell("su -c 'id -u' </dev/null").stdout == "0\n"
+
+
+def test_demo_private_key_stays_in_the_phone(sim_phone, sim_state) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    conf = sim_phone.run_in_phone("cat /data/misc/wireguard/demo.conf").stdout.decode()
+    key = next(line.split("=", 1)[1].strip() for line in conf.splitlines()
+               if line.startswith("PrivateKey"))
+    assert len(key) == 44
+    assert sim_phone.shell("su -c 'wg-quick up demo' </dev/null").returncode == 0
+    needle = key.encode()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                assert needle not in (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+    for log in sim_state.state.rglob("*log"):
+        assert needle not in log.read_bytes()
