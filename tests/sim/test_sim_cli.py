@@ -96,6 +96,10 @@ def test_stop_one_phone_keeps_the_other(cli_env, adb_server) -> None:  # type: i
     a, b = out.stdout.split()
     assert wgdroid(cli_env, "sim", "stop", a).stdout.split() == [a]
     assert adb_server.adb("-s", b, "shell", "echo", "alive").stdout == "alive\n"
+    assert adb_server.adb("-s", b, "shell", "touch /data/local/tmp/kept").returncode == 0
+    assert wgdroid(cli_env, "sim", "reboot", b).returncode == 0
+    assert adb_server.adb("-s", b, "wait-for-device").returncode == 0
+    assert adb_server.adb("-s", b, "shell", "ls /data/local/tmp").stdout == "kept\n"
     listed = json.loads(wgdroid(cli_env, "sim", "list", "--json").stdout)["phones"]
     assert [p["serial"] for p in listed] == [b]
     # Stopping the last one removes the simulator as well.
@@ -156,8 +160,8 @@ def test_a_killed_daemon_takes_its_phones_along(cli_env, adb_server) -> None:  #
     import time
 
     state = Path(cli_env["WGDROID_SIM_DIR"])
-    out = wgdroid(cli_env, "sim", "start", "--json", "--no-connect")
-    (phone,) = json.loads(out.stdout)["phones"]
+    out = wgdroid(cli_env, "sim", "start", "--json", "--devices", "2")
+    phone, other = json.loads(out.stdout)["phones"]
     inode = ns.netns_inode(phone["pid"])
     assert ns.pids_in_netns(inode)
     os.kill(int((state / "daemon.pid").read_text()), signal.SIGKILL)
@@ -165,8 +169,11 @@ def test_a_killed_daemon_takes_its_phones_along(cli_env, adb_server) -> None:  #
     while ns.pids_in_netns(inode) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ns.pids_in_netns(inode) == []
-    # The next start cleans up after it and works.
-    again = wgdroid(cli_env, "sim", "start", "--no-connect")
+    # The next start cleans up after it (stale adb entries too) and works.
+    again = wgdroid(cli_env, "sim", "start")
     assert again.returncode == 0, again.stderr
+    devices = adb_server.adb("devices").stdout
+    assert f"{again.stdout.strip()}\tdevice" in devices
+    assert other["serial"] not in devices or again.stdout.strip() == other["serial"]
     assert wgdroid(cli_env, "sim", "stop", "--all").returncode == 0
     assert not state.exists()

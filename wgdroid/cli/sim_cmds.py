@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("-P", "--adb-server-port", type=int, metavar="PORT")
     p.set_defaults(func=cmd_stop)
 
+    p = sim_sub.add_parser("reboot", help="reboot a phone (processes and tunnels go, /data stays)")
+    p.add_argument("serial", metavar="SERIAL")
+    p.set_defaults(func=cmd_reboot)
+
     p = sim_sub.add_parser("su", help="change a phone's su policy, or answer its pending prompt")
     p.add_argument("serial", metavar="SERIAL")
     p.add_argument("action", choices=(*POLICIES, "tap-grant", "tap-deny"))
@@ -69,6 +73,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     phones = client.start(args.devices, args.profile, root=args.root, su_policy=args.su_policy,
                           su_timeout=args.su_timeout, port=args.port, userns=args.userns)
     if not args.no_connect:
+        for serial in client.stale_serials:  # left by a simulator that was killed
+            hostadb.disconnect(serial, args.adb_server_port)
         try:
             for phone in phones:
                 hostadb.connect(phone["serial"], args.adb_server_port)
@@ -144,4 +150,11 @@ def cmd_su(args: argparse.Namespace) -> int:
         output.note(f"answered {count} pending prompt(s)")
     else:
         client.request("su_policy", serial=args.serial, policy=args.action)
+    return ExitCode.OK
+
+
+def cmd_reboot(args: argparse.Namespace) -> int:
+    from wgdroid.sim.client import SimClient
+
+    SimClient().request("reboot", serial=args.serial)
     return ExitCode.OK

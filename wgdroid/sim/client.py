@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wgdroid import errors
-from wgdroid.sim.control import socket_path, state_dir
+from wgdroid.sim.control import SERIALS_FILE, socket_path, state_dir
 from wgdroid.sim.phone.node import RunResult
 
 START_TIMEOUT = 30.0
@@ -26,6 +26,7 @@ class SimClient:
     def __init__(self, state: Path | None = None) -> None:
         self.state = state or state_dir()
         self.socket = socket_path(self.state)
+        self.stale_serials: list[str] = []
 
     def running(self) -> bool:
         try:
@@ -34,10 +35,13 @@ class SimClient:
             return False
         return True
 
-    def ensure_daemon(self) -> None:
-        """Start the daemon unless one answers; it outlives this process."""
+    def ensure_daemon(self) -> list[str]:
+        """Start the daemon unless one answers; it outlives this process.
+        Returns the serials a crashed predecessor left in the adb server."""
         if self.running():
-            return
+            return []
+        stale_file = self.state / SERIALS_FILE
+        stale = stale_file.read_text().split() if stale_file.exists() else []
         from wgdroid.sim.simulator import preflight
 
         preflight()
@@ -59,7 +63,7 @@ class SimClient:
                 raise errors.EnvironmentProblem(
                     f"the simulator daemon exited at start (see {self.state / 'daemon.log'})")
             if self.running():
-                return
+                return stale
             time.sleep(0.05)
         proc.kill()
         raise errors.OperationTimeout("the simulator daemon did not start in time")
@@ -111,7 +115,7 @@ class SimClient:
                 su_timeout=opts.get("su_timeout"), userns=opts.get("userns"))
         if devices < 1:
             raise errors.UsageError("--devices must be at least 1")
-        self.ensure_daemon()
+        self.stale_serials = self.ensure_daemon()
         params = {k: v for k, v in opts.items() if v is not None}
         try:
             phones: list[dict[str, Any]] = self.request(

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 REQUEST_LIMIT = 1 << 20
+SERIALS_FILE = "serials"  # the phones' serials, one a line, kept by the daemon
 
 
 def state_dir() -> Path:

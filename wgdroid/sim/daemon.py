@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wgdroid.errors import UsageError, WgdroidError
-from wgdroid.sim.control import REQUEST_LIMIT, socket_path
+from wgdroid.sim.control import REQUEST_LIMIT, SERIALS_FILE, socket_path
 from wgdroid.sim.phone.phone import Phone
 from wgdroid.sim.profiles import resolve
 from wgdroid.sim.simulator import Simulator
@@ -95,6 +95,11 @@ class Daemon:
             await writer.drain()
             writer.close()
 
+    def _save_serials(self) -> None:
+        """For the next `sim start` after a crash: which adb entries are stale."""
+        path = self.state / SERIALS_FILE
+        path.write_text("".join(f"{p.serial}\n" for p in self.sim.phones.values()))
+
     async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
         if op == "ping":
@@ -105,6 +110,7 @@ class Daemon:
                               userns=req.get("userns"))
             phones = await self.sim.add_phones(int(req.get("devices", 1)), profile,
                                                first_port=req.get("port"))
+            self._save_serials()
             return {"phones": [describe(p) for p in phones]}
         if op == "list":
             return {"phones": [describe(p) for p in self.sim.phones.values()]}
@@ -112,6 +118,7 @@ class Daemon:
             targets = (list(self.sim.phones.values()) if req.get("all")
                        else [self.sim.find(s) for s in req.get("serials", [])])
             await asyncio.gather(*(self.sim.remove_phone(p) for p in targets))
+            self._save_serials()
             if req.get("all"):
                 self.done.set()
             return {"stopped": [p.serial for p in targets]}
@@ -132,7 +139,9 @@ class Daemon:
             phone = self.sim.find(str(req["serial"]))
             return {"answered": phone.answer_su(bool(req["allow"]))}
         if op == "reboot":
-            await self.sim.find(str(req["serial"])).reboot()
+            phone = self.sim.find(str(req["serial"]))
+            # Through adbd when there is one, so the transport drops as on a phone.
+            await (phone.reboot_handler or phone.reboot)()
             return {}
         if op == "iperf":
             return {"address": await self.sim.start_iperf()}
@@ -149,7 +158,7 @@ def main() -> None:
     try:
         asyncio.run(Daemon(state).serve())
     finally:
-        for name in ("daemon.pid",):
+        for name in ("daemon.pid", SERIALS_FILE):
             with contextlib.suppress(FileNotFoundError):
                 (state / name).unlink()
         # Leave the log only if something went wrong enough to need it.
