@@ -25,10 +25,13 @@ PEER = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 NOW = 1_764_000_000
 
 
-def config(name: str) -> str:
+def config(name: str, port: int | None = None) -> str:
+    iface: dict[str, Any] = {
+        "private_key": PRIVATE, "addresses": "10.0.0.2/32", "dns_servers": "1.1.1.1"}
+    if port:
+        iface["listen_port"] = str(port)
     cfg = TunnelConfig.model_validate({
-        "interface": Interface.model_validate({
-            "private_key": PRIVATE, "addresses": "10.0.0.2/32", "dns_servers": "1.1.1.1"}),
+        "interface": Interface.model_validate(iface),
         "peers": [Peer.model_validate({
             "public_key": PEER, "allowed_ips": "0.0.0.0/0, ::/0",
             "endpoint": "vpn.example.com:51820"})],
@@ -72,6 +75,13 @@ class SampleAdapter:
     def __init__(self) -> None:
         self.calls: list[tuple[str, ...]] = []
         self.step = 0
+        self.ports: dict[str, int] = {}  # ListenPort of pulled configs
+        self.fail: dict[str, Exception] = {}  # operation -> what it raises
+
+    def _op(self, *call: str) -> None:
+        self.calls.append(call)
+        if call[0] in self.fail:
+            raise self.fail[call[0]]
 
     def list_devices(self) -> list[DeviceInfo]:
         return [DeviceInfo(SERIAL, "device", "Pixel_8")]
@@ -84,23 +94,23 @@ class SampleAdapter:
         return snapshot(self.step, serial)
 
     def enable(self, serial: str, name: str) -> str | None:
-        self.calls.append(("enable", name))
+        self._op("enable", name)
         return "wireguard-go"
 
     def disable(self, serial: str, name: str) -> None:
-        self.calls.append(("disable", name))
+        self._op("disable", name)
 
     def pull(self, serial: str, name: str) -> bytes:
-        return config(name).encode()
+        return config(name, self.ports.get(name)).encode()
 
     def push(self, serial: str, name: str, data: bytes, *, restart: bool = False) -> None:
-        self.calls.append(("push", name))
+        self._op("push", name)
 
     def remove(self, serial: str, name: str) -> None:
-        self.calls.append(("remove", name))
+        self._op("remove", name)
 
     def rename(self, serial: str, old: str, new: str) -> None:
-        self.calls.append(("rename", old, new))
+        self._op("rename", old, new)
 
     def start_sim(self) -> str:
         raise AssertionError("not in UI tests")

@@ -1,0 +1,191 @@
+"""The main screen, palette, dialogs, QR widget and error handling, with
+fixed sample data (no device; the device flows are in test_sim_flows.py)."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from textual.widgets import DataTable
+from tui_sample import SERIAL, SampleAdapter, config, fill, sync
+
+from wgdroid.config.qr import decode_image
+from wgdroid.errors import RootError
+from wgdroid.tui.actions import ACTIONS
+from wgdroid.tui.app import WgdroidApp
+from wgdroid.tui.commands import entries
+from wgdroid.tui.screens.detail import DetailScreen
+from wgdroid.tui.screens.dialogs import ConfirmScreen
+from wgdroid.tui.screens.help import HelpScreen
+from wgdroid.tui.screens.qr import QrScreen
+from wgdroid.tui.widgets.activity import ActivityLog
+from wgdroid.tui.widgets.qr_view import QrView
+
+SIZE = (100, 30)
+
+
+def _app(adapter: SampleAdapter | None = None) -> WgdroidApp:
+    return WgdroidApp(adapter or SampleAdapter(), poll=False, offer_sim=False)
+
+
+def _cells(table: DataTable[object], column: str) -> list[str]:
+    return [str(table.get_cell(row, column)) for row in table.rows]
+
+
+def scan(drawing: str) -> str:
+    """Read a half-block drawing back as an image and decode it with zxing."""
+    lines = drawing.splitlines()
+    ink = {"█": (1, 1), "▀": (1, 0), "▄": (0, 1), " ": (0, 0)}
+    width, scale = len(lines[0]), 4
+    img = Image.new("L", (width * scale, len(lines) * 2 * scale))
+    for y, line in enumerate(lines):
+        for x, ch in enumerate(line):
+            for half, lit in enumerate(ink[ch]):
+                if lit:  # the blocks draw the light modules
+                    img.paste(255, (x * scale, (2 * y + half) * scale,
+                                    (x + 1) * scale, (2 * y + half + 1) * scale))
+    framed = Image.new("L", (img.width + 40, img.height + 40), 255)
+    framed.paste(img, (20, 20))
+    buf = io.BytesIO()
+    framed.save(buf, format="PNG")
+    return decode_image(buf.getvalue())
+
+
+def test_qr_view_draws_a_scannable_code() -> None:
+    text = config("home")
+    assert scan(QrView(text).drawing) == text
+
+
+def test_every_action_has_an_id_keys_and_a_palette_name() -> None:
+    ids = [a.id for a in ACTIONS]
+    assert len(ids) == len(set(ids))
+    for a in ACTIONS:
+        assert a.keys and a.palette_name.startswith(f"{a.category}: ")
+
+
+@sync
+async def test_main_screen_shows_phone_and_tunnels() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        await pilot.pause()
+        devices = app.main_screen.query_one("#devices", DataTable)
+        assert _cells(devices, "model") == ["Pixel 8"] and _cells(devices, "root") == ["magisk"]
+        assert _cells(devices, "ready") == ["ready: wireguard-go"]
+        tunnels = app.main_screen.query_one("#tunnels", DataTable)
+        assert _cells(tunnels, "name") == ["home", "lab", "office"]
+        assert _cells(tunnels, "state") == ["[●] up", "[ ] down", "[●] up"]
+        assert _cells(tunnels, "handshake") == ["12s ago", "—", "6m 40s ago (stale)"]
+        assert app.rate_history["home"][-1] == (20480.0, 4096.0)  # between the two polls
+
+
+@sync
+async def test_palette_commands_follow_state_and_run() -> None:
+    adapter = SampleAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        names = [e[0] for e in entries(app)]
+        for expected in ("tunnel: disable home", "tunnel: enable lab", "tunnel: edit office",
+                         "export: QR code of lab", "device: what the phone has and lacks, "
+                         "with fixes", "import: import a .conf, a .zip or a QR image"):
+            assert expected in names
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"enable lab")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert ("enable", "lab") in adapter.calls
+        log = list(app.activity)
+        assert any(line.endswith("enable lab: done (0.0 s)") for line in log)
+
+
+@sync
+async def test_toggle_keys_and_port_clash_is_explained_first() -> None:
+    adapter = SampleAdapter()
+    adapter.ports["lab"] = 51821  # office (up) listens there
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        await pilot.pause()
+        await pilot.press("down")  # home -> lab
+        await pilot.press("space")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "51821" in str(app.screen.query_one("#question").content)
+        assert ("enable", "lab") not in adapter.calls
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert adapter.calls[-2:] == [("disable", "office"), ("enable", "lab")]
+        await pilot.press("up", "t")  # home is up: straight down, no check
+        await app.workers.wait_for_complete()
+        assert adapter.calls[-1] == ("disable", "home")
+
+
+@sync
+async def test_device_errors_become_notifications_and_log_lines() -> None:
+    adapter = SampleAdapter()
+    adapter.fail["remove"] = RootError("su: permission denied by Magisk", hint="grant shell")
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        await pilot.pause()
+        await pilot.press("delete")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = list(app._notifications)
+        assert notes[-1].title == "delete home: Root access refused"
+        assert notes[-1].message == "su: permission denied by Magisk\ngrant shell"
+        log = app.main_screen.query_one("#activity", ActivityLog)
+        assert any("delete home: failed: su: permission denied" in str(s.text)
+                   for s in log.lines)
+
+
+@sync
+async def test_status_poll_pauses_under_a_modal() -> None:
+    adapter = SampleAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        app.polling = True
+        app.push_screen(ConfirmScreen("t", "q"))
+        await pilot.pause()
+        steps = adapter.step
+        app._kick_status()
+        await pilot.pause(0.2)
+        assert adapter.step == steps and not app._status_busy
+        app.pop_screen()
+        app._kick_status()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert adapter.step == steps + 1 and app.snapshot is not None
+        assert app.snapshot.serial == SERIAL
+
+
+@sync
+async def test_detail_help_and_qr_screens() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.tunnel == "home"
+        head = str(app.screen.query_one("#detail-head").content)
+        assert head.startswith("home: up · backend wireguard-go · port 51820 · uptime 1h 01m")
+        await pilot.press("escape", "f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.query_one("#help-main", DataTable).row_count == len(ACTIONS)
+        await pilot.press("escape", "v")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, QrScreen)
+        assert scan(app.screen.query_one(QrView).drawing) == config("home")

@@ -1,0 +1,50 @@
+"""Snapshots of the main screens with fixed sample data
+(update with `pytest tests/tui/test_snapshots.py --snapshot-update`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tui_sample import SampleAdapter, capabilities, config, fill
+
+from wgdroid.tui.app import WgdroidApp
+from wgdroid.tui.screens.detail import DetailScreen
+from wgdroid.tui.screens.doctor import DoctorScreen
+from wgdroid.tui.screens.editor import EditorScreen
+
+SIZE = (100, 30)
+
+
+def _app() -> WgdroidApp:
+    return WgdroidApp(SampleAdapter(), poll=False, offer_sim=False)
+
+
+def _shot(snap_compare: Any, screen: Any = None) -> bool:
+    app = _app()
+
+    async def before(pilot: Any) -> None:
+        await pilot.pause()  # the tables add their columns on mount
+        fill(app)
+        if screen is not None:
+            app.push_screen(screen)
+        await pilot.pause()
+        await pilot.pause(0.3)  # the editor validates after a short quiet time
+
+    return bool(snap_compare(app, run_before=before, terminal_size=SIZE))
+
+
+def test_main_screen(snap_compare: Any) -> None:
+    assert _shot(snap_compare)
+
+
+def test_detail_screen(snap_compare: Any) -> None:
+    assert _shot(snap_compare, DetailScreen("home"))
+
+
+def test_doctor_screen(snap_compare: Any) -> None:
+    assert _shot(snap_compare, DoctorScreen(capabilities()))
+
+
+def test_editor_screen_with_a_warning(snap_compare: Any) -> None:
+    text = config("home").replace("DNS = 1.1.1.1", "DNS = 1.1.1.1\nTable = off")
+    assert _shot(snap_compare, EditorScreen("home", text))
