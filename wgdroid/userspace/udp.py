@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Sequence
 
 SO_MARK = 36
 SO_SNDBUFFORCE = 32
@@ -76,7 +77,7 @@ class UdpBind:
             return False
         return True
 
-    def send_batch(self, datagrams: list[bytes], ep: Endpoint) -> tuple[int, int]:
+    def send_batch(self, datagrams: Sequence[bytes | memoryview], ep: Endpoint) -> tuple[int, int]:
         """Send in order; runs of equal-sized datagrams go out as one UDP GSO sendmsg.
 
         Returns (bytes sent, datagrams that failed).
@@ -104,7 +105,8 @@ class UdpBind:
                 if j - i == 1:
                     s.sendto(datagrams[i], ep)
                 else:
-                    s.sendmsg([b"".join(datagrams[i:j])],
+                    # Scatter-gather: one iovec per datagram, no joined copy.
+                    s.sendmsg(datagrams[i:j],
                               [(SOL_UDP, UDP_SEGMENT, size.to_bytes(2, "little"))], 0, ep)
                 sent += total
             except OSError as e:
