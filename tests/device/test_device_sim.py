@@ -447,3 +447,18 @@ def test_status_watch_polls_with_rates(sim_phone: Any) -> None:
         assert later["interfaces"][0]["peers"][0]["rx_rate"] is not None
     finally:
         cli("disable", "-s", sim_phone.serial, "demo")
+
+
+@pytest.mark.parametrize("sim_phone", [{"su_policy": "pending"}], indirect=True)
+def test_big_push_to_a_waiting_su_is_pending_not_stuck(sim_phone: Any, tmp_path: Path) -> None:
+    old = sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout
+    sim_phone.set_su_policy("grant")
+    demo = demo_config(sim_phone, tmp_path)
+    sim_phone.set_su_policy("pending")
+    big = tmp_path / "demo.conf"
+    big.write_bytes(demo + b"".join(b"# padding line %06d\n" % i for i in range(20000)))
+    start = time.monotonic()
+    res = cli("push", "-s", sim_phone.serial, str(big), "--root-timeout", "2")
+    assert res.returncode == 5, res.stderr
+    assert time.monotonic() - start < 8
+    assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old

@@ -184,9 +184,15 @@ class ShellStream:
     def close_stdin(self) -> None:
         self._sendall(_HEADER.pack(ID_CLOSE_STDIN, 0))
 
+    def set_write_timeout(self, seconds: float) -> None:
+        self._sock.settimeout(max(0.01, seconds))
+
     def _sendall(self, data: bytes) -> None:
         try:
             self._sock.sendall(data)
+        except TimeoutError:
+            # Nobody reads stdin (e.g. su still waits for the user).
+            raise ShellTimeout("the device stopped reading input") from None
         except OSError as exc:
             raise DeviceError(f"the connection to the device broke ({exc.strerror})") from None
 

@@ -217,8 +217,13 @@ def _execute(
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
             # only run once su grants, so nothing reaches a non-root reader.
-            stream.write_stdin(stdin)
-            stream.close_stdin()
+            # A big input fills the pipe while su waits: bound that by the root timeout.
+            stream.set_write_timeout(min(root_timeout, timeout))
+            try:
+                stream.write_stdin(stdin)
+                stream.close_stdin()
+            except ShellTimeout:
+                raise _pending(device, root_timeout) from None
         while True:
             deadline = start + (timeout if granted else min(root_timeout, timeout))
             try:
@@ -228,11 +233,7 @@ def _execute(
                     raise OperationTimeout(
                         f"the operation on {device.serial} did not finish in {timeout:g} s"
                     ) from None
-                raise RootPendingError(
-                    f"su on {device.serial} did not answer in {root_timeout:g} s: "
-                    "a root prompt is probably waiting on the phone",
-                    hint="unlock the phone, tap Grant for 'Shell' in the su prompt, and retry",
-                ) from None
+                raise _pending(device, root_timeout) from None
             if pid == ID_EXIT:
                 code = payload[0] if payload else 255
                 res = ShellResult(code, bytes(out), bytes(err), time.monotonic() - start)
@@ -245,6 +246,14 @@ def _execute(
             target += payload
             if not granted and marker in err:
                 granted = True
+
+
+def _pending(device: Device, root_timeout: float) -> RootPendingError:
+    return RootPendingError(
+        f"su on {device.serial} did not answer in {root_timeout:g} s: "
+        "a root prompt is probably waiting on the phone",
+        hint="unlock the phone, tap Grant for 'Shell' in the su prompt, and retry",
+    )
 
 
 def _root_failure(method: RootMethod | None, result: ShellResult, lines: list[str]) -> RootError:
