@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from wgdroid.sim.phone import ns, shims
-from wgdroid.sim.phone.spec import NodeSpec
+from wgdroid.sim.phone.spec import STAGE_DIR, NodeSpec
 
 SHELL_UID = 2000
 SYSTEM_UID = 1000
@@ -82,8 +82,6 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
     for name, target in shims.toybox_links().items():
         (bin_ / name).symlink_to(target)
     (bin_ / "sh").symlink_to("/usr/bin/mksh")
-    (bin_ / "toybox").symlink_to("/usr/bin/busybox" if Path("/usr/bin/busybox").exists()
-                                 else "/usr/bin/true")
     scripts = {
         "getprop": shims.GETPROP, "ndc": shims.NDC, "am": shims.AM,
         "resolvconf": shims.RESOLVCONF, "getenforce": shims.GETENFORCE,
@@ -117,9 +115,7 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     def host_path(path: str) -> str:
         return staged.get(path, path)
 
-    root = Path(spec.root_dir)
-    if staged:
-        root = Path(next(iter(staged.values()))).parent / "root"
+    root = Path(STAGE_DIR) / "root" if staged else Path(spec.root_dir)
     ns.mount("tmpfs", str(root), "tmpfs", ns.MS_NOSUID, "mode=0755,size=64m")
     for d in EMPTY_DIRS:
         _mkdir(root / d)

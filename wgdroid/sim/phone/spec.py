@@ -13,6 +13,8 @@ from typing import Literal
 NodeKind = Literal["phone", "internet"]
 SU_SOCKET = "/dev/socket/wgdroid_su"
 USERNS_SIZE = 65536
+# Where host dirs are bound before entering a user namespace, and the root built.
+STAGE_DIR = "/mnt/.wgdroid-stage"
 
 
 @dataclass(frozen=True)

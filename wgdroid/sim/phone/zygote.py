@@ -32,7 +32,7 @@ from typing import Any
 
 from wgdroid.sim.phone import ns, su_variants, wire
 from wgdroid.sim.phone.rootfs import SHELL_GROUPS, build_phone_root
-from wgdroid.sim.phone.spec import SU_SOCKET, NodeSpec
+from wgdroid.sim.phone.spec import STAGE_DIR, SU_SOCKET, NodeSpec
 
 SU_STATUS_DENIED = 13
 SU_MAX_REQUEST = 1 << 20
@@ -411,9 +411,6 @@ def _close(fd: int) -> None:
             raise
 
 
-STAGE = "/mnt/.wgdroid-stage"
-
-
 def stage_host_dirs(spec: NodeSpec) -> dict[str, str]:
     """Before entering a user namespace, whose root may not traverse the host's
     0700 dirs (the state dir, /root/.pyenv), bind what the phone needs into a
@@ -423,11 +420,11 @@ def stage_host_dirs(spec: NodeSpec) -> dict[str, str]:
     ns.mount("tmpfs", "/mnt", "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0755,size=1m")
     staged = {}
     for i, path in enumerate((spec.data_dir, *spec.ro_binds)):
-        target = f"{STAGE}/{i}"
+        target = f"{STAGE_DIR}/{i}"
         os.makedirs(target, mode=0o755, exist_ok=True)
         ns.bind(path, target, recursive=True)
         staged[path] = target
-    os.makedirs(f"{STAGE}/root", mode=0o755, exist_ok=True)
+    os.makedirs(f"{STAGE_DIR}/root", mode=0o755, exist_ok=True)
     return staged
 
 
