@@ -462,3 +462,31 @@ def test_big_push_to_a_waiting_su_is_pending_not_stuck(sim_phone: Any, tmp_path:
     assert res.returncode == 5, res.stderr
     assert time.monotonic() - start < 8
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
+
+
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-py"}], indirect=True)
+def test_doctor_reports_the_phone(sim_phone: Any) -> None:
+    before = streams(sim_phone)
+    res = cli("doctor", "-s", sim_phone.serial, "--json")
+    assert res.returncode == 0, res.stderr
+    assert streams(sim_phone) - before == 1  # everything in one root round trip
+    caps = json.loads(res.stdout)["devices"][0]
+    assert (caps["android_release"], caps["sdk"], caps["model"]) == ("14", 34, "Pixel 7")
+    assert caps["root_method"] == "magisk" and caps["kernel"]
+    assert caps["tools"]["wg"] and caps["tools"]["wg-quick"] and caps["tools"]["python3"]
+    assert caps["wg_quick_variant"] == "linux"
+    assert caps["versions"]["wg"].startswith("wireguard-tools v")
+    assert "wireguard-go" in caps["backends"] and caps["ready"] is True
+    problems = [a["problem"] for a in caps["advice"]]
+    assert any("kernel module" in p for p in problems)
+    text = cli("doctor", "-s", sim_phone.serial, "--check")
+    assert text.returncode == 0 and "backends" in text.stdout and "fix:" in text.stdout
+
+
+@pytest.mark.parametrize("sim_phone", [{"root": "none"}], indirect=True)
+def test_doctor_without_root_still_reports(sim_phone: Any) -> None:
+    res = cli("doctor", "-s", sim_phone.serial, "--json", "--check")
+    assert res.returncode == 9  # --check: nothing could run a tunnel
+    caps = json.loads(res.stdout)["devices"][0]
+    assert caps["root_method"] is None and "not rooted" in caps["root_error"]
+    assert caps["sdk"] == 34 and caps["advice"][0]["problem"].startswith("no root")
