@@ -110,10 +110,20 @@ class UdpBind:
                               [(SOL_UDP, UDP_SEGMENT, size.to_bytes(2, "little"))], 0, ep)
                 sent += total
             except OSError as e:
-                if e.errno == errno.EIO and j - i > 1:
-                    self.gso = False  # no GSO on this path: retry one by one
+                if j - i == 1:
+                    failed += 1
+                elif e.errno == errno.EIO:
+                    self.gso = False  # no GSO on this device: one by one from now on
                     continue
-                failed += j - i
+                else:
+                    # EINVAL/EMSGSIZE: segments larger than this route's MTU; plain
+                    # sends let the kernel fragment them as it would without GSO.
+                    for dg in datagrams[i:j]:
+                        try:
+                            s.sendto(dg, ep)
+                            sent += len(dg)
+                        except OSError:
+                            failed += 1
             i = j
         return sent, failed
 
