@@ -89,8 +89,9 @@ def key_of(pkt: bytes | tuple[bytes, bytes]) -> tuple[bytes, int, bytes]:
 def run(packets: list[bytes]) -> tuple[list[bytes], int]:
     writes: list[bytes] = []
 
-    def writer(parts: Sequence[bytes | memoryview]) -> None:
+    def writer(parts: Sequence[bytes | memoryview]) -> bool:
         writes.append(b"".join(bytes(p) for p in parts))
+        return True
 
     n = write_coalesced(packets, writer)
     assert n == len(writes)
@@ -146,3 +147,18 @@ def test_resegmenting_gives_back_every_segment_in_order(packets: list[bytes]) ->
     assert n <= len(packets)
     pieces = resegment(writes)
     assert [key_of(p) for p in pieces] == [key_of(p) for p in packets]
+
+
+def test_a_refused_gso_write_falls_back_to_the_original_packets() -> None:
+    segs = [tcp4(1, 1000, i * 500, bytes([i]) * 500) for i in range(4)]
+    written: list[bytes] = []
+
+    def picky(parts: Sequence[bytes | memoryview]) -> bool:
+        data = b"".join(bytes(p) for p in parts)
+        if data[1] != 0:  # refuse every GSO packet, like a kernel that can't take them
+            return False
+        written.append(data[VNET_HDR_LEN:])
+        return True
+
+    assert write_coalesced(segs, picky) == 5  # the refused attempt + 4 plain writes
+    assert written == segs

@@ -26,7 +26,7 @@ MAX_SEGMENTS = 64
 MAX_TOTAL = 65535
 _ACK, _PSH = 0x10, 0x08
 
-Writer = Callable[[Sequence[bytes | memoryview]], object]
+Writer = Callable[[Sequence[bytes | memoryview]], bool]  # False: the kernel refused it
 
 
 def _csum_fold(total: int) -> int:
@@ -103,8 +103,11 @@ def write_coalesced(packets: list[bytes], write: Writer) -> int:
             return
         if len(group) == 1:
             write((PLAIN_HDR, group[0].pkt))
-        else:
-            write(_super_packet(group, total))
+        elif not write(_super_packet(group, total)):
+            # Never lose a run to a refused GSO packet: fall back to the originals.
+            for seg in group:
+                write((PLAIN_HDR, seg.pkt))
+            writes += len(group)
         writes += 1
         group.clear()
         total = 0

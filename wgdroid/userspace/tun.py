@@ -67,9 +67,12 @@ class Tun:
             with contextlib.suppress(OSError):
                 os.write(self.fd, p)
 
-    def _writev(self, parts: Sequence[bytes | memoryview]) -> None:
-        with contextlib.suppress(OSError):
+    def _writev(self, parts: Sequence[bytes | memoryview]) -> bool:
+        try:
             os.writev(self.fd, parts)
+        except OSError:
+            return False
+        return True
 
     def attached(self) -> bool:
         """False once the interface was deleted (`ip link delete`): TUNGETIFF fails."""
