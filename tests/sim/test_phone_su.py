@@ -164,3 +164,15 @@ def test_su_child_dies_with_its_client(sim_phone, adb_server) -> None:  # type: 
     while sleepers() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert sleepers() == b""
+
+
+@pytest.mark.sim
+def test_interactive_su_in_a_pty(sim_phone, adb_server) -> None:  # type: ignore[no-untyped-def]
+    """`adb shell` (a pty, a login mksh with Android's PATH), then `su`, then back."""
+    out = adb_server.adb("-s", sim_phone.serial, "shell", "-t", "-t",
+                         input="echo $PATH\nsu\nid -u\nexit\necho back $(id -u)\nexit\n",
+                         timeout=30)
+    text = out.stdout.replace("\r", "")
+    assert "/product/bin:/apex/com.android.runtime/bin" in text
+    assert "/usr/local/bin" not in text  # not Debian's /etc/profile
+    assert "\n0\n" in text and "back 2000" in text, text

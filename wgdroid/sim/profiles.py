@@ -94,6 +94,7 @@ class Profile:
             "EXTERNAL_STORAGE": "/sdcard",
             "ANDROID_ASSETS": "/system/app",
             "ASEC_MOUNTPOINT": "/mnt/asec",
+            "ENV": "/system/etc/mkshrc",  # Android's mksh reads it built in
         }
         env.update(self.env)
         return env

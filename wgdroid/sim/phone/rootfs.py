@@ -103,6 +103,9 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
         version, code = spec.su_versions.get("magisk", ["28.1", 28100])
         _write(bin_ / "magisk", shims.magisk_script(str(version), int(code)))
     _write(system / "build.prop", shims.build_prop(spec.props), 0o644)
+    _write(system / "etc/mkshrc", shims.mkshrc(spec.props.get("ro.product.device", "phone")),
+           0o644)
+    _write(system / "etc/profile", shims.PROFILE, 0o644)
     _identity_files(system)
 
 
@@ -163,7 +166,7 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     _mkdir(system)
     ns.mount("tmpfs", str(system), "tmpfs", ns.MS_NOSUID, "mode=0755,size=16m")
     _populate_system(spec, system)
-    for name in ("passwd", "group"):
+    for name in ("passwd", "group", "profile"):
         ns.bind(str(system / "etc" / name), str(root / "etc" / name), readonly=True)
     ns.mount(None, str(system), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 

@@ -88,6 +88,23 @@ exec /usr/bin/wg-quick "$@"
 """
 
 
+# Debian's /etc/profile would put /usr/bin first in a login shell's PATH: the
+# phone gets Android's instead (no /etc/profile), and mkshrc via ENV.
+PROFILE = "# Android has no /etc/profile; interactive shells read $ENV (/system/etc/mkshrc)\n"
+
+
+def mkshrc(device: str) -> str:
+    """Like Android's /system/etc/mkshrc: `shiba:/ $ ` (or `#` as root)."""
+    return (
+        "# /system/etc/mkshrc: interactive mksh set-up, as on Android\n"
+        f": ${{HOSTNAME:={device}}}\n"
+        ": ${TMPDIR:=/data/local/tmp}\n"
+        "export HOSTNAME TMPDIR\n"
+        "if (( USER_ID )); then PS1='$'; else PS1='#'; fi\n"
+        "PS1='${HOSTNAME}:${PWD:-?} '\"$PS1 \"\n"
+    )
+
+
 def magisk_script(version: str, code: int) -> str:
     """The `magisk` CLI the official app's RootShell calls (`magisk --sqlite ...`)."""
     return (
