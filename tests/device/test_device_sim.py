@@ -275,6 +275,9 @@ def test_two_tunnels_and_a_port_clash(sim_phone: Any, tmp_path: Path) -> None:
     doc = json.loads(cli("status", "-s", sim_phone.serial, "--json").stdout)
     ports = {i["name"]: i["listen_port"] for i in doc["devices"][0]["interfaces"]}
     assert ports == {"ta": 51001, "tb": 51002}
+    text = cli("status", "-s", sim_phone.serial, "--interval", "0.2").stdout
+    assert "interface ta (wireguard-go" in text and "port 51002" in text
+    assert "ta\tup" in cli("list", "-s", sim_phone.serial).stdout
     clash = cli("enable", "-s", sim_phone.serial, "tc")
     assert clash.returncode == 8
     assert "ListenPort 51001 is already used by tunnel 'ta'" in clash.stderr

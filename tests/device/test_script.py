@@ -131,3 +131,53 @@ def test_parse_list_skips_unusable_names() -> None:
     assert [(t.name, t.size, t.mtime, t.up) for t in tunnels] == [
         ("b", 5, None, False), ("wg0", 210, 1700000000, True)
     ]
+
+
+def _pick_backend(tmp_path: Path, tools: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run pick_backend with a PATH holding only the given fake tools."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for util in ("head",):
+        (bin_dir / util).symlink_to(shutil.which(util) or f"/usr/bin/{util}")
+    for name, kind in tools.items():
+        target = bin_dir / name
+        if kind == "elf":
+            shutil.copy(shutil.which("true") or "/bin/true", target)
+        else:
+            target.write_text("#!/bin/sh\nexit 0\n")
+            target.chmod(0o755)
+    text = "\n".join([
+        f'PATH={bin_dir}',
+        f'fail() {{ echo "{sc.ERROR_TAG}$1:$2" >&2; exit {sc.TAG_EXIT}; }}',
+        control.functions(),
+        'pick_backend auto',
+        'echo "$b $WG_QUICK_USERSPACE_IMPLEMENTATION"',
+    ])
+    return subprocess.run([SHELL, "-c", text], capture_output=True, text=True, timeout=10)
+
+
+needs_no_module = pytest.mark.skipif(
+    Path("/sys/module/wireguard").exists(), reason="this host has the WireGuard module"
+)
+
+
+@needs_no_module
+def test_backend_auto_picks_wireguard_go(tmp_path: Path) -> None:
+    res = _pick_backend(tmp_path, {"wg-quick": "script", "wireguard-go": "script"})
+    assert res.returncode == 0 and res.stdout.split() == ["wireguard-go", "wireguard-go"]
+
+
+@needs_no_module
+def test_backend_none_available(tmp_path: Path) -> None:
+    res = _pick_backend(tmp_path, {"wg-quick": "script"})
+    _, tags, _ = sc.split_tags(res.stderr)
+    assert res.returncode == sc.TAG_EXIT and tags[0].kind == "missing-tools"
+    assert "no backend" in tags[0].detail
+
+
+@needs_no_module
+def test_android_wg_quick_refuses_userspace(tmp_path: Path) -> None:
+    res = _pick_backend(tmp_path, {"wg-quick": "elf", "wireguard-go": "script"})
+    _, tags, _ = sc.split_tags(res.stderr)
+    assert res.returncode == sc.TAG_EXIT and tags[0].kind == "missing-tools"
+    assert "Android" in tags[0].detail and "kernel module" in tags[0].detail

@@ -42,6 +42,10 @@ _LISTEN_PORT_SED = (
 _NO_BACKEND = sc.q("no backend: no WireGuard kernel module, no wireguard-go, no userspace backend")
 _NO_WG_GO = sc.q("wireguard-go not found on the phone")
 _NO_USERSPACE = sc.q("no userspace backend installed on the phone")
+_ANDROID_NO_USERSPACE = sc.q(
+    "this phone's wg-quick (the Android one) needs the WireGuard kernel module: "
+    "it cannot use a userspace backend"
+)
 _KMOD_WINS = sc.q("wg-quick always uses the loaded kernel module; use --backend kernel")
 
 
@@ -58,6 +62,13 @@ pick_backend() {{
     elif command -v {USERSPACE_TOOL} >/dev/null 2>&1; then b=userspace
     else fail missing-tools {_NO_BACKEND}
     fi
+  fi
+  if [ "$b" != kernel ]; then
+    # The Android wg-quick (a binary, not a bash script) has no userspace fallback.
+    case "$(head -c 2 "$(command -v wg-quick)" 2>/dev/null)" in
+      '#!') ;;
+      *) fail missing-tools {_ANDROID_NO_USERSPACE} ;;
+    esac
   fi
   case $b in
     kernel)
