@@ -27,7 +27,7 @@ from wgdroid.userspace.loop import Loop
 from wgdroid.userspace.netlink import LinkMonitor
 from wgdroid.userspace.pipeline import Batch, BatchCodec, Pipeline, RxBatch, crypt
 from wgdroid.userspace.tun import Tun
-from wgdroid.userspace.uapi_config import UapiConfig
+from wgdroid.userspace.uapi_config import UapiConfig, format_endpoint
 from wgdroid.userspace.uapi_server import UapiServer
 from wgdroid.userspace.udp import UdpBind
 from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool, WorkerPool
@@ -41,6 +41,7 @@ MAX_QUEUED_HANDSHAKES = 1024  # as wireguard-go
 UNDER_LOAD = MAX_QUEUED_HANDSHAKES // 8
 HANDSHAKES_PER_ROUND = 16  # so data keeps flowing during an initiation flood
 KEEPALIVE_LEN = 32
+_MSG_NAMES = {1: "initiation", 2: "response", 3: "cookie reply"}
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Daemon:
         self.udp = UdpBind()
         self.stats = DaemonStats()
         self._hsq: deque[HandshakeMessage] = deque()
+        self._verbose = log.isEnabledFor(logging.DEBUG)
         self._up = False
         self.pipeline = Pipeline(self._on_tx_done, self._on_rx_done, self._make_pool(pool, workers))
         self.uapi = UapiServer(
@@ -197,12 +199,18 @@ class Daemon:
         for _ in range(min(len(q), HANDSHAKES_PER_ROUND)):
             under_load = len(q) >= UNDER_LOAD
             msg = q.popleft()
+            if self._verbose:
+                log.debug("received handshake %s from %s%s", _MSG_NAMES.get(msg.msg_type),
+                          format_endpoint(msg.src), " (under load)" if under_load else "")
             self._dispatch(self.device.handle_handshake(msg, self.now(), under_load))
 
     # --- actions, timers, housekeeping ---
     def _dispatch(self, actions: list[Action]) -> None:
         for a in actions:
             if isinstance(a, SendDatagram):
+                if self._verbose:
+                    log.debug("sending handshake %s to %s", _MSG_NAMES.get(a.data[0]),
+                              format_endpoint(a.endpoint))
                 if not self.udp.send(a.data, a.endpoint):
                     self.stats.udp_send_failed += 1
             elif isinstance(a, SendJobs):
