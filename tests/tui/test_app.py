@@ -3,13 +3,9 @@ fixed sample data (no device; the device flows are in test_sim_flows.py)."""
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
 from textual.widgets import DataTable
-from tui_sample import SERIAL, SampleAdapter, config, fill, sync
+from tui_sample import SERIAL, SampleAdapter, config, fill, scan, sync
 
-from wgdroid.config.qr import decode_image
 from wgdroid.errors import RootError
 from wgdroid.tui.actions import ACTIONS
 from wgdroid.tui.app import WgdroidApp
@@ -30,25 +26,6 @@ def _app(adapter: SampleAdapter | None = None) -> WgdroidApp:
 
 def _cells(table: DataTable[object], column: str) -> list[str]:
     return [str(table.get_cell(row, column)) for row in table.rows]
-
-
-def scan(drawing: str) -> str:
-    """Read a half-block drawing back as an image and decode it with zxing."""
-    lines = drawing.splitlines()
-    ink = {"█": (1, 1), "▀": (1, 0), "▄": (0, 1), " ": (0, 0)}
-    width, scale = len(lines[0]), 4
-    img = Image.new("L", (width * scale, len(lines) * 2 * scale))
-    for y, line in enumerate(lines):
-        for x, ch in enumerate(line):
-            for half, lit in enumerate(ink[ch]):
-                if lit:  # the blocks draw the light modules
-                    img.paste(255, (x * scale, (2 * y + half) * scale,
-                                    (x + 1) * scale, (2 * y + half + 1) * scale))
-    framed = Image.new("L", (img.width + 40, img.height + 40), 255)
-    framed.paste(img, (20, 20))
-    buf = io.BytesIO()
-    framed.save(buf, format="PNG")
-    return decode_image(buf.getvalue())
 
 
 def test_qr_view_draws_a_scannable_code() -> None:

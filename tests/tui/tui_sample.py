@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+from PIL import Image
 
 from wgdroid.config.models import Interface, Peer, TunnelConfig
 from wgdroid.config.render import to_wg_quick
@@ -137,3 +140,24 @@ def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
         asyncio.run(fn(*args, **kwargs))
 
     return wrapper
+
+
+def scan(drawing: str) -> str:
+    """Read a half-block drawing back as an image and decode it with zxing."""
+    lines = drawing.splitlines()
+    ink = {"█": (1, 1), "▀": (1, 0), "▄": (0, 1), " ": (0, 0)}
+    width, scale = len(lines[0]), 4
+    img = Image.new("L", (width * scale, len(lines) * 2 * scale))
+    for y, line in enumerate(lines):
+        for x, ch in enumerate(line):
+            for half, lit in enumerate(ink[ch]):
+                if lit:  # the blocks draw the light modules
+                    img.paste(255, (x * scale, (2 * y + half) * scale,
+                                    (x + 1) * scale, (2 * y + half + 1) * scale))
+    framed = Image.new("L", (img.width + 40, img.height + 40), 255)
+    framed.paste(img, (20, 20))
+    buf = io.BytesIO()
+    framed.save(buf, format="PNG")
+    from wgdroid.config.qr import decode_image
+
+    return decode_image(buf.getvalue())

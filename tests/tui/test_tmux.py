@@ -1,0 +1,89 @@
+"""The real terminal: `wgdroid tui` under tmux at 100x30, driven with
+send-keys, its screen read with capture-pane, against a simulated phone."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.sim, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=20, check=True)
+        return done.stdout
+
+    def alive(self) -> bool:
+        done = subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "tui"],
+                              capture_output=True, timeout=20)
+        return done.returncode == 0
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "tui")
+
+    def wait_for(self, what: str, cond: Callable[[str], object], timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if cond(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.skip("needs tmux")
+    t = Tmux(f"wgdroid-tui-{os.getpid()}")
+    try:
+        yield t
+    finally:
+        subprocess.run(["tmux", "-L", t.socket, "kill-server"], capture_output=True, timeout=20)
+
+
+def test_tui_in_a_real_terminal(sim_phone: Any, tmux: Tmux) -> None:
+    env = [f"-e{k}={os.environ[k]}" for k in
+           ("ANDROID_ADB_SERVER_PORT", "HOME", "WGDROID_SIM_DIR", "PATH") if k in os.environ]
+    command = f"{sys.executable} -m wgdroid tui -s {sim_phone.serial}"
+    tmux("new-session", "-d", "-s", "tui", "-x", "100", "-y", "30", "-c", str(ROOT), *env,
+         command)
+    text = tmux.wait_for("the phone", lambda s: "Pixel 8" in s and "demo" in s)
+    ready = re.search(r"ready in (\d+) ms", text)
+    assert ready is not None, text
+    print(f"startup to first paint: {ready.group(1)} ms")
+    assert int(ready.group(1)) < 5000
+    row = re.compile(r"^ \[●\] up +demo ", re.M)
+    if not row.search(text):
+        tmux("send-keys", "-t", "tui", "space")
+    tmux.wait_for("demo up", row.search)
+    ping = sim_phone.run_in_phone(f"ping -c 1 -W 5 {sim_phone.info['server_tunnel_ip']}")
+    assert ping.status == 0
+    text = tmux.wait_for("the handshake", lambda s: re.search(r" demo .* \d+s ago ", s))
+    assert "enable demo: done" in text
+    tmux("send-keys", "-t", "tui", "Enter")
+    tmux.wait_for("the detail view", lambda s: "demo: up · backend" in s and "Keepalive" in s)
+    tmux("send-keys", "-t", "tui", "Escape")
+    # Apart: ESC then q within the escape timeout would read as alt+q.
+    tmux.wait_for("the main screen", lambda s: "Tunnels on" in s)
+    tmux("send-keys", "-t", "tui", "q")
+    deadline = time.monotonic() + 15
+    while tmux.alive():  # the session ends with the command
+        assert time.monotonic() < deadline, "the TUI did not quit on q"
+        time.sleep(0.2)
