@@ -3,21 +3,28 @@ fixed sample data (no device; the device flows are in test_sim_flows.py)."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
-from tui_sample import SERIAL, SampleAdapter, config, fill, scan, sync
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from textual.widgets import DataTable, Input
+from tui_sample import PRIVATE, SERIAL, SampleAdapter, config, fill, scan, sync
 
 from wgdroid.errors import RootError
+from wgdroid.tui import form
 from wgdroid.tui.actions import ACTIONS
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.commands import entries
 from wgdroid.tui.screens.detail import DetailScreen
-from wgdroid.tui.screens.dialogs import ConfirmScreen
+from wgdroid.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from wgdroid.tui.screens.help import HelpScreen
 from wgdroid.tui.screens.qr import QrScreen
 from wgdroid.tui.widgets.activity import ActivityLog
 from wgdroid.tui.widgets.qr_view import QrView
 
 SIZE = (100, 30)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _app(adapter: SampleAdapter | None = None) -> WgdroidApp:
@@ -166,3 +173,43 @@ async def test_detail_help_and_qr_screens() -> None:
         await pilot.pause()
         assert isinstance(app.screen, QrScreen)
         assert scan(app.screen.query_one(QrView).drawing) == config("home")
+
+
+@sync
+async def test_export_zip_of_all_tunnels(tmp_path: Path) -> None:
+    app = _app()
+    target = tmp_path / "all.zip"
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one("#answer", Input).value = str(target)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert target.stat().st_mode & 0o777 == 0o600
+    with zipfile.ZipFile(target) as zf:
+        assert sorted(zf.namelist()) == ["home.conf", "lab.conf", "office.conf"]
+        assert zf.read("lab.conf").decode() == config("lab")
+
+
+@sync
+async def test_copy_public_key_of_up_and_down_tunnels() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        await pilot.press("c")  # home is up: the key comes from the status
+        await pilot.pause()
+        assert app.clipboard == "HOMEPUBKEY"
+        await pilot.press("down", "c")  # lab is down: computed from its config
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.clipboard == form.public_key_of(PRIVATE)
+
+
+def test_tui_startup_imports_stay_lean() -> None:
+    code = ("import sys; import wgdroid.tui.app as a; a.WgdroidApp(); "
+            "heavy = [m for m in ('pydantic', 'adbutils', 'segno', 'PIL', 'zxingcpp', "
+            "'cryptography') if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -6,14 +6,12 @@ delete, export QR, import QR, unplug."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input
-from tui_sample import scan, sync
+from tui_sample import scan, sync, until
 
 from wgdroid.config.qr import png_bytes
 from wgdroid.config.types import PrivateKey
@@ -23,14 +21,6 @@ from wgdroid.tui.screens.editor import EditorScreen
 from wgdroid.tui.screens.qr import QrScreen
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]
-
-
-async def until(pilot: Any, what: str, cond: Callable[[], object], limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
 
 
 def _cell(app: WgdroidApp, name: str, column: str) -> str:

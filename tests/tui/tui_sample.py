@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -161,3 +162,11 @@ def scan(drawing: str) -> str:
     from wgdroid.config.qr import decode_image
 
     return decode_image(buf.getvalue())
+
+
+async def until(pilot: Any, what: str, cond: Callable[[], object], limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.1)

@@ -17,7 +17,7 @@ from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from wgdroid.device.connection import Device, DeviceInfo
+    from wgdroid.device.connection import Device, DeviceInfo, ServerAddress
     from wgdroid.device.doctor import Capabilities
     from wgdroid.device.status import DeviceStatus
     from wgdroid.device.store import StoredTunnel
@@ -68,9 +68,19 @@ class AdbAdapter:
     (ANDROID_ADB_SERVER_PORT / ADB_SERVER_SOCKET), like the CLI."""
 
     def __init__(self, host: str | None = None, port: int | None = None) -> None:
-        from wgdroid.device.connection import server_address
+        # Resolved on first use, in a worker: importing the device layer
+        # (adbutils) costs ~95 ms, and a bad ADB_SERVER_SOCKET then shows as
+        # a notification instead of failing before the first paint.
+        self._host, self._port = host, port
+        self._address: ServerAddress | None = None
 
-        self.address = server_address(host, port)
+    @property
+    def address(self) -> ServerAddress:
+        if self._address is None:
+            from wgdroid.device.connection import server_address
+
+            self._address = server_address(self._host, self._port)
+        return self._address
 
     def _device(self, serial: str) -> Device:
         from wgdroid.device.connection import Device

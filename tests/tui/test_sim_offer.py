@@ -1,0 +1,63 @@
+"""With no phone attached the TUI offers a simulated one; `--sim` starts it
+directly. Real simulator daemon and adb server; the phones started here are
+stopped and disconnected at the end so other tests see no extra device."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+from tui_sample import sync, until
+
+from wgdroid.tui.app import WgdroidApp
+from wgdroid.tui.screens.dialogs import ConfirmScreen
+
+pytestmark = [pytest.mark.sim, pytest.mark.slow]
+
+
+@pytest.fixture
+def no_phones(adb_server: Any, sim_state: Any) -> Iterator[list[str]]:
+    """The private adb server with nothing connected; cleans up what the TUI starts."""
+    for line in adb_server.adb("devices").stdout.splitlines()[1:]:
+        if line.strip():
+            adb_server.adb("disconnect", line.split()[0])
+    before = {p["serial"] for p in sim_state.phones()} if sim_state.running() else set()
+    started: list[str] = []
+    yield started
+    if sim_state.running():
+        mine = [p["serial"] for p in sim_state.phones() if p["serial"] not in before]
+        for serial in mine:
+            adb_server.adb("disconnect", serial)
+        if mine:
+            sim_state.stop(mine)
+
+
+async def _phone_shown(app: WgdroidApp, pilot: Any) -> str:
+    await until(pilot, "the simulated phone", lambda: app.serial is not None, limit=60)
+    await until(pilot, "its doctor", lambda: app.serial in app.caps, limit=30)
+    await until(pilot, "its tunnels", lambda: "demo" in app.tunnel_names(), limit=30)
+    devices = app.main_screen.query_one("#devices", DataTable)
+    assert app.serial is not None
+    assert str(devices.get_cell(app.serial, "model")) == "Pixel 8"
+    return app.serial
+
+
+@sync
+async def test_offers_a_simulated_phone_when_none_is_attached(no_phones: list[str]) -> None:
+    app = WgdroidApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, "the offer", lambda: isinstance(app.screen, ConfirmScreen))
+        assert "No Android phone is attached" in str(app.screen.query_one("#question").content)  # type: ignore[attr-defined]
+        await pilot.press("y")
+        no_phones.append(await _phone_shown(app, pilot))
+        assert any("attached" in n.message for n in app._notifications)  # hot-plug seen
+
+
+@sync
+async def test_sim_flag_starts_one_directly(no_phones: list[str]) -> None:
+    app = WgdroidApp(start_sim=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        no_phones.append(await _phone_shown(app, pilot))
+        assert not any(isinstance(s, ConfirmScreen) for s in app.screen_stack)
