@@ -14,7 +14,7 @@ import socket
 import struct
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from wgdroid.errors import DeviceError, OperationTimeout
@@ -85,9 +85,10 @@ class DeviceInfo:
 
 @dataclass(frozen=True)
 class ShellResult:
+    # Output may hold a config (pull): kept out of reprs, so out of logs and tracebacks.
     returncode: int
-    stdout: bytes
-    stderr: bytes
+    stdout: bytes = field(repr=False)
+    stderr: bytes = field(repr=False)
     elapsed: float
 
     @property

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from wgdroid.device import script as sc
@@ -119,12 +119,12 @@ class RootResult:
     """A finished root script: its exit code, stdout, plain stderr lines and tags."""
 
     returncode: int
-    stdout: str
+    stdout: str = field(repr=False)
     stderr_lines: list[str]
     tags: list[sc.Tag]
     method: RootMethod
     elapsed: float
-    stdout_raw: bytes = b""
+    stdout_raw: bytes = field(default=b"", repr=False)
 
     def tag(self, kind: str) -> sc.Tag | None:
         return next((t for t in self.tags if t.kind == kind), None)
