@@ -338,6 +338,8 @@ def _status(args: argparse.Namespace) -> int:
             for _, value in filtered:
                 if value is not None:
                     output.data(_status_text(value, multi=args.all))
+            if args.watch:
+                output.data("\n")  # a blank line between polls
         for o, _ in filtered:
             if o.error is not None:
                 output.error(f"{o.serial}: {o.error.message}")
