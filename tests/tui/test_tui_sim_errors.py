@@ -1,0 +1,58 @@
+"""Device failures reach the user as notifications carrying the device's own
+message (simulated phone: a failing wg-quick hook, then su denying root)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+from tui_sample import sync, until
+
+from wgdroid.tui.app import WgdroidApp
+
+pytestmark = [pytest.mark.sim, pytest.mark.slow]
+
+BROKEN = """[Interface]
+PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
+Address = 10.96.0.2/32
+PostUp = echo hook-ran-and-failed >&2; false
+
+[Peer]
+PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+AllowedIPs = 10.96.0.1/32
+"""
+
+
+async def _toggle(app: WgdroidApp, pilot: Any, name: str) -> None:
+    table = app.main_screen.query_one("#tunnels", DataTable)
+    await until(pilot, f"{name} listed", lambda: name in table.rows)
+    table.focus()
+    table.move_cursor(row=table.get_row_index(name))
+    await pilot.press("space")
+
+
+@sync
+async def test_wg_quick_failure_and_su_denied_are_notified(sim_phone: Any) -> None:
+    pushed = sim_phone.run_in_phone(
+        "umask 077; cat > /data/misc/wireguard/broken.conf", input=BROKEN.encode())
+    assert pushed.status == 0
+    app = WgdroidApp(serial=sim_phone.serial, offer_sim=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _toggle(app, pilot, "broken")
+        await until(pilot, "the failure", lambda: any(
+            "enable broken" in n.title for n in app._notifications))
+        note = next(n for n in app._notifications if "enable broken" in n.title)
+        assert note.severity == "error"
+        assert "hook-ran-and-failed" in note.message  # wg-quick's own output
+        assert not app.is_up("broken")
+        log = "\n".join(app.activity)
+        assert "enable broken: failed:" in log and "PrivateKey" not in log
+
+        sim_phone.set_su_policy("deny")
+        await _toggle(app, pilot, "demo")
+        await until(pilot, "the refusal", lambda: any(
+            n.title.endswith("Root access refused") for n in app._notifications))
+        note = next(n for n in app._notifications if n.title.endswith("Root access refused"))
+        assert note.severity == "error" and note.message
+        assert app.screen is app.main_screen  # still usable
