@@ -127,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         os.write(ready_w, b"1")
         os.close(ready_w)
     try:
-        reason = daemon.run()
-        log.debug("stopping: %s", reason)
+        daemon.run()  # logs why it stopped
     finally:
         daemon.close()
     return 0
