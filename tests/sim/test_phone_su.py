@@ -168,11 +168,51 @@ def test_su_child_dies_with_its_client(sim_phone, adb_server) -> None:  # type: 
 
 @pytest.mark.sim
 def test_interactive_su_in_a_pty(sim_phone, adb_server) -> None:  # type: ignore[no-untyped-def]
-    """`adb shell` (a pty, a login mksh with Android's PATH), then `su`, then back."""
-    out = adb_server.adb("-s", sim_phone.serial, "shell", "-t", "-t",
-                         input="echo $PATH\nsu\nid -u\nexit\necho back $(id -u)\nexit\n",
-                         timeout=30)
-    text = out.stdout.replace("\r", "")
-    assert "/product/bin:/apex/com.android.runtime/bin" in text
-    assert "/usr/local/bin" not in text  # not Debian's /etc/profile
-    assert "\n0\n" in text and "back 2000" in text, text
+    """`adb shell` in a terminal (a login mksh with Android's PATH), `su`, and back,
+    typed one line at a time after each prompt, as a person would."""
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the adb CLI on a real terminal
+        os.execve(adb_server.adb_path, [adb_server.adb_path, "-s", sim_phone.serial, "shell"],
+                  adb_server.env)
+    seen = b""
+    transcript = []
+
+    def expect(token: bytes, timeout: float = 15) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while token not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                seen += chunk
+                transcript.append(chunk)
+        assert token in seen, seen
+        seen = seen[seen.index(token) + len(token):]
+
+    try:
+        expect(b" $ ")
+        os.write(fd, b"echo $PATH\n")
+        expect(b"/product/bin:/apex/com.android.runtime/bin")
+        expect(b" $ ")
+        os.write(fd, b"su\n")
+        expect(b" # ")
+        os.write(fd, b"id -u; tty\n")
+        expect(b"0\r\n/dev/pts/")
+        expect(b" # ")
+        os.write(fd, b"exit\n")
+        expect(b" $ ")
+        os.write(fd, b"echo back $(id -u)\n")
+        expect(b"back 2000")
+        os.write(fd, b"exit\n")
+        # The root shell had a terminal of its own (relayed, as Magisk does).
+        assert b"job control" not in b"".join(transcript)
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)

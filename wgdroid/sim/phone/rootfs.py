@@ -24,7 +24,7 @@ ANDROID_GROUPS = {
     "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_bw_stats": 3006,
     "readproc": 3009, "uhid": 3011, "shell": 2000, "system": 1000, "misc": 9998,
 }
-DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "ptmx", "net/tun")
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "net/tun")
 EMPTY_DIRS = (
     "product/bin", "apex/com.android.runtime/bin", "apex/com.android.art/bin",
     "system_ext/bin", "odm/bin", "vendor/bin", "vendor/xbin", "cache", "mnt", "storage",
@@ -186,6 +186,8 @@ def _build_dev(dev: Path) -> None:
         ns.bind(f"/dev/{name}", str(target))
     _mkdir(dev / "pts")
     ns.bind("/dev/pts", str(dev / "pts"), recursive=True)
+    # A bound ptmx node can't find its devpts instance; containers link it.
+    (dev / "ptmx").symlink_to("pts/ptmx")
     _mkdir(dev / "shm", 0o1777)
     _mkdir(dev / "socket", 0o755)
     for i, name in enumerate(("stdin", "stdout", "stderr")):

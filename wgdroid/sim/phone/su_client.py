@@ -13,6 +13,8 @@ import os
 import socket
 import struct
 import sys
+import termios
+import tty
 
 SOCKET_PATH = "/dev/socket/wgdroid_su"
 MAX_REPLY = 1 << 20
@@ -36,6 +38,14 @@ def main() -> int:
     fds = array.array("i", [0, 1, 2])
     header = struct.pack("!I", len(body))
     reply = b""
+    saved = None
+    if os.isatty(0) and os.isatty(1):
+        # The daemon gives the root shell its own pty: ours just passes keys through.
+        try:
+            saved = termios.tcgetattr(0)
+            tty.setraw(0)
+        except termios.error:
+            saved = None
     try:
         sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
         sock.sendall(body)
@@ -46,6 +56,9 @@ def main() -> int:
             reply += chunk
     except OSError:
         reply = b""
+    finally:
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
     if not reply:
         sys.stderr.write("su: no answer from the su daemon\n")
         return 1

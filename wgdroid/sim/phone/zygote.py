@@ -27,12 +27,14 @@ import struct
 import sys
 import termios
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 from wgdroid.sim.phone import ns, su_variants, wire
 from wgdroid.sim.phone.rootfs import SHELL_GROUPS, build_phone_root
 from wgdroid.sim.phone.spec import STAGE_DIR, SU_SOCKET, NodeSpec
+from wgdroid.sim.phone.su_relay import TtyRelay
 
 SU_STATUS_DENIED = 13
 SU_MAX_REQUEST = 1 << 20
@@ -98,6 +100,7 @@ class SuConn:
     fds: list[int] = field(default_factory=list)
     child: int = 0  # the root process run for it
     req: int = 0
+    relay: TtyRelay | None = None
 
 
 class Zygote:
@@ -147,23 +150,32 @@ class Zygote:
             self.sel.register(listener, selectors.EVENT_READ, "listen")
         self.send({"op": "ready", "pid": os.getpid(), "netns": self.netns})
         while self.running:
-            for key, _ in self.sel.select():
-                what = key.data
-                if what == "signal":
-                    try:
-                        data = os.read(rfd, 512)
-                    except BlockingIOError:
-                        data = b""
-                    if signal.SIGTERM in data or signal.SIGHUP in data:
-                        self.running = False
-                    self.reap()
-                elif what == "ctl":
-                    self.on_control()
-                elif what == "listen":
-                    self.on_accept(key.fileobj)  # type: ignore[arg-type]
-                elif isinstance(what, SuConn):
-                    self.on_su_readable(what)
+            for key, mask in self.sel.select():
+                try:
+                    self.dispatch(key, mask, rfd)
+                except Exception:  # one bad request must not take the phone down
+                    traceback.print_exc()
+                    sys.stderr.flush()
         self.shutdown()
+
+    def dispatch(self, key: selectors.SelectorKey, mask: int, rfd: int) -> None:
+        what = key.data
+        if what == "signal":
+            try:
+                data = os.read(rfd, 512)
+            except BlockingIOError:
+                data = b""
+            if signal.SIGTERM in data or signal.SIGHUP in data:
+                self.running = False
+            self.reap()
+        elif what == "ctl":
+            self.on_control()
+        elif what == "listen":
+            self.on_accept(key.fileobj)  # type: ignore[arg-type]
+        elif isinstance(what, SuConn):
+            self.on_su_readable(what)
+        elif isinstance(what, tuple) and not what[1].closed:
+            what[1].on_event(key.fd, mask)
 
     def send(self, msg: dict[str, Any]) -> None:
         try:
@@ -366,13 +378,29 @@ class Zygote:
         self.su_start(conn, json.loads(conn.buf))
 
     def su_start(self, conn: SuConn, run: dict[str, Any]) -> None:
+        relay = None
+        child_fds = conn.fds
+        if os.isatty(conn.fds[0]) and os.isatty(conn.fds[1]):
+            # A terminal: the root shell gets its own pty, relayed, as with Magisk.
+            try:
+                relay = TtyRelay(self.sel, conn.fds[0], conn.fds[1])
+            except OSError as exc:
+                self.su_reply(conn, stderr=f"su: cannot open a pty: {exc.strerror}\n", status=1)
+                return
+            child_fds = [relay.slave] * 3
         pid = os.fork()
         if pid == 0:
-            exec_child(run["argv"], int(run["uid"]), run["env"], run["cwd"], conn.fds, False)
+            exec_child(run["argv"], int(run["uid"]), run["env"], run["cwd"], child_fds,
+                       relay is not None)
         conn.child = pid
         self.su_children[pid] = conn
-        for fd in conn.fds:
-            _close(fd)
+        if relay is not None:
+            relay.started()
+            conn.relay = relay
+            _close(conn.fds[2])  # stdin/stdout now belong to the relay
+        else:
+            for fd in conn.fds:
+                _close(fd)
         conn.fds = []
 
     def su_gone(self, conn: SuConn) -> None:
@@ -381,10 +409,16 @@ class Zygote:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(conn.child, signal.SIGKILL)
         self.pending_su.pop(conn.req, None)
+        if conn.relay is not None:
+            conn.relay.close()
+            conn.relay = None
         self._close_conn(conn)
 
     def su_reply(self, conn: SuConn, *, stdout: str = "", stderr: str = "", status: int) -> None:
         self.pending_su.pop(conn.req, None)
+        if conn.relay is not None:
+            conn.relay.finish()
+            conn.relay = None
         body = json.dumps({"stdout": stdout, "stderr": stderr, "status": status}).encode()
         try:
             conn.sock.setblocking(True)
