@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import DataTable, Input
-from tui_sample import PRIVATE, SERIAL, SampleAdapter, config, fill, scan, sync
+from tui_sample import PRIVATE, SERIAL, SampleAdapter, config, fill, scan, sync, until
 
 from wgdroid.errors import RootError
 from wgdroid.tui import form
@@ -213,3 +215,40 @@ def test_tui_startup_imports_stay_lean() -> None:
             "heavy = [m for m in ('pydantic', 'adbutils', 'segno', 'PIL', 'zxingcpp', "
             "'cryptography') if m in sys.modules]; assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+class HangingAdapter(SampleAdapter):
+    """A phone whose status call blocks until released (a hung adb stream)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.polls = 0
+
+    def snapshot(self, serial: str) -> Any:
+        self.polls += 1
+        self.release.wait(timeout=30)
+        return super().snapshot(serial)
+
+
+@sync
+async def test_a_hung_phone_neither_freezes_the_ui_nor_piles_up_polls() -> None:
+    adapter = HangingAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        fill(app)
+        app.polling = True
+        app.refresh_now()
+        await pilot.pause(0.3)
+        assert adapter.polls == 1 and app._status_busy
+        for _ in range(3):  # refresh requests while hung: remembered, not started
+            await pilot.press("f5")
+        await pilot.pause(1.5)  # past the poll interval
+        assert adapter.polls == 1
+        await pilot.press("f1")  # the UI still answers keys
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        adapter.release.set()
+        await until(pilot, "the next poll", lambda: adapter.polls >= 2, limit=5)
+        app.polling = False

@@ -161,3 +161,16 @@ async def test_raw_mode_shows_parser_lines_and_round_trips() -> None:
         name, data = results[0]
         text = data.decode()
         assert name == "home" and "# the server" in text and "MTU = 1380" in text
+
+
+@sync
+async def test_a_broken_config_opens_as_raw_text_with_line_errors() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("old", "[Interface]\nPrivateKey = nope\nBogus = 1\n")
+        await _open(app, pilot, editor)
+        assert editor.query_one("#modes", TabbedContent).active == "raw-tab"
+        issues = _text(editor, "#raw-issues").splitlines()
+        assert issues[0].startswith("old.conf:2: [Interface] PrivateKey:")
+        assert issues[1] == "old.conf:3: [Interface] unknown key 'Bogus'"
+        assert "nope" not in _text(editor, "#raw-issues")  # a key's value is never echoed
