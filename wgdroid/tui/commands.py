@@ -27,21 +27,23 @@ def entries(app: WgdroidApp) -> list[Entry]:
         if a.needs_tunnel:
             continue
         method = app.exit if a.action == "quit" else getattr(app, f"action_{a.action}")
-        found.append((a.palette_name, method, f"{a.help}  [{_keys(a.keys)}]"))
+        found.append((a.palette_name, method, f"{a.help} · keys {_keys(a.keys)}"))
     for name in app.tunnel_names():
         verb = "disable" if app.is_up(name) else "enable"
         found += [
             (f"tunnel: {verb} {name}", partial(app.action_toggle_tunnel, name),
-             f"bring {name} {'down' if verb == 'disable' else 'up'}  [space]"),
-            (f"tunnel: edit {name}", partial(app.action_edit, name), "open the editor  [e]"),
+             f"bring {name} {'down' if verb == 'disable' else 'up'} · key space"),
+            (f"tunnel: edit {name}", partial(app.action_edit, name), "open the editor · key e"),
             (f"tunnel: details of {name}", partial(app.action_details, name),
-             "live stats  [enter]"),
-            (f"tunnel: rename {name}", partial(app.action_rename, name), "[r]"),
-            (f"tunnel: delete {name}", partial(app.action_delete, name), "[delete]"),
+             "live stats · key enter"),
+            (f"tunnel: rename {name}", partial(app.action_rename, name),
+             "ask for the new name · key r"),
+            (f"tunnel: delete {name}", partial(app.action_delete, name),
+             "after a confirmation · key delete"),
             (f"tunnel: copy public key of {name}", partial(app.action_copy_public_key, name),
-             "OSC 52 clipboard  [c]"),
+             "to the clipboard (OSC 52) · key c"),
             (f"export: QR code of {name}", partial(app.action_show_qr, name),
-             "draw it in the terminal  [v]"),
+             "draw it in the terminal · key v"),
         ]
     for info in app.devices:
         if info.state == "device" and info.serial != app.serial:

@@ -27,34 +27,44 @@ class FieldSpec:
     multiline: bool = False  # hooks: one command per line
     secret: bool = False
     placeholder: str = ""
+    advanced: bool = False  # Linux wg-quick keys: folded away, the phone rejects most
 
 
 INTERFACE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("PrivateKey", "private_key", "this tunnel's private key", secret=True),
     FieldSpec("Address", "addresses", "tunnel IPs with prefix",
-              placeholder="10.0.0.2/32, fd00::2/128"),
-    FieldSpec("DNS", "dns", "DNS servers and search domains", placeholder="1.1.1.1"),
-    FieldSpec("ListenPort", "listen_port", "UDP port; empty = random", placeholder="(random)"),
-    FieldSpec("MTU", "mtu", "empty = automatic", placeholder="(auto)"),
-    FieldSpec("FwMark", "fwmark", "Linux only; Android overrides it", placeholder="off"),
-    FieldSpec("Table", "table", "Linux wg-quick only", placeholder="auto"),
-    FieldSpec("PreUp", "pre_up", "one command per line (Linux)", multiline=True),
-    FieldSpec("PostUp", "post_up", "one command per line (Linux)", multiline=True),
-    FieldSpec("PreDown", "pre_down", "one command per line (Linux)", multiline=True),
-    FieldSpec("PostDown", "post_down", "one command per line (Linux)", multiline=True),
-    FieldSpec("SaveConfig", "save_config", "true/false (Linux)", placeholder="false"),
+              placeholder="e.g. 10.0.0.2/32, fd00::2/128"),
+    FieldSpec("DNS", "dns", "DNS servers and search domains", placeholder="e.g. 1.1.1.1"),
+    FieldSpec("ListenPort", "listen_port", "UDP port; empty = random",
+              placeholder="empty: random"),
+    FieldSpec("MTU", "mtu", "empty = automatic", placeholder="empty: automatic"),
     FieldSpec("IncludedApplications", "included_applications", "only these apps (Android)",
-              placeholder="com.example.app"),
+              placeholder="e.g. com.example.app"),
     FieldSpec("ExcludedApplications", "excluded_applications", "these apps bypass (Android)",
-              placeholder="com.example.app"),
+              placeholder="e.g. com.example.app"),
+    FieldSpec("FwMark", "fwmark", "Android's wg-quick overrides it", placeholder="empty: off",
+              advanced=True),
+    FieldSpec("Table", "table", "Linux wg-quick only", placeholder="empty: auto",
+              advanced=True),
+    FieldSpec("PreUp", "pre_up", "one command per line (Linux)", multiline=True, advanced=True),
+    FieldSpec("PostUp", "post_up", "one command per line (Linux)", multiline=True,
+              advanced=True),
+    FieldSpec("PreDown", "pre_down", "one command per line (Linux)", multiline=True,
+              advanced=True),
+    FieldSpec("PostDown", "post_down", "one command per line (Linux)", multiline=True,
+              advanced=True),
+    FieldSpec("SaveConfig", "save_config", "true/false (Linux)", placeholder="empty: false",
+              advanced=True),
 )
 PEER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("PublicKey", "public_key", "the peer's public key"),
-    FieldSpec("PresharedKey", "preshared_key", "optional", secret=True),
-    FieldSpec("AllowedIPs", "allowed_ips", "routed to this peer", placeholder="0.0.0.0/0, ::/0"),
-    FieldSpec("Endpoint", "endpoint", "host:port", placeholder="vpn.example.com:51820"),
+    FieldSpec("PresharedKey", "preshared_key", "optional", secret=True,
+              placeholder="empty: none"),
+    FieldSpec("AllowedIPs", "allowed_ips", "routed to this peer",
+              placeholder="e.g. 0.0.0.0/0, ::/0"),
+    FieldSpec("Endpoint", "endpoint", "host:port", placeholder="e.g. vpn.example.com:51820"),
     FieldSpec("PersistentKeepalive", "persistent_keepalive", "seconds; empty = off",
-              placeholder="off"),
+              placeholder="empty: off"),
 )
 _IFACE_BY_KEY = {f.key: f for f in INTERFACE_FIELDS}
 _PEER_BY_KEY = {f.key: f for f in PEER_FIELDS}

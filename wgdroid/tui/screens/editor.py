@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import (
     Button,
+    Collapsible,
     Footer,
     Input,
     Label,
@@ -143,7 +144,16 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
                     yield Button("Copy public key", id="copy-public", classes="small", compact=True)
                     yield Static("", id="public-key", markup=False)
                 for spec in INTERFACE_FIELDS:
-                    yield _field(None, spec, self.state.interface.get(spec.attr, ""))
+                    if not spec.advanced:
+                        yield _field(None, spec, self.state.interface.get(spec.attr, ""))
+                advanced = [s for s in INTERFACE_FIELDS if s.advanced]
+                with Collapsible(
+                    title="Linux wg-quick keys (the phone's wg-quick rejects most of them)",
+                    collapsed=not any(self.state.interface.get(s.attr) for s in advanced),
+                    id="advanced",
+                ):
+                    for spec in advanced:
+                        yield _field(None, spec, self.state.interface.get(spec.attr, ""))
                 with Vertical(id="peers"):
                     for index, peer in enumerate(self.state.peers):
                         yield _peer_block(index, peer)
@@ -223,6 +233,9 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
             fid_widget.set_class(bool(errors), "-invalid")
             fid_widget.set_class(bool(warnings) and not errors, "-warning")
             msg.set_class(bool(errors), "-error")
+        if any(checked.errors.get(field_id(None, s.attr)) or checked.warnings.get(
+                field_id(None, s.attr)) for s in INTERFACE_FIELDS if s.advanced):
+            self.query_one("#advanced", Collapsible).collapsed = False  # show the message
         public = form.public_key_of(state.interface.get("private_key", ""))
         self.query_one("#public-key", Static).update(
             f"public key: {public}" if public else "public key: (needs a valid private key)")
