@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input
 from tui_sample import PRIVATE, SERIAL, SampleAdapter, config, fill, scan, sync, until
 
@@ -79,11 +80,15 @@ async def test_palette_commands_follow_state_and_run() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"enable lab")
-        await pilot.pause(0.3)
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        await until(pilot, "the search hit", lambda: any(
+            "enable lab" in str(o.prompt) for o in palette.query_one(
+                CommandList).options), limit=10)
+        await pilot.pause(0.2)
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+        await until(pilot, "the enable", lambda: any(
+            line.endswith("enable lab: done (0.0 s)") for line in app.activity), limit=10)
         assert ("enable", "lab") in adapter.calls
         log = list(app.activity)
         assert any(line.endswith("enable lab: done (0.0 s)") for line in log)
