@@ -42,8 +42,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # In CI nothing is skipped: a missing tool must fail loudly, not hide.
     in_ci = os.environ.get("CI") == "true"
     for item in items:
-        if "sim" in item.keywords and sim_reason and not in_ci:
+        # markers, not keywords: a keyword also matches directory names (tests/device/)
+        if item.get_closest_marker("sim") and sim_reason and not in_ci:
             item.add_marker(pytest.mark.skip(reason=sim_reason))
-        if "device" in item.keywords and not os.environ.get("WGDROID_TEST_SERIAL"):
+        if item.get_closest_marker("device") and not os.environ.get("WGDROID_TEST_SERIAL"):
             reason = "set WGDROID_TEST_SERIAL to a phone or emulator"
             item.add_marker(pytest.mark.skip(reason=reason))
