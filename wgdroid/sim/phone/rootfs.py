@@ -133,15 +133,6 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
         elif host.is_dir():
             _mkdir(root / link)
             ns.bind(str(host), str(root / link), readonly=True, recursive=True)
-    for path in spec.ro_binds:
-        target = root / path.lstrip("/")
-        target.mkdir(parents=True, exist_ok=True)
-        # Parents created here (e.g. /root) must stay traversable for uid 2000.
-        for parent in [target, *target.parents]:
-            if parent == root:
-                break
-            os.chmod(parent, 0o755)
-        ns.bind(host_path(path), str(target), readonly=True, recursive=True)
 
     _mkdir(root / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
     ns.bind(host_path(spec.data_dir), str(root / "data"))
@@ -153,6 +144,15 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     for d, mode in (("run", 0o755), ("tmp", 0o1777)):
         _mkdir(root / d, mode)
         ns.mount("tmpfs", str(root / d), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, f"mode={mode:o}")
+    # After the private /run and /tmp: a checkout or venv under /tmp (as in a
+    # CI clone) must stay visible, not be hidden by the phone's own /tmp.
+    for path in spec.ro_binds:
+        target = root / path.lstrip("/")
+        created = [p for p in [target, *target.parents] if not p.exists()]
+        target.mkdir(parents=True, exist_ok=True)
+        for parent in created:  # e.g. /root: traversable for uid 2000; never /tmp itself
+            os.chmod(parent, 0o755)
+        ns.bind(host_path(path), str(target), readonly=True, recursive=True)
     _mkdir(root / "var")
     (root / "var/run").symlink_to("/run")
     _mkdir(root / "proc", 0o555)
