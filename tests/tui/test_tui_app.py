@@ -104,18 +104,14 @@ async def test_toggle_keys_and_port_clash_is_explained_first() -> None:
         await pilot.pause()
         await pilot.press("down")  # home -> lab
         await pilot.press("space")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, "the dialog", lambda: isinstance(app.screen, ConfirmScreen))
         assert "51821" in str(app.screen.query_one("#question").content)
         assert ("enable", "lab") not in adapter.calls
         await pilot.press("y")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, "the swap", lambda: ("enable", "lab") in adapter.calls)
         assert adapter.calls[-2:] == [("disable", "office"), ("enable", "lab")]
         await pilot.press("up", "t")  # home is up: straight down, no check
-        await app.workers.wait_for_complete()
-        assert adapter.calls[-1] == ("disable", "home")
+        await until(pilot, "the disable", lambda: adapter.calls[-1] == ("disable", "home"))
 
 
 @sync
@@ -130,8 +126,8 @@ async def test_device_errors_become_notifications_and_log_lines() -> None:
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, "the notification", lambda: any(
+            "Root access refused" in n.title for n in app._notifications))
         notes = list(app._notifications)
         assert notes[-1].title == "delete home: Root access refused"
         assert notes[-1].message == "su: permission denied by Magisk\ngrant shell"
@@ -155,9 +151,9 @@ async def test_status_poll_pauses_under_a_modal() -> None:
         assert adapter.step == steps and not app._status_busy
         app.pop_screen()
         app._kick_status()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert adapter.step == steps + 1 and app.snapshot is not None
+        await until(pilot, "the poll", lambda: adapter.step == steps + 1
+                    and not app._status_busy)
+        assert app.snapshot is not None
         assert app.snapshot.serial == SERIAL
 
 
@@ -176,9 +172,7 @@ async def test_detail_help_and_qr_screens() -> None:
         assert isinstance(app.screen, HelpScreen)
         assert app.screen.query_one("#help-main", DataTable).row_count == len(ACTIONS)
         await pilot.press("escape", "v")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert isinstance(app.screen, QrScreen)
+        await until(pilot, "the QR code", lambda: isinstance(app.screen, QrScreen))
         assert scan(app.screen.query_one(QrView).drawing) == config("home")
 
 
@@ -193,8 +187,7 @@ async def test_export_zip_of_all_tunnels(tmp_path: Path) -> None:
         assert isinstance(app.screen, PromptScreen)
         app.screen.query_one("#answer", Input).value = str(target)
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, "the zip", target.exists)
     assert target.stat().st_mode & 0o777 == 0o600
     with zipfile.ZipFile(target) as zf:
         assert sorted(zf.namelist()) == ["home.conf", "lab.conf", "office.conf"]
@@ -210,9 +203,7 @@ async def test_copy_public_key_of_up_and_down_tunnels() -> None:
         await pilot.pause()
         assert app.clipboard == "HOMEPUBKEY"
         await pilot.press("down", "c")  # lab is down: computed from its config
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert app.clipboard == form.public_key_of(PRIVATE)
+        await until(pilot, "the copy", lambda: app.clipboard == form.public_key_of(PRIVATE))
 
 
 def test_tui_startup_imports_stay_lean() -> None:
@@ -244,8 +235,8 @@ async def test_a_hung_phone_neither_freezes_the_ui_nor_piles_up_polls() -> None:
         fill(app)
         app.polling = True
         app.refresh_now()
-        await pilot.pause(0.3)
-        assert adapter.polls == 1 and app._status_busy
+        await until(pilot, "the hung poll", lambda: adapter.polls == 1)
+        assert app._status_busy
         for _ in range(3):  # refresh requests while hung: remembered, not started
             await pilot.press("f5")
         await pilot.pause(1.5)  # past the poll interval

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.widgets import Input, Static, TabbedContent, TextArea
-from tui_sample import PEER, SampleAdapter, config, sync
+from tui_sample import PEER, SampleAdapter, config, sync, until
 
 from wgdroid.config.parser import parse
 from wgdroid.tui import allowedips
@@ -39,7 +39,13 @@ async def _type(pilot: Any, screen: EditorScreen, selector: str, text: str) -> N
         widget.value = text  # a pasted key: typing 44 characters only slows the test
     else:
         await pilot.press(*text)
-    await pilot.pause(0.3)  # the check runs after a short quiet time
+    await settle(pilot, screen)
+
+
+async def settle(pilot: Any, editor: EditorScreen) -> None:
+    """Wait for the re-check that runs after a short quiet time."""
+    await pilot.pause()
+    await until(pilot, "the re-check", lambda: not editor.check_pending, limit=10)
 
 
 @sync
@@ -121,7 +127,7 @@ async def test_exclude_private_ips_and_peers() -> None:
         await pilot.pause()
         assert len(editor.query(".peer")) == 2
         assert editor.query_one("#p1-public_key", Input).has_focus
-        await pilot.pause(0.3)
+        await settle(pilot, editor)
         assert _text(editor, "#p1-public_key-msg") == "✗ is missing"
         await pilot.press("ctrl+w")
         await pilot.pause()
@@ -141,7 +147,7 @@ async def test_raw_mode_shows_parser_lines_and_round_trips() -> None:
         raw = editor.query_one("#raw", TextArea)
         assert tabs.active == "raw-tab" and raw.text.startswith("# home\n[Interface]")
         raw.text = raw.text.replace("Address = 10.0.0.2/32", "Address = 10.0.0.300/32")
-        await pilot.pause(0.3)
+        await settle(pilot, editor)
         issues = _text(editor, "#raw-issues")
         assert issues.startswith("home.conf:4: [Interface] Address: '10.0.0.300/32'")
         await pilot.press("ctrl+t")  # refused while invalid
@@ -149,7 +155,7 @@ async def test_raw_mode_shows_parser_lines_and_round_trips() -> None:
         assert tabs.active == "raw-tab"
         raw.text = raw.text.replace("10.0.0.300/32", "10.0.0.3/32").replace(
             "[Peer]", "# the server\n[Peer]")
-        await pilot.pause(0.3)
+        await settle(pilot, editor)
         assert _text(editor, "#raw-issues") == "✓ valid"
         await pilot.press("ctrl+t")
         await pilot.pause()

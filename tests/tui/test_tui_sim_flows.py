@@ -71,14 +71,16 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         editor.query_one("#if-addresses", Input).value = "10.98.0.2/32"
         peer = PrivateKey.generate().public_key().base64()
         editor.query_one("#p0-public_key", Input).value = peer
-        await pilot.pause(0.4)
+        await pilot.pause()
+        await until(pilot, "the re-check", lambda: not editor.check_pending)
         msg = editor.query_one("#if-listen_port-msg")
         assert str(msg.content) == "✗ 99999 is out of range for a port (0-65535)"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is editor
         editor.query_one("#if-listen_port", Input).value = "51999"
-        await pilot.pause(0.4)
+        await pilot.pause()
+        await until(pilot, "the re-check", lambda: not editor.check_pending)
         await pilot.press("ctrl+s")
         await until(pilot, "tun1 on the phone", lambda: "tun1" in app.tunnel_names())
         stored = sim_phone.run_in_phone(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui_sample import SampleAdapter, capabilities, config, fill
+from tui_sample import SampleAdapter, capabilities, config, fill, until
 
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.screens.detail import DetailScreen
@@ -29,6 +29,8 @@ def _shot(snap_compare: Any, screen: Any = None) -> bool:
             app.push_screen(screen)
         await pilot.pause()
         await pilot.pause(0.3)  # the editor validates after a short quiet time
+        if isinstance(screen, EditorScreen):
+            await until(pilot, "the re-check", lambda: not screen.check_pending)
 
     return bool(snap_compare(app, run_before=before, terminal_size=SIZE))
 

@@ -209,7 +209,13 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
     def _changed(self, event: Input.Changed | TextArea.Changed) -> None:
         self._schedule()
 
+    @property
+    def check_pending(self) -> bool:
+        """A re-check is scheduled (typing just happened)."""
+        return self._timer is not None
+
     def _checked_later(self) -> None:
+        self._timer = None
         if self._rebuilding:  # peers are being remounted: check once they are back
             self._schedule()
         elif self.mode == "raw":
