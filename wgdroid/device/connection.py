@@ -9,9 +9,12 @@ stream (never on a command line), and every read has a wall-clock deadline.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import struct
+import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -100,9 +103,36 @@ class ShellResult:
         return self.stderr.decode("utf-8", "replace")
 
 
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_server_checked: set[ServerAddress] = set()
+
+
+def _ensure_local_server(address: ServerAddress) -> None:
+    """Start a missing local adb server quietly, once per process.
+
+    adbutils would start it itself, but with adb's "* daemon not running"
+    banner on our stderr: over the TUI's screen, or mixed into a script's
+    messages.
+    """
+    if address in _server_checked or address.host not in _LOCAL_HOSTS:
+        return
+    _server_checked.add(address)
+    try:
+        socket.create_connection((address.host, address.port), timeout=1).close()
+        return
+    except OSError:
+        pass
+    adb = os.environ.get("ADBUTILS_ADB_PATH") or shutil.which("adb")
+    if adb:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run([adb, "-P", str(address.port), "start-server"], capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=20, check=False)
+
+
 def _client(address: ServerAddress) -> AdbClient:
     from adbutils import AdbClient
 
+    _ensure_local_server(address)
     return AdbClient(host=address.host, port=address.port, socket_timeout=10)
 
 

@@ -73,6 +73,7 @@ class AdbAdapter:
         # a notification instead of failing before the first paint.
         self._host, self._port = host, port
         self._address: ServerAddress | None = None
+        self.started_sims: list[str] = []  # simulated phones this session booted
 
     @property
     def address(self) -> ServerAddress:
@@ -149,5 +150,6 @@ class AdbAdapter:
         except Exception:
             client.stop([phone["serial"]])
             raise
+        self.started_sims.append(str(phone["serial"]))
         return str(phone["serial"])
 

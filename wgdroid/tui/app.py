@@ -373,4 +373,10 @@ def run(argv: Sequence[str] = ()) -> int:
     args = parser.parse_args(list(argv))
     app = WgdroidApp(serial=args.serial, start_sim=args.sim)
     result = app.run()
+    # Left running on purpose: its tunnels stay usable from the CLI.
+    from wgdroid.cli import output
+
+    for serial in getattr(app.adapter, "started_sims", ()):
+        output.note(f"simulated phone {serial} is still running "
+                    f"(stop it with `wgdroid sim stop {serial}`)")
     return int(result or 0)
