@@ -14,7 +14,18 @@ from wgdroid.errors import UsageError
 
 RootKind = Literal["magisk", "kernelsu", "aosp", "adb-root", "none"]
 SuPolicy = Literal["grant", "deny", "pending"]
-Tool = Literal["wg", "wg-quick", "wireguard-go", "python3"]
+# What a phone has for WireGuard. Besides commands on PATH:
+# "wg-quick-android": /system/bin/wg-quick is the Android wg-quick (android.c
+#   semantics, sim/phone/android_wg_quick.py) instead of the Linux bash one;
+# "kmod": /sys/module/wireguard exists (version 1.0.0). The host kernel has no
+#   module, so the simulated Android wg-quick stands wireguard-go in for
+#   `ip link add ... type wireguard` when it sees this; the Linux one falls
+#   back to wireguard-go on its own only if that is on PATH;
+# "wireguard-app": the official app (com.wireguard.android) is installed under
+#   /data/app/~~RAND==/com.wireguard.android-RAND==/ with lib/<abi>/libwg.so
+#   (= wg) and libwg-quick.so (= the Android wg-quick); `pm path` finds it.
+Tool = Literal["wg", "wg-quick", "wireguard-go", "python3", "wg-quick-android", "kmod",
+               "wireguard-app"]
 
 ROOT_KINDS: tuple[str, ...] = get_args(RootKind)
 SU_POLICIES: tuple[str, ...] = get_args(SuPolicy)
@@ -142,6 +153,54 @@ PROFILES: dict[str, Profile] = {
         abi="x86_64",
         build_type="userdebug",
         root="aosp",
+    ),
+    # Android's own wg-quick (a kernel-module ROM that ships the tools): what
+    # wgdroid must validate configs against (no hooks, Table, SaveConfig).
+    "android-wgquick": Profile(
+        name="android-wgquick",
+        model="Pixel 7 Pro",
+        product="cheetah",
+        device="cheetah",
+        manufacturer="Google",
+        release="14",
+        sdk=34,
+        tools=frozenset({"wg", "wg-quick-android", "kmod"}),
+    ),
+    # The official app with its bundled tools in its native lib dir; nothing on PATH.
+    "wg-app": Profile(
+        name="wg-app",
+        model="SM-S911B",
+        product="dm1qxxx",
+        device="dm1q",
+        manufacturer="samsung",
+        release="14",
+        sdk=34,
+        tools=frozenset({"wireguard-app"}),
+    ),
+    # An AOSP userdebug build on the emulator: adbd restarts as root (`adb root`).
+    "emulator-root": Profile(
+        name="emulator-root",
+        model="sdk_phone64_x86_64",
+        product="sdk_phone64_x86_64",
+        device="emulator64_x86_64",
+        manufacturer="unknown",
+        release="14",
+        sdk=34,
+        abi="x86_64",
+        build_type="userdebug",
+        root="adb-root",
+    ),
+    # Rooted, no kernel module, no wireguard-go, no wg tools: only python3 with
+    # cryptography, for wgdroid's own userspace data plane.
+    "pixel-userspace": Profile(
+        name="pixel-userspace",
+        model="Pixel 8 Pro",
+        product="husky",
+        device="husky",
+        manufacturer="Google",
+        release="14",
+        sdk=34,
+        tools=frozenset({"python3"}),
     ),
 }
 

@@ -3,7 +3,10 @@ zygote, as root, before it pivots into it)."""
 
 from __future__ import annotations
 
+import base64
 import os
+import shutil
+import zipfile
 from pathlib import Path
 
 from wgdroid.sim.phone import ns, shims
@@ -30,6 +33,10 @@ EMPTY_DIRS = (
     "system_ext/bin", "odm/bin", "vendor/bin", "vendor/xbin", "cache", "mnt", "storage",
     "config", "acct", "home",
 )
+WG_APP = "com.wireguard.android"
+WG_APP_UID = 10123
+# Build.SUPPORTED_ABIS name -> the APK's lib/ dir on the phone.
+ABI_DIRS = {"arm64-v8a": "arm64", "armeabi-v7a": "arm", "x86_64": "x86_64", "x86": "x86"}
 
 
 def _mkdir(path: Path, mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
@@ -86,11 +93,14 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
         "getprop": shims.GETPROP, "ndc": shims.NDC, "am": shims.AM,
         "resolvconf": shims.RESOLVCONF, "getenforce": shims.GETENFORCE,
         "setenforce": shims.SETENFORCE, "reboot": shims.su_script(spec.base_python),
+        "pm": shims.PM,
     }
     host_tools = shims.tool_paths()
     for tool in spec.tools:
         if tool == "wg-quick":
             scripts["wg-quick"] = shims.WG_QUICK
+        elif tool == "wg-quick-android":
+            scripts["wg-quick"] = shims.android_wg_quick(spec.base_python)
         elif tool == "python3":
             scripts["python3"] = shims.python_wrapper(spec.venv_python)
         elif tool in host_tools:
@@ -137,6 +147,9 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     _mkdir(root / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
     ns.bind(host_path(spec.data_dir), str(root / "data"))
     prepare_data(root / "data", spec.su_variant)
+    if "wireguard-app" in spec.tools:
+        install_wireguard_app(root / "data", spec.props.get("ro.product.cpu.abi", ""),
+                              spec.base_python)
     (root / "sdcard").symlink_to("/storage/emulated/0")
     _mkdir(root / "storage/emulated")
     (root / "storage/emulated/0").symlink_to("/data/media/0")
@@ -160,6 +173,8 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     _mkdir(root / "sys", 0o555)
     # A fresh sysfs: /sys/class/net must show this namespace's interfaces.
     ns.mount("sysfs", str(root / "sys"), "sysfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
+    if "kmod" in spec.tools:
+        _fake_wireguard_module(root / "sys/module")
     _build_dev(root / "dev")
 
     system = root / "system"
@@ -174,6 +189,60 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     ns.pivot_root(".", ".")
     ns.umount(".", ns.MNT_DETACH)  # drop the host's tree from this namespace
     os.chdir("/")
+
+
+def _fake_wireguard_module(module_dir: Path) -> None:
+    """/sys/module/wireguard as a kernel with the module shows it (the host has
+    none; the simulated Android wg-quick then stands wireguard-go in)."""
+    ns.mount("tmpfs", str(module_dir), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC,
+             "mode=0755,size=64k")
+    _mkdir(module_dir / "wireguard")
+    _write(module_dir / "wireguard/version", "1.0.0\n", 0o444)
+    ns.mount(None, str(module_dir), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+
+
+def install_wireguard_app(data: Path, abi: str, base_python: str) -> None:
+    """The official app as the package manager leaves it: its APK dir under
+    /data/app with the bundled tools as native libs, its data dir and its
+    packages.list line. Kept across reboots (random dir names included)."""
+    _mkdir(data / "app", 0o771, SYSTEM_UID, SYSTEM_UID)
+    existing = sorted((data / "app").glob(f"~~*/{WG_APP}-*"))
+    if existing:
+        apk_dir = existing[0]
+    else:
+        def rand() -> str:
+            return base64.urlsafe_b64encode(os.urandom(16)).decode()
+
+        outer = data / "app" / f"~~{rand()}"
+        _mkdir(outer, 0o771, SYSTEM_UID, SYSTEM_UID)
+        apk_dir = outer / f"{WG_APP}-{rand()}"
+        _mkdir(apk_dir, 0o775, SYSTEM_UID, SYSTEM_UID)
+    with zipfile.ZipFile(apk_dir / "base.apk", "w") as apk:
+        apk.writestr("AndroidManifest.xml", f"<manifest package='{WG_APP}'/>\n")
+    os.chmod(apk_dir / "base.apk", 0o644)
+    lib = apk_dir / "lib" / ABI_DIRS.get(abi, abi)
+    _mkdir(apk_dir / "lib", 0o755, SYSTEM_UID, SYSTEM_UID)
+    _mkdir(lib, 0o755, SYSTEM_UID, SYSTEM_UID)
+    wg = shims.tool_paths().get("wg")
+    if wg:
+        shutil.copyfile(wg, lib / "libwg.so")
+        os.chmod(lib / "libwg.so", 0o755)
+    _write(lib / "libwg-quick.so", shims.android_wg_quick(base_python))
+    app_data = data / "data" / WG_APP
+    for sub in ("", "files", "cache", "code_cache"):
+        _mkdir(app_data / sub, 0o700 if not sub else 0o771, WG_APP_UID, WG_APP_UID)
+    user = data / "user"
+    _mkdir(user, 0o711, SYSTEM_UID, SYSTEM_UID)
+    if not (user / "0").is_symlink():
+        (user / "0").symlink_to("/data/data")
+    _mkdir(data / "system", 0o775, SYSTEM_UID, SYSTEM_UID)
+    _write(data / "system/packages.list",
+           f"{WG_APP} {WG_APP_UID} 0 /data/user/0/{WG_APP} default:targetSdkVersion=34 "
+           f"3003 0 {WG_APP_UID}\n", 0o640)
+    # What system_server would answer `pm` with (pm runs as shell, which can't
+    # read packages.list): package and APK path, world-readable.
+    _write(data / "system" / shims.PM_DB.rsplit("/", 1)[1],
+           f"{WG_APP} /data/app/{apk_dir.parent.name}/{apk_dir.name}/base.apk\n", 0o644)
 
 
 def _build_dev(dev: Path) -> None:

@@ -36,9 +36,62 @@ done < /system/build.prop
 echo "${2:-}"
 """
 
+# netd's control client. The simulator has no netd: what changes the
+# interface (addresses, routes, MTU) is applied with ip in the phone's
+# namespace, the rest (networks, users, DNS) is acknowledged, so the Android
+# wg-quick's tunnels carry traffic.
 NDC = r"""#!/system/bin/sh
-# netd's control client: accepted and ignored (the simulator has no netd).
-echo "200 0 $* command succeeded"
+ok() { echo "200 0 $1 command succeeded"; exit 0; }
+bad() { echo "500 0 $1" >&2; exit 1; }
+case "$1 $2" in
+  "interface setcfg")
+    ip addr add "$4/$5" dev "$3" || bad "Failed to set address"
+    case " $* " in *" up "*) ip link set up dev "$3" || bad "Failed to set up";; esac
+    ok "Interface IP setcfg";;
+  "interface setmtu") ip link set mtu "$4" dev "$3" || bad "Failed to set MTU"; ok "Interface MTU";;
+  "interface ipv6") ok "IPv6 state changed";;
+  "network route")
+    if [ "$3" = add ]; then ip route replace "$6" dev "$5" || bad "Failed to add route"
+    elif [ "$3" = remove ]; then ip route del "$6" dev "$5" 2>/dev/null
+    fi
+    ok "Route";;
+  "network "*|"resolver "*) ok "$1 $2";;
+  *) bad "Command not recognized";;
+esac
+"""
+
+# The package manager: `pm path PKG` and `pm list packages [-f] [FILTER]`.
+# Installed apps are listed in PM_DB (package and APK path; the simulator
+# installs the official WireGuard app there); system packages are a fixed
+# few. Unknown packages exit 1, as real pm does.
+PM_DB = "/data/system/wgdroid-sim-packages"
+PM = r"""#!/system/bin/sh
+system_pkgs() {
+  echo "android /system/framework/framework-res.apk"
+  echo "com.android.shell /system/priv-app/Shell/Shell.apk"
+  echo "com.android.settings /system_ext/priv-app/Settings/Settings.apk"
+  echo "com.android.systemui /system_ext/priv-app/SystemUI/SystemUI.apk"
+}
+all_pkgs() {
+  system_pkgs
+  cat /data/system/wgdroid-sim-packages 2>/dev/null
+}
+case "$1" in
+  path)
+    [ -n "$2" ] || { echo "Error: no package specified" >&2; exit 1; }
+    all_pkgs | while read -r name apk; do
+      [ "$name" = "$2" ] && echo "package:$apk"
+    done | grep . || exit 1;;
+  list)
+    [ "$2" = packages ] || { echo "Error: unknown list type '$2'" >&2; exit 1; }
+    shift 2; f=0; filter=
+    for a in "$@"; do case "$a" in -f) f=1;; -*) ;; *) filter=$a;; esac; done
+    all_pkgs | while read -r name apk; do
+      case "$name" in *"$filter"*) ;; *) continue;; esac
+      if [ $f = 1 ]; then echo "package:$apk=$name"; else echo "package:$name"; fi
+    done;;
+  *) echo "pm: $1 is not simulated" >&2; exit 1;;
+esac
 """
 
 AM = r"""#!/system/bin/sh
@@ -122,6 +175,12 @@ def magisk_script(version: str, code: int) -> str:
 def python_wrapper(interpreter: str) -> str:
     # A wrapper, not a symlink: a venv interpreter finds its pyvenv.cfg only by its own path.
     return f'#!/system/bin/sh\nexec {interpreter} "$@"\n'
+
+
+def android_wg_quick(base_python: str) -> str:
+    """The Android wg-quick (android_wg_quick.py) as a phone executable."""
+    source = (Path(__file__).parent / "android_wg_quick.py").read_text()
+    return f"#!{base_python} -I\n" + source
 
 
 def su_script(base_python: str) -> str:
