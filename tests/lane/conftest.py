@@ -1,0 +1,110 @@
+"""The device test lane: one set of end-to-end CLI tests, two targets.
+
+Every test that takes `lane_phone` runs twice:
+
+- ``[sim]`` (marker ``sim``): against a fresh simulated phone (the `emulator`
+  profile: AOSP su, like the CI emulator), so CI exercises the lane every run;
+- ``[device]`` (marker ``device``): against the phone or emulator named by
+  ``WGDROID_TEST_SERIAL``, through whatever adb server the environment names
+  (ANDROID_ADB_SERVER_PORT...). Run it with ``pytest -m device tests/lane``.
+
+Both go through the same doors a user does: the `wgdroid` CLI as a subprocess
+with ``-s SERIAL``, and ``adb -s SERIAL shell`` for checks on the phone (as
+root with the su form `wgdroid doctor` reports). The real target is never
+given the simulator's fixtures, which would point adb at a private server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from lane_support import SERIAL_ENV, TOOLS_ENV, LanePhone
+
+SIM_PROFILE = "emulator"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "lane_target" in metafunc.fixturenames:
+        metafunc.parametrize("lane_target", [
+            pytest.param("sim", marks=pytest.mark.sim, id="sim"),
+            pytest.param("device", marks=pytest.mark.device, id="device"),
+        ], indirect=True)
+
+
+@pytest.fixture
+def lane_target(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _doctor(phone: LanePhone) -> dict[str, Any]:
+    res = phone.wgdroid("doctor", "--json")
+    assert res.stdout, f"doctor printed nothing: {res.stderr}"
+    return dict(json.loads(res.stdout)["devices"][0])
+
+
+def _device_tools(phone: LanePhone) -> str | None:
+    """Install wg/wg-quick with `wgdroid tools install` when the device lacks them.
+    Returns why the lane cannot bring tunnels up, or None."""
+    caps = _doctor(phone)
+    if caps.get("ready"):
+        return None
+    helptext = subprocess.run([sys.executable, "-m", "wgdroid", "--help"], capture_output=True,
+                              text=True, timeout=60).stdout
+    if " tools " not in helptext:
+        return ("the device lacks WireGuard tools (doctor: not ready) and this wgdroid has "
+                "no `tools install` yet")
+    status = phone.wgdroid("tools status")
+    if status.returncode != 0:
+        extra = ("--from", os.environ[TOOLS_ENV]) if os.environ.get(TOOLS_ENV) else ()
+        installed = phone.wgdroid("tools install", *extra, timeout=300)
+        assert installed.returncode == 0, f"wgdroid tools install failed: {installed.stderr}"
+    caps = _doctor(phone)
+    return None if caps.get("ready") else f"doctor still not ready: {caps.get('advice')}"
+
+
+@pytest.fixture(scope="session")
+def lane_device() -> tuple[LanePhone, str | None]:
+    """The real target, set up once a session: root method, and tools if missing."""
+    serial = os.environ.get(SERIAL_ENV)
+    if not serial:
+        pytest.skip(f"set {SERIAL_ENV} to a phone or emulator")
+    phone = LanePhone(serial, simulated=False)
+    caps = _doctor(phone)
+    if not caps.get("root_method"):
+        pytest.fail(f"the lane needs a rooted device: {caps.get('root_error')}")
+    phone.root_method = str(caps["root_method"])
+    return phone, _device_tools(phone)
+
+
+@pytest.fixture
+def lane_phone(request: pytest.FixtureRequest, lane_target: str) -> Iterator[LanePhone]:
+    """The target of this run of the test; its tunnels are removed afterwards, and
+    the test fails if anything of them is left on the phone."""
+    if lane_target == "sim":
+        sim = request.getfixturevalue("sim_phones")(1, profile=SIM_PROFILE)[0]
+        phone = LanePhone(sim.serial, simulated=True, sim=sim)
+        phone.root_method = str(_doctor(phone)["root_method"])
+    else:
+        device, missing_tools = request.getfixturevalue("lane_device")
+        phone = LanePhone(device.serial, simulated=False, root_method=device.root_method,
+                          missing_tools=missing_tools)
+    try:
+        yield phone
+    finally:
+        if phone.created:
+            left = phone.clean_up()
+            assert not left, f"the lane left this on {phone.serial}:\n{left}"
+
+
+@pytest.fixture
+def tunnel_phone(lane_phone: LanePhone) -> LanePhone:
+    """lane_phone, for tests that bring tunnels up: skipped without wg/wg-quick."""
+    if lane_phone.missing_tools:
+        pytest.skip(lane_phone.missing_tools)
+    return lane_phone
