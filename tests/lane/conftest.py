@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -49,21 +50,19 @@ def _doctor(phone: LanePhone) -> dict[str, Any]:
 
 
 def _device_tools(phone: LanePhone) -> str | None:
-    """Install wg/wg-quick with `wgdroid tools install` when the device lacks them.
-    Returns why the lane cannot bring tunnels up, or None."""
+    """Install wg/wg-quick with `wgdroid tools install` when doctor says the device
+    cannot run a tunnel. Returns why the lane cannot bring tunnels up, or None."""
     caps = _doctor(phone)
     if caps.get("ready"):
         return None
     helptext = subprocess.run([sys.executable, "-m", "wgdroid", "--help"], capture_output=True,
                               text=True, timeout=60).stdout
-    if " tools " not in helptext:
+    if not re.search(r"^\s+tools\s", helptext, re.M):
         return ("the device lacks WireGuard tools (doctor: not ready) and this wgdroid has "
                 "no `tools install` yet")
-    status = phone.wgdroid("tools status")
-    if status.returncode != 0:
-        extra = ("--from", os.environ[TOOLS_ENV]) if os.environ.get(TOOLS_ENV) else ()
-        installed = phone.wgdroid("tools install", *extra, timeout=300)
-        assert installed.returncode == 0, f"wgdroid tools install failed: {installed.stderr}"
+    extra = ("--from", os.environ[TOOLS_ENV]) if os.environ.get(TOOLS_ENV) else ()
+    installed = phone.wgdroid("tools install", *extra, timeout=300)
+    assert installed.returncode == 0, f"wgdroid tools install failed: {installed.stderr}"
     caps = _doctor(phone)
     return None if caps.get("ready") else f"doctor still not ready: {caps.get('advice')}"
 
