@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wgdroid.cli.tui_cmds",
     "wgdroid.cli.sim_cmds",
     "wgdroid.cli.device_cmds",
+    "wgdroid.cli.tools_cmds",
 )
 
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
+from wgdroid.device.dialect import DETECT_FUNCTION
 from wgdroid.device.rootshell import RootMethod, run_root
 
 
@@ -39,9 +40,12 @@ _LISTEN_PORT_SED = (
 )
 
 
-_NO_BACKEND = sc.q("no backend: no WireGuard kernel module, no wireguard-go, no userspace backend")
+# Failures `wgdroid tools install --userspace` may fix (enable retries once after it).
+NO_BACKEND = "no backend: no WireGuard kernel module, no wireguard-go, no userspace backend"
+NO_USERSPACE = "no userspace backend installed on the phone"
+_NO_BACKEND = sc.q(NO_BACKEND)
 _NO_WG_GO = sc.q("wireguard-go not found on the phone")
-_NO_USERSPACE = sc.q("no userspace backend installed on the phone")
+_NO_USERSPACE = sc.q(NO_USERSPACE)
 _ANDROID_NO_USERSPACE = sc.q(
     "this phone's wg-quick (the Android one) needs the WireGuard kernel module: "
     "it cannot use a userspace backend"
@@ -49,10 +53,11 @@ _ANDROID_NO_USERSPACE = sc.q(
 _KMOD_WINS = sc.q("wg-quick always uses the loaded kernel module; use --backend kernel")
 
 
+
 def functions() -> str:
     """Shell functions wg_up NAME BACKEND and wg_down NAME [quiet]; need Script's `fail`."""
     d, st = sc.STORE_DIR, sc.STATE_DIR
-    return f"""
+    return DETECT_FUNCTION + f"""
 is_up() {{ wg show "$1" >/dev/null 2>&1 || [ -e "/sys/class/net/$1" ]; }}
 pick_backend() {{
   b=$1
@@ -65,10 +70,8 @@ pick_backend() {{
   fi
   if [ "$b" != kernel ]; then
     # The Android wg-quick (a binary, not a bash script) has no userspace fallback.
-    case "$(head -c 2 "$(command -v wg-quick)" 2>/dev/null)" in
-      '#!') ;;
-      *) fail missing-tools {_ANDROID_NO_USERSPACE} ;;
-    esac
+    [ "$(wg_dialect)" = linux ] ||
+      fail missing-tools {_ANDROID_NO_USERSPACE}
   fi
   case $b in
     kernel)
@@ -149,13 +152,55 @@ def enable(
     backend: Backend = Backend.AUTO,
     root_timeout: float | None = None,
     timeout: float = 60.0,
+    install_userspace: bool = True,
 ) -> ControlResult:
-    """`wg-quick up` /data/misc/wireguard/NAME.conf on the chosen backend."""
+    """`wg-quick up` /data/misc/wireguard/NAME.conf on the chosen backend.
+
+    With `userspace` and no userspace backend on the phone (or `auto` and no
+    backend at all), the bundled data plane is installed first (`wgdroid tools
+    install --userspace`: two more round trips) and the up is retried once."""
     sc.check_name(name)
-    script = sc.Script().add(functions(), f"wg_up {sc.q(name)} {sc.q(Backend(backend).value)}")
-    res = run_root(device, script.render(), root_timeout=root_timeout, timeout=timeout)
+    backend = Backend(backend)
+    script = sc.Script().add(functions(), f"wg_up {sc.q(name)} {sc.q(backend.value)}").render()
+    res = run_root(device, script, root_timeout=root_timeout, timeout=timeout)
+    if install_userspace and _userspace_would_help(res.tags, backend):
+        _install_userspace(device, backend, res.tags, res.stderr_lines, res.returncode,
+                           root_timeout)
+        res = run_root(device, script, root_timeout=root_timeout, timeout=timeout)
     sc.raise_for_tags(res.tags, res.stderr_lines, res.returncode, f"enabling {name}")
     return ControlResult(name, "up", _backend_from(res.stdout, name), res.method, res.elapsed)
+
+
+def _userspace_would_help(tags: list[sc.Tag], backend: Backend) -> bool:
+    said = {t.detail for t in tags if t.kind == "missing-tools"}
+    if backend is Backend.USERSPACE:
+        return NO_USERSPACE in said
+    return backend is Backend.AUTO and NO_BACKEND in said
+
+
+def _install_userspace(
+    device: Device,
+    backend: Backend,
+    tags: list[sc.Tag],
+    stderr_lines: list[str],
+    returncode: int,
+    root_timeout: float | None,
+) -> None:
+    """Push the bundled data plane (`wgdroid tools install --userspace`). With
+    `auto`, a phone that can't run it (no python3 + cryptography, no Linux
+    wg-quick) keeps the original "no backend" error."""
+    from wgdroid.device import tools
+    from wgdroid.errors import MissingToolsError
+
+    try:
+        tools.install(device, userspace=True, reuse=False, root_timeout=root_timeout)
+    except MissingToolsError as exc:
+        if backend is Backend.AUTO:
+            sc.raise_for_tags(tags, stderr_lines, returncode, "enabling")
+        raise MissingToolsError(
+            f"no userspace backend on the phone, and installing it failed: {exc.message}",
+            hint=exc.hint,
+        ) from None
 
 
 def disable(

@@ -10,6 +10,7 @@ from typing import Any
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
 from wgdroid.device.control import USERSPACE_TOOL
+from wgdroid.device.dialect import DETECT_FUNCTION
 from wgdroid.device.rootshell import run_root
 from wgdroid.errors import RootError, RootPendingError
 
@@ -40,13 +41,8 @@ def doctor_script() -> str:
             'p=$(where wg); [ -n "$p" ] && k version:wg "$("$p" --version 2>&1 | head -n 1)"',
             "p=$(where wireguard-go)",
             '[ -n "$p" ] && k version:wireguard-go "$("$p" --version 2>&1 | head -n 1)"',
-            "p=$(where wg-quick)",
-            'if [ -n "$p" ]; then',
-            '  case "$(head -c 2 "$p")" in',
-            "    '#!') k wg_quick_variant linux ;;",
-            "    *) k wg_quick_variant android ;;",
-            "  esac",
-            "fi",
+            DETECT_FUNCTION,
+            'p=$(where wg-quick); [ -n "$p" ] && k wg_quick_variant "$(wg_dialect "$p")"',
             "p=$(where python3)",
             'if [ -n "$p" ]; then',
             '  k version:python3 "$("$p" -V 2>&1)"',
@@ -150,8 +146,9 @@ def advise(caps: Capabilities) -> None:
         missing = ", ".join(t for t in ("wg", "wg-quick") if not caps.tools.get(t))
         add(Advice(
             f"missing {missing}",
-            "in the WireGuard app: Settings > Install command line tools (a Magisk module; "
-            "reboot after), or push wg/wg-quick built with the NDK to /system/xbin",
+            "`wgdroid tools install` (reuses the official WireGuard app's bundled copies), "
+            "or `wgdroid tools install --from DIR` with wg/wg-quick built for the phone "
+            "(scripts/build-device-tools)",
         ))
     if not caps.kernel_module:
         add(Advice(
@@ -160,9 +157,13 @@ def advise(caps: Capabilities) -> None:
             "or a userspace backend (wireguard-go)",
         ))
     if not caps.backends:
+        userspace_ok = caps.python_cryptography and caps.wg_quick_variant != "android"
         add(Advice(
             "no backend can run a tunnel",
-            "install wireguard-go on the phone (e.g. a Magisk module), or get the kernel module",
+            "`wgdroid tools install --userspace` (wgdroid's own backend on the phone's "
+            "python3)" if userspace_ok else
+            "`wgdroid tools install --from DIR` with wireguard-go for the phone, "
+            "or get the kernel module",
         ))
     if not caps.tun and not caps.kernel_module:
         add(Advice("no TUN device (/dev/net/tun)", "userspace backends need CONFIG_TUN"))

@@ -19,12 +19,17 @@ from wgdroid.errors import InvalidInputError
 STORE_DIR = "/data/misc/wireguard"
 STATE_DIR = f"{STORE_DIR}/.wgdroid"  # uptime/backend notes written at `up`
 APP_BIN = "/data/data/com.wireguard.android/code_cache/bin"
+# What `wgdroid tools install` puts on the phone (root-only, outside /system).
+WGDROID_DIR = "/data/adb/wgdroid"
+WGDROID_BIN = f"{WGDROID_DIR}/bin"
+MAGISK_MODULE = "/data/adb/modules/wgdroid-tools"
 # Where wg/wg-quick may live besides PATH. AOSP su resets PATH, so set it.
 TOOL_DIRS = (
     "/system/bin",
     "/system/xbin",
     "/data/adb/modules/wireguard/system/xbin",
     "/data/adb/modules/wireguard/system/bin",
+    f"{MAGISK_MODULE}/system/bin",  # usable before the reboot that mounts the module
     APP_BIN,
 )
 USERSPACE_ENV = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"
@@ -97,7 +102,8 @@ class Script:
             f'[ "$(id -u)" = 0 ] || {{ echo {NOT_ROOT_TAG} >&2; exit {NOT_ROOT_EXIT}; }}',
             f"echo {GRANTED_TAG} >&2",
             "umask 077",
-            f'PATH="$PATH:{dirs}"',
+            # wgdroid's own tools first: what `wgdroid tools install` chose wins.
+            f'PATH="{WGDROID_BIN}:$PATH:{dirs}"',
             f"export PATH {USERSPACE_ENV}=1",
             f"fail() {{ echo \"{ERROR_TAG}$1:$2\" >&2; exit {TAG_EXIT}; }}",
         ]
@@ -144,7 +150,9 @@ def raise_for_tags(tags: list[Tag], stderr_lines: list[str], returncode: int, wh
             )
         if tag.kind == "missing-tools":
             raise errors.MissingToolsError(
-                f"{detail}", hint="`wgdroid doctor` shows what the phone has and what to install"
+                f"{detail}",
+                hint="`wgdroid tools status` shows what the phone has; "
+                "`wgdroid tools install` adds what it lacks",
             )
         if tag.kind == "backend":
             raise errors.MissingToolsError(detail)

@@ -1,0 +1,305 @@
+"""`wgdroid tools` and the bundled userspace backend on simulated phones: real
+adb server, real su, real wg/wg-quick/wireguard-go and wgdroid's own data
+plane in the phone's namespaces. The pure parts (bundle, layout, parsing)
+first; they need no phone."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wgdroid.device import bundle, tools
+from wgdroid.errors import NotFoundError
+
+BIN = tools.BIN_DIR
+WGDROID_DIR = "/data/adb/wgdroid"
+HEAVY = ("textual", "adbutils", "pydantic", "segno", "PIL", "zxingcpp")
+
+
+def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wgdroid", *args], capture_output=True, text=True,
+        timeout=timeout, env=dict(os.environ), stdin=subprocess.DEVNULL,
+    )
+
+
+def ok(*args: str) -> subprocess.CompletedProcess[str]:
+    res = cli(*args)
+    assert res.returncode == 0, f"wgdroid {' '.join(args)}: {res.stderr}"
+    return res
+
+
+def on_phone(phone: Any, cmd: str) -> tuple[int, str]:
+    res = phone.run_in_phone(cmd, timeout=30)
+    out = res.stdout.decode() if isinstance(res.stdout, bytes) else str(res.stdout)
+    return res.status, out
+
+
+def host_tools(tmp_path: Path, names: tuple[str, ...], abi: str | None) -> Path:
+    """A --from DIR from the host's binaries (the simulated phone runs them)."""
+    top = tmp_path / "device-tools"
+    target = top / abi if abi else top
+    target.mkdir(parents=True)
+    for name in names:
+        found = shutil.which(name)
+        if found is None:
+            pytest.skip(f"needs the host's {name}")
+        shutil.copy(found, target / name)
+    return top
+
+
+# -- pure -----------------------------------------------------------------------
+
+
+def test_bundle_holds_the_data_plane_and_nothing_heavy() -> None:
+    data = bundle.build_zip()
+    assert data == bundle.build_zip()  # deterministic
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert {"wgdroid/__init__.py", "wgdroid/errors.py", "wgdroid/userspace/__main__.py",
+            "wgdroid/userspace/daemon.py", "wgdroid/userspace/core/noise.py"} <= names
+    assert not any(n.startswith(("wgdroid/cli/", "wgdroid/tui/", "wgdroid/device/",
+                                 "wgdroid/sim/")) for n in names)
+    assert "wgdroid/userspace/testnet.py" not in names
+
+
+def test_bundle_runs_from_the_zip_alone(tmp_path: Path) -> None:
+    """Imported from the zip (not the checkout), it loads no CLI/TUI dependency."""
+    (tmp_path / "u.zip").write_bytes(bundle.build_zip())
+    probe = (
+        "import sys, wgdroid, wgdroid.userspace.__main__, wgdroid.userspace.daemon\n"
+        "print(wgdroid.__file__)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    res = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, "
+                          f"{str(tmp_path / 'u.zip')!r}); exec({probe!r})"],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    where, heavy = res.stdout.splitlines()
+    assert where.startswith(str(tmp_path / "u.zip")) and heavy == "[]"
+
+
+def test_local_layouts(tmp_path: Path) -> None:
+    per_abi = tmp_path / "a"
+    (per_abi / "arm64").mkdir(parents=True)  # the APK lib-dir name works too
+    (per_abi / "arm64" / "wg").write_bytes(b"W")
+    (per_abi / "x86_64").mkdir()
+    (per_abi / "x86_64" / "wg-quick").write_bytes(b"Q")
+    where, found = tools.local_binaries(per_abi, ["arm64-v8a", "armeabi-v7a"])
+    assert where.endswith("arm64") and found == {"wg": b"W"}
+    assert tools.local_binaries(per_abi, ["x86_64"])[1] == {"wg-quick": b"Q"}
+    with pytest.raises(NotFoundError, match=r"armeabi-v7a.*it has: arm64, x86_64"):
+        tools.local_binaries(per_abi, ["armeabi-v7a"])
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "wg").write_bytes(b"F")
+    assert not tools.local_layout_needs_abi(flat)
+    assert tools.local_binaries(flat, [])[1] == {"wg": b"F"}
+    with pytest.raises(NotFoundError):
+        tools.local_binaries(tmp_path / "missing", [])
+
+
+def test_parse_status() -> None:
+    out = "\n".join([
+        "K\tabi\tarm64-v8a", "K\tabilist\tarm64-v8a,armeabi-v7a", "K\tapp_apk\t/d/base.apk",
+        "A\twg\t/data/adb/wgdroid/bin/wg", "A\twg-quick\t/system/bin/wg-quick",
+        "F\twg\t/data/adb/wgdroid/bin/wg\twgdroid\twireguard-tools v1.0",
+        "F\twg\t/d/lib/arm64/libwg.so\tapp-lib\twireguard-tools v1.0",
+        "F\twg\t/d/lib/arm64/libwg.so\tapp-lib\twireguard-tools v1.0",  # duplicate: dropped
+        "F\twg-quick\t/system/bin/wg-quick\tsystem\tandroid",
+        "K\tsocket_dir\t/data/data/com.wireguard.android/cache/wireguard", "noise",
+    ])
+    st = tools.parse_status("S", out)
+    assert st.abilist == ["arm64-v8a", "armeabi-v7a"] and st.app_apk == "/d/base.apk"
+    assert st.tools["wg"].version == "wireguard-tools v1.0"
+    assert [loc.source for loc in st.tools["wg"].locations] == ["wgdroid", "app-lib"]
+    assert st.tools["wg-quick"].variant == "android" and st.tools["wg-quick"].version is None
+    assert st.tools["wireguard-go"].active is None and st.python3 is None
+    assert json.loads(json.dumps(st.to_json()))["tools"]["wg"]["active"].endswith("/bin/wg")
+
+
+# -- simulated phones -----------------------------------------------------------
+
+sim = pytest.mark.sim
+
+
+def status_json(phone: Any) -> dict[str, Any]:
+    return dict(json.loads(ok("tools", "status", "-s", phone.serial, "--json").stdout))
+
+
+@sim
+def test_status_on_a_full_and_a_bare_phone(sim_phones: Any) -> None:
+    full = sim_phones(1, "pixel")[0]
+    bare = sim_phones(1, "pixel-bare")[0]
+    st = status_json(full)
+    assert st["tools"]["wg"]["active"] == "/system/bin/wg"
+    assert st["tools"]["wg"]["version"].startswith("wireguard-tools v")
+    assert st["tools"]["wg-quick"]["variant"] == "linux"
+    assert st["tools"]["wireguard-go"]["version"].startswith("wireguard-go v")
+    assert st["tools"]["wgdroid-userspace"]["active"] is None
+    assert st["abi"] == "arm64-v8a" and st["method"] == "magisk"
+    text = ok("tools", "status", "-s", full.serial).stdout
+    assert "wg-quick       /system/bin/wg-quick (linux)" in text
+
+    st = status_json(bare)
+    assert all(t["active"] is None and t["locations"] == [] for t in st["tools"].values())
+    assert st["app_apk"] is None and st["socket_dir"] is None
+
+
+@sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-bare"}], indirect=True)
+def test_bare_phone_no_tools_then_from_dir_then_remove(sim_phone: Any, tmp_path: Path) -> None:
+    serial = sim_phone.serial
+    res = cli("tools", "install", "-s", serial)
+    assert res.returncode == 9, res.stderr
+    for fix in ("wgdroid tools install --from DIR", "scripts/build-device-tools",
+                "official WireGuard app"):
+        assert fix in res.stderr
+    assert "Traceback" not in res.stderr
+    assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0  # nothing left behind
+    assert cli("enable", "-s", serial, "demo").returncode == 9
+
+    src = host_tools(tmp_path, ("wg", "wg-quick", "wireguard-go"), "arm64-v8a")
+    start = time.monotonic()
+    res = ok("tools", "install", "-s", serial, "--from", str(src), "--json")
+    took = time.monotonic() - start
+    doc = json.loads(res.stdout)
+    assert {(t["tool"], t["action"]) for t in doc["tools"]} == {
+        ("wg", "installed"), ("wg-quick", "installed"), ("wireguard-go", "installed")}
+    assert doc["round_trips"] == 2  # the ABI list, then the install
+    size = sum(p.stat().st_size for p in src.rglob("*") if p.is_file()) // 1024
+    print(f"\ntools install --from (3 binaries, {size} KiB): {took:.2f} s")
+    _, modes = on_phone(sim_phone, f"stat -c '%n %a %u' {BIN}/*")
+    assert sorted(modes.split("\n")[:-1]) == [
+        f"{BIN}/{n} 755 0" for n in ("wg", "wg-quick", "wireguard-go")]
+    assert on_phone(sim_phone, f"cmp {BIN}/wg /usr/bin/wg")[0] == 0
+    assert on_phone(sim_phone, f"ls -A {BIN} {tools.LIB_DIR}")[1].count(".tmp") == 0
+
+    res = ok("enable", "-s", serial, "demo", "--json")
+    assert json.loads(res.stdout)["backend"] == "wireguard-go"
+    ping = sim_phone.run_in_phone(f"ping -c 1 -W 3 {sim_phone.info['server_tunnel_ip']}")
+    assert ping.status == 0
+    # Removing tools a tunnel runs on is refused; disable first.
+    res = cli("tools", "remove", "-s", serial)
+    assert res.returncode == 8 and "demo" in res.stderr
+    ok("disable", "-s", serial, "demo")
+
+    removed = json.loads(ok("tools", "remove", "-s", serial, "--json").stdout)["removed"]
+    assert removed == [WGDROID_DIR]
+    assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0
+    st = status_json(sim_phone)
+    assert all(t["active"] is None for t in st["tools"].values())
+    assert "nothing" in cli("tools", "remove", "-s", serial).stderr
+
+
+@sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-bare"}], indirect=True)
+def test_magisk_module_install_and_remove(sim_phone: Any, tmp_path: Path) -> None:
+    src = host_tools(tmp_path, ("wg", "wg-quick"), None)  # flat layout: one round trip
+    doc = json.loads(ok("tools", "install", "-s", sim_phone.serial, "--from", str(src),
+                        "--magisk-module", "--json").stdout)
+    assert doc["round_trips"] == 1
+    module = tools.MODULE_DIR
+    assert {t["path"] for t in doc["tools"]} == {f"{module}/system/bin/wg",
+                                                 f"{module}/system/bin/wg-quick"}
+    _, prop = on_phone(sim_phone, f"cat {module}/module.prop")
+    assert "id=wgdroid-tools\n" in prop and "versionCode=1\n" in prop
+    st = status_json(sim_phone)  # found at once, before any reboot
+    assert st["tools"]["wg"]["active"] == f"{module}/system/bin/wg"
+    assert st["tools"]["wg"]["locations"][0]["source"] == "magisk:wgdroid-tools"
+    ok("tools", "remove", "-s", sim_phone.serial)
+    assert on_phone(sim_phone, f"test -e {module} || test -e {WGDROID_DIR}")[0] != 0
+
+
+def streams(phone: Any) -> int:
+    return sum(phone.counters().values())
+
+
+def wait_for_handshake(phone: Any, name: str, seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        doc = json.loads(ok("status", "-s", phone.serial, name, "--json").stdout)
+        iface = doc["devices"][0]["interfaces"][0]
+        if iface["peers"][0]["latest_handshake"]:
+            return dict(iface)
+        assert time.monotonic() < deadline, f"no handshake within {seconds} s: {iface}"
+        time.sleep(0.3)
+
+
+def assert_daemon_gone(phone: Any, name: str) -> None:
+    """wg-quick down deletes the link; the daemon notices and exits with its socket."""
+    deadline = time.monotonic() + 5
+    while on_phone(phone, "pgrep -f 'wgdroid[.]userspace'")[0] == 0:
+        assert time.monotonic() < deadline, "the userspace daemon outlived disable"
+        time.sleep(0.2)
+    assert on_phone(phone, f"test -e /var/run/wireguard/{name}.sock")[0] != 0
+    assert on_phone(phone, f"ip link show {name}")[0] != 0
+
+
+@sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-userspace"}], indirect=True)
+def test_userspace_backend_on_a_python_only_phone(sim_phone: Any, tmp_path: Path) -> None:
+    serial, server = sim_phone.serial, sim_phone.info["server_tunnel_ip"]
+    src = host_tools(tmp_path, ("wg", "wg-quick"), None)
+    before, start = streams(sim_phone), time.monotonic()
+    doc = json.loads(ok("tools", "install", "-s", serial, "--from", str(src), "--userspace",
+                        "--json").stdout)
+    took, trips = time.monotonic() - start, streams(sim_phone) - before
+    assert doc["socket_dir"] == "/var/run/wireguard" and trips == 1
+    assert {t["tool"] for t in doc["tools"]} >= {"wg", "wg-quick", tools.LAUNCHER}
+    print(f"\ntools install --from --userspace: {took:.2f} s, {trips} adb stream(s)")
+    st = status_json(sim_phone)
+    assert st["tools"][tools.LAUNCHER]["active"] == f"{BIN}/{tools.LAUNCHER}"
+    assert st["userspace_version"] and st["cryptography"]
+    # The phone's python3 imports the data plane from the zip, without CLI/TUI deps.
+    code = ("import sys, wgdroid, wgdroid.userspace.daemon; print(wgdroid.__file__); "
+            f"print([m for m in sys.modules if m.split('.')[0] in {HEAVY!r}])")
+    res = sim_phone.run_in_phone(["env", f"PYTHONPATH={tools.USERSPACE_ZIP}",
+                                  "/system/bin/python3", "-c", code], timeout=60)
+    out = res.stdout.decode() if isinstance(res.stdout, bytes) else str(res.stdout)
+    assert res.status == 0, res.stderr
+    assert out.split("\n")[:2] == [f"{tools.USERSPACE_ZIP}/wgdroid/__init__.py", "[]"]
+
+    demo = tmp_path / "demo.conf"
+    ok("pull", "-s", serial, "demo", "-o", str(demo))
+    conf = tmp_path / "us0.conf"
+    conf.write_bytes(demo.read_bytes())
+    conf.chmod(0o600)
+    before, start = streams(sim_phone), time.monotonic()
+    res = ok("push", "-s", serial, str(conf), "--enable", "--json")
+    took, trips = time.monotonic() - start, streams(sim_phone) - before
+    assert json.loads(res.stdout)["backend"] == "userspace"
+    # The demo peer has no keepalive: traffic through the tunnel starts the handshake.
+    ping = sim_phone.run_in_phone(f"ping -c 2 -W 3 {server}")
+    iface = wait_for_handshake(sim_phone, "us0", 10)
+    print(f"push --enable (userspace): {took:.2f} s, {trips} adb stream(s); handshake seen "
+          f"{time.monotonic() - start:.2f} s after the push started")
+    assert ping.status == 0
+    assert iface["backend"] == "userspace" and iface["peers"][0]["rx_bytes"] > 0
+    ok("disable", "-s", serial, "us0")
+    assert_daemon_gone(sim_phone, "us0")
+
+    # Without the userspace part, `enable --backend userspace` installs it by itself.
+    ok("tools", "remove", "-s", serial)
+    ok("tools", "install", "-s", serial, "--from", str(src))
+    assert status_json(sim_phone)["tools"][tools.LAUNCHER]["active"] is None
+    before, start = streams(sim_phone), time.monotonic()
+    res = ok("enable", "-s", serial, "demo", "--backend", "userspace", "--json")
+    took, trips = time.monotonic() - start, streams(sim_phone) - before
+    print(f"enable --backend userspace with the install on the way: {took:.2f} s, "
+          f"{trips} adb stream(s)")
+    assert json.loads(res.stdout)["backend"] == "userspace" and trips == 3
+    assert sim_phone.run_in_phone(f"ping -c 1 -W 3 {server}").status == 0
+    ok("disable", "-s", serial, "demo")
+    assert_daemon_gone(sim_phone, "demo")
+    ok("tools", "remove", "-s", serial)
+    assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0
