@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wgdroid.cli import output
-from wgdroid.errors import DeviceError, UsageError, WgdroidError
+from wgdroid.errors import ConfigError, DeviceError, UsageError, WgdroidError
 from wgdroid.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -58,6 +58,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--name", help="tunnel name (default: FILE's name without .conf)")
     p.add_argument("--enable", action="store_true", help="bring it up afterwards (restart if up)")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument(
+        "--dialect", choices=["auto", "android", "linux"], default="auto",
+        help="validate for this wg-quick instead of the one found on the phone",
+    )
     p.set_defaults(func=_push)
 
     p = sub.add_parser("pull", parents=[common], help="copy a stored config to this computer")
@@ -191,32 +195,47 @@ def _list(args: argparse.Namespace) -> int:
 
 def _push(args: argparse.Namespace) -> int:
     from wgdroid.config.parser import tunnel_name_for
-    from wgdroid.device import store
+    from wgdroid.device import dialect, store
     from wgdroid.device.control import Backend
     from wgdroid.device.script import check_name
-    from wgdroid.errors import ConfigError
 
     data = store.read_local_config(args.file)
     name = check_name(args.name or tunnel_name_for(args.file))
+    override = None if args.dialect == "auto" else dialect.WgQuickDialect(args.dialect)
     try:
-        warnings = store.validate_config(data, args.file)
+        # Broken for every wg-quick, or for the one named by --dialect: refused
+        # before the phone is contacted. Otherwise the phone's own wg-quick
+        # decides, inside the push's root script.
+        check = dialect.check_config(data, args.file)
+        if override is not None:
+            for w in check.require(override):
+                output.raw_stderr(w.format())
     except ConfigError as exc:
-        for issue in exc.issues:
-            output.raw_stderr(issue.format())
-        return exc.exit_code
-    for w in warnings:
-        output.raw_stderr(w)
+        return _config_refused(exc)
     backend = Backend(args.backend) if args.enable else None
 
     def op(d: Device) -> store.StoreResult:
-        return store.push(d, data, name, enable=backend, root_timeout=args.root_timeout)
+        return store.push(d, data, name, enable=backend, dialect_override=override,
+                          check=check, root_timeout=args.root_timeout)
+
+    def warn(results: list[store.StoreResult]) -> None:
+        if override is not None:
+            return  # already said
+        shown: set[str] = set()
+        for r in results:
+            for w in r.warnings:
+                if w.format() not in shown:
+                    shown.add(w.format())
+                    output.raw_stderr(w.format())
 
     if args.all:
         outcomes = _fan(args, op)
+        warn([o.value for o in outcomes if o.value is not None])
         if args.json:
             output.emit_json({"schema": 1, "devices": [
                 {"serial": o.serial, "name": name, "error": _err_json(o.error) if o.error else None,
-                 "backend": o.value.backend if o.value else None}
+                 "backend": o.value.backend if o.value else None,
+                 "dialect": o.value.dialect if o.value else None}
                 for o in outcomes]})
             for o in outcomes:
                 if o.error is not None:
@@ -225,11 +244,26 @@ def _push(args: argparse.Namespace) -> int:
 
             return combined_exit(outcomes)
         return _report(outcomes, lambda r: name)
-    result = op(_one(args))
+    device = _one(args)
+    try:
+        result = op(device)
+    except ConfigError as exc:  # the phone's wg-quick would refuse it
+        seen = override or dialect.known_dialect(device)
+        return _config_refused(exc, f"{device.serial} ({seen or 'its'} wg-quick)")
+    warn([result])
     if args.json:
         output.emit_json({"name": name, "enabled": args.enable, "backend": result.backend,
-                          "restarted": result.restarted})
+                          "restarted": result.restarted, "dialect": result.dialect})
     return ExitCode.OK
+
+
+def _config_refused(exc: ConfigError, refused_by: str | None = None) -> int:
+    """Every issue as FILE:LINE: [Section] Key: message, then who said no."""
+    for issue in exc.issues:
+        output.raw_stderr(issue.format())
+    if refused_by is not None:
+        output.note(f"nothing was pushed: {refused_by} would refuse this config")
+    return exc.exit_code
 
 
 def _pull(args: argparse.Namespace) -> int:

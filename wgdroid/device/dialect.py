@@ -14,7 +14,17 @@ exists, so it costs no round trip of its own):
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from wgdroid.config.issues import ConfigIssue, Reason, Severity
+from wgdroid.errors import ConfigError
+
+if TYPE_CHECKING:
+    from wgdroid.device.connection import Device
 
 # The marker a script must contain to count as the Android wg-quick.
 ANDROID_MARKER = "ndc network"
@@ -38,3 +48,107 @@ class WgQuickDialect(StrEnum):
     ANDROID = "android"
     LINUX = "linux"
     NONE = "none"  # no wg-quick found
+
+
+# -- validating a config for a device's wg-quick ------------------------------
+
+
+def android_rejected_keys() -> frozenset[str]:
+    """wg-quick keys android.c does not handle: it passes them to `wg addconf`,
+    which stops at them ("Line unrecognized"). It handles Address, DNS and MTU."""
+    from wgdroid.config.parser import SPECS
+
+    return frozenset(
+        s.name for s in SPECS if s.owner == "wg-quick" and s.name not in ("Address", "DNS", "MTU")
+    )
+
+
+@dataclass(frozen=True)
+class DialectCheck:
+    """One config checked for both wg-quicks, locally, before anything is pushed."""
+
+    filename: str
+    errors: dict[WgQuickDialect, ConfigError]  # dialects that would refuse it
+    warnings: dict[WgQuickDialect, list[ConfigIssue]]
+
+    def ok(self, dialect: WgQuickDialect) -> bool:
+        return dialect not in self.errors
+
+    def require(self, dialect: WgQuickDialect) -> list[ConfigIssue]:
+        """The warnings for `dialect`; ConfigError if its wg-quick would refuse the config."""
+        if dialect in self.errors:
+            raise self.errors[dialect]
+        return self.warnings[dialect]
+
+    def guard(self) -> str:
+        """Script lines: detect the phone's wg-quick, print `W<TAB>dialect` on
+        stdout and refuse (tag `dialect`) before anything is written if that
+        wg-quick would refuse the config. Reads stdin away first, so the
+        config never waits in a pipe nobody reads."""
+        ok_a = "1" if self.ok(WgQuickDialect.ANDROID) else "0"
+        ok_l = "1" if self.ok(WgQuickDialect.LINUX) else "0"
+        return "\n".join([
+            DETECT_FUNCTION,
+            "dl=$(wg_dialect)",
+            "printf 'W\\t%s\\n' \"$dl\"",
+            f'case "$dl" in android) ok={ok_a} ;; linux) ok={ok_l} ;; *) ok=1 ;; esac',
+            'if [ "$ok" != 1 ]; then cat >/dev/null; fail dialect "$dl"; fi',
+        ])
+
+
+def check_config(data: bytes, filename: str) -> DialectCheck:
+    """Parse once per dialect. ConfigError if the config is broken for any
+    wg-quick (e.g. a bad key); otherwise which dialects refuse it and the
+    warnings each would give. No dialect's parse rules are redone here."""
+    from wgdroid.config.parser import Dialect, parse
+
+    android = parse(data, filename=filename, dialect=Dialect.ANDROID)  # raises if broken
+    rejected = android_rejected_keys()
+    fatal = [w for w in android.warnings if w.reason is Reason.DIALECT and w.key in rejected]
+    a_warn = [w for w in android.warnings if w not in fatal]
+    errors: dict[WgQuickDialect, ConfigError] = {}
+    warnings: dict[WgQuickDialect, list[ConfigIssue]] = {
+        WgQuickDialect.ANDROID: a_warn, WgQuickDialect.NONE: android.warnings,
+    }
+    if fatal:
+        promoted = [dataclasses.replace(w, severity=Severity.ERROR) for w in fatal]
+        errors[WgQuickDialect.ANDROID] = ConfigError(promoted, a_warn)
+    try:
+        warnings[WgQuickDialect.LINUX] = parse(
+            data, filename=filename, dialect=Dialect.LINUX
+        ).warnings
+    except ConfigError as exc:
+        errors[WgQuickDialect.LINUX] = exc
+        warnings[WgQuickDialect.LINUX] = exc.warnings
+    return DialectCheck(filename, errors, warnings)
+
+
+def dialect_from_stdout(stdout: str) -> WgQuickDialect | None:
+    for line in stdout.splitlines():
+        kind, _, value = line.partition("\t")
+        if kind == "W":
+            try:
+                return WgQuickDialect(value.strip())
+            except ValueError:
+                return None
+    return None
+
+
+# What each device's wg-quick was last seen to be, for this process (like
+# rootshell's root methods): lets the TUI and scripts know without asking.
+_known: dict[tuple[str, str], WgQuickDialect] = {}
+_known_lock = threading.Lock()
+
+
+def known_dialect(device: Device) -> WgQuickDialect | None:
+    with _known_lock:
+        return _known.get((str(device.address), device.serial))
+
+
+def remember(device: Device, dialect: WgQuickDialect | None) -> None:
+    with _known_lock:
+        key = (str(device.address), device.serial)
+        if dialect is None:
+            _known.pop(key, None)
+        else:
+            _known[key] = dialect

@@ -16,10 +16,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from wgdroid.device import control
+from wgdroid.config.issues import ConfigIssue
+from wgdroid.device import control, dialect
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
 from wgdroid.device.control import Backend
+from wgdroid.device.dialect import DialectCheck, WgQuickDialect
 from wgdroid.device.rootshell import RootMethod, run_root
 from wgdroid.errors import InvalidInputError, NotFoundError
 
@@ -42,6 +44,8 @@ class StoreResult:
     elapsed: float
     backend: str | None = None  # when the operation brought a tunnel up
     restarted: bool = False
+    dialect: WgQuickDialect | None = None  # the phone's wg-quick, seen by push
+    warnings: tuple[ConfigIssue, ...] = ()  # what that wg-quick would warn about
 
 
 def list_tunnels(device: Device, *, root_timeout: float | None = None) -> list[StoredTunnel]:
@@ -86,9 +90,15 @@ def validate_config(data: bytes, filename: str) -> list[str]:
     return [w.format() for w in parsed.warnings]
 
 
-def push_script(name: str, size: int, digest: str, *, enable: Backend | None) -> str:
+def push_script(
+    name: str, size: int, digest: str, *, enable: Backend | None, guard: str = ""
+) -> str:
+    """`guard` (DialectCheck.guard) refuses before anything is written when the
+    phone's wg-quick would refuse the config."""
     d = sc.STORE_DIR
     s = sc.Script().add(control.functions())
+    if guard:
+        s.add(guard)
     s.add(
         f"n={sc.q(name)}; f={d}/$n.conf; t={d}/.$n.conf.tmp.$$",
         f"mkdir -p {d} && chmod 700 {d} || " + sc.fail("write", f"cannot create {d}"),
@@ -123,21 +133,45 @@ def push(
     name: str,
     *,
     enable: Backend | None = None,
+    dialect_override: WgQuickDialect | None = None,
+    filename: str | None = None,
+    check: DialectCheck | None = None,
     root_timeout: float | None = None,
     timeout: float = 60.0,
 ) -> StoreResult:
-    """Store a (validated) config as NAME.conf; with `enable`, bring it up
-    (restarting it if it was up). One round trip either way."""
+    """Store a config as NAME.conf; with `enable`, bring it up (restarting it
+    if it was up). One round trip either way.
+
+    The config is validated for the phone's wg-quick first (ConfigError,
+    FILE:LINE issues, nothing written): the Android one refuses hooks, Table
+    and SaveConfig. The phone's wg-quick is detected inside the same root
+    script; `dialect_override` skips that and decides locally, without
+    contacting the phone when it refuses. `check` reuses a DialectCheck
+    already made for this data (by the CLI); `filename` names it in issues."""
     sc.check_name(name)
+    if check is None:
+        check = dialect.check_config(data, filename or f"{name}.conf")
+    guard = check.guard()
+    if dialect_override is not None:
+        check.require(dialect_override)
+        guard = ""
     digest = hashlib.sha256(data).hexdigest()
-    script = push_script(name, len(data), digest, enable=enable)
+    script = push_script(name, len(data), digest, enable=enable, guard=guard)
     res = run_root(device, script, stdin=data, root_timeout=root_timeout, timeout=timeout)
+    found = dialect.dialect_from_stdout(res.stdout)
+    if found is not None:
+        dialect.remember(device, found)
+    if res.tag("dialect") is not None and found is not None:
+        check.require(found)  # raises: that wg-quick refuses the config
     sc.raise_for_tags(res.tags, res.stderr_lines, res.returncode, f"pushing {name}")
     lines = res.stdout.splitlines()
     backend = next(
         (ln.split("\t")[2] for ln in lines if ln.startswith("B\t") and ln.count("\t") == 2), None
     )
-    return StoreResult(name, res.method, res.elapsed, backend, f"R\t{name}" in lines)
+    seen = dialect_override or found
+    warnings = tuple(check.warnings[seen]) if seen is not None else ()
+    return StoreResult(name, res.method, res.elapsed, backend, f"R\t{name}" in lines,
+                       seen, warnings)
 
 
 def pull(device: Device, name: str, *, root_timeout: float | None = None) -> bytes:

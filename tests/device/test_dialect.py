@@ -1,0 +1,197 @@
+"""A config is validated for the phone's own wg-quick before it is pushed:
+the Android one (android.c) refuses hooks, Table and SaveConfig, the Linux
+one takes them. Pure units for the checks, then simulated phones through the
+real adb server (android-wgquick: the Android wg-quick; pixel: the Linux one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wgdroid.config import keys
+from wgdroid.device.dialect import (
+    WgQuickDialect,
+    android_rejected_keys,
+    check_config,
+    dialect_from_stdout,
+)
+from wgdroid.errors import ConfigError
+
+STORE = "/data/misc/wireguard"
+ANDROID, LINUX = WgQuickDialect.ANDROID, WgQuickDialect.LINUX
+
+
+def conf(*interface_lines: str) -> bytes:
+    return (
+        "[Interface]\nPrivateKey = " + keys.genkey() + "\nAddress = 10.0.0.2/32\n"
+        + "".join(f"{line}\n" for line in interface_lines)
+        + "\n[Peer]\nPublicKey = " + keys.pubkey(keys.genkey())
+        + "\nAllowedIPs = 10.0.0.0/24\n"
+    ).encode()
+
+
+# -- pure units -----------------------------------------------------------------
+def test_rejected_keys_are_the_wg_quick_keys_android_c_does_not_handle() -> None:
+    assert android_rejected_keys() == {
+        "PreUp", "PostUp", "PreDown", "PostDown", "Table", "SaveConfig",
+    }
+
+
+@pytest.mark.parametrize("line", ["PostUp = echo hi", "Table = off", "SaveConfig = true",
+                                  "PreDown = true"])
+def test_android_refuses_what_linux_takes(line: str) -> None:
+    check = check_config(conf(line), "t.conf")
+    assert check.ok(LINUX) and not check.ok(ANDROID)
+    with pytest.raises(ConfigError) as exc:
+        check.require(ANDROID)
+    key = line.split()[0]
+    assert exc.value.issues[0].format().startswith(f"t.conf:4: [Interface] {key}: ")
+    assert check.require(LINUX) == []
+    # No wg-quick found: not refused, but warned about.
+    assert [w.key for w in check.warnings[WgQuickDialect.NONE]] == [key]
+
+
+def test_fwmark_is_only_a_warning_on_android() -> None:
+    check = check_config(conf("FwMark = 0x1234"), "f.conf")
+    warned = check.require(ANDROID)
+    assert [(w.line, w.key) for w in warned] == [(4, "FwMark")]
+    assert "0x20000" in warned[0].format() and warned[0].format().startswith("f.conf:4: warning:")
+    assert check.require(LINUX) == []
+
+
+def test_app_lists_are_android_only() -> None:
+    check = check_config(conf("ExcludedApplications = com.example.app"), "e.conf")
+    assert check.ok(ANDROID) and not check.ok(LINUX)
+    with pytest.raises(ConfigError, match=r"^e\.conf:4: \[Interface\] ExcludedApplications: "):
+        check.require(LINUX)
+
+
+def test_broken_for_every_wg_quick_is_refused_up_front() -> None:
+    with pytest.raises(ConfigError, match=r"^b\.conf:4: \[Interface\] MTU: "):
+        check_config(conf("MTU = lots"), "b.conf")
+
+
+def test_guard_carries_the_verdicts_and_reads_stdin_before_refusing() -> None:
+    guard = check_config(conf("PostUp = true"), "g.conf").guard()
+    assert "android) ok=0 ;; linux) ok=1 ;;" in guard
+    assert "cat >/dev/null; fail dialect" in guard
+    assert dialect_from_stdout("W\tandroid\nP\tx\n") is ANDROID
+    assert dialect_from_stdout("P\tx\n") is None
+
+
+# -- simulated phones -------------------------------------------------------------
+def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wgdroid", *args], capture_output=True, text=True,
+        timeout=timeout, env=dict(os.environ), stdin=subprocess.DEVNULL,
+    )
+
+
+def streams(phone: Any) -> int:
+    return sum(phone.counters().values())
+
+
+def store_state(phone: Any) -> str:
+    """Names, modes, sizes, times and hashes of everything in the store."""
+    res = phone.run_in_phone(
+        f"cd {STORE} && ls -la --time-style=+%s.%N . && sha256sum $(ls -A | grep -v /) 2>&1",
+        timeout=30,
+    )
+    assert res.status == 0
+    return res.stdout.decode() if isinstance(res.stdout, bytes) else str(res.stdout)
+
+
+def with_post_up(phone: Any, tmp_path: Path, name: str) -> Path:
+    """The phone's demo tunnel plus a PostUp hook, as NAME.conf (PostUp on line 3)."""
+    demo = tmp_path / "demo.conf"
+    assert cli("pull", "-s", phone.serial, "demo", "-o", str(demo)).returncode == 0
+    lines = demo.read_text().splitlines(keepends=True)
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("[Interface]")) + 2
+    lines.insert(at, "PostUp = logger tunnel up\n")
+    path = tmp_path / f"{name}.conf"
+    path.write_text("".join(lines))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "android-wgquick"}], indirect=True)
+def test_android_wg_quick_refuses_hooks_and_nothing_changes(
+    sim_phone: Any, tmp_path: Path
+) -> None:
+    hooked = with_post_up(sim_phone, tmp_path, "hooked")
+    line = hooked.read_text().splitlines().index("PostUp = logger tunnel up") + 1
+    before, listing = streams(sim_phone), store_state(sim_phone)
+    res = cli("push", "-s", sim_phone.serial, str(hooked))
+    assert res.returncode == 1, res.stderr
+    assert re.search(rf"^{re.escape(str(hooked))}:{line}: \[Interface\] PostUp: .*no hooks",
+                     res.stderr, re.M), res.stderr
+    assert "android wg-quick" in res.stderr and "Traceback" not in res.stderr
+    assert streams(sim_phone) - before == 1  # detected and refused in the push's own script
+    assert store_state(sim_phone) == listing
+    # Known now, or named: --dialect android refuses without touching the phone.
+    before = streams(sim_phone)
+    res = cli("push", "-s", sim_phone.serial, str(hooked), "--dialect", "android")
+    assert res.returncode == 1 and f"{hooked}:{line}: [Interface] PostUp:" in res.stderr
+    assert streams(sim_phone) == before
+    # The TUI's save goes through the same device operation: same refusal.
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+
+    with pytest.raises(ConfigError, match=rf"^hooked\.conf:{line}: \[Interface\] PostUp: "):
+        store.push(connect(sim_phone.serial), hooked.read_bytes(), "hooked")
+    assert store_state(sim_phone) == listing
+
+
+@pytest.mark.sim
+def test_linux_wg_quick_takes_the_same_config(sim_phone: Any, tmp_path: Path) -> None:
+    hooked = with_post_up(sim_phone, tmp_path, "hooked")
+    res = cli("push", "-s", sim_phone.serial, str(hooked), "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["dialect"] == "linux"
+    assert "PostUp" not in res.stderr  # the Linux wg-quick runs hooks: no warning
+    got = sim_phone.run_in_phone(f"cat {STORE}/hooked.conf", timeout=30)
+    assert got.status == 0 and got.stdout == hooked.read_bytes()
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "android-wgquick"}], indirect=True)
+def test_clean_config_pushes_and_comes_up_on_android_wg_quick(
+    sim_phone: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "wga.conf"
+    assert cli("pull", "-s", sim_phone.serial, "demo", "-o", str(path)).returncode == 0
+    text = path.read_text().replace("[Interface]\n", "[Interface]\nFwMark = 0x1234\n", 1)
+    path.write_text(text)
+    res = cli("push", "-s", sim_phone.serial, str(path), "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["dialect"] == "android"
+    assert re.search(rf"^{re.escape(str(path))}:2: warning: \[Interface\] FwMark: ",
+                     res.stderr, re.M), res.stderr
+    start = time.monotonic()
+    up = cli("enable", "-s", sim_phone.serial, "wga", "--json")
+    assert up.returncode == 0, up.stderr
+    # fwmark replaced by 0x20000, as the Android wg-quick does.
+    shown = sim_phone.run_in_phone("wg show wga fwmark", timeout=30)
+    assert shown.stdout.strip() == b"0x20000"
+    ping = sim_phone.run_in_phone(f"ping -c 1 -W 3 {sim_phone.info['server_tunnel_ip']}")
+    assert ping.status == 0
+    while True:
+        st = cli("status", "-s", sim_phone.serial, "wga", "--json")
+        assert st.returncode == 0, st.stderr
+        peer = json.loads(st.stdout)["devices"][0]["interfaces"][0]["peers"][0]
+        if peer["latest_handshake"]:
+            break
+        assert time.monotonic() - start < 15, peer
+        time.sleep(0.5)
+    print(f"\nhandshake {time.monotonic() - start:.2f} s after enable on the Android wg-quick")
+    assert cli("disable", "-s", sim_phone.serial, "wga").returncode == 0
+    assert sim_phone.run_in_phone("ip link show wga").status != 0
