@@ -301,5 +301,61 @@ def test_userspace_backend_on_a_python_only_phone(sim_phone: Any, tmp_path: Path
     assert sim_phone.run_in_phone(f"ping -c 1 -W 3 {server}").status == 0
     ok("disable", "-s", serial, "demo")
     assert_daemon_gone(sim_phone, "demo")
+
+    # `auto` too, when the phone has no module and no wireguard-go.
     ok("tools", "remove", "-s", serial)
+    ok("tools", "install", "-s", serial, "--from", str(src))
+    res = ok("enable", "-s", serial, "demo", "--json")
+    assert json.loads(res.stdout)["backend"] == "userspace"
+    ok("disable", "-s", serial, "demo")
+    assert_daemon_gone(sim_phone, "demo")
+    ok("tools", "remove", "-s", serial)
+    assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0
+
+
+@sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "wg-app"}], indirect=True)
+def test_reuse_the_official_apps_bundled_tools(sim_phone: Any, tmp_path: Path) -> None:
+    serial = sim_phone.serial
+    st = status_json(sim_phone)
+    assert st["app_apk"] and st["tools"]["wg"]["active"] is None
+    libs = {loc["path"].rsplit("/", 1)[1]: loc["path"]
+            for name in ("wg", "wg-quick") for loc in st["tools"][name]["locations"]
+            if loc["source"] == "app-lib"}
+    assert set(libs) == {"libwg.so", "libwg-quick.so"}
+
+    doc = json.loads(ok("tools", "install", "-s", serial, "--json").stdout)
+    assert {(t["tool"], t["action"], t["path"]) for t in doc["tools"]} == {
+        ("wg", "copied", f"{BIN}/wg"), ("wg-quick", "copied", f"{BIN}/wg-quick")}
+    assert doc["round_trips"] == 1
+    for tool, lib in (("wg", "libwg.so"), ("wg-quick", "libwg-quick.so")):
+        assert on_phone(sim_phone, f"cmp {BIN}/{tool} {libs[lib]}")[0] == 0
+        assert on_phone(sim_phone, f"stat -c '%a %u' {BIN}/{tool}")[1].split() == ["755", "0"]
+    st = status_json(sim_phone)
+    assert st["tools"]["wg"]["active"] == f"{BIN}/wg"
+    assert st["tools"]["wg"]["version"].startswith("wireguard-tools v")
+    assert st["tools"]["wg-quick"]["variant"] == "android"
+    # The app's wg-quick is the Android one: it needs the kernel module, which
+    # this phone lacks, so bringing a tunnel up fails with the reason (exit 9).
+    demo = tmp_path / "demo.conf"
+    ok("pull", "-s", serial, "demo", "-o", str(demo))
+    res = cli("push", "-s", serial, str(demo), "--name", "app0", "--enable")
+    assert res.returncode == 9 and "no backend" in res.stderr, res.stderr
+    assert on_phone(sim_phone, "ip link show app0")[0] != 0
+
+    ok("tools", "remove", "-s", serial)
+    assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0
+    assert all(on_phone(sim_phone, f"test -x {p}")[0] == 0 for p in libs.values())
+
+
+@sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "android-wgquick"}], indirect=True)
+def test_tools_already_there_are_kept(sim_phone: Any, tmp_path: Path) -> None:
+    doc = json.loads(ok("tools", "install", "-s", sim_phone.serial, "--json").stdout)
+    assert {(t["tool"], t["action"], t["path"]) for t in doc["tools"]} == {
+        ("wg", "kept", "/system/bin/wg"), ("wg-quick", "kept", "/system/bin/wg-quick")}
+    assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0  # nothing written
+    # No python3 here: the userspace backend can't be installed, and says why.
+    res = cli("tools", "install", "-s", sim_phone.serial, "--userspace")
+    assert res.returncode == 9 and "python3" in res.stderr
     assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0

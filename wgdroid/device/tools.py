@@ -319,7 +319,8 @@ def local_binaries(from_dir: Path, abilist: list[str]) -> tuple[str, dict[str, b
 # -- install ----------------------------------------------------------------------
 
 _INSTALL_FNS = r"""TMPS=
-trap 'rm -f "$T" $TMPS' EXIT
+# Temp files go on any exit, and our dirs too when they hold nothing (all kept, or failed).
+trap 'rm -f "$T" $TMPS; rmdir "$L" "$B" "$W" 2>/dev/null' EXIT
 commit() {  # TEMP DEST NAME MODE SOURCE: chown, chmod, rename, report
   chown 0:0 "$1" && chmod "$4" "$1" || fail write "chmod $2/$3 failed"
   chcon u:object_r:system_file:s0 "$1" 2>/dev/null
@@ -444,7 +445,6 @@ def install_script(
             )
     s.add(
         "if ! command -v wg >/dev/null 2>&1 || ! command -v wg-quick >/dev/null 2>&1; then",
-        '  rmdir "$L" "$B" "$W" 2>/dev/null  # leave nothing behind',
         "  " + sc.fail("no-tools", "wg and wg-quick"),
         "fi",
     )
