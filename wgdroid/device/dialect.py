@@ -84,11 +84,10 @@ class DialectCheck:
         """Script lines: detect the phone's wg-quick, print `W<TAB>dialect` on
         stdout and refuse (tag `dialect`) before anything is written if that
         wg-quick would refuse the config. Reads stdin away first, so the
-        config never waits in a pipe nobody reads."""
+        config never waits in a pipe nobody reads. Needs DETECT_FUNCTION."""
         ok_a = "1" if self.ok(WgQuickDialect.ANDROID) else "0"
         ok_l = "1" if self.ok(WgQuickDialect.LINUX) else "0"
         return "\n".join([
-            DETECT_FUNCTION,
             "dl=$(wg_dialect)",
             "printf 'W\\t%s\\n' \"$dl\"",
             f'case "$dl" in android) ok={ok_a} ;; linux) ok={ok_l} ;; *) ok=1 ;; esac',

@@ -81,23 +81,17 @@ def parse_list(stdout: str) -> list[StoredTunnel]:
     return sorted(found, key=lambda t: t.name)
 
 
-def validate_config(data: bytes, filename: str) -> list[str]:
-    """Parse with the config parser; ConfigError (FILE:LINE issues) if invalid.
-    Returns the formatted warnings."""
-    from wgdroid.config.parser import parse
-
-    parsed = parse(data, filename=filename)
-    return [w.format() for w in parsed.warnings]
-
-
 def push_script(
     name: str, size: int, digest: str, *, enable: Backend | None, guard: str = ""
 ) -> str:
     """`guard` (DialectCheck.guard) refuses before anything is written when the
     phone's wg-quick would refuse the config."""
     d = sc.STORE_DIR
-    s = sc.Script().add(control.functions())
+    funcs = control.functions()
+    s = sc.Script().add(funcs)
     if guard:
+        if "wg_dialect()" not in funcs:
+            s.add(dialect.DETECT_FUNCTION)
         s.add(guard)
     s.add(
         f"n={sc.q(name)}; f={d}/$n.conf; t={d}/.$n.conf.tmp.$$",

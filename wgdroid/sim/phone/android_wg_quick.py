@@ -16,6 +16,9 @@ IF type wireguard` fails but the phone shows /sys/module/wireguard (the
 simulator's stand-in for a kernel that has it), the interface is created by
 wireguard-go instead. Without /sys/module/wireguard it fails like the real
 binary, which has no userspace fallback.
+
+Left out: the iptables/ip6tables rules (the host has no iptables), DNS over
+binder (ndc resolver only), and the errno of every failure (most exit 1).
 """
 
 import ipaddress
