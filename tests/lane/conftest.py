@@ -49,27 +49,30 @@ def _doctor(phone: LanePhone) -> dict[str, Any]:
     return dict(json.loads(res.stdout)["devices"][0])
 
 
-def _device_tools(phone: LanePhone) -> str | None:
+def _device_tools(phone: LanePhone) -> tuple[str | None, bool]:
     """Install wg/wg-quick with `wgdroid tools install` when doctor says the device
-    cannot run a tunnel. Returns why the lane cannot bring tunnels up, or None."""
+    cannot run a tunnel. Returns (why tunnels cannot come up or None, installed)."""
     caps = _doctor(phone)
     if caps.get("ready"):
-        return None
+        return None, False
     helptext = subprocess.run([sys.executable, "-m", "wgdroid", "--help"], capture_output=True,
                               text=True, timeout=60).stdout
     if not re.search(r"^\s+tools\s", helptext, re.M):
         return ("the device lacks WireGuard tools (doctor: not ready) and this wgdroid has "
-                "no `tools install` yet")
+                "no `tools install` yet"), False
     extra = ("--from", os.environ[TOOLS_ENV]) if os.environ.get(TOOLS_ENV) else ()
     installed = phone.wgdroid("tools install", *extra, timeout=300)
-    assert installed.returncode == 0, f"wgdroid tools install failed: {installed.stderr}"
+    assert installed.returncode == 0, (
+        f"wgdroid tools install failed (set {TOOLS_ENV} to a scripts/build-device-tools "
+        f"output?): {installed.stderr}")
     caps = _doctor(phone)
-    return None if caps.get("ready") else f"doctor still not ready: {caps.get('advice')}"
+    return (None if caps.get("ready") else f"doctor still not ready: {caps.get('advice')}"), True
 
 
 @pytest.fixture(scope="session")
-def lane_device() -> tuple[LanePhone, str | None]:
-    """The real target, set up once a session: root method, and tools if missing."""
+def lane_device() -> Iterator[LanePhone]:
+    """The real target, set up once a session: root method, and tools if missing
+    (removed again at the end when the lane installed them)."""
     serial = os.environ.get(SERIAL_ENV)
     if not serial:
         pytest.skip(f"set {SERIAL_ENV} to a phone or emulator")
@@ -78,7 +81,11 @@ def lane_device() -> tuple[LanePhone, str | None]:
     if not caps.get("root_method"):
         pytest.fail(f"the lane needs a rooted device: {caps.get('root_error')}")
     phone.root_method = str(caps["root_method"])
-    return phone, _device_tools(phone)
+    phone.missing_tools, installed = _device_tools(phone)
+    yield phone
+    if installed:
+        removed = phone.wgdroid("tools remove")
+        assert removed.returncode == 0, f"wgdroid tools remove failed: {removed.stderr}"
 
 
 @pytest.fixture
@@ -90,9 +97,9 @@ def lane_phone(request: pytest.FixtureRequest, lane_target: str) -> Iterator[Lan
         phone = LanePhone(sim.serial, simulated=True, sim=sim)
         phone.root_method = str(_doctor(phone)["root_method"])
     else:
-        device, missing_tools = request.getfixturevalue("lane_device")
+        device = request.getfixturevalue("lane_device")
         phone = LanePhone(device.serial, simulated=False, root_method=device.root_method,
-                          missing_tools=missing_tools)
+                          missing_tools=device.missing_tools)
     try:
         yield phone
     finally:
