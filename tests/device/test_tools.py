@@ -359,3 +359,17 @@ def test_tools_already_there_are_kept(sim_phone: Any, tmp_path: Path) -> None:
     res = cli("tools", "install", "-s", sim_phone.serial, "--userspace")
     assert res.returncode == 9 and "python3" in res.stderr
     assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0
+
+
+@sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-bare", "root": "aosp"}], indirect=True)
+def test_refusals_say_why(sim_phone: Any, tmp_path: Path) -> None:
+    src = host_tools(tmp_path, ("wg", "wg-quick"), None)
+    res = cli("tools", "install", "-s", sim_phone.serial, "--from", str(src), "--magisk-module")
+    assert res.returncode == 9 and "needs Magisk" in res.stderr, res.stderr
+    # A wg-quick script whose interpreter the phone lacks (Android has no /bin/bash).
+    script = src / "wg-quick"
+    script.write_text("#!/nonexistent/bash -e\necho hi\n")
+    res = cli("tools", "install", "-s", sim_phone.serial, "--from", str(src))
+    assert res.returncode == 9 and "script for /nonexistent/bash" in res.stderr, res.stderr
+    assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0  # refused before writing

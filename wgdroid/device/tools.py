@@ -318,9 +318,10 @@ def local_binaries(from_dir: Path, abilist: list[str]) -> tuple[str, dict[str, b
 
 # -- install ----------------------------------------------------------------------
 
-_INSTALL_FNS = r"""TMPS=
+_INSTALL_FNS = r"""TMPS=; MD=
 # Temp files go on any exit, and our dirs too when they hold nothing (all kept, or failed).
-trap 'rm -f "$T" $TMPS; rmdir "$L" "$B" "$W" 2>/dev/null' EXIT
+trap 'rm -f "$T" $TMPS; rmdir "$L" "$B" "$W" 2>/dev/null
+  [ -n "$MD" ] && [ -z "$(ls -A "$MD/system/bin" 2>/dev/null)" ] && rm -rf "$MD"' EXIT
 commit() {  # TEMP DEST NAME MODE SOURCE: chown, chmod, rename, report
   chown 0:0 "$1" && chmod "$4" "$1" || fail write "chmod $2/$3 failed"
   chcon u:object_r:system_file:s0 "$1" 2>/dev/null
@@ -414,12 +415,24 @@ def install_script(
     )
     if payload:
         s.add('T="$W/.payload.$$"', 'cat > "$T" || fail write "receiving the payload failed"')
+    if "wg-quick" in pushed:
+        # The Linux wg-quick is a bash script: refuse before writing anything if
+        # the phone can't run it (Android has no /bin/bash).
+        s.add(
+            f'l=$(tail -c +{pushed["wg-quick"][0] + 1} "$T" | head -n 1)',
+            'case "$l" in',
+            "  '#!'*) i=${l#??}; set -- $i",
+            '    [ -x "$1" ] || fail no-interpreter "the pushed wg-quick is a script for $1, '
+            "which this phone lacks: install it (e.g. Termux's bash) and fix the script's "
+            'first line, or push the Android wg-quick (scripts/build-device-tools)" ;;',
+            "esac",
+        )
     if magisk_module:
         m = MODULE_DIR
         s.add(
             "[ -d /data/adb/modules ] || fail not-magisk "
             + sc.q("no /data/adb/modules: --magisk-module needs Magisk"),
-            f'TD={m}/system/bin; mkdir -p "$TD" || fail write "cannot create {m}"',
+            f'MD={m}; TD={m}/system/bin; mkdir -p "$TD" || fail write "cannot create {m}"',
             f"chown -R 0:0 {m}; chmod 755 {m} {m}/system \"$TD\"",
             f"t={m}/.module.prop.tmp.$$; TMPS=\"$TMPS $t\"",
             "printf '%s\\n' id=" + MODULE_ID + " 'name=WireGuard tools (wgdroid)' "
@@ -458,7 +471,8 @@ def _raise_install(tags: list[sc.Tag], stderr_lines: list[str], returncode: int)
     for tag in tags:
         if tag.kind == "no-tools":
             raise NoToolsError(NO_TOOLS)
-        if tag.kind in ("no-python", "no-linux-wgquick", "socket-dir", "not-magisk"):
+        if tag.kind in ("no-python", "no-linux-wgquick", "socket-dir", "not-magisk",
+                        "no-interpreter"):
             raise MissingToolsError(tag.detail)
     sc.raise_for_tags(tags, stderr_lines, returncode, "installing tools")
 
