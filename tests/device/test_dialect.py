@@ -24,6 +24,7 @@ from wgdroid.device.dialect import (
     dialect_from_stdout,
 )
 from wgdroid.errors import ConfigError
+from wgdroid.exit_codes import ExitCode
 
 STORE = "/data/misc/wireguard"
 ANDROID, LINUX = WgQuickDialect.ANDROID, WgQuickDialect.LINUX
@@ -142,13 +143,18 @@ def test_android_wg_quick_refuses_hooks_and_nothing_changes(
     res = cli("push", "-s", sim_phone.serial, str(hooked), "--dialect", "android")
     assert res.returncode == 1 and f"{hooked}:{line}: [Interface] PostUp:" in res.stderr
     assert streams(sim_phone) == before
-    # The TUI's save goes through the same device operation: same refusal.
-    from wgdroid.device import store
-    from wgdroid.device.connection import connect
+    # The TUI editor's save (its adapter's push, store.push underneath): same
+    # refusal, shown as an "Invalid config" notification naming file and line.
+    from wgdroid.tui.adapter import AdbAdapter
+    from wgdroid.tui.errors_view import describe
 
-    with pytest.raises(ConfigError, match=rf"^hooked\.conf:{line}: \[Interface\] PostUp: "):
-        store.push(connect(sim_phone.serial), hooked.read_bytes(), "hooked")
+    with pytest.raises(ConfigError) as refused:
+        AdbAdapter().push(sim_phone.serial, "hooked", hooked.read_bytes(), restart=True)
+    shown = describe(refused.value, "Saving hooked")
+    assert shown.title == "Saving hooked: Invalid config" and shown.severity == "error"
+    assert shown.message.startswith(f"hooked.conf:{line}: [Interface] PostUp: ")
     assert store_state(sim_phone) == listing
+    assert sim_phone.run_in_phone("ip link show hooked").status != 0
 
 
 @pytest.mark.sim
@@ -195,3 +201,18 @@ def test_clean_config_pushes_and_comes_up_on_android_wg_quick(
     print(f"\nhandshake {time.monotonic() - start:.2f} s after enable on the Android wg-quick")
     assert cli("disable", "-s", sim_phone.serial, "wga").returncode == 0
     assert sim_phone.run_in_phone("ip link show wga").status != 0
+
+
+@pytest.mark.sim
+def test_push_all_decides_per_phone(sim_phones: Any, tmp_path: Path) -> None:
+    linux = sim_phones(1, "pixel")[0]
+    android = sim_phones(1, "android-wgquick")[0]
+    hooked = with_post_up(linux, tmp_path, "hooked")
+    res = cli("push", "--all", str(hooked), "--json")
+    assert res.returncode == ExitCode.PARTIAL, res.stderr
+    devices = {d["serial"]: d for d in json.loads(res.stdout)["devices"]}
+    assert devices[linux.serial]["error"] is None and devices[linux.serial]["dialect"] == "linux"
+    refused = devices[android.serial]["error"]
+    assert refused["exit_code"] == 1 and "[Interface] PostUp:" in refused["message"]
+    assert linux.run_in_phone(f"test -f {STORE}/hooked.conf").status == 0
+    assert android.run_in_phone(f"test -e {STORE}/hooked.conf").status != 0
