@@ -235,13 +235,13 @@ def wait_for_handshake(phone: Any, name: str, seconds: float) -> dict[str, Any]:
         time.sleep(0.3)
 
 
-def assert_daemon_gone(phone: Any, name: str) -> None:
+def assert_daemon_gone(phone: Any, name: str, sock_dir: str = "/var/run/wireguard") -> None:
     """wg-quick down deletes the link; the daemon notices and exits with its socket."""
     deadline = time.monotonic() + 5
     while on_phone(phone, "pgrep -f 'wgdroid[.]userspace'")[0] == 0:
         assert time.monotonic() < deadline, "the userspace daemon outlived disable"
         time.sleep(0.2)
-    assert on_phone(phone, f"test -e /var/run/wireguard/{name}.sock")[0] != 0
+    assert on_phone(phone, f"test -e {sock_dir}/{name}.sock")[0] != 0
     assert on_phone(phone, f"ip link show {name}")[0] != 0
 
 
@@ -373,3 +373,42 @@ def test_refusals_say_why(sim_phone: Any, tmp_path: Path) -> None:
     res = cli("tools", "install", "-s", sim_phone.serial, "--from", str(src))
     assert res.returncode == 9 and "script for /nonexistent/bash" in res.stderr, res.stderr
     assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0  # refused before writing
+
+
+def wg_with_runstatedir(src: Path, runstatedir: bytes) -> None:
+    """The host's wg with another compiled-in RUNSTATEDIR (same length, patched in),
+    like a device build made with RUNSTATEDIR=... for a phone without /var/run."""
+    wg = src / "wg"
+    data = wg.read_bytes()
+    assert len(runstatedir) == len(b"/var/run") and data.count(b"/var/run/wireguard/") == 2
+    wg.write_bytes(data.replace(b"/var/run/wireguard/", runstatedir + b"/wireguard/"))
+
+
+@sim
+@pytest.mark.parametrize("sim_phone", [{"profile": "pixel-userspace"}], indirect=True)
+def test_userspace_follows_the_socket_dir_compiled_into_wg(sim_phone: Any,
+                                                          tmp_path: Path) -> None:
+    serial = sim_phone.serial
+    src = host_tools(tmp_path, ("wg", "wg-quick"), None)
+    # A directory that can't be made (read-only, as / is on a phone): refused, with the fix.
+    wg_with_runstatedir(src, b"/sys/run")
+    res = cli("tools", "install", "-s", serial, "--from", str(src), "--userspace")
+    assert res.returncode == 9 and "/sys/run/wireguard" in res.stderr, res.stderr
+    assert "RUNSTATEDIR=/data/adb/wgdroid/run" in res.stderr
+    assert on_phone(sim_phone, f"test -e {tools.USERSPACE_ZIP}")[0] != 0
+
+    src = host_tools(tmp_path / "b", ("wg", "wg-quick"), None)
+    wg_with_runstatedir(src, b"/data/wg")  # on /data, as a phone build would be
+    doc = json.loads(ok("tools", "install", "-s", serial, "--from", str(src), "--userspace",
+                        "--json").stdout)
+    assert doc["socket_dir"] == "/data/wg/wireguard"
+    assert status_json(sim_phone)["socket_dir"] == "/data/wg/wireguard"
+    res = ok("enable", "-s", serial, "demo", "--json")
+    assert json.loads(res.stdout)["backend"] == "userspace"
+    assert on_phone(sim_phone, "test -S /data/wg/wireguard/demo.sock")[0] == 0
+    assert sim_phone.run_in_phone(
+        f"ping -c 1 -W 3 {sim_phone.info['server_tunnel_ip']}").status == 0
+    iface = wait_for_handshake(sim_phone, "demo", 10)  # wg show reads the socket there
+    assert iface["backend"] == "userspace"
+    ok("disable", "-s", serial, "demo")
+    assert_daemon_gone(sim_phone, "demo", "/data/wg/wireguard")
