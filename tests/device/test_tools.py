@@ -127,6 +127,21 @@ def test_parse_status() -> None:
     assert json.loads(json.dumps(st.to_json()))["tools"]["wg"]["active"].endswith("/bin/wg")
 
 
+def test_doctor_points_at_tools_install() -> None:
+    from wgdroid.device.doctor import advise, parse_doctor_output
+
+    py_phone = parse_doctor_output("S", "K\ttun\tyes\nK\tcryptography\t42.0\n"
+                                        "K\tpath:python3\t/system/bin/python3")
+    advise(py_phone)
+    fixes = {a.problem: a.fix for a in py_phone.advice}
+    assert "`wgdroid tools install --userspace`" in fixes["no backend can run a tunnel"]
+    assert "`wgdroid tools install --from DIR`" in fixes["missing wg, wg-quick"]
+    bare = parse_doctor_output("S", "K\ttun\tyes\nK\twg_quick_variant\tandroid")
+    advise(bare)
+    fix = {a.problem: a.fix for a in bare.advice}["no backend can run a tunnel"]
+    assert "--userspace" not in fix and "wireguard-go" in fix
+
+
 # -- simulated phones -----------------------------------------------------------
 
 sim = pytest.mark.sim

@@ -138,7 +138,7 @@ class ToolsStatus:
 @dataclass(frozen=True)
 class Placed:
     tool: str
-    action: str  # installed | copied | kept | userspace
+    action: str  # installed (pushed or wgdroid's own) | copied (from the app) | kept
     path: str
     source: str
 
