@@ -388,6 +388,16 @@ def test_refusals_say_why(sim_phone: Any, tmp_path: Path) -> None:
     res = cli("tools", "install", "-s", sim_phone.serial, "--from", str(src))
     assert res.returncode == 9 and "script for /nonexistent/bash" in res.stderr, res.stderr
     assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0  # refused before writing
+    # An old python3 (where a Termux-less phone might have one) can't run the data plane.
+    old_py = "#!/system/bin/sh\ncase \"$1\" in -V) echo Python 3.9.2 ;; esac\nexit 1\n"
+    made = sim_phone.run_in_phone(["sh", "-c", "mkdir -p /data/local/bin && cat > "
+                                   "/data/local/bin/python3 && chmod 755 /data/local/bin/python3"],
+                                  input=old_py.encode())
+    assert made.status == 0
+    src = host_tools(tmp_path / "b", ("wg", "wg-quick"), None)
+    res = cli("tools", "install", "-s", sim_phone.serial, "--from", str(src), "--userspace")
+    assert res.returncode == 9, res.stderr
+    assert "needs Python 3.11 or newer; /data/local/bin/python3 is Python 3.9.2" in res.stderr
 
 
 def wg_with_runstatedir(src: Path, runstatedir: bytes) -> None:

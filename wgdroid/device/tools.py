@@ -379,6 +379,9 @@ def _userspace_lines(zip_off: int, zip_size: int, zip_sha: str) -> list[str]:
     )
     return [
         "py=$(find_python) || fail no-python " + py_missing,
+        '"$py" -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>/dev/null || '
+        'fail no-python "the userspace backend needs Python 3.11 or newer; $py is '
+        '$("$py" -V 2>&1)"',
         '"$py" -c "import cryptography" 2>/dev/null || fail no-python ' + no_crypto,
         '[ "$(wg_dialect)" = linux ] || fail no-linux-wgquick '
         + android_wgq,
