@@ -302,7 +302,8 @@ def test_two_tunnels_and_a_port_clash(sim_phone: Any, tmp_path: Path) -> None:
     doc = json.loads(cli("status", "-s", sim_phone.serial, "--json").stdout)
     assert sorted(i["name"] for i in doc["devices"][0]["interfaces"]) == ["tb", "td"]
     for name in ("td", "tb"):
-        assert cli("disable", "-s", sim_phone.serial, name).returncode == 0
+        off = cli("disable", "-s", sim_phone.serial, name)
+        assert off.returncode == 0, off.stderr
     assert sim_phone.run_in_phone("ip link show td").status != 0
 
 
