@@ -324,6 +324,17 @@ def test_userspace_backend_on_a_python_only_phone(sim_phone: Any, tmp_path: Path
     assert json.loads(res.stdout)["backend"] == "userspace"
     ok("disable", "-s", serial, "demo")
     assert_daemon_gone(sim_phone, "demo")
+
+    # And `push --enable`: the config is stored, then the data plane installed on the way.
+    ok("tools", "remove", "-s", serial)
+    ok("tools", "install", "-s", serial, "--from", str(src))
+    pulled = tmp_path / "again.conf"
+    ok("pull", "-s", serial, "demo", "-o", str(pulled))
+    res = ok("push", "-s", serial, str(pulled), "--name", "again", "--enable", "--json")
+    assert json.loads(res.stdout)["backend"] == "userspace"
+    assert sim_phone.run_in_phone(f"ping -c 1 -W 3 {server}").status == 0
+    ok("disable", "-s", serial, "again")
+    assert_daemon_gone(sim_phone, "again")
     ok("tools", "remove", "-s", serial)
     assert on_phone(sim_phone, f"test -e {WGDROID_DIR}")[0] != 0
 

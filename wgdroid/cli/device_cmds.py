@@ -268,6 +268,7 @@ def _config_refused(exc: ConfigError, refused_by: str | None = None) -> int:
 
 def _pull(args: argparse.Namespace) -> int:
     from wgdroid.device import store
+    from wgdroid.fileio import write_private
 
     data = store.pull(_one(args), args.name, root_timeout=args.root_timeout)
     target = args.output or f"{args.name}.conf"
@@ -277,7 +278,7 @@ def _pull(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        store.write_private(Path(target), data)
+        write_private(Path(target), data)
     return ExitCode.OK
 
 

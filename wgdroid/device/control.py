@@ -163,7 +163,7 @@ def enable(
     backend = Backend(backend)
     script = sc.Script().add(functions(), f"wg_up {sc.q(name)} {sc.q(backend.value)}").render()
     res = run_root(device, script, root_timeout=root_timeout, timeout=timeout)
-    if install_userspace and _userspace_would_help(res.tags, backend):
+    if install_userspace and userspace_would_help(res.tags, backend):
         _install_userspace(device, backend, res.tags, res.stderr_lines, res.returncode,
                            root_timeout)
         res = run_root(device, script, root_timeout=root_timeout, timeout=timeout)
@@ -171,7 +171,8 @@ def enable(
     return ControlResult(name, "up", _backend_from(res.stdout, name), res.method, res.elapsed)
 
 
-def _userspace_would_help(tags: list[sc.Tag], backend: Backend) -> bool:
+def userspace_would_help(tags: list[sc.Tag], backend: Backend) -> bool:
+    """An up failed only for want of a backend that the bundled data plane gives."""
     said = {t.detail for t in tags if t.kind == "missing-tools"}
     if backend is Backend.USERSPACE:
         return NO_USERSPACE in said

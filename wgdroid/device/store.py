@@ -11,10 +11,7 @@ or interrupted push leaves the previous config byte-identical.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from wgdroid.config.issues import ConfigIssue
 from wgdroid.device import control, dialect
@@ -157,13 +154,19 @@ def push(
         dialect.remember(device, found)
     if res.tag("dialect") is not None and found is not None:
         check.require(found)  # raises: that wg-quick refuses the config
+    seen = dialect_override or found
+    warnings = tuple(check.warnings[seen]) if seen is not None else ()
+    if enable is not None and control.userspace_would_help(res.tags, enable):
+        # Stored, but no backend: install the bundled data plane on the way, as enable does.
+        up = control.enable(device, name, backend=enable, root_timeout=root_timeout,
+                            timeout=timeout)
+        return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend, False,
+                           seen, warnings)
     sc.raise_for_tags(res.tags, res.stderr_lines, res.returncode, f"pushing {name}")
     lines = res.stdout.splitlines()
     backend = next(
         (ln.split("\t")[2] for ln in lines if ln.startswith("B\t") and ln.count("\t") == 2), None
     )
-    seen = dialect_override or found
-    warnings = tuple(check.warnings[seen]) if seen is not None else ()
     return StoreResult(name, res.method, res.elapsed, backend, f"R\t{name}" in lines,
                        seen, warnings)
 
@@ -177,22 +180,6 @@ def pull(device: Device, name: str, *, root_timeout: float | None = None) -> byt
     res = run_root(device, script.render(), root_timeout=root_timeout)
     sc.raise_for_tags(res.tags, res.stderr_lines, res.returncode, f"pulling {name}")
     return res.stdout_raw
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a local file with mode 0600 from the start (temp + rename)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def remove(
