@@ -15,12 +15,12 @@ exists, so it costs no round trip of its own):
 from __future__ import annotations
 
 import dataclasses
-import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from wgdroid.config.issues import ConfigIssue, Reason, Severity
+from wgdroid.device.memo import DeviceMemo
 from wgdroid.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -135,19 +135,12 @@ def dialect_from_stdout(stdout: str) -> WgQuickDialect | None:
 
 # What each device's wg-quick was last seen to be, for this process (like
 # rootshell's root methods): lets the TUI and scripts know without asking.
-_known: dict[tuple[str, str], WgQuickDialect] = {}
-_known_lock = threading.Lock()
+_known: DeviceMemo[WgQuickDialect] = DeviceMemo()
 
 
 def known_dialect(device: Device) -> WgQuickDialect | None:
-    with _known_lock:
-        return _known.get((str(device.address), device.serial))
+    return _known.get(device)
 
 
 def remember(device: Device, dialect: WgQuickDialect | None) -> None:
-    with _known_lock:
-        key = (str(device.address), device.serial)
-        if dialect is None:
-            _known.pop(key, None)
-        else:
-            _known[key] = dialect
+    _known.put(device, dialect)

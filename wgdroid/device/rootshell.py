@@ -18,7 +18,6 @@ the operation timeout.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +32,7 @@ from wgdroid.device.connection import (
     ShellResult,
     ShellTimeout,
 )
+from wgdroid.device.memo import DeviceMemo
 from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
@@ -130,22 +130,15 @@ class RootResult:
         return next((t for t in self.tags if t.kind == kind), None)
 
 
-_methods: dict[tuple[str, str], RootMethod] = {}
-_methods_lock = threading.Lock()
+_methods: DeviceMemo[RootMethod] = DeviceMemo()
 
 
 def known_method(device: Device) -> RootMethod | None:
-    with _methods_lock:
-        return _methods.get((str(device.address), device.serial))
+    return _methods.get(device)
 
 
 def remember(device: Device, method: RootMethod | None) -> None:
-    with _methods_lock:
-        key = (str(device.address), device.serial)
-        if method is None or method is RootMethod.NONE:
-            _methods.pop(key, None)
-        else:
-            _methods[key] = method
+    _methods.put(device, None if method is RootMethod.NONE else method)
 
 
 def root_timeout_default() -> float:
