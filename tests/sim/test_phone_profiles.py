@@ -87,7 +87,7 @@ def test_new_profiles_describe_their_phones() -> None:
     aw = resolve("android-wgquick")
     assert aw.tools == {"wg", "wg-quick-android", "kmod"} and aw.root == "magisk"
     app = resolve("wg-app")
-    assert app.tools == {"wireguard-app"}
+    assert app.tools == {"wireguard-app", "kmod"}
     emu = resolve("emulator-root")
     assert (emu.root, emu.abi, emu.build_type, emu.adbd_root) == ("adb-root", "x86_64",
                                                                   "userdebug", True)

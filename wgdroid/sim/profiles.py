@@ -166,7 +166,9 @@ PROFILES: dict[str, Profile] = {
         sdk=34,
         tools=frozenset({"wg", "wg-quick-android", "kmod"}),
     ),
-    # The official app with its bundled tools in its native lib dir; nothing on PATH.
+    # The official app with its bundled tools in its native lib dir; nothing on
+    # PATH. A GKI kernel (Android 12+) has WireGuard built in: the app's
+    # wg-quick, the Android one, needs it.
     "wg-app": Profile(
         name="wg-app",
         model="SM-S911B",
@@ -175,7 +177,7 @@ PROFILES: dict[str, Profile] = {
         manufacturer="samsung",
         release="14",
         sdk=34,
-        tools=frozenset({"wireguard-app"}),
+        tools=frozenset({"wireguard-app", "kmod"}),
     ),
     # An AOSP userdebug build on the emulator: adbd restarts as root (`adb root`).
     "emulator-root": Profile(
