@@ -81,7 +81,7 @@ def debian(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 
 # A generated wireguard-tools-shaped tree: version.h, two src/*.c files linked into wg,
-# a private uapi header (found only through the script's -idirafter), and android.c.
+# a private uapi header (found only through the script's -I of the tree's uapi dir), and android.c.
 STANDIN_FILES = {
     "src/version.h": '#define WIREGUARD_TOOLS_VERSION "0.0.1-standin"\n',
     "src/uapi/linux/linux/standin_uapi.h": "#define STANDIN_UAPI 7\n",
