@@ -59,15 +59,14 @@ class QueueStats:
     peak_bytes: int = 0
 
 
-class PeerQueue(Generic[U]):
-    """One peer's ordered queue: many producers, one consumer, bounded, never blocks."""
+class _BoundedDeque(Generic[U]):
+    """A deque with item and byte bounds and stats; callers hold the lock."""
 
     def __init__(self, bound: Bound) -> None:
         self.bound = bound
         self.stats = QueueStats()
         self._items: deque[U] = deque()
         self._bytes = 0
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,20 +75,31 @@ class PeerQueue(Generic[U]):
     def bytes_held(self) -> int:
         return self._bytes
 
+    def _append_locked(self, unit: U) -> bool:
+        size = unit.nbytes
+        if len(self._items) >= self.bound.items or self._bytes + size > self.bound.bytes:
+            self.stats.dropped += 1
+            return False
+        self._items.append(unit)
+        self._bytes += size
+        st = self.stats
+        st.enqueued += 1
+        st.peak_items = max(st.peak_items, len(self._items))
+        st.peak_bytes = max(st.peak_bytes, self._bytes)
+        return True
+
+
+class PeerQueue(_BoundedDeque[U]):
+    """One peer's ordered queue: many producers, one consumer, bounded, never blocks."""
+
+    def __init__(self, bound: Bound) -> None:
+        super().__init__(bound)
+        self._lock = threading.Lock()
+
     def push(self, unit: U) -> bool:
         """Append in order; False (and a counted drop) when it would exceed a bound."""
-        size = unit.nbytes
         with self._lock:
-            if len(self._items) >= self.bound.items or self._bytes + size > self.bound.bytes:
-                self.stats.dropped += 1
-                return False
-            self._items.append(unit)
-            self._bytes += size
-            st = self.stats
-            st.enqueued += 1
-            st.peak_items = max(st.peak_items, len(self._items))
-            st.peak_bytes = max(st.peak_bytes, self._bytes)
-            return True
+            return self._append_locked(unit)
 
     def pop_ready(self, on_dead: Callable[[U], None] | None = None) -> list[U]:
         """Release every unit at the front that is no longer NEW, in order.
@@ -131,40 +141,21 @@ class PeerQueue(Generic[U]):
         return n
 
 
-class CryptoQueue(Generic[U]):
+class CryptoQueue(_BoundedDeque[U]):
     """A bounded queue feeding crypto workers, shared by all peers (MPMC)."""
 
     def __init__(self, bound: Bound) -> None:
-        self.bound = bound
-        self.stats = QueueStats()
-        self._items: deque[U] = deque()
-        self._bytes = 0
+        super().__init__(bound)
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def bytes_held(self) -> int:
-        return self._bytes
-
     def put(self, unit: U) -> bool:
-        size = unit.nbytes
         with self._cond:
-            if (
-                self._closed
-                or len(self._items) >= self.bound.items
-                or self._bytes + size > self.bound.bytes
-            ):
+            if self._closed:
                 self.stats.dropped += 1
                 return False
-            self._items.append(unit)
-            self._bytes += size
-            st = self.stats
-            st.enqueued += 1
-            st.peak_items = max(st.peak_items, len(self._items))
-            st.peak_bytes = max(st.peak_bytes, self._bytes)
+            if not self._append_locked(unit):
+                return False
             self._cond.notify()
             return True
 
@@ -174,19 +165,17 @@ class CryptoQueue(Generic[U]):
             while not self._items:
                 if self._closed or not self._cond.wait(timeout):
                     return None
-            unit = self._items.popleft()
-            self._bytes -= unit.nbytes
-            self.stats.released += 1
-            return unit
+            return self._take_locked()
 
     def get_nowait(self) -> U | None:
         with self._cond:
-            if not self._items:
-                return None
-            unit = self._items.popleft()
-            self._bytes -= unit.nbytes
-            self.stats.released += 1
-            return unit
+            return self._take_locked() if self._items else None
+
+    def _take_locked(self) -> U:
+        unit = self._items.popleft()
+        self._bytes -= unit.nbytes
+        self.stats.released += 1
+        return unit
 
     def close(self) -> None:
         with self._cond:
