@@ -105,16 +105,9 @@ def _parse_magisk(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
         if arg.startswith("-") and arg != "-":
             return SuReply(stderr=_MAGISK_USAGE, status=2)
         break
-    uid = 0
-    if i < len(argv):
-        who = _uid_of(argv[i])
-        if who is None:
-            return SuReply(stderr=f"su: unknown user {argv[i]}\n", status=1)
-        uid = who
-        # Arguments after the user are ignored: the shell then reads stdin.
-    if command is not None:
-        return SuRun((shell, "-c", command), uid)
-    return SuRun((shell,), uid)
+    # Arguments after the user are ignored: the shell then reads stdin.
+    return _as_user(argv[i] if i < len(argv) else None,
+                    (shell, "-c", command) if command is not None else (shell,))
 
 
 def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
@@ -142,13 +135,17 @@ def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRu
         if arg.startswith("-") and arg != "-":
             return SuReply(stderr=f"su: unrecognized option '{arg}'\n", status=1)
         break
-    uid = 0
-    if i < len(argv):
-        who = _uid_of(argv[i])
-        if who is None:
-            return SuReply(stderr=f"su: unknown user {argv[i]}\n", status=1)
-        uid = who
-    return SuRun((shell,), uid)
+    return _as_user(argv[i] if i < len(argv) else None, (shell,))
+
+
+def _as_user(user: str | None, argv: tuple[str, ...]) -> SuReply | SuRun:
+    """Run `argv` as USER (a name or uid; root when absent), or refuse an unknown one."""
+    if user is None:
+        return SuRun(argv, 0)
+    uid = _uid_of(user)
+    if uid is None:
+        return SuReply(stderr=f"su: unknown user {user}\n", status=1)
+    return SuRun(argv, uid)
 
 
 def _parse_aosp(argv: list[str]) -> SuReply | SuRun:
