@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for_handshake
 
 from wgdroid.config import keys
 from wgdroid.config.parser import parse
@@ -65,19 +66,6 @@ def tunnel_config(demo: bytes, port: int, net: int) -> tuple[bytes, str]:
     return text.encode(), private
 
 
-def wait_for_handshake(phone: Any, name: str, seconds: float) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        res = cli("status", "-s", phone.serial, name, "--json")
-        assert res.returncode == 0, res.stderr
-        doc = json.loads(res.stdout)
-        iface = doc["devices"][0]["interfaces"][0]
-        if iface["peers"][0]["latest_handshake"]:
-            return dict(iface)
-        assert time.monotonic() < deadline, f"no handshake within {seconds} s: {iface}"
-        time.sleep(0.5)
-
-
 def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> None:
     demo = demo_config(sim_phone, tmp_path)
     conf = tmp_path / "wgt.conf"
@@ -92,7 +80,7 @@ def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> N
     ping = sim_phone.run_in_phone(
         f"ping -c 1 -W 2 {sim_phone.info['server_tunnel_ip']}", timeout=30
     )
-    iface = wait_for_handshake(sim_phone, "wgt", 10)
+    iface = wait_for_handshake(sim_phone.serial, "wgt", timeout=10, run=cli)
     print(f"\nhandshake seen by status {time.monotonic() - start:.2f} s after push --enable")
     assert time.monotonic() - start < 10
     assert ping.status == 0
