@@ -1,6 +1,6 @@
 """Our userspace WireGuard against the real wireguard-go, in real network namespaces.
 
-Each test builds two namespaces joined by a veth pair (wgdroid.userspace.testnet)
+Each test builds two namespaces joined by a veth pair (tests/userspace/netpair.py)
 and tears everything down even on failure. No timing assertions: throughput is
 the bench's job (scripts/bench-dataplane).
 """
@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from netpair import Impl, Pair, Side, iperf3, stop
 from support import wait_until
 
 from wgdroid.config.keys import encode
-from wgdroid.userspace.testnet import Impl, Pair, Side, iperf3, stop
 
 pytestmark = pytest.mark.sim
 
