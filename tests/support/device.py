@@ -38,3 +38,19 @@ def wait_for_handshake(serial: str, name: str, *, timeout: float = 20.0,
     return wait_until(interface, what=f"a handshake on {name} ({serial})", timeout=timeout,
                       interval=0.2,
                       check=lambda iface: iface["peers"] and iface["peers"][0]["latest_handshake"])
+
+
+def adb_state(devices: str, serial: str) -> str | None:
+    """SERIAL's state in `adb devices` output ("device", "offline"...), None if absent."""
+    for line in devices.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == serial:
+            return fields[1]
+    return None
+
+
+def wait_for_adb_state(devices: Callable[[], str], serial: str, want: str, *,
+                       timeout: float = 30) -> None:
+    """Until `adb devices` (the text `devices()` returns) lists SERIAL as WANT."""
+    wait_until(lambda: adb_state(devices(), serial), check=lambda state: state == want,
+               timeout=timeout, interval=0.2, what=f"{serial} in state {want!r}")

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from support import wait_until
+
 from wgdroid.config.keys import encode, generate_private_raw, public_raw
 
 Impl = Literal["ours", "wireguard-go"]
@@ -203,11 +205,8 @@ def iperf3(client: Side, server: Side, seconds: float = 2.0, reverse: bool = Fal
     srv = subprocess.Popen(server.ns_cmd("iperf3", "-s", "-1", "-p", str(port)),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # until it listens
-            if server.run("ss", "-Htln", f"sport = :{port}", check=False).stdout.strip():
-                break
-            time.sleep(0.05)
+        wait_until(lambda: server.run("ss", "-Htln", f"sport = :{port}", check=False).stdout,
+                   timeout=5, interval=0.05, what=f"iperf3 -s listening on port {port}")
         r = client.run("iperf3", "-c", server.addr4, "-p", str(port), "-t", str(seconds), "-J",
                        *(["-R"] if reverse else []), check=False, timeout=seconds + 30)
     finally:
@@ -222,18 +221,15 @@ def iperf3(client: Side, server: Side, seconds: float = 2.0, reverse: bool = Fal
 
 
 def wait_for_socket(s: Side, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def connects() -> bool:
         if not s.alive():
             raise RuntimeError(f"{s.impl} for {s.iface} exited: {s.log_text()[-2000:]}")
         with socket.socket(socket.AF_UNIX) as c:
-            try:
-                c.connect(s.sock)
-                return
-            except OSError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{s.impl} for {s.iface}: no UAPI socket after {timeout} s")
+            c.connect(s.sock)  # OSError until it listens
+        return True
+
+    wait_until(connects, ignore=(OSError,), timeout=timeout, interval=0.05,
+               what=f"{s.impl}'s UAPI socket for {s.iface}")
 
 
 def stop(s: Side, timeout: float = 5.0) -> int | None:
