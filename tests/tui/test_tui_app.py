@@ -293,3 +293,27 @@ async def test_a_hung_phone_neither_freezes_the_ui_nor_piles_up_polls() -> None:
         adapter.release.set()
         await until(pilot, "the next poll", lambda: adapter.polls >= 2)
         app.polling = False
+
+
+@sync
+async def test_a_status_poll_older_than_an_operation_is_not_shown() -> None:
+    """A poll that started before an operation ended may show a state that no
+    longer holds (issue 14 #9: a failing tunnel flickered "[●] up"): its answer
+    is dropped, and the tunnel shows "checking" until a fresh poll arrives."""
+    adapter = HangingAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        assert len(app.session.history("home")) == 2  # the two sample polls
+        app.polling = True
+        app.refresh_now()
+        await until(pilot, "the hung poll", lambda: adapter.polls == 1)
+        await pilot.press("t")  # home is up: straight down
+        await until(pilot, "the disable to end",
+                    lambda: app.session.pending.get("home") == "… checking")
+        assert ("disable", "home") in adapter.calls
+        adapter.release.set()  # the old poll answers now, after the operation
+        await until(pilot, "a fresh poll", lambda: "home" not in app.session.pending)
+        assert adapter.polls == 2
+        assert len(app.session.history("home")) == 3  # the old answer was not applied
+        app.polling = False

@@ -45,6 +45,8 @@ async def test_wg_quick_failure_and_su_denied_are_notified(sim_phone: Any) -> No
         note = notes.titled("enable broken")[0]
         assert note.severity == "error"
         assert "hook-ran-and-failed" in note.message  # wg-quick's own output
+        # Shown as being checked until a status poll from after the failure arrives.
+        await until(pilot, "the fresh status", lambda: "broken" not in app.session.pending)
         assert not app.session.is_up("broken")
         log = "\n".join(app.session.activity)
         assert "enable broken: failed:" in log and "PrivateKey" not in log

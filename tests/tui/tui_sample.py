@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from PIL import Image
+from support import wait_until_async
 from textual.message import Message
 from textual.notifications import Notification, Notify
 
@@ -23,20 +24,6 @@ from wgdroid.device.doctor import Advice, Capabilities
 from wgdroid.device.status import DeviceStatus, InterfaceStatus, PeerStatus
 from wgdroid.device.store import StoredTunnel
 from wgdroid.tui.adapter import Snapshot
-
-try:  # TEMPORARY until tests/support lands on main
-    from support import wait_until_async
-except ImportError:
-    import time as _time
-
-    async def wait_until_async(probe: Any, *, what: str, timeout: float = 10.0,  # noqa: ASYNC109
-                               interval: float = 0.1, pause: Any = None) -> Any:
-        deadline = _time.monotonic() + timeout
-        while not (value := probe()):
-            if _time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await pause(interval)
-        return value
 
 SERIAL = "SAMPLE0001"
 PRIVATE = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="

@@ -94,6 +94,11 @@ class WgdroidApp(App[int]):
         self._refresh_soon = False
         self._devices_timer: Timer | None = None
         self._devices_busy = False
+        # Bumped when an operation ends: a status poll started before it may
+        # show a state that no longer holds (a tunnel up mid-way through a
+        # failing wg-quick), so its answer is dropped for the fresh one.
+        self._epoch = 0
+        self._settling: set[str] = set()  # tunnels shown "checking" until then
         self.main_screen = MainScreen(self.session)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -180,7 +185,11 @@ class WgdroidApp(App[int]):
             self._arm_status(0.0 if self._refresh_soon else STATUS_INTERVAL)
         elif worker in self._ops:
             op = self._ops.pop(worker)
-            if op.tunnel:
+            self._epoch += 1
+            if op.tunnel and self.polling:
+                self.session.pending[op.tunnel] = "… checking"
+                self._settling.add(op.tunnel)
+            elif op.tunnel:
                 self.session.pending.pop(op.tunnel, None)
             took = time.monotonic() - op.started
             if ok:
@@ -295,14 +304,19 @@ class WgdroidApp(App[int]):
             self._arm_status(STATUS_INTERVAL)  # paused under a dialog, not stopped
             return
         self._status_busy = True
-        self._poll_status(self.session.serial)
+        self._poll_status(self.session.serial, self._epoch)
 
     @work(thread=True, exclusive=True, group="status", exit_on_error=False,
           description="status poll")
-    def _poll_status(self, serial: str) -> None:
-        self.post_message(SnapshotPolled(self.adapter.snapshot(serial)))
+    def _poll_status(self, serial: str, epoch: int) -> None:
+        self.post_message(SnapshotPolled(self.adapter.snapshot(serial), epoch))
 
     def on_snapshot_polled(self, message: SnapshotPolled) -> None:
+        if message.epoch != self._epoch:
+            return  # started before an operation ended; a fresh poll follows
+        for name in self._settling:
+            self.session.pending.pop(name, None)
+        self._settling.clear()
         self.apply_snapshot(message.snapshot)
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:

@@ -33,6 +33,7 @@ class SnapshotPolled(Message):
     """A status poll of a phone finished; a burst collapses to the latest."""
 
     snapshot: Snapshot
+    epoch: int  # the app's operation count when the poll started
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SnapshotPolled)

@@ -372,7 +372,11 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         if self.mode == "raw":
             return
         index = len(self.query(".peer"))
-        await self.query_one("#peers", Vertical).mount(_peer_block(index, {}))
+        self._rebuilding = True  # a re-check meanwhile would find the block without fields
+        try:
+            await self.query_one("#peers", Vertical).mount(_peer_block(index, {}))
+        finally:
+            self._rebuilding = False
         self.query_one(f"#{field_id(index, 'public_key')}", Input).focus()
         self.validate_now()
 
