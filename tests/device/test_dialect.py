@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for_handshake
 
 from wgdroid.config import keys
 from wgdroid.config.issues import ConfigError
@@ -193,14 +194,7 @@ def test_clean_config_pushes_and_comes_up_on_android_wg_quick(
     assert shown.stdout.strip() == b"0x20000"
     ping = sim_phone.run_in_phone(f"ping -c 1 -W 3 {sim_phone.info['server_tunnel_ip']}")
     assert ping.status == 0
-    while True:
-        st = cli("status", "-s", sim_phone.serial, "wga", "--json")
-        assert st.returncode == 0, st.stderr
-        peer = json.loads(st.stdout)["devices"][0]["interfaces"][0]["peers"][0]
-        if peer["latest_handshake"]:
-            break
-        assert time.monotonic() - start < 15, peer
-        time.sleep(0.5)
+    wait_for_handshake(sim_phone.serial, "wga", timeout=15, run=cli)
     print(f"\nhandshake {time.monotonic() - start:.2f} s after enable on the Android wg-quick")
     assert cli("disable", "-s", sim_phone.serial, "wga").returncode == 0
     assert sim_phone.run_in_phone("ip link show wga").status != 0
