@@ -21,8 +21,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from wgdroid.config import types as t
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
-from wgdroid.config.keyspec import SPEC_BY_KEY, Dialect, KeySpec, OnAndroid, Reader
+from wgdroid.config.keyspec import SPEC_BY_KEY, KeySpec, OnAndroid, Reader
 from wgdroid.config.models import Interface, Peer, TunnelConfig, cross_field_conflicts
 from wgdroid.errors import InvalidInputError, NotFoundError
 from wgdroid.redact import looks_like_key, quote_value
