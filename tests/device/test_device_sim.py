@@ -408,7 +408,7 @@ def test_wg_quick_failure_is_reported_and_cleaned_up(sim_phone: Any, tmp_path: P
     text, _ = tunnel_config(demo, 51020, 20)
     conf = tmp_path / "boom.conf"
     conf.write_bytes(text.replace(b"[Peer]", b"PostUp = echo hook-says-boom >&2; false\n\n[Peer]"))
-    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable")
+    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable", "--allow-hooks")
     assert res.returncode == 6, res.stderr
     assert "hook-says-boom" in res.stderr and "Traceback" not in res.stderr
     assert "[#]" not in res.stderr  # wg-quick's echo lines are trimmed away

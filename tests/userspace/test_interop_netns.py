@@ -466,3 +466,23 @@ def test_daemonises_and_returns_once_the_socket_exists() -> None:
         assert bad.returncode == 2
         assert "invalid interface name" in bad.stderr
         assert "Traceback" not in bad.stderr
+
+
+def test_idle_uapi_connections_never_block_wg() -> None:
+    """Issue 13: 40 clients connect to the UAPI socket and say nothing (the cap is
+    32). The real `wg` is still answered, and `wg set` still applies."""
+    with Pair("ours", "wireguard-go") as p:
+        idle = []
+        try:
+            for _ in range(40):
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(p.a.sock)
+                idle.append(s)
+            r = p.a.run("wg", "show", p.a.iface, "listen-port", check=False, timeout=20)
+            assert (r.returncode, r.stdout.strip()) == (0, str(p.a.port)), r.stderr
+            p.a.wg("set", p.a.iface, "listen-port", "40002")
+            assert p.a.wg("show", p.a.iface, "listen-port").strip() == "40002"
+            assert_ping(p, p.a, p.b.addr4)
+        finally:
+            for s in idle:
+                s.close()
