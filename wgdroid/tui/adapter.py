@@ -5,10 +5,9 @@ only. Nothing here decides device behaviour: it picks the device by serial and
 forwards to the device layer, whose errors (WgdroidError subclasses) pass
 through unchanged for the app's one error handler.
 
-The device modules cost ~24 ms to import (measured with textual already
-loaded; adbutils, ~70 ms more, is imported by `connection` on first use, in a
-worker), so they are imported here at the top; only the simulator's client
-(~35 ms, for the rare `S`) waits for its first use.
+The device modules cost ~28 ms to import (measured with textual already
+loaded), so they are imported here at the top; only the simulator's modules
+(~37-54 ms more, for the rare `S`) wait for their first use.
 """
 
 from __future__ import annotations

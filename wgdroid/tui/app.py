@@ -10,9 +10,8 @@ modal dialog is open. Every worker failure lands in `_worker_changed`, which
 shows the device's own message as a notification.
 
 Startup: importing this module costs ~200 ms cold (Textual itself) plus
-~25 ms for the device layer; the config parser and pydantic (~95 ms),
-adbutils (~70 ms) and QR code support (~95 ms) are imported only when first
-used, in workers or dialogs.
+~30 ms for the device layer; the config parser and pydantic (~95 ms) and QR
+code support (~95 ms) are imported only when first used, in workers or dialogs.
 """
 
 from __future__ import annotations
@@ -325,12 +324,14 @@ class WgdroidApp(App[int]):
 
 
 def run(argv: Sequence[str] = ()) -> int:
-    """`wgdroid` / `wgdroid tui [--sim] [-s SERIAL]`: run the TUI until quit."""
+    """`wgdroid` / `wgdroid tui [--sim] [-s SERIAL] [-H HOST] [-P PORT]`: run the TUI until quit."""
     parser = argparse.ArgumentParser(prog="wgdroid tui")
     parser.add_argument("--sim", action="store_true")
     parser.add_argument("-s", "--serial")
+    parser.add_argument("-H", dest="adb_host")
+    parser.add_argument("-P", dest="adb_port", type=int)
     args = parser.parse_args(list(argv))
-    adapter = AdbAdapter()
+    adapter = AdbAdapter(args.adb_host, args.adb_port)
     app = WgdroidApp(adapter, serial=args.serial, start_sim=args.sim)
     result = app.run()
     # Left running on purpose: its tunnels stay usable from the CLI.
