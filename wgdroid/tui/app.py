@@ -299,6 +299,8 @@ class WgdroidApp(App[int]):
         self._status_timer = None
         if not self.polling or self.session.serial is None or self._status_busy:
             return
+        if not self.screen_stack:  # the app is shutting down
+            return
         if isinstance(self.screen, ModalScreen):
             self._arm_status(STATUS_INTERVAL)  # paused under a dialog, not stopped
             return
