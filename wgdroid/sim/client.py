@@ -22,6 +22,18 @@ START_TIMEOUT = 30.0
 REPLY_LIMIT = 32 << 20  # run() output is at most 2 x 4 MiB, base64-encoded
 
 
+def unwrap(reply: dict[str, Any]) -> dict[str, Any]:
+    """A daemon reply without its "ok", or the error it carries, raised."""
+    if not reply.pop("ok", False):
+        cls = getattr(errors, str(reply.get("kind")), errors.WgdroidError)
+        if not (isinstance(cls, type) and issubclass(cls, errors.WgdroidError)) or cls in (
+            errors.ConfigError, errors.DeviceCommandError
+        ):
+            cls = errors.WgdroidError
+        raise cls(str(reply.get("error")), hint=reply.get("hint"))
+    return reply
+
+
 class SimClient:
     def __init__(self, state: Path | None = None) -> None:
         self.state = state or state_dir()
@@ -96,15 +108,7 @@ class SimClient:
             sock.close()
         if not data:
             raise errors.EnvironmentProblem("the simulator closed the connection")
-        reply: dict[str, Any] = json.loads(data)
-        if not reply.pop("ok", False):
-            cls = getattr(errors, str(reply.get("kind")), errors.WgdroidError)
-            if not (isinstance(cls, type) and issubclass(cls, errors.WgdroidError)) or cls in (
-                errors.ConfigError, errors.DeviceCommandError
-            ):
-                cls = errors.WgdroidError
-            raise cls(str(reply.get("error")), hint=reply.get("hint"))
-        return reply
+        return unwrap(json.loads(data))
 
     # -- conveniences --------------------------------------------------------
     def start(self, devices: int = 1, profile: str = "pixel", **opts: Any) -> list[dict[str, Any]]:
@@ -115,6 +119,13 @@ class SimClient:
                 su_timeout=opts.get("su_timeout"), userns=opts.get("userns"))
         if devices < 1:
             raise errors.UsageError("--devices must be at least 1")
+        if opts.get("kernel") not in (None, "host", "vm"):
+            raise errors.UsageError(f"unknown kernel {opts['kernel']!r} (host or vm)")
+        if opts.get("kernel") == "vm":
+            from wgdroid.sim.vm.machine import boot_timeout, preflight
+
+            preflight()  # qemu and the kernel, before a daemon is started for nothing
+            opts["boot_timeout"] = boot_timeout()
         self.stale_serials = self.ensure_daemon()
         params = {k: v for k, v in opts.items() if v is not None}
         try:
