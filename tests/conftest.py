@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 # Fixture plugins live beside this file, one per area, so areas don't edit one file.
-pytest_plugins = ["sim_fixtures"]
+pytest_plugins = ["sim_fixtures", "vm_fixtures"]
 
 
 def _sim_unavailable() -> str | None:

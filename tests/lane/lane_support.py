@@ -36,6 +36,9 @@ class LanePhone:
     root_method: str = ""
     sim: Any = field(default=None, repr=False)  # sim_fixtures.SimPhone when simulated
     missing_tools: str | None = None  # why tunnels cannot come up on it, if they cannot
+    # WireGuard is a kernel module there (the VM phone: tunnels come up on it, not
+    # on the wireguard-go a host-kernel simulated phone uses)
+    kernel_module: bool = False
     created: list[str] = field(default_factory=list)
 
     def wgdroid(self, command: str, *args: str, timeout: float = 120,
