@@ -26,9 +26,8 @@ def unwrap(reply: dict[str, Any]) -> dict[str, Any]:
     """A daemon reply without its "ok", or the error it carries, raised."""
     if not reply.pop("ok", False):
         cls = getattr(errors, str(reply.get("kind")), errors.WgdroidError)
-        if not (isinstance(cls, type) and issubclass(cls, errors.WgdroidError)) or cls in (
-            errors.ConfigError, errors.DeviceCommandError
-        ):
+        known = isinstance(cls, type) and issubclass(cls, errors.WgdroidError)
+        if not known or cls is errors.DeviceCommandError:
             cls = errors.WgdroidError
         raise cls(str(reply.get("error")), hint=reply.get("hint"))
     return reply
