@@ -35,6 +35,8 @@ import pytest
 from lane_support import SERIAL_ENV, TOOLS_ENV, LanePhone
 
 SIM_PROFILE = "emulator"
+# su in the VM phone takes seconds under software emulation on a loaded machine.
+VM_ENV = {"WGDROID_ROOT_TIMEOUT": "60"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -102,7 +104,7 @@ def lane_device() -> Iterator[LanePhone]:
 @pytest.fixture(scope="session")
 def vm_doctor(vm_phone: Any) -> dict[str, Any]:
     """`wgdroid doctor` of the VM phone, once a session."""
-    return _doctor(LanePhone(vm_phone.serial, simulated=True))
+    return _doctor(LanePhone(vm_phone.serial, simulated=True, env=VM_ENV))
 
 
 @pytest.fixture
@@ -120,7 +122,7 @@ def lane_phone(request: pytest.FixtureRequest, lane_target: str) -> Iterator[Lan
         caps = request.getfixturevalue("vm_doctor")
         phone = LanePhone(sim.serial, simulated=True, sim=sim,
                           root_method=str(caps["root_method"]),
-                          kernel_module=bool(caps["kernel_module"]))
+                          kernel_module=bool(caps["kernel_module"]), env=VM_ENV)
         assert phone.kernel_module, f"the VM phone has no WireGuard module: {caps}"
     else:
         device = request.getfixturevalue("lane_device")

@@ -8,29 +8,36 @@ tunnel's server a kernel interface too; a host-kernel simulated phone
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 import secrets
+import shlex
 from pathlib import Path
 
 import pytest
-from lane_support import LanePhone
-from test_lane_cli import listed, plain_config, wait_for_handshake, write_conf
+from lane_support import STORE, LanePhone
+from support import wait_for_handshake
+from test_lane_cli import plain_config, write_conf
 
 SERVER = "10.99.0.1"  # the simulator's WireGuard server, the demo tunnel's peer
 
 
-def link_kind(phone: LanePhone, name: str) -> str:
-    """`ip -d link show NAME`'s link kind (wireguard, tun, ...), read as root."""
-    res = phone.root(f"ip -d link show {name}")
+def snapshot(phone: LanePhone, *names: str) -> tuple[dict[str, str], dict[str, str]]:
+    """In one root round trip: ({name: link kind} of the names that are interfaces,
+    {name: sha256} of the names stored as configs). The kind is the first word of
+    `ip -d link show`'s third line: wireguard (the kernel module) or tun (userspace)."""
+    quoted = " ".join(shlex.quote(n) for n in names)
+    res = phone.root(
+        f"for n in {quoted}; do "
+        'ip -d link show "$n" 2>/dev/null | awk -v n="$n" \'NR == 3 {print "L", n, $1}\'; '
+        f'[ -f {STORE}/"$n".conf ] && echo "S $n $(sha256sum < {STORE}/"$n".conf)"; '
+        "done; true")
     assert res.returncode == 0, res.stderr
-    # Line 3 of `ip -d link`: "    wireguard addrgenmode ..." (a TUN device says "tun ...").
-    found = re.search(r"^\s+(\w+) ", res.stdout.decode().splitlines()[2], re.M)
-    return found.group(1) if found else ""
-
-
-def gone(phone: LanePhone, name: str) -> bool:
-    return phone.root(f"[ -e /sys/class/net/{name} ]").returncode != 0
+    kinds, stored = {}, {}
+    for line in res.stdout.decode().splitlines():
+        tag, name, value = line.split()[:3]
+        (kinds if tag == "L" else stored)[name] = value
+    return kinds, stored
 
 
 @pytest.mark.kernel_backend
@@ -43,7 +50,7 @@ def test_demo_tunnel_on_the_kernel_module(tunnel_phone: LanePhone) -> None:
     if not phone.kernel_module:
         # A host-kernel phone has no module (its kmod profiles only pretend).
         assert up.returncode == 9 and "no WireGuard kernel module" in up.stderr, up.stderr
-        assert gone(phone, "demo")
+        assert snapshot(phone, "demo")[0] == {}
         return
     try:
         assert up.returncode == 0, up.stderr
@@ -52,15 +59,14 @@ def test_demo_tunnel_on_the_kernel_module(tunnel_phone: LanePhone) -> None:
         # server answers 10.99.0.1 on its WireGuard interface alone.
         ping = phone.shell(f"ping -c 1 -W 5 {SERVER}")
         assert ping.returncode == 0, ping.stdout + ping.stderr
-        iface = wait_for_handshake(phone, "demo")
+        iface = wait_for_handshake(phone.serial, "demo", timeout=60, run=phone.cli)
         assert iface["backend"] == "kernel"
         assert iface["peers"][0]["rx_bytes"] > 0
-        assert link_kind(phone, "demo") == "wireguard"
+        assert snapshot(phone, "demo")[0] == {"demo": "wireguard"}
     finally:
         down = phone.wgdroid("disable", "demo")
     assert down.returncode == 0, down.stderr
-    assert gone(phone, "demo")
-    assert listed(phone).get("demo") is False
+    assert snapshot(phone, "demo")[0] == {}
 
 
 @pytest.mark.kernel_backend
@@ -71,14 +77,13 @@ def test_kernel_tunnel_push_rename_rm(tunnel_phone: LanePhone, tmp_path: Path) -
     kind = "wireguard" if phone.kernel_module else "tun"
     first, second = phone.new_name(), phone.new_name()
     conf = write_conf(tmp_path / f"{first}.conf", plain_config(secrets.randbelow(250) + 1))
+    digest = hashlib.sha256(conf.read_bytes()).hexdigest()
     res = phone.wgdroid("push", str(conf), "--enable", "--json")
     assert res.returncode == 0, res.stderr
-    assert link_kind(phone, first) == kind
+    assert snapshot(phone, first, second) == ({first: kind}, {first: digest})
     res = phone.wgdroid("rename", first, second, "--force")
     assert res.returncode == 0, res.stderr
-    assert gone(phone, first) and link_kind(phone, second) == kind
-    assert phone.stored(second) == conf.read_bytes() and phone.stored(first) == b""
-    assert listed(phone).get(second) is True
+    assert snapshot(phone, first, second) == ({second: kind}, {second: digest})
     res = phone.wgdroid("rm", second, "--force")
     assert res.returncode == 0, res.stderr
-    assert gone(phone, second) and phone.stored(second) == b""
+    assert snapshot(phone, first, second) == ({}, {})

@@ -15,22 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from wgdroid import errors
-from wgdroid.sim.control import SERIALS_FILE, socket_path, state_dir
+from wgdroid.sim.control import SERIALS_FILE, socket_path, state_dir, unwrap
 from wgdroid.sim.phone.node import RunResult
 
 START_TIMEOUT = 30.0
 REPLY_LIMIT = 32 << 20  # run() output is at most 2 x 4 MiB, base64-encoded
-
-
-def unwrap(reply: dict[str, Any]) -> dict[str, Any]:
-    """A daemon reply without its "ok", or the error it carries, raised."""
-    if not reply.pop("ok", False):
-        cls = getattr(errors, str(reply.get("kind")), errors.WgdroidError)
-        known = isinstance(cls, type) and issubclass(cls, errors.WgdroidError)
-        if not known or cls is errors.DeviceCommandError:
-            cls = errors.WgdroidError
-        raise cls(str(reply.get("error")), hint=reply.get("hint"))
-    return reply
 
 
 class SimClient:

@@ -14,7 +14,7 @@ its modules without hardware drivers and sound (an index built with `depmod
 `initramfs()` builds the small first root the guest boots from: busybox, the
 modules it needs to reach the host's files over 9p and the host over
 virtio-serial, and an /init that mounts the host's / read-only and switches
-into it (the script comes from `wgdroid.sim.vm.guest`).
+into it (the script comes from `wgdroid.sim.vm.boot`).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Any
 
 from wgdroid.errors import EnvironmentProblem, OperationTimeout, UsageError
 from wgdroid.sim.vm import image
-from wgdroid.sim.vm.guest import GUEST_IP, LINE_LIMIT, MARK, MOUNT_TAG, PORT_NAME, init_script
+from wgdroid.sim.vm.boot import GUEST_IP, LINE_LIMIT, MARK, MOUNT_TAG, PORT_NAME, init_script
 
 QEMU = "qemu-system-x86_64"
 QEMU_PACKAGE = "qemu-system-x86"
@@ -120,7 +120,7 @@ class _KvmHangs(Exception):
 
 
 class Machine:
-    """One qemu guest running the simulator (wgdroid.sim.vm.guest)."""
+    """One qemu guest running the simulator (wgdroid.sim.vm_guest)."""
 
     def __init__(self, home: Path) -> None:
         self.home = home  # STATE/vm

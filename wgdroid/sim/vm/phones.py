@@ -1,7 +1,7 @@
 """The simulator daemon's VM phones (`wgdroid sim start --kernel vm`).
 
 The daemon hands every request about a VM phone to the simulator in the guest
-(the same `Daemon`, see `wgdroid.sim.vm.guest`), translating serials: a phone
+(the same `Daemon`, see `wgdroid.sim.vm_guest`), translating serials: a phone
 is `127.0.0.1:PORT` on the host, whatever its adbd port in the guest, and that
 host port comes from the daemon's own picker so host and VM phones never
 collide. The guest boots with the first VM phone and powers off with the last.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wgdroid.errors import NotFoundError, UsageError
-from wgdroid.sim.client import unwrap
+from wgdroid.sim.control import unwrap
 from wgdroid.sim.vm.machine import BOOT_TIMEOUT, Machine
 
 FORWARD_TRIES = 50

@@ -1,6 +1,6 @@
 """Inside the VM: the boot, and the simulator behind the control port.
 
-The initramfs /init (`init_script`, busybox sh) loads the boot modules, mounts
+The initramfs /init (`wgdroid.sim.vm.boot.init_script`, busybox sh) loads the boot modules, mounts
 the host's / read-only over 9p, a tmpfs on /run, and switches into it with
 this module as the guest's init (pid 1). Pid 1 mounts the rest, loads the
 WireGuard module through the cache's module tree, addresses the NIC, then
@@ -33,41 +33,15 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-GUEST_IP = "10.0.2.15"  # qemu user networking's guest address: port forwards land here
-PORT_NAME = "wgdroid.ctl"  # the virtio console port of the control channel
-MOUNT_TAG = "hostroot"  # the 9p share of the host's /
+from wgdroid.sim.vm.boot import GUEST_IP, LINE_LIMIT, MARK, PORT_NAME
+
 STATE_DIR = "/run/wgdroid-sim"
-MARK = "wgdroid-vm:"  # console lines the host looks for (the first one: the KVM probe)
-LINE_LIMIT = 64 << 20
 MODPROBE = "/run/wgdroid-vm/modprobe"
 # Loaded at boot besides the initramfs's own: what the phones and the server use.
 GUEST_MODULES = ("wireguard", "tun", "veth")
 RB_POWER_OFF = 0x4321FEDC
 
 
-def init_script(python: str, modules_root: str) -> str:
-    """The initramfs /init: python is the venv interpreter (a host path),
-    modules_root the cache dir holding lib/modules/VERSION."""
-    argv = " ".join(shlex.quote(a) for a in (
-        python, "-m", "wgdroid.sim.vm.guest", "--modules-root", modules_root))
-    return f"""#!/bin/sh
-# wgdroid VM phone, first stage (wgdroid/sim/vm/guest.py)
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t devtmpfs dev /dev
-mount -t sysfs sys /sys
-echo "{MARK} initramfs $(cut -d' ' -f1 /proc/uptime)"
-fail() {{ echo "{MARK} boot failed: $*"; poweroff -f; }}
-for m in /lib/wgdroid/*.ko; do insmod "$m" || fail "insmod ${{m##*/}}"; done
-mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=524288,cache=loose {MOUNT_TAG} /newroot \\
-  || fail "mount the host's files (9p)"
-mount -t tmpfs -o mode=0755,nosuid,nodev run /newroot/run || fail "tmpfs on /run"
-for d in dev proc sys; do mount --move /$d /newroot/$d || fail "move /$d"; done
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \\
-  TMPDIR=/run/tmp PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8
-exec switch_root /newroot {argv}
-"""
 
 
 def say(text: str) -> None:
@@ -219,11 +193,11 @@ def poweroff() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="wgdroid.sim.vm.guest")
+    parser = argparse.ArgumentParser(prog="wgdroid.sim.vm_guest")
     parser.add_argument("--modules-root", required=True)
     args = parser.parse_args()
     if os.getpid() != 1:
-        raise SystemExit("wgdroid.sim.vm.guest is the VM's init (pid 1)")
+        raise SystemExit("wgdroid.sim.vm_guest is the VM's init (pid 1)")
     started = time.monotonic()
     try:
         prepare(args.modules_root)
