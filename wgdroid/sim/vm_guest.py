@@ -83,6 +83,8 @@ def prepare(modules_root: str) -> None:
     """Pid 1's set-up after the switch into the host's files."""
     _mount("devpts", "/dev/pts", "devpts", "gid=5,mode=0620,ptmxmode=0666")
     _mount("shm", "/dev/shm", "tmpfs", "mode=1777")
+    # Where a user-namespaced phone stages the dirs it binds (the host's /mnt is read-only).
+    _mount("mnt", "/mnt", "tmpfs", "mode=0755")
     # devtmpfs has device nodes only; udev would add these (`wg ... /dev/stdin` needs them).
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
