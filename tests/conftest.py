@@ -12,8 +12,10 @@ Tests wait on effects through tests/support (`from support import wait_until`).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,11 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+# wgdroid remembers devices in the user's cache (device/memo.py): tests get their
+# own, so they never read a stale fact from, or write into, the real one.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="wgdroid-test-cache.")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 # Fixture plugins live beside this file, one per area, so areas don't edit one file.
 pytest_plugins = ["sim_fixtures"]
