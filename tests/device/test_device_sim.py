@@ -254,7 +254,8 @@ def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -
     with device.open_shell(command) as stream:
         stream.write_stdin(new[: len(new) // 2])
         stream.close_stdin()
-        result = collect(stream, time.monotonic() + 30, time.monotonic())
+        start = time.monotonic()
+        result = collect(stream, lambda: start + 30, start)
     _, tags, granted = split_tags(result.err)
     assert granted and [t.kind for t in tags] == ["truncated"]
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
