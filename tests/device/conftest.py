@@ -1,0 +1,35 @@
+"""Fixtures of the device tests: `sh_phone` (phone_sh.ShPhone under mksh with
+toybox, then under dash; needs root like the phone's scripts)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from phone_sh import MKSH, TOYBOX, ShPhone
+
+
+@pytest.fixture(scope="session")
+def toybox_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of toybox applet links (and `sh` = mksh, as on Android)."""
+    if TOYBOX is None or MKSH is None:
+        if os.environ.get("CI") == "true":  # in CI a missing tool fails loudly
+            pytest.fail("needs toybox and mksh (scripts/setup installs them)")
+        pytest.skip("needs toybox and mksh (scripts/setup installs them)")
+    out = subprocess.run([TOYBOX], capture_output=True, text=True, check=True).stdout
+    bin_dir = tmp_path_factory.mktemp("toybox")
+    for name in out.split():
+        (bin_dir / name).symlink_to(TOYBOX)
+    (bin_dir / "sh").symlink_to(MKSH)
+    return bin_dir
+
+
+@pytest.fixture(params=["mksh", "dash"])
+def sh_phone(request: pytest.FixtureRequest, tmp_path: Path) -> ShPhone:
+    if os.geteuid() != 0:
+        pytest.skip("the phone scripts run as root (uid 0 check, chown 0:0)")
+    tb = request.getfixturevalue("toybox_bin") if request.param == "mksh" else None
+    # Background fakes (down_lag) end on their own within a second.
+    return ShPhone(tmp_path, request.param, tb)
