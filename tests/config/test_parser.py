@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from wgdroid.config import keys
+from wgdroid.config.issues import ConfigError
+from wgdroid.config.keyspec import Dialect
 from wgdroid.config.models import Interface, Peer, TunnelConfig
-from wgdroid.config.parser import Dialect, parse
+from wgdroid.config.parser import parse
 from wgdroid.config.render import strip_text, to_json, to_setconf, to_wg_quick
 from wgdroid.config.types import Endpoint, PresharedKey, PrivateKey, PublicKey
-from wgdroid.errors import ConfigError
 
 PRIV = keys.genkey()
 PUB = keys.pubkey(keys.genkey())

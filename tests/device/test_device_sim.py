@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for_handshake, wait_until
 
 from wgdroid.config import keys
 from wgdroid.config.parser import parse
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.sim
 STORE = "/data/misc/wireguard"
 # Every CLI run of this module, for the secret-leak check.
 CAPTURED: list[str] = []
+SU_LINE = re.compile(r"(^|[ /])su( |$)", re.M)  # su in a `ps -o args` line
 
 
 def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
@@ -65,19 +67,6 @@ def tunnel_config(demo: bytes, port: int, net: int) -> tuple[bytes, str]:
     return text.encode(), private
 
 
-def wait_for_handshake(phone: Any, name: str, seconds: float) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        res = cli("status", "-s", phone.serial, name, "--json")
-        assert res.returncode == 0, res.stderr
-        doc = json.loads(res.stdout)
-        iface = doc["devices"][0]["interfaces"][0]
-        if iface["peers"][0]["latest_handshake"]:
-            return dict(iface)
-        assert time.monotonic() < deadline, f"no handshake within {seconds} s: {iface}"
-        time.sleep(0.5)
-
-
 def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> None:
     demo = demo_config(sim_phone, tmp_path)
     conf = tmp_path / "wgt.conf"
@@ -92,7 +81,7 @@ def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> N
     ping = sim_phone.run_in_phone(
         f"ping -c 1 -W 2 {sim_phone.info['server_tunnel_ip']}", timeout=30
     )
-    iface = wait_for_handshake(sim_phone, "wgt", 10)
+    iface = wait_for_handshake(sim_phone.serial, "wgt", timeout=10, run=cli)
     print(f"\nhandshake seen by status {time.monotonic() - start:.2f} s after push --enable")
     assert time.monotonic() - start < 10
     assert ping.status == 0
@@ -211,10 +200,8 @@ def test_pending_prompt_granted_in_time(sim_phone: Any) -> None:
 
     worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.monotonic() + 6
-    while sim_phone.answer_su(True) == 0:
-        assert time.monotonic() < deadline, "no su prompt appeared"
-        time.sleep(0.2)
+    wait_until(lambda: sim_phone.answer_su(True), timeout=6, interval=0.2,
+               what="a su prompt to tap Grant on")
     worker.join(20)
     assert done["res"].returncode == 0, done["res"].stderr
     assert "demo\tdown" in done["res"].stdout
@@ -235,11 +222,18 @@ def test_bad_config_refused_device_untouched(sim_phone: Any, tmp_path: Path) -> 
     assert on_phone(sim_phone, f"ls -la {STORE}") == listing
 
 
+def _temp_files(phone: Any) -> list[str]:
+    return [n for n in on_phone(phone, f"ls -a {STORE}").split() if ".conf.tmp." in n]
+
+
 def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -> None:
+    """Issue 13 item 6 too: no temp file with the config (key included) stays
+    behind: the script's traps remove it, and the next operation on the tunnel
+    sweeps one of a script that was killed (SIGKILL runs no trap)."""
     from wgdroid.device import store
     from wgdroid.device.connection import collect, connect
     from wgdroid.device.rootshell import detecting_command
-    from wgdroid.device.script import split_tags
+    from wgdroid.device.script import split_stderr
 
     old = sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout
     demo = demo_config(sim_phone, tmp_path)
@@ -249,13 +243,30 @@ def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -
     command = detecting_command(store.push_script("demo", len(new), digest, enable=None),
                                 stdin=True)
 
-    # 1. The connection dies mid-stream.
+    def half_arrived(stream: Any) -> str:
+        stream.write_stdin(new[: len(new) // 2])
+        wait_until(lambda: on_phone(sim_phone, f"cat {STORE}/.demo.conf.tmp.* | wc -c"),
+                   check=lambda n: int(n) == len(new) // 2, timeout=20,
+                   what="the first half in the phone's temp file")
+        (temp,) = _temp_files(sim_phone)
+        return temp
+
+    def script_ended() -> None:
+        wait_until(lambda: on_phone(sim_phone, "pgrep -fl '[c]onf[.]tmp' || true"),
+                   check=lambda out: out.strip() == "", timeout=20,
+                   what="the push script to end")
+
+    # 1. The connection dies mid-stream: once the first half is on the phone; checked
+    # once the script has ended (nothing of it runs on to replace the config later).
     stream = device.open_shell(command)
-    stream.write_stdin(new[: len(new) // 2])
-    time.sleep(0.5)
+    half_arrived(stream)
     stream.close()
-    time.sleep(1.0)
+    script_ended()
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
+    store.list_tunnels(device)  # no tunnel operation: a killed script's file may stay
+    disabled = cli("disable", "-s", sim_phone.serial, "demo")  # one on demo sweeps it
+    assert disabled.returncode == 0, disabled.stderr
+    assert _temp_files(sim_phone) == []
 
     # 2. Stdin ends early (close-stdin after half): the size check refuses it,
     # and the temp file goes with the script's exit trap.
@@ -263,16 +274,28 @@ def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -
         stream.write_stdin(new[: len(new) // 2])
         stream.close_stdin()
         result = collect(stream, time.monotonic() + 30, time.monotonic())
-    _, tags, granted = split_tags(result.err)
-    assert granted and [t.kind for t in tags] == ["truncated"]
+    seen = split_stderr(result.err)
+    assert seen.granted and [t.kind for t in seen.tags] == ["truncated"]
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
     assert on_phone(sim_phone, f"ls -a {STORE}").split().count("demo.conf") == 1
-    assert ".demo.conf.tmp" not in on_phone(sim_phone, f"ls -a {STORE}")
+    assert _temp_files(sim_phone) == []
 
     # 3. The whole config goes through: replaced, still 0600 root.
     store.push(device, new, "demo")
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == new
     assert on_phone(sim_phone, f"stat -c '%a %u' {STORE}/demo.conf").split() == ["600", "0"]
+
+    # 4. The script itself is killed mid-push (no trap runs): its file stays,
+    # invisible to `list`, until `rm NAME` (any operation on NAME) sweeps it.
+    stream = device.open_shell(command)
+    temp = half_arrived(stream)
+    sim_phone.run_in_phone(f"kill -9 {temp.rsplit('.', 1)[1]}")
+    stream.close()
+    script_ended()
+    assert _temp_files(sim_phone) == [temp]
+    gone = cli("rm", "-s", sim_phone.serial, "demo")
+    assert gone.returncode == 0, gone.stderr
+    assert _temp_files(sim_phone) == [] and "demo.conf" not in on_phone(sim_phone, f"ls {STORE}")
 
 
 def test_two_tunnels_and_a_port_clash(sim_phone: Any, tmp_path: Path) -> None:
@@ -360,13 +383,14 @@ def test_private_keys_never_leak(sim_phone: Any, tmp_path: Path, ps_sampler: lis
         outputs.append(cli("push", "-s", sim_phone.serial, str(conf), "--enable",
                            "--root-timeout", "8"))
 
+    seen = len(ps_sampler)
     worker = threading.Thread(target=push)
     worker.start()
-    deadline = time.monotonic() + 6
-    time.sleep(0.5)  # let the sampler see the waiting su
-    while sim_phone.answer_su(True) == 0:
-        assert time.monotonic() < deadline, "no su prompt appeared"
-        time.sleep(0.2)
+    # the sampler must see the su that waits with the config in its stream
+    wait_until(lambda: [s for s in ps_sampler[seen:] if SU_LINE.search(s)], timeout=6,
+               interval=0.05, what="the waiting su in the phone's process list")
+    wait_until(lambda: sim_phone.answer_su(True), timeout=6, interval=0.2,
+               what="a su prompt to tap Grant on")
     worker.join(30)
     sim_phone.set_su_policy("grant")
     assert outputs and outputs[0].returncode == 0, outputs[0].stderr if outputs else None
@@ -415,7 +439,7 @@ def test_wg_quick_failure_is_reported_and_cleaned_up(sim_phone: Any, tmp_path: P
     text, _ = tunnel_config(demo, 51020, 20)
     conf = tmp_path / "boom.conf"
     conf.write_bytes(text.replace(b"[Peer]", b"PostUp = echo hook-says-boom >&2; false\n\n[Peer]"))
-    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable")
+    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable", "--allow-hooks")
     assert res.returncode == 6, res.stderr
     assert "hook-says-boom" in res.stderr and "Traceback" not in res.stderr
     assert "[#]" not in res.stderr  # wg-quick's echo lines are trimmed away

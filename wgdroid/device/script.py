@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from wgdroid import __version__
+from wgdroid.config.names import check_tunnel_name
 from wgdroid.errors import InvalidInputError
 
 TAG_PREFIX = "wgdroid:"
@@ -156,7 +157,6 @@ WGDROID_BIN = ANDROID.wgdroid_bin
 MAGISK_MODULE = ANDROID.magisk_module
 TOOL_DIRS = ANDROID.tool_dirs
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 _FUNCTION_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _CONSTANT_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -166,12 +166,8 @@ def q(value: str) -> str:
 
 
 def check_name(name: str) -> str:
-    """A tunnel name is its interface name; refuse anything else before it nears a shell."""
-    if not _NAME_RE.match(name) or name in (".", ".."):
-        raise InvalidInputError(
-            f"{name!r} is not a valid tunnel name: 1-15 of letters, digits and _=+.-"
-        )
-    return name
+    """The one name rule (config.names), applied before a name nears a shell."""
+    return check_tunnel_name(name)
 
 
 def conf_path(name: str) -> str:

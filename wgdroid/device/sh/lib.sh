@@ -144,7 +144,8 @@ sweep() {
 
 # locked NAME FUNCTION [ARG...]: run FUNCTION with NAME's tunnel lock held
 # (nested for two names: take them in sorted order, so two scripts locking
-# one pair never deadlock). Waiting longer than LOCK_WAIT seconds (or the
+# one pair never deadlock), after sweeping NAME's temp files that killed
+# pushes left (they hold a whole config, key included). Waiting longer than LOCK_WAIT seconds (or the
 # budget left) fails `busy`. The lock is flock(2) on fd 8, opened for the
 # call (mksh does not pass fds opened by `exec` to commands): it dies with
 # its last fd, so a killed script never leaves it behind, and a command that
@@ -159,10 +160,12 @@ locked() {
     {
       { [ "$_lk_w" -ge 1 ] && timeout --foreground "$_lk_w" flock -x 8; } ||
         fail busy "$_lk_n" "$_lk_w"
+      sweep "$STORE_DIR/.$_lk_n.conf.tmp."
       "$@"
     } 8>>"$LOCK_DIR/$_lk_n.lock"
   else
     mkdir_lock "$_lk_n"
+    sweep "$STORE_DIR/.$_lk_n.conf.tmp."
     "$@"
   fi
 }

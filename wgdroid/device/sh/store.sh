@@ -26,7 +26,6 @@ receive() {
   mkdir -p "$STORE_DIR" || fail write "$STORE_DIR"
   chmod 700 "$STORE_DIR"
   temp "$4"
-  sweep "$STORE_DIR/.$1.conf.tmp."
   cat > "$4" || fail write "$4"
   [ "$(wc -c < "$4")" -eq "$2" ] || fail truncated "$1"
   if command -v sha256sum >/dev/null 2>&1; then
@@ -62,11 +61,11 @@ push_locked() {
   if [ "$_ps_r" = 1 ]; then rec restarted "$1"; fi
 }
 
-# op_rm NAME FORCE: delete NAME.conf (and temp files of pushes that died);
+# op_rm NAME FORCE: delete NAME.conf (`locked` sweeps the temp files of
+# pushes that died);
 # refused while NAME is up unless FORCE is 1 (then it goes down first).
 op_rm() { locked "$1" rm_locked "$1" "$2"; }
 rm_locked() {
-  sweep "$STORE_DIR/.$1.conf.tmp."
   [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
   if is_up "$1"; then
     [ "$2" = 1 ] || fail is-up "$1"
