@@ -15,8 +15,11 @@ This module imports nothing of wgdroid: it is the bottom layer.
 
 from __future__ import annotations
 
-import logging
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 HIDDEN = "(key hidden)"
 # No anchors: a key glued to other text ("51820<key>") is found inside the run.
@@ -50,9 +53,10 @@ def quote_value(text: str, limit: int = 60) -> str:
     return repr(shown)
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that redacts each record's final message (install it on
-    a handler: it then covers every logger that handler serves)."""
+class RedactingFilter:
+    """A logging filter that redacts each record's final message (add it to a
+    handler: it then covers every logger that handler serves). Duck-typed, so
+    the CLI's messages don't import logging."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -60,6 +64,8 @@ class RedactingFilter(logging.Filter):
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info:  # a traceback's repr of locals could hold a key
+            import logging
+
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True

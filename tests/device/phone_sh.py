@@ -84,6 +84,10 @@ class ShPhone:
             # The host's tools, less the phone's that the fakes stand in for.
             self.shell, self.tools_path = DASH, self._host_path(HOST_BIN)
         self.store = Path(self.layout.store_dir)
+        # The scripts need uid 0 (as_root, chown 0:0): as another user they run as
+        # root of a user namespace of their own, which is that user outside.
+        self.prefix = [] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user"]
+        self.root_uid = os.geteuid()
         self.constants: dict[str, str] = {"LOCK_WAIT": "1", "DOWN_WAIT": "1"}
         self._write_fakes()
 
@@ -113,7 +117,8 @@ class ShPhone:
     def run_text(self, text: str, *, stdin: bytes = b"", timeout: float = 30.0,
                  path: str | None = None) -> Ran:
         env = {"PATH": path or self.path, "HOME": str(self.root), "LC_ALL": "C"}
-        res = subprocess.run([self.shell, "-c", text], input=stdin, capture_output=True,
+        res = subprocess.run([*self.prefix, self.shell, "-c", text], input=stdin,
+                             capture_output=True,
                              env=env, timeout=timeout, cwd=self.root)
         return Ran(res.returncode, res.stdout.decode("utf-8", "replace"),
                    res.stderr.decode("utf-8", "replace"))

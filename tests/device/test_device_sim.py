@@ -273,7 +273,8 @@ def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -
     with device.open_shell(command) as stream:
         stream.write_stdin(new[: len(new) // 2])
         stream.close_stdin()
-        result = collect(stream, time.monotonic() + 30, time.monotonic())
+        start = time.monotonic()
+        result = collect(stream, lambda: start + 30, start)
     seen = split_stderr(result.err)
     assert seen.granted and [t.kind for t in seen.tags] == ["truncated"]
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old

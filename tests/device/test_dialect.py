@@ -18,8 +18,9 @@ import pytest
 from support import wait_for_handshake
 
 from wgdroid.config import keys
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError
-from wgdroid.config.keyspec import Dialect, android_refused_keys
+from wgdroid.config.keyspec import android_refused_keys
 from wgdroid.device.dialect import check_config, dialect_from_stdout
 from wgdroid.exit_codes import ExitCode
 

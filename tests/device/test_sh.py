@@ -162,7 +162,7 @@ def test_locked_waits_bounded_then_says_busy(sh_phone: ShPhone) -> None:
 def test_locked_holds_the_lock_until_the_script_ends(sh_phone: ShPhone) -> None:
     mark = sh_phone.root / "first-inside"
     first = subprocess.Popen(
-        [sh_phone.shell, "-c", sh_phone.script("lib").render()
+        [*sh_phone.prefix, sh_phone.shell, "-c", sh_phone.script("lib").render()
          + f"locked wg0 sh -c ': > {mark}; sleep 1'\necho first-done\n"],
         env={"PATH": sh_phone.path}, stdout=subprocess.PIPE,
     )
@@ -410,7 +410,8 @@ def test_push_stores_atomically_private_and_root_owned(sh_phone: ShPhone) -> Non
     assert ran.returncode == 0 and ran.kinds("stored") == [("wg0",)], ran.err
     path = sh_phone.store / "wg0.conf"
     st = path.stat()
-    assert path.read_bytes() == data and stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0
+    assert path.read_bytes() == data and stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == sh_phone.root_uid
     assert stat.S_IMODE(sh_phone.store.stat().st_mode) == 0o700
     assert sorted(p.name for p in sh_phone.store.iterdir()) == [".wgdroid", "wg0.conf"]
 

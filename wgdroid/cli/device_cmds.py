@@ -124,7 +124,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from wgdroid.config.keyspec import Dialect
+    from wgdroid.config.dialect import Dialect
     from wgdroid.config.names import check_tunnel_name
     from wgdroid.config.parser import tunnel_name_for
     from wgdroid.device import dialect, store
@@ -183,7 +183,8 @@ def _push(args: argparse.Namespace) -> int:
 def _check_hooks(check: DialectCheck, allowed: bool) -> None:
     """Hooks run as root on a phone whose wg-quick is the Linux one (the Android
     wg-quick refuses them): refused unless --allow-hooks, and said even then."""
-    from wgdroid.config.keyspec import HOOK_KEYS, Dialect
+    from wgdroid.config.dialect import Dialect
+    from wgdroid.config.keyspec import HOOK_KEYS
 
     refused = check.errors.get(Dialect.ANDROID)
     hooks = [i for i in (refused.issues if refused else []) if i.key in HOOK_KEYS]

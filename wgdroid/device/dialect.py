@@ -18,8 +18,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
-from wgdroid.config.keyspec import Dialect, android_refused_keys
 from wgdroid.device.memo import DeviceMemo
 from wgdroid.device.script import records, source
 
@@ -65,6 +65,7 @@ def check_config(data: bytes, filename: str) -> DialectCheck:
     """Parse once per dialect. ConfigError if the config is broken for any
     wg-quick (e.g. a bad key); otherwise which dialects refuse it and the
     warnings each would give. No dialect's parse rules are redone here."""
+    from wgdroid.config.keyspec import android_refused_keys
     from wgdroid.config.parser import parse
 
     android = parse(data, filename=filename, dialect=Dialect.ANDROID)  # raises if broken

@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigIssue
-from wgdroid.config.keyspec import Dialect
 from wgdroid.device import control, dialect
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device

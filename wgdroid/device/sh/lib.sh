@@ -137,7 +137,9 @@ sweep() {
     _sw_pid=${_sw_f##*.}
     case $_sw_pid in '' | *[!0-9]*) continue ;; esac
     [ "$_sw_pid" = "$$" ] && continue
-    kill -0 "$_sw_pid" 2>/dev/null && continue
+    # alive: still signallable, or still in /proc (root may be refused a
+    # signal across SELinux domains; a false "dead" would delete a live push's file)
+    if kill -0 "$_sw_pid" 2>/dev/null || [ -d "/proc/$_sw_pid" ]; then continue; fi
     rm -f "$_sw_f"
   done
 }
@@ -177,7 +179,7 @@ mkdir_lock() {
   _ml_i=0
   until mkdir "$_ml_d" 2>/dev/null; do
     _ml_p=$(cat "$_ml_d/pid" 2>/dev/null)
-    if [ -n "$_ml_p" ] && ! kill -0 "$_ml_p" 2>/dev/null; then
+    if [ -n "$_ml_p" ] && ! kill -0 "$_ml_p" 2>/dev/null && [ ! -d "/proc/$_ml_p" ]; then
       mv "$_ml_d" "$_ml_d.stale.$$" 2>/dev/null && rm -rf "$_ml_d.stale.$$"
       continue
     fi
