@@ -13,12 +13,9 @@ wall-clock deadline.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import socket
 import struct
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -167,6 +164,10 @@ def _connect(address: ServerAddress, timeout: float) -> socket.socket:
         if address in _started or address.host not in _LOCAL_HOSTS:
             raise _unreachable(address, exc) from None
     _started.add(address)
+    import contextlib  # only here: a command whose server is up never needs them
+    import shutil
+    import subprocess
+
     adb = os.environ.get("ADBUTILS_ADB_PATH") or shutil.which("adb")
     if adb:
         with contextlib.suppress(OSError, subprocess.SubprocessError):

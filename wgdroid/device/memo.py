@@ -17,7 +17,6 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -27,9 +26,9 @@ T = TypeVar("T")
 MAX_ENTRIES = 256  # per kind: the cache never grows without bound
 
 
-def cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wgdroid" / "devices.json"
+def cache_path() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "wgdroid", "devices.json")
 
 
 class DeviceMemo(Generic[T]):
@@ -70,7 +69,8 @@ class DeviceMemo(Generic[T]):
 
     def _read(self) -> dict[str, Any]:
         try:
-            data = json.loads(cache_path().read_text())
+            with open(cache_path(), encoding="utf-8") as fh:
+                data = json.load(fh)
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
@@ -96,5 +96,5 @@ class DeviceMemo(Generic[T]):
         data[self._kind] = {k: str(v) for k, v in list(self._facts.items())[-MAX_ENTRIES:]}
         path = cache_path()
         with contextlib.suppress(OSError, WgdroidError):
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             write_private(path, json.dumps(data, indent=1), overwrite=True)
