@@ -115,8 +115,8 @@ class ConnectionLost(DeviceError):
     def __init__(self, message: str) -> None:
         super().__init__(
             message,
-            hint="the change may have happened on the phone: check (`wgdroid list`, "
-            "`wgdroid status`) before you retry",
+            hint="a change it was making may have happened on the phone all the same: "
+            "check (`wgdroid list`, `wgdroid status`) before you retry",
         )
 
 
