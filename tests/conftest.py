@@ -1,7 +1,13 @@
 """Shared test set-up: marker gating, and the fixture plugins of each area.
 
 `sim` tests need root, network namespaces and /dev/net/tun; `device` tests
-need a real phone or emulator named by WGDROID_TEST_SERIAL.
+need a real phone or emulator named by WGDROID_TEST_SERIAL. Nothing unmarked
+may need root; as root, check that with a user namespace that is not root:
+
+    unshare --user --map-user=1000 --map-group=1000 \
+        .venv/bin/python -m pytest -p no:cacheprovider -m "not sim and not device"
+
+Tests wait on effects through tests/support (`from support import wait_until`).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ def _sim_unavailable() -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     sim_reason = _sim_unavailable()
     # In CI nothing is skipped: a missing tool must fail loudly, not hide.
@@ -55,3 +62,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("device") and not os.environ.get("WGDROID_TEST_SERIAL"):
             reason = "set WGDROID_TEST_SERIAL to a phone or emulator"
             item.add_marker(pytest.mark.skip(reason=reason))
+        # Under xdist (scripts/test) the sim tests keep to one worker, one after another:
+        # they share one adb server and one simulator daemon (session fixtures). So do
+        # the device tests, which share one phone.
+        for kind in ("sim", "device"):
+            if item.get_closest_marker(kind) and not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(kind))

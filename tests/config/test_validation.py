@@ -70,7 +70,8 @@ def test_refused_with_file_and_line(case: str) -> None:
     + peer(PEER2, "Endpoint = [fe80::2%3]:51820"),
     iface() + peer(PEER1, "AllowedIPs = 0.0.0.0/0") + peer(PEER2, "AllowedIPs = 10.0.0.0/8"),
     iface() + peer(PEER1, "AllowedIPs = 10.0.0.0/8, 10.0.0.0/8"),  # one peer: wg keeps one
-])
+], ids=["small MTU without IPv6", "MTU 1280 with IPv6", "link-local endpoints with zones",
+        "default route and a subnet on two peers", "one network twice in one peer"])
 def test_still_accepted(text: str) -> None:
     parse(text, filename="t.conf")
 
