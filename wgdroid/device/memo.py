@@ -5,9 +5,11 @@ A memo lives in this process; one made with `persist=KIND` is also kept in
 the user's cache (`$XDG_CACHE_HOME/wgdroid/devices.json`, else
 `~/.cache/...`; mode 0600), so the next `wgdroid` process starts knowing it:
 a CLI command then runs its root script directly instead of finding the root
-method first (one su less per command). A fact gone stale (another phone now
-has the serial) is found out and corrected by its user (rootshell detects
-again when the remembered form does not get root).
+method first (one su less per command). Facts are per adb connection (the
+server's transport id), so a phone that reconnects, or another one on the
+same address, is asked afresh; a fact gone stale anyway is found out and
+corrected by its user (rootshell detects again when the remembered form does
+not get root).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class DeviceMemo(Generic[T]):
 
     @staticmethod
     def _key(device: Device) -> str:
-        return f"{device.address} {device.serial}"
+        return device.identity
 
     def get(self, device: Device) -> T | None:
         with self._lock:
