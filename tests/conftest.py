@@ -40,7 +40,7 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="wgdroid-test-cache.")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 # Fixture plugins live beside this file, one per area, so areas don't edit one file.
-pytest_plugins = ["sim_fixtures"]
+pytest_plugins = ["sim_fixtures", "vm_fixtures"]
 
 
 def _sim_unavailable() -> str | None:
