@@ -1,6 +1,6 @@
 """Running a script as root on the phone, in one adb round trip.
 
-How root is reached differs by phone (adb-protocol.md §7):
+How root is reached differs by phone (docs/adb-protocol.md, "Root: the su variants"):
 adbd already root (`id -u` = 0) runs the script directly; Magisk and
 KernelSU take `su -c '<script>'` with the script as ONE argument and `-c`
 last; AOSP su takes `su 0 sh -c '<script>'`. While the method of a serial is

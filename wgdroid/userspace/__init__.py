@@ -6,7 +6,7 @@ knobs); it is a drop-in for wireguard-go under wg-quick.
 Modules outside `core/`:
 
 - `queues`: per-peer ordered queues and shared crypto queues, bounded by items
-  and bytes, with the NEW/FINISHED/DEAD unit state (the GSoC 2017 design);
+  and bytes, with the NEW/FINISHED/DEAD unit state (the GSoC 2017 design, docs/dataplane.md);
 - `workers`: crypto worker pools (inline, threads, processes over shared memory)
   and distribution policies (round robin, least loaded);
 - `pipeline`: TX/RX batches per peer from the core's jobs, through the queues

@@ -29,7 +29,7 @@ from wgdroid.userspace.workers import InlinePool, WorkerPool
 
 SEAL = 1
 OPEN = 2
-# A unit of work: at most 64 packets and 64 KiB (the seed's one send() of up to
+# A unit of work: at most 64 packets and 64 KiB (the 2017 design's one send() of up to
 # 64 KiB), which also sizes the process pool's shared-memory slots.
 MAX_UNIT_JOBS = 64
 MAX_UNIT_BYTES = 65536

@@ -1,7 +1,7 @@
 """The TUN device: `/dev/net/tun` with IFF_TUN|IFF_NO_PI, plus the ioctls around it.
 
 Raw ioctl numbers come from <linux/if_tun.h> and <linux/sockios.h>; the
-stdlib does not export them (reference §12).
+stdlib does not export them (docs/dataplane.md, "Linux fast-path facts").
 """
 
 from __future__ import annotations

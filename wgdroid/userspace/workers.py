@@ -6,7 +6,8 @@ Completed units are reported through `completed()`; threaded and process pools
 also make `wake_fd` readable so an epoll loop can wait on them.
 
 Why processes: pyca's ChaCha20Poly1305 holds the GIL for inputs under 2 KiB
-(reference §12), so per-packet crypto in threads never runs on two cores.
+(docs/dataplane.md, "Python facts"), so per-packet crypto in threads never runs on
+two cores.
 The process pool copies a unit into a shared-memory slot, a worker process runs
 a module-level kernel on the slot in place, and the parent copies the result
 back: one pipe message per unit (a unit is a batch of packets).
@@ -39,7 +40,7 @@ class Distributor(Protocol):
 
 
 class RoundRobin:
-    """The seed's policy: cycle through the workers."""
+    """The 2017 queue design's policy (docs/dataplane.md): cycle through the workers."""
 
     def __init__(self) -> None:
         self._next = 0
@@ -132,7 +133,7 @@ class _Waker:
 
 
 class ThreadPool(Generic[U]):
-    """N threads, each with its own bounded crypto queue (the seed's per-CPU queues)."""
+    """N threads, each with its own bounded crypto queue (the 2017 design's per-CPU queues)."""
 
     def __init__(
         self,
