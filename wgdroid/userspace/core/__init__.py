@@ -50,7 +50,7 @@ indextable (receiver indices), allowedips (LPM table), timers, peer, device,
 transport (jobs, seal, open_), actions, snapshot.
 """
 
-from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram, SendJobs
+from wgdroid.userspace.core.actions import Action, Bytes, Endpoint, SendDatagram, SendJobs
 from wgdroid.userspace.core.device import Device, HandshakeMessage
 from wgdroid.userspace.core.peer import Peer
 from wgdroid.userspace.core.snapshot import DeviceSnapshot, PeerSnapshot
@@ -60,14 +60,18 @@ from wgdroid.userspace.core.transport import (
     SendJob,
     open_,
     open_into,
+    open_payload_into,
     open_raw,
+    padded_length,
     seal,
     seal_into,
+    seal_padded_into,
     seal_raw,
 )
 
 __all__ = [
     "Action",
+    "Bytes",
     "Cipher",
     "Device",
     "DeviceSnapshot",
@@ -81,8 +85,11 @@ __all__ = [
     "SendJobs",
     "open_",
     "open_into",
+    "open_payload_into",
     "open_raw",
+    "padded_length",
     "seal",
     "seal_into",
+    "seal_padded_into",
     "seal_raw",
 ]

@@ -27,7 +27,7 @@ from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
 
 from wgdroid.userspace.core import noise
-from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram
+from wgdroid.userspace.core.actions import Action, Bytes, Endpoint, SendDatagram
 from wgdroid.userspace.core.allowedips import AllowedIPs
 from wgdroid.userspace.core.constants import (
     DEFAULT_MTU,
@@ -235,12 +235,12 @@ class Device:
 
     # --- data path ---
 
-    def route_outbound(self, packet: bytes) -> Peer | None:
+    def route_outbound(self, packet: Bytes) -> Peer | None:
         """Longest-prefix match of the IPv4/IPv6 destination; None = drop."""
         return self.allowed_ips.lookup_dst(packet)
 
     def classify(
-        self, datagram: bytes, src: Endpoint, now: float
+        self, datagram: Bytes, src: Endpoint, now: float
     ) -> RecvJob | HandshakeMessage | None:
         """Sort a received UDP payload: transport with a known, live keypair ->
         RecvJob (its peer is `job.keypair.peer`); well-sized handshake types ->

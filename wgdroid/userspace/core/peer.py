@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wgdroid.userspace.core import noise
-from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram, SendJobs
+from wgdroid.userspace.core.actions import Action, Bytes, Endpoint, SendDatagram, SendJobs
 from wgdroid.userspace.core.constants import (
     KEY_LEN,
     LAST_MINUTE_REKEY_AGE,
@@ -37,7 +37,7 @@ from wgdroid.userspace.core.messages import pack_initiation, pack_response
 from wgdroid.userspace.core.replay import ReplayWindow
 from wgdroid.userspace.core.tai64n import tai64n
 from wgdroid.userspace.core.timers import Expired, PeerTimers
-from wgdroid.userspace.core.transport import RecvJob, SendJob, padded_length
+from wgdroid.userspace.core.transport import Cipher, RecvJob, SendJob, padded_length
 
 if TYPE_CHECKING:
     from wgdroid.userspace.core.device import Device
@@ -125,19 +125,11 @@ class Peer:
             self.staged.clear()
         if not packets:
             return []
-        kp = self.current
-        if kp is None or not kp.send_valid or not kp.valid:
-            return self._wait_for_key(packets, now)
-        if now - kp.birth >= REJECT_AFTER_TIME:
-            kp.send_valid = False
+        kp = self._sending_keypair(len(packets), now)
+        if kp is None:
             return self._wait_for_key(packets, now)
         first = kp.sending_counter
-        n = len(packets)
-        if first + n > REJECT_AFTER_MESSAGES:
-            kp.send_valid = False
-            kp.sending_counter = REJECT_AFTER_MESSAGES
-            return self._wait_for_key(packets, now)
-        kp.sending_counter = first + n
+        kp.sending_counter = first + len(packets)
         cipher = kp.send
         remote = kp.remote_index
         mtu = self.device.mtu
@@ -146,6 +138,36 @@ class Peer:
             for i, p in enumerate(packets)
         ]
         return [SendJobs(self, jobs)]
+
+    def reserve_send(self, n: int, now: float) -> tuple[Cipher, int, int] | None:
+        """The fast path of prepare_send for `n` messages the shell seals itself
+        (e.g. the segments of TUN super-packets): (send cipher, receiver index,
+        first counter), with the counters taken. None when prepare_send must decide
+        instead (no usable key, staged packets waiting, no endpoint): the shell then
+        hands it the packets as bytes."""
+        if self.endpoint is None or self.removed or self.staged:
+            return None
+        kp = self._sending_keypair(n, now)
+        if kp is None:
+            return None
+        first = kp.sending_counter
+        kp.sending_counter = first + n
+        return kp.send, kp.remote_index, first
+
+    def _sending_keypair(self, n: int, now: float) -> Keypair | None:
+        """The current keypair if it may send `n` more messages now; an expired one
+        is marked so (send.c wg_packet_send_staged_packets' checks)."""
+        kp = self.current
+        if kp is None or not kp.send_valid or not kp.valid:
+            return None
+        if now - kp.birth >= REJECT_AFTER_TIME:
+            kp.send_valid = False
+            return None
+        if kp.sending_counter + n > REJECT_AFTER_MESSAGES:
+            kp.send_valid = False
+            kp.sending_counter = REJECT_AFTER_MESSAGES
+            return None
+        return kp
 
     def _stage(self, packets: list[bytes]) -> None:
         staged = self.staged
@@ -201,8 +223,8 @@ class Peer:
     # --- RX ---
 
     def on_received(
-        self, jobs: Sequence[RecvJob], plaintexts: Sequence[bytes | None], now: float
-    ) -> tuple[list[bytes], list[Action]]:
+        self, jobs: Sequence[RecvJob], plaintexts: Sequence[Bytes | None], now: float
+    ) -> tuple[list[Bytes], list[Action]]:
         """Finish decrypted transport messages of this peer, in arrival order.
 
         `plaintexts[i]` is `open_(jobs[i])` (None = authentication failed:
@@ -213,7 +235,7 @@ class Peer:
         wireguard-go does per vector). Returns the IP packets to write to the TUN
         and the actions (staged packets flushed, an initiation).
         """
-        packets: list[bytes] = []
+        packets: list[Bytes] = []
         actions: list[Action] = []
         t = self.timers
         lookup_src = self.device.allowed_ips.lookup_src
