@@ -12,6 +12,7 @@ the UDP receive buffer) drop, as a full NIC would.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -183,8 +184,9 @@ class Memory:
         self._views = []
         self._anchor = None
         if self.shm is not None:
-            self.block.release()
-            self.shm.close()
+            # A view of a packet may still exist somewhere: the mapping then goes at exit.
+            with contextlib.suppress(BufferError):
+                self.shm.close()
             if self._owner:
                 self.shm.unlink()
             self.shm = None

@@ -22,7 +22,14 @@ from wgdroid.userspace.core import (
     SendDatagram,
     SendJobs,
 )
-from wgdroid.userspace.kernels import VNET, Item, KernelError, segment_count, segments
+from wgdroid.userspace.kernels import (
+    VNET,
+    CKernels,
+    Item,
+    KernelError,
+    segment_count,
+    segments,
+)
 from wgdroid.userspace.loop import Loop
 from wgdroid.userspace.netlink import LinkMonitor
 from wgdroid.userspace.pipeline import READ_NEED, Pipeline, PoolKind, RxUnit, TxUnit
@@ -73,6 +80,9 @@ class Daemon:
         self._verbose = log.isEnabledFor(logging.DEBUG)
         self._up = False
         self.pipeline = Pipeline(self._on_tx_done, self._on_rx_done, pool, workers)
+        kernels = self.pipeline.kernels
+        # The compiled library also writes to the TUN (coalescing in C) when in use.
+        self._lib = kernels.lib if isinstance(kernels, CKernels) else None
         self.uapi = UapiServer(
             uapi_path, UapiConfig(self.device, self), self.loop,
             log=log.error, sock=uapi_sock,
@@ -244,11 +254,13 @@ class Daemon:
         pipe.process_completions()
 
     def _on_rx_done(self, unit: RxUnit, out: memoryview) -> None:
-        plaintexts = [None if n < 0 else out[off : off + n]
-                      for off, n in zip(unit.work.offs, unit.work.results, strict=True)]
-        packets, actions = unit.peer.on_received(unit.jobs, plaintexts, self.now())
-        if packets:
-            self.tun.write_many(packets)
+        work = unit.work
+        spans, actions = unit.peer.on_received(unit.jobs, out, work.offs, work.results,
+                                               self.now())
+        if spans:
+            lib = self._lib
+            self.tun.write_spans(out, spans, lib, self.pipeline.memory.address(work.out)
+                                 if lib is not None else 0)
         self.dispatch(actions)
 
     def _handshakes(self) -> None:

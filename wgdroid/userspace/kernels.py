@@ -336,7 +336,7 @@ class CKernels:
         from wgdroid.userspace.accel import ERRORS, Library
 
         assert isinstance(lib, Library)
-        self._lib = lib
+        self.lib = lib
         self._ctypes = ctypes
         self._errors = ERRORS
         self._local = threading.local()
@@ -351,7 +351,7 @@ class CKernels:
 
     def seal(self, work: SealWork, mem: Memory) -> None:
         sizes_arr, sizes_addr = self._arrays()
-        seal = self._lib.seal
+        seal = self.lib.seal
         out = mem.address(work.out)
         cap = mem.size(work.out)
         pos = 0
@@ -384,7 +384,7 @@ class CKernels:
             end = start + 1
             while end < n and keys[end] == keys[start]:
                 end += 1
-            self._lib.open(keys[start], inp, ct.addressof(offs) + start * step,
+            self.lib.open(keys[start], inp, ct.addressof(offs) + start * step,
                            ct.addressof(lens) + start * step, end - start, out,
                            ct.addressof(res) + start * ct.sizeof(ct.c_int32))
             start = end

@@ -51,6 +51,10 @@ class Library:
         self.open = lib.wg_open
         self.open.restype = ctypes.c_long
         self.open.argtypes = [ctypes.c_char_p, c_u8p, c_u8p, c_u8p, ctypes.c_long, c_u8p, c_u8p]
+        self.tun_write = lib.wg_tun_write
+        self.tun_write.restype = ctypes.c_long
+        self.tun_write.argtypes = [ctypes.c_int, c_u8p, ctypes.POINTER(ctypes.c_uint32),
+                                   ctypes.POINTER(ctypes.c_uint32), ctypes.c_long]
 
 
 _loaded: Library | None = None
@@ -88,7 +92,7 @@ def build(out: Path = LIBRARY, cc: str | None = None) -> Path:
         raise RuntimeError("no C compiler (install gcc)")
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
     cmd = [compiler, "-O2", "-fPIC", "-shared", "-Wall", "-Werror", "-o", str(tmp),
-           str(SOURCE), "-lcrypto"]
+           str(SOURCE), "-lcrypto", "-pthread"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         tmp.unlink(missing_ok=True)

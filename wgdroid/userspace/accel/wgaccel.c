@@ -10,6 +10,9 @@
  *              all in the output buffer (docs/dataplane.md);
  *   wg_open  - decrypt transport messages (a UDP GRO batch) into an output
  *              buffer laid out like the input;
+ *   wg_tun_write - write decrypted packets to a TUN opened with IFF_VNET_HDR,
+ *              coalescing runs of one TCP flow into GSO super-packets by the
+ *              rules of gro.py (its pure-Python twin);
  *   wg_csum  - the Internet checksum (RFC 1071), for tests and the shell.
  * ChaCha20-Poly1305 is OpenSSL's EVP implementation; nothing here is
  * hand-written crypto. The pure-Python kernels in accel/__init__.py do the
@@ -17,7 +20,9 @@
  *
  * Build: python -m wgdroid.userspace.accel build  (needs cc and libssl-dev).
  */
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/uio.h>
 #include <stdint.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -40,9 +45,23 @@
 #define ERR_CRYPTO (-3)
 
 static __thread EVP_CIPHER_CTX *tls_ctx;
+static const EVP_CIPHER *aead;
+static pthread_once_t aead_once = PTHREAD_ONCE_INIT;
+
+/* OpenSSL 3 looks the algorithm up (under a lock) on every init that names the
+ * static EVP_chacha20_poly1305(); fetch it once instead. */
+static void aead_fetch(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    aead = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+#endif
+    if (!aead)
+        aead = EVP_chacha20_poly1305();
+}
 
 static EVP_CIPHER_CTX *ctx_get(void)
 {
+    pthread_once(&aead_once, aead_fetch);
     if (!tls_ctx)
         tls_ctx = EVP_CIPHER_CTX_new();
     return tls_ctx;
@@ -177,7 +196,7 @@ long wg_seal(const uint8_t *key, uint32_t receiver, uint64_t first_counter,
     int v6, tcp;
     uint64_t pseudo_addr = 0;
 
-    if (!ctx || EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, NULL) != 1)
+    if (!ctx || EVP_EncryptInit_ex(ctx, aead, NULL, key, NULL) != 1)
         return ERR_CRYPTO;
 
     if (seg_from < 0 || seg_count < 1 || seg_count > max_segs)
@@ -293,7 +312,7 @@ long wg_open(const uint8_t *key, const uint8_t *in, const uint32_t *offs,
     EVP_CIPHER_CTX *ctx = ctx_get();
     long i, ok = 0;
 
-    if (!ctx || EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, NULL) != 1)
+    if (!ctx || EVP_DecryptInit_ex(ctx, aead, NULL, key, NULL) != 1)
         return ERR_CRYPTO;
     for (i = 0; i < n; i++) {
         const uint8_t *dg = in + offs[i];
@@ -321,4 +340,175 @@ long wg_open(const uint8_t *key, const uint8_t *in, const uint32_t *offs,
         ok++;
     }
     return ok;
+}
+
+/* --- TUN writes with receive coalescing (gro.py's rules) --------------------- */
+
+#define GRO_MAX_SEGS 64
+#define GRO_MAX_TOTAL 65535
+#define TCP_ACK 0x10
+#define TCP_PSH 0x08
+
+struct seg {
+    const uint8_t *pkt;
+    size_t len, hl, ip_hl, payload;
+    uint32_t seq, ack;
+    uint8_t flags;
+    int v6;
+};
+
+/* A TCP segment that may be coalesced (gro.py _parse), or 0. */
+static int gro_parse(const uint8_t *pkt, size_t n, struct seg *s)
+{
+    size_t ip_hl, hl;
+    uint8_t flags;
+
+    if (n < 40)
+        return 0;
+    if (pkt[0] == 0x45) {
+        if (pkt[9] != 6 || (get_be16(pkt + 6) & 0x3fff) || get_be16(pkt + 2) != n)
+            return 0;
+        ip_hl = 20;
+        s->v6 = 0;
+    } else if ((pkt[0] >> 4) == 6) {
+        if (n < 60 || pkt[6] != 6 || (size_t)get_be16(pkt + 4) + 40 != n)
+            return 0;
+        ip_hl = 40;
+        s->v6 = 1;
+    } else {
+        return 0;
+    }
+    hl = ip_hl + (size_t)(pkt[ip_hl + 12] >> 4) * 4;
+    flags = pkt[ip_hl + 13];
+    if (hl < ip_hl + 20 || hl >= n || (flags & ~(TCP_ACK | TCP_PSH)) || !(flags & TCP_ACK))
+        return 0;
+    s->pkt = pkt;
+    s->len = n;
+    s->ip_hl = ip_hl;
+    s->hl = hl;
+    s->payload = n - hl;
+    s->seq = get_be32(pkt + ip_hl + 4);
+    s->ack = get_be32(pkt + ip_hl + 8);
+    s->flags = flags;
+    return 1;
+}
+
+/* Everything gro.py puts in `match`: addresses, ports, ack, data offset, the
+ * TOS+TTL (v4) or version/class/flow+hop limit (v6), and the option bytes. */
+static int gro_same_flow(const struct seg *a, const struct seg *b)
+{
+    if (a->v6 != b->v6 || a->hl != b->hl || a->ack != b->ack)
+        return 0;
+    if (a->v6) {
+        if (memcmp(a->pkt, b->pkt, 4) || a->pkt[7] != b->pkt[7] ||
+            memcmp(a->pkt + 8, b->pkt + 8, 32))
+            return 0;
+    } else {
+        if (a->pkt[1] != b->pkt[1] || a->pkt[8] != b->pkt[8] ||
+            memcmp(a->pkt + 12, b->pkt + 12, 8))
+            return 0;
+    }
+    /* ports, then data offset byte, then options (seq/ack/flags differ) */
+    return !memcmp(a->pkt + a->ip_hl, b->pkt + b->ip_hl, 4) &&
+           a->pkt[a->ip_hl + 12] == b->pkt[b->ip_hl + 12] &&
+           !memcmp(a->pkt + a->ip_hl + 20, b->pkt + b->ip_hl + 20, a->hl - a->ip_hl - 20);
+}
+
+static const uint8_t zero_vnet[10];
+
+static void write_plain(int fd, const uint8_t *pkt, size_t n, long *writes)
+{
+    struct iovec iov[2] = {{(void *)zero_vnet, 10}, {(void *)pkt, n}};
+    /* The kernel refuses malformed packets (EINVAL) and a down link (EIO): a
+     * data plane drops them like a lossy link. */
+    (void)!writev(fd, iov, 2);
+    (*writes)++;
+}
+
+static void flush_group(int fd, struct seg *g, int count, size_t total, long *writes)
+{
+    struct iovec iov[GRO_MAX_SEGS + 2];
+    uint8_t vnet[10], hdr[120];
+    const struct seg *first = &g[0];
+    size_t ip_hl = first->ip_hl, hl = first->hl, tcp_len = total - ip_hl;
+    uint64_t pseudo;
+    int i;
+
+    if (count == 1) {
+        write_plain(fd, first->pkt, first->len, writes);
+        return;
+    }
+    memcpy(hdr, first->pkt, hl);
+    hdr[ip_hl + 13] |= g[count - 1].flags & TCP_PSH;
+    if (first->v6) {
+        put_be16(hdr + 4, (uint16_t)tcp_len);
+        pseudo = sum_be16(hdr + 8, 32, 0) + tcp_len + 6;
+    } else {
+        put_be16(hdr + 2, (uint16_t)total);
+        hdr[10] = hdr[11] = 0;
+        put_be16(hdr + 10, (uint16_t)~fold(sum_be16(hdr, 20, 0)));
+        pseudo = sum_be16(hdr + 12, 8, 0) + 6 + tcp_len;
+    }
+    /* NEEDS_CSUM: the checksum field holds the (uncomplemented) pseudo-header sum. */
+    put_be16(hdr + ip_hl + 16, fold(pseudo));
+    vnet[0] = VNET_NEEDS_CSUM;
+    vnet[1] = first->v6 ? GSO_TCPV6 : GSO_TCPV4;
+    vnet[2] = (uint8_t)hl; vnet[3] = (uint8_t)(hl >> 8);
+    vnet[4] = (uint8_t)first->payload; vnet[5] = (uint8_t)(first->payload >> 8);
+    vnet[6] = (uint8_t)ip_hl; vnet[7] = 0;
+    vnet[8] = 16; vnet[9] = 0;
+    iov[0].iov_base = vnet; iov[0].iov_len = 10;
+    iov[1].iov_base = hdr; iov[1].iov_len = hl;
+    for (i = 0; i < count; i++) {
+        iov[i + 2].iov_base = (void *)(g[i].pkt + hl);
+        iov[i + 2].iov_len = g[i].payload;
+    }
+    if (writev(fd, iov, count + 2) < 0) {
+        /* Never lose a run to a refused GSO packet: fall back to the originals. */
+        for (i = 0; i < count; i++)
+            write_plain(fd, g[i].pkt, g[i].len, writes);
+    }
+    (*writes)++;
+}
+
+/*
+ * Write n packets (base + offs[i], lens[i] bytes) in order to a TUN fd opened
+ * with IFF_VNET_HDR, one GSO super-packet per run of one TCP flow. Returns the
+ * number of writev calls (gro.py write_coalesced counts the same way).
+ */
+long wg_tun_write(int fd, const uint8_t *base, const uint32_t *offs, const uint32_t *lens,
+                  long n)
+{
+    struct seg group[GRO_MAX_SEGS], s;
+    int count = 0;
+    size_t total = 0;
+    long writes = 0, i;
+
+    for (i = 0; i < n; i++) {
+        const uint8_t *pkt = base + offs[i];
+        if (!gro_parse(pkt, lens[i], &s)) {
+            if (count)
+                flush_group(fd, group, count, total, &writes);
+            count = 0;
+            write_plain(fd, pkt, lens[i], &writes);
+            continue;
+        }
+        if (count) {
+            const struct seg *first = &group[0], *last = &group[count - 1];
+            if (!gro_same_flow(first, &s) || s.seq != last->seq + (uint32_t)last->payload ||
+                s.payload > first->payload || last->payload != first->payload ||
+                (last->flags & TCP_PSH) || count >= GRO_MAX_SEGS ||
+                total + s.payload > GRO_MAX_TOTAL) {
+                flush_group(fd, group, count, total, &writes);
+                count = 0;
+            }
+        }
+        if (!count)
+            total = s.hl;
+        group[count++] = s;
+        total += s.payload;
+    }
+    if (count)
+        flush_group(fd, group, count, total, &writes);
+    return writes;
 }

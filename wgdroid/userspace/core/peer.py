@@ -223,26 +223,30 @@ class Peer:
     # --- RX ---
 
     def on_received(
-        self, jobs: Sequence[RecvJob], plaintexts: Sequence[Bytes | None], now: float
-    ) -> tuple[list[Bytes], list[Action]]:
+        self, jobs: Sequence[RecvJob], buf: Bytes | bytearray, offs: Sequence[int],
+        lens: Sequence[int], now: float
+    ) -> tuple[list[tuple[int, int]], list[Action]]:
         """Finish decrypted transport messages of this peer, in arrival order.
 
-        `plaintexts[i]` is `open_(jobs[i])` (None = authentication failed:
-        dropped). Per message: the replay check, keypair confirmation (the
-        responder promotes `next` and flushes staged packets), endpoint roaming to
-        `job.src`, the last-minute rekey, the inner length trim and the
-        inner-source allowed-IPs check; the timers once for the batch (as
-        wireguard-go does per vector). Returns the IP packets to write to the TUN
-        and the actions (staged packets flushed, an initiation).
+        The padded plaintext of `jobs[i]` is `buf[offs[i]:offs[i] + lens[i]]`
+        (`lens[i] < 0`: authentication failed, dropped). Per message: the replay
+        check, keypair confirmation (the responder promotes `next` and flushes
+        staged packets), endpoint roaming to `job.src`, the last-minute rekey, the
+        inner length trim and the inner-source allowed-IPs check; the timers once
+        for the batch (as wireguard-go does per vector). Returns the IP packets to
+        write to the TUN as (offset, length) spans of `buf`, and the actions
+        (staged packets flushed, an initiation).
         """
-        packets: list[Bytes] = []
+        packets: list[tuple[int, int]] = []
         actions: list[Action] = []
         t = self.timers
-        lookup_src = self.device.allowed_ips.lookup_src
+        allowed = self.device.allowed_ips
         authenticated = data = False
         rx = dropped = 0
-        for job, plaintext in zip(jobs, plaintexts, strict=True):
-            if plaintext is None:
+        last_src: tuple[int, int] | None = None  # (version, address): one lookup per source
+        src_ok = False
+        for job, off, n in zip(jobs, offs, lens, strict=True):
+            if n < 0:
                 dropped += 1
                 continue
             kp = job.keypair
@@ -266,31 +270,35 @@ class Peer:
             ):
                 t.lastminute_handshake_sent()
                 actions += self.send_queued_initiation(now, is_retry=False)
-            n = len(plaintext)
             if not n:
                 rx += TRANSPORT_MIN_LEN  # a keepalive
                 continue
             data = True
-            version = plaintext[0] >> 4
+            version = buf[off] >> 4
             if version == 4 and n >= 20:
-                length = (plaintext[2] << 8) | plaintext[3]
+                length = (buf[off + 2] << 8) | buf[off + 3]
                 if length < 20:
                     dropped += 1
                     continue
+                src = (4, int.from_bytes(buf[off + 12 : off + 16], "big"))
             elif version == 6 and n >= 40:
-                length = ((plaintext[4] << 8) | plaintext[5]) + 40
+                length = ((buf[off + 4] << 8) | buf[off + 5]) + 40
+                src = (6, int.from_bytes(buf[off + 8 : off + 24], "big"))
             else:
                 dropped += 1
                 continue
             if length > n:
                 dropped += 1
                 continue
-            packet = plaintext[:length] if length < n else plaintext
-            if lookup_src(packet) is not self:
+            if src != last_src:
+                last_src = src
+                owner = allowed.lookup_v4(src[1]) if version == 4 else allowed.lookup_v6(src[1])
+                src_ok = owner is self
+            if not src_ok:
                 dropped += 1
                 continue
             rx += n + TRANSPORT_MIN_LEN
-            packets.append(packet)
+            packets.append((off, length))
         self.rx_bytes += rx
         self.rx_dropped += dropped
         if authenticated:
