@@ -227,13 +227,9 @@ class Daemon:
             if not n:
                 continue
             held.append(arena.commit(n))
-            end = pos + n
             self.stats.udp_reads += 1
             self.stats.udp_datagrams += -(-n // seg)
-            for off in range(pos, end, seg):
-                item = dev.classify(view[off : min(off + seg, end)], src, now)
-                if item is None:
-                    continue
+            for off, item in dev.classify_run(view, pos, pos + n, seg, src, now):
                 if isinstance(item, HandshakeMessage):
                     if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
                         self.stats.handshakes_dropped += 1

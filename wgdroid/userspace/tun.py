@@ -78,7 +78,7 @@ class Tun:
         """Write the packets at buf[off:off + n] for each (off, n), in order. With the
         compiled library (and the buffer's address) one C call does it, coalescing
         as gro.py would, without the GIL."""
-        if lib is not None and self.vnet_hdr and spans:
+        if lib is not None and self.vnet_hdr and len(spans) > 2:  # else: no run to coalesce
             n = len(spans)
             offs = (ctypes.c_uint32 * n)(*[o for o, _ in spans])
             lens = (ctypes.c_uint32 * n)(*[m for _, m in spans])
