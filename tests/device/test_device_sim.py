@@ -254,7 +254,8 @@ def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -
     with device.open_shell(command) as stream:
         stream.write_stdin(new[: len(new) // 2])
         stream.close_stdin()
-        result = collect(stream, time.monotonic() + 30, time.monotonic())
+        start = time.monotonic()
+        result = collect(stream, lambda: start + 30, start)
     _, tags, granted = split_tags(result.err)
     assert granted and [t.kind for t in tags] == ["truncated"]
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
@@ -408,7 +409,7 @@ def test_wg_quick_failure_is_reported_and_cleaned_up(sim_phone: Any, tmp_path: P
     text, _ = tunnel_config(demo, 51020, 20)
     conf = tmp_path / "boom.conf"
     conf.write_bytes(text.replace(b"[Peer]", b"PostUp = echo hook-says-boom >&2; false\n\n[Peer]"))
-    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable")
+    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable", "--allow-hooks")
     assert res.returncode == 6, res.stderr
     assert "hook-says-boom" in res.stderr and "Traceback" not in res.stderr
     assert "[#]" not in res.stderr  # wg-quick's echo lines are trimmed away

@@ -1,5 +1,7 @@
 """Entry point of the `wgdroid` command: builds the parser from the command
-modules and maps every error to the exit-code table in one place."""
+modules and reports every error in one place: one redacted line on stderr
+(and its hint), a JSON error object on stdout under `--json`, and the exit
+code of errors.EXIT_CODES."""
 
 from __future__ import annotations
 
@@ -11,21 +13,25 @@ from collections.abc import Sequence
 
 from wgdroid import __version__
 from wgdroid.cli import output
-from wgdroid.errors import WgdroidError, exit_code_for
+from wgdroid.cli.devices import add_device_options
+from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
 
 # Each module has `register(subparsers)`; its handlers take the parsed args
-# and return an exit code. Heavy imports stay inside the handlers.
-COMMAND_MODULES: tuple[str, ...] = (
-    "wgdroid.cli.config_cmds",
-    "wgdroid.cli.keys_cmds",
-    "wgdroid.cli.qr_cmds",
-    "wgdroid.cli.archive_cmds",
-    "wgdroid.cli.tui_cmds",
-    "wgdroid.cli.sim_cmds",
-    "wgdroid.cli.device_cmds",
-    "wgdroid.cli.tools_cmds",
-)
+# and return an exit code. Heavy imports stay inside the handlers. A command
+# imports only its own module (a phone command starts sooner); help and
+# unknown commands build them all. tests/cli checks this table.
+_CONFIG, _DEVICE = "wgdroid.cli.config_cmds", "wgdroid.cli.device_cmds"
+_KEYS, _QR, _ZIP = "wgdroid.cli.keys_cmds", "wgdroid.cli.qr_cmds", "wgdroid.cli.archive_cmds"
+COMMANDS: dict[str, str] = {
+    "check": _CONFIG, "strip": _CONFIG, "new": _CONFIG,
+    "genkey": _KEYS, "genpsk": _KEYS, "pubkey": _KEYS,
+    "qr": _QR, "import-qr": _QR, "zip": _ZIP, "unzip": _ZIP,
+    "tui": "wgdroid.cli.tui_cmds", "sim": "wgdroid.cli.sim_cmds",
+    "list": _DEVICE, "push": _DEVICE, "pull": _DEVICE, "rm": _DEVICE, "rename": _DEVICE,
+    "enable": _DEVICE, "disable": _DEVICE, "status": _DEVICE, "doctor": _DEVICE,
+    "tools": "wgdroid.cli.tools_cmds",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,54 +41,64 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="wgdroid",
+def _top_parser(description: str | None = None, epilog: str | None = None,
+                allow_abbrev: bool = True) -> _Parser:
+    parser = _Parser(prog="wgdroid", description=description, epilog=epilog,
+                     allow_abbrev=allow_abbrev)
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks of unexpected errors"
+    )
+    add_device_options(parser, top=True)  # `wgdroid -s SERIAL list`, as adb takes them
+    return parser
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command named in `argv`, past the global options (None if none is)."""
+    # No abbreviations: a command's own `--root` is not the global `--root-timeout`.
+    _, rest = _top_parser(allow_abbrev=False).parse_known_args(list(argv))
+    return next((a for a in rest if not a.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with a known `command`, only that command's module is loaded."""
+    parser = _top_parser(
         description="WireGuard on rooted Android phones, driven over ADB.",
         epilog="With no command in a terminal, wgdroid opens its TUI.",
     )
     parser.add_argument("--version", action="version", version=f"wgdroid {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks of unexpected errors"
-    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a command group not built yet
-        module.register(sub)
+    modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
+    for name in modules:
+        importlib.import_module(name).register(sub)
     return parser
 
 
-def _open_tui(argv: Sequence[str]) -> int:
-    try:
-        tui = importlib.import_module("wgdroid.tui.app")
-    except ModuleNotFoundError:
-        build_parser().print_help(sys.stderr)
-        return ExitCode.USAGE
-    return int(tui.run(list(argv)))
+def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
+    """The one way a failed command ends: stderr line(s), JSON under --json."""
+    output.error(error.message)
+    if error.hint:
+        output.note(error.hint)
+    if getattr(args, "json", False):
+        output.emit_json({"schema": 1, "error": error.to_json()})
+    return error.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list and sys.stdin.isatty() and sys.stdout.isatty():
-        return _open_tui(args_list)
-    parser = build_parser()
+    parser = build_parser(command_of(args_list))
     args = parser.parse_args(args_list)
     handler = getattr(args, "func", None)
     if handler is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():  # `wgdroid [-s SERIAL]`: the TUI
+            from wgdroid.cli.tui_cmds import open_tui
+
+            return open_tui(args)
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     try:
         return int(handler(args))
     except WgdroidError as exc:
-        output.error(exc.message)
-        if exc.hint:
-            output.note(exc.hint)
-        return exc.exit_code
+        return _failed(args, exc)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -92,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, no traceback (it might hold secrets)
         if args.debug or os.environ.get("WGDROID_DEBUG"):
             raise
-        output.error(f"internal error: {type(exc).__name__} (rerun with --debug for details)")
-        return exit_code_for(exc)
+        return _failed(args, WgdroidError(
+            f"internal error: {type(exc).__name__} (rerun with --debug for details)"))
 
 
 if __name__ == "__main__":

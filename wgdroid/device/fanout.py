@@ -4,10 +4,10 @@ each device's failure is its own and never stops the others."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from wgdroid import errors
 from wgdroid.device.connection import Device
 from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
@@ -45,6 +45,8 @@ def run_all(
                 device.serial, error=WgdroidError(f"internal error: {type(exc).__name__}")
             )
 
+    from concurrent.futures import ThreadPoolExecutor  # only --all needs threads
+
     if not devices:
         return []
     workers = max(1, min(max_workers, len(devices)))
@@ -53,11 +55,7 @@ def run_all(
 
 
 def combined_exit(outcomes: Sequence[Outcome[Any]]) -> ExitCode:
-    """OK if all succeeded; the shared code if all failed alike; else PARTIAL."""
-    failed = [o.error for o in outcomes if o.error is not None]
-    if not failed:
-        return ExitCode.OK
-    codes = {e.exit_code for e in failed}
-    if len(failed) == len(outcomes) and len(codes) == 1:
-        return codes.pop()
-    return ExitCode.PARTIAL
+    """The exit code of the outcomes, by the one rule (errors.combined_exit)."""
+    return errors.combined_exit(
+        o.error.exit_code if o.error is not None else ExitCode.OK for o in outcomes
+    )

@@ -23,17 +23,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from wgdroid.device import script as sc
-from wgdroid.device.connection import (
-    ID_EXIT,
-    ID_STDERR,
-    ID_STDOUT,
-    MAX_OUTPUT,
-    Device,
-    ShellResult,
-    ShellTimeout,
-)
+from wgdroid.device.connection import Device, ShellResult, ShellTimeout, collect
 from wgdroid.device.memo import DeviceMemo
-from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError
+from wgdroid.errors import OperationTimeout, RootError, RootPendingError
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -130,7 +122,8 @@ class RootResult:
         return next((t for t in self.tags if t.kind == kind), None)
 
 
-_methods: DeviceMemo[RootMethod] = DeviceMemo()
+# Kept across processes: a CLI command then skips finding the method (one su less).
+_methods: DeviceMemo[RootMethod] = DeviceMemo(persist="root", load=RootMethod)
 
 
 def known_method(device: Device) -> RootMethod | None:
@@ -204,8 +197,15 @@ def _execute(
 ) -> tuple[ShellResult, bool]:
     start = time.monotonic()
     granted = False
-    out, err = bytearray(), bytearray()
     marker = sc.GRANTED_TAG.encode() + b"\n"
+
+    def saw(err: bytearray) -> None:
+        nonlocal granted
+        granted = granted or marker in err
+
+    def deadline() -> float:  # the root timeout until su grants, then the operation's
+        return start + (timeout if granted else min(root_timeout, timeout))
+
     with device.open_shell(command) as stream:
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
@@ -217,28 +217,14 @@ def _execute(
                 stream.close_stdin()
             except ShellTimeout:
                 raise _pending(device, root_timeout) from None
-        while True:
-            deadline = start + (timeout if granted else min(root_timeout, timeout))
-            try:
-                pid, payload = stream.read_packet(deadline)
-            except ShellTimeout:
-                if granted:
-                    raise OperationTimeout(
-                        f"the operation on {device.serial} did not finish in {timeout:g} s"
-                    ) from None
-                raise _pending(device, root_timeout) from None
-            if pid == ID_EXIT:
-                code = payload[0] if payload else 255
-                res = ShellResult(code, bytes(out), bytes(err), time.monotonic() - start)
-                return res, granted
-            if pid not in (ID_STDOUT, ID_STDERR):
-                continue
-            target = out if pid == ID_STDOUT else err
-            if len(target) + len(payload) > MAX_OUTPUT:
-                raise DeviceError("the device sent more output than wgdroid accepts")
-            target += payload
-            if not granted and marker in err:
-                granted = True
+        try:
+            return collect(stream, deadline, start, saw), granted
+        except ShellTimeout:
+            if granted:
+                raise OperationTimeout(
+                    f"the operation on {device.serial} did not finish in {timeout:g} s"
+                ) from None
+            raise _pending(device, root_timeout) from None
 
 
 def _pending(device: Device, root_timeout: float) -> RootPendingError:
