@@ -121,6 +121,9 @@ def test_tx_then_rx_through_each_pool_keeps_order_and_bytes(kind: PoolKind) -> N
             peer = peers[b % 3]
             pkts = [os.urandom(random.randint(20, 1400)) for _ in range(b % 5 + 1)]
             plain[peer] += pkts
+            # As the daemon: no free output buffer, no reading (pump until there is one).
+            wait_until(lambda: (pipe.process_completions(), pipe.can_send())[1], check=bool,
+                       timeout=20, interval=0.001, what="a free output buffer")
             feed_tx(pipe, peer, pkts, counters[peer])
             counters[peer] += len(pkts)
             pipe.process_completions()
