@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--userns", action="store_true", default=None,
                    help="run each phone in its own user namespace (its root is not host root)")
     p.add_argument("--port", type=port, metavar="P", help="first adbd port (default 15555+)")
+    p.add_argument("--kernel", choices=("host", "vm"), default="host",
+                   help="host: namespaces on this machine's kernel (default); vm: inside a "
+                   "qemu guest running Debian's kernel, with the real WireGuard module")
     p.add_argument("--no-connect", action="store_true", help="don't run `adb connect`")
     _adb_port(p)
     p.add_argument("--json", action="store_true", help="print the phones as JSON")
@@ -86,7 +89,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     preflight()
     client = SimClient()
     phones = client.start(args.devices, args.profile, root=args.root, su_policy=args.su_policy,
-                          su_timeout=args.su_timeout, port=args.port, userns=args.userns)
+                          su_timeout=args.su_timeout, port=args.port, userns=args.userns,
+                          kernel=args.kernel)
     if not args.no_connect:
         for serial in client.stale_serials:  # left by a simulator that was killed
             hostadb.disconnect(serial, args.adb_port)
@@ -115,11 +119,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not phones:
         output.note("no simulated phones (start some with `wgdroid sim start`)")
         return ExitCode.OK
-    rows = [("SERIAL", "PROFILE", "ROOT", "SU", "TUNNEL-IP", "STREAMS")]
+    rows = [("SERIAL", "PROFILE", "ROOT", "SU", "KERNEL", "TUNNEL-IP", "STREAMS")]
     for p in phones:
         streams = ",".join(f"{k}={v}" for k, v in sorted(p["counters"].items())) or "-"
-        rows.append((p["serial"], p["profile"], p["root"], p["su_policy"], p["tunnel_ip"],
-                     streams))
+        rows.append((p["serial"], p["profile"], p["root"], p["su_policy"],
+                     p.get("kernel", "host"), p["tunnel_ip"], streams))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         output.data("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  "
