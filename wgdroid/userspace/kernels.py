@@ -27,7 +27,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from wgdroid.userspace.buffers import Memory
-from wgdroid.userspace.core import open_payload_into, padded_length, seal_padded_into
+from wgdroid.userspace.core import Opener, Sealer, opener, padded_length, sealer
 
 HDR_LEN = 16
 TAG_LEN = 16
@@ -253,16 +253,21 @@ def segments(pkt: bytes | memoryview, flags: int, gso_type: int, gso_size: int,
 class _Local(threading.local):
     def __init__(self) -> None:
         self.scratch = bytearray(65536 + 64)
-        self.aeads: dict[bytes, ChaCha20Poly1305] = {}
+        self.keys: dict[bytes, tuple[Sealer, Opener]] = {}
 
 
-def _aead(local: _Local, key: bytes) -> ChaCha20Poly1305:
-    a = local.aeads.get(key)
-    if a is None:
-        if len(local.aeads) >= 64:  # keys rotate every 2 minutes per peer
-            local.aeads.clear()
-        a = local.aeads[key] = ChaCha20Poly1305(key)
-    return a
+def _bound(local: _Local, key: bytes) -> tuple[Sealer, Opener]:
+    """The seal/open primitives bound to `key` (cached: keys rotate every 2 minutes)."""
+    fns = local.keys.get(key)
+    if fns is None:
+        if len(local.keys) >= 64:
+            local.keys.clear()
+        aead = ChaCha20Poly1305(key)
+        fns = local.keys[key] = (sealer(aead), opener(aead))
+    return fns
+
+
+_ZEROS = bytes(16)
 
 
 class PyKernels:
@@ -275,7 +280,7 @@ class PyKernels:
 
     def seal(self, work: SealWork, mem: Memory) -> None:
         local = self._local
-        aead = _aead(local, work.key)
+        seal = _bound(local, work.key)[0]
         scratch = local.scratch
         sview = memoryview(scratch)
         out = mem.view(work.out)
@@ -286,27 +291,38 @@ class PyKernels:
         pos = 0
         sizes = work.sizes
         for item in work.items:
-            pkt = mem.view(item.buf)[item.off : item.off + item.length]
-            hdr = 0
-            if item.gso_type != GSO_NONE:
-                total = segment_count(pkt, item.gso_type, item.gso_size, item.csum_start)
-                if item.seg_from + item.seg_count > total:
-                    raise KernelError("segment range beyond the packet")
-                hdr = l4_header_len(pkt, item.gso_type, item.csum_start)
-            for i in range(item.seg_from, item.seg_from + item.seg_count):
-                if item.gso_type == GSO_NONE:
-                    slen = item.length
-                    scratch[:slen] = pkt
-                    if item.flags & NEEDS_CSUM:
-                        finish_partial_checksum(sview[:slen], item.csum_start,
-                                                item.csum_offset)
+            length = item.length
+            pkt = mem.view(item.buf)[item.off : item.off + length]
+            if item.gso_type == GSO_NONE:
+                padded = padded_length(length, mtu)
+                if pos + padded + OVERHEAD > cap:
+                    raise KernelError("output buffer too small")
+                if padded == length and not item.flags & NEEDS_CSUM:
+                    plain: memoryview = pkt  # nothing to add: seal straight from the read
                 else:
-                    slen = segment_into(scratch, pkt, item, i, hdr)
+                    scratch[:length] = pkt
+                    if item.flags & NEEDS_CSUM:
+                        finish_partial_checksum(sview[:length], item.csum_start,
+                                                item.csum_offset)
+                    scratch[length:padded] = _ZEROS[: padded - length] if (
+                        padded - length <= 16) else bytes(padded - length)
+                    plain = sview[:padded]
+                n = seal(receiver, counter, plain, out, pos)
+                sizes.append(n)
+                pos += n
+                counter += 1
+                continue
+            total = segment_count(pkt, item.gso_type, item.gso_size, item.csum_start)
+            if item.seg_from + item.seg_count > total:
+                raise KernelError("segment range beyond the packet")
+            hdr = l4_header_len(pkt, item.gso_type, item.csum_start)
+            for i in range(item.seg_from, item.seg_from + item.seg_count):
+                slen = segment_into(scratch, pkt, item, i, hdr)
                 padded = padded_length(slen, mtu)
                 scratch[slen:padded] = bytes(padded - slen)
                 if pos + padded + OVERHEAD > cap:
                     raise KernelError("output buffer too small")
-                n = seal_padded_into(aead, receiver, counter, sview[:padded], out, pos)
+                n = seal(receiver, counter, sview[:padded], out, pos)
                 sizes.append(n)
                 pos += n
                 counter += 1
@@ -316,9 +332,13 @@ class PyKernels:
         inp = mem.view(work.inp)
         out = mem.view(work.out)
         results = work.results
-        for key, off, n in zip(work.keys, work.offs, work.lens, strict=True):
-            counter = int.from_bytes(inp[off + 8 : off + 16], "little")
-            got = open_payload_into(_aead(local, key), counter, inp[off : off + n], out, off)
+        key = b""
+        open_ = None
+        for k, off, n in zip(work.keys, work.offs, work.lens, strict=True):
+            if k is not key or open_ is None:
+                key, open_ = k, _bound(local, k)[1]
+            got = open_(int.from_bytes(inp[off + 8 : off + 16], "little"), inp[off : off + n],
+                        out, off)
             results.append(-1 if got is None else got)
 
 
