@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 import threading
+from array import array
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -391,26 +392,25 @@ class CKernels:
             counter += n
 
     def open(self, work: OpenWork, mem: Memory) -> None:
-        ct = self._ctypes
         n = len(work.offs)
-        if n <= 2:  # a ping or an ACK: pyca is quicker than building the C arrays
+        if n <= 2:  # a ping or an ACK: pyca is quicker than setting up the C call
             self._py.open(work, mem)
             return
-        offs = (ct.c_uint32 * n)(*work.offs)
-        lens = (ct.c_uint32 * n)(*work.lens)
-        res = (ct.c_int32 * n)()
+        offs = array("I", work.offs)  # C arrays straight from the lists (no ctypes objects)
+        lens = array("I", work.lens)
+        res = array("i", bytes(4 * n))
+        po, pl, pr = offs.buffer_info()[0], lens.buffer_info()[0], res.buffer_info()[0]
         inp = mem.address(work.inp)
         out = mem.address(work.out)
         keys = work.keys
         start = 0
-        step = ct.sizeof(ct.c_uint32)
         while start < n:  # one call per run of messages under the same key
+            key = keys[start]
             end = start + 1
-            while end < n and keys[end] == keys[start]:
+            while end < n and keys[end] is key:
                 end += 1
-            self.lib.open(keys[start], inp, ct.addressof(offs) + start * step,
-                           ct.addressof(lens) + start * step, end - start, out,
-                           ct.addressof(res) + start * ct.sizeof(ct.c_int32))
+            self.lib.open(key, inp, po + 4 * start, pl + 4 * start, end - start, out,
+                          pr + 4 * start)
             start = end
         work.results.extend(res)
 
