@@ -41,7 +41,7 @@ class Distributor(Protocol):
 
 
 class RoundRobin:
-    """The seed's policy: cycle through the workers."""
+    """The 2017 queue design's policy (docs/dataplane.md): cycle through the workers."""
 
     def __init__(self) -> None:
         self._next = 0
@@ -136,7 +136,7 @@ class _Waker:
 
 
 class ThreadPool(Generic[U]):
-    """N threads, each with its own bounded crypto queue (the seed's per-CPU queues)."""
+    """N threads, each with its own bounded crypto queue (the 2017 design's per-CPU queues)."""
 
     synchronous = False
 
