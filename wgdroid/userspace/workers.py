@@ -19,6 +19,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from typing import Generic, Protocol, TypeVar
 from wgdroid.userspace.buffers import Memory, PoolSpec
 from wgdroid.userspace.queues import Bound, CryptoQueue, State, U, WorkUnit
 
+SWITCH_INTERVAL = 0.0005  # seconds; see ThreadPool
 CryptoFn = Callable[[U], None]  # does the crypto in place; raises to mark the unit DEAD
 
 
@@ -154,6 +156,11 @@ class ThreadPool(Generic[U]):
         self._done: deque[U] = deque()
         self._waker = _Waker()
         self.wake_fd: int | None = self._waker.fd
+        # A worker back from a GIL-free kernel call waits for the GIL until the busy
+        # event loop drops it: every switch interval (5 ms by default), so each unit
+        # could sit finished for 5 ms. 0.5 ms keeps the workers fed.
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._threads = [
             threading.Thread(target=self._serve, args=(q,), name=f"wg-crypto-{i}", daemon=True)
             for i, q in enumerate(self._queues)
