@@ -19,7 +19,8 @@ from sim_fixtures import AdbServer, SimPhone
 from wgdroid.exit_codes import ExitCode
 from wgdroid.sim.vm import image
 
-pytestmark = pytest.mark.sim
+# One worker for the VM tests (scripts/test runs xdist), apart from the host phones'.
+pytestmark = [pytest.mark.sim, pytest.mark.xdist_group("vm")]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300
