@@ -287,7 +287,12 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     RecordKind("stored", ("name",), "push: the new config is in place"),
     RecordKind("up", ("name", "backend"), "the tunnel came up on that backend"),
     RecordKind("down", ("name",), "the tunnel went down"),
-    RecordKind("restarted", ("name",), "push, rename: it was up, went down, came up again"),
+    RecordKind("restarted", ("name", "why"),
+               "push, rename: it was up, went down, came up again (why: asked, renamed, "
+               "dns, table, default-route, mtu, android-net, no-old-config)"),
+    RecordKind("applied", ("name", "changes"),
+               "push: the new config went onto the running tunnel in place (changes: "
+               "peers, then addresses, routes, mtu as they changed)"),
     RecordKind("dialect", ("dialect",), "the phone's wg-quick: android | linux | none"),
     RecordKind("fact", ("key", "value"), "doctor, tools status: one fact", rest=True),
     RecordKind("active", ("tool", "path"), "tools status: the copy root scripts run"),
