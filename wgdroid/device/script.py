@@ -46,7 +46,7 @@ USERSPACE_ENV = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"
 # of peers takes a while); endpoint resolution retries (wg's default: 15).
 LOCK_WAIT = 20
 DOWN_WAIT = 15
-RESOLVE_RETRIES = 3
+RESOLVE_RETRIES = 1
 # The script's own budget ends this much before the host stops waiting, so
 # it can still clean up and say which step ran out.
 BUDGET_MARGIN = 5.0
