@@ -30,6 +30,10 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
+# scripts/build-device-tools keeps its toolchain and per-ABI musl builds (minutes to
+# fill) in the user's cache: that one stays the user's, so a second run takes seconds.
+os.environ.setdefault("WGDROID_CACHE_DIR", str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wgdroid"))
 # wgdroid remembers devices in the user's cache (device/memo.py): tests get their
 # own, so they never read a stale fact from, or write into, the real one.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="wgdroid-test-cache.")

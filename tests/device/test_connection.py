@@ -67,3 +67,4 @@ def test_parse_devices_l() -> None:
                    "rules wrong?); see [http://developer.android.com/tools/device.html]"),
         DeviceInfo("R58M1234", "unauthorized"),
     ]
+    assert [d.transport_id for d in parse_devices(text)] == ["3", "4", "5", "6"]

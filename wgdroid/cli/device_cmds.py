@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wgdroid.cli import output
 from wgdroid.cli.devices import count, device_parent, one, report, run_on_all, seconds
-from wgdroid.config.issues import ConfigError
 from wgdroid.errors import InvalidInputError
 from wgdroid.exit_codes import ExitCode
 from wgdroid.humanize import age, duration, rate, size
 
 if TYPE_CHECKING:
+    from wgdroid.config.issues import ConfigError
     from wgdroid.device.connection import Device
     from wgdroid.device.dialect import DialectCheck
     from wgdroid.device.fanout import Outcome
@@ -128,6 +127,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _push(args: argparse.Namespace) -> int:
     from wgdroid.config.dialect import Dialect
+    from wgdroid.config.issues import ConfigError
     from wgdroid.config.names import check_tunnel_name
     from wgdroid.config.parser import tunnel_name_for
     from wgdroid.device import dialect, store
@@ -238,6 +238,8 @@ def _config_refused(exc: ConfigError, refused_by: str | None = None) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from wgdroid.config.names import check_tunnel_name
     from wgdroid.device import store
     from wgdroid.fileio import check_target, write_private

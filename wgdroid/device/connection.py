@@ -13,12 +13,9 @@ wall-clock deadline.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import socket
 import struct
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -83,6 +80,8 @@ class DeviceInfo:
     serial: str
     state: str  # device, offline, unauthorized, recovery, ...
     model: str | None = None
+    # The adb server's id of this connection: a new one after every (re)connect.
+    transport_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,8 @@ class ConnectionLost(DeviceError):
     def __init__(self, message: str) -> None:
         super().__init__(
             message,
-            hint="the change may have happened on the phone: check (`wgdroid list`, "
-            "`wgdroid status`) before you retry",
+            hint="a change it was making may have happened on the phone all the same: "
+            "check (`wgdroid list`, `wgdroid status`) before you retry",
         )
 
 
@@ -167,6 +166,10 @@ def _connect(address: ServerAddress, timeout: float) -> socket.socket:
         if address in _started or address.host not in _LOCAL_HOSTS:
             raise _unreachable(address, exc) from None
     _started.add(address)
+    import contextlib  # only here: a command whose server is up never needs them
+    import shutil
+    import subprocess
+
     adb = os.environ.get("ADBUTILS_ADB_PATH") or shutil.which("adb")
     if adb:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -220,7 +223,8 @@ def parse_devices(text: str) -> list[DeviceInfo]:
                 tags[key] = value
             elif not tags:
                 state.append(word)
-        found.append(DeviceInfo(words[0], " ".join(state) or "unknown", tags.get("model")))
+        found.append(DeviceInfo(words[0], " ".join(state) or "unknown", tags.get("model"),
+                                tags.get("transport_id")))
     return found
 
 
@@ -340,12 +344,21 @@ class Device:
     """A chosen device on a given adb server. Every operation opens its own
     server connection, so one Device may serve many threads."""
 
-    def __init__(self, address: ServerAddress, serial: str) -> None:
+    def __init__(self, address: ServerAddress, serial: str,
+                 transport_id: str | None = None) -> None:
         self.address = address
         self.serial = serial
+        self.transport_id = transport_id
 
     def __repr__(self) -> str:
         return f"Device({self.serial!r} @ {self.address})"
+
+    @property
+    def identity(self) -> str:
+        """Who this is, for what wgdroid remembers about it (device.memo): the
+        server, the serial and the connection, so a phone that reconnects, or
+        another phone on the same `adb connect` address, is asked afresh."""
+        return f"{self.address} {self.serial} {self.transport_id or '-'}"
 
     def open_shell(self, command: str, *, connect_timeout: float = SERVER_TIMEOUT) -> ShellStream:
         """Open a raw shell v2 stream running `command` under the device's sh -c."""
@@ -417,15 +430,13 @@ def connect(
     port: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Device:
-    """The device to talk to, chosen by -s / ANDROID_SERIAL / the only one.
-    A named device is not looked up first: the operation's own transport
-    request says if it is missing, offline or unauthorized (one server round
-    trip less on every command)."""
+    """The device to talk to, chosen by -s / ANDROID_SERIAL / the only one
+    (one request to the local adb server, no round trip to the phone)."""
     address = server_address(host, port, env)
-    wanted = serial or (os.environ if env is None else env).get("ANDROID_SERIAL")
-    if wanted:
-        return Device(address, wanted)
-    return Device(address, choose_serial(list_devices(address), None, env))
+    devices = list_devices(address)
+    chosen = choose_serial(devices, serial, env)
+    info = next(d for d in devices if d.serial == chosen)
+    return Device(address, chosen, info.transport_id)
 
 
 def all_devices(
@@ -434,7 +445,7 @@ def all_devices(
     """(usable devices, the others with their state) for --all."""
     address = server_address(host, port, env)
     infos = list_devices(address)
-    usable = [Device(address, i.serial) for i in infos if i.state == "device"]
+    usable = [Device(address, i.serial, i.transport_id) for i in infos if i.state == "device"]
     others = [i for i in infos if i.state != "device"]
     if not usable and not others:
         raise DeviceError("no device connected", hint="plug in a phone or `adb connect` one")

@@ -5,9 +5,11 @@ A memo lives in this process; one made with `persist=KIND` is also kept in
 the user's cache (`$XDG_CACHE_HOME/wgdroid/devices.json`, else
 `~/.cache/...`; mode 0600), so the next `wgdroid` process starts knowing it:
 a CLI command then runs its root script directly instead of finding the root
-method first (one su less per command). A fact gone stale (another phone now
-has the serial) is found out and corrected by its user (rootshell detects
-again when the remembered form does not get root).
+method first (one su less per command). Facts are per adb connection (the
+server's transport id), so a phone that reconnects, or another one on the
+same address, is asked afresh; a fact gone stale anyway is found out and
+corrected by its user (rootshell detects again when the remembered form does
+not get root).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -27,9 +28,9 @@ T = TypeVar("T")
 MAX_ENTRIES = 256  # per kind: the cache never grows without bound
 
 
-def cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wgdroid" / "devices.json"
+def cache_path() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "wgdroid", "devices.json")
 
 
 class DeviceMemo(Generic[T]):
@@ -45,7 +46,7 @@ class DeviceMemo(Generic[T]):
 
     @staticmethod
     def _key(device: Device) -> str:
-        return f"{device.address} {device.serial}"
+        return device.identity
 
     def get(self, device: Device) -> T | None:
         with self._lock:
@@ -70,7 +71,8 @@ class DeviceMemo(Generic[T]):
 
     def _read(self) -> dict[str, Any]:
         try:
-            data = json.loads(cache_path().read_text())
+            with open(cache_path(), encoding="utf-8") as fh:
+                data = json.load(fh)
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
@@ -96,5 +98,5 @@ class DeviceMemo(Generic[T]):
         data[self._kind] = {k: str(v) for k, v in list(self._facts.items())[-MAX_ENTRIES:]}
         path = cache_path()
         with contextlib.suppress(OSError, WgdroidError):
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             write_private(path, json.dumps(data, indent=1), overwrite=True)

@@ -1,6 +1,6 @@
 """Running a script as root on the phone, in one adb round trip.
 
-How root is reached differs by phone (adb-protocol.md §7):
+How root is reached differs by phone (docs/adb-protocol.md, "Root: the su variants"):
 adbd already root (`id -u` = 0) runs the script directly; Magisk and
 KernelSU take `su -c '<script>'` with the script as ONE argument and `-c`
 last; AOSP su takes `su 0 sh -c '<script>'`. While the method of a serial is
@@ -17,6 +17,7 @@ the operation timeout.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from wgdroid.device import script as sc
 from wgdroid.device.connection import Device, ShellResult, ShellTimeout, collect
 from wgdroid.device.failures import raise_for_tags
 from wgdroid.device.memo import DeviceMemo
-from wgdroid.errors import OperationTimeout, RootError, RootPendingError
+from wgdroid.errors import OperationTimeout, RootError, RootPendingError, UsageError
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -124,11 +125,17 @@ def remember(device: Device, method: RootMethod | None) -> None:
 
 
 def root_timeout_default() -> float:
+    """WGDROID_ROOT_TIMEOUT, checked as --root-timeout is (a bad one is a usage error)."""
     raw = os.environ.get("WGDROID_ROOT_TIMEOUT")
-    try:
-        return float(raw) if raw else DEFAULT_ROOT_TIMEOUT
-    except ValueError:
+    if not raw:
         return DEFAULT_ROOT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 3600):
+        raise UsageError(f"WGDROID_ROOT_TIMEOUT={raw!r}: give seconds above 0, at most 3600")
+    return value
 
 
 def run_root(
