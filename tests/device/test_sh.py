@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from phone_sh import Ran, ShPhone
+from support import wait_until
 
 from wgdroid.device import script as sc
 from wgdroid.device import store, tools
@@ -140,13 +141,6 @@ def held(sh_phone: ShPhone, name: str) -> Iterator[None]:
         yield
 
 
-def _wait_for(path: Path, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
-
-
 def test_locked_waits_bounded_then_says_busy(sh_phone: ShPhone) -> None:
     with held(sh_phone, "wg0"):
         start = time.monotonic()
@@ -166,7 +160,7 @@ def test_locked_holds_the_lock_until_the_script_ends(sh_phone: ShPhone) -> None:
          + f"locked wg0 sh -c ': > {mark}; sleep 1'\necho first-done\n"],
         env={"PATH": sh_phone.path}, stdout=subprocess.PIPE,
     )
-    _wait_for(mark)
+    wait_until(mark.exists, timeout=10, interval=0.02, what=f"{mark} (the first holds the lock)")
     ran = sh_phone.lines("lib", "locked wg0 echo second")
     out, _ = first.communicate(timeout=20)
     assert out == b"first-done\n" and ran.out == "second\n", ran.err
