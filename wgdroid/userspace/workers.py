@@ -70,6 +70,7 @@ def _run(fn: CryptoFn[U], unit: U) -> None:
 
 class WorkerPool(Protocol[U]):
     wake_fd: int | None
+    synchronous: bool
 
     def submit(self, unit: U) -> bool:
         """Hand a unit to the workers; False if the crypto queue is full (caller marks DEAD)."""
@@ -90,6 +91,7 @@ class InlinePool(Generic[U]):
     """No workers: the crypto runs in the caller's thread during submit."""
 
     wake_fd: int | None = None
+    synchronous = True  # a unit is finished when submit returns
 
     def __init__(self, fn: CryptoFn[U]) -> None:
         self._fn = fn
@@ -135,6 +137,8 @@ class _Waker:
 
 class ThreadPool(Generic[U]):
     """N threads, each with its own bounded crypto queue (the 2017 design's per-CPU queues)."""
+
+    synchronous = False
 
     def __init__(
         self,
@@ -252,6 +256,8 @@ class ProcessPool(Generic[TaskU]):
     """Worker processes over the shared packet memory: a unit's buffers are already
     where the worker can see them, so only its small work description (buffer
     indices, offsets, key, counters) goes through a pipe, and only sizes come back."""
+
+    synchronous = False
 
     def __init__(
         self,
