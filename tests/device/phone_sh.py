@@ -8,7 +8,8 @@ scripts use that toybox lacks fails there) and `dash` with the host's
 tools. Tools a phone has and a workstation must not run for real (wg,
 wg-quick, ip, getprop, pm, su) are small scripts in a `fakes` directory
 first on PATH that keep their state in the scratch tree: an interface is
-`SYS/class/net/NAME` with a `wg` file while wg knows it; `ctl/` holds knobs
+`SYS/class/net/NAME` with a `wg` file while wg knows it; `ctl/` holds logs
+(`ip.log`: every ip(8) call; `synced.NAME`: what `wg syncconf NAME` read) and knobs
 (`up_fail`: wg-quick up prints it and fails; `up_sleep`; `down_lag`:
 wg-quick down fails but the interface goes that many seconds later, as a
 userspace backend with thousands of peers does).
@@ -231,7 +232,8 @@ case $1 in
     rm -rf {net}/$n ;;
 esac
 """)
-        self.fake("ip", f"""if [ "$1 $2" = "link del" ]; then
+        self.fake("ip", f"""echo "$*" >> {ctl}/ip.log
+if [ "$1 $2" = "link del" ]; then
   if [ -f {ctl}/down_stuck ] && [ -e {net}/$3/wg ]; then exit 1; fi
   if [ -e {net}/$3 ]; then rm -rf {net}/$3; else echo "Cannot find device \\"$3\\"" >&2; exit 1; fi
 fi

@@ -151,6 +151,21 @@ wg_down() {
   rec down "$_dn_n"
 }
 
+# noted_backend NAME: the backend NAME came up on (wgdroid's note), else auto.
+noted_backend() {
+  _nb=$(cut -d' ' -f2 "$STATE_DIR/$1" 2>/dev/null)
+  echo "${_nb:-auto}"
+}
+
+# restart NAME BACKEND WHY: down, then up on BACKEND (`-`: the one it had).
+restart() {
+  _rs_b=$2
+  [ "$_rs_b" = - ] && _rs_b=$(noted_backend "$1")
+  wg_down "$1"
+  wg_up "$1" "$_rs_b"
+  rec restarted "$1" "$3"
+}
+
 # op_enable NAME BACKEND
 op_enable() { locked "$1" wg_up "$1" "$2"; }
 
