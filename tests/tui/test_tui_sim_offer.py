@@ -39,8 +39,11 @@ async def _phone_shown(app: WgdroidApp, pilot: Any) -> str:
     await until(pilot, "its doctor", lambda: app.session.serial in app.session.caps, timeout=30)
     await until(pilot, "its tunnels", lambda: "demo" in app.session.tunnel_names(), timeout=30)
     devices = app.main_screen.query_one("#devices", DataTable)
-    assert app.session.serial is not None
-    assert str(devices.get_cell(app.session.serial, "model")) == "Pixel 8"
+    serial = app.session.serial
+    assert serial is not None
+    # The model comes from doctor; the list shows it at its next render.
+    await until(pilot, "the model listed", lambda: serial in devices.rows
+                and str(devices.get_cell(serial, "model")) == "Pixel 8")
     return app.session.serial
 
 

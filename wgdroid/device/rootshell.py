@@ -23,11 +23,18 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from wgdroid.device import progress
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device, ShellResult, ShellTimeout, collect
 from wgdroid.device.failures import raise_for_tags
 from wgdroid.device.memo import DeviceMemo
-from wgdroid.errors import OperationTimeout, RootError, RootPendingError, UsageError
+from wgdroid.errors import (
+    OperationTimeout,
+    RootError,
+    RootPendingError,
+    UsageError,
+    WgdroidError,
+)
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -155,7 +162,8 @@ def run_root(
     # on Magisk) would feed the config to an interactive root shell.
     if method is not None and not has_stdin:
         command = command_for(method, script, stdin=False)
-        result, granted = _execute(device, command, stdin, root_timeout, timeout)
+        result, granted = _execute(device, command, stdin, root_timeout, timeout,
+                                   su=method is not RootMethod.ADBD_ROOT)
         if granted or _is_denial(result):
             return _finish(device, method, result, granted)
         remember(device, None)  # another phone now has this serial: detect again
@@ -190,23 +198,54 @@ def _finish(
 
 
 def _execute(
-    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float
+    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float,
+    *, su: bool = True,
+) -> tuple[ShellResult, bool]:
+    watch = progress.current()
+    if watch is None:
+        return _run(device, command, stdin, root_timeout, timeout, None, su)
+    try:
+        return _run(device, command, stdin, root_timeout, timeout, watch, su)
+    except WgdroidError:
+        if watch.cancelled:
+            raise progress.Cancelled(f"cancelled: wgdroid stopped waiting for {device.serial}",
+                                     hint="what the phone already did stays done") from None
+        raise
+    finally:
+        watch.detach()
+
+
+def _run(
+    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float,
+    watch: progress.Watch | None, su: bool,
 ) -> tuple[ShellResult, bool]:
     start = time.monotonic()
     granted = False
     marker = sc.GRANTED_TAG.encode() + b"\n"
 
     seen_err = bytearray()
+    steps = 0
 
     def saw(err: bytearray) -> None:
-        nonlocal granted, seen_err
+        nonlocal granted, seen_err, steps
+        if not granted and marker in err and watch is not None:
+            watch.report("granted", "")
         granted = granted or marker in err
         seen_err = err  # for a timeout: the last step and what the tools said
+        if watch is not None and b":step\t" in err:
+            found = sc.split_stderr(err.decode("utf-8", "replace")).steps
+            for step in found[steps:]:
+                watch.report("step", step)
+            steps = len(found)
 
     def deadline() -> float:  # the root timeout until su grants, then the operation's
         return start + (timeout if granted else min(root_timeout, timeout))
 
     with device.open_shell(command) as stream:
+        if watch is not None:
+            watch.attach(stream.abort)
+            if su:
+                watch.report("su", "")
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
             # only run once su grants, so nothing reaches a non-root reader.

@@ -17,10 +17,10 @@ code support (~95 ms) are imported only when first used, in workers or dialogs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -29,6 +29,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from wgdroid.device.progress import Watch, watching
 from wgdroid.tui._start_time import START  # first: startup is measured from here
 from wgdroid.tui.actions import BY_ID, Scope
 from wgdroid.tui.adapter import AdbAdapter, DeviceAPI, Snapshot
@@ -42,9 +43,11 @@ from wgdroid.tui.messages import (
     ConfigRead,
     DevicesListed,
     DoctorDone,
+    OpProgress,
     SessionChanged,
     SnapshotPolled,
 )
+from wgdroid.tui.ops import SU_PROMPT_AFTER, WAIT_FOR_GRANT, Op
 from wgdroid.tui.screens.main import MainScreen, PhoneChosen, TunnelSelected
 from wgdroid.tui.state import Session
 
@@ -53,14 +56,6 @@ if TYPE_CHECKING:
 
 STATUS_INTERVAL = 1.0  # the official app polls its detail view every second
 DEVICES_INTERVAL = 2.0
-
-
-@dataclass
-class _Op:
-    label: str
-    tunnel: str | None
-    done: Callable[[Any], None] | None
-    started: float
 
 
 class WgdroidApp(App[int]):
@@ -89,7 +84,8 @@ class WgdroidApp(App[int]):
         self._offer_sim = offer_sim
         self._offered = False
         self._poll_errors: dict[str, str] = {}
-        self._ops: dict[Worker[Any], _Op] = {}
+        self._ops: dict[Worker[Any], Op] = {}
+        self._op_ids = itertools.count(1)
         self._status_timer: Timer | None = None
         self._status_busy = False
         self._refresh_soon = False
@@ -147,16 +143,83 @@ class WgdroidApp(App[int]):
         pending: str | None = None,
     ) -> Worker[Any]:
         """Run blocking device I/O in a thread worker; `done(result)` runs on
-        the UI thread after success; failures go to the one error handler."""
+        the UI thread after success; failures go to the one error handler.
+        What it waits for (su, the phone script's steps) arrives as OpProgress;
+        `cancel_op` stops it."""
+        op_id = next(self._op_ids)
+
+        def report(kind: str, detail: str) -> None:  # called in the worker's thread
+            self.post_message(OpProgress(op_id, kind, detail))
+
+        watch = Watch(report)
+
+        def watched() -> Any:
+            with watching(watch):
+                return fn()
+
         if tunnel and pending:
             self.session.pending[tunnel] = pending
             self.changed()
         self.log_activity(f"{label} …")
         worker: Worker[Any] = self.run_worker(
-            fn, name=label, group="op", thread=True, exit_on_error=False, description=label
-        )
-        self._ops[worker] = _Op(label, tunnel, done, time.monotonic())
+            watched, name=label, group="op", thread=True, exit_on_error=False,
+            description=label)
+        self._ops[worker] = Op(op_id, label, tunnel, done, watch, pending)
+        self.refresh_bindings()  # Cancel shows while something runs
         return worker
+
+    def _op(self, op_id: int) -> Op | None:
+        return next((op for op in self._ops.values() if op.id == op_id), None)
+
+    def on_op_progress(self, message: OpProgress) -> None:
+        op = self._op(message.op)
+        if op is None:
+            return
+        line = op.progressed(message.kind, message.detail)
+        if line:
+            self.log_activity(line)
+        if message.kind == "su" and op.su_since is not None:
+            since = op.su_since
+            self.set_timer(SU_PROMPT_AFTER, lambda: self._su_silent(message.op, since))
+        self._show_op(op)
+
+    def _su_silent(self, op_id: int, since: float) -> None:
+        """su has not answered for a while: a prompt is waiting on the phone."""
+        op = self._op(op_id)
+        if op is None or not op.su_prompt_pending(since):
+            return
+        self.log_activity(f"{op.label}: {WAIT_FOR_GRANT}")
+        self.notify(f"{op.label}: {WAIT_FOR_GRANT} (ctrl+x cancels)", title="su asks",
+                    severity="warning", timeout=10)
+        self._show_op(op)
+
+    def _show_op(self, op: Op) -> None:
+        if op.tunnel is None:
+            return
+        if op.row_label:
+            self.session.pending[op.tunnel] = op.row_label
+        if op.waiting:
+            self.session.waiting[op.tunnel] = op.waiting
+        else:
+            self.session.waiting.pop(op.tunnel, None)
+        self.changed()
+
+    def cancel_op(self) -> None:
+        """Stop the operation on the selected tunnel, else the latest one."""
+        running = [op for op in self._ops.values() if not op.cancelled]
+        if not running:
+            self.notify("nothing is running", severity="warning")
+            return
+        mine = [op for op in running if op.tunnel == self.session.selected]
+        op = (mine or running)[-1]
+        op.cancelled = True
+        self.log_activity(f"{op.label}: cancelling")
+        op.watch.cancel()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "do" and parameters == ("app.cancel",):
+            return any(not op.cancelled for op in self._ops.values())
+        return True
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -196,7 +259,10 @@ class WgdroidApp(App[int]):
             self._arm_status(0.0 if self._refresh_soon else STATUS_INTERVAL)
         elif worker in self._ops:
             op = self._ops.pop(worker)
+            self.refresh_bindings()
             self._epoch += 1
+            if op.tunnel:
+                self.session.waiting.pop(op.tunnel, None)
             if op.tunnel and self.polling:
                 self.session.pending[op.tunnel] = "… checking"
                 self._settling.add(op.tunnel)
@@ -207,6 +273,10 @@ class WgdroidApp(App[int]):
                 self.log_activity(f"{op.label}: done ({took:.1f} s)")
                 if op.done is not None:
                     op.done(worker.result)
+            elif op.cancelled:
+                self.log_activity(f"{op.label}: cancelled after {took:.1f} s")
+                self.notify("wgdroid stopped waiting; what the phone already did stays done, "
+                            "the list shows what holds", title=f"{op.label}: cancelled")
             elif error is not None:
                 shown = describe(error, op.label)
                 self.notify(shown.message, title=shown.title, severity=shown.severity,

@@ -391,6 +391,9 @@ class Flows:
 
         self.app.run_op("start a simulated phone", self.app.adapter.start_sim, started)
 
+    def cancel(self) -> None:
+        self.app.cancel_op()
+
     def refresh(self) -> None:
         self.app.refresh_all()
 

@@ -41,6 +41,8 @@ class Session:
     snapshot: Snapshot | None = None
     rate_history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)  # tunnel -> "… going up"
+    # What a tunnel's running operation waits for, in words (the details pane).
+    waiting: dict[str, str] = field(default_factory=dict)
     selected: str | None = None  # the selected tunnel, by name
     phone_cursor: str | None = None  # the phone under the cursor of the phone list
     filter: str = ""  # only tunnels whose name holds this (case-insensitive)
@@ -97,6 +99,7 @@ class Session:
         self.snapshot = None
         self.rate_history.clear()
         self.pending.clear()
+        self.waiting.clear()
         self.selected = None
         self.configs.clear()
         return True
