@@ -96,7 +96,8 @@ class Flows:
 
         if self._phone() is None:
             return
-        self.app.push_screen(EditorScreen(None, taken=frozenset(self.session.tunnel_names())),
+        self.app.push_screen(EditorScreen(None, taken=frozenset(self.session.tunnel_names()),
+                                          dialect=self.session.dialect()),
                              lambda result: self._save(result, restart=False))
 
     def edit(self, name: str | None = None) -> None:
@@ -109,7 +110,7 @@ class Flows:
 
         def opened(data: bytes) -> None:
             text = data.decode("utf-8", errors="replace")
-            self.app.push_screen(EditorScreen(name, text),
+            self.app.push_screen(EditorScreen(name, text, dialect=self.session.dialect()),
                                  lambda result: self._save(result, restart=was_up))
 
         adapter = self.app.adapter
