@@ -13,6 +13,7 @@ loaded), so they are imported here at the top; only the simulator's modules
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,6 +25,7 @@ from wgdroid.device.connection import (
     list_devices,
     server_address,
 )
+from wgdroid.errors import WgdroidError
 
 if TYPE_CHECKING:
     from wgdroid.device.doctor import Capabilities
@@ -108,14 +110,18 @@ class AdbAdapter:
         store.rename(self._device(serial), old, new, force=True)
 
     def start_sim(self) -> str:
-        """Boot one simulated phone and `adb connect` it to our adb server."""
+        """Boot one simulated phone and `adb connect` it to our adb server, on
+        an adbd port no transport of that server already names (a stale
+        `127.0.0.1:15555` left offline would otherwise take the new phone's serial)."""
         from wgdroid.sim import hostadb
         from wgdroid.sim.client import SimClient
-        from wgdroid.sim.simulator import preflight
+        from wgdroid.sim.simulator import FIRST_PORT, port_free, preflight
 
         preflight()
+        taken = known_local_ports(d.serial for d in self.list_devices())
+        port = next(p for p in range(FIRST_PORT, 65536) if p not in taken and port_free(p))
         client = SimClient()
-        phone = client.start(1, "pixel")[0]
+        phone = client.start(1, "pixel", port=port)[0]
         try:
             hostadb.connect(phone["serial"], self.address.port)
         except Exception:
@@ -123,3 +129,28 @@ class AdbAdapter:
             raise
         self.started_sims.append(str(phone["serial"]))
         return str(phone["serial"])
+
+    def running_sims(self) -> list[str]:
+        """The simulated phones this session started that still run."""
+        if not self.started_sims:
+            return []
+        from wgdroid.sim.client import SimClient
+
+        client = SimClient()
+        try:
+            if not client.running():
+                return []
+            alive = {str(p["serial"]) for p in client.phones()}
+        except WgdroidError:
+            return list(self.started_sims)  # can't tell: say they may run
+        return [s for s in self.started_sims if s in alive]
+
+
+def known_local_ports(serials: Iterable[str]) -> set[int]:
+    """The ports of `adb connect`ed local transports among `serials`."""
+    ports = set()
+    for serial in serials:
+        host, _, port = serial.rpartition(":")
+        if host in ("127.0.0.1", "localhost") and port.isdigit():
+            ports.add(int(port))
+    return ports

@@ -21,6 +21,7 @@ import itertools
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -30,6 +31,8 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from wgdroid.device.progress import Watch, watching
+from wgdroid.errors import WgdroidError
+from wgdroid.tui import paths
 from wgdroid.tui._start_time import START  # first: startup is measured from here
 from wgdroid.tui.actions import BY_ID, Scope
 from wgdroid.tui.adapter import AdbAdapter, DeviceAPI, Snapshot
@@ -215,6 +218,23 @@ class WgdroidApp(App[int]):
         op.cancelled = True
         self.log_activity(f"{op.label}: cancelling")
         op.watch.cancel()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: into the export folder (Textual's default,
+        ~/Downloads, may not exist), 0600, as the screen may show a QR code
+        (a private key)."""
+        from wgdroid.fileio import write_private
+
+        folder = Path(path).expanduser() if path else paths.folder("export_folder")
+        name = filename or time.strftime("wgdroid-%Y%m%d-%H%M%S.svg")
+        try:
+            saved = write_private(folder / name, self.export_screenshot(), overwrite=False)
+        except WgdroidError as exc:
+            self.notify(exc.message, title="Screenshot not saved", severity="error")
+            return None
+        self.notify(str(saved), title="Screenshot saved")
+        return str(saved)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "do" and parameters == ("app.cancel",):
@@ -461,8 +481,9 @@ def run(argv: Sequence[str] = ()) -> int:
     adapter = AdbAdapter(args.adb_host, args.adb_port)
     app = WgdroidApp(adapter, serial=args.serial, start_sim=args.sim)
     result = app.run()
-    # Left running on purpose: its tunnels stay usable from the CLI.
-    for serial in adapter.started_sims:
+    # Left running on purpose: its tunnels stay usable from the CLI (said only
+    # of those still running: one may have been stopped from another shell).
+    for serial in adapter.running_sims():
         sys.stderr.write(f"wgdroid: note: simulated phone {serial} is still running "
                          f"(stop it with `wgdroid sim stop {serial}`)\n")
     return int(result or 0)

@@ -46,7 +46,9 @@ class Session:
     selected: str | None = None  # the selected tunnel, by name
     phone_cursor: str | None = None  # the phone under the cursor of the phone list
     filter: str = ""  # only tunnels whose name holds this (case-insensitive)
-    renames: dict[str, str] = field(default_factory=dict)  # old -> new, while under way
+    # A tunnel to select as soon as the list shows it (renamed, imported, saved:
+    # a poll may list it before or after the operation's end is seen).
+    expected: str | None = None
     # The stored configs read so far, without secrets (for the detail pane, the
     # list's endpoints and the port-clash check before bringing one up).
     configs: dict[str, ConfigInfo] = field(default_factory=dict)
@@ -100,7 +102,7 @@ class Session:
         self.rate_history.clear()
         self.pending.clear()
         self.waiting.clear()
-        self.selected = None
+        self.selected = self.expected = None
         self.configs.clear()
         return True
 
@@ -127,10 +129,6 @@ class Session:
             snap = replace(snap, status=with_rates(prev.status, snap.status,
                                                    snap.elapsed - prev.elapsed))
         self.snapshot = snap
-        names = {t.name for t in snap.tunnels} | {i.name for i in snap.status.interfaces}
-        if self.selected in self.renames and self.selected not in names:
-            self.selected = self.renames[self.selected]  # the selection follows the tunnel
-        self.renames = {old: new for old, new in self.renames.items() if old in names}
         live = set()
         for iface in snap.status.interfaces:
             live.add(iface.name)
