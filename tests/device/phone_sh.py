@@ -89,7 +89,8 @@ class ShPhone:
         # root of a user namespace of their own, which is that user outside.
         self.prefix = [] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user"]
         self.root_uid = os.geteuid()
-        self.constants: dict[str, str] = {"LOCK_WAIT": "1", "DOWN_WAIT": "1"}
+        # Short waits; DOWN_WAIT leaves room for `down_lag` on a loaded machine.
+        self.constants: dict[str, str] = {"LOCK_WAIT": "1", "DOWN_WAIT": "2"}
         self._write_fakes()
 
     @staticmethod
