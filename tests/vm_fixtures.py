@@ -10,7 +10,9 @@
     stopped, and that it took the guest with it (no qemu process, no
     ``STATE/vm``) is checked there.
 
-Tests using it are marked ``sim`` and ``vm`` (``-m "not vm"`` leaves them out).
+Tests using it are marked ``sim`` and ``vm`` (``-m "not vm"`` leaves them out),
+and ``xdist_group("vm")``: under scripts/test (xdist) they share one worker,
+with its own adb server and simulator daemon, apart from the host phones' tests.
 """
 
 from __future__ import annotations
