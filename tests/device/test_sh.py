@@ -387,8 +387,7 @@ def test_list_and_pull(sh_phone: ShPhone) -> None:
     assert all(t.mtime for t in store.parse_list(ran.out))
     assert sh_phone.call("store", "op_pull", "wg0").out == "[Interface]\n"
     assert sh_phone.call("store", "op_pull", "x").failure == sc.Tag("not-found", ("x",))
-    empty = ShPhone(sh_phone.root / "empty", sh_phone.flavour, None
-                    if sh_phone.flavour == "dash" else Path(sh_phone.tools_path))
+    empty = ShPhone(sh_phone.root / "empty", sh_phone.flavour, Path(sh_phone.tools_path))
     assert empty.call("store", "op_list").out == ""
 
 
