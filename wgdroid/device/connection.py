@@ -335,8 +335,8 @@ class ShellStream:
         self._sock.close()
 
     def abort(self) -> None:
-        """End the stream from another thread: a blocked read or write fails at once."""
-        with contextlib.suppress(OSError):  # closed already
+        """From another thread: end the stream now (a blocked read returns)."""
+        with contextlib.suppress(OSError):  # already closed
             self._sock.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> ShellStream:

@@ -1,19 +1,17 @@
-"""What a running root operation waits for, for a caller that shows it, and
-a way to cancel it from another thread (the TUI). Nothing changes for a
-caller that does not ask (the CLI).
+"""What a device operation is doing, for a UI that waits on it, and a way
+to stop waiting.
 
-The caller runs device calls inside `watching(watch)`; the watch is kept in a
-context variable, so each thread (each TUI worker) has its own. rootshell
-reports to it, in order:
+    with progress.observe(on_event, cancel):   # in the thread that runs it
+        control.enable(device, "demo")
 
-    ("su", "")       the script now waits for su (not with adbd running as root)
-    ("granted", "")  su said yes (also when no su was needed)
-    ("step", NAME)   the phone script started a step (`step NAME`, sh/lib.sh)
-
-and gives it the open stream's abort, so `Watch.cancel()` shuts the stream:
-the blocked read ends at once and the operation raises `Cancelled`. The
-phone-side script then loses its adb stream; what it already did stays done
-(the lock and temp-file sweeps in sh/ clean up after a killed script).
+`on_event(Event)` hears: `su-waiting` (su has not answered for a second:
+a prompt is probably on the phone), `su-granted`, and `step` (what the
+phone script runs now: its `step` records, e.g. "wg-quick up"). It may be
+called from another thread than the operation's. Setting `cancel` closes
+the operation's shell stream: the operation raises Cancelled, and the
+phone may or may not have made the change (the script runs on, or is
+killed, there). The device API keeps its signatures: the observer travels
+in a context variable.
 """
 
 from __future__ import annotations
@@ -22,53 +20,43 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from wgdroid.errors import DeviceError
 
-Report = Callable[[str, str], None]
+SU_WAIT_NOTICE = 1.0  # seconds of silence before su-waiting
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # su-waiting | su-granted | step
+    detail: str = ""
 
 
 class Cancelled(DeviceError):
-    """The caller cancelled the operation while it ran."""
+    """The user stopped waiting; the phone may or may not have made the change."""
 
 
-class Watch:
-    def __init__(self, report: Report) -> None:
-        self.report = report
-        self._lock = threading.Lock()
-        self._abort: Callable[[], None] | None = None
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        """Stop waiting (thread-safe): the running operation raises Cancelled."""
-        with self._lock:
-            self.cancelled = True
-            abort = self._abort
-        if abort is not None:
-            abort()
-
-    def attach(self, abort: Callable[[], None]) -> None:
-        with self._lock:
-            if self.cancelled:
-                raise Cancelled("cancelled")
-            self._abort = abort
-
-    def detach(self) -> None:
-        with self._lock:
-            self._abort = None
+@dataclass(frozen=True)
+class Observer:
+    on_event: Callable[[Event], None]
+    cancel: threading.Event | None = None
 
 
-_current: ContextVar[Watch | None] = ContextVar("wgdroid_watch", default=None)
-
-
-def current() -> Watch | None:
-    return _current.get()
+_current: ContextVar[Observer | None] = ContextVar("wgdroid_progress", default=None)
 
 
 @contextmanager
-def watching(watch: Watch) -> Iterator[Watch]:
-    token = _current.set(watch)
+def observe(on_event: Callable[[Event], None],
+            cancel: threading.Event | None = None) -> Iterator[Observer]:
+    """Report the device operations run inside this block (this thread) to ON_EVENT."""
+    observer = Observer(on_event, cancel)
+    token = _current.set(observer)
     try:
-        yield watch
+        yield observer
     finally:
         _current.reset(token)
+
+
+def current() -> Observer | None:
+    return _current.get()

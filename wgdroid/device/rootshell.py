@@ -17,24 +17,21 @@ the operation timeout.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from wgdroid.device import progress
 from wgdroid.device import script as sc
-from wgdroid.device.connection import Device, ShellResult, ShellTimeout, collect
+from wgdroid.device.connection import Device, ShellResult, ShellStream, ShellTimeout, collect
 from wgdroid.device.failures import raise_for_tags
 from wgdroid.device.memo import DeviceMemo
-from wgdroid.errors import (
-    OperationTimeout,
-    RootError,
-    RootPendingError,
-    UsageError,
-    WgdroidError,
-)
+from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError, UsageError
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -162,8 +159,7 @@ def run_root(
     # on Magisk) would feed the config to an interactive root shell.
     if method is not None and not has_stdin:
         command = command_for(method, script, stdin=False)
-        result, granted = _execute(device, command, stdin, root_timeout, timeout,
-                                   su=method is not RootMethod.ADBD_ROOT)
+        result, granted = _execute(device, command, stdin, root_timeout, timeout)
         if granted or _is_denial(result):
             return _finish(device, method, result, granted)
         remember(device, None)  # another phone now has this serial: detect again
@@ -198,54 +194,32 @@ def _finish(
 
 
 def _execute(
-    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float,
-    *, su: bool = True,
-) -> tuple[ShellResult, bool]:
-    watch = progress.current()
-    if watch is None:
-        return _run(device, command, stdin, root_timeout, timeout, None, su)
-    try:
-        return _run(device, command, stdin, root_timeout, timeout, watch, su)
-    except WgdroidError:
-        if watch.cancelled:
-            raise progress.Cancelled(f"cancelled: wgdroid stopped waiting for {device.serial}",
-                                     hint="what the phone already did stays done") from None
-        raise
-    finally:
-        watch.detach()
-
-
-def _run(
-    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float,
-    watch: progress.Watch | None, su: bool,
+    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float
 ) -> tuple[ShellResult, bool]:
     start = time.monotonic()
     granted = False
     marker = sc.GRANTED_TAG.encode() + b"\n"
-
+    observer = progress.current()
     seen_err = bytearray()
-    steps = 0
+    told_steps = 0
 
     def saw(err: bytearray) -> None:
-        nonlocal granted, seen_err, steps
-        if not granted and marker in err and watch is not None:
-            watch.report("granted", "")
-        granted = granted or marker in err
+        nonlocal granted, seen_err, told_steps
         seen_err = err  # for a timeout: the last step and what the tools said
-        if watch is not None and b":step\t" in err:
-            found = sc.split_stderr(err.decode("utf-8", "replace")).steps
-            for step in found[steps:]:
-                watch.report("step", step)
-            steps = len(found)
+        if not granted and marker in err:
+            granted = True
+            if observer is not None:
+                observer.on_event(progress.Event("su-granted"))
+        if observer is not None and b"wgdroid:step\t" in err:
+            steps = sc.split_stderr(err.decode("utf-8", "replace")).steps
+            for step in steps[told_steps:]:
+                observer.on_event(progress.Event("step", step))
+            told_steps = len(steps)
 
     def deadline() -> float:  # the root timeout until su grants, then the operation's
         return start + (timeout if granted else min(root_timeout, timeout))
 
-    with device.open_shell(command) as stream:
-        if watch is not None:
-            watch.attach(stream.abort)
-            if su:
-                watch.report("su", "")
+    with device.open_shell(command) as stream, _watching(observer, stream, lambda: granted):
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
             # only run once su grants, so nothing reaches a non-root reader.
@@ -262,6 +236,42 @@ def _run(
             if granted:
                 raise _timed_out(device, timeout, bytes(seen_err)) from None
             raise _pending(device, root_timeout) from None
+        except DeviceError:
+            if observer is not None and observer.cancel is not None and observer.cancel.is_set():
+                raise progress.Cancelled(
+                    f"stopped waiting for {device.serial}: the phone may or may not have "
+                    "made the change"
+                ) from None
+            raise
+
+
+@contextlib.contextmanager
+def _watching(observer: progress.Observer | None, stream: ShellStream,
+              granted: Callable[[], bool]) -> Iterator[None]:
+    """For an observer: su-waiting after a second without su's answer, and
+    the stream aborted when it cancels."""
+    if observer is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        if not done.wait(progress.SU_WAIT_NOTICE) and not granted():
+            observer.on_event(progress.Event("su-waiting"))
+        if observer.cancel is None:
+            return
+        while not done.is_set():
+            if observer.cancel.wait(0.1):
+                stream.abort()
+                return
+
+    thread = threading.Thread(target=watch, name="wgdroid-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(1.0)
 
 
 def _timed_out(device: Device, timeout: float, err: bytes) -> OperationTimeout:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,7 +31,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from wgdroid.device.progress import Watch, watching
+from wgdroid.device import progress
 from wgdroid.errors import WgdroidError
 from wgdroid.tui import paths
 from wgdroid.tui._start_time import START  # first: startup is measured from here
@@ -50,7 +51,7 @@ from wgdroid.tui.messages import (
     SessionChanged,
     SnapshotPolled,
 )
-from wgdroid.tui.ops import SU_PROMPT_AFTER, WAIT_FOR_GRANT, Op
+from wgdroid.tui.ops import WAIT_FOR_GRANT, Op
 from wgdroid.tui.screens.main import MainScreen, PhoneChosen, TunnelSelected
 from wgdroid.tui.state import Session
 
@@ -150,14 +151,13 @@ class WgdroidApp(App[int]):
         What it waits for (su, the phone script's steps) arrives as OpProgress;
         `cancel_op` stops it."""
         op_id = next(self._op_ids)
+        cancel = threading.Event()
 
-        def report(kind: str, detail: str) -> None:  # called in the worker's thread
-            self.post_message(OpProgress(op_id, kind, detail))
-
-        watch = Watch(report)
+        def report(event: progress.Event) -> None:  # called from the device layer's threads
+            self.post_message(OpProgress(op_id, event.kind, event.detail))
 
         def watched() -> Any:
-            with watching(watch):
+            with progress.observe(report, cancel):
                 return fn()
 
         if tunnel and pending:
@@ -167,7 +167,7 @@ class WgdroidApp(App[int]):
         worker: Worker[Any] = self.run_worker(
             watched, name=label, group="op", thread=True, exit_on_error=False,
             description=label)
-        self._ops[worker] = Op(op_id, label, tunnel, done, watch, pending)
+        self._ops[worker] = Op(op_id, label, tunnel, done, cancel, pending)
         self.refresh_bindings()  # Cancel shows while something runs
         return worker
 
@@ -181,19 +181,9 @@ class WgdroidApp(App[int]):
         line = op.progressed(message.kind, message.detail)
         if line:
             self.log_activity(line)
-        if message.kind == "su" and op.su_since is not None:
-            since = op.su_since
-            self.set_timer(SU_PROMPT_AFTER, lambda: self._su_silent(message.op, since))
-        self._show_op(op)
-
-    def _su_silent(self, op_id: int, since: float) -> None:
-        """su has not answered for a while: a prompt is waiting on the phone."""
-        op = self._op(op_id)
-        if op is None or not op.su_prompt_pending(since):
-            return
-        self.log_activity(f"{op.label}: {WAIT_FOR_GRANT}")
-        self.notify(f"{op.label}: {WAIT_FOR_GRANT} (ctrl+x cancels)", title="su asks",
-                    severity="warning", timeout=10)
+        if message.kind == "su-waiting":  # a prompt is probably on the phone
+            self.notify(f"{op.label}: {WAIT_FOR_GRANT} (ctrl+x cancels)", title="su asks",
+                        severity="warning", timeout=10)
         self._show_op(op)
 
     def _show_op(self, op: Op) -> None:
@@ -215,9 +205,8 @@ class WgdroidApp(App[int]):
             return
         mine = [op for op in running if op.tunnel == self.session.selected]
         op = (mine or running)[-1]
-        op.cancelled = True
         self.log_activity(f"{op.label}: cancelling")
-        op.watch.cancel()
+        op.cancel.set()
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:

@@ -62,7 +62,7 @@ class OpProgress(Message):
     """What a running operation waits for now (wgdroid.device.progress)."""
 
     op: int
-    kind: str  # su | granted | step
+    kind: str  # su-waiting | su-granted | step
     detail: str
 
 
