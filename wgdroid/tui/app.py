@@ -31,7 +31,6 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from wgdroid.device import progress
 from wgdroid.errors import WgdroidError
 from wgdroid.tui import paths
 from wgdroid.tui._start_time import START  # first: startup is measured from here
@@ -57,6 +56,7 @@ from wgdroid.tui.state import Session
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import DeviceInfo
+    from wgdroid.device.progress import Event
 
 STATUS_INTERVAL = 1.0  # the official app polls its detail view every second
 DEVICES_INTERVAL = 2.0
@@ -150,10 +150,12 @@ class WgdroidApp(App[int]):
         the UI thread after success; failures go to the one error handler.
         What it waits for (su, the phone script's steps) arrives as OpProgress;
         `cancel_op` stops it."""
+        from wgdroid.device import progress
+
         op_id = next(self._op_ids)
         cancel = threading.Event()
 
-        def report(event: progress.Event) -> None:  # called from the device layer's threads
+        def report(event: Event) -> None:  # called from the device layer's threads
             self.post_message(OpProgress(op_id, event.kind, event.detail))
 
         def watched() -> Any:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from wgdroid.config.dialect import Dialect
-from wgdroid.device.status import with_rates
 from wgdroid.tui.details import ConfigInfo, stamp_of
 
 if TYPE_CHECKING:
@@ -124,6 +123,8 @@ class Session:
         a phone no longer chosen."""
         if snap.serial != self.serial:
             return False
+        from wgdroid.device.status import with_rates  # loaded by the poll already
+
         prev = self.snapshot
         if prev is not None and prev.serial == snap.serial:
             snap = replace(snap, status=with_rates(prev.status, snap.status,
