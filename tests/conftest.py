@@ -76,11 +76,12 @@ def _xdist_group(item: pytest.Item) -> str | None:
     another. Sim tests share that worker's adb server and simulator daemon (session
     fixtures); the VM tests its one qemu guest, booted once, in a worker of their own
     beside the other sim tests (each worker has its own daemon); device tests share
-    one phone. Unit tests have no group: they spread over the workers."""
+    one phone. The data plane's namespace tests use no phone: a worker of their own.
+    Unit tests have no group: they spread over the workers."""
     if item.get_closest_marker("device"):
         return "device"
     if item.get_closest_marker("vm") or "vm_phone" in getattr(item, "fixturenames", ()):
         return "vm"
     if item.get_closest_marker("sim"):
-        return "sim"
+        return "netns" if Path(str(item.path)).parent.name == "userspace" else "sim"
     return None
