@@ -98,6 +98,60 @@ class OpenWork:
     results: list[int] = field(default_factory=list)  # plaintext length, or -1
 
 
+# --- the work descriptions on the wire to a worker process ----------------------
+#
+# Struct-packed, not pickled (pickling the dataclasses cost more than the pipe).
+# Seal: "S", key, receiver, counter, mtu, out, item count, then per item its
+# fields. Open: "O", in, out, message count, key count, the distinct keys, then
+# per message its key's index, offset and length.
+
+_SEAL_HEAD = struct.Struct("<c32sIQiIH")
+_SEAL_ITEM = struct.Struct("<IIIBBHHHHH")
+_OPEN_HEAD = struct.Struct("<cIIHH")
+_OPEN_MSG = struct.Struct("<BII")
+
+
+def encode_work(work: SealWork | OpenWork) -> bytes:
+    if isinstance(work, SealWork):
+        parts = [_SEAL_HEAD.pack(b"S", work.key, work.receiver, work.counter, work.mtu,
+                                 work.out, len(work.items))]
+        parts += [_SEAL_ITEM.pack(i.buf, i.off, i.length, i.flags, i.gso_type, i.gso_size,
+                                  i.csum_start, i.csum_offset, i.seg_from, i.seg_count)
+                  for i in work.items]
+        return b"".join(parts)
+    keys: dict[bytes, int] = {}
+    msgs = [_OPEN_MSG.pack(keys.setdefault(k, len(keys)), o, n)
+            for k, o, n in zip(work.keys, work.offs, work.lens, strict=True)]
+    return b"".join([_OPEN_HEAD.pack(b"O", work.inp, work.out, len(msgs), len(keys)),
+                     *keys, *msgs])
+
+
+def decode_work(data: bytes) -> SealWork | OpenWork:
+    """encode_work's inverse; ValueError for a damaged description."""
+    try:
+        return _decode(data)
+    except struct.error as e:
+        raise ValueError(f"bad work description: {e}") from None
+
+
+def _decode(data: bytes) -> SealWork | OpenWork:
+    if data[:1] == b"S":
+        _, key, receiver, counter, mtu, out, n = _SEAL_HEAD.unpack_from(data)
+        items = [Item(*f) for f in _SEAL_ITEM.iter_unpack(data[_SEAL_HEAD.size :])]
+        if len(items) != n:
+            raise ValueError("truncated seal work")
+        return SealWork(key, receiver, counter, mtu, items, out)
+    _, inp, out, n, nkeys = _OPEN_HEAD.unpack_from(data)
+    at = _OPEN_HEAD.size
+    keys = [data[at + 32 * i : at + 32 * (i + 1)] for i in range(nkeys)]
+    at += 32 * nkeys
+    msgs = list(_OPEN_MSG.iter_unpack(data[at:]))
+    if len(msgs) != n:
+        raise ValueError("truncated open work")
+    return OpenWork(inp, out, [keys[k] for k, _, _ in msgs], [o for _, o, _ in msgs],
+                    [m for _, _, m in msgs])
+
+
 class Kernels(Protocol):
     name: str
 

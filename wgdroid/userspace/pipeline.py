@@ -200,9 +200,11 @@ class Pipeline:
 
     # --- TX ---
 
-    def can_send(self) -> bool:
-        """An output buffer is free (else the reader should leave packets queued)."""
-        return self._tx_out.free > 0
+    def can_send(self, pending: int = 0) -> bool:
+        """An output buffer is free beyond `pending` reads already taken (each needs
+        one, as a rule, unless the pool is synchronous: then units finish one after
+        the other): else the reader leaves packets queued in the kernel."""
+        return self._tx_out.free > (0 if self.pool.synchronous else pending)
 
     def submit_tx(self, peer: Peer, key: bytes, receiver: int, counter: int, mtu: int,
                   items: list[Item]) -> None:
