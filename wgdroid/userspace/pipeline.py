@@ -42,9 +42,12 @@ from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool, Worke
 PoolKind = Literal["inline", "threads", "processes"]
 
 IN_SIZE = 192 << 10  # a TUN read / UDP GRO batch is <= 64 KiB: several fit
-OUT_SIZE = 96 << 10  # one unit's datagrams: a 64 KiB super-packet sealed, with headroom
+OUT_SIZE = 192 << 10  # one unit's datagrams: two 64 KiB super-packets sealed, with headroom
 READ_NEED = 65536 + 16  # what one read may need (virtio header + 64 KiB)
-MAX_UNIT_SEGMENTS = 64  # per unit (also the UDP GSO limit per send)
+# Per unit: the reads of one wake-up for one peer, up to two super-packets. Bigger
+# units spend less of the event loop per byte (what lets worker threads scale:
+# docs/dataplane.md); sends still go out in UDP GSO runs of at most 64.
+MAX_UNIT_SEGMENTS = 128
 
 
 def memory_specs(in_flight: int) -> list[PoolSpec]:
