@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from support import wait_until
 
-from wgdroid.userspace.core import Cipher, RecvJob, open_raw, seal_raw
+from wgdroid.userspace.core import Cipher, RecvRun, open_raw, seal_raw
 from wgdroid.userspace.kernels import GSO_TCPV4, NEEDS_CSUM, Item, PyKernels, segments
 from wgdroid.userspace.pipeline import (
     MAX_UNIT_SEGMENTS,
@@ -37,6 +37,14 @@ class Token:
 
     def __init__(self, n: int) -> None:
         self.n = n
+
+
+class FakeKeypair:
+    """What a RecvRun needs of a core Keypair here: its peer and receive cipher."""
+
+    def __init__(self, peer: Token) -> None:
+        self.peer = peer
+        self.recv = Cipher(KEY)
 
 
 class Sink:
@@ -81,15 +89,15 @@ def feed_rx(pipe: Pipeline, peer: Any, datagrams: list[bytes]) -> None:
     assert where is not None
     buf, pos = where
     view = pipe.memory.view(buf)
-    jobs, offs = [], []
+    run = RecvRun(FakeKeypair(peer), ("::1", 1))  # type: ignore[arg-type]
     for d in datagrams:
         view[pos : pos + len(d)] = d
-        jobs.append(RecvJob(None, Cipher(KEY), int.from_bytes(d[8:16], "little"),  # type: ignore[arg-type]
-                            view[pos : pos + len(d)], ("::1", 1)))
-        offs.append(pos)
+        run.counters.append(int.from_bytes(d[8:16], "little"))
+        run.offs.append(pos)
+        run.lens.append(len(d))
         pos += (len(d) + 15) & ~15
     arena.commit(pos - where[1])
-    pipe.submit_rx(peer, jobs, buf, offs)  # type: ignore[arg-type]
+    pipe.submit_rx(run, buf)
     arena.unref(buf)
 
 
