@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import wgdroid as cli
+from sim_phone_io import demo_config, on_phone
 
 from wgdroid.errors import WgdroidError, exit_code_for
 
@@ -52,8 +52,7 @@ class Phone:
         self.device = connect(sim_phone.serial)
 
     def sh(self, cmd: str) -> str:
-        res = self.sim.run_in_phone(cmd, timeout=30)
-        return res.stdout.decode() if isinstance(res.stdout, bytes) else str(res.stdout)
+        return on_phone(self.sim, cmd)
 
     def up(self, name: str) -> bool:
         return self.sim.run_in_phone(f"wg show {name} >/dev/null 2>&1").status == 0
@@ -71,10 +70,7 @@ def phone(sim_phone: Any) -> Phone:
 
 
 def demo(phone: Phone, tmp_path: Path) -> str:
-    out = tmp_path / "demo.conf"
-    res = cli("pull", "-s", phone.sim.serial, "demo", "-o", str(out))
-    assert res.returncode == 0, res.stderr
-    return out.read_text()
+    return demo_config(phone.sim, tmp_path).decode()
 
 
 def test_enable_and_enable(phone: Phone) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sim_phone_io import demo_config, on_phone
 from support import wait_until
 from support import wgdroid as cli
 
@@ -22,16 +23,8 @@ pytestmark = pytest.mark.sim
 SOCKETS = "/var/run/wireguard"
 
 
-def on_phone(phone: Any, cmd: str) -> str:
-    res = phone.run_in_phone(cmd, timeout=30)
-    return res.stdout.decode() if isinstance(res.stdout, bytes) else str(res.stdout)
-
-
 def demo_text(phone: Any, tmp_path: Path) -> str:
-    out = tmp_path / "demo.conf"
-    res = cli("pull", "-s", phone.serial, "demo", "-o", str(out))
-    assert res.returncode == 0, res.stderr
-    return out.read_text()
+    return demo_config(phone, tmp_path).decode()
 
 
 def gone(phone: Any, name: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sim_phone_io import demo_config, on_phone
 from support import wait_for_handshake, wait_until
 
 from wgdroid.config import keys
@@ -40,19 +41,6 @@ def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
 
 def streams(phone: Any) -> int:
     return sum(phone.counters().values())
-
-
-def on_phone(phone: Any, cmd: str) -> str:
-    res = phone.run_in_phone(cmd, timeout=30)
-    return res.stdout.decode() if isinstance(res.stdout, bytes) else str(res.stdout)
-
-
-def demo_config(phone: Any, tmp_path: Path) -> bytes:
-    out = tmp_path / "demo.conf"
-    res = cli("pull", "-s", phone.serial, "demo", "-o", str(out))
-    assert res.returncode == 0, res.stderr
-    assert out.stat().st_mode & 0o777 == 0o600
-    return out.read_bytes()
 
 
 def tunnel_config(demo: bytes, port: int, net: int) -> tuple[bytes, str]:

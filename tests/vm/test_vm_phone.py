@@ -116,6 +116,11 @@ def test_a_second_vm_phone_lists_reboots_and_stops(vm_phone: SimPhone, adb_serve
         ran = vm_phone.run_in_phone("cat /proc/sys/kernel/osrelease; id -u")
         kernel = vm_phone.info["guest_kernel"].encode()
         assert (ran.status, ran.stdout.split()) == (0, [kernel, b"0"])
+        # su's policy is the guest simulator's: denied there, granted again.
+        assert cli("sim", "su", serial, "--policy", "deny").returncode == 0
+        assert adb_server.adb("-s", serial, "shell", "su -c id").returncode != 0
+        assert cli("sim", "su", serial, "--policy", "grant").returncode == 0
+        assert "uid=0(root)" in adb_server.adb("-s", serial, "shell", "su -c id").stdout
         # Reboot: the transport drops and comes back, /data stays.
         assert adb_server.adb("-s", serial, "shell", "touch /data/local/tmp/kept").returncode == 0
         assert cli("sim", "reboot", serial).returncode == 0

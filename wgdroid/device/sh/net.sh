@@ -92,6 +92,21 @@ live_blocker() {
   fi
 }
 
+# change NAME KIND OLD NEW DEL ADD: DEL the KIND values only OLD has, ADD
+# those only NEW has (each: DEL|ADD NAME VALUE); true if anything changed.
+change() {
+  _ch=1
+  for _ch_v in $(only_in "$2" "$3" "$4"); do
+    "$5" "$1" "$_ch_v" || fail apply-failed "$1" "$2 $_ch_v"
+    _ch=0
+  done
+  for _ch_v in $(only_in "$2" "$4" "$3"); do
+    "$6" "$1" "$_ch_v" || fail apply-failed "$1" "$2 $_ch_v"
+    _ch=0
+  done
+  return "$_ch"
+}
+
 # apply_live NAME OLD_FACTS: NAME's stored config onto the running tunnel;
 # `applied NAME WHAT` (WHAT: peers, then addresses routes mtu as they
 # changed). Returns 1 with RESTART_WHY set when only a restart can do it.
@@ -103,30 +118,13 @@ apply_live() {
   step "wg syncconf"
   conf_strip "$_al_f" | wg syncconf "$1" /proc/self/fd/0 || fail apply-failed "$1" "wg syncconf"
   _al_what=peers
-  _al_addr=""
-  _al_route=""
-  for _al_v in $(only_in addr "$2" "$_al_new"); do
-    net_addr_del "$1" "$_al_v" || fail apply-failed "$1" "address $_al_v"
-    _al_addr=" addresses"
-  done
-  for _al_v in $(only_in addr "$_al_new" "$2"); do
-    net_addr_add "$1" "$_al_v" || fail apply-failed "$1" "address $_al_v"
-    _al_addr=" addresses"
-  done
+  change "$1" addr "$2" "$_al_new" net_addr_del net_addr_add && _al_what="$_al_what addresses"
   if [ -z "$(of table "$_al_new")" ]; then
-    for _al_v in $(only_in route "$2" "$_al_new"); do
-      net_route_del "$1" "$_al_v" || fail apply-failed "$1" "route $_al_v"
-      _al_route=" routes"
-    done
-    for _al_v in $(only_in route "$_al_new" "$2"); do
-      net_route_add "$1" "$_al_v" || fail apply-failed "$1" "route $_al_v"
-      _al_route=" routes"
-    done
+    change "$1" route "$2" "$_al_new" net_route_del net_route_add && _al_what="$_al_what routes"
   fi
-  _al_mtu=
   if [ "$(of mtu "$2")" != "$(of mtu "$_al_new")" ]; then
     net_mtu "$1" "$(of mtu "$_al_new")" || fail apply-failed "$1" mtu
-    _al_mtu=" mtu"
+    _al_what="$_al_what mtu"
   fi
-  rec applied "$1" "$_al_what$_al_addr$_al_route$_al_mtu"
+  rec applied "$1" "$_al_what"
 }
