@@ -6,7 +6,8 @@ Entry points (all pure, all take `now` = monotonic seconds from the shell):
   `add_or_update_peer`, `remove_peer`, `replace_peers`, `add_allowed_ip`,
   `remove_allowed_ip`, `clear_allowed_ips`; `snapshot()` for `get=1`;
 - TX: `route_outbound(packet) -> Peer | None`, then `Peer.prepare_send`;
-- RX: `classify(datagram, src, now)` -> `RecvJob` (transport: decrypt with
+- RX: `classify(datagram, src, now)` (or `classify_run` for a UDP GRO read:
+  RecvRun) -> `RecvJob` (transport: decrypt with
   `transport.open_`, finish with `job.keypair.peer.on_received`) |
   `HandshakeMessage` (give to `handle_handshake`) | None (drop);
 - timers: `tick(now)`, `next_deadline()`;
@@ -57,7 +58,7 @@ from wgdroid.userspace.core.peer import Peer
 from wgdroid.userspace.core.primitives import StaticKey
 from wgdroid.userspace.core.ratelimiter import RateLimiter
 from wgdroid.userspace.core.snapshot import DeviceSnapshot, PeerSnapshot
-from wgdroid.userspace.core.transport import RecvJob
+from wgdroid.userspace.core.transport import RecvJob, RecvRun
 
 IPNetwork = IPv4Network | IPv6Network
 Rng = Callable[[int], bytes]
@@ -267,29 +268,50 @@ class Device:
         return None
 
     def classify_run(
-        self, buf: Bytes, start: int, end: int, step: int, src: Endpoint, now: float
-    ) -> list[tuple[int, RecvJob | HandshakeMessage]]:
-        """`classify` for a run of datagrams from one source laid out every `step`
-        bytes of buf[start:end] (a UDP GRO read; the last may be shorter): the
-        (offset, item) of each one not dropped. Messages under the keypair of the
-        one before skip its lookup and checks (they hold for the whole run)."""
-        out: list[tuple[int, RecvJob | HandshakeMessage]] = []
+        self, buf: Bytes | bytearray, start: int, end: int, step: int, src: Endpoint,
+        now: float
+    ) -> list[RecvRun | HandshakeMessage]:
+        """`classify` for the datagrams of one source laid out every `step` bytes of
+        buf[start:end] (a UDP GRO read; the last may be shorter), in arrival order:
+        consecutive transport messages under one keypair become one RecvRun (whose
+        offsets point into buf), handshake messages come as themselves, anything
+        else is dropped. Messages under the keypair of the one before reuse its
+        lookup and checks (they hold for the whole read)."""
+        out: list[RecvRun | HandshakeMessage] = []
         view = memoryview(buf)
-        prefix = b""
-        kp: Keypair | None = None
-        for off in range(start, end, step):
-            n = min(step, end - off)
-            if kp is not None and n >= TRANSPORT_MIN_LEN and view[off : off + 8] == prefix:
-                counter = int.from_bytes(view[off + 8 : off + 16], "little")
-                if counter < REJECT_AFTER_MESSAGES:
-                    out.append((off, RecvJob(kp, kp.recv, counter, view[off : off + n], src)))
-                continue
+        unpack = _TRANSPORT_HDR.unpack_from
+        run: RecvRun | None = None
+        counters: list[int] = []
+        offs: list[int] = []
+        index = -1
+        off = start
+        while off < end:
+            n = step if off + step <= end else end - off
+            if run is not None and n >= TRANSPORT_MIN_LEN:
+                mtype, idx, counter = unpack(view, off)
+                if mtype == MSG_TRANSPORT and idx == index:
+                    if counter < REJECT_AFTER_MESSAGES:
+                        counters.append(counter)
+                        offs.append(off)
+                    off += step
+                    continue
             item = self.classify(view[off : off + n], src, now)
-            if item is None:
-                continue
             if isinstance(item, RecvJob):
-                kp, prefix = item.keypair, bytes(view[off : off + 8])
-            out.append((off, item))
+                run = RecvRun(item.keypair, src)
+                counters, offs = run.counters, run.offs
+                counters.append(item.counter)
+                offs.append(off)
+                index = item.keypair.local_index
+                out.append(run)
+            elif item is not None:
+                run = None
+                out.append(item)
+            off += step
+        for r in out:
+            if isinstance(r, RecvRun):  # every datagram is `step` long but the read's last
+                r.lens = [step] * len(r.offs)
+                if r.offs[-1] + step > end:
+                    r.lens[-1] = end - r.offs[-1]
         return out
 
     def handle_handshake(self, msg: HandshakeMessage, now: float, under_load: bool) -> list[Action]:

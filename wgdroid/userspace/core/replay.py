@@ -40,9 +40,10 @@ class ReplayWindow:
         backtrack = self.backtrack
         if their_counter > counter:
             index_current = counter >> _WORD_SHIFT
-            top = min(index - index_current, _WORDS)
-            for i in range(1, top + 1):
-                backtrack[(i + index_current) & _WORD_MASK] = 0
+            top = index - index_current  # words to clear (0 in order, in the same word)
+            if top:
+                for i in range(1, (top if top < _WORDS else _WORDS) + 1):
+                    backtrack[(i + index_current) & _WORD_MASK] = 0
             self.counter = their_counter
         index &= _WORD_MASK
         bit = 1 << (their_counter & _BIT_MASK)
