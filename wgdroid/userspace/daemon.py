@@ -304,7 +304,8 @@ class Daemon:
             return 0.0
         if deadline is None:
             return 1.0
-        return min(1.0, max(0.0005, (deadline - self.now()) / self.scale))
+        wait = (deadline - now) / self.scale
+        return 1.0 if wait > 1.0 else 0.0005 if wait < 0.0005 else wait
 
     def _on_link(self) -> None:
         for ev in self.links.read():

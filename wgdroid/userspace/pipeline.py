@@ -213,13 +213,19 @@ class Pipeline:
                   items: list[Item]) -> None:
         """Seal `items` (in tx_in buffers; counters from `counter` on, one per
         segment, as reserved) in units that fit an output buffer, in order."""
+        arena = self.tx_arena
+        if len(items) == 1 and not items[0].gso_type:  # a lone packet (a ping, an ACK)
+            item = items[0]
+            arena.ref(item.buf)
+            self._push_tx(peer, SealWork(key, receiver, counter, mtu, items, -1), [item.buf],
+                          max_output(item, 0, mtu), item.length > 0)
+            return
         work_items: list[Item] = []
         bufs: list[int] = []
         out_bytes = 0
         segs = 0
         data = False
         first = counter
-        arena = self.tx_arena
         for item in items:
             if item.gso_type:
                 view = self.memory.view(item.buf)[item.off : item.off + item.length]

@@ -9,6 +9,7 @@ names follow the kernel's send.c / receive.c / timers.c.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from wgdroid.userspace.core.device import Device
 
 _ZERO_KEY = bytes(KEY_LEN)
+_IP4 = struct.Struct("!BxH8xI")  # version/IHL, total length, source address
+_IP6 = struct.Struct("!4xH2xQQ")  # payload length, source address (two halves)
 
 
 class Peer:
@@ -263,13 +266,19 @@ class Peer:
         if not kp.valid:  # replaced since it was classified (a handshake in between)
             self.rx_dropped += len(run)
             return packets, []
-        validate = kp.replay.validate
         allowed = self.device.allowed_ips
         rx = dropped = authentic = data = 0
         last_src: tuple[int, int] | None = None  # (version, address): one lookup per source
         src_ok = False
-        for counter, off, n in zip(run.counters, run.offs, lens, strict=True):
-            if n < 0 or not validate(counter):
+        counters = run.counters
+        if min(lens, default=0) >= 0:  # all authentic: one pass over the window
+            fresh = kp.replay.validate_run(counters)
+        else:  # only authentic counters may move the window
+            validate = kp.replay.validate
+            fresh = [n >= 0 and validate(c) for c, n in zip(counters, lens, strict=True)]
+        v4, v6 = _IP4.unpack_from, _IP6.unpack_from
+        for ok, off, n in zip(fresh, run.offs, lens, strict=True):
+            if not ok:
                 dropped += 1
                 continue
             authentic += 1
@@ -279,23 +288,24 @@ class Peer:
             data += 1
             version = buf[off] >> 4
             if version == 4 and n >= 20:
-                length = (buf[off + 2] << 8) | buf[off + 3]
+                _vihl, length, addr = v4(buf, off)
                 if length < 20 or length > n:
                     dropped += 1
                     continue
-                src = (4, int.from_bytes(buf[off + 12 : off + 16], "big"))
             elif version == 6 and n >= 40:
-                length = ((buf[off + 4] << 8) | buf[off + 5]) + 40
+                payload, hi, lo = v6(buf, off)
+                length = payload + 40
                 if length > n:
                     dropped += 1
                     continue
-                src = (6, int.from_bytes(buf[off + 8 : off + 24], "big"))
+                addr = hi << 64 | lo
             else:
                 dropped += 1
                 continue
+            src = (version, addr)
             if src != last_src:
                 last_src = src
-                owner = allowed.lookup_v4(src[1]) if version == 4 else allowed.lookup_v6(src[1])
+                owner = allowed.lookup_v4(addr) if version == 4 else allowed.lookup_v6(addr)
                 src_ok = owner is self
             if not src_ok:
                 dropped += 1
