@@ -124,7 +124,9 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         # Unplugged: a notification names the phone, the app keeps running.
         sim_phone.server.adb("disconnect", sim_phone.serial)
         await until(pilot, "the detach", lambda: app.session.serial is None)
-        assert any(n.message == f"{sim_phone.serial} detached" for n in notes.shown)
-        assert app.main_screen.query_one("#tunnels", DataTable).row_count == 0
+        await until(pilot, "the notification", lambda: any(
+            n.message == f"{sim_phone.serial} detached" for n in notes.shown))
+        table = app.main_screen.query_one("#tunnels", DataTable)
+        await until(pilot, "the list emptied", lambda: table.row_count == 0)
         log = "\n".join(app.session.activity)
         assert "enable demo: done" in log and "PrivateKey" not in log

@@ -57,7 +57,8 @@ async def test_offers_a_simulated_phone_when_none_is_attached(no_phones: list[st
         assert "No Android phone is attached" in str(offer.query_one("#question").content)  # type: ignore[attr-defined]
         await pilot.press("y")
         no_phones.append(await _phone_shown(app, pilot))
-        assert any("attached" in n.message for n in notes.shown)  # hot-plug seen
+        await until(pilot, "the hot-plug notice", lambda: any(
+            "attached" in n.message for n in notes.shown))
 
 
 @sync
