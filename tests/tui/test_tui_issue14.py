@@ -138,6 +138,7 @@ class LateGrant(SampleAdapter):
         self.granted = False
 
     def doctor(self, serial: str) -> Capabilities:
+        self._op("doctor", serial)
         caps = capabilities(serial)
         if not self.granted:
             caps.root_method = None
@@ -158,6 +159,25 @@ async def test_7_f5_asks_the_phone_again_what_it_has() -> None:
         adapter.granted = True
         await pilot.press("f5")
         await until(pilot, "root shown", lambda: str(phones.get_cell(SERIAL, "root")) == "magisk")
+
+
+@sync
+async def test_7_root_is_asked_again_once_an_operation_got_su() -> None:
+    """#7: a toggle that went through su (the user tapped Grant) left the
+    phone list saying "root none" until f5."""
+    adapter = LateGrant()
+    app = WgdroidApp(adapter, poll=False, offer_sim=False)
+    async with app.run_test(size=SMALL) as pilot:
+        await fill(app, pilot)
+        app.session.caps[SERIAL] = LateGrant().doctor(SERIAL)  # as doctor saw it: no answer
+        app.changed()
+        phones = app.main_screen.query_one(DeviceTable)
+        await until(pilot, "root none", lambda: str(phones.get_cell(SERIAL, "root")) == "none")
+        adapter.granted = True
+        mark = len(adapter.calls)
+        await pilot.press("down", "space")  # lab goes up: su answered
+        await until(pilot, "root shown", lambda: str(phones.get_cell(SERIAL, "root")) == "magisk")
+        assert adapter.since(mark) == [("enable", "lab"), ("doctor", SERIAL)]
 
 
 def _visible(app: WgdroidApp, widget: Any) -> bool:

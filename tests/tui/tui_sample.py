@@ -245,9 +245,11 @@ def scan(drawing: Any, style: str = "half") -> str:
 
 
 async def until(pilot: Any, what: str, cond: Callable[[], object],
-                timeout: float = 30) -> None:  # noqa: ASYNC109 (wait_until's keywords)
-    """Wait for an effect in the app, letting it process its messages meanwhile."""
-    await wait_until_async(cond, what=what, timeout=timeout, pause=pilot.pause)
+                timeout: float = 30,  # noqa: ASYNC109 (wait_until's keywords)
+                check: Callable[[Any], object] | None = None) -> None:
+    """Wait for an effect in the app, letting it process its messages meanwhile
+    (`check`: when the probe returns what it saw rather than a truth value)."""
+    await wait_until_async(cond, what=what, timeout=timeout, pause=pilot.pause, check=check)
 
 
 S = TypeVar("S")
