@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from wgdroid.cli import output
 from wgdroid.cli.devices import count, device_parent, one, report, run_on_all, seconds
-from wgdroid.errors import InvalidInputError
 from wgdroid.exit_codes import ExitCode
 from wgdroid.humanize import age, duration, rate, size
 
 if TYPE_CHECKING:
     from wgdroid.config.issues import ConfigError
     from wgdroid.device.connection import Device
-    from wgdroid.device.dialect import DialectCheck
     from wgdroid.device.fanout import Outcome
     from wgdroid.device.status import DeviceStatus
     from wgdroid.device.store import StoreResult
@@ -146,13 +144,15 @@ def _push(args: argparse.Namespace) -> int:
                 output.raw_stderr(w.format())
     except ConfigError as exc:
         return _config_refused(exc)
-    _check_hooks(check, args.allow_hooks)
+    hooks = check.allow_hooks(args.allow_hooks)  # refused here, before any phone is asked
+    if hooks:
+        output.warning(hooks)
     backend = Backend(args.backend) if args.enable else None
 
     def op(d: Device) -> store.StoreResult:
         return store.push(d, data, name, enable=backend, restart=args.restart,
                           dialect_override=override, check=check,
-                          root_timeout=args.root_timeout)
+                          allow_hooks=args.allow_hooks, root_timeout=args.root_timeout)
 
     def warn(results: list[store.StoreResult]) -> None:
         if override is not None:
@@ -209,23 +209,6 @@ def _say_running(result: StoreResult) -> None:
         reason = result.restart_reason or "asked"
         why = _RESTART_REASONS.get(reason, reason)
         output.note(f"{result.name}: restarted with the new config ({why})")
-
-
-def _check_hooks(check: DialectCheck, allowed: bool) -> None:
-    """Hooks run as root on a phone whose wg-quick is the Linux one (the Android
-    wg-quick refuses them): refused unless --allow-hooks, and said even then."""
-    from wgdroid.config.dialect import Dialect
-    from wgdroid.config.keyspec import HOOK_KEYS
-
-    refused = check.errors.get(Dialect.ANDROID)
-    hooks = [i for i in (refused.issues if refused else []) if i.key in HOOK_KEYS]
-    if not hooks:
-        return
-    where = ", ".join(f"{h.key} at line {h.line}" for h in hooks)
-    said = f"{check.filename} has hooks ({where}) that a Linux wg-quick on the phone runs as root"
-    if not allowed:
-        raise InvalidInputError(said, hint="read them, then push again with --allow-hooks")
-    output.warning(said)
 
 
 def _config_refused(exc: ConfigError, refused_by: str | None = None) -> int:
