@@ -84,13 +84,25 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
-    """The one way a failed command ends: stderr line(s), JSON under --json."""
-    output.error(error.message)
+    """The one way a failed command ends: stderr line(s), JSON under --json.
+    A config that fails validation is said as one `FILE:LINE: ...` line per issue."""
+    issues = getattr(error, "issues", None) if _is_config_error(error) else None
+    if issues:
+        for issue in issues:
+            output.raw_stderr(issue.format())
+    else:
+        output.error(error.message)
     if error.hint:
         output.note(error.hint)
     if getattr(args, "json", False):
         output.emit_json({"schema": 1, "error": error.to_json()})
     return error.exit_code
+
+
+def _is_config_error(error: WgdroidError) -> bool:
+    # Not imported for every command: only a config command can raise one.
+    config_issues = sys.modules.get("wgdroid.config.issues")
+    return config_issues is not None and isinstance(error, config_issues.ConfigError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
