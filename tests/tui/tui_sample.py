@@ -128,7 +128,11 @@ class SampleAdapter:
         self._op("pull", name)
         return (self.texts.get(name) or config(name, self.ports.get(name))).encode()
 
-    def push(self, serial: str, name: str, data: bytes, *, restart: bool = False) -> None:
+    def push(self, serial: str, name: str, data: bytes, *, restart: bool = False,
+             allow_hooks: bool = False) -> None:
+        from wgdroid.device.dialect import check_config
+
+        check_config(data, f"{name}.conf").allow_hooks(allow_hooks)  # as store.push does
         self._op("push", name)
         self.texts[name] = data.decode()
         self.tunnels[name] = self.tunnels.get(name, False)
