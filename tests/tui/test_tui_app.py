@@ -319,14 +319,14 @@ async def test_hooks_are_stored_only_when_the_user_says_so(tmp_path: Path) -> No
             ask()
             dialog = await shown(pilot, ConfirmScreen)
             assert "PostUp at line" in str(dialog.query_one("#question").content)  # type: ignore[attr-defined]
-            await until(pilot, "Cancel focused", lambda: dialog.focused is not None
-                        and dialog.focused.id == "no")
+            await until(pilot, "Cancel focused", lambda d=dialog: d.focused is not None
+                        and d.focused.id == "no")
             await pilot.press(answer)
             if answer == "enter":  # Cancel: nothing stored
                 await until(pilot, "the dialog gone", lambda: app.screen is app.main_screen)
                 assert adapter.since(mark, "push") == []
             else:
-                await until(pilot, "the push", lambda: adapter.since(mark, "push"))
+                await until(pilot, "the push", lambda m=mark: adapter.since(m, "push"))
         assert adapter.texts["hooked"] == hooked and "PostUp" in adapter.texts["inhook"]
 
 

@@ -276,17 +276,29 @@ async def test_destructive_confirmations_start_on_cancel() -> None:
 
 @sync
 async def test_8_the_qr_code_fits_the_terminal_or_says_to_enlarge_it() -> None:
-    """#8: the QR code was cut (unscannable) at 120x36."""
-    for size, style in (((120, 36), "half"), ((60, 40), "quarter"), ((130, 70), "large"),
-                        ((80, 24), None)):
-        app = _app()
-        async with app.run_test(size=size) as pilot:
-            await fill(app, pilot)
-            view = await qr_drawn(pilot)
-            hint = str(app.screen.query_one("#qr-hint", Static).content)
+    """#8: the QR code was cut (unscannable) at 120x36. One app, the terminal
+    resized under the open code: it is redrawn for each size at once."""
+    app = _app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await fill(app, pilot)
+        view = await qr_drawn(pilot)
+        hint = app.screen.query_one("#qr-hint", Static)
+        for size, style in (((120, 36), "half"), ((60, 40), "quarter"), ((130, 70), "large"),
+                            ((80, 24), None)):
+            await pilot.resize_terminal(*size)
+
+            def drawn(size: tuple[int, int] = size, style: str | None = style) -> bool:
+                if app.size != size:
+                    return False
+                if style is None:
+                    return view.drawing is None
+                return view.drawing is not None and view.drawing.style == style \
+                    and view.size == (view.drawing.width, view.drawing.height)
+
+            await until(pilot, f"the drawing for {size}", drawn)
             if style is None:
-                assert view.drawing is None and "too small" in hint and "31x33" in hint
+                text = str(hint.content)
+                assert "too small" in text and "31x33" in text, text
                 continue
-            assert view.drawing is not None and view.drawing.style == style, size
-            assert _visible(app, view) and view.size.height == view.drawing.height
+            assert view.drawing is not None and _visible(app, view)
             assert scan(view.drawing) == config("home")
