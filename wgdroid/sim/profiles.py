@@ -59,6 +59,9 @@ class Profile:
     kernelsu_version: str = "v1.0.5"
     kernelsu_code: int = 12081
     userns: bool = False  # run the phone in its own user namespace
+    # Android's networking as it is (netd's policy routing, per-network DNS, no
+    # resolv.conf/resolvconf/bash, /dev/tun only): sim/phone/spec.NodeSpec.
+    android_net: bool = False
     extra_props: tuple[tuple[str, str], ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=tuple(WG_GO_ENV.items()))
 
@@ -106,6 +109,8 @@ class Profile:
             "ANDROID_ASSETS": "/system/app",
             "ASEC_MOUNTPOINT": "/mnt/asec",
             "ENV": "/system/etc/mkshrc",  # Android's mksh reads it built in
+            # Where Android's iptables takes its lock (the phone may have no /run).
+            "XTABLES_LOCKFILE": "/system/etc/xtables.lock",
         }
         env.update(self.env)
         return env
@@ -165,6 +170,7 @@ PROFILES: dict[str, Profile] = {
         release="14",
         sdk=34,
         tools=frozenset({"wg", "wg-quick-android", "kmod"}),
+        android_net=True,
     ),
     # The official app with its bundled tools in its native lib dir; nothing on
     # PATH. A GKI kernel (Android 12+) has WireGuard built in: the app's
@@ -178,6 +184,7 @@ PROFILES: dict[str, Profile] = {
         release="14",
         sdk=34,
         tools=frozenset({"wireguard-app", "kmod"}),
+        android_net=True,
     ),
     # An AOSP userdebug build on the emulator: adbd restarts as root (`adb root`).
     "emulator-root": Profile(
@@ -214,6 +221,7 @@ def resolve(
     su_policy: str | None = None,
     su_timeout: float | None = None,
     userns: bool | None = None,
+    android_net: bool | None = None,
 ) -> Profile:
     """A profile by name, with the --root / --su-policy / timeout overrides applied."""
     try:
@@ -242,4 +250,6 @@ def resolve(
         changes["su_timeout"] = su_timeout
     if userns is not None:
         changes["userns"] = userns
+    if android_net is not None:
+        changes["android_net"] = android_net
     return dataclasses.replace(profile, **changes) if changes else profile

@@ -37,6 +37,10 @@ class NodeSpec:
     # the phone's root is not the host's). Needed when not run as root.
     userns: bool = False
     uid_base: int = 0
+    # Android's networking as it is (netd's rules, no /etc/resolv.conf, no
+    # resolvconf, /dev/tun only, no bash, /run, /tmp, /var); False keeps the
+    # kinder phone the product's Linux wg-quick path still needs.
+    android_net: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
