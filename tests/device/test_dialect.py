@@ -103,7 +103,7 @@ def streams(phone: Any) -> int:
 def store_state(phone: Any) -> str:
     """Names, modes, sizes, times and hashes of everything in the store."""
     res = phone.run_in_phone(
-        f"cd {STORE} && ls -la --time-style=+%s.%N . && sha256sum $(ls -A | grep -v /) 2>&1",
+        f"cd {STORE} && ls -la --full-time . && sha256sum $(ls -A | grep -v /) 2>&1",
         timeout=30,
     )
     assert res.status == 0
