@@ -52,3 +52,14 @@ def test_only_the_tui_package_imports_textual_in_source() -> None:
         )
     ]
     assert offenders == []
+
+
+def test_import_contracts_hold() -> None:
+    """pyproject.toml's import-linter contracts: the layers, a userspace that
+    needs only errors, Textual only in tui, no import cycles."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    assert lint.exists(), "import-linter is missing: run scripts/setup (dev extra)"
+    run = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 broken" in run.stdout

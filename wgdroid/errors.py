@@ -1,87 +1,71 @@
-"""The one error hierarchy of wgdroid, and its mapping to exit codes.
+"""The one error hierarchy of wgdroid, and the one table that maps errors, and
+the outcomes of a command over several items (`--all`), to exit codes.
 
-Every error the user may see derives from WgdroidError. Its message is one
-line, safe to print: it never holds a private or preshared key.
+Every error the user may see derives from WgdroidError. Its message and hint
+are one line each and pass through the redaction point at construction, so
+they never hold anything shaped like a key, whatever device or parser text
+they quote. Config errors (ConfigError, with file and line) live in
+`wgdroid.config.issues`, beside the issues they carry; this module is below
+config and imports nothing of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Iterable
+from typing import Any
 
 from wgdroid.exit_codes import ExitCode
-
-if TYPE_CHECKING:
-    from wgdroid.config.issues import ConfigIssue
+from wgdroid.redact import redact
 
 
 class WgdroidError(Exception):
     """Base of every error wgdroid reports to the user."""
 
-    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
-
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = redact(hint) if hint else None
 
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def exit_code(self) -> ExitCode:
+        return exit_code_for(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON error object of `--json` output (fields are only ever added)."""
+        return {"message": self.message, "exit_code": int(self.exit_code), "hint": self.hint}
+
 
 class UsageError(WgdroidError):
-    exit_code = ExitCode.USAGE
-
-
-class ConfigError(WgdroidError):
-    """A config failed validation; carries every issue found, each with file and line."""
-
-    exit_code = ExitCode.INVALID
-
-    def __init__(
-        self, issues: Sequence[ConfigIssue], warnings: Sequence[ConfigIssue] = ()
-    ) -> None:
-        self.issues = list(issues)
-        self.warnings = list(warnings)
-        first = self.issues[0].format() if self.issues else "invalid config"
-        more = len(self.issues) - 1
-        super().__init__(first + (f" (and {more} more)" if more > 0 else ""))
-
-
-class KeyFormatError(WgdroidError):
-    """A WireGuard key that is not canonical base64 of 32 bytes. Never holds the key."""
-
-    exit_code = ExitCode.INVALID
+    """Bad flags or arguments (argparse's own errors exit with the same code)."""
 
 
 class InvalidInputError(WgdroidError):
-    """Input that is not a config: a bad tunnel name, an unreadable image, a bad archive."""
+    """Input that can't be used: a bad tunnel name, an unreadable image, a bad
+    archive; config.issues.ConfigError (a config that fails validation) is one."""
 
-    exit_code = ExitCode.INVALID
+
+class KeyFormatError(InvalidInputError):
+    """A WireGuard key that is not canonical base64 of 32 bytes. Never holds the key."""
 
 
 class DeviceError(WgdroidError):
     """The device can't be reached: no adb server, no device, unplugged, unauthorized."""
 
-    exit_code = ExitCode.DEVICE
-
 
 class RootError(WgdroidError):
     """No su on the device, or su denied the request."""
-
-    exit_code = ExitCode.NO_ROOT
 
 
 class RootPendingError(RootError):
     """su asked the user for permission and got no answer in time."""
 
-    exit_code = ExitCode.ROOT_PENDING
-
 
 class DeviceCommandError(WgdroidError):
     """A command on the device failed; message holds its own (trimmed) stderr."""
-
-    exit_code = ExitCode.COMMAND_FAILED
 
     def __init__(
         self, message: str, *, returncode: int | None = None, hint: str | None = None
@@ -91,35 +75,66 @@ class DeviceCommandError(WgdroidError):
 
 
 class NotFoundError(WgdroidError):
-    exit_code = ExitCode.NOT_FOUND
+    """No such tunnel on the device, or no such local file."""
 
 
 class ConflictError(WgdroidError):
-    exit_code = ExitCode.CONFLICT
+    """ListenPort clash, tunnel exists, tunnel up during rename, tunnel busy."""
 
 
 class MissingToolsError(WgdroidError):
-    exit_code = ExitCode.MISSING_TOOLS
+    """No wg/wg-quick, or no usable backend, on the device."""
 
 
 class PartialFailureError(WgdroidError):
-    exit_code = ExitCode.PARTIAL
+    """Some items of one command failed, others succeeded."""
 
 
 class EnvironmentProblem(WgdroidError):
     """The workstation lacks something: root, namespaces, a binary."""
 
-    exit_code = ExitCode.ENVIRONMENT
-
 
 class OperationTimeout(WgdroidError):
-    exit_code = ExitCode.TIMEOUT
+    """An operation did not finish in time."""
+
+
+# The one table. Looked up along the class's MRO, so a subclass exits like its
+# nearest listed ancestor; anything unlisted is a bug (INTERNAL).
+EXIT_CODES: dict[type[BaseException], ExitCode] = {
+    UsageError: ExitCode.USAGE,
+    InvalidInputError: ExitCode.INVALID,
+    DeviceError: ExitCode.DEVICE,
+    RootError: ExitCode.NO_ROOT,
+    RootPendingError: ExitCode.ROOT_PENDING,
+    DeviceCommandError: ExitCode.COMMAND_FAILED,
+    NotFoundError: ExitCode.NOT_FOUND,
+    ConflictError: ExitCode.CONFLICT,
+    MissingToolsError: ExitCode.MISSING_TOOLS,
+    PartialFailureError: ExitCode.PARTIAL,
+    EnvironmentProblem: ExitCode.ENVIRONMENT,
+    OperationTimeout: ExitCode.TIMEOUT,
+    KeyboardInterrupt: ExitCode.INTERRUPTED,
+}
 
 
 def exit_code_for(error: BaseException) -> ExitCode:
     """The one place that turns an exception into an exit code."""
-    if isinstance(error, WgdroidError):
-        return error.exit_code
-    if isinstance(error, KeyboardInterrupt):
-        return ExitCode.INTERRUPTED
+    for cls in type(error).__mro__:
+        code = EXIT_CODES.get(cls)
+        if code is not None:
+            return code
     return ExitCode.INTERNAL
+
+
+def combined_exit(codes: Iterable[ExitCode | int]) -> ExitCode:
+    """The exit code of one command over several items (`--all`'s devices, an
+    archive's entries): OK if all succeeded; PARTIAL only when some succeeded
+    and some failed; when all failed, their shared code if they agree, else
+    ALL_FAILED. No items at all is OK (nothing failed)."""
+    results = {ExitCode(c) for c in codes}
+    failed = results - {ExitCode.OK}
+    if not failed:
+        return ExitCode.OK
+    if ExitCode.OK in results:
+        return ExitCode.PARTIAL
+    return failed.pop() if len(failed) == 1 else ExitCode.ALL_FAILED

@@ -1,6 +1,8 @@
-"""The CLI's exit codes: a contract for scripts, documented in the README.
+"""The CLI's exit codes: a contract for scripts.
 
-Numbers never change meaning; new ones are only added.
+Numbers never change meaning; new ones are only added. MEANINGS is the
+README's exit-code table (tests/cli/test_exit_codes.py checks the README
+against it); which error exits with which code is `wgdroid.errors.EXIT_CODES`.
 """
 
 from enum import IntEnum
@@ -8,17 +10,45 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
-    INVALID = 1  # invalid input: a config that fails validation, a bad key
-    USAGE = 2  # bad flags or arguments (argparse's own code)
-    DEVICE = 3  # no adb server, no device, several devices and no -s, unplugged, unauthorized
-    NO_ROOT = 4  # the device has no su, or su denied the request
-    ROOT_PENDING = 5  # su asked the user and nobody answered in time
-    COMMAND_FAILED = 6  # a command on the device (wg-quick, wg, ...) failed
-    NOT_FOUND = 7  # no such tunnel or file
-    CONFLICT = 8  # ListenPort clash, tunnel already exists, tunnel up during rename
-    MISSING_TOOLS = 9  # no wg/wg-quick or no usable backend on the device
-    PARTIAL = 10  # --all: some devices failed, others succeeded
-    ENVIRONMENT = 11  # this workstation lacks something (root for the simulator, a binary)
-    TIMEOUT = 12  # an operation did not finish in time
-    INTERNAL = 70  # a bug in wgdroid (EX_SOFTWARE)
-    INTERRUPTED = 130  # Ctrl-C
+    INVALID = 1
+    USAGE = 2
+    DEVICE = 3
+    NO_ROOT = 4
+    ROOT_PENDING = 5
+    COMMAND_FAILED = 6
+    NOT_FOUND = 7
+    CONFLICT = 8
+    MISSING_TOOLS = 9
+    PARTIAL = 10
+    ENVIRONMENT = 11
+    TIMEOUT = 12
+    ALL_FAILED = 13
+    INTERNAL = 70  # EX_SOFTWARE
+    INTERRUPTED = 130  # 128 + SIGINT
+
+
+MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.INVALID: "invalid input: a config that fails validation, a bad key, name or "
+    "number; an output file that exists (without `--force`) or is not a regular file",
+    ExitCode.USAGE: "usage: bad flags or arguments",
+    ExitCode.DEVICE: "device unreachable: no adb server, no device, several and no `-s`, "
+    "unplugged, unauthorized; a connection lost mid-operation (the change may have happened)",
+    ExitCode.NO_ROOT: "no root: the device has no `su`, or `su` denied the request",
+    ExitCode.ROOT_PENDING: "root pending: `su` asked the user and nobody answered in time",
+    ExitCode.COMMAND_FAILED: "a command on the device (`wg-quick`, `wg`, ...) failed; "
+    "its stderr is shown",
+    ExitCode.NOT_FOUND: "no such tunnel or file (a missing input file, everywhere)",
+    ExitCode.CONFLICT: "conflict: ListenPort clash, tunnel exists, tunnel up during rename, "
+    "tunnel busy",
+    ExitCode.MISSING_TOOLS: "missing tools: no `wg`/`wg-quick` or no usable backend on the "
+    "device (`doctor --check`: not ready)",
+    ExitCode.PARTIAL: "several items (`--all`'s devices, a zip's entries): some failed, "
+    "some succeeded",
+    ExitCode.ENVIRONMENT: "this workstation lacks something (root for the simulator, a binary)",
+    ExitCode.TIMEOUT: "timeout",
+    ExitCode.ALL_FAILED: "several items: all failed, not all for the same reason (each says "
+    "why; when they agree, their shared code is used instead)",
+    ExitCode.INTERNAL: "internal error (a bug; rerun with `--debug`)",
+    ExitCode.INTERRUPTED: "interrupted",
+}

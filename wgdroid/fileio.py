@@ -1,20 +1,68 @@
-"""Local file writes that keep secrets private and never leave half a file."""
+"""The one local-file writer: every file wgdroid writes on this computer
+(pull, new, zip, unzip, qr --png, import-qr, the TUI's export) goes through
+`write_private`.
+
+- Regular files only: a FIFO, a device (`-o /dev/null` as root), a socket or
+  a directory at the target is refused, never replaced by a file holding a
+  key; so is a symbolic link that leads out of the target's directory (one
+  inside it is replaced by the file, as `mv` would).
+- Atomic: a temp file in the same directory, fsync, rename; a failure leaves
+  the old file (or nothing) and no temp file behind.
+- Private: mode 0600 from creation (the content is usually a private key).
+- An existing file is replaced only with `overwrite` (the CLI's `--force`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from wgdroid.errors import InvalidInputError
 
 
-def write_private(path: Path | str, data: bytes | str, *, overwrite: bool = True) -> Path:
-    """Write atomically (temp file in the same directory, fsync, rename), mode 0600."""
+def check_target(path: Path | str, *, overwrite: bool) -> Path:
+    """Refuse a target write_private would refuse, before any work is done
+    (e.g. before asking the phone for the key). Returns the path."""
     target = Path(path)
-    if not overwrite and target.exists():
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise InvalidInputError(f"{target}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        directory = os.path.realpath(target.parent if str(target.parent) else ".")
+        if os.path.dirname(os.path.realpath(target)) != directory:
+            raise InvalidInputError(
+                f"{target}: is a symbolic link out of its directory; not writing through it"
+            )
+        try:
+            st = os.stat(target)
+        except FileNotFoundError:  # a dangling link inside the directory
+            return target
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        raise InvalidInputError(f"{target}: is {kind}; wgdroid writes regular files only")
+    if not overwrite:
         raise InvalidInputError(f"{target}: already exists (use --force to replace it)")
+    return target
+
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def write_private(path: Path | str, data: bytes | str, *, overwrite: bool) -> Path:
+    """Write `data` to `path` atomically with mode 0600 (see the module's rules)."""
+    target = check_target(path, overwrite=overwrite)
     payload = data.encode() if isinstance(data, str) else data
     directory = target.parent if str(target.parent) else Path(".")
     try:
@@ -26,11 +74,15 @@ def write_private(path: Path | str, data: bytes | str, *, overwrite: bool = True
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+        # Checked again just before the rename: something may have appeared meanwhile.
+        check_target(target, overwrite=overwrite)
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise InvalidInputError(f"{target}: {exc.strerror}") from None
+        if isinstance(exc, OSError):
+            raise InvalidInputError(f"{target}: {exc.strerror}") from None
+        raise
     with contextlib.suppress(OSError):  # make the rename durable too
         dfd = os.open(directory, os.O_RDONLY)
         try:

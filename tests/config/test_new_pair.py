@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wgdroid.config.parser import Dialect, parse_file
+from wgdroid.config.keyspec import Dialect
+from wgdroid.config.parser import parse_file
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -64,5 +65,5 @@ def test_cli_basics(tmp_path: Path) -> None:
     assert usage.returncode == 2
     assert "wgdroid: error:" in usage.stderr
     missing = _run("check", "nope.conf", cwd=tmp_path)
-    assert missing.returncode == 1
+    assert missing.returncode == 7  # NOT_FOUND, as for every command
     assert missing.stderr == "nope.conf: no such file\n"

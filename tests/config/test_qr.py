@@ -15,8 +15,9 @@ import segno
 from PIL import Image, ImageFilter, ImageOps
 
 from wgdroid.config import qr
+from wgdroid.config.issues import ConfigError
 from wgdroid.config.parser import parse
-from wgdroid.errors import ConfigError, InvalidInputError
+from wgdroid.errors import InvalidInputError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "configs").glob("*.conf"))

@@ -14,11 +14,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import wait_until
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "strip"
 EXPECTED = CORPUS / "expected"
@@ -162,11 +162,12 @@ def wireguard_go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Wg]:
                 stdin=subprocess.DEVNULL,
                 env=env,
             )
-        deadline = time.monotonic() + 10
-        while not sock.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"wireguard-go did not start: {log.read_text(errors='replace')}")
-            time.sleep(0.05)
+        def started() -> bool:
+            if proc is not None and proc.poll() is not None:
+                pytest.fail(f"wireguard-go exited: {log.read_text(errors='replace')}")
+            return sock.exists()
+
+        wait_until(started, what=f"wireguard-go's socket {sock}", timeout=10, interval=0.05)
         yield _Wg(netns, iface)
     finally:
         if proc is not None and proc.poll() is None:

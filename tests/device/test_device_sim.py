@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for_handshake, wait_until
 
 from wgdroid.config import keys
 from wgdroid.config.parser import parse
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.sim
 STORE = "/data/misc/wireguard"
 # Every CLI run of this module, for the secret-leak check.
 CAPTURED: list[str] = []
+SU_LINE = re.compile(r"(^|[ /])su( |$)", re.M)  # su in a `ps -o args` line
 
 
 def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
@@ -65,19 +67,6 @@ def tunnel_config(demo: bytes, port: int, net: int) -> tuple[bytes, str]:
     return text.encode(), private
 
 
-def wait_for_handshake(phone: Any, name: str, seconds: float) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        res = cli("status", "-s", phone.serial, name, "--json")
-        assert res.returncode == 0, res.stderr
-        doc = json.loads(res.stdout)
-        iface = doc["devices"][0]["interfaces"][0]
-        if iface["peers"][0]["latest_handshake"]:
-            return dict(iface)
-        assert time.monotonic() < deadline, f"no handshake within {seconds} s: {iface}"
-        time.sleep(0.5)
-
-
 def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> None:
     demo = demo_config(sim_phone, tmp_path)
     conf = tmp_path / "wgt.conf"
@@ -92,7 +81,7 @@ def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> N
     ping = sim_phone.run_in_phone(
         f"ping -c 1 -W 2 {sim_phone.info['server_tunnel_ip']}", timeout=30
     )
-    iface = wait_for_handshake(sim_phone, "wgt", 10)
+    iface = wait_for_handshake(sim_phone.serial, "wgt", timeout=10, run=cli)
     print(f"\nhandshake seen by status {time.monotonic() - start:.2f} s after push --enable")
     assert time.monotonic() - start < 10
     assert ping.status == 0
@@ -211,10 +200,8 @@ def test_pending_prompt_granted_in_time(sim_phone: Any) -> None:
 
     worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.monotonic() + 6
-    while sim_phone.answer_su(True) == 0:
-        assert time.monotonic() < deadline, "no su prompt appeared"
-        time.sleep(0.2)
+    wait_until(lambda: sim_phone.answer_su(True), timeout=6, interval=0.2,
+               what="a su prompt to tap Grant on")
     worker.join(20)
     assert done["res"].returncode == 0, done["res"].stderr
     assert "demo\tdown" in done["res"].stdout
@@ -249,12 +236,17 @@ def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -
     command = detecting_command(store.push_script("demo", len(new), digest, enable=None),
                                 stdin=True)
 
-    # 1. The connection dies mid-stream.
+    # 1. The connection dies mid-stream: once the first half is on the phone; checked
+    # once the script has ended (nothing of it runs on to replace the config later).
     stream = device.open_shell(command)
     stream.write_stdin(new[: len(new) // 2])
-    time.sleep(0.5)
+    wait_until(lambda: on_phone(sim_phone, f"cat {STORE}/.demo.conf.tmp.* 2>/dev/null | wc -c"),
+               check=lambda n: int(n) == len(new) // 2, timeout=20,
+               what="the first half in the phone's temp file")
     stream.close()
-    time.sleep(1.0)
+    wait_until(lambda: on_phone(sim_phone, "pgrep -fl '[c]onf[.]tmp' || true"),
+               check=lambda out: out.strip() == "", timeout=20,
+               what="the push script to end with its stream")
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
 
     # 2. Stdin ends early (close-stdin after half): the size check refuses it,
@@ -360,13 +352,14 @@ def test_private_keys_never_leak(sim_phone: Any, tmp_path: Path, ps_sampler: lis
         outputs.append(cli("push", "-s", sim_phone.serial, str(conf), "--enable",
                            "--root-timeout", "8"))
 
+    seen = len(ps_sampler)
     worker = threading.Thread(target=push)
     worker.start()
-    deadline = time.monotonic() + 6
-    time.sleep(0.5)  # let the sampler see the waiting su
-    while sim_phone.answer_su(True) == 0:
-        assert time.monotonic() < deadline, "no su prompt appeared"
-        time.sleep(0.2)
+    # the sampler must see the su that waits with the config in its stream
+    wait_until(lambda: [s for s in ps_sampler[seen:] if SU_LINE.search(s)], timeout=6,
+               interval=0.05, what="the waiting su in the phone's process list")
+    wait_until(lambda: sim_phone.answer_su(True), timeout=6, interval=0.2,
+               what="a su prompt to tap Grant on")
     worker.join(30)
     sim_phone.set_su_policy("grant")
     assert outputs and outputs[0].returncode == 0, outputs[0].stderr if outputs else None
@@ -416,7 +409,7 @@ def test_wg_quick_failure_is_reported_and_cleaned_up(sim_phone: Any, tmp_path: P
     text, _ = tunnel_config(demo, 51020, 20)
     conf = tmp_path / "boom.conf"
     conf.write_bytes(text.replace(b"[Peer]", b"PostUp = echo hook-says-boom >&2; false\n\n[Peer]"))
-    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable")
+    res = cli("push", "-s", sim_phone.serial, str(conf), "--enable", "--allow-hooks")
     assert res.returncode == 6, res.stderr
     assert "hook-says-boom" in res.stderr and "Traceback" not in res.stderr
     assert "[#]" not in res.stderr  # wg-quick's echo lines are trimmed away

@@ -8,11 +8,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from support import wait_for_adb_state
 
 from wgdroid.sim.adb.auth import AuthPolicy
 from wgdroid.sim.adb.hostruntime import HostRuntime
@@ -50,19 +50,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
 
 
-def _state(adb_server: Any, serial: str) -> str | None:
-    for line in adb_server.adb("devices").stdout.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == serial:
-            return str(fields[1])
-    return None
-
-
 def _wait(adb_server: Any, serial: str, want: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while _state(adb_server, serial) != want:
-        assert time.monotonic() < deadline, f"{serial} never became {want}"
-        time.sleep(0.2)
+    wait_for_adb_state(lambda: str(adb_server.adb("devices").stdout), serial, want,
+                       timeout=timeout)
 
 
 def test_unauthorized_then_offline(adb_server: Any, loop: _Loop) -> None:

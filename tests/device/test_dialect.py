@@ -15,19 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for_handshake
 
 from wgdroid.config import keys
-from wgdroid.device.dialect import (
-    WgQuickDialect,
-    android_rejected_keys,
-    check_config,
-    dialect_from_stdout,
-)
-from wgdroid.errors import ConfigError
+from wgdroid.config.issues import ConfigError
+from wgdroid.config.keyspec import Dialect, android_refused_keys
+from wgdroid.device.dialect import check_config, dialect_from_stdout
 from wgdroid.exit_codes import ExitCode
 
 STORE = "/data/misc/wireguard"
-ANDROID, LINUX = WgQuickDialect.ANDROID, WgQuickDialect.LINUX
+ANDROID, LINUX = Dialect.ANDROID, Dialect.LINUX
 
 
 def conf(*interface_lines: str) -> bytes:
@@ -41,7 +38,7 @@ def conf(*interface_lines: str) -> bytes:
 
 # -- pure units -----------------------------------------------------------------
 def test_rejected_keys_are_the_wg_quick_keys_android_c_does_not_handle() -> None:
-    assert android_rejected_keys() == {
+    assert android_refused_keys() == {
         "PreUp", "PostUp", "PreDown", "PostDown", "Table", "SaveConfig",
     }
 
@@ -57,7 +54,7 @@ def test_android_refuses_what_linux_takes(line: str) -> None:
     assert exc.value.issues[0].format().startswith(f"t.conf:4: [Interface] {key}: ")
     assert check.require(LINUX) == []
     # No wg-quick found: not refused, but warned about.
-    assert [w.key for w in check.warnings[WgQuickDialect.NONE]] == [key]
+    assert [w.key for w in check.warnings[Dialect.NONE]] == [key]
 
 
 def test_fwmark_is_only_a_warning_on_android() -> None:
@@ -131,7 +128,13 @@ def test_android_wg_quick_refuses_hooks_and_nothing_changes(
     hooked = with_post_up(sim_phone, tmp_path, "hooked")
     line = hooked.read_text().splitlines().index("PostUp = logger tunnel up") + 1
     before, listing = streams(sim_phone), store_state(sim_phone)
+    # Hooks run as root where the phone's wg-quick is the Linux one: refused
+    # before the phone is asked, unless --allow-hooks.
     res = cli("push", "-s", sim_phone.serial, str(hooked))
+    assert res.returncode == 1, res.stderr
+    assert f"{hooked} has hooks (PostUp at line {line})" in res.stderr
+    assert "--allow-hooks" in res.stderr and streams(sim_phone) == before
+    res = cli("push", "-s", sim_phone.serial, str(hooked), "--allow-hooks")
     assert res.returncode == 1, res.stderr
     assert re.search(rf"^{re.escape(str(hooked))}:{line}: \[Interface\] PostUp: .*no hooks",
                      res.stderr, re.M), res.stderr
@@ -160,10 +163,11 @@ def test_android_wg_quick_refuses_hooks_and_nothing_changes(
 @pytest.mark.sim
 def test_linux_wg_quick_takes_the_same_config(sim_phone: Any, tmp_path: Path) -> None:
     hooked = with_post_up(sim_phone, tmp_path, "hooked")
-    res = cli("push", "-s", sim_phone.serial, str(hooked), "--json")
+    res = cli("push", "-s", sim_phone.serial, str(hooked), "--json", "--allow-hooks")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["dialect"] == "linux"
-    assert "PostUp" not in res.stderr  # the Linux wg-quick runs hooks: no warning
+    # The Linux wg-quick runs hooks, as root: allowed, and said.
+    assert "warning: " in res.stderr and "runs as root" in res.stderr
     got = sim_phone.run_in_phone(f"cat {STORE}/hooked.conf", timeout=30)
     assert got.status == 0 and got.stdout == hooked.read_bytes()
 
@@ -190,14 +194,7 @@ def test_clean_config_pushes_and_comes_up_on_android_wg_quick(
     assert shown.stdout.strip() == b"0x20000"
     ping = sim_phone.run_in_phone(f"ping -c 1 -W 3 {sim_phone.info['server_tunnel_ip']}")
     assert ping.status == 0
-    while True:
-        st = cli("status", "-s", sim_phone.serial, "wga", "--json")
-        assert st.returncode == 0, st.stderr
-        peer = json.loads(st.stdout)["devices"][0]["interfaces"][0]["peers"][0]
-        if peer["latest_handshake"]:
-            break
-        assert time.monotonic() - start < 15, peer
-        time.sleep(0.5)
+    wait_for_handshake(sim_phone.serial, "wga", timeout=15, run=cli)
     print(f"\nhandshake {time.monotonic() - start:.2f} s after enable on the Android wg-quick")
     assert cli("disable", "-s", sim_phone.serial, "wga").returncode == 0
     assert sim_phone.run_in_phone("ip link show wga").status != 0
@@ -208,7 +205,7 @@ def test_push_all_decides_per_phone(sim_phones: Any, tmp_path: Path) -> None:
     linux = sim_phones(1, "pixel")[0]
     android = sim_phones(1, "android-wgquick")[0]
     hooked = with_post_up(linux, tmp_path, "hooked")
-    res = cli("push", "--all", str(hooked), "--json")
+    res = cli("push", "--all", str(hooked), "--json", "--allow-hooks")
     assert res.returncode == ExitCode.PARTIAL, res.stderr
     devices = {d["serial"]: d for d in json.loads(res.stdout)["devices"]}
     assert devices[linux.serial]["error"] is None and devices[linux.serial]["dialect"] == "linux"

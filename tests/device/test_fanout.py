@@ -56,6 +56,6 @@ def test_combined_exit() -> None:
     root = Outcome[int]("c", error=RootError("y"))
     assert combined_exit([ok, ok]) == ExitCode.OK
     assert combined_exit([dev, dev]) == ExitCode.DEVICE
-    assert combined_exit([dev, root]) == ExitCode.PARTIAL
+    assert combined_exit([dev, root]) == ExitCode.ALL_FAILED  # all failed, not alike
     assert combined_exit([ok, root]) == ExitCode.PARTIAL
     assert run_all([], lambda d: 1) == []

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for_handshake, wait_until
 
 from wgdroid.device import bundle, tools
 from wgdroid.errors import NotFoundError
@@ -239,23 +240,11 @@ def streams(phone: Any) -> int:
     return sum(phone.counters().values())
 
 
-def wait_for_handshake(phone: Any, name: str, seconds: float) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        doc = json.loads(ok("status", "-s", phone.serial, name, "--json").stdout)
-        iface = doc["devices"][0]["interfaces"][0]
-        if iface["peers"][0]["latest_handshake"]:
-            return dict(iface)
-        assert time.monotonic() < deadline, f"no handshake within {seconds} s: {iface}"
-        time.sleep(0.3)
-
-
 def assert_daemon_gone(phone: Any, name: str, sock_dir: str = "/var/run/wireguard") -> None:
     """wg-quick down deletes the link; the daemon notices and exits with its socket."""
-    deadline = time.monotonic() + 5
-    while on_phone(phone, "pgrep -f 'wgdroid[.]userspace'")[0] == 0:
-        assert time.monotonic() < deadline, "the userspace daemon outlived disable"
-        time.sleep(0.2)
+    wait_until(lambda: on_phone(phone, "pgrep -f 'wgdroid[.]userspace'"),
+               check=lambda res: res[0] != 0, timeout=5, interval=0.2,
+               what="the userspace daemon to exit after disable")
     assert on_phone(phone, f"test -e {sock_dir}/{name}.sock")[0] != 0
     assert on_phone(phone, f"ip link show {name}")[0] != 0
 
@@ -295,7 +284,7 @@ def test_userspace_backend_on_a_python_only_phone(sim_phone: Any, tmp_path: Path
     assert json.loads(res.stdout)["backend"] == "userspace"
     # The demo peer has no keepalive: traffic through the tunnel starts the handshake.
     ping = sim_phone.run_in_phone(f"ping -c 2 -W 3 {server}")
-    iface = wait_for_handshake(sim_phone, "us0", 10)
+    iface = wait_for_handshake(serial, "us0", timeout=10)
     print(f"push --enable (userspace): {took:.2f} s, {trips} adb stream(s); handshake seen "
           f"{time.monotonic() - start:.2f} s after the push started")
     assert ping.status == 0
@@ -368,7 +357,7 @@ def test_reuse_the_official_apps_bundled_tools(sim_phone: Any, tmp_path: Path) -
     assert json.loads(res.stdout)["backend"] == "kernel"
     server = sim_phone.info["server_tunnel_ip"]
     assert sim_phone.run_in_phone(f"ping -c 1 -W 3 {server}").status == 0
-    assert wait_for_handshake(sim_phone, "app0", 10)["peers"][0]["latest_handshake"]
+    assert wait_for_handshake(sim_phone.serial, "app0", timeout=10)["peers"][0]["latest_handshake"]
     busy = cli("tools", "remove", "-s", serial)
     assert busy.returncode == 8, busy.stderr  # refused while a tunnel runs on them
     ok("disable", "-s", serial, "app0")
@@ -449,7 +438,7 @@ def test_userspace_follows_the_socket_dir_compiled_into_wg(sim_phone: Any,
     assert on_phone(sim_phone, "test -S /data/wg/wireguard/demo.sock")[0] == 0
     assert sim_phone.run_in_phone(
         f"ping -c 1 -W 3 {sim_phone.info['server_tunnel_ip']}").status == 0
-    iface = wait_for_handshake(sim_phone, "demo", 10)  # wg show reads the socket there
+    iface = wait_for_handshake(serial, "demo", timeout=10)  # wg show reads the socket there
     assert iface["backend"] == "userspace"
     ok("disable", "-s", serial, "demo")
     assert_daemon_gone(sim_phone, "demo", "/data/wg/wireguard")

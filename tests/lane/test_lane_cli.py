@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from lane_support import STORE, LanePhone
+from support import wait_for_handshake
 
 from wgdroid.config import keys
 
@@ -46,16 +47,6 @@ def interface(phone: LanePhone, name: str) -> dict[str, Any]:
     ifaces = json.loads(res.stdout)["devices"][0]["interfaces"]
     assert [i["name"] for i in ifaces] == [name]
     return dict(ifaces[0])
-
-
-def wait_for_handshake(phone: LanePhone, name: str, seconds: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        iface = interface(phone, name)
-        if iface["peers"] and iface["peers"][0]["latest_handshake"]:
-            return iface
-        assert time.monotonic() < deadline, f"{name}: no handshake within {seconds} s: {iface}"
-        time.sleep(0.5)
 
 
 def test_doctor_reports_a_rooted_phone(lane_phone: LanePhone) -> None:
@@ -174,7 +165,7 @@ def test_enable_status_disable_with_a_peer(tunnel_phone: LanePhone, tmp_path: Pa
         assert doc["action"] == "up" and doc["backend"], doc
     assert {a: True, b: True}.items() <= listed(phone).items()
     for name, port, peer in ((a, port_a, key_b), (b, port_a + 1, key_a)):
-        iface = wait_for_handshake(phone, name)
+        iface = wait_for_handshake(phone.serial, name)
         assert iface["listen_port"] == port
         (p,) = iface["peers"]
         assert p["public_key"] == keys.pubkey(peer) and p["rx_bytes"] > 0 and p["tx_bytes"] > 0
@@ -206,7 +197,7 @@ def test_enable_through_the_simulators_server(tunnel_phone: LanePhone, tmp_path:
     assert json.loads(res.stdout)["backend"] == "wireguard-go"
     ping = phone.sim.run_in_phone(f"ping -c 1 -W 3 {phone.sim.info['server_tunnel_ip']}")
     assert ping.status == 0, ping.stderr
-    peer = wait_for_handshake(phone, name)["peers"][0]
+    peer = wait_for_handshake(phone.serial, name)["peers"][0]
     assert peer["rx_bytes"] > 0 and peer["tx_bytes"] > 0
     assert phone.wgdroid("disable", name).returncode == 0
     assert phone.sim.run_in_phone(f"ip link show {name}").status != 0

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import adbutils
 import pytest
+from support import wait_for_adb_state, wait_until
 
 from wgdroid.sim.adb.auth import AuthPolicy
 from wgdroid.sim.adb.hostruntime import HostRuntime
@@ -109,19 +110,9 @@ class Harness:
         out = self.adb("connect", phone.serial, timeout=20).stdout.decode()
         return out.strip()
 
-    def state(self, serial: str) -> str | None:
-        for line in self.adb("devices").stdout.decode().splitlines()[1:]:
-            fields = line.split()
-            if len(fields) >= 2 and fields[0] == serial:
-                return fields[1]
-        return None
-
     def wait_state(self, serial: str, want: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while (state := self.state(serial)) != want:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{serial} is {state!r}, not {want!r} after {timeout}s")
-            time.sleep(0.2)
+        wait_for_adb_state(lambda: self.adb("devices").stdout.decode(), serial, want,
+                           timeout=timeout)
 
     def stop_phone(self, phone: Phone) -> None:
         self.adb("disconnect", phone.serial)
@@ -289,11 +280,13 @@ def test_closing_the_stream_kills_the_process(harness: Harness, phone: Phone) ->
     cmd = ["adb", "-P", str(harness.port), "-s", phone.serial, "shell", f"sleep {marker}"]
     proc = subprocess.Popen(cmd, env=harness.env, stdin=subprocess.DEVNULL)
     try:
-        assert _wait_for(lambda: _pids_with(f"sleep {marker}"), 10)
+        wait_until(lambda: _pids_with(f"sleep {marker}"), timeout=10, interval=0.05,
+                   what="the shell's sleep to start")
     finally:
         proc.kill()  # the adb server closes the stream
         proc.wait()
-    assert _wait_for(lambda: not _pids_with(f"sleep {marker}"), 10)
+    wait_until(lambda: _pids_with(f"sleep {marker}"), check=lambda pids: not pids, timeout=10,
+               interval=0.05, what="the sleep to be killed with its stream")
 
 
 def _pids_with(cmdline: str) -> list[int]:
@@ -305,15 +298,6 @@ def _pids_with(cmdline: str) -> list[int]:
                 if raw.replace(b"\0", b" ").decode(errors="replace").strip() == cmdline:
                     found.append(int(entry))
     return found
-
-
-def _wait_for(check: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # -- adbutils ----------------------------------------------------------------------
@@ -390,7 +374,8 @@ def test_root_restarts_adbd_as_root(harness: Harness) -> None:
         assert out.stdout.decode() == "restarting adbd as root\n"
         assert p.runtime.adbd_root
         # The transport dropped and the adb server dialled again on its own.
-        assert _wait_for(lambda: p.server.handshakes > before, 20)
+        wait_until(lambda: p.server.handshakes, check=lambda n: n > before, timeout=20,
+                   interval=0.05, what="the adb server to reconnect")
         harness.wait_state(p.serial, "device")
         assert harness.adb("shell", "id -u", serial=p.serial).stdout == b"0\n"
         out = harness.adb("root", serial=p.serial)
@@ -398,7 +383,8 @@ def test_root_restarts_adbd_as_root(harness: Harness) -> None:
         before = p.server.handshakes
         out = harness.adb("unroot", serial=p.serial)
         assert out.stdout.decode() == "restarting adbd as non root\n"
-        assert _wait_for(lambda: p.server.handshakes > before, 20)
+        wait_until(lambda: p.server.handshakes, check=lambda n: n > before, timeout=20,
+                   interval=0.05, what="the adb server to reconnect")
         harness.wait_state(p.serial, "device")
         assert harness.adb("shell", "id -u", serial=p.serial).stdout == b"2000\n"
         assert p.runtime.counters.counts["root"] == 2
@@ -414,8 +400,10 @@ def test_reboot_drops_and_comes_back(harness: Harness) -> None:
         before = p.server.handshakes
         out = harness.adb("reboot", serial=p.serial)
         assert out.returncode == 0
-        assert _wait_for(lambda: p.runtime.reboots == 1, 10)
-        assert _wait_for(lambda: p.server.handshakes > before, 30)
+        wait_until(lambda: p.runtime.reboots, check=lambda n: n == 1, timeout=10,
+                   interval=0.05, what="the reboot")
+        wait_until(lambda: p.server.handshakes, check=lambda n: n > before, timeout=30,
+                   interval=0.05, what="the adb server to reconnect after the reboot")
         harness.wait_state(p.serial, "device")
         assert harness.adb("shell", "echo up", serial=p.serial).stdout == b"up\n"
     finally:
@@ -514,11 +502,13 @@ def test_interrupted_push_leaves_nothing(harness: Harness, phone: Phone, device_
         for _ in range(3):
             conn.conn.sendall(b"DATA" + struct.pack("<I", 65536) + os.urandom(65536))
         # syncd is writing its temp file ...
-        assert _wait_for(lambda: any(device_dir.iterdir()), 10)
+        wait_until(lambda: list(device_dir.iterdir()), timeout=10, interval=0.05,
+                   what=f"a file in {device_dir}")
         assert not target.exists()
     finally:
         conn.close()  # ... when the host goes away before DONE
-    assert _wait_for(lambda: not any(device_dir.iterdir()), 10), list(device_dir.iterdir())
+    wait_until(lambda: list(device_dir.iterdir()), check=lambda files: not files, timeout=10,
+               interval=0.05, what=f"{device_dir} to be empty again")
 
 
 # -- bulk and concurrency ------------------------------------------------------------

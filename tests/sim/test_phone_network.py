@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from support import wait_until
 
 pytestmark = pytest.mark.sim
 
@@ -84,12 +85,9 @@ def test_reboot_takes_tunnels_down_and_keeps_data(sim_phone) -> None:  # type: i
     assert sim_phone.run_in_phone("touch /data/local/tmp/kept /tmp/gone").status == 0
     reboot = sim_phone.shell("reboot", timeout=30)
     assert reboot.returncode in (0, 255, 137), reboot  # the stream may die with the phone
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        res = sim_phone.run_in_phone("ls /sys/class/net; ls /data/local/tmp /tmp")
-        if b"demo" not in res.stdout:
-            break
-        time.sleep(0.2)
+    res = wait_until(lambda: sim_phone.run_in_phone("ls /sys/class/net; ls /data/local/tmp /tmp"),
+                     check=lambda res: b"demo" not in res.stdout, timeout=20, interval=0.2,
+                     what="the reboot to take the demo tunnel down")
     assert b"demo" not in res.stdout
     assert b"kept" in res.stdout and b"gone" not in res.stdout
     assert re.search(rb"\beth0\b", res.stdout)

@@ -9,6 +9,7 @@ import pty
 from pathlib import Path
 
 import pytest
+from support import wait_until_async
 
 from wgdroid.sim.profiles import resolve
 from wgdroid.sim.runtime_api import PhoneRuntime
@@ -75,16 +76,16 @@ def test_kill_ends_the_process_group(loop_phone) -> None:  # type: ignore[no-unt
         proc = await phone.spawn(["sh", "-c", "sleep 4321 & sleep 4321; wait"], uid=2000,
                                  env={}, stdin=null, stdout=null, stderr=null)
         os.close(null)
-        for _ in range(50):
-            res = await phone.run(["pgrep", "-fc", "^sleep 4321"])
-            if res.stdout.strip() == b"2":
-                break
-            await asyncio.sleep(0.05)
+        res = await wait_until_async(lambda: phone.run(["pgrep", "-fc", "^sleep 4321"]),
+                                     check=lambda res: res.stdout.strip() == b"2",
+                                     timeout=10, interval=0.05, what="both sleeps to start")
         assert res.stdout.strip() == b"2"
         proc.kill()
         status = await asyncio.wait_for(proc.wait(), 10)
-        await asyncio.sleep(0.2)
-        left = await phone.run(["sh", "-c", "pgrep -f '^sleep 4321' || true"])
+        left = await wait_until_async(
+            lambda: phone.run(["sh", "-c", "pgrep -f '^sleep 4321' || true"]),
+            check=lambda res: res.stdout == b"", timeout=10, interval=0.05,
+            what="the background sleep to die with its process group")
         assert left.stdout == b""
         return status
 

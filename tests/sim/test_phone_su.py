@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support import wait_until
 
 from wgdroid.sim.phone.su_variants import SuReply, SuRun, parse
 
@@ -108,11 +109,8 @@ def test_pending_times_out_then_a_tap_grants(sim_phone) -> None:  # type: ignore
         target=lambda: result.update(out=sim_phone.shell("su -c 'id -u' </dev/null"))
     )
     thread.start()
-    deadline = time.monotonic() + 10
-    answered = 0
-    while not answered and time.monotonic() < deadline:
-        time.sleep(0.1)
-        answered = sim_phone.answer_su(True)
+    answered = wait_until(lambda: sim_phone.answer_su(True), timeout=10,
+                          what="a pending su prompt to tap Grant on")
     thread.join(15)
     assert answered == 1
     assert result["out"].stdout.strip() == "0"  # type: ignore[attr-defined]
@@ -151,18 +149,15 @@ def test_su_child_dies_with_its_client(sim_phone, adb_server) -> None:  # type: 
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while not sleepers() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(sleepers, timeout=10, what="the root child (sleep 1234) to start")
         assert sleepers(), "the root child never started"
         uid = sim_phone.run_in_phone("ps -o uid= -p $(pgrep -f '^sleep 1234')").stdout
         assert uid.strip() == b"0"
     finally:
         cli.kill()
         cli.wait()
-    deadline = time.monotonic() + 10
-    while sleepers() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(sleepers, check=lambda pids: pids == b"", timeout=10, interval=0.2,
+               what="the root child to die with its client")
     assert sleepers() == b""
 
 
@@ -181,18 +176,23 @@ def test_interactive_su_in_a_pty(sim_phone, adb_server) -> None:  # type: ignore
     seen = b""
     transcript = []
 
+    def read() -> bytes:
+        """What the terminal showed so far (a read of what is there, if anything)."""
+        nonlocal seen
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError as e:
+                raise AssertionError(f"the terminal closed ({e}); it showed {seen!r}") from e
+            seen += chunk
+            transcript.append(chunk)
+        return seen
+
     def expect(token: bytes, timeout: float = 15) -> None:
         nonlocal seen
-        deadline = time.monotonic() + timeout
-        while token not in seen and time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    break
-                seen += chunk
-                transcript.append(chunk)
+        wait_until(read, check=lambda shown: token in shown, timeout=timeout, interval=0.001,
+                   what=f"{token!r} on the terminal")
         assert token in seen, seen
         seen = seen[seen.index(token) + len(token):]
 

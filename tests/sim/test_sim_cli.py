@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import wait_until
 
 from wgdroid.exit_codes import ExitCode
 from wgdroid.sim.phone import ns
@@ -157,7 +158,6 @@ def test_not_root_is_an_environment_problem(cli_env, tmp_path: Path) -> None:  #
 @pytest.mark.sim
 def test_a_killed_daemon_takes_its_phones_along(cli_env, adb_server) -> None:  # type: ignore[no-untyped-def]
     import signal
-    import time
 
     state = Path(cli_env["WGDROID_SIM_DIR"])
     out = wgdroid(cli_env, "sim", "start", "--json", "--devices", "2")
@@ -165,9 +165,8 @@ def test_a_killed_daemon_takes_its_phones_along(cli_env, adb_server) -> None:  #
     inode = ns.netns_inode(phone["pid"])
     assert ns.pids_in_netns(inode)
     os.kill(int((state / "daemon.pid").read_text()), signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while ns.pids_in_netns(inode) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: ns.pids_in_netns(inode), check=lambda pids: pids == [], timeout=10,
+               what="the phone's processes to die with the daemon")
     assert ns.pids_in_netns(inode) == []
     # The next start cleans up after it (stale adb entries too) and works.
     again = wgdroid(cli_env, "sim", "start")

@@ -12,6 +12,7 @@ import pytest
 from tui_sample import PEER, PRIVATE, config, snapshot
 
 from wgdroid import errors
+from wgdroid.config.issues import ConfigError
 from wgdroid.tui import allowedips, clash, errors_view, fmt, form, imports
 from wgdroid.tui.adapter import NotAvailableYet
 
@@ -129,7 +130,7 @@ def test_imports_conf_zip_and_qr(tmp_path: Path) -> None:
     assert scanned.tunnels[0].text == config("phone")
     bad = tmp_path / "bad.conf"
     bad.write_text("[Interface]\nListenPort = x\n")
-    with pytest.raises(errors.ConfigError) as exc:
+    with pytest.raises(ConfigError) as exc:
         imports.load(str(bad))
     assert any(i.line == 2 and i.key == "ListenPort" for i in exc.value.issues)
 

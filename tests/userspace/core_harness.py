@@ -11,6 +11,7 @@ from ipaddress import ip_network
 
 from wgdroid.config.keys import clamp, public_raw
 from wgdroid.userspace.core import (
+    Action,
     Device,
     Endpoint,
     HandshakeMessage,
@@ -102,9 +103,7 @@ class Net:
         peer = node.device.route_outbound(packet)
         if peer is None:
             return None
-        jobs = peer.prepare_send([packet], self.clock.now)
-        self._transmit(node, peer, jobs)
-        self.collect(node)
+        self.apply_all(node, peer.prepare_send([packet], self.clock.now))
         return peer
 
     def _transmit(self, node: Node, peer: Peer, jobs: list) -> None:  # type: ignore[type-arg]
@@ -118,15 +117,16 @@ class Net:
             data = data or not job.is_keepalive
             assert peer.endpoint is not None
             self._emit(node, peer.endpoint, dgram)
-        peer.on_sent(total, self.clock.now, data)
+        self.apply_all(node, peer.on_sent(total, self.clock.now, data))
 
     def _emit(self, node: Node, dst: Endpoint, data: bytes) -> None:
         node.sent_datagrams.append(data)
         if not self.drop_all:
             self.in_flight.append((node.addr, dst, data))
 
-    def collect(self, node: Node) -> None:
-        for action in node.device.take_actions():
+    def apply_all(self, node: Node, actions: list[Action]) -> None:
+        """Carry out what a core call returned, in order."""
+        for action in actions:
             self.apply(node, action)
 
     def apply(self, node: Node, action: object) -> None:
@@ -153,14 +153,12 @@ class Net:
         now = self.clock.now
         item = node.device.classify(data, src, now)
         if isinstance(item, RecvJob):
-            pt = open_(item)
-            pkt = item.keypair.peer.on_received(item, pt, now)
-            if pkt is not None:
-                node.delivered.append(pkt)
-            self.collect(node)
+            packets, actions = item.keypair.peer.on_received([item], [open_(item)], now)
+            node.delivered.extend(packets)
+            self.apply_all(node, actions)
         elif isinstance(item, HandshakeMessage):
-            for action in node.device.handle_handshake(item, now, self.under_load[node.name]):
-                self.apply(node, action)
+            load = self.under_load[node.name]
+            self.apply_all(node, node.device.handle_handshake(item, now, load))
 
     def run(self, limit: int = 1000) -> int:
         n = 0
@@ -171,8 +169,7 @@ class Net:
 
     def tick_all(self) -> None:
         for node in list(self.nodes.values()):
-            for action in node.device.tick(self.clock.now):
-                self.apply(node, action)
+            self.apply_all(node, node.device.tick(self.clock.now))
 
     def advance(self, seconds: float, step: float = 0.5) -> None:
         """Move the clock forward in steps, running timers and the network."""

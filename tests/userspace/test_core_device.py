@@ -10,7 +10,7 @@ import pytest
 from core_harness import Clock, Net, Node, ipv4_packet, seeded_rng
 
 from wgdroid.config.keys import public_raw
-from wgdroid.userspace.core import HandshakeMessage, Peer, SendDatagram
+from wgdroid.userspace.core import Action, HandshakeMessage, Peer, SendDatagram, SendJobs
 from wgdroid.userspace.core.constants import (
     MAX_STAGED_PACKETS,
     REJECT_AFTER_TIME,
@@ -33,6 +33,10 @@ def peer_of(node: Node, other: Node) -> Peer:
     key = other.device.private_key
     assert key is not None
     return node.device.peers[public_raw(key)]
+
+
+def sends_jobs(actions: list[Action]) -> bool:
+    return any(isinstance(a, SendJobs) for a in actions)
 
 
 def ping(net: Net, src: Node, src_ip: str, dst_ip: str, tag: bytes) -> bytes:
@@ -132,10 +136,9 @@ def test_key_expires_after_reject_after_time() -> None:
     pa = peer_of(a, b)
     net.drop_all = True
     net.clock.advance(REJECT_AFTER_TIME)
-    jobs = pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now)
-    assert jobs == []  # unusable: staged, and a new handshake requested
+    acts = pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now)
+    # unusable: staged, and a new handshake requested instead of transport jobs
     assert len(pa.staged) == 1
-    acts = a.device.take_actions()
     assert len(acts) == 1 and isinstance(acts[0], SendDatagram) and len(acts[0].data) == 148
 
 
@@ -255,8 +258,7 @@ def test_zero_key_material_after_540s() -> None:
 def test_persistent_keepalive() -> None:
     net, a, b = pair()
     pa = peer_of(a, b)
-    pa.set_persistent_keepalive(25, net.clock.now)  # no session yet: handshake first
-    net.collect(a)
+    net.apply_all(a, pa.set_persistent_keepalive(25, net.clock.now))  # no session: handshake
     net.run()
     assert pa.current is not None
     n = len(a.sent_datagrams)
@@ -291,7 +293,7 @@ def test_private_key_change_forces_a_new_handshake() -> None:
     a.device.set_private_key(bytes([9]) * 32, net.clock.now)
     assert a.device.public_key != old_pub
     assert pa.current is not None and not pa.current.send_valid
-    assert pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now) == []
+    assert not sends_jobs(pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now))
     # our own public key as a peer is ignored, and adding it removes nothing else
     assert a.device.add_or_update_peer(a.device.public_key or b"") is None
 
@@ -354,8 +356,7 @@ def test_keypair_slots_follow_the_kernel_rules() -> None:
     # b now initiates itself and completes as initiator while `next` is pending:
     # the unconfirmed next becomes previous, the old current is dropped.
     net.clock.advance(6)
-    pb.send_queued_initiation(net.clock.now, is_retry=False)
-    net.collect(b)
+    net.apply_all(b, pb.send_queued_initiation(net.clock.now, is_retry=False))
     net.run()
     assert pb.current is not None and pb.current.initiator
     assert pb.previous is k1 and pb.next is None
@@ -380,8 +381,8 @@ def test_rekey_and_reject_after_messages() -> None:
     assert [len(d) for d in b.sent_datagrams[n:]] == [96, 148]
     kp = pb.current
     kp.sending_counter = REJECT_AFTER_MESSAGES - 1
-    jobs = pb.prepare_send([ipv4_packet(B_IP, A_IP)] * 2, net.clock.now)
-    assert jobs == [] and len(pb.staged) == 2 and not kp.send_valid
+    acts = pb.prepare_send([ipv4_packet(B_IP, A_IP)] * 2, net.clock.now)
+    assert not sends_jobs(acts) and len(pb.staged) == 2 and not kp.send_valid
 
 
 def test_last_minute_rekey_on_receive_by_the_initiator() -> None:
@@ -393,7 +394,6 @@ def test_last_minute_rekey_on_receive_by_the_initiator() -> None:
     # only b sends: a (the initiator) notices the old key on receive and rekeys once
     net.send_packet(b, ipv4_packet(B_IP, A_IP))
     net.deliver_one()
-    net.collect(a)
     assert [len(d) for d in a.sent_datagrams[n:]] == [148]
     assert peer_of(a, b).timers.sent_lastminute_handshake
 
@@ -422,16 +422,14 @@ def test_down_forgets_sessions_and_up_restarts_keepalives() -> None:
     net, a, b = pair()
     handshake(net, a, b)
     pa = peer_of(a, b)
-    pa.set_persistent_keepalive(25, net.clock.now)
-    net.collect(a)
+    net.apply_all(a, pa.set_persistent_keepalive(25, net.clock.now))
     net.run()
     a.device.down()
     assert pa.current is None and a.device.next_deadline() is None
+    # staged, and no handshake while down
     assert pa.prepare_send([ipv4_packet(A_IP, B_IP)], net.clock.now) == []
-    assert a.device.take_actions() == []  # no handshake while down
     net.clock.advance(1)  # a newer TAI64N timestamp for b to accept
-    a.device.up(net.clock.now)
-    net.collect(a)
+    net.apply_all(a, a.device.up(net.clock.now))
     net.run()
     assert pa.current is not None  # the staged packet/keepalive triggered a handshake
     assert b.delivered[-1] == ipv4_packet(A_IP, B_IP)

@@ -26,7 +26,6 @@ NET, A, B = session()
 _peer = next(iter(A.device.peers.values()))
 _INIT = _peer.create_initiation(NET.clock.now)
 assert _INIT is not None
-A.device.take_actions()
 _COOKIE = B.device.cookie_checker.create_reply(_INIT, 1, 1, A.addr, NET.clock.now)
 SAMPLES = [_INIT, B.sent_datagrams[0], _COOKIE, A.sent_datagrams[-1]]
 
@@ -36,7 +35,9 @@ def feed(node: Node, data: bytes, under_load: bool) -> bytes | None:
     dev = node.device
     item = dev.classify(data, ("203.0.113.5", 4444), NET.clock.now)
     if isinstance(item, RecvJob):
-        return item.keypair.peer.on_received(item, open_(item), NET.clock.now)
+        packets, _ = item.keypair.peer.on_received([item], [open_(item)], NET.clock.now)
+        assert len(packets) <= 1
+        return packets[0] if packets else None
     if isinstance(item, HandshakeMessage):
         dev.handle_handshake(item, NET.clock.now, under_load)
     return None
@@ -75,4 +76,3 @@ def test_typed_garbage(body: bytes, msg_type: int) -> None:
     data = bytes([msg_type, 0, 0, 0]) + (body * (size // len(body) + 1))[: size - 4]
     assert feed(B, data, False) is None
     assert feed(B, data, True) is None
-    B.device.take_actions()

@@ -1,12 +1,13 @@
 """Our userspace WireGuard against the real wireguard-go, in real network namespaces.
 
-Each test builds two namespaces joined by a veth pair (wgdroid.userspace.testnet)
+Each test builds two namespaces joined by a veth pair (tests/userspace/netpair.py)
 and tears everything down even on failure. No timing assertions: throughput is
 the bench's job (scripts/bench-dataplane).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -15,13 +16,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from netpair import Impl, Pair, Side, iperf3, stop
+from support import wait_until
 
 from wgdroid.config.keys import encode
-from wgdroid.userspace.testnet import Impl, Pair, Side, iperf3, stop
 
 pytestmark = pytest.mark.sim
 
@@ -66,9 +67,12 @@ def test_handshake_ping_and_tcp_both_ways(impl_a: Impl, impl_b: Impl) -> None:
         assert_ping(p, p.b, p.a.addr6)
         for s in (p.a, p.b):
             assert int(peer_line(s)[4]) > 0  # latest handshake
-        # Both ends count the same datagram bytes (handshake + data + keepalives).
-        time.sleep(0.3)
-        a_peer, b_peer = peer_line(p.a), peer_line(p.b)
+        # Both ends count the same datagram bytes (handshake + data + keepalives),
+        # once the last datagram in flight has landed.
+        a_peer, b_peer = wait_until(lambda: (peer_line(p.a), peer_line(p.b)),
+                                    check=lambda ab: (ab[0][5], ab[0][6]) == (ab[1][6], ab[1][5]),
+                                    timeout=10, interval=0.05,
+                                    what="both ends to count the same bytes")
         assert (a_peer[5], a_peer[6]) == (b_peer[6], b_peer[5])
         assert b_peer[2] == f"{p.a.underlay4}:{p.a.port}"  # B learned A's endpoint
         for reverse in (False, True):
@@ -149,11 +153,11 @@ while time.monotonic() < end:
             replies.append(s.recv(2048).hex())
     except BlockingIOError:
         pass
-time.sleep(0.5)
+s.settimeout(0.5)  # the late replies: until none came for 0.5 s
 try:
     while True:
         replies.append(s.recv(2048).hex())
-except BlockingIOError:
+except TimeoutError:
     pass
 print(i)
 print("\n".join(replies))
@@ -176,7 +180,11 @@ def test_cookie_replies_under_a_flood_of_initiations() -> None:
         assert all(len(c) == 64 for c in cookies)
         assert {int.from_bytes(c[4:8], "little") for c in cookies} <= set(senders)
         assert p.b.alive()
-        time.sleep(1.2)  # "under load" is sticky for 1 s
+        # "under load" is sticky for 1 s after the flood: until then a new handshake
+        # may get a cookie reply; wait for one ping to get through, then ping as usual.
+        wait_until(lambda: p.ping(p.a, p.b.addr4, count=1, wait=1),
+                   check=lambda r: "1 received" in r.stdout, timeout=10, interval=0.05,
+                   what="a ping through once the flood is over")
         assert_ping(p, p.a, p.b.addr4)
 
 
@@ -192,10 +200,8 @@ def test_ours_retries_with_the_cookie_of_a_loaded_wireguard_go() -> None:
             assert flood.stdin is not None
             flood.stdin.write(msgs)
             flood.stdin.close()
-            deadline = time.monotonic() + 5
-            while "Sending cookie response" not in p.b.log_text():
-                assert time.monotonic() < deadline, "wireguard-go never got under load"
-                time.sleep(0.05)
+            wait_until(p.b.log_text, check=lambda log: "Sending cookie response" in log,
+                       timeout=5, interval=0.05, what="wireguard-go under load")
             # A full handshake queue may drop some initiations: ping until one gets through.
             r = p.a.run("ping", "-c", "1", "-i", "0.5", "-w", "7", p.b.addr4, check=False)
         finally:
@@ -312,9 +318,9 @@ def test_wg_quick_up_and_down_with_ours() -> None:
             assert p.a.run("cat", f"/sys/class/net/{p.a.iface}/mtu").stdout.strip() == "1400"
         finally:
             down = p.a.run("wg-quick", "down", str(conf), env=env, check=False)
-            deadline = time.monotonic() + 5
-            while _procs_with(p.a.iface) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            with contextlib.suppress(AssertionError):  # leftovers are killed, then asserted
+                wait_until(lambda: _procs_with(p.a.iface), check=lambda pids: not pids,
+                           timeout=5, what="the daemon to exit after wg-quick down")
             leftovers = _procs_with(p.a.iface)
             for pid in leftovers:  # the daemon wg-quick started for this test, by pid
                 os.kill(pid, signal.SIGKILL)
@@ -347,11 +353,17 @@ def test_padding_follows_mtu_changes() -> None:
             assert "1 received" in r.stdout, r.stdout + r.stderr
             return int(peer_line(p.b)[5]) - before
 
-        p.a.run("ip", "link", "set", p.a.iface, "mtu", "1401")
-        time.sleep(0.3)  # the daemon learns it from rtnetlink
+        def set_mtu(mtu: int) -> None:
+            """The daemon learns it from rtnetlink, and logs it."""
+            line = f"MTU is now {mtu}"
+            before = p.a.log_text().count(line)
+            p.a.run("ip", "link", "set", p.a.iface, "mtu", str(mtu))
+            wait_until(p.a.log_text, check=lambda log: log.count(line) > before, timeout=10,
+                       interval=0.05, what=f"the daemon to log {line!r}")
+
+        set_mtu(1401)
         assert datagram_size_of_one_ping() == 32 + 1401
-        p.a.run("ip", "link", "set", p.a.iface, "mtu", "1420")
-        time.sleep(0.3)
+        set_mtu(1420)
         assert datagram_size_of_one_ping() == 32 + 1408
         assert "MTU is now 1401" in p.a.log_text()
 
@@ -411,7 +423,10 @@ def test_junk_on_uapi_and_udp_never_crashes() -> None:
                   "s.sendto(b'',(sys.argv[1],int(sys.argv[2])))\n")
         subprocess.run(p.a.ns_cmd(sys.executable, "-c", script, p.b.underlay4, str(p.b.port)),
                        input="\n".join(blobs), text=True, timeout=30, check=True)
-        time.sleep(0.5)
+        wait_until(lambda: p.b.run("ss", "-Hunl", f"sport = :{p.b.port}").stdout,
+                   check=lambda ss: ss and all(ln.split()[1] == "0" for ln in ss.splitlines()),
+                   timeout=10, interval=0.05,
+                   what="our daemon to read every junk datagram (Recv-Q 0)")
         assert p.b.alive(), p.b.log_text()[-3000:]
         assert_ping(p, p.a, p.b.addr4)
         assert "Traceback" not in p.b.log_text()
@@ -437,9 +452,10 @@ def test_daemonises_and_returns_once_the_socket_exists() -> None:
             assert _procs_with(iface)
         finally:
             p.a.run("ip", "link", "del", iface, check=False)
-            deadline = time.monotonic() + 5
-            while (os.path.exists(sock) or _procs_with(iface)) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            with contextlib.suppress(AssertionError):  # leftovers are killed, then asserted
+                wait_until(lambda: (os.path.exists(sock), _procs_with(iface)),
+                           check=lambda left: left == (False, []), timeout=5,
+                           what="the daemon and its socket to go with the link")
             leftovers = _procs_with(iface)
             for pid in leftovers:  # the daemon this test started, by pid
                 os.kill(pid, signal.SIGKILL)
@@ -450,3 +466,23 @@ def test_daemonises_and_returns_once_the_socket_exists() -> None:
         assert bad.returncode == 2
         assert "invalid interface name" in bad.stderr
         assert "Traceback" not in bad.stderr
+
+
+def test_idle_uapi_connections_never_block_wg() -> None:
+    """Issue 13: 40 clients connect to the UAPI socket and say nothing (the cap is
+    32). The real `wg` is still answered, and `wg set` still applies."""
+    with Pair("ours", "wireguard-go") as p:
+        idle = []
+        try:
+            for _ in range(40):
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(p.a.sock)
+                idle.append(s)
+            r = p.a.run("wg", "show", p.a.iface, "listen-port", check=False, timeout=20)
+            assert (r.returncode, r.stdout.strip()) == (0, str(p.a.port)), r.stderr
+            p.a.wg("set", p.a.iface, "listen-port", "40002")
+            assert p.a.wg("show", p.a.iface, "listen-port").strip() == "40002"
+            assert_ping(p, p.a, p.b.addr4)
+        finally:
+            for s in idle:
+                s.close()

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from support import wait_until
 
 from wgdroid.userspace.core import Cipher, RecvJob, SendJob, open_raw, seal_raw
 from wgdroid.userspace.pipeline import Batch, BatchCodec, Pipeline, RxBatch, TxBatch, crypt
@@ -50,11 +51,15 @@ def make_pool(kind: str) -> WorkerPool[Batch]:
 
 def wait_all(pipe: Pipeline, expect: int, got: list[Any]) -> None:
     fd = pipe.pool.wake_fd
-    deadline = time.monotonic() + 20
-    while len(got) < expect and time.monotonic() < deadline:
+
+    def pump() -> int:
         if fd is not None:
             select.select([fd], [], [], 0.2)
         pipe.process_completions()
+        return len(got)
+
+    wait_until(pump, check=lambda n: n >= expect, timeout=20, interval=0.001,
+               what=f"{expect} completed batches")
 
 
 @pytest.mark.parametrize("kind", ["inline", "threads", "processes"])

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from wgdroid.config.keys import generate_private_raw, public_raw
-from wgdroid.userspace.core import Device, Peer
+from wgdroid.userspace.core import Action, Device, Peer, SendDatagram
 from wgdroid.userspace.uapi_config import UapiConfig, parse_endpoint
 from wgdroid.userspace.uapi_server import UapiError
 from wgdroid.userspace.udp import UdpBind
@@ -20,6 +20,7 @@ class Hooks:
     def __init__(self) -> None:
         self.udp = UdpBind()
         self.forgotten: list[Peer] = []
+        self.dispatched: list[Action] = []
 
     def bind(self, port: int) -> int:
         return self.udp.open(port)
@@ -32,6 +33,9 @@ class Hooks:
 
     def now(self) -> float:
         return time.monotonic()
+
+    def dispatch(self, actions: list[Action]) -> None:
+        self.dispatched += actions
 
 
 @pytest.fixture
@@ -152,3 +156,24 @@ def test_parse_endpoint() -> None:
     for bad in ("10.0.0.1", "[::1]", "host:1", "1.2.3.4:0", "1.2.3.4:70000", "::1:5"):
         with pytest.raises(ValueError):  # noqa: PT011
             parse_endpoint(bad)
+
+
+def test_enabling_persistent_keepalive_hands_its_first_packet_to_the_shell(
+        cfg: UapiConfig) -> None:
+    """The core returns the keepalive (here: the initiation it needs first) as an
+    action; the set hands it to the shell's dispatch, even when a later line fails."""
+    peer = public_raw(generate_private_raw())
+    assert code(cfg, f"""
+private_key={generate_private_raw().hex()}
+public_key={peer.hex()}
+endpoint=10.0.0.9:51820
+persistent_keepalive_interval=25
+bogus=1
+""") == -errno.EINVAL
+    hooks = cfg.hooks
+    assert isinstance(hooks, Hooks)
+    assert [(type(a), len(a.data), a.endpoint) for a in hooks.dispatched
+            if isinstance(a, SendDatagram)] == [(SendDatagram, 148, ("10.0.0.9", 51820))]
+    assert len(hooks.dispatched) == 1
+    assert code(cfg, f"public_key={peer.hex()}\npersistent_keepalive_interval=25") == 0
+    assert len(hooks.dispatched) == 1  # already on: nothing new to send

@@ -56,8 +56,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Recorder, UapiServer]]:
 
 def talk(path: str, data: bytes, replies: int = 1) -> bytes:
     with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)  # blocking, as wg does: waits while the listen backlog is full
         s.settimeout(5)
-        s.connect(path)
         s.sendall(data)
         out = b""
         while out.count(b"\n\n") < replies:
@@ -151,3 +151,62 @@ def test_loop_survives_a_failing_callback() -> None:
     assert ran == ["later"]
     assert loop.errors == 1
     loop.close()
+
+
+def test_idle_clients_never_lock_a_new_one_out(
+    server: tuple[str, Recorder, UapiServer],
+) -> None:
+    """40 idle connections (the cap is 32): the newest client is still served, and
+    the ones evicted to make room see their connection closed."""
+    path, _, srv = server
+    idle = []
+    try:
+        for _ in range(40):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)  # blocking: waits while the listen backlog is full
+            s.settimeout(5)
+            idle.append(s)
+        assert talk(path, b"get=1\n\n").endswith(b"errno=0\n\n")
+        assert idle[0].recv(100) == b""  # the oldest was evicted
+        assert srv.evicted >= 9
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_an_idle_connection_is_closed_after_the_timeout(tmp_path: Path) -> None:
+    loop = Loop()
+    srv = UapiServer(str(tmp_path / "wgt2.sock"), Recorder(), loop, idle_timeout=0.2)
+    t = threading.Thread(target=loop.run, daemon=True)
+    t.start()
+    try:
+        with socket.socket(socket.AF_UNIX) as quiet:
+            quiet.connect(srv.path)
+            quiet.settimeout(10)
+            assert quiet.recv(100) == b""  # blocks until the server hangs up
+            assert srv.evicted == 1
+    finally:
+        loop.stop("test over")
+        t.join(timeout=5)
+        srv.close()
+        loop.close()
+
+
+def test_a_client_that_stops_reading_holds_only_itself(
+    server: tuple[str, Recorder, UapiServer],
+) -> None:
+    """Replies it does not read wait in its connection (its next requests wait too);
+    other clients are served meanwhile, and it gets every reply once it reads."""
+    path, _, _ = server
+    n = 5000  # ~0.5 MB of replies: more than a Unix socket buffers
+    with socket.socket(socket.AF_UNIX) as slow:
+        slow.connect(path)
+        slow.settimeout(10)
+        slow.sendall(b"get=1\n\n" * n)
+        assert talk(path, b"get=1\n\n").endswith(b"errno=0\n\n")
+        got = b""
+        while got.count(b"errno=0\n\n") < n:
+            chunk = slow.recv(65536)
+            assert chunk, f"closed after {got.count(b'errno=0')} replies"
+            got += chunk
+        assert got == talk(path, b"get=1\n\n") * n

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from wgdroid.cli import output
-from wgdroid.errors import InvalidInputError, NotFoundError, WgdroidError
+from wgdroid.errors import InvalidInputError, NotFoundError, WgdroidError, combined_exit
 from wgdroid.exit_codes import ExitCode
 
 
@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="unpack the tunnel configs of a zip (as the app imports it)",
         description="Import every .conf entry of ZIP as the app does (directories in entry "
         "names are ignored) and write DIR/NAME.conf with mode 0600. Existing files are "
-        "kept unless --force. Exit 0 if all imported, 10 if some, 1 if none.",
+        "kept unless --force. Exit 0 if all imported, 10 if some; if none, the entries' shared "
+        "code (1 if none is a tunnel), else 13.",
     )
     p.add_argument("archive", type=Path, metavar="ZIP")
     p.add_argument("-d", "--dir", type=Path, default=Path("."), metavar="DIR")
@@ -38,8 +39,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _zip(args: argparse.Namespace) -> int:
     from wgdroid.config.archive import Tunnel, check_imported_text, export_zip
     from wgdroid.config.parser import read_config_bytes
-    from wgdroid.fileio import write_private
+    from wgdroid.fileio import check_target, write_private
 
+    check_target(args.out, overwrite=args.force)
     tunnels = []
     for path in args.files:
         if not path.name.endswith(".conf"):
@@ -66,18 +68,17 @@ def _unzip(args: argparse.Namespace) -> int:
     result = import_zip(args.archive)
     for err in result.errors:
         output.error(err.format(str(args.archive)))
-    written = 0
+    codes = [ExitCode.INVALID for _ in result.errors]
     for tunnel in result.tunnels:
         for issue in tunnel.warnings:
             output.raw_stderr(f"{args.archive}: {issue.format()}")
-        # The name is an interface name (no '/'), so DIR/NAME.conf stays inside DIR.
+        # The name passed the name rule (no '/'), so DIR/NAME.conf stays inside DIR.
         try:
             write_private(args.dir / f"{tunnel.name}.conf", tunnel.text, overwrite=args.force)
         except WgdroidError as exc:
             output.error(exc.message)
+            codes.append(exc.exit_code)
             continue
-        written += 1
-    output.note(f"imported {written} of {result.total} tunnels")
-    if result.total and written == result.total:
-        return ExitCode.OK
-    return ExitCode.PARTIAL if written else ExitCode.INVALID
+        codes.append(ExitCode.OK)
+    output.note(f"imported {codes.count(ExitCode.OK)} of {result.total} tunnels")
+    return combined_exit(codes) if codes else ExitCode.INVALID

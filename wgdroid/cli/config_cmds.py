@@ -15,7 +15,8 @@ from wgdroid.exit_codes import ExitCode
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "check", help="validate config files",
-        description="Validate configs; errors go to stderr as FILE:LINE: message.",
+        description="Validate configs; errors go to stderr as FILE:LINE: message. Exit 0 "
+        "if all are valid, 1 if any is not, 7 if the only problem is a missing file.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="config files ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="print results as JSON on stdout")
@@ -70,10 +71,11 @@ def _read(name: str) -> tuple[str, bytes]:
 
 def check_one(name: str, dialect: str, strict: bool) -> dict[str, Any]:
     """Validate one file; returns its result with every issue (errors first)."""
-    from wgdroid.config import types
-    from wgdroid.config.issues import ConfigIssue, Reason
-    from wgdroid.config.parser import Dialect, parse, tunnel_name_for
-    from wgdroid.errors import ConfigError, InvalidInputError
+    from wgdroid.config.issues import ConfigError, ConfigIssue, Reason
+    from wgdroid.config.keyspec import Dialect
+    from wgdroid.config.names import name_problem
+    from wgdroid.config.parser import parse, tunnel_name_for
+    from wgdroid.errors import WgdroidError
 
     result: dict[str, Any] = {"file": name, "valid": False, "name": None, "errors": [],
                               "warnings": []}
@@ -87,15 +89,18 @@ def check_one(name: str, dialect: str, strict: bool) -> dict[str, Any]:
         result["peers"] = len(parsed.config.peers)
     except ConfigError as exc:
         errors, warnings = exc.issues, exc.warnings
-    except InvalidInputError as exc:
+    except WgdroidError as exc:  # unreadable: missing (exit 7), a directory, ...
         errors = [ConfigIssue(name, 0, exc.message, Reason.NOT_TEXT)]
+        result["_code"] = exc.exit_code
     if name != "-" and name.endswith(".conf"):
         tunnel = tunnel_name_for(name)
-        try:
-            result["name"] = types.check_tunnel_name(tunnel)
-        except types.ValueProblem as exc:
-            errors.append(ConfigIssue(name, 1, exc.message, exc.reason))
+        problem = name_problem(tunnel)
+        if problem is None:
+            result["name"] = tunnel
+        else:
+            errors.append(ConfigIssue(name, 1, problem, Reason.INVALID_VALUE))
     result["valid"] = not errors
+    result.setdefault("_code", ExitCode.OK if not errors else ExitCode.INVALID)
     result["errors"] = [i.to_json() for i in errors]
     result["warnings"] = [i.to_json() for i in warnings]
     result["_issues"] = errors + warnings
@@ -104,17 +109,23 @@ def check_one(name: str, dialect: str, strict: bool) -> dict[str, Any]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     results = [check_one(f, args.dialect, args.strict) for f in args.files]
+    failed = set()
     for r in results:
         for issue in r.pop("_issues"):
             # line 0: the file itself could not be read; the message names it
             output.raw_stderr(issue.format() if issue.line else issue.message)
+        code = r.pop("_code")
+        if code != ExitCode.OK:
+            failed.add(code)
     if args.json:
         output.emit_json(results)
-    return ExitCode.OK if all(r["valid"] for r in results) else ExitCode.INVALID
+    # The files' shared code (7: missing); files that fail differently: invalid.
+    return ExitCode.OK if not failed else failed.pop() if len(failed) == 1 else ExitCode.INVALID
 
 
 def cmd_strip(args: argparse.Namespace) -> int:
-    from wgdroid.config.parser import Dialect, parse
+    from wgdroid.config.keyspec import Dialect
+    from wgdroid.config.parser import parse
     from wgdroid.config.render import strip_text
 
     label, data = _read(args.file)
@@ -128,20 +139,17 @@ def cmd_strip(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from wgdroid.config import types
+    from wgdroid.config.names import name_problem
     from wgdroid.config.newpair import make_pair
     from wgdroid.config.render import to_wg_quick
     from wgdroid.errors import InvalidInputError
-    from wgdroid.fileio import write_private
+    from wgdroid.fileio import check_target, write_private
 
     server_name = args.server_name or f"{args.name}-srv"
     for n in (args.name, server_name):
-        try:
-            types.check_tunnel_name(n)
-        except types.ValueProblem as exc:
-            raise InvalidInputError(
-                exc.message, hint="choose a shorter --name or set --server-name"
-            ) from None
+        problem = name_problem(n)
+        if problem is not None:
+            raise InvalidInputError(problem, hint="choose another --name or set --server-name")
     try:
         subnet6 = ipaddress.IPv6Network(args.subnet6) if args.subnet6 else None
         pair = make_pair(
@@ -158,11 +166,10 @@ def cmd_new(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     client_path = out / f"{args.name}.conf"
     server_path = out / f"{server_name}.conf"
-    for path in (client_path, server_path):
-        if path.exists() and not args.force:
-            raise InvalidInputError(f"{path}: already exists (use --force to replace it)")
-    write_private(client_path, to_wg_quick(pair.client))
-    write_private(server_path, to_wg_quick(pair.server))
+    for path in (client_path, server_path):  # both refused before either is written
+        check_target(path, overwrite=args.force)
+    write_private(client_path, to_wg_quick(pair.client), overwrite=args.force)
+    write_private(server_path, to_wg_quick(pair.server), overwrite=args.force)
     if args.json:
         output.emit_json({
             "client": {"file": str(client_path),

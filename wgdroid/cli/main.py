@@ -1,5 +1,7 @@
 """Entry point of the `wgdroid` command: builds the parser from the command
-modules and maps every error to the exit-code table in one place."""
+modules and reports every error in one place: one redacted line on stderr
+(and its hint), a JSON error object on stdout under `--json`, and the exit
+code of errors.EXIT_CODES."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from collections.abc import Sequence
 
 from wgdroid import __version__
 from wgdroid.cli import output
-from wgdroid.errors import WgdroidError, exit_code_for
+from wgdroid.cli.devices import add_device_options
+from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
 
 # Each module has `register(subparsers)`; its handlers take the parsed args
@@ -45,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks of unexpected errors"
     )
+    add_device_options(parser, top=True)  # `wgdroid -s SERIAL list`, as adb takes them
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:
@@ -57,32 +61,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_tui(argv: Sequence[str]) -> int:
-    try:
-        tui = importlib.import_module("wgdroid.tui.app")
-    except ModuleNotFoundError:
-        build_parser().print_help(sys.stderr)
-        return ExitCode.USAGE
-    return int(tui.run(list(argv)))
+def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
+    """The one way a failed command ends: stderr line(s), JSON under --json."""
+    output.error(error.message)
+    if error.hint:
+        output.note(error.hint)
+    if getattr(args, "json", False):
+        output.emit_json({"schema": 1, "error": error.to_json()})
+    return error.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list and sys.stdin.isatty() and sys.stdout.isatty():
-        return _open_tui(args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
     handler = getattr(args, "func", None)
     if handler is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():  # `wgdroid [-s SERIAL]`: the TUI
+            from wgdroid.cli.tui_cmds import open_tui
+
+            return open_tui(args)
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     try:
         return int(handler(args))
     except WgdroidError as exc:
-        output.error(exc.message)
-        if exc.hint:
-            output.note(exc.hint)
-        return exc.exit_code
+        return _failed(args, exc)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -92,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, no traceback (it might hold secrets)
         if args.debug or os.environ.get("WGDROID_DEBUG"):
             raise
-        output.error(f"internal error: {type(exc).__name__} (rerun with --debug for details)")
-        return exit_code_for(exc)
+        return _failed(args, WgdroidError(
+            f"internal error: {type(exc).__name__} (rerun with --debug for details)"))
 
 
 if __name__ == "__main__":

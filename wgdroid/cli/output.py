@@ -1,10 +1,16 @@
-"""stdout is for data, stderr for messages: the only writers the CLI uses."""
+"""stdout is for data, stderr for messages: the only writers the CLI uses.
+
+Every message passes the redaction point (wgdroid.redact): it may quote a
+config or a device's stderr. Data is written as given (`status` prints
+public keys on purpose)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from typing import Any
+
+from wgdroid.redact import redact
 
 PROG = "wgdroid"
 
@@ -22,7 +28,7 @@ def emit_json(obj: Any) -> None:
 
 def _message(prefix: str, text: str) -> None:
     sys.stdout.flush()  # keep data and messages in order when both go to one terminal
-    sys.stderr.write(f"{prefix}{text}\n")
+    sys.stderr.write(f"{prefix}{redact(text)}\n")
     sys.stderr.flush()
 
 

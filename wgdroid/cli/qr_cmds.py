@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("file", type=Path, metavar="FILE", help="the tunnel config (NAME.conf)")
     p.add_argument("--png", type=Path, metavar="OUT", help="write a PNG image instead")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument(
         "--format",
         choices=("utf8", "ansi", "ascii"),
@@ -59,7 +60,7 @@ def _qr(args: argparse.Namespace) -> int:
     for issue in parsed.warnings:  # e.g. Linux-only keys the phone would refuse
         output.raw_stderr(issue.format())
     if args.png is not None:
-        write_private(args.png, qr.png_bytes(text))
+        write_private(args.png, qr.png_bytes(text), overwrite=args.force)
         output.note(f"wrote {args.png} (it holds the private key: delete it after scanning)")
         return ExitCode.OK
     style: qr.Style = args.format or ("ansi" if sys.stdout.isatty() else "utf8")
@@ -70,10 +71,12 @@ def _qr(args: argparse.Namespace) -> int:
 
 def _import_qr(args: argparse.Namespace) -> int:
     from wgdroid.config import qr
-    from wgdroid.fileio import write_private
+    from wgdroid.fileio import check_target, write_private
 
-    if not args.image.is_file():
+    if not args.image.exists():
         raise NotFoundError(f"{args.image}: no such file")
+    if args.output is not None:  # refused before the image is decoded
+        check_target(args.output, overwrite=args.force)
     text, parsed = qr.import_image(args.image)
     for issue in parsed.warnings:
         output.raw_stderr(issue.format())

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wgdroid.cli import output
+from wgdroid.cli.devices import device_parent, one
 from wgdroid.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from wgdroid.device.connection import Device
     from wgdroid.device.tools import ToolsStatus
 
 FROM_HELP = (
@@ -25,14 +25,7 @@ FROM_HELP = (
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    g = common.add_argument_group("device")
-    g.add_argument("-s", "--serial", metavar="SERIAL", help="the device (else ANDROID_SERIAL)")
-    g.add_argument("-H", dest="adb_host", metavar="HOST", help="adb server host")
-    g.add_argument("-P", dest="adb_port", metavar="PORT", type=int, help="adb server port")
-    g.add_argument("--root-timeout", type=float, metavar="SECONDS",
-                   help="how long to wait for the su prompt to be answered (default 10)")
-    common.add_argument("--json", action="store_true", help="print JSON on stdout")
+    common = device_parent(as_json=True)
 
     tools = sub.add_parser("tools", help="WireGuard tools on the phone: status, install, remove")
     tsub = tools.add_subparsers(dest="tools_command", metavar="ACTION")
@@ -66,16 +59,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return ExitCode.USAGE
 
 
-def _one(args: argparse.Namespace) -> Device:
-    from wgdroid.device.connection import connect
-
-    return connect(args.serial, host=args.adb_host, port=args.adb_port)
-
-
 def _status(args: argparse.Namespace) -> int:
     from wgdroid.device.tools import status
 
-    st = status(_one(args), root_timeout=args.root_timeout)
+    st = status(one(args), root_timeout=args.root_timeout)
     if args.json:
         output.emit_json({"schema": 1, **st.to_json()})
     else:
@@ -116,7 +103,7 @@ def _install(args: argparse.Namespace) -> int:
     from wgdroid.device.tools import install
 
     result = install(
-        _one(args),
+        one(args),
         from_dir=Path(args.from_dir) if args.from_dir else None,
         userspace=args.userspace,
         magisk_module=args.magisk_module,
@@ -136,7 +123,7 @@ def _install(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     from wgdroid.device.tools import remove
 
-    removed = remove(_one(args), force=args.force, root_timeout=args.root_timeout)
+    removed = remove(one(args), force=args.force, root_timeout=args.root_timeout)
     if args.json:
         output.emit_json({"schema": 1, "removed": removed})
     elif not removed:

@@ -1,10 +1,11 @@
-"""`wgdroid tui [--sim] [-s SERIAL]`: open the terminal UI (Textual is imported
+"""`wgdroid tui [--sim] [-s SERIAL] [-H HOST] [-P PORT]`: open the terminal UI (Textual is imported
 only inside the handler, so the CLI never loads it)."""
 
 from __future__ import annotations
 
 import argparse
 
+from wgdroid.cli.devices import add_device_options
 from wgdroid.exit_codes import ExitCode
 
 
@@ -16,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--sim", action="store_true",
                    help="start a simulated phone right away (needs root)")
-    p.add_argument("-s", "--serial", metavar="SERIAL", help="the phone to show first")
+    add_device_options(p)
     p.set_defaults(func=_tui)
 
 
@@ -27,7 +28,15 @@ def _tui(args: argparse.Namespace) -> int:
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the TUI needs a terminal", hint="use the scripting commands instead")
+    return open_tui(args)
+
+
+def open_tui(args: argparse.Namespace) -> int:
+    """Run the TUI with the device options of `args` (also `wgdroid [-s SERIAL]`)."""
     from wgdroid.tui.app import run
 
-    argv = (["--sim"] if args.sim else []) + (["-s", args.serial] if args.serial else [])
+    argv = ["--sim"] if getattr(args, "sim", False) else []
+    for flag, value in (("-s", args.serial), ("-H", args.adb_host), ("-P", args.adb_port)):
+        if value is not None:
+            argv += [flag, str(value)]
     return ExitCode(run(argv))

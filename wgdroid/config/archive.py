@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from wgdroid.config.issues import ConfigIssue
-from wgdroid.config.parser import MAX_CONFIG_BYTES, Dialect, Parsed, parse
-from wgdroid.config.types import ValueProblem, check_tunnel_name
-from wgdroid.errors import ConfigError, InvalidInputError
+from wgdroid.config.issues import ConfigError, ConfigIssue
+from wgdroid.config.keyspec import Dialect
+from wgdroid.config.names import check_tunnel_name
+from wgdroid.config.parser import MAX_CONFIG_BYTES, Parsed, parse
+from wgdroid.errors import InvalidInputError, NotFoundError
 
 EXPORT_NAME = "wireguard-export.zip"
 
@@ -71,14 +72,6 @@ class ImportResult:
         return f"imported {len(self.tunnels)} of {self.total} tunnels"
 
 
-def check_name(name: str) -> None:
-    """A tunnel name is a kernel interface name (what wg-quick and the app accept)."""
-    try:
-        check_tunnel_name(name)
-    except ValueProblem as exc:
-        raise InvalidInputError(exc.message) from None
-
-
 def check_imported_text(text: str, *, source: str) -> Parsed:
     """Parse imported text as the phone's wg-quick would read it; ConfigError names
     `source` and the line. Linux-only keys are warnings (`.warnings`), as in `check`."""
@@ -95,7 +88,7 @@ def export_zip(tunnels: Iterable[Tunnel]) -> bytes:
     stamp = time.localtime()[:6]
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for tunnel in tunnels:
-            check_name(tunnel.name)
+            check_tunnel_name(tunnel.name)
             if tunnel.name in seen:
                 raise InvalidInputError(f"tunnel {tunnel.name!r} given twice")
             seen.add(tunnel.name)
@@ -165,7 +158,7 @@ def import_zip(source: Path | bytes, *, name: str | None = None) -> ImportResult
     try:
         fp: BinaryIO = source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
     except FileNotFoundError:
-        raise InvalidInputError(f"{label}: no such file") from None
+        raise NotFoundError(f"{label}: no such file") from None
     except OSError as exc:
         raise InvalidInputError(f"{label}: can't read: {exc.strerror}") from None
     with fp:
@@ -196,8 +189,10 @@ def _import_entries(zf: zipfile.ZipFile, label: str) -> ImportResult:
         tunnel = _tunnel_name(info.filename)
         if tunnel is None:
             continue
+        # Messages name the entry on one line, whatever bytes its name holds.
+        shown = info.filename if info.filename.isprintable() else repr(info.filename)[1:-1]
         try:
-            check_name(tunnel)
+            check_tunnel_name(tunnel)
             if tunnel in names:
                 raise InvalidInputError(f"a tunnel named {tunnel!r} is already in this archive")
             data = _read_entry(zf, info, budget)
@@ -206,12 +201,12 @@ def _import_entries(zf: zipfile.ZipFile, label: str) -> ImportResult:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidInputError("not UTF-8 text") from None
-            parsed = check_imported_text(text, source=info.filename)
-        except InvalidInputError as exc:
-            result.errors.append(EntryError(info.filename, f"{info.filename}: {exc.message}"))
-            continue
+            parsed = check_imported_text(text, source=shown)
         except ConfigError as exc:  # its message already starts with `entry:line:`
             result.errors.append(EntryError(info.filename, exc.message))
+            continue
+        except InvalidInputError as exc:
+            result.errors.append(EntryError(info.filename, f"{shown}: {exc.message}"))
             continue
         names.add(tunnel)
         result.tunnels.append(Tunnel(tunnel, text, tuple(parsed.warnings)))

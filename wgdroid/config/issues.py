@@ -6,9 +6,13 @@ messages read the same whichever tool a user came from.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from wgdroid.errors import InvalidInputError
+from wgdroid.redact import redact
 
 
 class Reason(StrEnum):
@@ -40,6 +44,10 @@ class ConfigIssue:
     key: str | None = None
     severity: Severity = Severity.ERROR
 
+    def __post_init__(self) -> None:
+        # Parser messages quote the file: the redaction point sees them first.
+        object.__setattr__(self, "message", redact(self.message))
+
     def format(self) -> str:
         """`wg0.conf:7: [Peer] AllowedIPs: '10.0.0.300/32' is not an IP network`."""
         where = f"{self.file}:{self.line}: "
@@ -61,3 +69,16 @@ class ConfigIssue:
             "reason": self.reason.value,
             "message": self.message,
         }
+
+
+class ConfigError(InvalidInputError):
+    """A config failed validation; carries every issue found, each with file and line."""
+
+    def __init__(
+        self, issues: Sequence[ConfigIssue], warnings: Sequence[ConfigIssue] = ()
+    ) -> None:
+        self.issues = list(issues)
+        self.warnings = list(warnings)
+        first = self.issues[0].format() if self.issues else "invalid config"
+        more = len(self.issues) - 1
+        super().__init__(first + (f" (and {more} more)" if more > 0 else ""))

@@ -1,5 +1,6 @@
 """The config models: every key of wg(8) and wg-quick(8), plus the Android
-app's IncludedApplications/ExcludedApplications.
+app's IncludedApplications/ExcludedApplications. Each field's description is
+its key's documentation in the one key table (config.keyspec).
 
 Models are frozen; an edit is `model_copy(update=...)`, which keeps the parsed
 source so rendering can preserve its comments and key order. Secrets are
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from wgdroid.config import types as t
+from wgdroid.config.keyspec import doc
 from wgdroid.config.types import Endpoint, PresharedKey, PrivateKey, PublicKey
 
 _MODEL_CONFIG = ConfigDict(
@@ -25,32 +27,25 @@ _MODEL_CONFIG = ConfigDict(
 class Interface(BaseModel):
     model_config = _MODEL_CONFIG
 
-    private_key: PrivateKey
-    "PrivateKey: this tunnel's Curve25519 private key."
-    listen_port: t.ListenPort | None = None
-    "ListenPort: UDP port; unset or 0 picks a random one."
-    fwmark: t.FwMark | None = None
-    "FwMark: mark on outgoing packets; 0 means off. The Android wg-quick overrides it."
-    addresses: t.AddressList = Field(default_factory=list)
-    "Address: IPs of the tunnel interface, with prefix."
-    dns_servers: t.DnsServerList = Field(default_factory=list)
-    "DNS: server addresses."
-    dns_search: t.SearchDomainList = Field(default_factory=list)
-    "DNS: search domains (non-address entries of DNS)."
-    mtu: t.Mtu | None = None
-    "MTU: unset means automatic (route MTU - 80)."
-    table: t.Table | None = None
-    "Table: routing table (Linux wg-quick only): off, auto, a number or a name."
-    pre_up: list[t.Hook] = Field(default_factory=list)
-    post_up: list[t.Hook] = Field(default_factory=list)
-    pre_down: list[t.Hook] = Field(default_factory=list)
-    post_down: list[t.Hook] = Field(default_factory=list)
-    save_config: t.SaveConfig | None = None
-    "SaveConfig: Linux wg-quick writes the live state back on down."
-    included_applications: t.PackageList = Field(default_factory=list)
-    "IncludedApplications (Android): only these apps use the tunnel."
-    excluded_applications: t.PackageList = Field(default_factory=list)
-    "ExcludedApplications (Android): these apps bypass the tunnel."
+    private_key: PrivateKey = Field(description=doc("PrivateKey"))
+    listen_port: t.ListenPort | None = Field(None, description=doc("ListenPort"))
+    fwmark: t.FwMark | None = Field(None, description=doc("FwMark"))
+    addresses: t.AddressList = Field(default_factory=list, description=doc("Address"))
+    dns_servers: t.DnsServerList = Field(default_factory=list, description=doc("DNS"))
+    dns_search: t.SearchDomainList = Field(default_factory=list, description=doc("DNS"))
+    mtu: t.Mtu | None = Field(None, description=doc("MTU"))
+    table: t.Table | None = Field(None, description=doc("Table"))
+    pre_up: list[t.Hook] = Field(default_factory=list, description=doc("PreUp"))
+    post_up: list[t.Hook] = Field(default_factory=list, description=doc("PostUp"))
+    pre_down: list[t.Hook] = Field(default_factory=list, description=doc("PreDown"))
+    post_down: list[t.Hook] = Field(default_factory=list, description=doc("PostDown"))
+    save_config: t.SaveConfig | None = Field(None, description=doc("SaveConfig"))
+    included_applications: t.PackageList = Field(
+        default_factory=list, description=doc("IncludedApplications")
+    )
+    excluded_applications: t.PackageList = Field(
+        default_factory=list, description=doc("ExcludedApplications")
+    )
 
     @property
     def public_key(self) -> PublicKey:
@@ -69,16 +64,13 @@ class Interface(BaseModel):
 class Peer(BaseModel):
     model_config = _MODEL_CONFIG
 
-    public_key: PublicKey
-    "PublicKey: the peer's public key."
-    preshared_key: PresharedKey | None = None
-    "PresharedKey: optional extra symmetric key."
-    allowed_ips: t.AllowedIPList = Field(default_factory=list)
-    "AllowedIPs: networks routed to and accepted from this peer."
-    endpoint: Endpoint | None = None
-    "Endpoint: where to reach the peer: IPv4:port, [IPv6]:port or hostname:port."
-    persistent_keepalive: t.Keepalive | None = None
-    "PersistentKeepalive: seconds between keepalives; 0 or off disables."
+    public_key: PublicKey = Field(description=doc("PublicKey"))
+    preshared_key: PresharedKey | None = Field(None, description=doc("PresharedKey"))
+    allowed_ips: t.AllowedIPList = Field(default_factory=list, description=doc("AllowedIPs"))
+    endpoint: Endpoint | None = Field(None, description=doc("Endpoint"))
+    persistent_keepalive: t.Keepalive | None = Field(
+        None, description=doc("PersistentKeepalive")
+    )
 
 
 @dataclass(frozen=True)

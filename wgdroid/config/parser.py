@@ -14,79 +14,24 @@ which ignores or rejects some Linux keys and vice versa.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from wgdroid.config import types as t
-from wgdroid.config.issues import ConfigIssue, Reason, Severity
+from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
+from wgdroid.config.keyspec import SPEC_BY_KEY, Dialect, KeySpec, OnAndroid, Reader
 from wgdroid.config.models import Interface, Peer, TunnelConfig, cross_field_conflicts
-from wgdroid.errors import ConfigError, InvalidInputError
+from wgdroid.errors import InvalidInputError, NotFoundError
+from wgdroid.redact import looks_like_key, quote_value
 
 MAX_CONFIG_BYTES = 512 * 1024
 _BINARY = "binary data (a NUL byte), not a config"
 _C_SPACE = " \t\n\v\f\r"  # [[:space:]] in the C locale wg-quick runs under
 _SPACE_RE = re.compile(r"[ \t\n\v\f\r]+")
 _NAMEISH_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]{0,31}$")
-
-
-class Dialect(StrEnum):
-    LINUX = "linux"  # wireguard-tools' bash wg-quick
-    ANDROID = "android"  # wireguard-tools' android.c, as on phones
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    name: str  # canonical spelling
-    section: str  # "Interface" or "Peer"
-    field: str  # model field ("dns" fills dns_servers and dns_search)
-    parse: Callable[[str], Any]
-    multi: bool = False
-    owner: str = "wg"  # who reads it: "wg", "wg-quick" or "android"
-    per_line: bool = False  # the whole line is one item (hooks)
-
-
-SPECS: tuple[KeySpec, ...] = (
-    KeySpec("PrivateKey", "Interface", "private_key", t.PrivateKey.from_base64),
-    KeySpec("ListenPort", "Interface", "listen_port", t.parse_listen_port),
-    KeySpec("FwMark", "Interface", "fwmark", t.parse_fwmark),
-    KeySpec("Address", "Interface", "addresses", t.parse_address, True, "wg-quick"),
-    KeySpec("DNS", "Interface", "dns", lambda s: s, True, "wg-quick"),
-    KeySpec("MTU", "Interface", "mtu", t.parse_mtu, False, "wg-quick"),
-    KeySpec("Table", "Interface", "table", t.parse_table, False, "wg-quick"),
-    KeySpec("PreUp", "Interface", "pre_up", t.parse_hook, True, "wg-quick", True),
-    KeySpec("PostUp", "Interface", "post_up", t.parse_hook, True, "wg-quick", True),
-    KeySpec("PreDown", "Interface", "pre_down", t.parse_hook, True, "wg-quick", True),
-    KeySpec("PostDown", "Interface", "post_down", t.parse_hook, True, "wg-quick", True),
-    KeySpec("SaveConfig", "Interface", "save_config", t.parse_bool, False, "wg-quick"),
-    KeySpec(
-        "IncludedApplications", "Interface", "included_applications", t.parse_package,
-        True, "android",
-    ),
-    KeySpec(
-        "ExcludedApplications", "Interface", "excluded_applications", t.parse_package,
-        True, "android",
-    ),
-    KeySpec("PublicKey", "Peer", "public_key", t.PublicKey.from_base64),
-    KeySpec("PresharedKey", "Peer", "preshared_key", t.PresharedKey.from_base64),
-    KeySpec("AllowedIPs", "Peer", "allowed_ips", t.parse_allowed_ip, True),
-    KeySpec("Endpoint", "Peer", "endpoint", t.parse_endpoint),
-    KeySpec("PersistentKeepalive", "Peer", "persistent_keepalive", t.parse_keepalive),
-)
-SPEC_BY_KEY = {s.name.lower(): s for s in SPECS}
-
-# What the Android wg-quick does with Linux-only keys (android.c passes them to
-# `wg addconf`, which stops at them with "Line unrecognized").
-_ANDROID_NOTES = {
-    "Table": "the Android wg-quick has no Table (it routes through netd); it would fail here",
-    "SaveConfig": "the Android wg-quick has no SaveConfig; it would fail here",
-    "FwMark": "the Android wg-quick always sets fwmark 0x20000, replacing this value",
-}
-_HOOK_NOTE = "the Android wg-quick runs no hooks; it would fail here"
 
 
 # -- the parsed source, kept for rendering ------------------------------------
@@ -199,7 +144,7 @@ class _Parser:
         else:
             self.issue(
                 number, Reason.UNKNOWN_SECTION,
-                f"unknown section {t.quote_value(compact, 40)}; expected [Interface] or [Peer]",
+                f"unknown section {quote_value(compact, 40)}; expected [Interface] or [Peer]",
             )
             self.sections.append(_Section("?", number))
         self.lines.append(SourceLine(number, raw, len(self.sections) - 1))
@@ -213,8 +158,8 @@ class _Parser:
         key_raw, _, value_raw = content.partition("=")
         key_trim = key_raw.strip(_C_SPACE)
         spec = SPEC_BY_KEY.get(_SPACE_RE.sub("", key_raw).lower())
-        if spec is None or (spec.owner != "wg" and key_trim.lower() != spec.name.lower()):
-            if _NAMEISH_RE.match(key_trim) and not t.looks_like_key(key_trim):
+        if spec is None or (spec.reader is not Reader.WG and key_trim.lower() != spec.name.lower()):
+            if _NAMEISH_RE.match(key_trim) and not looks_like_key(key_trim):
                 self.issue(number, Reason.UNKNOWN_ATTRIBUTE, f"unknown key {key_trim!r}", sec_name)
             else:  # never echo it: it may be a pasted key
                 self.issue(number, Reason.SYNTAX_ERROR, "is not a 'Key = Value' line", sec_name)
@@ -236,7 +181,7 @@ class _Parser:
                 f"write {spec.name!r} without spaces (wg accepts it, the Android app does not)",
                 section.kind, spec.name, warning=True,
             )
-        if spec.owner == "android" and self.dialect is Dialect.LINUX:
+        if spec.reader is Reader.ANDROID and self.dialect is Dialect.LINUX:
             self.issue(
                 number, Reason.DIALECT,
                 "only the Android wg-quick understands this key", section.kind, spec.name,
@@ -244,7 +189,8 @@ class _Parser:
             return spec.name
         section.seen.add(spec.name)
         # wg strips every blank from its lines; wg-quick trims its own values.
-        value = _SPACE_RE.sub("", value_raw) if spec.owner == "wg" else value_raw.strip(_C_SPACE)
+        value = (_SPACE_RE.sub("", value_raw) if spec.reader is Reader.WG
+                 else value_raw.strip(_C_SPACE))
         if not value:
             self.issue(number, Reason.SYNTAX_ERROR, "has no value", section.kind, spec.name)
             return spec.name
@@ -293,11 +239,8 @@ class _Parser:
                 )
             section.values[spec.field] = parsed[0]
         previous.append(number)
-        if self.dialect is Dialect.ANDROID:
-            if spec.per_line:
-                self.dialect_issue(number, spec.name, _HOOK_NOTE)
-            elif spec.name in _ANDROID_NOTES:
-                self.dialect_issue(number, spec.name, _ANDROID_NOTES[spec.name])
+        if self.dialect is Dialect.ANDROID and spec.android is not OnAndroid.READS:
+            self.dialect_issue(number, spec.name, spec.android_note)
 
     # whole file
     def finish(self, final_newline: bool) -> TunnelConfig | None:
@@ -422,13 +365,14 @@ def _peer_index(sections: list[_Section], index: int) -> int | None:
 
 
 def read_config_bytes(path: Path | str) -> bytes:
-    """Read a config file, refusing huge files before reading them whole."""
+    """Read a config file, refusing huge files before reading them whole.
+    A missing file is NotFoundError (exit 7), as for every command."""
     p = Path(path)
     try:
         with p.open("rb") as fh:
             data = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise InvalidInputError(f"{p}: no such file") from None
+        raise NotFoundError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise InvalidInputError(f"{p}: is a directory") from None
     except PermissionError:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from wgdroid.config.archive import check_imported_text
 from wgdroid.config.parser import Parsed
-from wgdroid.errors import InvalidInputError
+from wgdroid.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     import segno
@@ -105,7 +105,7 @@ def decode_image(source: Path | bytes, *, name: str | None = None) -> str:
                 raise InvalidInputError(f"{label}: image is too large ({size} bytes)")
             data = source.read_bytes()
         except FileNotFoundError:
-            raise InvalidInputError(f"{label}: no such file") from None
+            raise NotFoundError(f"{label}: no such file") from None
         except OSError as exc:
             raise InvalidInputError(f"{label}: can't read: {exc.strerror}") from None
     else:

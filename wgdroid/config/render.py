@@ -9,62 +9,33 @@ appended. A config parsed and rendered unchanged is byte-identical.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
 
+from wgdroid.config.keyspec import (
+    INTERFACE_SPECS,
+    PEER_SPECS,
+    Dialect,
+    KeySpec,
+    own_keys,
+    render_lines,
+)
 from wgdroid.config.models import Interface, Peer, TunnelConfig
-from wgdroid.config.parser import Dialect, SourceDocument, SourceLine
+from wgdroid.config.parser import SourceDocument, SourceLine
 
 _Lines = Callable[[Any], list[str]]
 
 
-def _one(key: str, value: object | None) -> list[str]:
-    return [] if value is None else [f"{key} = {value}"]
-
-
-def _many(key: str, values: Iterable[object]) -> list[str]:
-    items = [str(v) for v in values]
-    return [f"{key} = {', '.join(items)}"] if items else []
-
-
-def _fwmark(value: int | None) -> str | None:
-    if value is None:
-        return None
-    return "off" if value == 0 else f"0x{value:x}"
-
-
-def _bool(value: bool | None) -> str | None:
-    return None if value is None else ("true" if value else "false")
+def _table(specs: tuple[KeySpec, ...]) -> dict[str, _Lines]:
+    return {s.name: partial(render_lines, s) for s in specs}
 
 
 # key name -> the lines it renders to; in the order a fresh section is written
-INTERFACE_KEYS: dict[str, _Lines] = {
-    "PrivateKey": lambda i: _one("PrivateKey", i.private_key.reveal()),
-    "Address": lambda i: _many("Address", i.addresses),
-    "DNS": lambda i: _many("DNS", [*i.dns_servers, *i.dns_search]),
-    "ListenPort": lambda i: _one("ListenPort", i.listen_port),
-    "MTU": lambda i: _one("MTU", i.mtu),
-    "FwMark": lambda i: _one("FwMark", _fwmark(i.fwmark)),
-    "Table": lambda i: _one("Table", i.table),
-    "PreUp": lambda i: [f"PreUp = {h}" for h in i.pre_up],
-    "PostUp": lambda i: [f"PostUp = {h}" for h in i.post_up],
-    "PreDown": lambda i: [f"PreDown = {h}" for h in i.pre_down],
-    "PostDown": lambda i: [f"PostDown = {h}" for h in i.post_down],
-    "SaveConfig": lambda i: _one("SaveConfig", _bool(i.save_config)),
-    "IncludedApplications": lambda i: _many("IncludedApplications", i.included_applications),
-    "ExcludedApplications": lambda i: _many("ExcludedApplications", i.excluded_applications),
-}
-PEER_KEYS: dict[str, _Lines] = {
-    "PublicKey": lambda p: _one("PublicKey", p.public_key.base64()),
-    "PresharedKey": lambda p: _one(
-        "PresharedKey", p.preshared_key.reveal() if p.preshared_key else None
-    ),
-    "AllowedIPs": lambda p: _many("AllowedIPs", p.allowed_ips),
-    "Endpoint": lambda p: _one("Endpoint", p.endpoint),
-    "PersistentKeepalive": lambda p: _one("PersistentKeepalive", p.persistent_keepalive),
-}
+INTERFACE_KEYS: dict[str, _Lines] = _table(INTERFACE_SPECS)
+PEER_KEYS: dict[str, _Lines] = _table(PEER_SPECS)
 
 
 def _fresh_section(header: str, obj: BaseModel, keys: dict[str, _Lines]) -> list[str]:
@@ -181,13 +152,6 @@ def to_wg_quick(config: TunnelConfig) -> str:
 
 # -- strip: what `wg-quick strip` prints --------------------------------------
 
-_LINUX_OWN = frozenset(
-    {"address", "mtu", "dns", "table", "preup", "predown", "postup", "postdown", "saveconfig"}
-)
-# android.c keeps these for itself and hands every other line to `wg addconf`
-_ANDROID_OWN = frozenset(
-    {"address", "dns", "mtu", "includedapplications", "excludedapplications"}
-)
 _C_SPACE = " \t\n\v\f\r"
 
 
@@ -197,7 +161,7 @@ def strip_text(text: str, dialect: Dialect = Dialect.LINUX) -> str:
     `read -r line` trims blanks and tabs at both ends; a key is the text before
     `#` and `=`, trimmed; wg-quick's own keys are dropped inside [Interface].
     """
-    own = _LINUX_OWN if dialect is Dialect.LINUX else _ANDROID_OWN
+    own = own_keys(dialect)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

@@ -18,17 +18,19 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from wgdroid.config import keys
 from wgdroid.config.issues import Reason
+from wgdroid.config.names import name_problem
 from wgdroid.errors import KeyFormatError
+from wgdroid.redact import quote_value
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-TUNNEL_NAME_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
 )
+_IPV6ISH_RE = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 _PACKAGE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*$")
 _TABLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -40,27 +42,6 @@ class ValueProblem(ValueError):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-# A long run of base64 (or hex) may be a key, or part of one, in the wrong place.
-_KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/=]{16,}")
-
-
-def looks_like_key(text: str) -> bool:
-    for run in _KEYLIKE_RE.findall(text):
-        hexish = all(c in "0123456789abcdefABCDEF" for c in run)
-        mixed = any(c.isupper() for c in run) and any(c.islower() for c in run)
-        if hexish or mixed:  # names and hostnames are rarely either
-            return True
-    return False
-
-
-def quote_value(text: str, limit: int = 60) -> str:
-    """A value, quoted for a message; hidden if it could be key material."""
-    if looks_like_key(text):
-        return "the value (hidden: it looks like a key)"
-    shown = text if len(text) <= limit else text[: limit - 3] + "..."
-    return repr(shown)
 
 
 # -- keys ---------------------------------------------------------------------
@@ -218,20 +199,26 @@ def parse_endpoint(text: str) -> Endpoint:
             )
         host_text, port_text = text[1:close], text[close + 2 :]
         try:
-            host: IPAddress | str = ipaddress.IPv6Address(host_text)
+            v6 = ipaddress.IPv6Address(host_text)
         except ValueError:
             raise ValueProblem(
                 Reason.INVALID_VALUE, f"{quote_value(host_text)} is not an IPv6 address"
             ) from None
+        _check_scope(v6)
+        host: IPAddress | str = v6
     else:
         host_text, sep, port_text = text.rpartition(":")
         if not sep:
             raise ValueProblem(Reason.INVALID_VALUE, f"{quote_value(text)} has no ':port'")
         if ":" in host_text:
+            # The hint repeats the parts only when they are what they seem: a
+            # key pasted after the address must not come back in the message.
+            like = "[ADDRESS]:PORT"
+            if _IPV6ISH_RE.fullmatch(host_text) and port_text.isdigit() and len(port_text) <= 5:
+                like = f"[{host_text}]:{port_text}"
             raise ValueProblem(
                 Reason.INVALID_VALUE,
-                f"{quote_value(text)}: an IPv6 endpoint needs brackets, "
-                f"like '[{host_text}]:{port_text}'",
+                f"{quote_value(text)}: an IPv6 endpoint needs brackets, like {like!r}",
             )
         try:
             host = ipaddress.IPv4Address(host_text)
@@ -246,6 +233,24 @@ def parse_endpoint(text: str) -> Endpoint:
     return Endpoint(host, port)
 
 
+def _check_scope(host: ipaddress.IPv6Address) -> None:
+    """A scope id (`[fe80::1%wlan0]`) names an interface, for a link-local address.
+    Anything else would reach wg's resolver, and the phone's shell, as typed."""
+    scope = host.scope_id
+    if scope is None:
+        return
+    if not host.is_link_local:
+        raise ValueProblem(
+            Reason.INVALID_VALUE,
+            f"a scope id ('%...') only belongs to a link-local address (fe80::/10), not {host}",
+        )
+    if not (scope.isdigit() and len(scope) <= 10) and name_problem(scope) is not None:
+        raise ValueProblem(
+            Reason.INVALID_VALUE,
+            f"scope id {quote_value(scope)} is not an interface name or index",
+        )
+
+
 # -- numbers ------------------------------------------------------------------
 
 
@@ -253,7 +258,13 @@ def _parse_int(text: str, low: int, high: int, what: str) -> int:
     text = text.strip()
     if not re.fullmatch(r"[0-9]+", text):
         raise ValueProblem(Reason.INVALID_NUMBER, f"{quote_value(text)} is not a number ({what})")
-    value = int(text)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(high)):  # also spares int() its 4300-digit limit
+        raise ValueProblem(
+            Reason.INVALID_NUMBER,
+            f"a {len(digits)}-digit number is out of range for {what} ({low}-{high})",
+        )
+    value = int(digits)
     if not low <= value <= high:
         raise ValueProblem(
             Reason.INVALID_NUMBER, f"{value} is out of range for {what} ({low}-{high})"
@@ -375,22 +386,6 @@ def parse_hook(text: str) -> str:
     return text.strip()
 
 
-def check_tunnel_name(name: str) -> str:
-    """A tunnel's name is its interface name: 1-15 of [a-zA-Z0-9_=+.-]."""
-    if len(name) > 15:
-        raise ValueProblem(
-            Reason.INVALID_VALUE,
-            f"tunnel name {quote_value(name)} is longer than 15 characters "
-            "(it is an interface name)",
-        )
-    if not TUNNEL_NAME_RE.match(name):
-        raise ValueProblem(
-            Reason.INVALID_VALUE,
-            f"tunnel name {quote_value(name)} may only use letters, digits and _=+.-",
-        )
-    return name
-
-
 # -- pydantic glue ------------------------------------------------------------
 
 T = TypeVar("T")
@@ -405,6 +400,8 @@ def _pyd(parse: Callable[[str], T], typ: type | tuple[type, ...]) -> Callable[[A
                 return value  # type: ignore[return-value]
             raise PydanticCustomError("invalid_type", "must not be true/false")
         if isinstance(value, int):
+            if not -(10**12) < value < 10**12:  # str() of a huge int raises, past 4300 digits
+                raise PydanticCustomError("invalid_number", "is out of range")
             value = str(value)  # numbers go through the parser too: ranges apply
         elif not isinstance(value, str) and typ and isinstance(value, typ):
             return value  # type: ignore[return-value]

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from wgdroid.config.issues import ConfigIssue, Reason, Severity
+from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
+from wgdroid.config.keyspec import Dialect, android_refused_keys
 from wgdroid.device.memo import DeviceMemo
-from wgdroid.errors import ConfigError
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import Device
@@ -44,23 +43,7 @@ wg_dialect() {{
 """
 
 
-class WgQuickDialect(StrEnum):
-    ANDROID = "android"
-    LINUX = "linux"
-    NONE = "none"  # no wg-quick found
-
-
 # -- validating a config for a device's wg-quick ------------------------------
-
-
-def android_rejected_keys() -> frozenset[str]:
-    """wg-quick keys android.c does not handle: it passes them to `wg addconf`,
-    which stops at them ("Line unrecognized"). It handles Address, DNS and MTU."""
-    from wgdroid.config.parser import SPECS
-
-    return frozenset(
-        s.name for s in SPECS if s.owner == "wg-quick" and s.name not in ("Address", "DNS", "MTU")
-    )
 
 
 @dataclass(frozen=True)
@@ -68,13 +51,13 @@ class DialectCheck:
     """One config checked for both wg-quicks, locally, before anything is pushed."""
 
     filename: str
-    errors: dict[WgQuickDialect, ConfigError]  # dialects that would refuse it
-    warnings: dict[WgQuickDialect, list[ConfigIssue]]
+    errors: dict[Dialect, ConfigError]  # dialects that would refuse it
+    warnings: dict[Dialect, list[ConfigIssue]]
 
-    def ok(self, dialect: WgQuickDialect) -> bool:
+    def ok(self, dialect: Dialect) -> bool:
         return dialect not in self.errors
 
-    def require(self, dialect: WgQuickDialect) -> list[ConfigIssue]:
+    def require(self, dialect: Dialect) -> list[ConfigIssue]:
         """The warnings for `dialect`; ConfigError if its wg-quick would refuse the config."""
         if dialect in self.errors:
             raise self.errors[dialect]
@@ -85,8 +68,8 @@ class DialectCheck:
         stdout and refuse (tag `dialect`) before anything is written if that
         wg-quick would refuse the config. Reads stdin away first, so the
         config never waits in a pipe nobody reads. Needs DETECT_FUNCTION."""
-        ok_a = "1" if self.ok(WgQuickDialect.ANDROID) else "0"
-        ok_l = "1" if self.ok(WgQuickDialect.LINUX) else "0"
+        ok_a = "1" if self.ok(Dialect.ANDROID) else "0"
+        ok_l = "1" if self.ok(Dialect.LINUX) else "0"
         return "\n".join([
             "dl=$(wg_dialect)",
             "printf 'W\\t%s\\n' \"$dl\"",
@@ -99,35 +82,35 @@ def check_config(data: bytes, filename: str) -> DialectCheck:
     """Parse once per dialect. ConfigError if the config is broken for any
     wg-quick (e.g. a bad key); otherwise which dialects refuse it and the
     warnings each would give. No dialect's parse rules are redone here."""
-    from wgdroid.config.parser import Dialect, parse
+    from wgdroid.config.parser import parse
 
     android = parse(data, filename=filename, dialect=Dialect.ANDROID)  # raises if broken
-    rejected = android_rejected_keys()
+    rejected = android_refused_keys()
     fatal = [w for w in android.warnings if w.reason is Reason.DIALECT and w.key in rejected]
     a_warn = [w for w in android.warnings if w not in fatal]
-    errors: dict[WgQuickDialect, ConfigError] = {}
-    warnings: dict[WgQuickDialect, list[ConfigIssue]] = {
-        WgQuickDialect.ANDROID: a_warn, WgQuickDialect.NONE: android.warnings,
+    errors: dict[Dialect, ConfigError] = {}
+    warnings: dict[Dialect, list[ConfigIssue]] = {
+        Dialect.ANDROID: a_warn, Dialect.NONE: android.warnings,
     }
     if fatal:
         promoted = [dataclasses.replace(w, severity=Severity.ERROR) for w in fatal]
-        errors[WgQuickDialect.ANDROID] = ConfigError(promoted, a_warn)
+        errors[Dialect.ANDROID] = ConfigError(promoted, a_warn)
     try:
-        warnings[WgQuickDialect.LINUX] = parse(
+        warnings[Dialect.LINUX] = parse(
             data, filename=filename, dialect=Dialect.LINUX
         ).warnings
     except ConfigError as exc:
-        errors[WgQuickDialect.LINUX] = exc
-        warnings[WgQuickDialect.LINUX] = exc.warnings
+        errors[Dialect.LINUX] = exc
+        warnings[Dialect.LINUX] = exc.warnings
     return DialectCheck(filename, errors, warnings)
 
 
-def dialect_from_stdout(stdout: str) -> WgQuickDialect | None:
+def dialect_from_stdout(stdout: str) -> Dialect | None:
     for line in stdout.splitlines():
         kind, _, value = line.partition("\t")
         if kind == "W":
             try:
-                return WgQuickDialect(value.strip())
+                return Dialect(value.strip())
             except ValueError:
                 return None
     return None
@@ -135,12 +118,12 @@ def dialect_from_stdout(stdout: str) -> WgQuickDialect | None:
 
 # What each device's wg-quick was last seen to be, for this process (like
 # rootshell's root methods): lets the TUI and scripts know without asking.
-_known: DeviceMemo[WgQuickDialect] = DeviceMemo()
+_known: DeviceMemo[Dialect] = DeviceMemo()
 
 
-def known_dialect(device: Device) -> WgQuickDialect | None:
+def known_dialect(device: Device) -> Dialect | None:
     return _known.get(device)
 
 
-def remember(device: Device, dialect: WgQuickDialect | None) -> None:
+def remember(device: Device, dialect: Dialect | None) -> None:
     _known.put(device, dialect)

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from wgdroid import errors
 from wgdroid.device.connection import Device
 from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
@@ -53,11 +54,7 @@ def run_all(
 
 
 def combined_exit(outcomes: Sequence[Outcome[Any]]) -> ExitCode:
-    """OK if all succeeded; the shared code if all failed alike; else PARTIAL."""
-    failed = [o.error for o in outcomes if o.error is not None]
-    if not failed:
-        return ExitCode.OK
-    codes = {e.exit_code for e in failed}
-    if len(failed) == len(outcomes) and len(codes) == 1:
-        return codes.pop()
-    return ExitCode.PARTIAL
+    """The exit code of the outcomes, by the one rule (errors.combined_exit)."""
+    return errors.combined_exit(
+        o.error.exit_code if o.error is not None else ExitCode.OK for o in outcomes
+    )

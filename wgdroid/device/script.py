@@ -9,12 +9,11 @@ line on stderr, `wgdroid:E:<kind>:<detail>`, and exit with TAG_EXIT.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from wgdroid.errors import InvalidInputError
+from wgdroid.config.names import check_tunnel_name
 
 STORE_DIR = "/data/misc/wireguard"
 STATE_DIR = f"{STORE_DIR}/.wgdroid"  # uptime/backend notes written at `up`
@@ -42,20 +41,13 @@ NOT_ROOT_TAG = "wgdroid:not-root"
 NOT_ROOT_EXIT = 98
 TAG_EXIT = 99  # a script's own structured failure (the tag says which)
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
-
-
 def q(value: str) -> str:
     return shlex.quote(value)
 
 
 def check_name(name: str) -> str:
-    """A tunnel name is its interface name; refuse anything else before it nears a shell."""
-    if not _NAME_RE.match(name) or name in (".", ".."):
-        raise InvalidInputError(
-            f"{name!r} is not a valid tunnel name: 1-15 of letters, digits and _=+.-"
-        )
-    return name
+    """The one name rule (config.names), applied before a name nears a shell."""
+    return check_tunnel_name(name)
 
 
 def conf_path(name: str) -> str:

@@ -14,11 +14,12 @@ import hashlib
 from dataclasses import dataclass
 
 from wgdroid.config.issues import ConfigIssue
+from wgdroid.config.keyspec import Dialect
 from wgdroid.device import control, dialect
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
 from wgdroid.device.control import Backend
-from wgdroid.device.dialect import DialectCheck, WgQuickDialect
+from wgdroid.device.dialect import DialectCheck
 from wgdroid.device.rootshell import RootMethod, run_root
 from wgdroid.errors import InvalidInputError, NotFoundError
 
@@ -41,7 +42,7 @@ class StoreResult:
     elapsed: float
     backend: str | None = None  # when the operation brought a tunnel up
     restarted: bool = False
-    dialect: WgQuickDialect | None = None  # the phone's wg-quick, seen by push
+    dialect: Dialect | None = None  # the phone's wg-quick, seen by push
     warnings: tuple[ConfigIssue, ...] = ()  # what that wg-quick would warn about
 
 
@@ -124,7 +125,7 @@ def push(
     name: str,
     *,
     enable: Backend | None = None,
-    dialect_override: WgQuickDialect | None = None,
+    dialect_override: Dialect | None = None,
     filename: str | None = None,
     check: DialectCheck | None = None,
     root_timeout: float | None = None,

@@ -99,9 +99,8 @@ class SimClient:
         reply: dict[str, Any] = json.loads(data)
         if not reply.pop("ok", False):
             cls = getattr(errors, str(reply.get("kind")), errors.WgdroidError)
-            if not (isinstance(cls, type) and issubclass(cls, errors.WgdroidError)) or cls in (
-                errors.ConfigError, errors.DeviceCommandError
-            ):
+            known = isinstance(cls, type) and issubclass(cls, errors.WgdroidError)
+            if not known or cls is errors.DeviceCommandError:
                 cls = errors.WgdroidError
             raise cls(str(reply.get("error")), hint=reply.get("hint"))
         return reply

@@ -366,12 +366,17 @@ class WgdroidApp(TunnelOps, App[int]):
 
 
 def run(argv: Sequence[str] = ()) -> int:
-    """`wgdroid` / `wgdroid tui [--sim] [-s SERIAL]`: run the TUI until quit."""
+    """`wgdroid` / `wgdroid tui [--sim] [-s SERIAL] [-H HOST] [-P PORT]`: run the TUI until quit."""
+    from wgdroid.tui.adapter import AdbAdapter
+
     parser = argparse.ArgumentParser(prog="wgdroid tui")
     parser.add_argument("--sim", action="store_true")
     parser.add_argument("-s", "--serial")
+    parser.add_argument("-H", dest="adb_host")
+    parser.add_argument("-P", dest="adb_port", type=int)
     args = parser.parse_args(list(argv))
-    app = WgdroidApp(serial=args.serial, start_sim=args.sim)
+    app = WgdroidApp(AdbAdapter(args.adb_host, args.adb_port), serial=args.serial,
+                     start_sim=args.sim)
     result = app.run()
     # Left running on purpose: its tunnels stay usable from the CLI.
     from wgdroid.cli import output

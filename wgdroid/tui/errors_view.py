@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from wgdroid import errors as e
+from wgdroid.config.issues import ConfigError
 from wgdroid.tui.adapter import NotAvailableYet
 
 Severity = Literal["information", "warning", "error"]
@@ -17,7 +18,7 @@ _TITLES: tuple[tuple[type[BaseException], str, Severity], ...] = (
     (e.RootPendingError, "su is waiting for an answer on the phone", "warning"),
     (e.RootError, "Root access refused", "error"),
     (e.ConflictError, "Conflict", "error"),
-    (e.ConfigError, "Invalid config", "error"),
+    (ConfigError, "Invalid config", "error"),
     (e.MissingToolsError, "Missing on the phone", "error"),
     (e.DeviceCommandError, "Failed on the phone", "error"),
     (e.OperationTimeout, "The phone did not answer", "error"),

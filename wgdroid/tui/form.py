@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from wgdroid.errors import ConfigError, WgdroidError
+from wgdroid.config.issues import ConfigError
+from wgdroid.config.keyspec import INTERFACE_SPECS, PEER_SPECS, Dialect, KeySpec
+from wgdroid.errors import WgdroidError
 
 if TYPE_CHECKING:
     from wgdroid.config.issues import ConfigIssue
@@ -30,42 +32,16 @@ class FieldSpec:
     advanced: bool = False  # Linux wg-quick keys: folded away, the phone rejects most
 
 
-INTERFACE_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("PrivateKey", "private_key", "this tunnel's private key", secret=True),
-    FieldSpec("Address", "addresses", "tunnel IPs with prefix",
-              placeholder="e.g. 10.0.0.2/32, fd00::2/128"),
-    FieldSpec("DNS", "dns", "DNS servers and search domains", placeholder="e.g. 1.1.1.1"),
-    FieldSpec("ListenPort", "listen_port", "UDP port; empty = random",
-              placeholder="empty: random"),
-    FieldSpec("MTU", "mtu", "empty = automatic", placeholder="empty: automatic"),
-    FieldSpec("IncludedApplications", "included_applications", "only these apps (Android)",
-              placeholder="e.g. com.example.app"),
-    FieldSpec("ExcludedApplications", "excluded_applications", "these apps bypass (Android)",
-              placeholder="e.g. com.example.app"),
-    FieldSpec("FwMark", "fwmark", "Android's wg-quick overrides it", placeholder="empty: off",
-              advanced=True),
-    FieldSpec("Table", "table", "Linux wg-quick only", placeholder="empty: auto",
-              advanced=True),
-    FieldSpec("PreUp", "pre_up", "one command per line (Linux)", multiline=True, advanced=True),
-    FieldSpec("PostUp", "post_up", "one command per line (Linux)", multiline=True,
-              advanced=True),
-    FieldSpec("PreDown", "pre_down", "one command per line (Linux)", multiline=True,
-              advanced=True),
-    FieldSpec("PostDown", "post_down", "one command per line (Linux)", multiline=True,
-              advanced=True),
-    FieldSpec("SaveConfig", "save_config", "true/false (Linux)", placeholder="empty: false",
-              advanced=True),
-)
-PEER_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("PublicKey", "public_key", "the peer's public key"),
-    FieldSpec("PresharedKey", "preshared_key", "optional", secret=True,
-              placeholder="empty: none"),
-    FieldSpec("AllowedIPs", "allowed_ips", "routed to this peer",
-              placeholder="e.g. 0.0.0.0/0, ::/0"),
-    FieldSpec("Endpoint", "endpoint", "host:port", placeholder="e.g. vpn.example.com:51820"),
-    FieldSpec("PersistentKeepalive", "persistent_keepalive", "seconds; empty = off",
-              placeholder="empty: off"),
-)
+def _fields(specs: tuple[KeySpec, ...]) -> tuple[FieldSpec, ...]:
+    """The form's fields, from the one key table: the keys the phone reads
+    first, then the advanced ones (folded away), each group in table order."""
+    ordered = sorted(specs, key=lambda s: s.advanced)  # stable
+    return tuple(FieldSpec(s.name, s.field, s.hint, multiline=s.per_line, secret=s.secret,
+                           placeholder=s.placeholder, advanced=s.advanced) for s in ordered)
+
+
+INTERFACE_FIELDS = _fields(INTERFACE_SPECS)
+PEER_FIELDS = _fields(PEER_SPECS)
 _IFACE_BY_KEY = {f.key: f for f in INTERFACE_FIELDS}
 _PEER_BY_KEY = {f.key: f for f in PEER_FIELDS}
 
@@ -159,7 +135,7 @@ def _owner(issue: ConfigIssue, layout: _Layout) -> str | None:
 def check_text(text: str, filename: str) -> tuple[TunnelConfig | None, list[ConfigIssue],
                                                   list[ConfigIssue]]:
     """(config or None, errors, warnings) of wg-quick text, in the Android dialect."""
-    from wgdroid.config.parser import Dialect, parse
+    from wgdroid.config.parser import parse
 
     try:
         parsed = parse(text, filename=filename, dialect=Dialect.ANDROID)

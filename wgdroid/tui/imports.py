@@ -29,6 +29,7 @@ class Loaded:
 def load(path_text: str) -> Loaded:
     """InvalidInputError / ConfigError for a single bad file; a zip gives partial results."""
     from wgdroid.config import archive
+    from wgdroid.config.names import check_tunnel_name
     from wgdroid.config.parser import parse_file, read_config_bytes, tunnel_name_for
 
     path = Path(path_text).expanduser()
@@ -45,13 +46,13 @@ def load(path_text: str) -> Loaded:
 
         scanned = import_image(path)
         name = path.stem
-        archive.check_name(name)
+        check_tunnel_name(name)
         return Loaded(
             [Incoming(name, scanned.text, tuple(w.format() for w in scanned.parsed.warnings))],
             [],
         )
     name = tunnel_name_for(path)
-    archive.check_name(name)
+    check_tunnel_name(name)
     parsed = parse_file(path)
     text = read_config_bytes(path).decode("utf-8")
     return Loaded([Incoming(name, text, tuple(w.format() for w in parsed.warnings))], [])

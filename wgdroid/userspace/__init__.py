@@ -15,5 +15,4 @@ Modules outside `core/`:
   the IPv4/IPv6 UDP sockets (GSO sends, fwmark), rtnetlink link events;
 - `uapi_server`, `uapi_config`: the UAPI Unix socket and get/set semantics;
 - `loop`, `daemon`: the epoll loop and the process wiring it all together;
-- `testnet`: two namespaces with ours/wireguard-go, for tests and the bench.
 """

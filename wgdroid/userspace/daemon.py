@@ -73,7 +73,7 @@ class Daemon:
         self._up = False
         self.pipeline = Pipeline(self._on_tx_done, self._on_rx_done, self._make_pool(pool, workers))
         self.uapi = UapiServer(
-            uapi_path, UapiConfig(self.device, self, self._flush_actions), self.loop,
+            uapi_path, UapiConfig(self.device, self), self.loop,
             log=log.error, sock=uapi_sock,
         )
         self.links = LinkMonitor()
@@ -137,8 +137,7 @@ class Daemon:
                 g.append(pkt)
         now = self.now()
         for peer, pkts in groups.items():
-            self.pipeline.submit_tx(peer, peer.prepare_send(pkts, now))
-        self._flush_actions()
+            self.dispatch(peer.prepare_send(pkts, now))
         self.pipeline.process_completions()
 
     def _on_tx_done(self, peer: Peer, datagrams: list[bytes]) -> None:
@@ -149,7 +148,7 @@ class Daemon:
         total, failed = self.udp.send_batch(datagrams, ep)
         self.stats.udp_send_failed += failed
         data = any(len(d) > KEEPALIVE_LEN for d in datagrams)
-        peer.on_sent(total, self.now(), data)
+        self.dispatch(peer.on_sent(total, self.now(), data))
 
     # --- RX ---
     def _on_udp(self, sock: socket.socket) -> None:
@@ -183,16 +182,10 @@ class Daemon:
         self.pipeline.process_completions()
 
     def _on_rx_done(self, batch: RxBatch) -> None:
-        peer = batch.peer
-        now = self.now()
-        out = []
-        for job, pt in zip(batch.jobs, batch.out, strict=True):
-            pkt = peer.on_received(job, pt, now)
-            if pkt is not None:
-                out.append(pkt)
-        if out:
-            self.tun.write_many(out)
-        self._flush_actions()
+        packets, actions = batch.peer.on_received(batch.jobs, batch.out, self.now())
+        if packets:
+            self.tun.write_many(packets)
+        self.dispatch(actions)
 
     def _handshakes(self) -> None:
         q = self._hsq
@@ -202,10 +195,12 @@ class Daemon:
             if self._verbose:
                 log.debug("received handshake %s from %s%s", _MSG_NAMES.get(msg.msg_type),
                           format_endpoint(msg.src), " (under load)" if under_load else "")
-            self._dispatch(self.device.handle_handshake(msg, self.now(), under_load))
+            self.dispatch(self.device.handle_handshake(msg, self.now(), under_load))
 
     # --- actions, timers, housekeeping ---
-    def _dispatch(self, actions: list[Action]) -> None:
+    def dispatch(self, actions: list[Action]) -> None:
+        """Carry out the core's actions: handshake messages go out at once, transport
+        jobs through the pipeline (whose completions may return more actions)."""
         for a in actions:
             if isinstance(a, SendDatagram):
                 if self._verbose:
@@ -216,20 +211,15 @@ class Daemon:
             elif isinstance(a, SendJobs):
                 self.pipeline.submit_tx(a.peer, a.jobs)
 
-    def _flush_actions(self) -> None:
-        while self.device.has_actions:
-            self._dispatch(self.device.take_actions())
-        self.pipeline.process_completions()
-
     def _housekeeping(self) -> float | None:
         if self._hsq:
             self._handshakes()
         now = self.now()
         deadline = self.device.next_deadline()
         if deadline is not None and deadline <= now:
-            self._dispatch(self.device.tick(now))
+            self.dispatch(self.device.tick(now))
             deadline = self.device.next_deadline()
-        self._flush_actions()
+        self.pipeline.process_completions()
         if self._hsq:
             return 0.0
         if deadline is None:
@@ -256,12 +246,12 @@ class Daemon:
         self._up = up
         if up:
             log.debug("interface up")
-            self.device.up(self.now())
+            self.dispatch(self.device.up(self.now()))
         else:
             log.debug("interface down")
             self.device.down()
             self.pipeline.forget_all()
-        self._flush_actions()
+        self.pipeline.process_completions()
 
     def _watch_socket(self) -> None:
         # wireguard-go uses inotify; a 1 s stat is enough to honour "delete the socket to stop".

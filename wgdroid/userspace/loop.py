@@ -21,6 +21,7 @@ class Loop:
     def __init__(self) -> None:
         self._ep = select.epoll()
         self._readers: dict[int, Callback] = {}
+        self._writers: dict[int, Callback] = {}
         self._timers: list[tuple[float, int, Callback]] = []
         self._seq = itertools.count()
         self._stop_reason: str | None = None
@@ -33,12 +34,29 @@ class Loop:
 
     def add_reader(self, fd: int, cb: Callback) -> None:
         self._readers[fd] = cb
-        self._ep.register(fd, select.EPOLLIN)
+        self._update(fd)
 
     def remove_reader(self, fd: int) -> None:
         if self._readers.pop(fd, None) is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._ep.unregister(fd)
+            self._update(fd)
+
+    def set_writer(self, fd: int, cb: Callback | None) -> None:
+        """Call `cb` whenever `fd` is writable (None: stop). Independent of the reader."""
+        if cb is None:
+            if self._writers.pop(fd, None) is None:
+                return
+        else:
+            self._writers[fd] = cb
+        self._update(fd)
+
+    def _update(self, fd: int) -> None:
+        """Register `fd` with the events its callbacks want (none: unregister)."""
+        mask = (select.EPOLLIN if fd in self._readers else 0) | (
+            select.EPOLLOUT if fd in self._writers else 0)
+        with contextlib.suppress(OSError, ValueError):
+            self._ep.unregister(fd)  # modify() needs a registered fd; this needs no state
+        if mask:
+            self._ep.register(fd, mask)
 
     def call_later(self, delay: float, cb: Callback) -> None:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), cb))
@@ -77,10 +95,15 @@ class Loop:
                 events = self._ep.poll(timeout)
             except InterruptedError:
                 continue
-            for fd, _mask in events:
-                cb = self._readers.get(fd)
-                if cb is not None:
-                    self._call(cb)
+            for fd, mask in events:
+                if mask & select.EPOLLOUT:
+                    wcb = self._writers.get(fd)
+                    if wcb is not None:
+                        self._call(wcb)
+                if mask & ~select.EPOLLOUT:  # readable, or hung up / error: the reader sees it
+                    cb = self._readers.get(fd)
+                    if cb is not None:
+                        self._call(cb)
                 if self._stop_reason is not None:
                     break
             now = time.monotonic()

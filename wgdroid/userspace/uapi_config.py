@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from collections.abc import Callable
 from typing import Protocol
 
 from wgdroid.errors import WgdroidError
-from wgdroid.userspace.core import Device, Endpoint, Peer
+from wgdroid.userspace.core import Action, Device, Endpoint, Peer
 from wgdroid.userspace.uapi_server import UapiError
 
 _ZERO_KEY = bytes(32)
@@ -31,6 +30,10 @@ class ShellHooks(Protocol):
     def forget_peer(self, peer: Peer) -> None: ...
 
     def now(self) -> float: ...
+
+    def dispatch(self, actions: list[Action]) -> None:
+        """Carry out what the core asked for (a keepalive when one is enabled)."""
+        ...
 
 
 def format_endpoint(ep: Endpoint) -> str:
@@ -74,11 +77,10 @@ def _true(value: str) -> None:
 class UapiConfig:
     """A UapiHandler over a core Device."""
 
-    def __init__(self, device: Device, hooks: ShellHooks,
-                 after_set: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, device: Device, hooks: ShellHooks) -> None:
         self.device = device
         self.hooks = hooks
-        self._after_set = after_set
+        self._actions: list[Action] = []
 
     # --- get ---
     def uapi_get(self) -> list[str]:
@@ -122,7 +124,9 @@ class UapiConfig:
         except WgdroidError as e:  # the core refused a value (limits, lengths)
             raise UapiError(errno.EINVAL, f"{e.message}") from None
         finally:
-            self._after_set()
+            # Lines are applied one by one: what was applied before a bad line stands.
+            actions, self._actions = self._actions, []
+            self.hooks.dispatch(actions)
 
     def _device_line(self, key: str, value: str) -> None:
         dev = self.device
@@ -207,7 +211,7 @@ class UapiConfig:
         elif key == "endpoint":
             peer.endpoint = parse_endpoint(value)
         elif key == "persistent_keepalive_interval":
-            peer.set_persistent_keepalive(int(value), self.hooks.now())
+            self._actions += peer.set_persistent_keepalive(int(value), self.hooks.now())
         elif key == "replace_allowed_ips":
             dev.clear_allowed_ips(peer)
         elif key == "allowed_ip":

@@ -4,6 +4,12 @@ Requests are `key=value` lines ending with a blank line; several per connection.
 Every reply ends with `errno=N` (0 or a negative errno) and a blank line. An
 unknown operation closes the connection. This module only frames requests; a
 `UapiHandler` produces get lines and applies set lines.
+
+Connections are bounded: at most `max_connections` at once (a newcomer evicts
+the one idle the longest, so a pile of idle clients never locks `wg` out), and a
+connection with no progress in either direction for `idle_timeout` seconds is
+closed. Replies are written without blocking the loop: what the client does not
+read yet waits in the connection, and its requests wait until it does.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import functools
 import os
 import socket
 import stat
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -22,6 +29,7 @@ DEFAULT_DIR = "/var/run/wireguard"
 MAX_LINE = 4096
 MAX_REQUEST = 8 << 20  # a set for many peers; beyond this the client is cut off
 MAX_CONNECTIONS = 32
+IDLE_TIMEOUT = 10.0  # seconds; wg's own requests take milliseconds
 
 
 class UapiError(Exception):
@@ -47,30 +55,48 @@ def socket_dir() -> str:
 
 
 class _Conn:
-    __slots__ = ("buf", "discard", "op", "pairs", "size", "sock")
+    __slots__ = ("buf", "discard", "last_active", "op", "out", "pairs", "size", "sock")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, now: float) -> None:
         self.sock = sock
         self.buf = bytearray()
+        self.out = bytearray()  # reply bytes the client has not read yet
         self.op: str | None = None  # "set" while collecting a set request
         self.pairs: list[tuple[str, str]] = []
         self.size = 0
         self.discard = False  # skipping the rest of a failed request
+        self.last_active = now
 
 
 class UapiServer:
     def __init__(self, path: str, handler: UapiHandler, loop: Loop,
                  log: Callable[[str], None] = lambda _m: None,
-                 sock: socket.socket | None = None) -> None:
+                 sock: socket.socket | None = None, *,
+                 max_connections: int = MAX_CONNECTIONS,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.path = path
         self._handler = handler
         self._loop = loop
         self._log = log
+        self._max = max_connections
+        self._idle = idle_timeout
         self._conns: dict[int, _Conn] = {}
+        self.evicted = 0  # connections closed for idling or to make room (stats, tests)
         self.sock = sock if sock is not None else listen(path)
         st = os.stat(path)
         self._ino = (st.st_dev, st.st_ino)
         loop.add_reader(self.sock.fileno(), self._accept)
+        loop.call_later(self._idle / 2, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections that made no progress for idle_timeout."""
+        if self.sock.fileno() < 0:
+            return  # closed: stop sweeping
+        self._loop.call_later(self._idle / 2, self._sweep)
+        deadline = time.monotonic() - self._idle
+        for c in [c for c in self._conns.values() if c.last_active <= deadline]:
+            self.evicted += 1
+            self._close(c)
 
     def socket_gone(self) -> bool:
         """True once our socket file was deleted or replaced (the signal to exit)."""
@@ -88,33 +114,57 @@ class UapiServer:
                 return
             except OSError:
                 return
-            if len(self._conns) >= MAX_CONNECTIONS:
-                s.close()
-                continue
+            if len(self._conns) >= self._max:
+                # Make room: the client idle the longest is the likeliest to be dead.
+                self.evicted += 1
+                self._close(min(self._conns.values(), key=lambda c: c.last_active))
             s.setblocking(False)
-            c = _Conn(s)
+            c = _Conn(s, time.monotonic())
             self._conns[s.fileno()] = c
             self._loop.add_reader(s.fileno(), functools.partial(self._readable, c))
 
     def _close(self, c: _Conn) -> None:
         fd = c.sock.fileno()
+        if fd < 0:
+            return
         self._loop.remove_reader(fd)
+        self._loop.set_writer(fd, None)
         self._conns.pop(fd, None)
         c.sock.close()
 
     def _reply(self, c: _Conn, lines: list[str], code: int) -> bool:
         text = "".join(f"{line}\n" for line in lines) + f"errno={-code if code else 0}\n\n"
-        data = text.encode()
-        # Replies are small except big gets; a blocking send keeps the order simple
-        # and is bounded by a timeout so a client that stops reading can't stall us.
+        c.out += text.encode()
+        return self._flush(c)
+
+    def _flush(self, c: _Conn) -> bool:
+        """Send what the client will take now; the rest waits for EPOLLOUT, and its
+        next requests wait too (no reading while a reply is pending). False if the
+        connection was closed."""
         try:
-            c.sock.settimeout(2.0)
-            c.sock.sendall(data)
-            c.sock.setblocking(False)
+            n = c.sock.send(c.out)
+        except BlockingIOError:
+            n = 0
         except OSError:
             self._close(c)
             return False
+        if n:
+            del c.out[:n]
+            c.last_active = time.monotonic()
+        fd = c.sock.fileno()
+        if c.out:
+            self._loop.remove_reader(fd)
+            self._loop.set_writer(fd, functools.partial(self._writable, c))
+            return False
         return True
+
+    def _writable(self, c: _Conn) -> None:
+        if not self._flush(c) or c.sock.fileno() < 0:
+            return
+        fd = c.sock.fileno()
+        self._loop.set_writer(fd, None)
+        self._loop.add_reader(fd, functools.partial(self._readable, c))
+        self._process(c)  # requests that arrived while the reply was pending
 
     def _readable(self, c: _Conn) -> None:
         try:
@@ -127,8 +177,12 @@ class UapiServer:
         if not chunk:
             self._close(c)
             return
+        c.last_active = time.monotonic()
         c.buf += chunk
-        while True:
+        self._process(c)
+
+    def _process(self, c: _Conn) -> None:
+        while not c.out:
             nl = c.buf.find(b"\n")
             if nl < 0:
                 if len(c.buf) > MAX_LINE:

@@ -40,12 +40,11 @@ CHECK_DELAY = 0.15  # seconds of quiet typing before re-validating
 
 
 def name_problem(name: str, taken: frozenset[str]) -> str | None:
-    from wgdroid.config.types import ValueProblem, check_tunnel_name
+    from wgdroid.config.names import name_problem
 
-    try:
-        check_tunnel_name(name)
-    except ValueProblem as exc:
-        return exc.message
+    problem = name_problem(name)
+    if problem is not None:
+        return problem
     if name in taken:
         return f"a tunnel named {name} exists already"
     return None

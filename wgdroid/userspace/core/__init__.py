@@ -12,13 +12,14 @@ Pipeline split points (the GSoC 2017 queue design):
 
 TX, per packet read from the TUN::
 
-    peer = device.route_outbound(packet)          # allowed-IPs LPM on destination; None: drop
-    jobs = peer.prepare_send([packet, ...], now)  # ORDERED: keypair + counters, or stage + initiate
-    # push each job to the peer's ordered queue and to the shared crypto queue
-    datagram = seal(job)                          # PURE, any worker: header ‖ ChaCha20-Poly1305
+    peer = device.route_outbound(packet)             # allowed-IPs LPM on destination; None: drop
+    actions = peer.prepare_send([packet, ...], now)  # ORDERED: SendJobs (keypair + counters),
+                                                     # or stage + a SendDatagram (initiation)
+    # push SendJobs.jobs to the peer's ordered queue and to the shared crypto queue
+    datagram = seal(job)                             # PURE, any worker: header ‖ ChaCha20-Poly1305
     # (seal_into(job, buf, off) writes into a preallocated buffer, e.g. a GSO batch)
     # ordered consumer sends finished datagrams to peer.endpoint, then:
-    peer.on_sent(total_bytes, now, carried_data)  # ORDERED: stats + timers
+    actions = peer.on_sent(total_bytes, now, carried_data)  # ORDERED: stats, timers, rekey
 
 RX, per UDP datagram::
 
@@ -27,15 +28,15 @@ RX, per UDP datagram::
     # HandshakeMessage -> handshake queue; device.handle_handshake(item, now, under_load)
     # None             -> drop
     plaintext = open_(job)                        # PURE, any worker; None = bad tag
-    packet = peer.on_received(job, plaintext, now)  # ORDERED: replay, roaming, timers, checks
-    # packet is not None -> write it to the TUN
+    packets, actions = peer.on_received([job, ...], [plaintext, ...], now)
+    # ORDERED: replay, roaming, timers, checks; write the packets to the TUN
 
-Side effects (handshake messages, cookie replies, keepalives, staged packets
-flushed once a key exists) accumulate in the device outbox:
-`device.take_actions()` returns `SendDatagram(endpoint, data, peer)` (send as
-is) and `SendJobs(peer, jobs)` (seal then send in order, like prepare_send's
-jobs). `handle_handshake` and `tick` return the outbox directly. Call
-`device.tick(now)` at `device.next_deadline()` (or every 100 ms or so).
+Side effects have one channel: the `Action`s each entry point returns
+(`prepare_send`, `on_sent`, `on_received`, `set_persistent_keepalive`,
+`Device.handle_handshake`, `Device.tick`, `Device.up`):
+`SendDatagram(endpoint, data, peer)` (a handshake message or cookie reply: send
+as is) and `SendJobs(peer, jobs)` (seal, then send in order through the peer's
+queue). Call `device.tick(now)` at `device.next_deadline()` (or every 100 ms or so).
 
 UAPI maps onto `Device.set_private_key`, `listen_port`, `fwmark`,
 `add_or_update_peer`, `remove_peer`, `replace_peers`, `add_allowed_ip`,

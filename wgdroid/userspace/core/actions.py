@@ -1,8 +1,8 @@
 """What the core asks its I/O shell to do: small, immutable action records.
 
-The core never touches a socket; handshake and timer processing leave actions
-in the device's outbox (`Device.take_actions`). Transport packets themselves
-travel as jobs (`transport.SendJob`) so they can go through the crypto queue.
+The core never touches a socket; every entry point that wants something sent
+returns a list of these. Transport packets travel as jobs (`transport.SendJob`,
+inside `SendJobs`) so they can go through the crypto queue.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ class SendDatagram:
 class SendJobs:
     """Encrypt these transport jobs (any worker, `transport.seal`), then send them to
     `peer.endpoint` in list order through the peer's ordered queue and call
-    `peer.on_sent`. Produced for staged packets flushed after a handshake and for
-    keepalives; counters are already assigned.
+    `peer.on_sent`. Produced by `prepare_send` for data, for staged packets flushed
+    after a handshake and for keepalives; counters are already assigned.
     """
 
     peer: Peer

@@ -10,7 +10,8 @@ Entry points (all pure, all take `now` = monotonic seconds from the shell):
   `transport.open_`, finish with `job.keypair.peer.on_received`) |
   `HandshakeMessage` (give to `handle_handshake`) | None (drop);
 - timers: `tick(now)`, `next_deadline()`;
-- side effects: `take_actions()` drains the outbox of `SendDatagram`/`SendJobs`.
+- side effects: every entry point that can cause one returns its `Action`s
+  (`SendDatagram`/`SendJobs`); there is no other channel.
 
 Not thread-safe: the shell serialises calls (one lock per device is enough).
 """
@@ -102,7 +103,6 @@ class Device:
         self.cookie_checker = CookieChecker(rng)
         self.ratelimiter = RateLimiter()
         self._peers: dict[bytes, Peer] = {}
-        self._outbox: list[Action] = []
         self._last_under_load: float | None = None
         self.handshakes_dropped = 0
         if private_key is not None:
@@ -215,15 +215,17 @@ class Device:
             peers=tuple(peers),
         )
 
-    def up(self, now: float) -> None:
-        """Device came up: flush staged packets, start persistent keepalives (outbox)."""
+    def up(self, now: float) -> list[Action]:
+        """Device came up: flush staged packets, start persistent keepalives."""
         if self.is_up:
-            return
+            return []
         self.is_up = True
+        actions: list[Action] = []
         for peer in self._peers.values():
-            peer.send_staged(now)
+            actions += peer.send_staged(now)
             if peer.persistent_keepalive:
-                peer.send_keepalive(now)
+                actions += peer.send_keepalive(now)
+        return actions
 
     def down(self) -> None:
         """Device went down: purge staged packets, stop timers, forget sessions."""
@@ -265,7 +267,7 @@ class Device:
         return None
 
     def handle_handshake(self, msg: HandshakeMessage, now: float, under_load: bool) -> list[Action]:
-        """Process one handshake-queue message; returns (and clears) the outbox.
+        """Process one handshake-queue message; returns what to send in answer.
 
         `under_load` is the shell's view (handshake queue >= 1/8 full); the core
         keeps it sticky for 1 s. Under load, a valid mac1 without a valid mac2 gets
@@ -278,66 +280,71 @@ class Device:
             under_load = now - self._last_under_load < UNDER_LOAD_STICKY
         if not self.is_up or EXPECTED_LEN.get(msg.msg_type) != len(msg.data):
             self.handshakes_dropped += 1
-            return self.take_actions()
+            return []
         if msg.msg_type == MSG_COOKIE_REPLY:
             self._consume_cookie_reply(msg.data, now)
-            return self.take_actions()
-        if self._process_macs(msg, now, under_load):
+            return []
+        ok, actions = self._process_macs(msg, now, under_load)
+        if ok:
             if msg.msg_type == MSG_INITIATION:
-                ok = self._consume_initiation(msg, now)
+                answer = self._consume_initiation(msg, now)
             else:
-                ok = self._consume_response(msg, now)
-            if not ok:
+                answer = self._consume_response(msg, now)
+            if answer is None:
                 self.handshakes_dropped += 1
-        return self.take_actions()
+            else:
+                actions = answer
+        return actions
 
-    def _process_macs(self, msg: HandshakeMessage, now: float, under_load: bool) -> bool:
-        """True if the message may be processed; may leave a cookie reply."""
+    def _process_macs(
+        self, msg: HandshakeMessage, now: float, under_load: bool
+    ) -> tuple[bool, list[Action]]:
+        """(may the message be processed, a cookie reply to send instead)."""
         checker = self.cookie_checker
         data = msg.data
         if not checker.check_mac1(data, msg.msg_type):
             self.handshakes_dropped += 1
-            return False
+            return False, []
         if not under_load:
-            return True
+            return True, []
         try:
             mac2_ok = checker.check_mac2(data, msg.msg_type, msg.src, now)
         except (ValueError, OverflowError):
             self.handshakes_dropped += 1
-            return False
+            return False, []
         if not mac2_ok:
             sender_index = int.from_bytes(data[4:8], "little")
             reply = checker.create_reply(data, msg.msg_type, sender_index, msg.src, now)
-            if reply is not None:
-                self.emit(SendDatagram(msg.src, reply, None))
-            return False
+            return False, [] if reply is None else [SendDatagram(msg.src, reply, None)]
         if not self.ratelimiter.allow(msg.src[0], now):
             self.handshakes_dropped += 1
-            return False
-        return True
+            return False, []
+        return True, []
 
-    def _consume_initiation(self, msg: HandshakeMessage, now: float) -> bool:
+    def _consume_initiation(self, msg: HandshakeMessage, now: float) -> list[Action] | None:
+        """The response to send (possibly none), or None if the initiation is refused."""
         static = self.static_identity
         if static is None:
-            return False
+            return None
         init = unpack_initiation(msg.data)
         part = noise.open_initiation_static(init, static)
         if part is None:
-            return False
+            return None
         peer = self._peers.get(part.remote_static)
         if peer is None:
-            return False
+            return None
         if not noise.consume_initiation(peer.handshake, part, init, now, INITIATION_MIN_INTERVAL):
-            return False
+            return None
         peer.endpoint = msg.src
-        peer.send_response(now)
-        self._authenticated_handshake_received(peer, len(msg.data), now)
-        return True
+        actions = peer.send_response(now)
+        peer.on_handshake_received(len(msg.data), now)
+        return actions
 
-    def _consume_response(self, msg: HandshakeMessage, now: float) -> bool:
+    def _consume_response(self, msg: HandshakeMessage, now: float) -> list[Action] | None:
+        """The keepalive/staged packets confirming the session, or None if refused."""
         static = self.static_identity
         if static is None:
-            return False
+            return None
         resp = unpack_response(msg.data)
         peer = self.indices.get(resp.receiver_index)
         if (
@@ -345,19 +352,11 @@ class Device:
             or peer.handshake.local_index != resp.receiver_index
             or not noise.consume_response(peer.handshake, static, resp)
         ):
-            return False
+            return None
         peer.endpoint = msg.src
-        peer.on_response_consumed(now)
-        self._authenticated_handshake_received(peer, len(msg.data), now)
-        return True
-
-    @staticmethod
-    def _authenticated_handshake_received(peer: Peer, n_bytes: int, now: float) -> None:
-        peer.rx_bytes += n_bytes
-        t = peer.timers
-        t.new_handshake = None
-        if peer.persistent_keepalive:
-            t.persistent_keepalive = now + peer.persistent_keepalive
+        actions = peer.on_response_consumed(now)
+        peer.on_handshake_received(len(msg.data), now)
+        return actions
 
     def _consume_cookie_reply(self, data: bytes, now: float) -> None:
         reply = unpack_cookie_reply(data)
@@ -369,7 +368,7 @@ class Device:
         if not peer.cookie.consume_reply(reply, now):
             self.handshakes_dropped += 1
 
-    # --- timers and outbox ---
+    # --- timers ---
 
     def jitter(self) -> float:
         """Uniform in [0, 1/3 s) from the injected RNG (REKEY_TIMEOUT jitter)."""
@@ -377,12 +376,13 @@ class Device:
 
     def tick(self, now: float) -> list[Action]:
         """Fire every due timer (retransmit, keepalives, new handshake, zeroing) and
-        rate-limiter upkeep; returns (and clears) the outbox."""
+        rate-limiter upkeep; returns what the timers send."""
+        actions: list[Action] = []
         if self.is_up:
             for peer in list(self._peers.values()):
-                peer.tick(now)
+                actions += peer.tick(now)
         self.ratelimiter.maybe_gc(now)
-        return self.take_actions()
+        return actions
 
     def next_deadline(self) -> float | None:
         """Earliest `now` at which `tick` has peer timers to run (None = none armed).
@@ -393,16 +393,3 @@ class Device:
             if d is not None and (best is None or d < best):
                 best = d
         return best
-
-    def emit(self, action: Action) -> None:
-        self._outbox.append(action)
-
-    @property
-    def has_actions(self) -> bool:
-        return bool(self._outbox)
-
-    def take_actions(self) -> list[Action]:
-        """Return and clear the pending actions, oldest first."""
-        out = self._outbox
-        self._outbox = []
-        return out

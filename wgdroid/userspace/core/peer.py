@@ -1,20 +1,21 @@
 """A peer: its configuration, session state (handshake, keypairs), timers and stats.
 
 Methods are called by the I/O shell with the device lock held (the core is not
-thread-safe; only `transport.seal`/`open_` run outside the lock). Side effects
-other than the direct return value go to the device outbox. Function order and
+thread-safe; only `transport.seal`/`open_` run outside the lock). Every side
+effect comes back as the `Action`s a method returns (its one channel to the
+shell); timer changes go through the `PeerTimers` hooks. Function order and
 names follow the kernel's send.c / receive.c / timers.c.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wgdroid.userspace.core import noise
-from wgdroid.userspace.core.actions import Endpoint, SendDatagram, SendJobs
+from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram, SendJobs
 from wgdroid.userspace.core.constants import (
-    KEEPALIVE_TIMEOUT,
     KEY_LEN,
     LAST_MINUTE_REKEY_AGE,
     MAX_STAGED_PACKETS,
@@ -28,7 +29,6 @@ from wgdroid.userspace.core.constants import (
     REKEY_AFTER_TIME,
     REKEY_TIMEOUT,
     TRANSPORT_MIN_LEN,
-    ZERO_KEY_MATERIAL_AFTER,
 )
 from wgdroid.userspace.core.cookie import CookieGenerator
 from wgdroid.userspace.core.errors import CoreValueError
@@ -36,7 +36,7 @@ from wgdroid.userspace.core.keypair import Keypair
 from wgdroid.userspace.core.messages import pack_initiation, pack_response
 from wgdroid.userspace.core.replay import ReplayWindow
 from wgdroid.userspace.core.tai64n import tai64n
-from wgdroid.userspace.core.timers import PeerTimers
+from wgdroid.userspace.core.timers import Expired, PeerTimers
 from wgdroid.userspace.core.transport import RecvJob, SendJob, padded_length
 
 if TYPE_CHECKING:
@@ -95,27 +95,26 @@ class Peer:
             raise CoreValueError("a preshared key must be 32 bytes")
         self.handshake.preshared_key = psk
 
-    def set_persistent_keepalive(self, interval: int, now: float) -> None:
-        """0 disables; enabling on an up device sends one keepalive at once (outbox)."""
+    def set_persistent_keepalive(self, interval: int, now: float) -> list[Action]:
+        """0 disables; enabling on an up device sends one keepalive at once."""
         if not 0 <= interval <= PERSISTENT_KEEPALIVE_MAX:
             raise CoreValueError(f"persistent keepalive must be 0..{PERSISTENT_KEEPALIVE_MAX}")
         send_now = not self.persistent_keepalive and interval > 0 and self.device.is_up
         self.persistent_keepalive = interval
         if not interval:
-            self.timers.persistent_keepalive = None
-        if send_now:
-            self.send_keepalive(now)
+            self.timers.persistent_keepalive_off()
+        return self.send_keepalive(now) if send_now else []
 
     # --- TX ---
 
-    def prepare_send(self, packets: list[bytes], now: float) -> list[SendJob]:
-        """Assign the current keypair and consecutive counters to `packets`, in order.
+    def prepare_send(self, packets: list[bytes], now: float) -> list[Action]:
+        """Assign the current keypair and consecutive counters to `packets`, in order:
+        one `SendJobs` for the shell to seal and send.
 
         Packets staged earlier (waiting for a key) go first. With no usable key
         the packets are staged (at most MAX_STAGED_PACKETS, oldest dropped) and an
-        initiation is queued in the outbox (at most one per REKEY_TIMEOUT); the
-        result is then []. Without an endpoint the packets are dropped (the
-        kernel's -EDESTADDRREQ).
+        initiation is returned instead (at most one per REKEY_TIMEOUT). Without an
+        endpoint the packets are dropped (the kernel's -EDESTADDRREQ).
         """
         if self.endpoint is None or self.removed:
             self.staged_dropped += len(packets)
@@ -142,10 +141,11 @@ class Peer:
         cipher = kp.send
         remote = kp.remote_index
         mtu = self.device.mtu
-        return [
+        jobs = [
             SendJob(cipher, remote, first + i, p, padded_length(len(p), mtu))
             for i, p in enumerate(packets)
         ]
+        return [SendJobs(self, jobs)]
 
     def _stage(self, packets: list[bytes]) -> None:
         staged = self.staged
@@ -156,40 +156,36 @@ class Peer:
             for _ in range(excess):
                 staged.popleft()
 
-    def _wait_for_key(self, packets: list[bytes], now: float) -> list[SendJob]:
+    def _wait_for_key(self, packets: list[bytes], now: float) -> list[Action]:
         self._stage(packets)
-        self.send_queued_initiation(now, is_retry=False)
-        return []
+        return self.send_queued_initiation(now, is_retry=False)
 
-    def send_staged(self, now: float) -> None:
-        """Flush staged packets through prepare_send into the outbox (send.c
+    def send_staged(self, now: float) -> list[Action]:
+        """Flush staged packets through prepare_send (send.c
         wg_packet_send_staged_packets)."""
         if not self.staged:
-            return
-        jobs = self.prepare_send([], now)
-        if jobs:
-            self.device.emit(SendJobs(self, jobs))
+            return []
+        return self.prepare_send([], now)
 
-    def send_keepalive(self, now: float) -> None:
+    def send_keepalive(self, now: float) -> list[Action]:
         """An empty transport message unless staged packets already go out."""
         if not self.staged:
             self.staged.append(b"")
-        self.send_staged(now)
+        return self.send_staged(now)
 
-    def on_sent(self, n_bytes: int, now: float, carried_data: bool) -> None:
+    def on_sent(self, n_bytes: int, now: float, carried_data: bool) -> list[Action]:
         """Ordered completion after a batch of this peer's transport datagrams went out.
 
         `n_bytes` = total datagram bytes sent; `carried_data` = any non-keepalive.
-        Updates tx_bytes, the data-sent / keepalive / persistent-keepalive timers,
-        and rekeys when the key is due (send.c keep_key_fresh).
+        Updates tx_bytes and the timers, and rekeys when the key is due (send.c
+        keep_key_fresh): the initiation is the only possible action.
         """
         self.tx_bytes += n_bytes
         t = self.timers
-        if self.persistent_keepalive:
-            t.persistent_keepalive = now + self.persistent_keepalive
-        t.send_keepalive = None
-        if carried_data and t.new_handshake is None:
-            t.new_handshake = now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + self.device.jitter()
+        t.any_authenticated_packet_traversal(now, self.persistent_keepalive)
+        t.any_authenticated_packet_sent()
+        if carried_data:
+            t.data_sent(now, self.device.jitter)
         kp = self.current
         if (
             kp is not None
@@ -199,71 +195,88 @@ class Peer:
                 or (kp.initiator and now - kp.birth >= REKEY_AFTER_TIME)
             )
         ):
-            self.send_queued_initiation(now, is_retry=False)
+            return self.send_queued_initiation(now, is_retry=False)
+        return []
 
     # --- RX ---
 
-    def on_received(self, job: RecvJob, plaintext: bytes | None, now: float) -> bytes | None:
-        """Finish a decrypted transport message in arrival order.
+    def on_received(
+        self, jobs: Sequence[RecvJob], plaintexts: Sequence[bytes | None], now: float
+    ) -> tuple[list[bytes], list[Action]]:
+        """Finish decrypted transport messages of this peer, in arrival order.
 
-        `plaintext` is `open_(job)` (None = authentication failed: dropped).
-        Does the replay check, keypair confirmation (the responder promotes
-        `next` and flushes staged packets), endpoint roaming to `job.src`, timers,
-        the inner length trim and the inner-source allowed-IPs check. Returns the
-        IP packet to write to the TUN, or None (dropped, or a keepalive).
+        `plaintexts[i]` is `open_(jobs[i])` (None = authentication failed:
+        dropped). Per message: the replay check, keypair confirmation (the
+        responder promotes `next` and flushes staged packets), endpoint roaming to
+        `job.src`, the last-minute rekey, the inner length trim and the
+        inner-source allowed-IPs check; the timers once for the batch (as
+        wireguard-go does per vector). Returns the IP packets to write to the TUN
+        and the actions (staged packets flushed, an initiation).
         """
-        if plaintext is None:
-            self.rx_dropped += 1
-            return None
-        kp = job.keypair
-        if not kp.valid or not kp.replay.validate(job.counter):
-            self.rx_dropped += 1
-            return None
-        if self.endpoint != job.src:
-            self.endpoint = job.src
+        packets: list[bytes] = []
+        actions: list[Action] = []
         t = self.timers
-        if kp is self.next:
-            self._promote_next(kp)
-            self._handshake_complete()
-            self.send_staged(now)
-        cur = self.current
-        if (
-            cur is not None
-            and cur.initiator
-            and cur.send_valid
-            and not t.sent_lastminute_handshake
-            and now - cur.birth >= LAST_MINUTE_REKEY_AGE
-        ):
-            t.sent_lastminute_handshake = True
-            self.send_queued_initiation(now, is_retry=False)
-        t.new_handshake = None
-        if self.persistent_keepalive:
-            t.persistent_keepalive = now + self.persistent_keepalive
-        n = len(plaintext)
-        if not n:
-            self.rx_bytes += TRANSPORT_MIN_LEN
-            return None
-        t.data_received(now)
-        version = plaintext[0] >> 4
-        if version == 4 and n >= 20:
-            length = (plaintext[2] << 8) | plaintext[3]
-            if length < 20:
-                self.rx_dropped += 1
-                return None
-        elif version == 6 and n >= 40:
-            length = ((plaintext[4] << 8) | plaintext[5]) + 40
-        else:
-            self.rx_dropped += 1
-            return None
-        if length > n:
-            self.rx_dropped += 1
-            return None
-        packet = plaintext[:length] if length < n else plaintext
-        if self.device.allowed_ips.lookup_src(packet) is not self:
-            self.rx_dropped += 1
-            return None
-        self.rx_bytes += n + TRANSPORT_MIN_LEN
-        return packet
+        lookup_src = self.device.allowed_ips.lookup_src
+        authenticated = data = False
+        rx = dropped = 0
+        for job, plaintext in zip(jobs, plaintexts, strict=True):
+            if plaintext is None:
+                dropped += 1
+                continue
+            kp = job.keypair
+            if not kp.valid or not kp.replay.validate(job.counter):
+                dropped += 1
+                continue
+            authenticated = True
+            if self.endpoint != job.src:
+                self.endpoint = job.src
+            if kp is self.next:
+                self._promote_next(kp)
+                self._handshake_complete()
+                actions += self.send_staged(now)
+            cur = self.current
+            if (
+                cur is not None
+                and cur.initiator
+                and cur.send_valid
+                and not t.sent_lastminute_handshake
+                and now - cur.birth >= LAST_MINUTE_REKEY_AGE
+            ):
+                t.lastminute_handshake_sent()
+                actions += self.send_queued_initiation(now, is_retry=False)
+            n = len(plaintext)
+            if not n:
+                rx += TRANSPORT_MIN_LEN  # a keepalive
+                continue
+            data = True
+            version = plaintext[0] >> 4
+            if version == 4 and n >= 20:
+                length = (plaintext[2] << 8) | plaintext[3]
+                if length < 20:
+                    dropped += 1
+                    continue
+            elif version == 6 and n >= 40:
+                length = ((plaintext[4] << 8) | plaintext[5]) + 40
+            else:
+                dropped += 1
+                continue
+            if length > n:
+                dropped += 1
+                continue
+            packet = plaintext[:length] if length < n else plaintext
+            if lookup_src(packet) is not self:
+                dropped += 1
+                continue
+            rx += n + TRANSPORT_MIN_LEN
+            packets.append(packet)
+        self.rx_bytes += rx
+        self.rx_dropped += dropped
+        if authenticated:
+            t.any_authenticated_packet_received()
+            t.any_authenticated_packet_traversal(now, self.persistent_keepalive)
+            if data:
+                t.data_received(now)
+        return packets, actions
 
     # --- handshake ---
 
@@ -287,27 +300,28 @@ class Peer:
         self.cookie.add_macs(msg, MSG_INITIATION, now)
         return bytes(msg)
 
-    def send_queued_initiation(self, now: float, is_retry: bool) -> None:
-        """Send an initiation unless one went out less than REKEY_TIMEOUT ago."""
+    def send_queued_initiation(self, now: float, is_retry: bool) -> list[Action]:
+        """An initiation to send, unless one went out less than REKEY_TIMEOUT ago
+        (send.c wg_packet_send_handshake_initiation)."""
+        t = self.timers
         if not is_retry:
-            self.timers.handshake_attempts = 0
+            t.new_handshake_attempt()
         last = self.last_sent_handshake
         if (last is not None and now - last < REKEY_TIMEOUT) or self.removed:
-            return
+            return []
         if not self.device.is_up:
-            return
+            return []
         self.last_sent_handshake = now
         msg = self.create_initiation(now)
         if msg is None:
-            return
-        t = self.timers
-        if self.persistent_keepalive:
-            t.persistent_keepalive = now + self.persistent_keepalive
-        t.send_keepalive = None
-        self._send_datagram(msg)
+            return []
+        t.any_authenticated_packet_traversal(now, self.persistent_keepalive)
+        t.any_authenticated_packet_sent()
+        actions = self._send_datagram(msg)
         t.handshake_initiated(now, self.device.jitter())
+        return actions
 
-    def send_response(self, now: float) -> None:
+    def send_response(self, now: float) -> list[Action]:
         """Answer a consumed initiation and start the (responder) session."""
         dev = self.device
         self.last_sent_handshake = now
@@ -316,23 +330,33 @@ class Peer:
         resp = noise.create_response(self.handshake, ephemeral, index)
         if resp is None:
             dev.indices.remove(index, self)
-            return
+            return []
         msg = pack_response(resp)
         self.cookie.add_macs(msg, MSG_RESPONSE, now)
-        if self.begin_session(now):
-            t = self.timers
-            t.session_derived(now)
-            if self.persistent_keepalive:
-                t.persistent_keepalive = now + self.persistent_keepalive
-            t.send_keepalive = None
-            self._send_datagram(bytes(msg))
+        if not self.begin_session(now):
+            return []
+        t = self.timers
+        t.session_derived(now)
+        t.any_authenticated_packet_traversal(now, self.persistent_keepalive)
+        t.any_authenticated_packet_sent()
+        return self._send_datagram(bytes(msg))
 
-    def on_response_consumed(self, now: float) -> None:
-        """Initiator: the response checked out; start the session, confirm it."""
-        if self.begin_session(now):
-            self.timers.session_derived(now)
-            self._handshake_complete()
-            self.send_keepalive(now)
+    def on_response_consumed(self, now: float) -> list[Action]:
+        """Initiator: the response checked out; start the session, confirm it with a
+        keepalive (or the staged packets)."""
+        if not self.begin_session(now):
+            return []
+        self.timers.session_derived(now)
+        self._handshake_complete()
+        return self.send_keepalive(now)
+
+    def on_handshake_received(self, n_bytes: int, now: float) -> None:
+        """An initiation or response from this peer checked out (receive.c
+        wg_receive_handshake_packet): count it and note the authenticated packet."""
+        self.rx_bytes += n_bytes
+        t = self.timers
+        t.any_authenticated_packet_received()
+        t.any_authenticated_packet_traversal(now, self.persistent_keepalive)
 
     def begin_session(self, now: float) -> bool:
         """Derive the keypair from a finished exchange and slot it (noise.c
@@ -392,45 +416,38 @@ class Peer:
         self.handshake.local_index = index
         return index
 
-    def _send_datagram(self, data: bytes) -> None:
-        if self.endpoint is not None:
-            self.tx_bytes += len(data)
-            self.device.emit(SendDatagram(self.endpoint, data, self))
+    def _send_datagram(self, data: bytes) -> list[Action]:
+        if self.endpoint is None:
+            return []
+        self.tx_bytes += len(data)
+        return [SendDatagram(self.endpoint, data, self)]
 
     # --- timers ---
 
-    def tick(self, now: float) -> None:
-        """Run every expired timer (timers.c wg_expired_*)."""
+    def tick(self, now: float) -> list[Action]:
+        """Run every expired timer (timers.c wg_expired_*), in the kernel's order."""
         t = self.timers
-        if t.retransmit_handshake is not None and now >= t.retransmit_handshake:
-            t.retransmit_handshake = None
+        actions: list[Action] = []
+        if t.fire(Expired.RETRANSMIT_HANDSHAKE, now):
             if t.handshake_attempts > MAX_TIMER_HANDSHAKES:
                 # Gave up after REKEY_ATTEMPT_TIME: drop what waited for a key.
-                t.send_keepalive = None
+                t.handshake_gave_up(now)
                 self.staged_dropped += len(self.staged)
                 self.staged.clear()
-                if t.zero_key_material is None:
-                    t.zero_key_material = now + ZERO_KEY_MATERIAL_AFTER
             else:
-                t.handshake_attempts += 1
-                self.send_queued_initiation(now, is_retry=True)
-        if t.send_keepalive is not None and now >= t.send_keepalive:
-            t.send_keepalive = None
-            self.send_keepalive(now)
-            if t.need_another_keepalive:
-                t.need_another_keepalive = False
-                t.send_keepalive = now + KEEPALIVE_TIMEOUT
-        if t.new_handshake is not None and now >= t.new_handshake:
+                t.handshake_retried()
+                actions += self.send_queued_initiation(now, is_retry=True)
+        if t.fire(Expired.SEND_KEEPALIVE, now):
+            actions += self.send_keepalive(now)
+            t.keepalive_sent_on_timer(now)
+        if t.fire(Expired.NEW_HANDSHAKE, now):
             # Data went out but nothing authenticated came back.
-            t.new_handshake = None
-            self.send_queued_initiation(now, is_retry=False)
-        if t.zero_key_material is not None and now >= t.zero_key_material:
-            t.zero_key_material = None
+            actions += self.send_queued_initiation(now, is_retry=False)
+        if t.fire(Expired.ZERO_KEY_MATERIAL, now):
             self.zero_key_material()
-        if t.persistent_keepalive is not None and now >= t.persistent_keepalive:
-            t.persistent_keepalive = None
-            if self.persistent_keepalive:
-                self.send_keepalive(now)
+        if t.fire(Expired.PERSISTENT_KEEPALIVE, now) and self.persistent_keepalive:
+            actions += self.send_keepalive(now)
+        return actions
 
     # --- teardown ---
 

@@ -1,5 +1,9 @@
 """Two WireGuard implementations in two network namespaces, for interop tests and benches.
 
+A workstation tool: it lives beside the tests, outside the `wgdroid` package, so it
+never ships (not in the wheel, not in the zip `wgdroid tools install --userspace`
+pushes). `scripts/bench-dataplane` imports it from here too.
+
 Topology: namespaces A and B joined by a veth pair (10.99.0.1/.2, fd99::1/::2);
 each runs one implementation ("ours" = this package's daemon, or "wireguard-go")
 in the foreground with its TUN inside its namespace; tunnel addresses are
@@ -23,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from support import wait_until
+
 from wgdroid.config.keys import encode, generate_private_raw, public_raw
 
 Impl = Literal["ours", "wireguard-go"]
@@ -37,6 +43,9 @@ def run(cmd: list[str], *, check: bool = True, timeout: float = 30,
     if check and res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()}")
     return res
+
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def ours_command() -> list[str]:
@@ -85,13 +94,14 @@ class Pair:
 
     def __init__(self, impl_a: Impl, impl_b: Impl, *, env_a: dict[str, str] | None = None,
                  env_b: dict[str, str] | None = None, psk: bool = False,
-                 keepalive: int = 0) -> None:
+                 keepalive: int = 0, ours_root: Path = REPO) -> None:
         tag = f"{os.getpid() % 10000}{int(time.monotonic() * 1000) % 1000}"
         self.tmp = Path(tempfile.mkdtemp(prefix="wgdroid-net-"))
         os.chmod(self.tmp, 0o700)
         self.env = {"a": env_a or {}, "b": env_b or {}}
         self.psk = os.urandom(32) if psk else None
         self.keepalive = keepalive
+        self.ours_root = ours_root  # whose data plane "ours" runs (the bench: before/after)
         self.a = self._side("a", impl_a, tag, "10.99.0.1", "fd99::1", "192.168.241.1", "fd00::1",
                             51821)
         self.b = self._side("b", impl_b, tag, "10.99.0.2", "fd99::2", "192.168.241.2", "fd00::2",
@@ -141,7 +151,7 @@ class Pair:
             env.update(WG_GO_ENV)
             cmd = ["wireguard-go", "-f", s.iface]
         else:
-            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+            env["PYTHONPATH"] = str(self.ours_root)
             cmd = [*ours_command(), "-f", s.iface]
         with open(s.log, "wb") as logf:
             s.proc = subprocess.Popen(s.ns_cmd(*cmd), stdout=logf, stderr=subprocess.STDOUT,
@@ -195,11 +205,8 @@ def iperf3(client: Side, server: Side, seconds: float = 2.0, reverse: bool = Fal
     srv = subprocess.Popen(server.ns_cmd("iperf3", "-s", "-1", "-p", str(port)),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # until it listens
-            if server.run("ss", "-Htln", f"sport = :{port}", check=False).stdout.strip():
-                break
-            time.sleep(0.05)
+        wait_until(lambda: server.run("ss", "-Htln", f"sport = :{port}", check=False).stdout,
+                   timeout=5, interval=0.05, what=f"iperf3 -s listening on port {port}")
         r = client.run("iperf3", "-c", server.addr4, "-p", str(port), "-t", str(seconds), "-J",
                        *(["-R"] if reverse else []), check=False, timeout=seconds + 30)
     finally:
@@ -214,18 +221,15 @@ def iperf3(client: Side, server: Side, seconds: float = 2.0, reverse: bool = Fal
 
 
 def wait_for_socket(s: Side, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def connects() -> bool:
         if not s.alive():
             raise RuntimeError(f"{s.impl} for {s.iface} exited: {s.log_text()[-2000:]}")
         with socket.socket(socket.AF_UNIX) as c:
-            try:
-                c.connect(s.sock)
-                return
-            except OSError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{s.impl} for {s.iface}: no UAPI socket after {timeout} s")
+            c.connect(s.sock)  # OSError until it listens
+        return True
+
+    wait_until(connects, ignore=(OSError,), timeout=timeout, interval=0.05,
+               what=f"{s.impl}'s UAPI socket for {s.iface}")
 
 
 def stop(s: Side, timeout: float = 5.0) -> int | None:

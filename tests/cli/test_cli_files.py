@@ -1,0 +1,83 @@
+"""The one local-file writer and the commands that write through it: regular
+files only, atomic, 0600, --force to replace."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wgdroid.config import keys
+from wgdroid.errors import InvalidInputError
+from wgdroid.fileio import write_private
+
+WGDROID = str(Path(sys.executable).with_name("wgdroid"))
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([WGDROID, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL, check=False)
+
+
+def test_writes_0600_and_replaces_only_with_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "a.conf"
+    write_private(target, "one", overwrite=False)
+    assert target.read_text() == "one" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    with pytest.raises(InvalidInputError, match=r"already exists .*--force"):
+        write_private(target, "two", overwrite=False)
+    write_private(target, "two", overwrite=True)
+    assert target.read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.conf"]  # no temp left
+
+
+def test_refuses_special_files(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target, kind in ((fifo, "a FIFO"), (Path("/dev/null"), "a device"),
+                         (tmp_path, "a directory")):
+        with pytest.raises(InvalidInputError, match=f"is {kind}"):
+            write_private(target, "secret", overwrite=True)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]
+
+
+def test_symlinks_out_of_the_directory_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.conf"
+    outside.write_text("keep")
+    inner = tmp_path / "dir"
+    inner.mkdir()
+    (inner / "out").symlink_to(outside)
+    with pytest.raises(InvalidInputError, match="symbolic link out of its directory"):
+        write_private(inner / "out", "secret", overwrite=True)
+    assert outside.read_text() == "keep"
+    # a link inside the directory is replaced by the file itself (as mv would)
+    (inner / "real").write_text("old")
+    (inner / "link").symlink_to("real")
+    write_private(inner / "link", "new", overwrite=True)
+    assert not (inner / "link").is_symlink() and (inner / "link").read_text() == "new"
+    assert (inner / "real").read_text() == "old"
+
+
+def test_commands_refuse_a_fifo_and_need_force(tmp_path: Path) -> None:
+    conf = tmp_path / "wg0.conf"
+    conf.write_text(f"[Interface]\nPrivateKey = {keys.genkey()}\n")
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    for args in (["zip", str(fifo), str(conf)], ["qr", str(conf), "--png", str(fifo)],
+                 ["new", "--name", "out", "--endpoint", "h:1", "-o", str(tmp_path)]):
+        if args[0] == "new":
+            fifo.rename(tmp_path / "out.conf")
+            fifo = tmp_path / "out.conf"
+        res = run(*args, "--force", cwd=tmp_path)
+        assert res.returncode == 1, (args, res.stderr)
+        assert "is a FIFO" in res.stderr and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    png = tmp_path / "wg0.png"
+    assert run("qr", str(conf), "--png", str(png), cwd=tmp_path).returncode == 0
+    again = run("qr", str(conf), "--png", str(png), cwd=tmp_path)
+    assert again.returncode == 1 and "use --force" in again.stderr
+    assert run("qr", str(conf), "--png", str(png), "--force", cwd=tmp_path).returncode == 0

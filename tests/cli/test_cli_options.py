@@ -1,0 +1,87 @@
+"""Global device options before or after the command (as adb takes them), and
+input that used to exit 70 or slip through: now a usage or input error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wgdroid.cli.main import build_parser
+from wgdroid.config import keys
+
+WGDROID = str(Path(sys.executable).with_name("wgdroid"))
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([WGDROID, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL, check=False)
+
+
+@pytest.mark.parametrize("argv", [
+    ["-s", "S1", "-H", "h", "-P", "5038", "--root-timeout", "3", "list"],
+    ["list", "-s", "S1", "-H", "h", "-P", "5038", "--root-timeout", "3"],
+    ["-s", "S0", "list", "-s", "S1", "-H", "h", "-P", "5038", "--root-timeout", "3"],
+    ["-H", "h", "enable", "wg0", "-s", "S1", "-P", "5038", "--root-timeout", "3"],
+    ["-s", "S1", "-H", "h", "-P", "5038", "--root-timeout", "3", "tools", "status"],
+    ["-s", "S1", "-H", "h", "-P", "5038", "--root-timeout", "3", "tui"],
+    ["tui", "-s", "S1", "-H", "h", "-P", "5038", "--root-timeout", "3"],
+])
+def test_device_options_before_or_after_the_command(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.serial, args.adb_host, args.adb_port, args.root_timeout) == (
+        "S1", "h", 5038, 3.0)
+
+
+def test_defaults_when_no_option_is_given() -> None:
+    args = build_parser().parse_args(["status"])
+    assert (args.serial, args.adb_host, args.adb_port, args.root_timeout) == (
+        None, None, None, None)
+
+
+@pytest.mark.parametrize("argv", [
+    ["list", "--root-timeout", "nan"], ["list", "--root-timeout", "0"],
+    ["--root-timeout", "-1", "list"], ["list", "--root-timeout", "inf"],
+    ["status", "--interval", "nan"], ["status", "--interval", "0"],
+    ["status", "--watch", "--count", "0"], ["list", "-P", "70000"],
+    ["list", "-P", "9" * 5000],
+])
+def test_bad_numbers_are_usage_errors(argv: list[str]) -> None:
+    res = run(*argv)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+
+
+def test_empty_name_is_refused_not_replaced(tmp_path: Path) -> None:
+    conf = tmp_path / "wg0.conf"
+    conf.write_text(f"[Interface]\nPrivateKey = {keys.genkey()}\n")
+    res = run("push", str(conf), "--name=", "-s", "nosuch", cwd=tmp_path)
+    assert res.returncode == 1 and "can't be empty" in res.stderr, res.stderr
+    res = run("push", str(conf), "--name=--help", "-s", "nosuch", cwd=tmp_path)
+    assert res.returncode == 1 and "can't start with '-'" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("key", ["ListenPort", "MTU", "FwMark", "Table"])
+def test_huge_integers_are_invalid_input_with_file_and_line(tmp_path: Path, key: str) -> None:
+    conf = tmp_path / "big.conf"
+    conf.write_text(f"[Interface]\nPrivateKey = {keys.genkey()}\n{key} = {'9' * 5000}\n")
+    res = run("check", str(conf))
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith(f"{conf}:3: [Interface] {key}: a 5000-digit number is out "
+                                 "of range"), res.stderr
+    peer = tmp_path / "peer.conf"
+    peer.write_text(f"[Interface]\nPrivateKey = {keys.genkey()}\n[Peer]\nPublicKey = "
+                    f"{keys.pubkey(keys.genkey())}\nPersistentKeepalive = {'1' * 4400}\n")
+    res = run("check", str(peer))
+    assert res.returncode == 1 and f"{peer}:5: [Peer] PersistentKeepalive:" in res.stderr
+
+
+def test_model_refuses_huge_integers_without_a_crash() -> None:
+    from pydantic import ValidationError
+
+    from wgdroid.config.models import Interface
+
+    with pytest.raises(ValidationError, match="out of range"):
+        Interface.model_validate({"private_key": keys.genkey(), "listen_port": 10**5000})

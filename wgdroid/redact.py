@@ -1,0 +1,65 @@
+"""The one redaction point: every message that can carry device or parser
+text passes through `redact` before it leaves wgdroid.
+
+Error messages (WgdroidError and ConfigIssue redact at construction), CLI
+stderr, JSON error objects, TUI notifications and logs all use it, so a
+private or preshared key pasted into the wrong field, or quoted back by `wg`
+on the phone, never reaches a terminal, a log or a script. Anything shaped
+like a WireGuard key is hidden: 44 characters of base64 ending in `=` (how
+wg(8) writes keys) and 64 hex digits (the UAPI form). Public keys have the
+same shape and are hidden too in messages; data (stdout of `status`,
+`pubkey`...) does not pass through here.
+
+This module imports nothing of wgdroid: it is the bottom layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+HIDDEN = "(key hidden)"
+# No anchors: a key glued to other text ("51820<key>") is found inside the run.
+_KEY_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[0-9A-Fa-f]{64}")
+# A long run of base64 (or hex) may be a key, or part of one, in the wrong place.
+_KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/=]{16,}")
+
+
+def redact(text: str) -> str:
+    """`text` with every key-shaped token replaced by HIDDEN."""
+    return _KEY_RE.sub(HIDDEN, text)
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether `text` holds something that could be key material, even a part
+    of a key: a long run of hex, or of mixed-case base64. Names and hostnames
+    are rarely either. Stricter than `redact`: for quoting user input."""
+    for run in _KEYLIKE_RE.findall(text):
+        hexish = all(c in "0123456789abcdefABCDEF" for c in run)
+        mixed = any(c.isupper() for c in run) and any(c.islower() for c in run)
+        if hexish or mixed:
+            return True
+    return False
+
+
+def quote_value(text: str, limit: int = 60) -> str:
+    """A value, quoted for a message; hidden whole if it could be key material."""
+    if looks_like_key(text):
+        return "the value (hidden: it looks like a key)"
+    shown = text if len(text) <= limit else text[: limit - 3] + "..."
+    return repr(shown)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts each record's final message (install it on
+    a handler: it then covers every logger that handler serves)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_info:  # a traceback's repr of locals could hold a key
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
