@@ -154,10 +154,10 @@ exit $rc
 # the files named on the command line the label (security.selinux, what chcon
 # sets) is filled in; everything else is Debian's toybox as it is.
 TOYBOX_WRAPPER = r"""#!/system/bin/sh
-n=${0##*/}
+n=${0##*/}; argv0=$n
 if [ "$n" = toybox ]; then
   [ $# -gt 0 ] || exec /usr/bin/toybox
-  n=$1; shift
+  n=${1##*/}; argv0=$n; shift
 fi
 if [ "$n" = ls ]; then
   z=; d=; files=0
@@ -181,7 +181,8 @@ if [ "$n" = ls ]; then
     exit $rc
   fi
 fi
-exec /usr/bin/toybox "$n" "$@"
+# argv[0] as the applet was run (toybox picks the applet by it; ps shows it).
+exec -a "$argv0" /usr/bin/toybox "$@"
 """
 
 # restorecon: the file_contexts are not modelled; it relabels nothing and succeeds.
@@ -264,10 +265,16 @@ def kmod_ip(real_ip: str, base_python: str) -> str:
     type wireguard` creates the interface (kmod_standin.py), all else is ip."""
     return (
         "#!/system/bin/sh\n"
-        "# The host kernel has no WireGuard: the simulator's stand-in creates the\n"
-        "# interface a kernel with the module would (wgdroid.sim.phone.kmod_standin).\n"
+        "# A kernel with WireGuard (the VM phone's) makes the link; on this host's,\n"
+        "# which has none, the simulator's stand-in does (wgdroid.sim.phone.kmod_standin).\n"
         'case " $* " in\n'
-        f'  *" link add "*" type wireguard "*) exec {base_python} -I {KMOD_STANDIN} "$@";;\n'
+        '  *" link add "*" type wireguard "*)\n'
+        f'    err=$({real_ip} "$@" 2>&1) && exit 0\n'
+        '    case "$err" in\n'
+        '      *"Unknown device type"*|*"not supported"*)\n'
+        f'        exec {base_python} -I {KMOD_STANDIN} "$@";;\n'
+        "    esac\n"
+        "    printf '%s\\n' \"$err\" >&2; exit 2;;\n"
         "esac\n"
         f'exec {real_ip} "$@"\n'
     )
