@@ -1,13 +1,21 @@
 """Shared test set-up: marker gating, and the fixture plugins of each area.
 
 `sim` tests need root, network namespaces and /dev/net/tun; `device` tests
-need a real phone or emulator named by WGDROID_TEST_SERIAL.
+need a real phone or emulator named by WGDROID_TEST_SERIAL. Nothing unmarked
+may need root; as root, check that with a user namespace that is not root:
+
+    unshare --user --map-user=1000 --map-group=1000 \
+        .venv/bin/python -m pytest -p no:cacheprovider -m "not sim and not device"
+
+Tests wait on effects through tests/support (`from support import wait_until`).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +30,17 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
+# scripts/build-device-tools keeps its toolchain and per-ABI musl builds (minutes to
+# fill) in the user's cache: that one stays the user's, so a second run takes seconds.
+os.environ.setdefault("WGDROID_CACHE_DIR", str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wgdroid"))
+# wgdroid remembers devices in the user's cache (device/memo.py): tests get their
+# own, so they never read a stale fact from, or write into, the real one.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="wgdroid-test-cache.")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
+
 # Fixture plugins live beside this file, one per area, so areas don't edit one file.
-pytest_plugins = ["sim_fixtures"]
+pytest_plugins = ["sim_fixtures", "vm_fixtures"]
 
 
 def _sim_unavailable() -> str | None:
@@ -37,6 +54,7 @@ def _sim_unavailable() -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     sim_reason = _sim_unavailable()
     # In CI nothing is skipped: a missing tool must fail loudly, not hide.
@@ -48,3 +66,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("device") and not os.environ.get("WGDROID_TEST_SERIAL"):
             reason = "set WGDROID_TEST_SERIAL to a phone or emulator"
             item.add_marker(pytest.mark.skip(reason=reason))
+        # Under xdist (scripts/test) the sim tests keep to one worker, one after another:
+        # they share one adb server and one simulator daemon (session fixtures). So do
+        # the device tests, which share one phone.
+        for kind in ("sim", "device"):
+            if item.get_closest_marker(kind) and not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(kind))

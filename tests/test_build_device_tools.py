@@ -26,7 +26,9 @@ import pytest
 
 from wgdroid.config import keys
 
-pytestmark = [pytest.mark.sim, pytest.mark.slow, pytest.mark.timeout(600)]
+# Its own xdist group: it needs no phone, so it builds beside the sim tests' worker.
+pytestmark = [pytest.mark.sim, pytest.mark.slow, pytest.mark.timeout(600),
+              pytest.mark.xdist_group("device-tools-build")]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "build-device-tools"

@@ -6,34 +6,52 @@ stderr, JSON error objects, TUI notifications and logs all use it, so a
 private or preshared key pasted into the wrong field, or quoted back by `wg`
 on the phone, never reaches a terminal, a log or a script. Anything shaped
 like a WireGuard key is hidden: 44 characters of base64 ending in `=` (how
-wg(8) writes keys) and 64 hex digits (the UAPI form). Public keys have the
-same shape and are hidden too in messages; data (stdout of `status`,
-`pubkey`...) does not pass through here.
+wg(8) writes keys), 64 hex digits (the UAPI form), and what is left of a
+damaged key (a long run of base64 with digits and both cases, or of hex,
+as `wg` quotes a key it can't parse). Public keys have the same shape and
+are hidden too in messages; data (stdout of `status`, `pubkey`...) does not
+pass through here.
 
 This module imports nothing of wgdroid: it is the bottom layer.
 """
 
 from __future__ import annotations
 
-import logging
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 HIDDEN = "(key hidden)"
 # No anchors: a key glued to other text ("51820<key>") is found inside the run.
 _KEY_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[0-9A-Fa-f]{64}")
+# Runs this long with digits and both cases (or all hex) are not words, paths
+# or key names ("ExcludedApplications" has no digit): a key, or most of one.
+_RUN_RE = re.compile(r"[A-Za-z0-9+/=]{24,}")
+_HEX = frozenset("0123456789abcdefABCDEF")
 # A long run of base64 (or hex) may be a key, or part of one, in the wrong place.
 _KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/=]{16,}")
 
 
 def redact(text: str) -> str:
     """`text` with every key-shaped token replaced by HIDDEN."""
-    return _KEY_RE.sub(HIDDEN, text)
+    return _RUN_RE.sub(_hide_run, _KEY_RE.sub(HIDDEN, text))
+
+
+def _hide_run(match: re.Match[str]) -> str:
+    run = match.group()
+    digits = any(c.isdigit() for c in run)
+    mixed = any(c.isupper() for c in run) and any(c.islower() for c in run)
+    return HIDDEN if digits and (mixed or set(run) <= _HEX) else run
 
 
 def looks_like_key(text: str) -> bool:
     """Whether `text` holds something that could be key material, even a part
     of a key: a long run of hex, or of mixed-case base64. Names and hostnames
     are rarely either. Stricter than `redact`: for quoting user input."""
+    if _KEY_RE.search(text):
+        return True
     for run in _KEYLIKE_RE.findall(text):
         hexish = all(c in "0123456789abcdefABCDEF" for c in run)
         mixed = any(c.isupper() for c in run) and any(c.islower() for c in run)
@@ -50,9 +68,10 @@ def quote_value(text: str, limit: int = 60) -> str:
     return repr(shown)
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that redacts each record's final message (install it on
-    a handler: it then covers every logger that handler serves)."""
+class RedactingFilter:
+    """A logging filter that redacts each record's final message (add it to a
+    handler: it then covers every logger that handler serves). Duck-typed, so
+    the CLI's messages don't import logging."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -60,6 +79,8 @@ class RedactingFilter(logging.Filter):
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info:  # a traceback's repr of locals could hold a key
+            import logging
+
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True

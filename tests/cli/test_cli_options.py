@@ -85,3 +85,35 @@ def test_model_refuses_huge_integers_without_a_crash() -> None:
 
     with pytest.raises(ValidationError, match="out of range"):
         Interface.model_validate({"private_key": keys.genkey(), "listen_port": 10**5000})
+
+
+def test_the_command_table_is_what_the_modules_register() -> None:
+    import argparse
+    import importlib
+
+    from wgdroid.cli.main import COMMANDS, command_of
+
+    for module in set(COMMANDS.values()):
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(module).register(sub)
+        assert set(sub.choices) == {c for c, m in COMMANDS.items() if m == module}, module
+    assert command_of(["-s", "list", "--root-timeout", "2", "status", "x"]) == "status"
+    assert command_of(["--debug", "push", "--name", "list", "f.conf"]) == "push"
+    assert command_of(["--version"]) is None
+    assert command_of(["sim", "start", "--root", "kernelsu"]) == "sim"
+
+
+def test_a_phone_command_loads_only_its_module() -> None:
+    code = ("import sys; from wgdroid.cli.main import main\n"
+            "try:\n    main(['disable', 'x', '-s', 'nosuch', '-H', '127.0.0.2', '-P', '9'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('wgdroid.cli.')))\n"
+            "print(sorted(m for m in ('requests', 'adbutils', 'pydantic', 'cryptography', "
+            "'textual') if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    cli_modules, heavy = res.stdout.splitlines()
+    assert cli_modules == str(["wgdroid.cli.device_cmds", "wgdroid.cli.devices",
+                               "wgdroid.cli.main", "wgdroid.cli.output"])
+    assert heavy == "[]"  # nothing but the one root round trip's own modules

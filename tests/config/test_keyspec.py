@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from wgdroid.config import keys
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.keyspec import (
     HOOK_KEYS,
     INTERFACE_SPECS,
     PEER_SPECS,
     SPECS,
-    Dialect,
     OnAndroid,
     android_refused_keys,
     own_keys,

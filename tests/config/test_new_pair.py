@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wgdroid.config.keyspec import Dialect
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.parser import parse_file
 
 

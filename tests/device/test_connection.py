@@ -48,3 +48,23 @@ def test_choose_serial_errors(devices: list[DeviceInfo], serial: str | None, wor
     with pytest.raises(DeviceError) as info:
         choose_serial(devices, serial, env={})
     assert words in info.value.message and info.value.hint
+
+
+def test_parse_devices_l() -> None:
+    from wgdroid.device.connection import parse_devices
+
+    text = (
+        "127.0.0.1:15555        device product:shiba model:Pixel_8 device:shiba transport_id:3\n"
+        "emulator-5554          offline transport_id:4\n"
+        "0123456789ABCDEF       no permissions (user in plugdev group; are your udev rules "
+        "wrong?); see [http://developer.android.com/tools/device.html] usb:1-1 transport_id:5\n"
+        "R58M1234               unauthorized usb:1-2 transport_id:6\n"
+    )
+    assert parse_devices(text) == [
+        DeviceInfo("127.0.0.1:15555", "device", "Pixel_8"),
+        DeviceInfo("emulator-5554", "offline"),
+        DeviceInfo("0123456789ABCDEF", "no permissions (user in plugdev group; are your udev "
+                   "rules wrong?); see [http://developer.android.com/tools/device.html]"),
+        DeviceInfo("R58M1234", "unauthorized"),
+    ]
+    assert [d.transport_id for d in parse_devices(text)] == ["3", "4", "5", "6"]

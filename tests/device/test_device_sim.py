@@ -222,11 +222,18 @@ def test_bad_config_refused_device_untouched(sim_phone: Any, tmp_path: Path) -> 
     assert on_phone(sim_phone, f"ls -la {STORE}") == listing
 
 
+def _temp_files(phone: Any) -> list[str]:
+    return [n for n in on_phone(phone, f"ls -a {STORE}").split() if ".conf.tmp." in n]
+
+
 def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -> None:
+    """Issue 13 item 6 too: no temp file with the config (key included) stays
+    behind: the script's traps remove it, and the next operation on the tunnel
+    sweeps one of a script that was killed (SIGKILL runs no trap)."""
     from wgdroid.device import store
     from wgdroid.device.connection import collect, connect
     from wgdroid.device.rootshell import detecting_command
-    from wgdroid.device.script import split_tags
+    from wgdroid.device.script import split_stderr
 
     old = sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout
     demo = demo_config(sim_phone, tmp_path)
@@ -236,35 +243,60 @@ def test_interrupted_push_keeps_the_old_config(sim_phone: Any, tmp_path: Path) -
     command = detecting_command(store.push_script("demo", len(new), digest, enable=None),
                                 stdin=True)
 
+    def half_arrived(stream: Any) -> str:
+        stream.write_stdin(new[: len(new) // 2])
+        wait_until(lambda: on_phone(sim_phone, f"cat {STORE}/.demo.conf.tmp.* | wc -c"),
+                   check=lambda n: int(n) == len(new) // 2, timeout=20,
+                   what="the first half in the phone's temp file")
+        (temp,) = _temp_files(sim_phone)
+        return temp
+
+    def script_ended() -> None:
+        wait_until(lambda: on_phone(sim_phone, "pgrep -fl '[c]onf[.]tmp' || true"),
+                   check=lambda out: out.strip() == "", timeout=20,
+                   what="the push script to end")
+
     # 1. The connection dies mid-stream: once the first half is on the phone; checked
     # once the script has ended (nothing of it runs on to replace the config later).
     stream = device.open_shell(command)
-    stream.write_stdin(new[: len(new) // 2])
-    wait_until(lambda: on_phone(sim_phone, f"cat {STORE}/.demo.conf.tmp.* 2>/dev/null | wc -c"),
-               check=lambda n: int(n) == len(new) // 2, timeout=20,
-               what="the first half in the phone's temp file")
+    half_arrived(stream)
     stream.close()
-    wait_until(lambda: on_phone(sim_phone, "pgrep -fl '[c]onf[.]tmp' || true"),
-               check=lambda out: out.strip() == "", timeout=20,
-               what="the push script to end with its stream")
+    script_ended()
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
+    store.list_tunnels(device)  # no tunnel operation: a killed script's file may stay
+    disabled = cli("disable", "-s", sim_phone.serial, "demo")  # one on demo sweeps it
+    assert disabled.returncode == 0, disabled.stderr
+    assert _temp_files(sim_phone) == []
 
     # 2. Stdin ends early (close-stdin after half): the size check refuses it,
     # and the temp file goes with the script's exit trap.
     with device.open_shell(command) as stream:
         stream.write_stdin(new[: len(new) // 2])
         stream.close_stdin()
-        result = collect(stream, time.monotonic() + 30, time.monotonic())
-    _, tags, granted = split_tags(result.err)
-    assert granted and [t.kind for t in tags] == ["truncated"]
+        start = time.monotonic()
+        result = collect(stream, lambda: start + 30, start)
+    seen = split_stderr(result.err)
+    assert seen.granted and [t.kind for t in seen.tags] == ["truncated"]
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == old
     assert on_phone(sim_phone, f"ls -a {STORE}").split().count("demo.conf") == 1
-    assert ".demo.conf.tmp" not in on_phone(sim_phone, f"ls -a {STORE}")
+    assert _temp_files(sim_phone) == []
 
     # 3. The whole config goes through: replaced, still 0600 root.
     store.push(device, new, "demo")
     assert sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout == new
     assert on_phone(sim_phone, f"stat -c '%a %u' {STORE}/demo.conf").split() == ["600", "0"]
+
+    # 4. The script itself is killed mid-push (no trap runs): its file stays,
+    # invisible to `list`, until `rm NAME` (any operation on NAME) sweeps it.
+    stream = device.open_shell(command)
+    temp = half_arrived(stream)
+    sim_phone.run_in_phone(f"kill -9 {temp.rsplit('.', 1)[1]}")
+    stream.close()
+    script_ended()
+    assert _temp_files(sim_phone) == [temp]
+    gone = cli("rm", "-s", sim_phone.serial, "demo")
+    assert gone.returncode == 0, gone.stderr
+    assert _temp_files(sim_phone) == [] and "demo.conf" not in on_phone(sim_phone, f"ls {STORE}")
 
 
 def test_two_tunnels_and_a_port_clash(sim_phone: Any, tmp_path: Path) -> None:

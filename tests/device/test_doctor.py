@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from wgdroid.device.doctor import advise, parse_doctor_output
 
-FULL = "\n".join([
-    "K\tuid\t0", "K\tmodel\tPixel 8", "K\trelease\t14", "K\tsdk\t34", "K\tabi\tarm64-v8a",
-    "K\tkernel\t6.1.75", "K\tselinux\tEnforcing", "K\tmodule\tyes", "K\tmodule_version\t1.0.0",
-    "K\ttun\tyes", "K\tstore\tyes", "K\tpath:wg\t/system/bin/wg",
-    "K\tpath:wg-quick\t/system/bin/wg-quick", "K\tpath:wireguard-go\t",
-    "K\tpath:python3\t/data/x/python3", "K\tversion:wg\twireguard-tools v1.0.20210914",
-    "K\twg_quick_variant\tandroid", "K\tversion:python3\tPython 3.11.4", "K\tcryptography\t",
+FULL = "\n".join(f"fact\t{kv}" for kv in [
+    "uid\t0", "model\tPixel 8", "release\t14", "sdk\t34", "abi\tarm64-v8a",
+    "kernel\t6.1.75", "selinux\tEnforcing", "module\tyes", "module_version\t1.0.0",
+    "tun\tyes", "store\tyes", "path:wg\t/system/bin/wg",
+    "path:wg-quick\t/system/bin/wg-quick", "path:wireguard-go\t",
+    "path:python3\t/data/x/python3", "version:wg\twireguard-tools v1.0.20210914",
+    "wg_quick_variant\tandroid", "version:python3\tPython 3.11.4", "cryptography\t",
 ])
 
 
@@ -33,7 +33,7 @@ def test_parse_full_phone() -> None:
 
 
 def test_bare_phone_gets_a_fix_for_each_gap() -> None:
-    caps = parse_doctor_output("S", "K\tsdk\tx\nK\ttun\tno\nnoise")
+    caps = parse_doctor_output("S", "fact\tsdk\tx\nfact\ttun\tno\nnoise")
     caps.root_error = "su denied root"
     advise(caps)
     assert caps.sdk is None and not caps.ready and caps.backends == []

@@ -1,15 +1,12 @@
-"""Pure tests of the status parser, secret hiding and rates."""
+"""Pure tests of the status parser and rates (the script that hides the keys:
+test_sh.py)."""
 
 from __future__ import annotations
-
-import shutil
-import subprocess
 
 import pytest
 
 from wgdroid.device.status import (
     DeviceStatus,
-    hide_secrets_sed,
     parse_dump_lines,
     parse_status_output,
     status_json,
@@ -60,33 +57,18 @@ def test_bad_dump_line_names_the_line_not_the_content() -> None:
         parse_dump_lines([f"wg0\t{PEER1}\t{PSK}\t(none)\t(none)\tnotanumber\t0\t0\toff"])
 
 
-@pytest.mark.skipif(shutil.which("sed") is None, reason="needs sed")
-def test_sed_hides_private_and_preshared_keys() -> None:
-    out = subprocess.run(
-        ["sed", hide_secrets_sed()], input="\n".join(DUMP) + "\n",
-        capture_output=True, text=True, check=True,
-    ).stdout
-    assert PRIV not in out and PSK not in out
-    lines = out.splitlines()
-    assert lines[0] == f"wg0\t(hidden)\t{PUB}\t51820\toff"
-    assert lines[1].split("\t")[2] == "(hidden)"
-    assert lines[2] == DUMP[2]  # no preshared key: stays (none)
-    ifaces, peers = parse_dump_lines(lines)
-    assert ifaces[0].public_key == PUB and peers["wg0"][0].preshared_key is True
-
-
 def _script_output(rx: int, tx: int, first: tuple[int, int] | None) -> str:
     lines = [
-        "N\t1700000100",
-        "I\twg0\ttun\t7\t1700000000 wireguard-go 7",
-        "I\twg1\tkernel\t9\t1700000000 kernel 3",  # a stale note: other ifindex
+        "now\t1700000100",
+        "iface\twg0\ttun\t7\t1700000000 wireguard-go 7",
+        "iface\twg1\tkernel\t9\t1700000000 kernel 3",  # a stale note: other ifindex
     ]
     if first:
-        lines.append(f"T\twg0\t{PEER1}\t{first[0]}\t{first[1]}")
+        lines.append(f"xfer\twg0\t{PEER1}\t{first[0]}\t{first[1]}")
     lines += [
-        f"D\twg0\t(hidden)\t{PUB}\t51820\toff",
-        f"D\twg0\t{PEER1}\t(hidden)\t1.2.3.4:5\t10.0.0.0/24\t1700000090\t{rx}\t{tx}\toff",
-        f"D\twg1\t(hidden)\t{PUB}\t51821\toff",
+        f"dump\twg0\t(hidden)\t{PUB}\t51820\toff",
+        f"dump\twg0\t{PEER1}\t(hidden)\t1.2.3.4:5\t10.0.0.0/24\t1700000090\t{rx}\t{tx}\toff",
+        f"dump\twg1\t(hidden)\t{PUB}\t51821\toff",
     ]
     return "\n".join(lines) + "\n"
 
@@ -123,5 +105,5 @@ def test_rates_between_polls_and_counter_reset() -> None:
 
 
 def test_empty_status() -> None:
-    st = parse_status_output("S", "N\t5\n")
+    st = parse_status_output("S", "now\t5\n")
     assert st == DeviceStatus("S", 5, [], None)

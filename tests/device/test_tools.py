@@ -111,13 +111,14 @@ def test_local_layouts(tmp_path: Path) -> None:
 
 def test_parse_status() -> None:
     out = "\n".join([
-        "K\tabi\tarm64-v8a", "K\tabilist\tarm64-v8a,armeabi-v7a", "K\tapp_apk\t/d/base.apk",
-        "A\twg\t/data/adb/wgdroid/bin/wg", "A\twg-quick\t/system/bin/wg-quick",
-        "F\twg\t/data/adb/wgdroid/bin/wg\twgdroid\twireguard-tools v1.0",
-        "F\twg\t/d/lib/arm64/libwg.so\tapp-lib\twireguard-tools v1.0",
-        "F\twg\t/d/lib/arm64/libwg.so\tapp-lib\twireguard-tools v1.0",  # duplicate: dropped
-        "F\twg-quick\t/system/bin/wg-quick\tsystem\tandroid",
-        "K\tsocket_dir\t/data/data/com.wireguard.android/cache/wireguard", "noise",
+        "fact\tabi\tarm64-v8a", "fact\tabilist\tarm64-v8a,armeabi-v7a",
+        "fact\tapp_apk\t/d/base.apk",
+        "active\twg\t/data/adb/wgdroid/bin/wg", "active\twg-quick\t/system/bin/wg-quick",
+        "found\twg\t/data/adb/wgdroid/bin/wg\twgdroid\twireguard-tools v1.0",
+        "found\twg\t/d/lib/arm64/libwg.so\tapp-lib\twireguard-tools v1.0",
+        "found\twg\t/d/lib/arm64/libwg.so\tapp-lib\twireguard-tools v1.0",  # duplicate: dropped
+        "found\twg-quick\t/system/bin/wg-quick\tsystem\tandroid",
+        "fact\tsocket_dir\t/data/data/com.wireguard.android/cache/wireguard", "noise",
     ])
     st = tools.parse_status("S", out)
     assert st.abilist == ["arm64-v8a", "armeabi-v7a"] and st.app_apk == "/d/base.apk"
@@ -131,13 +132,13 @@ def test_parse_status() -> None:
 def test_doctor_points_at_tools_install() -> None:
     from wgdroid.device.doctor import advise, parse_doctor_output
 
-    py_phone = parse_doctor_output("S", "K\ttun\tyes\nK\tcryptography\t42.0\n"
-                                        "K\tpath:python3\t/system/bin/python3")
+    py_phone = parse_doctor_output("S", "fact\ttun\tyes\nfact\tcryptography\t42.0\n"
+                                        "fact\tpath:python3\t/system/bin/python3")
     advise(py_phone)
     fixes = {a.problem: a.fix for a in py_phone.advice}
     assert "`wgdroid tools install --userspace`" in fixes["no backend can run a tunnel"]
     assert "`wgdroid tools install --from DIR`" in fixes["missing wg, wg-quick"]
-    bare = parse_doctor_output("S", "K\ttun\tyes\nK\twg_quick_variant\tandroid")
+    bare = parse_doctor_output("S", "fact\ttun\tyes\nfact\twg_quick_variant\tandroid")
     advise(bare)
     fix = {a.problem: a.fix for a in bare.advice}["no backend can run a tunnel"]
     assert "--userspace" not in fix and "wireguard-go" in fix

@@ -8,6 +8,13 @@ Every test that takes `lane_phone` runs twice:
   ``WGDROID_TEST_SERIAL``, through whatever adb server the environment names
   (ANDROID_ADB_SERVER_PORT...). Run it with ``pytest -m device tests/lane``.
 
+Tests marked ``kernel_backend`` (they bring tunnels up on the kernel module)
+also run a third time:
+
+- ``[vm]`` (markers ``sim``, ``vm``): against the session's one phone inside a
+  qemu guest with Debian's kernel (``vm_phone``, tests/vm_fixtures.py), where
+  WireGuard is the real kernel module and the demo server a kernel interface.
+
 Both go through the same doors a user does: the `wgdroid` CLI as a subprocess
 with ``-s SERIAL``, and ``adb -s SERIAL shell`` for checks on the phone (as
 root with the su form `wgdroid doctor` reports). The real target is never
@@ -28,14 +35,19 @@ import pytest
 from lane_support import SERIAL_ENV, TOOLS_ENV, LanePhone
 
 SIM_PROFILE = "emulator"
+# su in the VM phone takes seconds under software emulation on a loaded machine.
+VM_ENV = {"WGDROID_ROOT_TIMEOUT": "60"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "lane_target" in metafunc.fixturenames:
-        metafunc.parametrize("lane_target", [
+        targets = [
             pytest.param("sim", marks=pytest.mark.sim, id="sim"),
             pytest.param("device", marks=pytest.mark.device, id="device"),
-        ], indirect=True)
+        ]
+        if metafunc.definition.get_closest_marker("kernel_backend"):
+            targets.append(pytest.param("vm", marks=[pytest.mark.sim, pytest.mark.vm], id="vm"))
+        metafunc.parametrize("lane_target", targets, indirect=True)
 
 
 @pytest.fixture
@@ -81,11 +93,18 @@ def lane_device() -> Iterator[LanePhone]:
     if not caps.get("root_method"):
         pytest.fail(f"the lane needs a rooted device: {caps.get('root_error')}")
     phone.root_method = str(caps["root_method"])
+    phone.kernel_module = bool(caps.get("kernel_module"))
     phone.missing_tools, installed = _device_tools(phone)
     yield phone
     if installed:
         removed = phone.wgdroid("tools remove")
         assert removed.returncode == 0, f"wgdroid tools remove failed: {removed.stderr}"
+
+
+@pytest.fixture(scope="session")
+def vm_doctor(vm_phone: Any) -> dict[str, Any]:
+    """`wgdroid doctor` of the VM phone, once a session."""
+    return _doctor(LanePhone(vm_phone.serial, simulated=True, env=VM_ENV))
 
 
 @pytest.fixture
@@ -95,11 +114,20 @@ def lane_phone(request: pytest.FixtureRequest, lane_target: str) -> Iterator[Lan
     if lane_target == "sim":
         sim = request.getfixturevalue("sim_phones")(1, profile=SIM_PROFILE)[0]
         phone = LanePhone(sim.serial, simulated=True, sim=sim)
-        phone.root_method = str(_doctor(phone)["root_method"])
+        caps = _doctor(phone)
+        phone.root_method = str(caps["root_method"])
+        phone.kernel_module = bool(caps["kernel_module"])
+    elif lane_target == "vm":
+        sim = request.getfixturevalue("vm_phone")  # one for the session: tests share it
+        caps = request.getfixturevalue("vm_doctor")
+        phone = LanePhone(sim.serial, simulated=True, sim=sim,
+                          root_method=str(caps["root_method"]),
+                          kernel_module=bool(caps["kernel_module"]), env=VM_ENV)
+        assert phone.kernel_module, f"the VM phone has no WireGuard module: {caps}"
     else:
         device = request.getfixturevalue("lane_device")
         phone = LanePhone(device.serial, simulated=False, root_method=device.root_method,
-                          missing_tools=device.missing_tools)
+                          missing_tools=device.missing_tools, kernel_module=device.kernel_module)
     try:
         yield phone
     finally:

@@ -36,20 +36,30 @@ class LanePhone:
     root_method: str = ""
     sim: Any = field(default=None, repr=False)  # sim_fixtures.SimPhone when simulated
     missing_tools: str | None = None  # why tunnels cannot come up on it, if they cannot
+    # WireGuard is a kernel module there (the VM phone: tunnels come up on it, not
+    # on the wireguard-go a host-kernel simulated phone uses)
+    kernel_module: bool = False
+    # Extra environment for its wgdroid runs (the VM phone: a longer su timeout,
+    # its software-emulated CPU answers in seconds where a phone takes a blink).
+    env: dict[str, str] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
 
     def wgdroid(self, command: str, *args: str, timeout: float = 120,
                 ) -> subprocess.CompletedProcess[str]:
         """`wgdroid COMMAND -s SERIAL ARGS...` (COMMAND may be two words: `tools install`)."""
-        argv = [sys.executable, "-m", "wgdroid", *command.split(), "-s", self.serial, *args]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, env=dict(os.environ))
+        return self.cli(*command.split(), "-s", self.serial, *args, timeout=timeout)
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`wgdroid ARGS...` as given (a `run` for support.wait_for_handshake)."""
+        return subprocess.run([sys.executable, "-m", "wgdroid", *args], capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                              env={**os.environ, **self.env})
 
     def wgdroid_bytes(self, command: str, *args: str, timeout: float = 120,
                       ) -> subprocess.CompletedProcess[bytes]:
         argv = [sys.executable, "-m", "wgdroid", *command.split(), "-s", self.serial, *args]
         return subprocess.run(argv, capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, env=dict(os.environ))
+                              stdin=subprocess.DEVNULL, env={**os.environ, **self.env})
 
     def shell(self, command: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
         """`adb -s SERIAL shell COMMAND` as the shell user; bytes, the remote exit status."""

@@ -100,7 +100,8 @@ def test_android_wgquick_tunnel_routes_and_resolves_per_app(sim_phones: Any) -> 
     up = root(phone, "wg-quick up wg0")
     assert up.returncode == 0, up.stdout + up.stderr
     assert "[#] <binder>::dnsResolver->setResolverConfiguration(" in up.stdout
-    assert f"ndc network users add" in up.stdout and f"0-{APP_OUT - 1} {APP_OUT + 1}-99999" in up.stdout
+    users = f"ndc network users add {up.stdout.split('network create ')[1].split()[0]}"
+    assert f"{users} 0-{APP_OUT - 1} {APP_OUT + 1}-99999" in up.stdout, up.stdout
     inside = as_app(phone, APP_IN, "ping -c 1 -W 5 inside.sim.test")
     assert inside.returncode == 0 and "(10.99.0.1)" in inside.stdout, inside
     excluded = as_app(phone, APP_OUT, "ping -c 1 -W 2 inside.sim.test")

@@ -119,7 +119,7 @@ def test_errors_are_one_line(cli_env) -> None:  # type: ignore[no-untyped-def]
     out = wgdroid(cli_env, "sim", "start", "--port", "5555", "--no-connect")
     assert out.returncode == ExitCode.USAGE and "emulator port" in out.stderr
     assert not Path(cli_env["WGDROID_SIM_DIR"]).exists()  # no daemon left for nothing
-    out = wgdroid(cli_env, "sim", "su", "127.0.0.1:1", "tap-grant")
+    out = wgdroid(cli_env, "sim", "su", "127.0.0.1:1", "--answer", "grant")
     assert out.returncode == ExitCode.NOT_FOUND
     assert out.stderr.count("\n") <= 2 and "Traceback" not in out.stderr
     out = wgdroid(cli_env, "sim", "stop", "127.0.0.1:1")

@@ -3,6 +3,7 @@ fixed sample data (no device; the device flows are in test_sim_flows.py)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -10,15 +11,27 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from textual.command import CommandList, CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import DataTable, Input
-from tui_sample import PRIVATE, SERIAL, SampleAdapter, config, fill, scan, sync, until
+from tui_sample import (
+    PRIVATE,
+    SERIAL,
+    Notes,
+    SampleAdapter,
+    config,
+    fill,
+    scan,
+    shown,
+    sync,
+    until,
+)
 
 from wgdroid.errors import RootError
 from wgdroid.tui import form
 from wgdroid.tui.actions import ACTIONS
 from wgdroid.tui.app import WgdroidApp
-from wgdroid.tui.commands import entries
+from wgdroid.tui.commands import WgdroidCommands, entries, rank
+from wgdroid.tui.flows import Flows
 from wgdroid.tui.screens.detail import DetailScreen
 from wgdroid.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from wgdroid.tui.screens.help import HelpScreen
@@ -48,14 +61,14 @@ def test_every_action_has_an_id_keys_and_a_palette_name() -> None:
     assert len(ids) == len(set(ids))
     for a in ACTIONS:
         assert a.keys and a.palette_name.startswith(f"{a.category}: ")
+        assert callable(getattr(Flows, a.method))
 
 
 @sync
 async def test_main_screen_shows_phone_and_tunnels() -> None:
     app = _app()
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
-        await pilot.pause()
+        await fill(app, pilot)
         devices = app.main_screen.query_one("#devices", DataTable)
         assert _cells(devices, "model") == ["Pixel 8"] and _cells(devices, "root") == ["magisk"]
         assert _cells(devices, "ready") == ["ready: wireguard-go"]
@@ -63,7 +76,7 @@ async def test_main_screen_shows_phone_and_tunnels() -> None:
         assert _cells(tunnels, "name") == ["home", "lab", "office"]
         assert _cells(tunnels, "state") == ["[●] up", "[ ] down", "[●] up"]
         assert _cells(tunnels, "handshake") == ["12s ago", "—", "6m 40s ago (stale)"]
-        assert app.rate_history["home"][-1] == (20480.0, 4096.0)  # between the two polls
+        assert app.session.history("home")[-1] == (20480.0, 4096.0)  # between the two polls
 
 
 @sync
@@ -71,27 +84,57 @@ async def test_palette_commands_follow_state_and_run() -> None:
     adapter = SampleAdapter()
     app = _app(adapter)
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
-        names = [e[0] for e in entries(app)]
+        await fill(app, pilot)
+        names = [e.title for e in entries(app)]
         for expected in ("tunnel: disable home", "tunnel: enable lab", "tunnel: edit office",
                          "export: QR code of lab", "device: what the phone has and lacks, "
                          "with fixes", "import: import a .conf, a .zip or a QR image"):
             assert expected in names
         await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"enable lab")
-        palette = app.screen
-        assert isinstance(palette, CommandPalette)
-        await until(pilot, "the search hit", lambda: any(
-            "enable lab" in str(o.prompt) for o in palette.query_one(
-                CommandList).options), limit=10)
-        await pilot.pause(0.2)
+        palette = await shown(pilot, CommandPalette)
+        # Typed at once: one search, and its hits replace the ones listed on opening.
+        palette.query_one(CommandInput).value = "enable lab"
+        commands = palette.query_one(CommandList)
+
+        def first() -> str:
+            index = commands.highlighted
+            return "" if index is None else str(commands.get_option_at_index(index).prompt)
+
+        # Enter runs the highlighted hit: wait until the search put this one first.
+        await until(pilot, "the search hit first", lambda: "enable lab" in first())
         await pilot.press("enter")
         await until(pilot, "the enable", lambda: any(
-            line.endswith("enable lab: done (0.0 s)") for line in app.activity), limit=10)
+            re.search(r"enable lab: done \(\d+\.\d s\)$", line)
+            for line in app.session.activity))
         assert ("enable", "lab") in adapter.calls
-        log = list(app.activity)
-        assert any(line.endswith("enable lab: done (0.0 s)") for line in log)
+
+
+async def _best(app: WgdroidApp, query: str) -> str:
+    """The palette's first hit for `query` (it sorts hits by score, stably)."""
+    hits = [hit async for hit in WgdroidCommands(app.screen).search(query)]
+    assert hits, f"nothing found for {query!r}"
+    return str(max(hits, key=lambda hit: hit.score).text)
+
+
+@sync
+async def test_palette_knows_the_footer_words_and_synonyms() -> None:
+    """Issue 14 #5: "doctor", "help", "toggle" found nothing; "stats" found
+    "start a simulated phone"."""
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        assert await _best(app, "doctor") == "device: what the phone has and lacks, with fixes"
+        assert await _best(app, "help") == "app: keys and actions"
+        assert await _best(app, "toggle") == "tunnel: disable home"
+        assert await _best(app, "stats") == "tunnel: details of home"
+        assert await _best(app, "remove lab") == "tunnel: delete lab"
+        assert await _best(app, "quit") == "app: quit wgdroid"
+
+
+def test_every_footer_word_finds_its_action() -> None:
+    for a in ACTIONS:
+        for word in (a.description.lower(), *a.aliases):
+            assert rank(word, a.palette_name, a.words()) == 1.0, (a.id, word)
 
 
 @sync
@@ -100,11 +143,11 @@ async def test_toggle_keys_and_port_clash_is_explained_first() -> None:
     adapter.ports["lab"] = 51821  # office (up) listens there
     app = _app(adapter)
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
-        await pilot.pause()
+        await fill(app, pilot)
         await pilot.press("down")  # home -> lab
         await pilot.press("space")
-        await until(pilot, "the dialog", lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, "the dialog", lambda: isinstance(app.screen, ConfirmScreen)
+                    and app.screen.is_mounted)
         assert "51821" in str(app.screen.query_one("#question").content)
         assert ("enable", "lab") not in adapter.calls
         await pilot.press("y")
@@ -119,21 +162,19 @@ async def test_device_errors_become_notifications_and_log_lines() -> None:
     adapter = SampleAdapter()
     adapter.fail["remove"] = RootError("su: permission denied by Magisk", hint="grant shell")
     app = _app(adapter)
-    async with app.run_test(size=SIZE) as pilot:
-        fill(app)
-        await pilot.pause()
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        await fill(app, pilot)
         await pilot.press("delete")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, "the dialog", lambda: isinstance(app.screen, ConfirmScreen)
+                    and app.screen.is_mounted)
         await pilot.press("y")
-        await until(pilot, "the notification", lambda: any(
-            "Root access refused" in n.title for n in app._notifications))
-        notes = list(app._notifications)
-        assert notes[-1].title == "delete home: Root access refused"
-        assert notes[-1].message == "su: permission denied by Magisk\ngrant shell"
+        await until(pilot, "the notification", lambda: notes.titled("Root access refused"))
+        assert notes.shown[-1].title == "delete home: Root access refused"
+        assert notes.shown[-1].message == "su: permission denied by Magisk\ngrant shell"
         log = app.main_screen.query_one("#activity", ActivityLog)
-        assert any("delete home: failed: su: permission denied" in str(s.text)
-                   for s in log.lines)
+        await until(pilot, "the log line", lambda: any(
+            "delete home: failed: su: permission denied" in str(s.text) for s in log.lines))
 
 
 @sync
@@ -141,37 +182,41 @@ async def test_status_poll_pauses_under_a_modal() -> None:
     adapter = SampleAdapter()
     app = _app(adapter)
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
+        await fill(app, pilot)
         app.polling = True
         app.push_screen(ConfirmScreen("t", "q"))
         await pilot.pause()
         steps = adapter.step
-        app._kick_status()
-        await pilot.pause(0.2)
+        app._kick_status()  # under the dialog: re-armed, no poll started
         assert adapter.step == steps and not app._status_busy
         app.pop_screen()
         app._kick_status()
         await until(pilot, "the poll", lambda: adapter.step == steps + 1
                     and not app._status_busy)
-        assert app.snapshot is not None
-        assert app.snapshot.serial == SERIAL
+        assert app.session.snapshot is not None
+        assert app.session.snapshot.serial == SERIAL
 
 
 @sync
 async def test_detail_help_and_qr_screens() -> None:
     app = _app()
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
+        await fill(app, pilot)
         await pilot.press("enter")
-        await pilot.pause()
+        await until(pilot, "the detail", lambda: isinstance(app.screen, DetailScreen)
+                    and app.screen.is_mounted)
         assert isinstance(app.screen, DetailScreen) and app.screen.tunnel == "home"
         head = str(app.screen.query_one("#detail-head").content)
         assert head.startswith("home: up · backend wireguard-go · port 51820 · uptime 1h 01m")
-        await pilot.press("escape", "f1")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
+        await pilot.press("f1")
+        await until(pilot, "the help", lambda: isinstance(app.screen, HelpScreen)
+                    and app.screen.is_mounted)
         assert app.screen.query_one("#help-main", DataTable).row_count == len(ACTIONS)
-        await pilot.press("escape", "v")
+        await pilot.press("escape")
+        await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
+        await pilot.press("v")
         await until(pilot, "the QR code", lambda: isinstance(app.screen, QrScreen))
         assert scan(app.screen.query_one(QrView).drawing) == config("home")
 
@@ -181,10 +226,10 @@ async def test_export_zip_of_all_tunnels(tmp_path: Path) -> None:
     app = _app()
     target = tmp_path / "all.zip"
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
+        await fill(app, pilot)
         await pilot.press("x")
-        await pilot.pause()
-        assert isinstance(app.screen, PromptScreen)
+        await until(pilot, "the prompt", lambda: isinstance(app.screen, PromptScreen)
+                    and app.screen.is_mounted)
         app.screen.query_one("#answer", Input).value = str(target)
         await pilot.press("enter")
         await until(pilot, "the zip", target.exists)
@@ -198,10 +243,9 @@ async def test_export_zip_of_all_tunnels(tmp_path: Path) -> None:
 async def test_copy_public_key_of_up_and_down_tunnels() -> None:
     app = _app()
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
+        await fill(app, pilot)
         await pilot.press("c")  # home is up: the key comes from the status
-        await pilot.pause()
-        assert app.clipboard == "HOMEPUBKEY"
+        await until(pilot, "the copy", lambda: app.clipboard == "HOMEPUBKEY")
         await pilot.press("down", "c")  # lab is down: computed from its config
         await until(pilot, "the copy", lambda: app.clipboard == form.public_key_of(PRIVATE))
 
@@ -232,19 +276,44 @@ async def test_a_hung_phone_neither_freezes_the_ui_nor_piles_up_polls() -> None:
     adapter = HangingAdapter()
     app = _app(adapter)
     async with app.run_test(size=SIZE) as pilot:
-        fill(app)
+        await fill(app, pilot)
         app.polling = True
         app.refresh_now()
         await until(pilot, "the hung poll", lambda: adapter.polls == 1)
         assert app._status_busy
         for _ in range(3):  # refresh requests while hung: remembered, not started
             await pilot.press("f5")
-        await pilot.pause(1.5)  # past the poll interval
+        app._kick_status()  # what the poll timer does: nothing while one runs
         assert adapter.polls == 1
         await pilot.press("f1")  # the UI still answers keys
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, "the help", lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("escape")
+        await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
+        assert adapter.polls == 1
         adapter.release.set()
-        await until(pilot, "the next poll", lambda: adapter.polls >= 2, limit=5)
+        await until(pilot, "the next poll", lambda: adapter.polls >= 2)
+        app.polling = False
+
+
+@sync
+async def test_a_status_poll_older_than_an_operation_is_not_shown() -> None:
+    """A poll that started before an operation ended may show a state that no
+    longer holds (issue 14 #9: a failing tunnel flickered "[●] up"): its answer
+    is dropped, and the tunnel shows "checking" until a fresh poll arrives."""
+    adapter = HangingAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        assert len(app.session.history("home")) == 2  # the two sample polls
+        app.polling = True
+        app.refresh_now()
+        await until(pilot, "the hung poll", lambda: adapter.polls == 1)
+        await pilot.press("t")  # home is up: straight down
+        await until(pilot, "the disable to end",
+                    lambda: app.session.pending.get("home") == "… checking")
+        assert ("disable", "home") in adapter.calls
+        adapter.release.set()  # the old poll answers now, after the operation
+        await until(pilot, "a fresh poll", lambda: "home" not in app.session.pending)
+        assert adapter.polls == 2
+        assert len(app.session.history("home")) == 3  # the old answer was not applied
         app.polling = False

@@ -3,10 +3,11 @@ dismisses with the bytes; the sim tests push them to a phone)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.widgets import Input, Static, TabbedContent, TextArea
-from tui_sample import PEER, SampleAdapter, config, sync, until
+from tui_sample import PEER, Notes, SampleAdapter, config, sync, until
 
 from wgdroid.config.parser import parse
 from wgdroid.tui import allowedips
@@ -26,32 +27,39 @@ def _text(screen: Any, selector: str) -> str:
 
 async def _open(app: WgdroidApp, pilot: Any, editor: EditorScreen) -> list[Any]:
     results: list[Any] = []
-    app.push_screen(editor, results.append)
-    await pilot.pause()
+    await app.push_screen(editor, results.append)
+    await until(pilot, "the first check", lambda: editor.checks and not editor.check_pending)
     return results
+
+
+async def rechecked(pilot: Any, editor: EditorScreen, change: Callable[[], Awaitable[None]]
+                    ) -> None:
+    """Make a change, then wait for the re-check it triggers (after a quiet time)."""
+    before = editor.checks
+    await change()
+    await until(pilot, "the re-check",
+                lambda: editor.checks > before and not editor.check_pending)
 
 
 async def _type(pilot: Any, screen: EditorScreen, selector: str, text: str) -> None:
     widget = screen.query_one(selector, Input)
-    widget.focus()
-    widget.value = ""
-    if len(text) > 12:
-        widget.value = text  # a pasted key: typing 44 characters only slows the test
-    else:
-        await pilot.press(*text)
-    await settle(pilot, screen)
 
+    async def typing() -> None:
+        widget.focus()
+        widget.value = ""
+        if len(text) > 12:
+            widget.value = text  # a pasted key: typing 44 characters only slows the test
+        else:
+            await pilot.press(*text)
 
-async def settle(pilot: Any, editor: EditorScreen) -> None:
-    """Wait for the re-check that runs after a short quiet time."""
-    await pilot.pause()
-    await until(pilot, "the re-check", lambda: not editor.check_pending, limit=10)
+    await rechecked(pilot, screen, typing)
 
 
 @sync
 async def test_new_tunnel_shows_errors_at_fields_then_saves() -> None:
     app = _app()
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         editor = EditorScreen(None, taken=frozenset({"home"}))
         results = await _open(app, pilot, editor)
         await _type(pilot, editor, "#name", "home")
@@ -63,7 +71,7 @@ async def test_new_tunnel_shows_errors_at_fields_then_saves() -> None:
         assert editor.query_one("#if-listen_port").has_class("-invalid")
         assert _text(editor, "#p0-public_key-msg") == "✗ is missing"
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until(pilot, "the refusal", lambda: notes.titled("Not saved"))
         assert results == [] and app.screen is editor  # not saved while invalid
         await _type(pilot, editor, "#if-listen_port", "51820")
         assert _text(editor, "#if-listen_port-msg") == ""
@@ -71,7 +79,7 @@ async def test_new_tunnel_shows_errors_at_fields_then_saves() -> None:
         await _type(pilot, editor, "#p0-public_key", PEER)
         assert "✓ valid" in _text(editor, "#summary")
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until(pilot, "the save", lambda: results)
         assert len(results) == 1
         name, data = results[0]
         parsed = parse(data, filename=f"{name}.conf")
@@ -98,12 +106,12 @@ async def test_generate_and_copy_public_key() -> None:
         await _open(app, pilot, editor)
         before = _text(editor, "#public-key")
         await pilot.press("ctrl+g")
-        await pilot.pause()
+        await until(pilot, "the new key", lambda: _text(editor, "#public-key") != before)
         after = _text(editor, "#public-key")
-        assert after != before and after.startswith("public key: ")
+        assert after.startswith("public key: ")
         await pilot.press("ctrl+y")
-        await pilot.pause()
-        assert app.clipboard == after.removeprefix("public key: ")
+        await until(pilot, "the copy", lambda: app.clipboard == after.removeprefix(
+            "public key: "))
 
 
 @sync
@@ -114,56 +122,59 @@ async def test_exclude_private_ips_and_peers() -> None:
         await _open(app, pilot, editor)
         field = editor.query_one("#p0-allowed_ips", Input)
         field.focus()
+        await until(pilot, "the focus", lambda: field.has_focus)
         await pilot.press("ctrl+e")
-        await pilot.pause()
+        await until(pilot, "the exclusion", lambda: "::/0" in field.value
+                    and "0.0.0.0/0" not in allowedips.split_items(field.value))
         items = allowedips.split_items(field.value)
-        assert "0.0.0.0/0" not in items and "1.1.1.1/32" in items and "::/0" in items
+        assert "1.1.1.1/32" in items
         assert set(allowedips.IPV4_PUBLIC_NETWORKS) <= set(items)
         await pilot.press("ctrl+e")
-        await pilot.pause()
-        assert allowedips.split_items(editor.query_one("#p0-allowed_ips", Input).value) == [
-            "0.0.0.0/0", "::/0"]
-        await pilot.press("ctrl+n")
-        await pilot.pause()
+        await until(pilot, "the inclusion", lambda: allowedips.split_items(
+            field.value) == ["0.0.0.0/0", "::/0"])
+        await rechecked(pilot, editor, lambda: pilot.press("ctrl+n"))
         assert len(editor.query(".peer")) == 2
-        assert editor.query_one("#p1-public_key", Input).has_focus
-        await settle(pilot, editor)
+        await until(pilot, "the new peer's focus",
+                    lambda: editor.query_one("#p1-public_key", Input).has_focus)
         assert _text(editor, "#p1-public_key-msg") == "✗ is missing"
         await pilot.press("ctrl+w")
-        await pilot.pause()
-        assert len(editor.query(".peer")) == 1
+        await until(pilot, "the removal", lambda: len(editor.query(".peer")) == 1)
         assert editor.query_one("#p0-endpoint", Input).value == "vpn.example.com:51820"
 
 
 @sync
 async def test_raw_mode_shows_parser_lines_and_round_trips() -> None:
     app = _app()
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         editor = EditorScreen("home", config("home"))
         results = await _open(app, pilot, editor)
-        await pilot.press("ctrl+t")
-        await pilot.pause()
         tabs = editor.query_one("#modes", TabbedContent)
         raw = editor.query_one("#raw", TextArea)
+        await pilot.press("ctrl+t")
+        await until(pilot, "raw mode", lambda: editor.mode == "raw")
         assert tabs.active == "raw-tab" and raw.text.startswith("# home\n[Interface]")
-        raw.text = raw.text.replace("Address = 10.0.0.2/32", "Address = 10.0.0.300/32")
-        await settle(pilot, editor)
+
+        async def set_raw(text: str) -> None:
+            raw.text = text
+
+        await rechecked(pilot, editor, lambda: set_raw(raw.text.replace(
+            "Address = 10.0.0.2/32", "Address = 10.0.0.300/32")))
         issues = _text(editor, "#raw-issues")
         assert issues.startswith("home.conf:4: [Interface] Address: '10.0.0.300/32'")
         await pilot.press("ctrl+t")  # refused while invalid
-        await pilot.pause()
-        assert tabs.active == "raw-tab"
-        raw.text = raw.text.replace("10.0.0.300/32", "10.0.0.3/32").replace(
-            "[Peer]", "# the server\n[Peer]")
-        await settle(pilot, editor)
+        await until(pilot, "the refusal", lambda: notes.titled("Fix the raw text first"))
+        assert tabs.active == "raw-tab" and editor.mode == "raw"
+        await rechecked(pilot, editor, lambda: set_raw(raw.text.replace(
+            "10.0.0.300/32", "10.0.0.3/32").replace("[Peer]", "# the server\n[Peer]")))
         assert _text(editor, "#raw-issues") == "✓ valid"
         await pilot.press("ctrl+t")
-        await pilot.pause()
+        await until(pilot, "form mode", lambda: editor.mode == "form"
+                    and editor.query_one("#if-addresses", Input).value == "10.0.0.3/32")
         assert tabs.active == "form-tab"
-        assert editor.query_one("#if-addresses", Input).value == "10.0.0.3/32"
         await _type(pilot, editor, "#if-mtu", "1380")
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until(pilot, "the save", lambda: results)
         name, data = results[0]
         text = data.decode()
         assert name == "home" and "# the server" in text and "MTU = 1380" in text

@@ -14,7 +14,6 @@ from tui_sample import PEER, PRIVATE, config, snapshot
 from wgdroid import errors
 from wgdroid.config.issues import ConfigError
 from wgdroid.tui import allowedips, clash, errors_view, fmt, form, imports
-from wgdroid.tui.adapter import NotAvailableYet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +96,6 @@ def test_errors_are_shown_per_class_without_traceback() -> None:
     assert "grant it" in shown.message
     pending = errors_view.describe(errors.RootPendingError("no answer"), "enable wg0")
     assert pending.title.startswith("enable wg0: su is waiting") and pending.severity == "warning"
-    assert errors_view.describe(NotAvailableYet("x")).title == "Not available yet"
     odd = errors_view.describe(KeyError("yAnz5TF+secret"))
     assert odd.title == "Internal error" and "secret" not in odd.message
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable
-from tui_sample import sync, until
+from tui_sample import Notes, sync, until
 
 from wgdroid.tui.app import WgdroidApp
 
@@ -38,21 +38,22 @@ async def test_wg_quick_failure_and_su_denied_are_notified(sim_phone: Any) -> No
         "umask 077; cat > /data/misc/wireguard/broken.conf", input=BROKEN.encode())
     assert pushed.status == 0
     app = WgdroidApp(serial=sim_phone.serial, offer_sim=False)
-    async with app.run_test(size=(100, 30)) as pilot:
+    notes = Notes()
+    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
         await _toggle(app, pilot, "broken")
-        await until(pilot, "the failure", lambda: any(
-            "enable broken" in n.title for n in app._notifications))
-        note = next(n for n in app._notifications if "enable broken" in n.title)
+        await until(pilot, "the failure", lambda: notes.titled("enable broken"))
+        note = notes.titled("enable broken")[0]
         assert note.severity == "error"
         assert "hook-ran-and-failed" in note.message  # wg-quick's own output
-        assert not app.is_up("broken")
-        log = "\n".join(app.activity)
+        # Shown as being checked until a status poll from after the failure arrives.
+        await until(pilot, "the fresh status", lambda: "broken" not in app.session.pending)
+        assert not app.session.is_up("broken")
+        log = "\n".join(app.session.activity)
         assert "enable broken: failed:" in log and "PrivateKey" not in log
 
         sim_phone.set_su_policy("deny")
         await _toggle(app, pilot, "demo")
-        await until(pilot, "the refusal", lambda: any(
-            n.title.endswith("Root access refused") for n in app._notifications))
-        note = next(n for n in app._notifications if n.title.endswith("Root access refused"))
+        await until(pilot, "the refusal", lambda: notes.titled("Root access refused"))
+        note = notes.titled("Root access refused")[0]
         assert note.severity == "error" and note.message
         assert app.screen is app.main_screen  # still usable

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input
-from tui_sample import scan, sync, until
+from tui_sample import Notes, scan, shown, sync, until
 
 from wgdroid.config.qr import png_bytes
 from wgdroid.config.types import PrivateKey
@@ -33,28 +33,29 @@ async def _select(app: WgdroidApp, pilot: Any, name: str) -> None:
     await until(pilot, f"{name} listed", lambda: name in table.rows)
     table.focus()
     table.move_cursor(row=table.get_row_index(name))
-    await pilot.pause()
+    await until(pilot, f"{name} selected", lambda: app.session.selected == name)
 
 
 async def _answer(app: WgdroidApp, pilot: Any, value: str) -> None:
-    await until(pilot, "the prompt", lambda: isinstance(app.screen, PromptScreen))
-    app.screen.query_one("#answer", Input).value = value
+    prompt = await shown(pilot, PromptScreen)
+    prompt.query_one("#answer", Input).value = value
     await pilot.press("enter")
 
 
 @sync
 async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> None:
     app = WgdroidApp(serial=sim_phone.serial, offer_sim=False)
-    async with app.run_test(size=(100, 30)) as pilot:
+    notes = Notes()
+    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
         devices = app.main_screen.query_one("#devices", DataTable)
-        await until(pilot, "doctor of the phone", lambda: sim_phone.serial in app.caps)
-        await pilot.pause()
-        assert str(devices.get_cell(sim_phone.serial, "model")) == "Pixel 8"
+        await until(pilot, "doctor of the phone", lambda: sim_phone.serial in app.session.caps)
+        await until(pilot, "the phone's row", lambda: sim_phone.serial in devices.rows and str(
+            devices.get_cell(sim_phone.serial, "model")) == "Pixel 8")
         assert str(devices.get_cell(sim_phone.serial, "ready")).startswith("ready: ")
 
         # Toggle the demo tunnel up; traffic makes a handshake appear.
         await _select(app, pilot, "demo")
-        if not app.is_up("demo"):
+        if not app.session.is_up("demo"):
             await pilot.press("space")
         await until(pilot, "demo up", lambda: _cell(app, "demo", "state") == "[●] up")
         ping = sim_phone.run_in_phone(f"ping -c 1 -W 5 {sim_phone.info['server_tunnel_ip']}")
@@ -63,26 +64,26 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
 
         # Create a tunnel: a field error first, then a valid save pushed to the phone.
         await pilot.press("n")
-        await until(pilot, "the editor", lambda: isinstance(app.screen, EditorScreen))
-        editor = app.screen
-        assert isinstance(editor, EditorScreen)
+        editor = await shown(pilot, EditorScreen)
+        checks = editor.checks
         editor.query_one("#name", Input).value = "tun1"
         editor.query_one("#if-listen_port", Input).value = "99999"
         editor.query_one("#if-addresses", Input).value = "10.98.0.2/32"
         peer = PrivateKey.generate().public_key().base64()
         editor.query_one("#p0-public_key", Input).value = peer
-        await pilot.pause()
-        await until(pilot, "the re-check", lambda: not editor.check_pending)
+        await until(pilot, "the re-check",
+                    lambda: editor.checks > checks and not editor.check_pending)
         msg = editor.query_one("#if-listen_port-msg")
         assert str(msg.content) == "✗ 99999 is out of range for a port (0-65535)"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until(pilot, "the refusal", lambda: notes.titled("Not saved"))
         assert app.screen is editor
+        checks = editor.checks
         editor.query_one("#if-listen_port", Input).value = "51999"
-        await pilot.pause()
-        await until(pilot, "the re-check", lambda: not editor.check_pending)
+        await until(pilot, "the re-check",
+                    lambda: editor.checks > checks and not editor.check_pending)
         await pilot.press("ctrl+s")
-        await until(pilot, "tun1 on the phone", lambda: "tun1" in app.tunnel_names())
+        await until(pilot, "tun1 on the phone", lambda: "tun1" in app.session.tunnel_names())
         stored = sim_phone.run_in_phone(
             "stat -c %a /data/misc/wireguard/tun1.conf; cat /data/misc/wireguard/tun1.conf")
         assert stored.stdout.decode().startswith("600\n")
@@ -92,19 +93,19 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         await _select(app, pilot, "tun1")
         await pilot.press("r")
         await _answer(app, pilot, "tun2")
-        await until(pilot, "the rename", lambda: app.tunnel_names() == ["demo", "tun2"])
+        await until(pilot, "the rename", lambda: app.session.tunnel_names() == ["demo", "tun2"])
         await _select(app, pilot, "tun2")
         await pilot.press("delete")
-        await until(pilot, "the confirmation", lambda: isinstance(app.screen, ConfirmScreen))
+        await shown(pilot, ConfirmScreen)
         await pilot.press("y")
-        await until(pilot, "the delete", lambda: app.tunnel_names() == ["demo"])
+        await until(pilot, "the delete", lambda: app.session.tunnel_names() == ["demo"])
 
         # Export demo as a QR code in the terminal: it scans back to the stored config.
         await _select(app, pilot, "demo")
         await pilot.press("v")
-        await until(pilot, "the QR code", lambda: isinstance(app.screen, QrScreen))
+        qr = await shown(pilot, QrScreen)
         on_phone = sim_phone.run_in_phone("cat /data/misc/wireguard/demo.conf").stdout.decode()
-        same = scan(app.screen.query_one("#qr").drawing) == on_phone  # type: ignore[attr-defined]
+        same = scan(qr.query_one("#qr").drawing) == on_phone  # type: ignore[attr-defined]
         assert same, "the QR code does not scan back to the stored config"
         await pilot.press("escape")
 
@@ -115,15 +116,15 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
         await pilot.press("i")
         await _answer(app, pilot, str(image))
-        await until(pilot, "the import", lambda: "fromqr" in app.tunnel_names())
+        await until(pilot, "the import", lambda: "fromqr" in app.session.tunnel_names())
         stored_qr = sim_phone.run_in_phone("cat /data/misc/wireguard/fromqr.conf").stdout
         same = stored_qr.decode() == imported  # compared apart: a failure must not print keys
         assert same, "the imported tunnel differs from the QR code"
 
         # Unplugged: a notification names the phone, the app keeps running.
         sim_phone.server.adb("disconnect", sim_phone.serial)
-        await until(pilot, "the detach", lambda: app.serial is None)
-        assert any(n.message == f"{sim_phone.serial} detached" for n in app._notifications)
+        await until(pilot, "the detach", lambda: app.session.serial is None)
+        assert any(n.message == f"{sim_phone.serial} detached" for n in notes.shown)
         assert app.main_screen.query_one("#tunnels", DataTable).row_count == 0
-        log = "\n".join(app.activity)
+        log = "\n".join(app.session.activity)
         assert "enable demo: done" in log and "PrivateKey" not in log

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable
-from tui_sample import sync, until
+from tui_sample import Notes, shown, sync, until
 
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.screens.dialogs import ConfirmScreen
@@ -35,24 +35,25 @@ def no_phones(adb_server: Any, sim_state: Any) -> Iterator[list[str]]:
 
 
 async def _phone_shown(app: WgdroidApp, pilot: Any) -> str:
-    await until(pilot, "the simulated phone", lambda: app.serial is not None, limit=60)
-    await until(pilot, "its doctor", lambda: app.serial in app.caps, limit=30)
-    await until(pilot, "its tunnels", lambda: "demo" in app.tunnel_names(), limit=30)
+    await until(pilot, "the simulated phone", lambda: app.session.serial is not None, timeout=60)
+    await until(pilot, "its doctor", lambda: app.session.serial in app.session.caps, timeout=30)
+    await until(pilot, "its tunnels", lambda: "demo" in app.session.tunnel_names(), timeout=30)
     devices = app.main_screen.query_one("#devices", DataTable)
-    assert app.serial is not None
-    assert str(devices.get_cell(app.serial, "model")) == "Pixel 8"
-    return app.serial
+    assert app.session.serial is not None
+    assert str(devices.get_cell(app.session.serial, "model")) == "Pixel 8"
+    return app.session.serial
 
 
 @sync
 async def test_offers_a_simulated_phone_when_none_is_attached(no_phones: list[str]) -> None:
     app = WgdroidApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, "the offer", lambda: isinstance(app.screen, ConfirmScreen))
-        assert "No Android phone is attached" in str(app.screen.query_one("#question").content)  # type: ignore[attr-defined]
+    notes = Notes()
+    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
+        offer = await shown(pilot, ConfirmScreen)
+        assert "No Android phone is attached" in str(offer.query_one("#question").content)  # type: ignore[attr-defined]
         await pilot.press("y")
         no_phones.append(await _phone_shown(app, pilot))
-        assert any("attached" in n.message for n in app._notifications)  # hot-plug seen
+        assert any("attached" in n.message for n in notes.shown)  # hot-plug seen
 
 
 @sync

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from textual.screen import Screen
 from tui_sample import SampleAdapter, capabilities, config, fill, until
 
 from wgdroid.tui.app import WgdroidApp
@@ -19,18 +21,17 @@ def _app() -> WgdroidApp:
     return WgdroidApp(SampleAdapter(), poll=False, offer_sim=False)
 
 
-def _shot(snap_compare: Any, screen: Any = None) -> bool:
+def _shot(snap_compare: Any, make: Callable[[WgdroidApp], Screen[Any]] | None = None) -> bool:
     app = _app()
 
     async def before(pilot: Any) -> None:
-        await pilot.pause()  # the tables add their columns on mount
-        fill(app)
-        if screen is not None:
-            app.push_screen(screen)
-        await pilot.pause()
-        await pilot.pause(0.3)  # the editor validates after a short quiet time
-        if isinstance(screen, EditorScreen):
-            await until(pilot, "the re-check", lambda: not screen.check_pending)
+        await fill(app, pilot)
+        if make is None:
+            return
+        screen = make(app)
+        await app.push_screen(screen)
+        if isinstance(screen, EditorScreen):  # it validates after a short quiet time
+            await until(pilot, "the check", lambda: screen.checks and not screen.check_pending)
 
     return bool(snap_compare(app, run_before=before, terminal_size=SIZE))
 
@@ -40,13 +41,13 @@ def test_main_screen(snap_compare: Any) -> None:
 
 
 def test_detail_screen(snap_compare: Any) -> None:
-    assert _shot(snap_compare, DetailScreen("home"))
+    assert _shot(snap_compare, lambda app: DetailScreen("home", app.session))
 
 
 def test_doctor_screen(snap_compare: Any) -> None:
-    assert _shot(snap_compare, DoctorScreen(capabilities()))
+    assert _shot(snap_compare, lambda app: DoctorScreen(capabilities()))
 
 
 def test_editor_screen_with_a_warning(snap_compare: Any) -> None:
     text = config("home").replace("DNS = 1.1.1.1", "DNS = 1.1.1.1\nTable = off")
-    assert _shot(snap_compare, EditorScreen("home", text))
+    assert _shot(snap_compare, lambda app: EditorScreen("home", text))

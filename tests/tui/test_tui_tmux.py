@@ -8,12 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_until
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,14 +37,8 @@ class Tmux:
         return self("capture-pane", "-p", "-t", "tui")
 
     def wait_for(self, what: str, cond: Callable[[str], object], timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            if cond(text):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
-            time.sleep(0.2)
+        """The screen once `cond` holds for it (the last screen seen if it never does)."""
+        return wait_until(self.screen, what=what, timeout=timeout, interval=0.2, check=cond)
 
 
 @pytest.fixture
@@ -83,7 +77,5 @@ def test_tui_in_a_real_terminal(sim_phone: Any, tmux: Tmux) -> None:
     # Apart: ESC then q within the escape timeout would read as alt+q.
     tmux.wait_for("the main screen", lambda s: "Tunnels on" in s)
     tmux("send-keys", "-t", "tui", "q")
-    deadline = time.monotonic() + 15
-    while tmux.alive():  # the session ends with the command
-        assert time.monotonic() < deadline, "the TUI did not quit on q"
-        time.sleep(0.2)
+    # The session ends with the command.
+    wait_until(lambda: not tmux.alive(), what="the TUI quitting on q", timeout=15)

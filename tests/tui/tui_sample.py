@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
+from support import wait_until_async
+from textual.message import Message
+from textual.notifications import Notification, Notify
 
 from wgdroid.config.models import Interface, Peer, TunnelConfig
 from wgdroid.config.render import to_wg_quick
@@ -120,17 +122,37 @@ class SampleAdapter:
         raise AssertionError("not in UI tests")
 
 
-def fill(app: object) -> None:
-    """Put the sample phone and two polls into a WgdroidApp built with poll=False."""
+async def fill(app: object, pilot: Any) -> None:
+    """Put the sample phone and two polls into a WgdroidApp built with poll=False,
+    then empty the activity log once it shows every line so far (their
+    timestamps and the start-up time vary)."""
     from wgdroid.tui.app import WgdroidApp
     from wgdroid.tui.widgets.activity import ActivityLog
 
     assert isinstance(app, WgdroidApp)
-    app.caps[SERIAL] = capabilities()
-    app._apply_devices([DeviceInfo(SERIAL, "device", "Pixel_8")])
-    app._apply_snapshot(snapshot(0))
-    app._apply_snapshot(snapshot(1))
-    app.main_screen.query_one("#activity", ActivityLog).clear()  # timestamps vary
+    app.session.caps[SERIAL] = capabilities()
+    app.apply_devices([DeviceInfo(SERIAL, "device", "Pixel_8")])
+    app.apply_snapshot(snapshot(0))
+    app.apply_snapshot(snapshot(1))
+    await pilot.pause()  # the screens have processed what this posted
+    log = app.main_screen.query_one("#activity", ActivityLog)
+    await until(pilot, "the activity log", lambda: log.written == app.session.logged)
+    log.clear()
+
+
+class Notes:
+    """The notifications an app showed, seen through `run_test(message_hook=...)`
+    (kept after they time out on screen)."""
+
+    def __init__(self) -> None:
+        self.shown: list[Notification] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.shown.append(message.notification)
+
+    def titled(self, part: str) -> list[Notification]:
+        return [n for n in self.shown if part in n.title]
 
 
 def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -164,9 +186,21 @@ def scan(drawing: str) -> str:
     return decode_image(buf.getvalue())
 
 
-async def until(pilot: Any, what: str, cond: Callable[[], object], limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
+async def until(pilot: Any, what: str, cond: Callable[[], object],
+                timeout: float = 30) -> None:  # noqa: ASYNC109 (wait_until's keywords)
+    """Wait for an effect in the app, letting it process its messages meanwhile."""
+    await wait_until_async(cond, what=what, timeout=timeout, pause=pilot.pause)
+
+
+S = TypeVar("S")
+
+
+async def shown(pilot: Any, cls: type[S], timeout: float = 30) -> S:  # noqa: ASYNC109
+    """Wait until the app's screen is a `cls`, composed and mounted (a screen is
+    on the stack before its widgets exist)."""
+    app = pilot.app
+    await until(pilot, f"a mounted {cls.__name__}",
+                lambda: isinstance(app.screen, cls) and app.screen.is_mounted, timeout)
+    screen = app.screen
+    assert isinstance(screen, cls)
+    return screen

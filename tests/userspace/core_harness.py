@@ -153,8 +153,10 @@ class Net:
         now = self.clock.now
         item = node.device.classify(data, src, now)
         if isinstance(item, RecvJob):
-            packets, actions = item.keypair.peer.on_received([item], [open_(item)], now)
-            node.delivered.extend(packets)
+            pt = open_(item)
+            spans, actions = item.keypair.peer.on_received(
+                [item], pt or b"", [0], [-1 if pt is None else len(pt)], now)
+            node.delivered.extend(bytes(pt[o : o + n]) for o, n in spans if pt is not None)
             self.apply_all(node, actions)
         elif isinstance(item, HandshakeMessage):
             load = self.under_load[node.name]

@@ -154,8 +154,10 @@ class Pair:
             env["PYTHONPATH"] = str(self.ours_root)
             cmd = [*ours_command(), "-f", s.iface]
         with open(s.log, "wb") as logf:
+            # cwd: `python -m` puts it first on sys.path, ahead of PYTHONPATH.
             s.proc = subprocess.Popen(s.ns_cmd(*cmd), stdout=logf, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+                                      cwd=self.ours_root)
         wait_for_socket(s)
 
     def config_text(self, s: Side, peer: Side, endpoint: bool) -> str:

@@ -450,3 +450,34 @@ def test_ten_pings_byte_counters_match_the_kernel_selftest() -> None:
         net.run()
     assert len(a.delivered) == len(b.delivered) == 10
     assert (pa.rx_bytes, pa.tx_bytes) == (1372, 1428)
+
+
+def test_classify_run_matches_classify_per_datagram() -> None:
+    """A UDP GRO read: transport messages of one keypair, one with a forged index,
+    a bad type and a handshake-sized message, every 176 bytes; the last shorter."""
+    from wgdroid.userspace.core import RecvJob, seal
+
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa = peer_of(a, b)
+    acts = pa.prepare_send([ipv4_packet(A_IP, B_IP, bytes([i]) * 100) for i in range(4)],
+                           net.clock.now)
+    dgs = [seal(j) for act in acts if isinstance(act, SendJobs) for j in act.jobs]
+    forged = bytearray(dgs[1])
+    forged[4] ^= 0xFF
+    step = 176
+    run = [dgs[0], bytes(forged), dgs[1], b"\x05" + dgs[2][1:], dgs[2], b"\x01\0\0\0" + bytes(144),
+           dgs[3][:60]]
+    buf = b"".join(d.ljust(step, b"\0") for d in run[:-1]) + run[-1]
+    now = net.clock.now
+    got = b.device.classify_run(buf, 0, len(buf), step, a.addr, now)
+    want = []
+    for i in range(len(run)):
+        item = b.device.classify(buf[i * step : min((i + 1) * step, len(buf))], a.addr, now)
+        if item is not None:
+            want.append((i * step, item))
+    assert [o for o, _ in got] == [o for o, _ in want] == [0, 2 * step, 4 * step, 6 * step]
+    for (_, g), (_, w) in zip(got, want, strict=True):
+        assert isinstance(g, RecvJob) and isinstance(w, RecvJob)
+        assert (g.keypair, g.counter, bytes(g.data), g.src) == (w.keypair, w.counter,
+                                                                bytes(w.data), w.src)

@@ -35,9 +35,11 @@ def feed(node: Node, data: bytes, under_load: bool) -> bytes | None:
     dev = node.device
     item = dev.classify(data, ("203.0.113.5", 4444), NET.clock.now)
     if isinstance(item, RecvJob):
-        packets, _ = item.keypair.peer.on_received([item], [open_(item)], NET.clock.now)
-        assert len(packets) <= 1
-        return packets[0] if packets else None
+        pt = open_(item)
+        spans, _ = item.keypair.peer.on_received(
+            [item], pt or b"", [0], [-1 if pt is None else len(pt)], NET.clock.now)
+        assert len(spans) <= 1
+        return bytes(pt[spans[0][0] : sum(spans[0])]) if spans and pt is not None else None
     if isinstance(item, HandshakeMessage):
         dev.handle_handshake(item, NET.clock.now, under_load)
     return None

@@ -23,6 +23,7 @@ from netpair import Impl, Pair, Side, iperf3, stop
 from support import wait_until
 
 from wgdroid.config.keys import encode
+from wgdroid.userspace.accel import load as load_accel
 
 pytestmark = pytest.mark.sim
 
@@ -486,3 +487,141 @@ def test_idle_uapi_connections_never_block_wg() -> None:
         finally:
             for s in idle:
                 s.close()
+
+
+TCP_SINK = r"""
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+h, n = hashlib.sha256(), 0
+while b := c.recv(1 << 20):
+    h.update(b)
+    n += len(b)
+print(n, h.hexdigest(), flush=True)
+"""
+
+TCP_SOURCE = r"""
+import hashlib, random, socket, sys
+data = random.Random(int(sys.argv[3])).randbytes(int(sys.argv[4]))
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60) as s:
+    s.sendall(data)
+print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
+"""
+
+
+def _nstat(side: Side, *names: str) -> dict[str, int]:
+    out = side.run("nstat", "-az", *names).stdout
+    return {f[0]: int(f[1]) for f in (line.split() for line in out.splitlines()[1:]) if f}
+
+
+def _send_tcp(p: Pair, src: Side, dst: Side, addr: str, size: int) -> None:
+    """`size` random bytes over one TCP connection src -> dst: the sink's count and
+    SHA-256 must equal the source's."""
+    sink = subprocess.Popen(dst.ns_cmd(sys.executable, "-c", TCP_SINK, addr, "5301"),
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert sink.stdout is not None
+        assert sink.stdout.readline().strip() == "ready"
+        sent = src.run(sys.executable, "-c", TCP_SOURCE, addr, "5301", "7", str(size),
+                       timeout=120).stdout.split()
+        got = sink.communicate(timeout=60)[0].split()
+    finally:
+        sink.kill()
+        sink.wait(5)
+    assert got == sent, (got, sent)
+
+
+@pytest.mark.parametrize("kernels", ["compiled", "python"])
+@pytest.mark.parametrize("impl_b", ["ours", "wireguard-go"])
+def test_tcp_with_tso_on_delivers_byte_exact_data(impl_b: Impl, kernels: str) -> None:
+    """Issue 15: ours takes TSO super-packets from its TUN, segments them and fills in
+    the checksums. Debian's wireguard-go writes what it decrypts to its TUN without
+    a virtio header, so B's kernel verifies every TCP checksum we computed. With the
+    compiled kernels (when built) and with the pure-Python ones a phone runs."""
+    if kernels == "compiled" and load_accel() is None:
+        # scripts/setup builds them; in CI a failed build must show, not hide.
+        assert os.environ.get("CI") != "true", "the compiled kernels are not built"
+        pytest.skip("the compiled kernels are not built (python -m wgdroid.userspace.accel build)")
+    env = {"WGDROID_ACCEL": "0"} if kernels == "python" else {}
+    with Pair("ours", impl_b, env_a=env, env_b=env) as p:
+        assert_ping(p, p.a, p.b.addr4)
+        before = _nstat(p.b, "TcpInCsumErrors", "TcpExtTCPRcvCoalesce")
+        _send_tcp(p, p.a, p.b, p.b.addr4, 20_000_000)
+        _send_tcp(p, p.a, p.b, p.b.addr6, 5_000_000)
+        _send_tcp(p, p.b, p.a, p.a.addr4, 5_000_000)  # and back: ours receives, coalesces
+        after = _nstat(p.b, "TcpInCsumErrors")
+        assert after["TcpInCsumErrors"] == before["TcpInCsumErrors"]
+        assert stop(p.a) == 0
+        log = p.a.log_text()
+        assert "TUN offload 0x" in log and "TUN offload 0x0," not in log, log[-2000:]
+        assert f"kernels: {kernels}" in log
+        m = re.search(r"super_packets=(\d+)", log)
+        assert m and int(m.group(1)) > 0, log[-2000:]  # TSO was really used
+
+
+UDP_GSO_SINK = r"""
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(10)
+print("ready", flush=True)
+want, good, bad = int(sys.argv[3]), 0, 0
+try:
+    while good + bad < want:
+        d = s.recv(65535)
+        ok = hashlib.sha256(d[32:]).digest() == d[:32]
+        good, bad = good + ok, bad + (not ok)
+except TimeoutError:
+    pass
+print(good, bad, flush=True)
+"""
+
+UDP_GSO_SOURCE = r"""
+import hashlib, os, socket, sys, time
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+seg = 1200
+s.setsockopt(17, 103, seg)  # UDP_SEGMENT: the kernel hands the TUN one USO packet per send
+for i in range(int(sys.argv[3])):
+    body = b"".join(
+        hashlib.sha256(p).digest() + p for p in (os.urandom(seg - 32) for _ in range(40)))
+    s.sendto(body, (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.005)  # pacing: Debian's wireguard-go reads one datagram per syscall
+"""
+
+
+def test_udp_gso_through_uso_arrives_intact() -> None:
+    """USO: each 48 000-byte UDP_SEGMENT send reaches our TUN as one packet; we cut
+    it into 40 datagrams with UDP checksums that B's kernel (behind wireguard-go,
+    no virtio header) verifies; each datagram carries its own hash. Every datagram is
+    accounted for: arrived intact, or dropped by a full receive buffer in B."""
+    with Pair("ours", "wireguard-go") as p:
+        assert_ping(p, p.a, p.b.addr4)
+        before = _nstat(p.b, "UdpInCsumErrors", "UdpRcvbufErrors")
+        sends = 50
+        sink = subprocess.Popen(p.b.ns_cmd(sys.executable, "-c", UDP_GSO_SINK, p.b.addr4,
+                                           "5302", str(40 * sends)),
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert sink.stdout is not None
+            assert sink.stdout.readline().strip() == "ready"
+            p.a.run(sys.executable, "-c", UDP_GSO_SOURCE, p.b.addr4, "5302", str(sends),
+                    timeout=60)
+            good, bad = map(int, sink.communicate(timeout=60)[0].split())
+        finally:
+            sink.kill()
+            sink.wait(5)
+        after = _nstat(p.b, "UdpInCsumErrors", "UdpRcvbufErrors")
+        assert bad == 0
+        assert after["UdpInCsumErrors"] == before["UdpInCsumErrors"]
+        assert good + after["UdpRcvbufErrors"] - before["UdpRcvbufErrors"] == 40 * sends
+        assert good > 0
+        assert stop(p.a) == 0
+        offload = re.search(r"TUN offload (0x[0-9a-f]+)", p.a.log_text())
+        assert offload, p.a.log_text()[-2000:]
+        if int(offload.group(1), 16) & 0x20:  # USO4 granted (Linux >= 6.2)
+            m = re.search(r"super_packets=(\d+)", p.a.log_text())
+            assert m and int(m.group(1)) >= sends // 2, p.a.log_text()[-2000:]

@@ -162,3 +162,40 @@ def test_a_refused_gso_write_falls_back_to_the_original_packets() -> None:
 
     assert write_coalesced(segs, picky) == 5  # the refused attempt + 4 plain writes
     assert written == segs
+
+
+@given(traffic())
+@settings(max_examples=200, deadline=None)
+def test_the_compiled_tun_writer_writes_what_gro_py_writes(packets: list[bytes]) -> None:
+    """accel's wg_tun_write is gro.py in C: the same writes, byte for byte, in order
+    (a SOCK_SEQPACKET socket keeps each writev a separate message)."""
+    import ctypes
+    import socket
+
+    from wgdroid.userspace.accel import load
+
+    lib = load()
+    if lib is None:
+        return  # not built here: gro.py alone is tested above
+    want, n = run(packets)
+    buf = bytearray(b"".join(packets) + b"\0")
+    offs, o = [], 0
+    for p in packets:
+        offs.append(o)
+        o += len(p)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with a, b:
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        arr = ctypes.c_uint32 * len(packets)
+        writes = lib.tun_write(a.fileno(), ctypes.addressof(ctypes.c_char.from_buffer(buf)),
+                               arr(*offs), arr(*(len(p) for p in packets)), len(packets))
+        b.setblocking(False)
+        got = []
+        while True:
+            try:
+                got.append(b.recv(1 << 17))
+            except BlockingIOError:
+                break
+    assert writes == n
+    assert got == want

@@ -1,6 +1,7 @@
-"""The pipeline with each worker pool: per-peer order and correct crypto end to end.
+"""The pipeline with each worker pool: per-peer order, correct crypto end to end,
+and every buffer back in its pool afterwards.
 
-Uses the core's real transport crypto (seal/open_); peers are plain tokens.
+Uses the real kernels on the pipeline's own packet memory; peers are plain tokens.
 """
 
 from __future__ import annotations
@@ -14,19 +15,14 @@ from typing import Any
 import pytest
 from support import wait_until
 
-from wgdroid.userspace.core import Cipher, RecvJob, SendJob, open_raw, seal_raw
-from wgdroid.userspace.pipeline import Batch, BatchCodec, Pipeline, RxBatch, TxBatch, crypt
-from wgdroid.userspace.queues import Bound, State
-from wgdroid.userspace.workers import (
-    InlinePool,
-    LeastLoaded,
-    ProcessPool,
-    RoundRobin,
-    ThreadPool,
-    WorkerPool,
-)
+from wgdroid.userspace.core import Cipher, RecvJob, open_raw, seal_raw
+from wgdroid.userspace.kernels import GSO_TCPV4, NEEDS_CSUM, Item, PyKernels, segments
+from wgdroid.userspace.pipeline import Pipeline, PoolKind, RxUnit, TxUnit, Unit
+from wgdroid.userspace.queues import Bound
+from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool
 
 KEY = bytes(range(32))
+MTU = 1420
 
 
 class Token:
@@ -36,187 +32,277 @@ class Token:
         self.n = n
 
 
-def jittery_crypt(batch: Batch) -> None:
-    time.sleep(random.random() * 0.002)  # scramble completion order across threads
-    crypt(batch)
+class Sink:
+    """Ordered callbacks: copies what the pipeline hands over before it recycles it."""
+
+    def __init__(self) -> None:
+        self.tx: list[tuple[Any, list[bytes]]] = []
+        self.rx: list[tuple[Any, list[bytes | None]]] = []
+
+    def on_tx(self, unit: TxUnit, out: memoryview) -> None:
+        dgs, pos = [], 0
+        for n in unit.work.sizes:
+            dgs.append(bytes(out[pos : pos + n]))
+            pos += n
+        self.tx.append((unit.peer, dgs))
+
+    def on_rx(self, unit: RxUnit, out: memoryview) -> None:
+        self.rx.append((unit.peer, [None if n < 0 else bytes(out[o : o + n])
+                                    for o, n in zip(unit.work.offs, unit.work.results,
+                                                    strict=True)]))
 
 
-def make_pool(kind: str) -> WorkerPool[Batch]:
-    if kind == "inline":
-        return InlinePool(crypt)
-    if kind == "threads":
-        return ThreadPool(jittery_crypt, workers=3, distributor=RoundRobin())
-    return ProcessPool(BatchCodec(), workers=2, slots=64, distributor=LeastLoaded())
+def feed_tx(pipe: Pipeline, peer: Any, packets: list[bytes], counter: int) -> None:
+    """What the daemon does with TUN reads: into the arena, then one submit."""
+    arena = pipe.tx_arena
+    items = []
+    for p in packets:
+        where = arena.space()
+        assert where is not None
+        buf, pos = where
+        pipe.memory.view(buf)[pos : pos + len(p)] = p
+        arena.commit(len(p))
+        items.append(Item(buf, pos, len(p)))
+    pipe.submit_tx(peer, KEY, 7, counter, MTU, items)
+    for it in items:
+        arena.unref(it.buf)
 
 
-def wait_all(pipe: Pipeline, expect: int, got: list[Any]) -> None:
+def feed_rx(pipe: Pipeline, peer: Any, datagrams: list[bytes]) -> None:
+    arena = pipe.rx_arena
+    where = arena.space()
+    assert where is not None
+    buf, pos = where
+    view = pipe.memory.view(buf)
+    jobs, offs = [], []
+    for d in datagrams:
+        view[pos : pos + len(d)] = d
+        jobs.append(RecvJob(None, Cipher(KEY), int.from_bytes(d[8:16], "little"),  # type: ignore[arg-type]
+                            view[pos : pos + len(d)], ("::1", 1)))
+        offs.append(pos)
+        pos += (len(d) + 15) & ~15
+    arena.commit(pos - where[1])
+    pipe.submit_rx(peer, jobs, buf, offs)  # type: ignore[arg-type]
+    arena.unref(buf)
+
+
+def settle(pipe: Pipeline, done: Any, expect: int) -> None:
     fd = pipe.pool.wake_fd
 
     def pump() -> int:
         if fd is not None:
             select.select([fd], [], [], 0.2)
         pipe.process_completions()
-        return len(got)
+        return len(done())
 
     wait_until(pump, check=lambda n: n >= expect, timeout=20, interval=0.001,
-               what=f"{expect} completed batches")
+               what=f"{expect} completed units")
+
+
+def all_buffers_home(pipe: Pipeline) -> bool:
+    """Nothing referenced but each arena's current buffer; every output buffer free."""
+    for arena in (pipe.tx_arena, pipe.rx_arena):
+        if arena.refs != ({} if arena.buf is None else {arena.buf: 1}):
+            return False
+    out = pipe.memory.pools["tx_out"]
+    return out.free == out.spec.count
 
 
 @pytest.mark.parametrize("kind", ["inline", "threads", "processes"])
-def test_tx_then_rx_through_each_pool_keeps_order_and_bytes(kind: str) -> None:
-    cipher = Cipher(KEY)
+def test_tx_then_rx_through_each_pool_keeps_order_and_bytes(kind: PoolKind) -> None:
+    sink = Sink()
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind=kind, workers=2)
     peers = [Token(i) for i in range(3)]
-    sent: list[tuple[Token, list[bytes]]] = []
-    delivered: list[RxBatch] = []
-    pipe = Pipeline(lambda p, d: sent.append((p, d)), delivered.append, make_pool(kind))
     try:
         plain: dict[Token, list[bytes]] = {p: [] for p in peers}
-        counter = 0
-        n_batches = 40
-        for b in range(n_batches):
+        counters = dict.fromkeys(peers, 0)
+        n_units = 40
+        for b in range(n_units):
             peer = peers[b % 3]
-            jobs = []
-            for _ in range(b % 5 + 1):
-                pkt = os.urandom(random.randint(20, 1400))
-                plain[peer].append(pkt)
-                jobs.append(SendJob(cipher, 7, counter, pkt, (len(pkt) + 15) & ~15))
-                counter += 1
-            pipe.submit_tx(peer, jobs)  # type: ignore[arg-type]
-            if kind == "processes":
-                pipe.process_completions()
-        wait_all(pipe, n_batches, sent)
-        assert len(sent) == n_batches
+            pkts = [os.urandom(random.randint(20, 1400)) for _ in range(b % 5 + 1)]
+            plain[peer] += pkts
+            # As the daemon: no free output buffer, no reading (pump until there is one).
+            wait_until(lambda: (pipe.process_completions(), pipe.can_send())[1], check=bool,
+                       timeout=20, interval=0.001, what="a free output buffer")
+            feed_tx(pipe, peer, pkts, counters[peer])
+            counters[peer] += len(pkts)
+            pipe.process_completions()
+        settle(pipe, lambda: sink.tx, n_units)
         per_peer: dict[Token, list[bytes]] = {p: [] for p in peers}
-        for peer, datagrams in sent:
-            per_peer[peer] += datagrams
+        for peer, dgs in sink.tx:
+            per_peer[peer] += dgs
         for peer in peers:
-            got = []
-            for d in per_peer[peer]:
-                ctr = int.from_bytes(d[8:16], "little")
-                pt = open_raw(cipher, ctr, d)
-                assert pt is not None
-                got.append(pt)
-            assert [g[: len(p)] for g, p in zip(got, plain[peer], strict=True)] == plain[peer]
-            counters = [int.from_bytes(d[8:16], "little") for d in per_peer[peer]]
-            assert counters == sorted(counters)  # left in submission order
+            ctrs = [int.from_bytes(d[8:16], "little") for d in per_peer[peer]]
+            assert ctrs == list(range(len(plain[peer])))  # in order, none lost
+            got = [open_raw(Cipher(KEY), c, d) for c, d in zip(ctrs, per_peer[peer], strict=True)]
+            assert [g[: len(p)] for g, p in zip(got, plain[peer], strict=True)] == plain[peer]  # type: ignore[index]
 
         # RX: the same datagrams back through the pipeline, one corrupted.
+        expect = 0
         for peer in peers:
             dgs = list(per_peer[peer])
             bad = bytearray(dgs[0])
             bad[-1] ^= 1
             dgs[0] = bytes(bad)
-            jobs = [RecvJob(None, cipher, int.from_bytes(d[8:16], "little"), d, ("::1", 1))  # type: ignore[arg-type]
-                    for d in dgs]
-            for i in range(0, len(jobs), 4):
-                pipe.submit_rx(peer, jobs[i : i + 4])  # type: ignore[arg-type]
-        expect_rx = sum((len(per_peer[p]) + 3) // 4 for p in peers)
-        wait_all(pipe, expect_rx, delivered)
-        assert len(delivered) == expect_rx
+            for i in range(0, len(dgs), 4):
+                feed_rx(pipe, peer, dgs[i : i + 4])
+                expect += 1
+                pipe.process_completions()
+        settle(pipe, lambda: sink.rx, expect)
         for peer in peers:
-            outs = [o for b in delivered if b.peer is peer for o in b.out]
+            outs = [o for p, batch in sink.rx if p is peer for o in batch]
             assert outs[0] is None  # the corrupted one fails authentication
             assert [o[: len(p)] for o, p in zip(outs[1:], plain[peer][1:], strict=True)
                     if o is not None] == plain[peer][1:]
         assert pipe.held() == (0, 0)
+        assert all_buffers_home(pipe)
+    finally:
+        pipe.close()
+
+
+@pytest.mark.parametrize("kind", ["inline", "threads", "processes"])
+def test_a_super_packet_is_segmented_and_split_into_units_in_order(kind: PoolKind) -> None:
+    """150 segments: more than one unit holds; they go out in counter order."""
+    from test_kernels import build  # the reference super-packet builder
+
+    sink = Sink()
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind=kind, workers=2)
+    try:
+        pkt = build(False, True, os.urandom(400 * 150))
+        arena = pipe.tx_arena
+        where = arena.space()
+        assert where is not None
+        buf, pos = where
+        pipe.memory.view(buf)[pos : pos + len(pkt)] = pkt
+        arena.commit(len(pkt))
+        pipe.submit_tx(Token(0), KEY, 7, 1000, MTU,
+                       [Item(buf, pos, len(pkt), NEEDS_CSUM, GSO_TCPV4, 400, 20, 16, 0, 150)])
+        arena.unref(buf)
+        settle(pipe, lambda: sink.tx, pipe.stats.tx_units)
+        assert pipe.stats.tx_units >= 3
+        flat = [d for _, dgs in sink.tx for d in dgs]
+        assert [int.from_bytes(d[8:16], "little") for d in flat] == list(range(1000, 1150))
+        want = segments(pkt, NEEDS_CSUM, GSO_TCPV4, 400, 20, 16)
+        got = [open_raw(Cipher(KEY), 1000 + i, d) for i, d in enumerate(flat)]
+        assert [g[: len(w)] for g, w in zip(got, want, strict=True)] == want  # type: ignore[index]
+        assert all_buffers_home(pipe)
     finally:
         pipe.close()
 
 
 def test_full_crypto_queue_marks_dead_and_does_not_block() -> None:
     """A pool that refuses work: units die in order, later ones still flow."""
+    sink = Sink()
 
-    class Refusing(InlinePool[Batch]):
+    class Refusing(InlinePool[Unit]):
         refuse = True
 
-        def submit(self, unit: Batch) -> bool:
+        def submit(self, unit: Unit) -> bool:
             if self.refuse:
                 return False
             return super().submit(unit)
 
-    sent: list[list[bytes]] = []
-    pool = Refusing(crypt)
-    pipe = Pipeline(lambda p, d: sent.append(d), lambda b: None, pool)
+    pipe = Pipeline(sink.on_tx, sink.on_rx)
+    pool = Refusing(pipe.crypt)
+    pipe.pool = pool
     peer = Token(0)
-    job = SendJob(Cipher(KEY), 1, 0, b"x" * 40, 48)
-    pipe.submit_tx(peer, [job])  # type: ignore[arg-type]
+    feed_tx(pipe, peer, [b"x" * 40], 0)
     assert pipe.stats.tx_dropped_crypto == 1
     pool.refuse = False
-    pipe.submit_tx(peer, [SendJob(Cipher(KEY), 1, 1, b"y" * 40, 48)])  # type: ignore[arg-type]
+    feed_tx(pipe, peer, [b"y" * 40], 1)
     pipe.process_completions()
-    assert len(sent) == 1
-    assert int.from_bytes(sent[0][0][8:16], "little") == 1
+    assert len(sink.tx) == 1
+    assert int.from_bytes(sink.tx[0][1][0][8:16], "little") == 1
     assert pipe.held() == (0, 0)
+    assert all_buffers_home(pipe)
+    pipe.close()
 
 
 def test_peer_queue_bound_drops_instead_of_growing() -> None:
-    class Stalled(InlinePool[Batch]):
-        def submit(self, unit: Batch) -> bool:
+    class Stalled(InlinePool[Unit]):
+        def submit(self, unit: Unit) -> bool:
             return True  # accepted, never finished: the consumer is stalled
 
-    pipe = Pipeline(lambda p, d: None, lambda b: None, Stalled(crypt), Bound(items=8, bytes=4000))
+    pipe = Pipeline(lambda u, o: None, lambda u, o: None, bound=Bound(items=3, bytes=4000))
+    pipe.pool = Stalled(pipe.crypt)
     peer = Token(0)
-    for i in range(100):
-        pipe.submit_tx(peer, [SendJob(Cipher(KEY), 1, i, b"z" * 600, 608)])  # type: ignore[arg-type]
+    for i in range(20):
+        if pipe.can_send():
+            feed_tx(pipe, peer, [b"z" * 600], i)
         units, nbytes = pipe.held()
-        assert units <= 8
+        assert units <= 3
         assert nbytes <= 4000
-    assert pipe.stats.tx_dropped_full == 100 - pipe.held()[0]
+    assert pipe.stats.tx_dropped_full + pipe.stats.tx_dropped_nobuf > 0
+    assert not pipe.can_send() or pipe.stats.tx_dropped_full > 0
+    out = pipe.memory.pools["tx_out"]
+    assert out.spec.count - out.free <= 3  # only what the queue holds is out of the pool
+    pipe.forget(peer)
+    assert pipe.held() == (0, 0)
+    pipe.close()
 
 
-def test_slot_kernel_matches_core_seal() -> None:
-    """The process kernel is the core's seal_raw, byte for byte."""
-    codec = BatchCodec()
-    cipher = Cipher(KEY)
-    jobs = [SendJob(cipher, 9, c, os.urandom(100 + c), 128 + 16 * (c // 16)) for c in range(5)]
-    batch = TxBatch(Token(0), jobs)  # type: ignore[arg-type]
-    slot = memoryview(bytearray(1 << 16))
-    codec.pack(batch, slot)
-    assert codec.kernel(slot)
-    codec.unpack(batch, slot)
-    assert batch.out == [seal_raw(cipher, 9, j.counter, j.packet, j.padded_len) for j in jobs]
-    assert batch.state == State.NEW  # the pool, not the codec, sets the state
+def test_forgetting_a_peer_mid_crypto_releases_its_buffers_only_after_the_worker() -> None:
+    """A removed peer's units still in a worker keep their buffers until the worker
+    is done with them: no buffer is reused while a thread writes into it."""
+    sink = Sink()
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind="threads", workers=2)
+    slow = pipe.crypt
 
+    def crypt(unit: Unit) -> None:
+        time.sleep(0.05)
+        slow(unit)
 
-def test_a_dead_worker_process_never_blocks_its_peers() -> None:
-    sent: list[list[bytes]] = []
-    pool = ProcessPool(BatchCodec(), workers=1, slots=8)
-    pipe = Pipeline(lambda p, d: sent.append(d), lambda b: None, pool)
+    pipe.pool.close()
+    pipe.pool = ThreadPool(crypt, workers=2)
     try:
         peer = Token(0)
-        proc = pool._procs[0]
-        proc.kill()
-        proc.join(5)
-        pipe.submit_tx(peer, [SendJob(Cipher(KEY), 1, 0, b"a" * 40, 48)])  # type: ignore[arg-type]
-        pool.health_check()  # reaps the unit held by the dead worker, starts a new one
-        pipe.process_completions()
-        assert sent == []
-        assert pipe.held() == (0, 0)
-        assert pool.restarts == 1
-        pipe.submit_tx(peer, [SendJob(Cipher(KEY), 1, 1, b"b" * 40, 48)])  # type: ignore[arg-type]
-        wait_all(pipe, 1, sent)
-        assert len(sent) == 1
-        assert int.from_bytes(sent[0][0][8:16], "little") == 1
+        feed_tx(pipe, peer, [os.urandom(1000)] * 3, 0)
+        in_use = pipe.memory.pools["tx_out"].spec.count - pipe.memory.pools["tx_out"].free
+        assert in_use == 1
+        pipe.forget(peer)
+        assert pipe.memory.pools["tx_out"].free == pipe.memory.pools["tx_out"].spec.count - 1
+        wait_until(lambda: (pipe.process_completions(), all_buffers_home(pipe))[1],
+                   check=bool, timeout=10, interval=0.01, what="the orphan's buffers back")
+        assert sink.tx == []  # never sent: the peer is gone
     finally:
         pipe.close()
 
 
-def test_big_sends_are_split_into_units_that_fit_a_slot() -> None:
-    """64 full-size packets exceed 64 KiB: the pipeline splits them, in order."""
-    sent: list[list[bytes]] = []
-    pool = ProcessPool(BatchCodec(), workers=1, slots=8)
-    pipe = Pipeline(lambda p, d: sent.append(d), lambda b: None, pool)
+def test_a_dead_worker_process_never_blocks_its_peers() -> None:
+    sink = Sink()
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind="processes", workers=1)
     try:
-        cipher = Cipher(KEY)
-        jobs = [SendJob(cipher, 1, c, os.urandom(1420), 1420) for c in range(100)]
-        pipe.submit_tx(Token(0), jobs)  # type: ignore[arg-type]
-        units = pipe.stats.tx_batches
-        assert units >= 3  # 100 x 1452 B is more than two 64 KiB units
-        wait_all(pipe, units, sent)
-        assert pipe.stats.tx_dropped_crypto == 0
-        flat = [d for batch in sent for d in batch]
-        assert [int.from_bytes(d[8:16], "little") for d in flat] == list(range(100))
-        assert all(len(b) <= 64 for b in sent)
-        assert all(sum(len(d) for d in b) <= 65536 + 64 * 32 for b in sent)
+        pool = pipe.pool
+        assert isinstance(pool, ProcessPool)
+        peer = Token(0)
+        proc = pool._procs[0]
+        proc.kill()
+        proc.join(5)
+        feed_tx(pipe, peer, [b"a" * 40], 0)
+        pool.health_check()  # reaps the unit held by the dead worker, starts a new one
+        pipe.process_completions()
+        assert sink.tx == []
+        assert pipe.held() == (0, 0)
+        assert pool.restarts == 1
+        feed_tx(pipe, peer, [b"b" * 40], 1)
+        settle(pipe, lambda: sink.tx, 1)
+        assert int.from_bytes(sink.tx[0][1][0][8:16], "little") == 1
+        assert all_buffers_home(pipe)
+    finally:
+        pipe.close()
+
+
+def test_pure_python_kernels_in_a_process_pool_match_the_core() -> None:
+    """prefer_compiled=False: workers seal with pyca, byte for byte the core's seal."""
+    sink = Sink()
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind="processes", workers=1, kernels=PyKernels())
+    try:
+        pkts = [os.urandom(100 + 50 * i) for i in range(5)]
+        feed_tx(pipe, Token(0), pkts, 3)
+        settle(pipe, lambda: sink.tx, 1)
+        from wgdroid.userspace.core import padded_length
+
+        assert sink.tx[0][1] == [seal_raw(Cipher(KEY), 7, 3 + i, p, padded_length(len(p), MTU))
+                                 for i, p in enumerate(pkts)]
     finally:
         pipe.close()

@@ -1,4 +1,5 @@
-"""UDP batch sends (udp.py): GSO runs arrive as the same datagrams, in order, on loopback."""
+"""UDP batch sends and receives (udp.py): GSO runs arrive as the same datagrams, in
+order, on loopback; GRO batches split back into them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wgdroid.userspace.udp import UdpBind
+from wgdroid.userspace.udp import UdpBind, recv_batch
 
 
 def _receive_all(rx: socket.socket, n: int) -> list[bytes]:
@@ -27,7 +28,7 @@ def test_runs_of_equal_sizes_and_a_short_tail_arrive_unchanged() -> None:
             bind.open(0)
             sizes = [1452] * 50 + [700] + [1452] * 3 + [32, 32, 200]
             data = [os.urandom(n) for n in sizes]
-            sent, failed = bind.send_batch(data, rx.getsockname())
+            sent, failed = bind.send_run(memoryview(b"".join(data)), sizes, rx.getsockname())
             assert (sent, failed) == (sum(sizes), 0)
             assert _receive_all(rx, len(data)) == data
         finally:
@@ -36,14 +37,14 @@ def test_runs_of_equal_sizes_and_a_short_tail_arrive_unchanged() -> None:
 
 SMALL_MTU = r"""
 import os, socket
-from wgdroid.userspace.udp import UdpBind
+from wgdroid.userspace.udp import UdpBind, recv_batch
 bind = UdpBind()
 bind.open(0)
 rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 rx.bind(("127.0.0.1", 0))
 rx.settimeout(2)
 data = [os.urandom(1452) for _ in range(5)]
-sent, failed = bind.send_batch(data, rx.getsockname())
+sent, failed = bind.send_run(memoryview(b"".join(data)), [1452] * 5, rx.getsockname())
 got = [rx.recv(65535) for _ in data]
 print(sent, failed, got == data, bind.gso)
 """
@@ -64,3 +65,33 @@ def test_segments_above_the_route_mtu_fall_back_to_plain_sends() -> None:
         assert r.stdout.split() == [str(5 * 1452), "0", "True", "True"]  # GSO stays on
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_gro_receives_split_back_into_the_datagrams_sent() -> None:
+    """Two UdpBinds on loopback: what one sends as GSO runs, the other reads with
+    recv_batch (UDP GRO where the kernel coalesces) and splits by the segment size
+    the kernel reports: the same datagrams, in order."""
+    tx, rx = UdpBind(), UdpBind()
+    try:
+        tx.open(0)
+        rx.open(0)
+        assert rx.v4 is not None
+        sizes = [1452] * 40 + [300] + [1452] * 20 + [64]
+        data = [os.urandom(n) for n in sizes]
+        sent, failed = tx.send_run(memoryview(b"".join(data)), sizes, ("127.0.0.1", rx.port))
+        assert (sent, failed) == (sum(sizes), 0)
+        buf = memoryview(bytearray(1 << 17))
+        got: list[bytes] = []
+        reads = 0
+        rx.v4.settimeout(2)
+        while len(got) < len(data):
+            n, seg, src = recv_batch(rx.v4, buf)
+            assert src == ("127.0.0.1", tx.port)
+            got += [bytes(buf[o : min(o + seg, n)]) for o in range(0, n, seg)]
+            reads += 1
+        assert got == data
+        if rx.gro:  # the kernel kept the GSO runs whole: far fewer reads than datagrams
+            assert reads < len(data) // 4, reads
+    finally:
+        tx.close()
+        rx.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,8 +70,8 @@ def _read(name: str) -> tuple[str, bytes]:
 
 def check_one(name: str, dialect: str, strict: bool) -> dict[str, Any]:
     """Validate one file; returns its result with every issue (errors first)."""
+    from wgdroid.config.dialect import Dialect
     from wgdroid.config.issues import ConfigError, ConfigIssue, Reason
-    from wgdroid.config.keyspec import Dialect
     from wgdroid.config.names import name_problem
     from wgdroid.config.parser import parse, tunnel_name_for
     from wgdroid.errors import WgdroidError
@@ -124,7 +123,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_strip(args: argparse.Namespace) -> int:
-    from wgdroid.config.keyspec import Dialect
+    from wgdroid.config.dialect import Dialect
     from wgdroid.config.parser import parse
     from wgdroid.config.render import strip_text
 
@@ -139,6 +138,8 @@ def cmd_strip(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    import ipaddress
+
     from wgdroid.config.names import name_problem
     from wgdroid.config.newpair import make_pair
     from wgdroid.config.render import to_wg_quick

@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wgdroid.cli import output
 from wgdroid.cli.devices import count, device_parent, one, report, run_on_all, seconds
-from wgdroid.config.issues import ConfigError
 from wgdroid.errors import InvalidInputError
 from wgdroid.exit_codes import ExitCode
 from wgdroid.humanize import age, duration, rate, size
 
 if TYPE_CHECKING:
+    from wgdroid.config.issues import ConfigError
     from wgdroid.device.connection import Device
     from wgdroid.device.dialect import DialectCheck
     from wgdroid.device.fanout import Outcome
@@ -124,7 +123,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from wgdroid.config.keyspec import Dialect
+    from wgdroid.config.dialect import Dialect
+    from wgdroid.config.issues import ConfigError
     from wgdroid.config.names import check_tunnel_name
     from wgdroid.config.parser import tunnel_name_for
     from wgdroid.device import dialect, store
@@ -183,7 +183,8 @@ def _push(args: argparse.Namespace) -> int:
 def _check_hooks(check: DialectCheck, allowed: bool) -> None:
     """Hooks run as root on a phone whose wg-quick is the Linux one (the Android
     wg-quick refuses them): refused unless --allow-hooks, and said even then."""
-    from wgdroid.config.keyspec import HOOK_KEYS, Dialect
+    from wgdroid.config.dialect import Dialect
+    from wgdroid.config.keyspec import HOOK_KEYS
 
     refused = check.errors.get(Dialect.ANDROID)
     hooks = [i for i in (refused.issues if refused else []) if i.key in HOOK_KEYS]
@@ -206,6 +207,8 @@ def _config_refused(exc: ConfigError, refused_by: str | None = None) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from wgdroid.config.names import check_tunnel_name
     from wgdroid.device import store
     from wgdroid.fileio import check_target, write_private

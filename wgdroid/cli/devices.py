@@ -9,7 +9,6 @@ document, error lines, and the exit code from errors.combined_exit).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -144,6 +143,8 @@ def report(
     that is itself a failure (doctor --check on a phone that is not ready).
     """
     if as_json:
+        import json
+
         devices = [
             {"serial": o.serial, "error": o.error.to_json() if o.error else None,
              **json_fields(o.value if o.error is None else None)}

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from wgdroid.cli import output
-from wgdroid.config import keys
 from wgdroid.errors import KeyFormatError
 from wgdroid.exit_codes import ExitCode
 
@@ -65,15 +64,21 @@ def _print_secret(make: Callable[[], str]) -> int:
 
 
 def _genkey(args: argparse.Namespace) -> int:
+    from wgdroid.config import keys  # cryptography: only for the commands that need it
+
     return _print_secret(keys.genkey)
 
 
 def _genpsk(args: argparse.Namespace) -> int:
+    from wgdroid.config import keys
+
     return _print_secret(keys.genpsk)
 
 
 def read_private_key(stream: BinaryIO) -> str:
     """The key from `stream` exactly as `wg pubkey` accepts it."""
+    from wgdroid.config import keys
+
     head = b""
     while len(head) < keys.B64_LEN:
         chunk = stream.read(keys.B64_LEN - len(head))
@@ -95,6 +100,8 @@ def read_private_key(stream: BinaryIO) -> str:
 
 
 def _pubkey(args: argparse.Namespace) -> int:
+    from wgdroid.config import keys
+
     private = read_private_key(sys.stdin.buffer)
     output.data(keys.pubkey(private))
     return ExitCode.OK

@@ -18,17 +18,20 @@ from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
 
 # Each module has `register(subparsers)`; its handlers take the parsed args
-# and return an exit code. Heavy imports stay inside the handlers.
-COMMAND_MODULES: tuple[str, ...] = (
-    "wgdroid.cli.config_cmds",
-    "wgdroid.cli.keys_cmds",
-    "wgdroid.cli.qr_cmds",
-    "wgdroid.cli.archive_cmds",
-    "wgdroid.cli.tui_cmds",
-    "wgdroid.cli.sim_cmds",
-    "wgdroid.cli.device_cmds",
-    "wgdroid.cli.tools_cmds",
-)
+# and return an exit code. Heavy imports stay inside the handlers. A command
+# imports only its own module (a phone command starts sooner); help and
+# unknown commands build them all. tests/cli checks this table.
+_CONFIG, _DEVICE = "wgdroid.cli.config_cmds", "wgdroid.cli.device_cmds"
+_KEYS, _QR, _ZIP = "wgdroid.cli.keys_cmds", "wgdroid.cli.qr_cmds", "wgdroid.cli.archive_cmds"
+COMMANDS: dict[str, str] = {
+    "check": _CONFIG, "strip": _CONFIG, "new": _CONFIG,
+    "genkey": _KEYS, "genpsk": _KEYS, "pubkey": _KEYS,
+    "qr": _QR, "import-qr": _QR, "zip": _ZIP, "unzip": _ZIP,
+    "tui": "wgdroid.cli.tui_cmds", "sim": "wgdroid.cli.sim_cmds",
+    "list": _DEVICE, "push": _DEVICE, "pull": _DEVICE, "rm": _DEVICE, "rename": _DEVICE,
+    "enable": _DEVICE, "disable": _DEVICE, "status": _DEVICE, "doctor": _DEVICE,
+    "tools": "wgdroid.cli.tools_cmds",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,26 +41,35 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="wgdroid",
-        description="WireGuard on rooted Android phones, driven over ADB.",
-        epilog="With no command in a terminal, wgdroid opens its TUI.",
-    )
-    parser.add_argument("--version", action="version", version=f"wgdroid {__version__}")
+def _top_parser(description: str | None = None, epilog: str | None = None,
+                allow_abbrev: bool = True) -> _Parser:
+    parser = _Parser(prog="wgdroid", description=description, epilog=epilog,
+                     allow_abbrev=allow_abbrev)
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks of unexpected errors"
     )
     add_device_options(parser, top=True)  # `wgdroid -s SERIAL list`, as adb takes them
+    return parser
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command named in `argv`, past the global options (None if none is)."""
+    # No abbreviations: a command's own `--root` is not the global `--root-timeout`.
+    _, rest = _top_parser(allow_abbrev=False).parse_known_args(list(argv))
+    return next((a for a in rest if not a.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with a known `command`, only that command's module is loaded."""
+    parser = _top_parser(
+        description="WireGuard on rooted Android phones, driven over ADB.",
+        epilog="With no command in a terminal, wgdroid opens its TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"wgdroid {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a command group not built yet
-        module.register(sub)
+    modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
+    for name in modules:
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -73,7 +85,7 @@ def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(command_of(args_list))
     args = parser.parse_args(args_list)
     handler = getattr(args, "func", None)
     if handler is None:

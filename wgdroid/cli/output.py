@@ -6,7 +6,6 @@ public keys on purpose)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -22,6 +21,8 @@ def data(text: str) -> None:
 
 
 def emit_json(obj: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
 

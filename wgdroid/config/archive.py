@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue
-from wgdroid.config.keyspec import Dialect
 from wgdroid.config.names import check_tunnel_name
 from wgdroid.config.parser import MAX_CONFIG_BYTES, Parsed, parse
 from wgdroid.errors import InvalidInputError, NotFoundError

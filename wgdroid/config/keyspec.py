@@ -19,14 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from wgdroid.config import types as t
-
-
-class Dialect(StrEnum):
-    """Which wg-quick reads a config (also what a phone was seen to have)."""
-
-    ANDROID = "android"  # wireguard-tools' android.c, as on phones
-    LINUX = "linux"  # wireguard-tools' bash wg-quick
-    NONE = "none"  # no wg-quick at all (a phone without one): no dialect's rules
+from wgdroid.config.dialect import Dialect
 
 
 class Reader(StrEnum):

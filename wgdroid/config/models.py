@@ -80,6 +80,7 @@ class Conflict:
     peer_index: int | None  # None: the interface
     key: str
     message: str
+    value: object | None = None  # the offending item of a list key, to name its line
 
 
 class TunnelConfig(BaseModel):
@@ -116,14 +117,33 @@ class TunnelConfig(BaseModel):
 
 
 def cross_field_conflicts(config: TunnelConfig) -> list[Conflict]:
-    """Rules between fields: no peer twice, no peer with our own key."""
+    """Rules between fields that wg or the kernel would enforce, or get wrong
+    without a word: no peer twice, no peer with our own key, no network routed
+    to two peers (wg would silently move it to the last), no MTU too small for
+    an IPv6 address (the kernel disables IPv6 below 1280)."""
     found: list[Conflict] = []
-    own = config.interface.public_key
+    iface = config.interface
+    own = iface.public_key
     seen: set[PublicKey] = set()
+    routed: dict[t.IPNetwork, int] = {}
     for index, peer in enumerate(config.peers):
         if peer.public_key == own:
             found.append(Conflict(index, "PublicKey", "is this interface's own public key"))
         elif peer.public_key in seen:
             found.append(Conflict(index, "PublicKey", "this peer is already listed above"))
         seen.add(peer.public_key)
+        for net in peer.allowed_ips:
+            if routed.setdefault(net, index) != index:
+                found.append(Conflict(
+                    index, "AllowedIPs",
+                    f"{net} is already routed to peer {routed[net] + 1}; wg would silently "
+                    "move it to this one", net))
+    v6 = next((a for a in iface.addresses if a.version == 6), None)
+    if iface.mtu is not None and iface.mtu < IPV6_MIN_MTU and v6 is not None:
+        found.append(Conflict(
+            None, "MTU", f"{iface.mtu} is below {IPV6_MIN_MTU}, the least IPv6 allows, "
+            f"but Address has {v6}: the kernel would disable IPv6 on the tunnel"))
     return found
+
+
+IPV6_MIN_MTU = 1280  # RFC 8200 section 5

@@ -21,8 +21,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from wgdroid.config import types as t
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
-from wgdroid.config.keyspec import SPEC_BY_KEY, Dialect, KeySpec, OnAndroid, Reader
+from wgdroid.config.keyspec import SPEC_BY_KEY, KeySpec, OnAndroid, Reader
 from wgdroid.config.models import Interface, Peer, TunnelConfig, cross_field_conflicts
 from wgdroid.errors import InvalidInputError, NotFoundError
 from wgdroid.redact import looks_like_key, quote_value
@@ -202,6 +203,12 @@ class _Parser:
             items = [value]
         elif spec.multi:
             items = t.split_list(value)
+            if spec.reader is Reader.WG and "" in value.split(","):
+                # wg splits its own lists at each comma: an empty item is an error there
+                self.issue(number, Reason.SYNTAX_ERROR,
+                           "has an empty item between commas (wg refuses it)",
+                           section.kind, spec.name)
+                return
         else:
             items = [value]
         parsed: list[Any] = []
@@ -215,6 +222,13 @@ class _Parser:
                     parsed.append(spec.parse(item))
             except t.ValueProblem as exc:
                 self.issue(number, exc.reason, exc.message, section.kind, spec.name)
+                return
+            if spec.name == "Address" and parsed[-1] in [
+                    *section.values.get(spec.field, []), *parsed[:-1]]:
+                # wg-quick adds each address to the interface: the second add fails
+                self.issue(number, Reason.DUPLICATE,
+                           f"{parsed[-1]} is listed twice (wg-quick would fail adding it again)",
+                           section.kind, spec.name)
                 return
             if spec.name == "AllowedIPs" and t.host_bits_set(item):
                 self.issue(
@@ -276,6 +290,10 @@ class _Parser:
         for conflict in cross_field_conflicts(config):
             sec = peers[conflict.peer_index] if conflict.peer_index is not None else iface_sec
             line = sec.lines.get(conflict.key, [sec.header_line])[-1]
+            spec = SPEC_BY_KEY[conflict.key.lower()]
+            values = sec.values.get(spec.field, [])
+            if conflict.value is not None and conflict.value in values:  # the item's own line
+                line = sec.item_lines[conflict.key][values.index(conflict.value)]
             self.issue(line, Reason.INVALID_KEY, conflict.message, sec.kind, conflict.key)
         if self.errors:
             return None

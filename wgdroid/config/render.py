@@ -15,14 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from wgdroid.config.keyspec import (
-    INTERFACE_SPECS,
-    PEER_SPECS,
-    Dialect,
-    KeySpec,
-    own_keys,
-    render_lines,
-)
+from wgdroid.config.dialect import Dialect
+from wgdroid.config.keyspec import INTERFACE_SPECS, PEER_SPECS, KeySpec, own_keys, render_lines
 from wgdroid.config.models import Interface, Peer, TunnelConfig
 from wgdroid.config.parser import SourceDocument, SourceLine
 

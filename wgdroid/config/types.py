@@ -324,11 +324,17 @@ def split_list(text: str) -> list[str]:
 
 def parse_address(text: str) -> IPInterface:
     try:
-        return ipaddress.ip_interface(text)
+        address = ipaddress.ip_interface(text)
     except ValueError:
         raise ValueProblem(
             Reason.INVALID_VALUE, f"{quote_value(text)} is not an IP address with optional /prefix"
         ) from None
+    if address.ip.is_multicast or address.ip.is_unspecified:
+        kind = "a multicast" if address.ip.is_multicast else "the unspecified"
+        raise ValueProblem(
+            Reason.INVALID_VALUE, f"{address.ip} is {kind} address, not an interface's"
+        )
+    return address
 
 
 def parse_allowed_ip(text: str) -> IPNetwork:

@@ -1,30 +1,26 @@
 """Reaching a device: the adb server address, device choice, and a shell v2
 stream that carries stdin and a real exit code.
 
-adbutils' `shell2(v2=True)` never sends stdin or close-stdin (id 4) and has
-only an inactivity timeout, so this module speaks the shell v2 framing
-itself over an adbutils server connection: stdin travels inside the ADB
-stream (never on a command line), and every read has a wall-clock deadline.
+wgdroid speaks the adb server's host protocol itself (docs/adb-protocol.md):
+a request is four hex digits of length and the service name, the answer
+OKAY or FAIL with a message. That is a few lines, and spares every command
+the import of an adb client library (adbutils pulls `requests` in: about
+100 ms of a 200 ms operation). One connection per operation: `host:transport:`
+then `shell,v2,raw:`, whose framing carries stdin (ids 0 and 4, never on a
+command line), stdout, stderr and the exit status; every read has a
+wall-clock deadline.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import socket
 import struct
-import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from wgdroid.errors import DeviceError, OperationTimeout
-
-if TYPE_CHECKING:
-    from adbutils import AdbClient
-    from adbutils._adb import AdbConnection
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
@@ -84,6 +80,8 @@ class DeviceInfo:
     serial: str
     state: str  # device, offline, unauthorized, recovery, ...
     model: str | None = None
+    # The adb server's id of this connection: a new one after every (re)connect.
+    transport_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -104,57 +102,130 @@ class ShellResult:
 
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-_server_checked: set[ServerAddress] = set()
+_started: set[ServerAddress] = set()
+SERVER_TIMEOUT = 10.0  # connecting to the server, and each of its answers
 
 
-def _ensure_local_server(address: ServerAddress) -> None:
-    """Start a missing local adb server quietly, once per process.
+class ServerFailure(Exception):
+    """The adb server answered FAIL; the message is its own text."""
 
-    adbutils would start it itself, but with adb's "* daemon not running"
-    banner on our stderr: over the TUI's screen, or mixed into a script's
-    messages.
-    """
-    if address in _server_checked or address.host not in _LOCAL_HOSTS:
-        return
-    _server_checked.add(address)
+
+class ConnectionLost(DeviceError):
+    """The connection broke while an operation was running on the device: what
+    it was doing may or may not have happened there."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            message,
+            hint="a change it was making may have happened on the phone all the same: "
+            "check (`wgdroid list`, `wgdroid status`) before you retry",
+        )
+
+
+class ServerConnection:
+    """One TCP connection to the adb server, speaking its host protocol."""
+
+    def __init__(self, address: ServerAddress, timeout: float = SERVER_TIMEOUT) -> None:
+        self.address = address
+        self.sock = _connect(address, timeout)
+
+    def request(self, service: str) -> None:
+        """Send one request; ServerFailure with the server's text if it says FAIL."""
+        data = service.encode()
+        self.sock.sendall(b"%04x" % len(data) + data)
+        status = self._read(4)
+        if status == b"FAIL":
+            raise ServerFailure(self.read_block().strip() or "failed")
+        if status != b"OKAY":
+            raise ServerFailure(f"unexpected answer {status!r}")
+
+    def read_block(self) -> str:
+        """A length-prefixed answer (`host:devices-l`, a FAIL's message)."""
+        size = int(self._read(4), 16)
+        return self._read(size).decode("utf-8", "replace")
+
+    def _read(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionResetError("the adb server closed the connection")
+            buf += chunk
+        return bytes(buf)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _connect(address: ServerAddress, timeout: float) -> socket.socket:
+    """Connect to the server; a missing local one is started once per process,
+    quietly (adb's "* daemon not running" banner never reaches our stderr)."""
     try:
-        socket.create_connection((address.host, address.port), timeout=1).close()
-        return
-    except OSError:
-        pass
+        return socket.create_connection((address.host, address.port), timeout=timeout)
+    except OSError as exc:
+        if address in _started or address.host not in _LOCAL_HOSTS:
+            raise _unreachable(address, exc) from None
+    _started.add(address)
+    import contextlib  # only here: a command whose server is up never needs them
+    import shutil
+    import subprocess
+
     adb = os.environ.get("ADBUTILS_ADB_PATH") or shutil.which("adb")
     if adb:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run([adb, "-P", str(address.port), "start-server"], capture_output=True,
                            stdin=subprocess.DEVNULL, timeout=20, check=False)
+    try:
+        return socket.create_connection((address.host, address.port), timeout=timeout)
+    except OSError as exc:
+        raise _unreachable(address, exc) from None
 
 
-def _client(address: ServerAddress) -> AdbClient:
-    from adbutils import AdbClient
+def _unreachable(address: ServerAddress, exc: OSError) -> DeviceError:
+    reason = exc.strerror or type(exc).__name__
+    return DeviceError(
+        f"cannot reach the adb server at {address} ({reason})",
+        hint="start it with `adb start-server`, or point -H/-P (ADB_SERVER_SOCKET) at it",
+    )
 
-    _ensure_local_server(address)
-    return AdbClient(host=address.host, port=address.port, socket_timeout=10)
 
-
-def _adb_failure(address: ServerAddress, exc: BaseException) -> DeviceError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "connect to adb server" in text or isinstance(exc, ConnectionError):
-        return DeviceError(
-            f"cannot reach the adb server at {address}",
-            hint="start it with `adb start-server`, or point -H/-P (ADB_SERVER_SOCKET) at it",
-        )
-    return DeviceError(f"adb: {text}")
+def _server_broke(address: ServerAddress, exc: OSError) -> DeviceError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return DeviceError(f"the adb server at {address} stopped answering ({reason})")
 
 
 def list_devices(address: ServerAddress) -> list[DeviceInfo]:
-    """Every transport the server knows, in any state."""
-    from adbutils.errors import AdbError
-
+    """Every transport the server knows, in any state (`host:devices-l`)."""
+    conn = ServerConnection(address)
     try:
-        infos = _client(address).list(extended=True)
-    except (AdbError, OSError) as exc:
-        raise _adb_failure(address, exc) from None
-    return [DeviceInfo(i.serial, i.state, i.tags.get("model")) for i in infos]
+        conn.request("host:devices-l")
+        return parse_devices(conn.read_block())
+    except ServerFailure as exc:
+        raise DeviceError(f"adb server: {exc}") from None
+    except OSError as exc:
+        raise _server_broke(address, exc) from None
+    finally:
+        conn.close()
+
+
+def parse_devices(text: str) -> list[DeviceInfo]:
+    """`SERIAL  STATE key:value...` lines; a state may hold spaces ("no permissions (...)")."""
+    found = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        state: list[str] = []
+        tags: dict[str, str] = {}
+        for word in words[1:]:
+            key, sep, value = word.partition(":")
+            if sep and key.isidentifier() and state:
+                tags[key] = value
+            elif not tags:
+                state.append(word)
+        found.append(DeviceInfo(words[0], " ".join(state) or "unknown", tags.get("model"),
+                                tags.get("transport_id")))
+    return found
 
 
 _STATE_HINTS = {
@@ -202,9 +273,9 @@ def choose_serial(
 class ShellStream:
     """One `shell,v2,raw:` stream. Not thread-safe: one stream per thread."""
 
-    def __init__(self, conn: AdbConnection, sock: socket.socket) -> None:
-        self._conn = conn
+    def __init__(self, sock: socket.socket, serial: str) -> None:
         self._sock = sock
+        self._serial = serial
         self._buf = bytearray()
 
     def write_stdin(self, data: bytes) -> None:
@@ -225,7 +296,13 @@ class ShellStream:
             # Nobody reads stdin (e.g. su still waits for the user).
             raise ShellTimeout("the device stopped reading input") from None
         except OSError as exc:
-            raise DeviceError(f"the connection to the device broke ({exc.strerror})") from None
+            raise self._lost(exc) from None
+
+    def _lost(self, exc: OSError | None) -> ConnectionLost:
+        why = f" ({exc.strerror or exc})" if exc is not None else ""
+        return ConnectionLost(
+            f"the connection to {self._serial} broke before the operation finished{why}"
+        )
 
     def read_packet(self, deadline: float) -> tuple[int, bytes]:
         """The next (id, payload); ShellTimeout past the wall-clock deadline."""
@@ -248,15 +325,13 @@ class ShellStream:
             except TimeoutError:
                 raise ShellTimeout("the device did not answer in time") from None
             except OSError as exc:
-                raise DeviceError(
-                    f"the connection to the device broke ({exc.strerror})"
-                ) from None
+                raise self._lost(exc) from None
             if not chunk:
-                raise DeviceError("the device closed the shell before it finished")
+                raise self._lost(None)
             self._buf += chunk
 
     def close(self) -> None:
-        self._conn.close()
+        self._sock.close()
 
     def __enter__(self) -> ShellStream:
         return self
@@ -266,67 +341,75 @@ class ShellStream:
 
 
 class Device:
-    """A chosen device on a given adb server. Every call opens its own
-    server connection (adbutils style), so one Device may serve many threads."""
+    """A chosen device on a given adb server. Every operation opens its own
+    server connection, so one Device may serve many threads."""
 
-    def __init__(self, address: ServerAddress, serial: str) -> None:
+    def __init__(self, address: ServerAddress, serial: str,
+                 transport_id: str | None = None) -> None:
         self.address = address
         self.serial = serial
+        self.transport_id = transport_id
 
     def __repr__(self) -> str:
         return f"Device({self.serial!r} @ {self.address})"
 
-    def open_shell(self, command: str, *, connect_timeout: float = 10.0) -> ShellStream:
-        """Open a raw shell v2 stream running `command` under the device's sh -c."""
-        from adbutils.errors import AdbError
+    @property
+    def identity(self) -> str:
+        """Who this is, for what wgdroid remembers about it (device.memo): the
+        server, the serial and the connection, so a phone that reconnects, or
+        another phone on the same `adb connect` address, is asked afresh."""
+        return f"{self.address} {self.serial} {self.transport_id or '-'}"
 
+    def open_shell(self, command: str, *, connect_timeout: float = SERVER_TIMEOUT) -> ShellStream:
+        """Open a raw shell v2 stream running `command` under the device's sh -c."""
+        conn = ServerConnection(self.address, connect_timeout)
         try:
-            conn = _client(self.address).make_connection(timeout=connect_timeout)
-        except (AdbError, OSError) as exc:
-            raise _adb_failure(self.address, exc) from None
-        try:
-            # host:transport: (not adbutils' tport) spares a host:version round trip.
-            conn.send_command(f"host:transport:{self.serial}")
-            conn.check_okay()
-            conn.send_command(f"shell,v2,raw:{command}")
-            conn.check_okay()
-        except AdbError as exc:
+            conn.request(f"host:transport:{self.serial}")
+            conn.request(f"shell,v2,raw:{command}")
+        except ServerFailure as exc:
             conn.close()
-            text = str(exc)
-            if "not found" in text:
-                raise DeviceError(f"device {self.serial!r} not found") from None
-            if "unauthorized" in text:
-                raise DeviceError(
-                    f"device {self.serial} is unauthorized", hint=_STATE_HINTS["unauthorized"]
-                ) from None
-            if "offline" in text:
-                raise DeviceError(
-                    f"device {self.serial} is offline", hint=_STATE_HINTS["offline"]
-                ) from None
-            raise DeviceError(f"device {self.serial}: adb: {text}") from None
+            raise self._refused(str(exc)) from None
         except OSError as exc:
             conn.close()
-            raise DeviceError(f"device {self.serial}: connection failed ({exc})") from None
-        return ShellStream(conn, conn.conn)
+            raise _server_broke(self.address, exc) from None
+        return ShellStream(conn.sock, self.serial)
+
+    def _refused(self, text: str) -> DeviceError:
+        """The server's FAIL text as the error a user can act on."""
+        if "not found" in text:
+            return DeviceError(f"device {self.serial!r} not found",
+                               hint="`adb devices` lists the serials; pick one with -s")
+        for state in ("unauthorized", "offline"):
+            if state in text:
+                return DeviceError(f"device {self.serial} is {state}", hint=_STATE_HINTS[state])
+        first = text.splitlines()[0] if text else "refused"
+        return DeviceError(f"device {self.serial}: adb: {first}")
 
     def run(
         self, command: str, *, stdin: bytes | None = None, timeout: float = 30.0
     ) -> ShellResult:
         """Run `command`, feeding `stdin` (then close-stdin); wall-clock `timeout`."""
         start = time.monotonic()
-        deadline = start + timeout
         with self.open_shell(command) as stream:
             if stdin is not None:
                 stream.write_stdin(stdin)
                 stream.close_stdin()
-            return collect(stream, deadline, start)
+            return collect(stream, lambda: start + timeout, start)
 
 
-def collect(stream: ShellStream, deadline: float, start: float) -> ShellResult:
-    """Read stdout/stderr until the exit packet; output is bounded."""
+def collect(
+    stream: ShellStream,
+    deadline: Callable[[], float],
+    start: float,
+    on_stderr: Callable[[bytearray], None] | None = None,
+) -> ShellResult:
+    """The one shell v2 read loop: stdout and stderr (each bounded) until the
+    exit packet. `deadline()` is asked before each read (a caller may move it,
+    e.g. once su has granted); `on_stderr` sees the stderr read so far after
+    each stderr packet. ShellTimeout past the deadline."""
     out, err = bytearray(), bytearray()
     while True:
-        pid, payload = stream.read_packet(deadline)
+        pid, payload = stream.read_packet(deadline())
         if pid == ID_EXIT:
             code = payload[0] if payload else 255
             return ShellResult(code, bytes(out), bytes(err), time.monotonic() - start)
@@ -336,6 +419,8 @@ def collect(stream: ShellStream, deadline: float, start: float) -> ShellResult:
         if len(target) + len(payload) > MAX_OUTPUT:
             raise DeviceError("the device sent more output than wgdroid accepts")
         target += payload
+        if on_stderr is not None and target is err:
+            on_stderr(err)
 
 
 def connect(
@@ -345,10 +430,13 @@ def connect(
     port: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Device:
-    """The device to talk to, chosen by -s / ANDROID_SERIAL / the only one."""
+    """The device to talk to, chosen by -s / ANDROID_SERIAL / the only one
+    (one request to the local adb server, no round trip to the phone)."""
     address = server_address(host, port, env)
     devices = list_devices(address)
-    return Device(address, choose_serial(devices, serial, env))
+    chosen = choose_serial(devices, serial, env)
+    info = next(d for d in devices if d.serial == chosen)
+    return Device(address, chosen, info.transport_id)
 
 
 def all_devices(
@@ -357,7 +445,7 @@ def all_devices(
     """(usable devices, the others with their state) for --all."""
     address = server_address(host, port, env)
     infos = list_devices(address)
-    usable = [Device(address, i.serial) for i in infos if i.state == "device"]
+    usable = [Device(address, i.serial, i.transport_id) for i in infos if i.state == "device"]
     others = [i for i in infos if i.state != "device"]
     if not usable and not others:
         raise DeviceError("no device connected", hint="plug in a phone or `adb connect` one")

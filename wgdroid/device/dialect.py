@@ -1,8 +1,8 @@
 """Which wg-quick a phone has: the Android one (WT src/wg-quick/android.c) or
 the Linux bash script, so configs are checked against the right dialect.
 
-Detection rule (one shell function, run inside a root script that already
-exists, so it costs no round trip of its own):
+Detection rule (sh/dialect.sh `wg_dialect`, run inside a root script that
+already exists, so it costs no round trip of its own):
 
 - not a `#!` script (the real Android wg-quick is an NDK ELF binary, also
   the official app's libwg-quick.so) -> android;
@@ -18,29 +18,20 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
-from wgdroid.config.keyspec import Dialect, android_refused_keys
 from wgdroid.device.memo import DeviceMemo
+from wgdroid.device.script import records, source
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import Device
+    from wgdroid.device.rootshell import RootResult
 
 # The marker a script must contain to count as the Android wg-quick.
 ANDROID_MARKER = "ndc network"
-DIALECT_TAG = "wgdroid:dialect="
-
-# wg_dialect [PATH]: prints android | linux | none for PATH (default: the
-# wg-quick on PATH). POSIX sh + toybox head/grep, as on any phone.
-DETECT_FUNCTION = f"""
-wg_dialect() {{
-  wq=${{1:-$(command -v wg-quick 2>/dev/null)}}
-  if [ -z "$wq" ] || [ ! -f "$wq" ]; then echo none; return 0; fi
-  case "$(head -c 2 "$wq" 2>/dev/null)" in
-    '#!') if grep -q '{ANDROID_MARKER}' "$wq" 2>/dev/null; then echo android; else echo linux; fi ;;
-    *) echo android ;;
-  esac
-}}
-"""
+# wg_dialect [PATH] (sh/dialect.sh): prints android | linux | none for PATH
+# (default: the wg-quick on PATH). POSIX sh + toybox head/grep, as on any phone.
+DETECT_FUNCTION = source("dialect")
 
 
 # -- validating a config for a device's wg-quick ------------------------------
@@ -63,25 +54,18 @@ class DialectCheck:
             raise self.errors[dialect]
         return self.warnings[dialect]
 
-    def guard(self) -> str:
-        """Script lines: detect the phone's wg-quick, print `W<TAB>dialect` on
-        stdout and refuse (tag `dialect`) before anything is written if that
-        wg-quick would refuse the config. Reads stdin away first, so the
-        config never waits in a pipe nobody reads. Needs DETECT_FUNCTION."""
-        ok_a = "1" if self.ok(Dialect.ANDROID) else "0"
-        ok_l = "1" if self.ok(Dialect.LINUX) else "0"
-        return "\n".join([
-            "dl=$(wg_dialect)",
-            "printf 'W\\t%s\\n' \"$dl\"",
-            f'case "$dl" in android) ok={ok_a} ;; linux) ok={ok_l} ;; *) ok=1 ;; esac',
-            'if [ "$ok" != 1 ]; then cat >/dev/null; fail dialect "$dl"; fi',
-        ])
+    def accepts(self) -> tuple[bool, bool]:
+        """Whether the Android and the Linux wg-quick take the config: what
+        sh/dialect.sh `dialect_guard` needs to refuse it on the phone before
+        anything is written."""
+        return self.ok(Dialect.ANDROID), self.ok(Dialect.LINUX)
 
 
 def check_config(data: bytes, filename: str) -> DialectCheck:
     """Parse once per dialect. ConfigError if the config is broken for any
     wg-quick (e.g. a bad key); otherwise which dialects refuse it and the
     warnings each would give. No dialect's parse rules are redone here."""
+    from wgdroid.config.keyspec import android_refused_keys
     from wgdroid.config.parser import parse
 
     android = parse(data, filename=filename, dialect=Dialect.ANDROID)  # raises if broken
@@ -106,14 +90,17 @@ def check_config(data: bytes, filename: str) -> DialectCheck:
 
 
 def dialect_from_stdout(stdout: str) -> Dialect | None:
-    for line in stdout.splitlines():
-        kind, _, value = line.partition("\t")
-        if kind == "W":
-            try:
-                return Dialect(value.strip())
-            except ValueError:
-                return None
+    """The phone's wg-quick, from a script's `dialect` record."""
+    for r in records(stdout, "dialect"):
+        try:
+            return Dialect(r["dialect"].strip())
+        except ValueError:
+            return None
     return None
+
+
+def dialect_from(res: RootResult) -> Dialect | None:
+    return dialect_from_stdout(res.stdout)
 
 
 # What each device's wg-quick was last seen to be, for this process (like

@@ -9,48 +9,16 @@ from typing import Any
 
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
-from wgdroid.device.control import USERSPACE_TOOL
-from wgdroid.device.dialect import DETECT_FUNCTION
 from wgdroid.device.rootshell import run_root
+from wgdroid.device.script import USERSPACE_TOOL
 from wgdroid.errors import RootError, RootPendingError
 
 _TOOLS = ("wg", "wg-quick", "wireguard-go", "python3", USERSPACE_TOOL, "ip")
 
 
-def doctor_script() -> str:
-    dirs = " ".join(sc.TOOL_DIRS)
-    return "\n".join(
-        [
-            "k() { printf 'K\\t%s\\t%s\\n' \"$1\" \"$(echo $2)\"; }",
-            'k uid "$(id -u)"',
-            'k model "$(getprop ro.product.model)"',
-            'k release "$(getprop ro.build.version.release)"',
-            'k sdk "$(getprop ro.build.version.sdk)"',
-            'k abi "$(getprop ro.product.cpu.abi)"',
-            'k kernel "$(uname -r)"',
-            'k selinux "$(getenforce 2>/dev/null)"',
-            "[ -d /sys/module/wireguard ] && k module yes || k module no",
-            'k module_version "$(cat /sys/module/wireguard/version 2>/dev/null)"',
-            "[ -c /dev/net/tun ] || [ -c /dev/tun ] && k tun yes || k tun no",
-            f"[ -d {sc.STORE_DIR} ] && k store yes || k store no",
-            "where() {",
-            '  p=$(command -v "$1" 2>/dev/null) && { echo "$p"; return; }',
-            f'  for d in {dirs}; do [ -x "$d/$1" ] && {{ echo "$d/$1"; return; }}; done',
-            "}",
-            *(f'k path:{t} "$(where {t})"' for t in _TOOLS),
-            'p=$(where wg); [ -n "$p" ] && k version:wg "$("$p" --version 2>&1 | head -n 1)"',
-            "p=$(where wireguard-go)",
-            '[ -n "$p" ] && k version:wireguard-go "$("$p" --version 2>&1 | head -n 1)"',
-            DETECT_FUNCTION,
-            'p=$(where wg-quick); [ -n "$p" ] && k wg_quick_variant "$(wg_dialect "$p")"',
-            "p=$(where python3)",
-            'if [ -n "$p" ]; then',
-            '  k version:python3 "$("$p" -V 2>&1)"',
-            '  k cryptography "$("$p" -c \'import cryptography; print(cryptography.__version__)\''
-            ' 2>/dev/null)"',
-            "fi",
-        ]
-    )
+def doctor_script(*, root: bool = True) -> str:
+    """sh/doctor.sh: `fact` records; as the shell user when root failed."""
+    return sc.Script("doctor", root=root).call("op_doctor").render()
 
 
 @dataclass(frozen=True)
@@ -95,12 +63,8 @@ class Capabilities:
 
 
 def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
-    """The pure part: K lines to Capabilities, plus advice."""
-    values: dict[str, str] = {}
-    for line in stdout.splitlines():
-        parts = line.split("\t", 2)
-        if len(parts) == 3 and parts[0] == "K":
-            values[parts[1]] = parts[2].strip()
+    """The pure part: `fact` records to Capabilities."""
+    values = {r["key"]: r["value"].strip() for r in sc.records(stdout, "fact")}
 
     def get(key: str) -> str | None:
         return values.get(key) or None
@@ -176,12 +140,11 @@ def advise(caps: Capabilities) -> None:
 
 def gather(device: Device, *, root_timeout: float | None = None) -> Capabilities:
     """Capabilities of the phone, in one root round trip (two if root fails)."""
-    text = doctor_script()
     try:
-        res = run_root(device, sc.Script().add(text).render(), root_timeout=root_timeout)
+        res = run_root(device, doctor_script(), root_timeout=root_timeout)
     except (RootPendingError, RootError) as exc:
         # Still say what the phone has, as the shell user.
-        plain = device.run(text, timeout=30)
+        plain = device.run(doctor_script(root=False), timeout=30)
         caps = parse_doctor_output(device.serial, plain.out)
         caps.root_error = exc.message
     else:

@@ -4,7 +4,6 @@ each device's failure is its own and never stops the others."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -45,6 +44,8 @@ def run_all(
             return Outcome(
                 device.serial, error=WgdroidError(f"internal error: {type(exc).__name__}")
             )
+
+    from concurrent.futures import ThreadPoolExecutor  # only --all needs threads
 
     if not devices:
         return []

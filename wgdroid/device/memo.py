@@ -1,36 +1,102 @@
-"""What this process has learnt about each device (how to get root, which
-wg-quick it runs), so later operations skip asking again."""
+"""What wgdroid has learnt about each device (how to get root, which wg-quick
+it runs), so later operations skip asking again.
+
+A memo lives in this process; one made with `persist=KIND` is also kept in
+the user's cache (`$XDG_CACHE_HOME/wgdroid/devices.json`, else
+`~/.cache/...`; mode 0600), so the next `wgdroid` process starts knowing it:
+a CLI command then runs its root script directly instead of finding the root
+method first (one su less per command). Facts are per adb connection (the
+server's transport id), so a phone that reconnects, or another one on the
+same address, is asked afresh; a fact gone stale anyway is found out and
+corrected by its user (rootshell detects again when the remembered form does
+not get root).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import threading
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import Device
 
 T = TypeVar("T")
+MAX_ENTRIES = 256  # per kind: the cache never grows without bound
+
+
+def cache_path() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "wgdroid", "devices.json")
 
 
 class DeviceMemo(Generic[T]):
     """A thread-safe map from a device (its adb server and serial) to a fact."""
 
-    def __init__(self) -> None:
-        self._facts: dict[tuple[str, str], T] = {}
+    def __init__(self, persist: str | None = None,
+                 load: Callable[[str], T] | None = None) -> None:
+        self._facts: dict[str, T] = {}
         self._lock = threading.Lock()
+        self._kind = persist
+        self._load = load
+        self._loaded = persist is None
 
     @staticmethod
-    def _key(device: Device) -> tuple[str, str]:
-        return (str(device.address), device.serial)
+    def _key(device: Device) -> str:
+        return device.identity
 
     def get(self, device: Device) -> T | None:
         with self._lock:
+            self._load_cache()
             return self._facts.get(self._key(device))
 
     def put(self, device: Device, fact: T | None) -> None:
         """Remember `fact`; None forgets (the device changed, or we were wrong)."""
         with self._lock:
+            self._load_cache()
+            key = self._key(device)
+            if self._facts.get(key) == fact:
+                return
             if fact is None:
-                self._facts.pop(self._key(device), None)
+                self._facts.pop(key, None)
             else:
-                self._facts[self._key(device)] = fact
+                self._facts[key] = fact
+            self._save_cache()
+
+    # -- the user's cache (best effort: a cache that can't be read or written
+    # only costs the detection it would have saved) ---------------------------
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            with open(cache_path(), encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _load_cache(self) -> None:
+        if self._loaded or self._kind is None or self._load is None:
+            return
+        self._loaded = True
+        stored = self._read().get(self._kind)
+        if not isinstance(stored, dict):
+            return
+        for key, raw in stored.items():
+            with contextlib.suppress(ValueError, TypeError):
+                self._facts.setdefault(str(key), self._load(raw))
+
+    def _save_cache(self) -> None:
+        if self._kind is None:
+            return
+        from wgdroid.errors import WgdroidError
+        from wgdroid.fileio import write_private
+
+        data = self._read()
+        data[self._kind] = {k: str(v) for k, v in list(self._facts.items())[-MAX_ENTRIES:]}
+        path = cache_path()
+        with contextlib.suppress(OSError, WgdroidError):
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            write_private(path, json.dumps(data, indent=1), overwrite=True)

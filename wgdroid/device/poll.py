@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
 from wgdroid.device.rootshell import run_root
 from wgdroid.device.status import DeviceStatus, parse_status_output, status_script
@@ -17,8 +16,8 @@ def poll_status(
 ) -> DeviceStatus:
     """The tunnels that are up. With `sample_seconds`, the script samples the
     counters twice that far apart, so rates come from this one round trip."""
-    script = sc.Script().add(status_script(sample_seconds)).render()
     total = timeout + (sample_seconds or 0)
+    script = status_script(sample_seconds, timeout=total)
     res = run_root(device, script, root_timeout=root_timeout, timeout=total)
-    sc.raise_for_tags(res.tags, res.stderr_lines, res.returncode, "reading the status")
+    res.raise_for_failure("reading the status")
     return parse_status_output(device.serial, res.stdout, sample_seconds)

@@ -23,17 +23,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from wgdroid.device import script as sc
-from wgdroid.device.connection import (
-    ID_EXIT,
-    ID_STDERR,
-    ID_STDOUT,
-    MAX_OUTPUT,
-    Device,
-    ShellResult,
-    ShellTimeout,
-)
+from wgdroid.device.connection import Device, ShellResult, ShellTimeout, collect
+from wgdroid.device.failures import raise_for_tags
 from wgdroid.device.memo import DeviceMemo
-from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError
+from wgdroid.errors import OperationTimeout, RootError, RootPendingError
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -77,31 +70,10 @@ def command_for(method: RootMethod, script: str, *, stdin: bool) -> str:
 
 
 def detecting_command(script: str, *, stdin: bool) -> str:
-    """Detect the root method on the phone, report it, then run the script."""
-    nul = "" if stdin else " </dev/null"
-    return "\n".join(
-        [
-            f"S={sc.q(script)}",
-            'if [ "$(id -u)" = 0 ]; then',
-            f"  echo {sc.METHOD_TAG}{RootMethod.ADBD_ROOT} >&2",
-            f'  exec sh -c "$S"{nul}',
-            "fi",
-            "if ! command -v su >/dev/null 2>&1; then",
-            f"  echo {sc.METHOD_TAG}{RootMethod.NONE} >&2",
-            "  exit 127",
-            "fi",
-            "v=$(su -v 2>&1 </dev/null)",
-            'case "$v" in',
-            f"  *MAGISKSU*|*magisksu*) m={RootMethod.MAGISK} ;;",
-            f"  *KernelSU*|*kernelsu*|*APatch*|*apatch*) m={RootMethod.KERNELSU} ;;",
-            f'  *"invalid uid/gid"*|[Uu]sage*) m={RootMethod.AOSP} ;;',
-            f"  *) m={RootMethod.SU_C} ;;",
-            "esac",
-            f'echo "{sc.METHOD_TAG}$m" >&2',
-            f'if [ "$m" = {RootMethod.AOSP} ]; then exec su 0 sh -c "$S"{nul}; fi',
-            f'exec su -c "$S"{nul}',
-        ]
-    )
+    """Detect the root method on the phone (sh/detect.sh), report it, then
+    run the script with it: still one round trip."""
+    constants = {"S": script, "STDIN": "1" if stdin else "0", "METHOD_TAG": sc.METHOD_TAG}
+    return sc.prelude(constants) + sc.source("detect") + "detect_and_run\n"
 
 
 def method_from_stderr(stderr: str) -> RootMethod | None:
@@ -116,7 +88,8 @@ def method_from_stderr(stderr: str) -> RootMethod | None:
 
 @dataclass(frozen=True)
 class RootResult:
-    """A finished root script: its exit code, stdout, plain stderr lines and tags."""
+    """A finished root script: its exit code, stdout, the tools' stderr lines,
+    its `fail` records (tags) and steps."""
 
     returncode: int
     stdout: str = field(repr=False)
@@ -125,12 +98,21 @@ class RootResult:
     method: RootMethod
     elapsed: float
     stdout_raw: bytes = field(default=b"", repr=False)
+    steps: list[str] = field(default_factory=list)
 
     def tag(self, kind: str) -> sc.Tag | None:
         return next((t for t in self.tags if t.kind == kind), None)
 
+    def records(self, *kinds: str) -> list[sc.Record]:
+        return sc.records(self.stdout, *kinds)
 
-_methods: DeviceMemo[RootMethod] = DeviceMemo()
+    def raise_for_failure(self, what: str) -> None:
+        """The error of a `fail` record or a bare non-zero exit, if any."""
+        raise_for_tags(self.tags, self.stderr_lines, self.returncode, what)
+
+
+# Kept across processes: a CLI command then skips finding the method (one su less).
+_methods: DeviceMemo[RootMethod] = DeviceMemo(persist="root", load=RootMethod)
 
 
 def known_method(device: Device) -> RootMethod | None:
@@ -182,20 +164,21 @@ def _is_denial(result: ShellResult) -> bool:
 def _finish(
     device: Device, found: RootMethod | None, result: ShellResult, granted: bool
 ) -> RootResult:
-    lines, tags, _ = sc.split_tags(result.err)
+    err = sc.split_stderr(result.err)
     if not granted:
         remember(device, None)
-        raise _root_failure(found, result, lines)
+        raise _root_failure(found, result, err.lines)
     if found is not None:
         remember(device, found)
     return RootResult(
         result.returncode,
         result.out,
-        lines,
-        tags,
+        err.lines,
+        err.tags,
         found or RootMethod.SU_C,
         result.elapsed,
         result.stdout,
+        err.steps,
     )
 
 
@@ -204,8 +187,18 @@ def _execute(
 ) -> tuple[ShellResult, bool]:
     start = time.monotonic()
     granted = False
-    out, err = bytearray(), bytearray()
     marker = sc.GRANTED_TAG.encode() + b"\n"
+
+    seen_err = bytearray()
+
+    def saw(err: bytearray) -> None:
+        nonlocal granted, seen_err
+        granted = granted or marker in err
+        seen_err = err  # for a timeout: the last step and what the tools said
+
+    def deadline() -> float:  # the root timeout until su grants, then the operation's
+        return start + (timeout if granted else min(root_timeout, timeout))
+
     with device.open_shell(command) as stream:
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
@@ -217,28 +210,24 @@ def _execute(
                 stream.close_stdin()
             except ShellTimeout:
                 raise _pending(device, root_timeout) from None
-        while True:
-            deadline = start + (timeout if granted else min(root_timeout, timeout))
-            try:
-                pid, payload = stream.read_packet(deadline)
-            except ShellTimeout:
-                if granted:
-                    raise OperationTimeout(
-                        f"the operation on {device.serial} did not finish in {timeout:g} s"
-                    ) from None
-                raise _pending(device, root_timeout) from None
-            if pid == ID_EXIT:
-                code = payload[0] if payload else 255
-                res = ShellResult(code, bytes(out), bytes(err), time.monotonic() - start)
-                return res, granted
-            if pid not in (ID_STDOUT, ID_STDERR):
-                continue
-            target = out if pid == ID_STDOUT else err
-            if len(target) + len(payload) > MAX_OUTPUT:
-                raise DeviceError("the device sent more output than wgdroid accepts")
-            target += payload
-            if not granted and marker in err:
-                granted = True
+        try:
+            return collect(stream, deadline, start, saw), granted
+        except ShellTimeout:
+            if granted:
+                raise _timed_out(device, timeout, bytes(seen_err)) from None
+            raise _pending(device, root_timeout) from None
+
+
+def _timed_out(device: Device, timeout: float, err: bytes) -> OperationTimeout:
+    """The script's own budget should have ended it first: say which step was
+    running and what the tools said so far."""
+    seen = sc.split_stderr(err.decode("utf-8", "replace"))
+    step = f" (it was at `{seen.steps[-1]}`)" if seen.steps else ""
+    said = sc.trimmed(seen.lines, 3)
+    return OperationTimeout(
+        f"the operation on {device.serial} did not finish in {timeout:g} s{step}"
+        + (f": {said}" if said else "")
+    )
 
 
 def _pending(device: Device, root_timeout: float) -> RootPendingError:

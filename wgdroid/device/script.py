@@ -1,45 +1,165 @@
-"""Building the shell scripts that run on the phone.
+"""Phone scripts: the sh files of wgdroid/device/sh/ behind a prelude, and
+the records they print.
 
-Every operation is one POSIX sh script run by root in one su invocation.
-Values that reach the script are validated first and always `shlex.quote`d;
-the script itself travels to su as one quoted argument (`su -c '<script>'`),
-so no su variant can split it. Scripts report structured failures as a tag
-line on stderr, `wgdroid:E:<kind>:<detail>`, and exit with TAG_EXIT.
+Every operation is one POSIX sh script run by root in one su invocation
+(one adb round trip). Python writes only the prelude (constants, each
+validated and `shlex.quote`d) and the call line (`op_NAME ARG...`, every
+argument validated by the caller and quoted here); the logic lives in the
+sh files (`wgdroid.device.sh` explains their layout). The script travels to
+su as one quoted argument, so no su variant can split it; secrets (a
+pushed config) travel on its stdin, never on a command line.
+
+What comes back is records: one per line, `KIND<TAB>FIELD...` on stdout
+(RECORDS names every kind and its fields) and `wgdroid:KIND<TAB>FIELD...`
+on stderr between the tools' own lines (`fail`: why the script stopped,
+as a kind from failures.py and values, never prose to match; `step`: what
+was running). `records()` is the one parser of both.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import shlex
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
 
+from wgdroid import __version__
 from wgdroid.config.names import check_tunnel_name
-
-STORE_DIR = "/data/misc/wireguard"
-STATE_DIR = f"{STORE_DIR}/.wgdroid"  # uptime/backend notes written at `up`
-APP_BIN = "/data/data/com.wireguard.android/code_cache/bin"
-# What `wgdroid tools install` puts on the phone (root-only, outside /system).
-WGDROID_DIR = "/data/adb/wgdroid"
-WGDROID_BIN = f"{WGDROID_DIR}/bin"
-MAGISK_MODULE = "/data/adb/modules/wgdroid-tools"
-# Where wg/wg-quick may live besides PATH. AOSP su resets PATH, so set it.
-TOOL_DIRS = (
-    "/system/bin",
-    "/system/xbin",
-    "/data/adb/modules/wireguard/system/xbin",
-    "/data/adb/modules/wireguard/system/bin",
-    f"{MAGISK_MODULE}/system/bin",  # usable before the reboot that mounts the module
-    APP_BIN,
-)
-USERSPACE_ENV = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"
+from wgdroid.errors import InvalidInputError
 
 TAG_PREFIX = "wgdroid:"
 GRANTED_TAG = "wgdroid:granted"
-ERROR_TAG = "wgdroid:E:"
 METHOD_TAG = "wgdroid:root="
 NOT_ROOT_TAG = "wgdroid:not-root"
 NOT_ROOT_EXIT = 98
-TAG_EXIT = 99  # a script's own structured failure (the tag says which)
+TAG_EXIT = 99  # a script's own structured failure (its `fail` record says which)
+
+USERSPACE_TOOL = "wgdroid-userspace"  # the bundled data plane's launcher on the phone
+APP_PACKAGE = "com.wireguard.android"
+MODULE_ID = "wgdroid-tools"
+USERSPACE_ENV = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"
+
+# How long a script waits for a tunnel another operation holds, and for an
+# interface to go after `wg-quick down` (a userspace backend with thousands
+# of peers takes a while); endpoint resolution retries (wg's default: 15).
+LOCK_WAIT = 20
+DOWN_WAIT = 15
+RESOLVE_RETRIES = 3
+# The script's own budget ends this much before the host stops waiting, so
+# it can still clean up and say which step ran out.
+BUDGET_MARGIN = 5.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things are on the phone. Tests root it in a scratch directory."""
+
+    data: str = "/data"
+    sys: str = "/sys"
+    dev: str = "/dev"
+    system: str = "/system"
+
+    @property
+    def store_dir(self) -> str:
+        return f"{self.data}/misc/wireguard"
+
+    @property
+    def state_dir(self) -> str:  # uptime/backend notes written at `up`, and the locks
+        return f"{self.store_dir}/.wgdroid"
+
+    @property
+    def wgdroid_dir(self) -> str:  # what `wgdroid tools install` puts on the phone
+        return f"{self.data}/adb/wgdroid"
+
+    @property
+    def wgdroid_bin(self) -> str:
+        return f"{self.wgdroid_dir}/bin"
+
+    @property
+    def wgdroid_lib(self) -> str:
+        return f"{self.wgdroid_dir}/lib"
+
+    @property
+    def wgdroid_run(self) -> str:  # the RUNSTATEDIR we ask device builds of wg to use
+        return f"{self.wgdroid_dir}/run"
+
+    @property
+    def userspace_zip(self) -> str:
+        return f"{self.wgdroid_lib}/wgdroid-userspace.zip"
+
+    @property
+    def modules_dir(self) -> str:
+        return f"{self.data}/adb/modules"
+
+    @property
+    def magisk_module(self) -> str:
+        return f"{self.modules_dir}/{MODULE_ID}"
+
+    @property
+    def app_bin(self) -> str:
+        return f"{self.data}/data/{APP_PACKAGE}/code_cache/bin"
+
+    @property
+    def tool_dirs(self) -> tuple[str, ...]:
+        """Where wg/wg-quick may live besides PATH (AOSP su resets PATH)."""
+        return (
+            f"{self.system}/bin",
+            f"{self.system}/xbin",
+            f"{self.modules_dir}/wireguard/system/xbin",
+            f"{self.modules_dir}/wireguard/system/bin",
+            f"{self.magisk_module}/system/bin",  # usable before the reboot that mounts it
+            self.app_bin,
+        )
+
+    def constants(self) -> dict[str, str]:
+        """The prelude's constants (the sh files' headers say which they use)."""
+        return {
+            "TAB": "\t",
+            "TAG_EXIT": str(TAG_EXIT),
+            "GRANTED_TAG": GRANTED_TAG,
+            "NOT_ROOT_TAG": NOT_ROOT_TAG,
+            "NOT_ROOT_EXIT": str(NOT_ROOT_EXIT),
+            "METHOD_TAG": METHOD_TAG,
+            "DATA": self.data,
+            "SYS": self.sys,
+            "DEV": self.dev,
+            "SYSTEM": self.system,
+            "STORE_DIR": self.store_dir,
+            "STATE_DIR": self.state_dir,
+            "LOCK_DIR": f"{self.state_dir}/locks",
+            "WGDROID_DIR": self.wgdroid_dir,
+            "WGDROID_BIN": self.wgdroid_bin,
+            "WGDROID_LIB": self.wgdroid_lib,
+            "WGDROID_RUN": self.wgdroid_run,
+            "USERSPACE_ZIP": self.userspace_zip,
+            "MODULES_DIR": self.modules_dir,
+            "MAGISK_MODULE": self.magisk_module,
+            "MODULE_ID": MODULE_ID,
+            "APP_BIN": self.app_bin,
+            "APP_PACKAGE": APP_PACKAGE,
+            "TOOL_DIRS": ":".join(self.tool_dirs),
+            "USERSPACE_TOOL": USERSPACE_TOOL,
+            "VERSION": __version__,
+            "LOCK_WAIT": str(LOCK_WAIT),
+            "DOWN_WAIT": str(DOWN_WAIT),
+            "RESOLVE_RETRIES": str(RESOLVE_RETRIES),
+        }
+
+
+ANDROID = Layout()
+STORE_DIR = ANDROID.store_dir
+STATE_DIR = ANDROID.state_dir
+APP_BIN = ANDROID.app_bin
+WGDROID_DIR = ANDROID.wgdroid_dir
+WGDROID_BIN = ANDROID.wgdroid_bin
+MAGISK_MODULE = ANDROID.magisk_module
+TOOL_DIRS = ANDROID.tool_dirs
+
+_FUNCTION_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_CONSTANT_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
 
 def q(value: str) -> str:
     return shlex.quote(value)
@@ -54,104 +174,219 @@ def conf_path(name: str) -> str:
     return f"{STORE_DIR}/{check_name(name)}.conf"
 
 
-@dataclass(frozen=True)
-class Tag:
-    kind: str
-    detail: str
+# -- the sh files -------------------------------------------------------------
+
+_NEEDS = "# needs:"
 
 
-def split_tags(stderr: str) -> tuple[list[str], list[Tag], bool]:
-    """(plain stderr lines, error tags, whether root was granted)."""
-    lines: list[str] = []
-    tags: list[Tag] = []
-    granted = False
-    for line in stderr.splitlines():
-        if line == GRANTED_TAG:
-            granted = True
-        elif line.startswith(ERROR_TAG):
-            kind, _, detail = line[len(ERROR_TAG) :].partition(":")
-            tags.append(Tag(kind, detail))
-        elif line.startswith(METHOD_TAG) or line == NOT_ROOT_TAG:
-            continue
-        else:
-            lines.append(line)
-    return lines, tags, granted
+@functools.cache
+def source(module: str) -> str:
+    """sh/MODULE.sh as shipped, comments and blank lines dropped (they cost
+    bytes on every round trip). Rule for the files: no multi-line quoted
+    string may hold a line that starts with `#`."""
+    text = resources.files("wgdroid.device.sh").joinpath(f"{module}.sh").read_text("utf-8")
+    kept = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return "\n".join(kept) + "\n"
 
 
-def trimmed(lines: Iterable[str], limit: int = 8) -> str:
-    """A tool's stderr for a one-line error: no `[#]` echo lines, the last few lines."""
-    kept = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("[#]")]
-    return "; ".join(kept[-limit:])
+@functools.cache
+def needs(module: str) -> tuple[str, ...]:
+    """The modules sh/MODULE.sh names on its `# needs:` line."""
+    text = resources.files("wgdroid.device.sh").joinpath(f"{module}.sh").read_text("utf-8")
+    line = next((ln for ln in text.splitlines() if ln.startswith(_NEEDS)), None)
+    if line is None:
+        raise ValueError(f"sh/{module}.sh has no `{_NEEDS}` line")
+    return tuple(line[len(_NEEDS):].split())
+
+
+def with_needs(modules: Iterable[str]) -> list[str]:
+    """MODULES and everything they need, each after what it needs."""
+    order: list[str] = []
+
+    def visit(module: str) -> None:
+        if module in order:
+            return
+        for dep in needs(module):
+            visit(dep)
+        order.append(module)
+
+    for module in modules:
+        visit(module)
+    return order
+
+
+def prelude(constants: Mapping[str, str]) -> str:
+    lines = []
+    for key, value in constants.items():
+        if not _CONSTANT_RE.match(key) or "\0" in value:
+            raise ValueError(f"not a prelude constant: {key}")
+        lines.append(f"{key}={q(value)}")
+    return "\n".join(lines) + "\n"
 
 
 class Script:
-    """A root script under construction. `fail` lines abort with a tag."""
+    """One phone script: the prelude, sh/MODULES (with what they need), and
+    the call lines. `root` scripts start with `as_root` and `setup` (uid 0
+    check, the granted tag, PATH, traps, the budget)."""
 
-    def __init__(self) -> None:
-        dirs = ":".join(TOOL_DIRS)
-        self._lines: list[str] = [
-            # Granted means uid 0, whatever the form: a stale method can't run us unprivileged.
-            f'[ "$(id -u)" = 0 ] || {{ echo {NOT_ROOT_TAG} >&2; exit {NOT_ROOT_EXIT}; }}',
-            f"echo {GRANTED_TAG} >&2",
-            "umask 077",
-            # wgdroid's own tools first: what `wgdroid tools install` chose wins.
-            f'PATH="{WGDROID_BIN}:$PATH:{dirs}"',
-            f"export PATH {USERSPACE_ENV}=1",
-            f"fail() {{ echo \"{ERROR_TAG}$1:$2\" >&2; exit {TAG_EXIT}; }}",
-        ]
+    def __init__(
+        self,
+        *modules: str,
+        root: bool = True,
+        layout: Layout = ANDROID,
+        timeout: float = 60.0,
+        constants: Mapping[str, str] | None = None,
+    ) -> None:
+        self.modules = with_needs(("lib", *modules))
+        self.root = root
+        self._constants = {
+            **layout.constants(),
+            "BUDGET": str(max(1, int(timeout - BUDGET_MARGIN))),
+            **(constants or {}),
+        }
+        self._calls: list[str] = []
 
-    def add(self, *lines: str) -> Script:
-        self._lines.extend(lines)
+    def call(self, function: str, *args: str | int) -> Script:
+        """Add `function ARG...`; the arguments are quoted, never interpreted."""
+        if not _FUNCTION_RE.match(function) or not any(
+            f"\n{function}() " in "\n" + source(m) for m in self.modules
+        ):
+            raise ValueError(f"no function {function} in sh/{', '.join(self.modules)}")
+        words = [function]
+        for arg in args:
+            text = str(arg)
+            if "\0" in text or "\n" in text:
+                raise InvalidInputError("a value for the phone holds a newline or NUL")
+            words.append(q(text))
+        self._calls.append(" ".join(words))
         return self
 
     def render(self) -> str:
-        return "\n".join(self._lines) + "\n"
+        parts = [prelude(self._constants)]
+        parts += [source(m) for m in self.modules]
+        if self.root:
+            parts.append("as_root\nsetup\n")
+        parts.append("\n".join(self._calls) + "\n")
+        return "".join(parts)
 
 
-def fail(kind: str, detail: str) -> str:
-    """A script line that aborts with a tag (detail is quoted, so any text is safe)."""
-    return f"fail {q(kind)} {q(detail)}"
+# -- records ------------------------------------------------------------------
 
 
-def raise_for_tags(tags: list[Tag], stderr_lines: list[str], returncode: int, what: str) -> None:
-    """Turn a script's tag (or a bare non-zero exit) into the shared error tree."""
-    from wgdroid import errors
+@dataclass(frozen=True)
+class RecordKind:
+    kind: str
+    fields: tuple[str, ...]
+    about: str
+    rest: bool = False  # the last field takes the rest of the line, tabs and all
 
-    said = trimmed(stderr_lines)
-    for tag in tags:
-        detail = tag.detail
-        if tag.kind == "not-found":
-            raise errors.NotFoundError(f"no tunnel {detail!r} on the device")
-        if tag.kind == "not-up":
-            raise errors.NotFoundError(f"tunnel {detail!r} is not up")
-        if tag.kind == "already-up":
-            raise errors.ConflictError(
-                f"tunnel {detail!r} is already up", hint=f"`wgdroid disable {detail}` first"
-            )
-        if tag.kind == "is-up":
-            raise errors.ConflictError(
-                f"tunnel {detail!r} is up", hint="disable it first, or pass --force"
-            )
-        if tag.kind == "exists":
-            raise errors.ConflictError(f"a tunnel named {detail!r} already exists")
-        if tag.kind == "port-clash":
-            port, _, other = detail.partition(" ")
-            raise errors.ConflictError(
-                f"ListenPort {port} is already used by tunnel {other.strip()!r}",
-                hint="change ListenPort (or leave it out for a random one), or disable the other",
-            )
-        if tag.kind == "missing-tools":
-            raise errors.MissingToolsError(
-                f"{detail}",
-                hint="`wgdroid tools status` shows what the phone has; "
-                "`wgdroid tools install` adds what it lacks",
-            )
-        if tag.kind == "backend":
-            raise errors.MissingToolsError(detail)
-        suffix = f": {said}" if said else ""
-        raise errors.DeviceCommandError(f"{what} failed ({detail}){suffix}", returncode=returncode)
-    if returncode != 0:
-        suffix = f": {said}" if said else ""
-        raise errors.DeviceCommandError(
-            f"{what} failed (exit {returncode}){suffix}", returncode=returncode
-        )
+
+RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
+    # stdout
+    RecordKind("tunnel", ("name", "size", "mtime", "up"), "list: a stored config (up: 1/0)"),
+    RecordKind("stored", ("name",), "push: the new config is in place"),
+    RecordKind("up", ("name", "backend"), "the tunnel came up on that backend"),
+    RecordKind("down", ("name",), "the tunnel went down"),
+    RecordKind("restarted", ("name",), "push, rename: it was up, went down, came up again"),
+    RecordKind("dialect", ("dialect",), "the phone's wg-quick: android | linux | none"),
+    RecordKind("fact", ("key", "value"), "doctor, tools status: one fact", rest=True),
+    RecordKind("active", ("tool", "path"), "tools status: the copy root scripts run"),
+    RecordKind("found", ("tool", "path", "source", "detail"),
+               "tools status: one place a tool is (detail: version or variant)", rest=True),
+    RecordKind("placed", ("tool", "path", "source"), "tools install: a tool put (or kept) there"),
+    RecordKind("sockdir", ("path",), "tools install: the userspace backend's socket directory"),
+    RecordKind("removed", ("path",), "tools remove: a directory that went"),
+    RecordKind("now", ("time",), "status: the phone's clock (unix seconds)"),
+    RecordKind("iface", ("name", "kind", "ifindex", "note"),
+               "status: an interface (kind: kernel | tun), wgdroid's note from its up",
+               rest=True),
+    RecordKind("xfer", ("iface", "peer", "rx", "tx"), "status: the first transfer sample"),
+    RecordKind("dump", ("line",), "status: a `wg show all dump` line, keys hidden", rest=True),
+    # stderr, after TAG_PREFIX
+    RecordKind("fail", ("failure",), "why the script stopped: a kind (failures.py), then "
+               "its values, tab-separated", rest=True),
+    RecordKind("step", ("step",), "what the script runs now", rest=True),
+)}
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: str
+    fields: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> str:
+        return self.fields[RECORDS[self.kind].fields.index(name)]
+
+
+def records(text: str, *kinds: str) -> list[Record]:
+    """The records in a script's stdout (only KINDS if given). Lines that are
+    no record of a known kind with its number of fields are not ours."""
+    found = []
+    for line in text.splitlines():
+        kind, sep, rest = line.partition("\t")
+        spec = RECORDS.get(kind)
+        if spec is None or not sep or (kinds and kind not in kinds):
+            continue
+        n = len(spec.fields)
+        parts = rest.split("\t", n - 1) if spec.rest else rest.split("\t")
+        if len(parts) == n:
+            found.append(Record(kind, tuple(parts)))
+    return found
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A `fail` record: the failure's kind and its values."""
+
+    kind: str
+    values: tuple[str, ...] = ()
+
+    @property
+    def detail(self) -> str:
+        return " ".join(self.values)
+
+
+@dataclass(frozen=True)
+class Stderr:
+    lines: list[str]  # what the tools said (none of ours)
+    tags: list[Tag]  # why the script stopped
+    steps: list[str]  # what it ran, in order
+    granted: bool  # whether root was granted
+
+
+def split_stderr(text: str) -> Stderr:
+    """A script's stderr: the tools' lines apart from ours."""
+    lines: list[str] = []
+    tags: list[Tag] = []
+    steps: list[str] = []
+    granted = False
+    for line in text.splitlines():
+        if not line.startswith(TAG_PREFIX):
+            lines.append(line)
+        elif line == GRANTED_TAG:
+            granted = True
+        elif line.startswith(METHOD_TAG) or line == NOT_ROOT_TAG:
+            continue
+        else:
+            for rec in records(line[len(TAG_PREFIX):], "fail", "step"):
+                if rec.kind == "step":
+                    steps.append(rec["step"])
+                else:
+                    kind, *values = rec["failure"].split("\t")
+                    tags.append(Tag(kind, tuple(values)))
+    return Stderr(lines, tags, steps, granted)
+
+
+# wireguard-go prints a boxed warning banner (its "running wireguard-go is
+# not required" notice) before anything useful.
+_BANNER = re.compile(r"^[\u2500-\u257f]")
+
+
+def trimmed(lines: Iterable[str], limit: int = 8) -> str:
+    """A tool's stderr for a one-line error: no `[#]` echo lines, no banner
+    boxes, the last few lines."""
+    kept = [
+        ln.strip() for ln in lines
+        if ln.strip() and not ln.startswith("[#]") and not _BANNER.match(ln.strip())
+    ]
+    return "; ".join(kept[-limit:])

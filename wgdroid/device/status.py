@@ -1,9 +1,9 @@
 """Tunnel status: the one-round-trip status script, the pure parser of its
 output (`wg show all dump` plus a few facts), and rate computation.
 
-The private key never leaves the phone: the script replaces the private key
-of interface lines and the preshared key of peer lines with `(hidden)`
-before the dump is printed, and the parser drops that field anyway.
+The private key never leaves the phone: the script (sh/status.sh) replaces
+the private key of interface lines and the preshared key of peer lines with
+`(hidden)` before the dump is printed, and the parser drops that field anyway.
 
 JSON schema of `wgdroid status --json` (schema 1; fields are only added):
 
@@ -134,44 +134,12 @@ class DeviceStatus:
 
 # -- the script ---------------------------------------------------------------
 
-_F = "[^\t]*"  # one dump field
 
-
-def hide_secrets_sed() -> str:
-    """A sed program that blanks field 2 of 5-field lines (the private key)
-    and field 3 of 9-field peer lines (the preshared key, unless `(none)`)."""
-    iface = f"s/^\\({_F}\\)\t{_F}\\(\t{_F}\t{_F}\t{_F}\\)$/\\1\t{HIDDEN}\\2/"
-    peer = (
-        f"/^{_F}\t{_F}\t(none)\t/!s/^\\({_F}\t{_F}\\)\t{_F}\\(\\(\t{_F}\\)\\{{6\\}}\\)$/"
-        f"\\1\t{HIDDEN}\\2/"
-    )
-    return f"{iface}\n{peer}"
-
-
-def status_script(sample_seconds: float | None) -> str:
-    """Root script: the phone's time, per-interface facts, an optional first
-    transfer sample, then the dump with secrets hidden; all on stdout."""
-    lines = [
-        "command -v wg >/dev/null 2>&1 || " + sc.fail("missing-tools", "wg not found"),
-        'printf "N\\t%s\\n" "$(date +%s)"',
-        "ifs=$(wg show interfaces) || " + sc.fail("wg", "wg show interfaces failed"),
-        "for i in $ifs; do",
-        "  k=kernel; [ -e /sys/class/net/$i/tun_flags ] && k=tun",
-        "  x=$(cat /sys/class/net/$i/ifindex 2>/dev/null)",
-        f'  s=$(cat {sc.STATE_DIR}/"$i" 2>/dev/null)',
-        '  printf "I\\t%s\\t%s\\t%s\\t%s\\n" "$i" "$k" "$x" "$s"',
-        "done",
-    ]
-    if sample_seconds:
-        lines += [
-            "wg show all transfer | sed 's/^/T\t/'",
-            f"sleep {sample_seconds:g}",
-        ]
-    lines += [
-        # A pipe, not a temp file: the unhidden dump never touches the disk.
-        f"wg show all dump | sed {sc.q(hide_secrets_sed())} | sed 's/^/D\t/'",
-    ]
-    return "\n".join(lines)
+def status_script(sample_seconds: float | None, *, timeout: float = 30.0) -> str:
+    """Root script (sh/status.sh): the phone's time, per-interface facts, an
+    optional first transfer sample, then the dump with secrets hidden."""
+    sample = f"{sample_seconds:g}" if sample_seconds else ""
+    return sc.Script("status", timeout=timeout).call("op_status", sample).render()
 
 
 # -- the parser ---------------------------------------------------------------
@@ -243,19 +211,16 @@ def parse_status_output(
     facts: dict[str, _Facts] = {}
     first: dict[tuple[str, str], tuple[int, int]] = {}
     dump: list[str] = []
-    for line in stdout.splitlines():
-        tag, _, rest = line.partition(TAB)
-        if tag == "N":
-            now = int(rest) if rest.strip().isdigit() else None
-        elif tag == "I":
-            f = [*rest.split(TAB), "", "", "", ""][:4]
-            facts[f[0]] = _Facts(f[1], f[2], f[3].strip())
-        elif tag == "T":
-            f = rest.split(TAB)
-            if len(f) == 4 and f[2].isdigit() and f[3].isdigit():
-                first[(f[0], f[1])] = (int(f[2]), int(f[3]))
-        elif tag == "D":
-            dump.append(rest)
+    for r in sc.records(stdout, "now", "iface", "xfer", "dump"):
+        if r.kind == "now":
+            now = int(r["time"]) if r["time"].strip().isdigit() else None
+        elif r.kind == "iface":
+            facts[r["name"]] = _Facts(r["kind"], r["ifindex"], r["note"].strip())
+        elif r.kind == "xfer":
+            if r["rx"].isdigit() and r["tx"].isdigit():
+                first[(r["iface"], r["peer"])] = (int(r["rx"]), int(r["tx"]))
+        else:
+            dump.append(r["line"])
     ifaces, peers = parse_dump_lines(dump)
     result: list[InterfaceStatus] = []
     for iface in ifaces:

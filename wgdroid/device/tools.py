@@ -29,8 +29,9 @@ build/device-tools/):
     DIR/wg, DIR/wg-quick[, DIR/wireguard-go]
         flat: used as is, whatever the phone's ABI.
 
-Binaries travel on the root script's stdin (one adb stream), are checked
-(size, SHA-256) and written temp + rename, chown 0:0, chmod 0755.
+The shell side is sh/tools.sh. Binaries travel on the root script's stdin
+(one adb stream), are checked (size, SHA-256) and written temp + rename,
+chown 0:0, chmod 0755.
 
 The userspace backend (`--userspace`): the zip of wgdroid.userspace plus a
 launcher `wgdroid-userspace` that runs `python3 -m wgdroid.userspace` with
@@ -55,27 +56,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wgdroid import __version__
-from wgdroid.device import control
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
-from wgdroid.device.dialect import DETECT_FUNCTION
+from wgdroid.device.failures import NO_TOOLS as NO_TOOLS
+from wgdroid.device.failures import NoToolsError as NoToolsError
 from wgdroid.device.rootshell import RootMethod, run_root
-from wgdroid.errors import (
-    ConflictError,
-    InvalidInputError,
-    MissingToolsError,
-    NotFoundError,
-)
+from wgdroid.errors import InvalidInputError, NotFoundError
 
-BIN_DIR = sc.WGDROID_BIN
-LIB_DIR = f"{sc.WGDROID_DIR}/lib"
-RUN_DIR = f"{sc.WGDROID_DIR}/run"  # the RUNSTATEDIR we ask device builds of wg to use
+BIN_DIR = sc.ANDROID.wgdroid_bin
+LIB_DIR = sc.ANDROID.wgdroid_lib
+RUN_DIR = sc.ANDROID.wgdroid_run  # the RUNSTATEDIR we ask device builds of wg to use
 MODULE_DIR = sc.MAGISK_MODULE
-MODULE_ID = "wgdroid-tools"
-APP_PACKAGE = "com.wireguard.android"
-USERSPACE_ZIP = f"{LIB_DIR}/wgdroid-userspace.zip"
-LAUNCHER = control.USERSPACE_TOOL
+MODULE_ID = sc.MODULE_ID
+APP_PACKAGE = sc.APP_PACKAGE
+USERSPACE_ZIP = sc.ANDROID.userspace_zip
+LAUNCHER = sc.USERSPACE_TOOL
 BINARIES = ("wg", "wg-quick", "wireguard-go")
 TOOLS = (*BINARIES, LAUNCHER)
 # The app's native-lib names for its bundled tools.
@@ -84,19 +79,6 @@ APP_LIBS = {"wg": "libwg.so", "wg-quick": "libwg-quick.so"}
 ABI_LIB_DIRS = {"arm64-v8a": "arm64", "armeabi-v7a": "arm", "x86_64": "x86_64", "x86": "x86"}
 MAX_BINARY = 64 * 1024 * 1024  # wireguard-go is ~5 MiB; anything this big is a mistake
 INSTALL_TIMEOUT = 180.0
-
-NO_TOOLS = (
-    "no wg/wg-quick on the phone and nothing to reuse (not on PATH, not in a Magisk "
-    "module, no official WireGuard app): run `wgdroid tools install --from DIR` with "
-    "binaries for the phone's ABI (scripts/build-device-tools builds them into "
-    "build/device-tools/<abi>/), or install the official WireGuard app and run "
-    "`wgdroid tools install` again"
-)
-
-
-class NoToolsError(MissingToolsError):
-    """Nothing to install from: the message says the fixes."""
-
 
 @dataclass(frozen=True)
 class Location:
@@ -161,91 +143,22 @@ class InstallResult:
         }
 
 
-# -- shell pieces ---------------------------------------------------------------
-
-# The UAPI socket directory compiled into a wg binary (RUNSTATEDIR/wireguard).
-SOCK_DIR_FN = r"""sock_dir() {
-  s=$(grep -ao '/[-A-Za-z0-9_./]*/wireguard/%s\.sock' "$1" 2>/dev/null | head -n 1)
-  [ -n "$s" ] || s=$(strings "$1" 2>/dev/null | grep '/wireguard/%s\.sock$' | head -n 1)
-  [ -n "$s" ] || s=/var/run/wireguard/%s.sock
-  echo "${s%/%s.sock}"
-}"""
-
-_APP_FN = f"""app_apk() {{
-  pm path {APP_PACKAGE} 2>/dev/null | sed -n 's/^package://p' | head -n 1
-}}
-app_lib() {{
-  [ -n "$a" ] || return 1
-  for f in "${{a%/*}}"/lib/*/"$1"; do [ -f "$f" ] && {{ echo "$f"; return 0; }}; done
-  return 1
-}}"""
-
-_PY_FN = """find_python() {
-  command -v python3 2>/dev/null && return 0
-  for p in /data/data/com.termux/files/usr/bin/python3 /data/local/bin/python3; do
-    [ -x "$p" ] && { echo "$p"; return 0; }
-  done
-  return 1
-}"""
-
-
-def status_script() -> str:
-    app_bin = sc.APP_BIN
-    return "\n".join([
-        DETECT_FUNCTION, SOCK_DIR_FN, _APP_FN, _PY_FN,
-        "k() { printf 'K\\t%s\\t%s\\n' \"$1\" \"$2\"; }",
-        'k abi "$(getprop ro.product.cpu.abi)"',
-        'k abilist "$(getprop ro.product.cpu.abilist)"',
-        "[ -d /sys/module/wireguard ] && k module yes",
-        "a=$(app_apk); k app_apk \"$a\"",
-        "detail() {",
-        '  case "$1" in',
-        '    wg|wireguard-go) "$2" --version 2>&1 | head -n 1 ;;',
-        '    wg-quick) wg_dialect "$2" ;;',
-        f'    {LAUNCHER}) sed -n 2p "$2" | sed -n "s/^# {LAUNCHER} //p" ;;',
-        "  esac",
-        "}",
-        # One F line per place a tool is found (the host drops duplicates).
-        'loc() { [ -f "$2" ] && [ -x "$2" ] && '
-        'printf \'F\\t%s\\t%s\\t%s\\t%s\\n\' "$1" "$2" "$3" "$(detail "$1" "$2")"; }',
-        f"for t in {' '.join(TOOLS)}; do",
-        '  p=$(command -v "$t" 2>/dev/null) && printf \'A\\t%s\\t%s\\n\' "$t" "$p"',
-        '  for d in $(echo "$PATH" | tr : " ") /data/adb/modules/*/system/bin '
-        "/data/adb/modules/*/system/xbin; do",
-        '    case "$d" in',
-        f"      {BIN_DIR}) s=wgdroid ;;",
-        f"      {app_bin}) s=app ;;",
-        "      /system/*) s=system ;;",
-        '      /data/adb/modules/*) m=${d#/data/adb/modules/}; s="magisk:${m%%/*}" ;;',
-        "      *) s=path ;;",
-        "    esac",
-        '    loc "$t" "$d/$t" "$s"',
-        "  done",
-        "done",
-        *(f'f=$(app_lib {lib}) && loc {tool} "$f" app-lib' for tool, lib in APP_LIBS.items()),
-        'w=$(command -v wg 2>/dev/null) && k socket_dir "$(sock_dir "$w")"',
-        'if py=$(find_python); then',
-        '  k python3 "$py"',
-        '  k cryptography "$("$py" -c \'import cryptography; print(cryptography.__version__)\''
-        ' 2>/dev/null)"',
-        "fi",
-    ])
-
-
 def parse_status(serial: str, stdout: str) -> ToolsStatus:
-    """The pure part: K/A/F lines to a ToolsStatus."""
+    """The pure part: `fact`, `active` and `found` records to a ToolsStatus."""
     st = ToolsStatus(serial, tools={t: ToolState(t) for t in TOOLS})
     values: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
-    for line in stdout.splitlines():
-        f = line.split("\t")
-        if f[0] == "K" and len(f) == 3:
-            values[f[1]] = f[2].strip()
-        elif f[0] == "A" and len(f) == 3 and f[1] in st.tools:
-            st.tools[f[1]].active = f[2]
-        elif f[0] == "F" and len(f) == 5 and f[1] in st.tools and (f[1], f[2]) not in seen:
-            seen.add((f[1], f[2]))
-            st.tools[f[1]].locations.append(Location(f[2], f[3], f[4].strip() or None))
+    for r in sc.records(stdout, "fact", "active", "found"):
+        if r.kind == "fact":
+            values[r["key"]] = r["value"].strip()
+        elif r["tool"] not in st.tools:
+            continue
+        elif r.kind == "active":
+            st.tools[r["tool"]].active = r["path"]
+        elif (r["tool"], r["path"]) not in seen:
+            seen.add((r["tool"], r["path"]))
+            st.tools[r["tool"]].locations.append(
+                Location(r["path"], r["source"], r["detail"].strip() or None))
     st.abi = values.get("abi") or None
     st.abilist = [a for a in values.get("abilist", "").split(",") if a]
     st.kernel_module = values.get("module") == "yes"
@@ -268,8 +181,9 @@ def parse_status(serial: str, stdout: str) -> ToolsStatus:
 
 def status(device: Device, *, root_timeout: float | None = None) -> ToolsStatus:
     """Where each tool is on the phone, in one root round trip."""
-    res = run_root(device, sc.Script().add(status_script()).render(), root_timeout=root_timeout)
-    sc.raise_for_tags(res.tags, res.stderr_lines, res.returncode, "tools status")
+    script = sc.Script("tools").call("op_tools_status").render()
+    res = run_root(device, script, root_timeout=root_timeout)
+    res.raise_for_failure("tools status")
     st = parse_status(device.serial, res.stdout)
     st.method, st.elapsed = res.method.value, res.elapsed
     return st
@@ -318,86 +232,6 @@ def local_binaries(from_dir: Path, abilist: list[str]) -> tuple[str, dict[str, b
 
 # -- install ----------------------------------------------------------------------
 
-_INSTALL_FNS = r"""TMPS=; MD=
-# Temp files go on any exit, and our dirs too when they hold nothing (all kept, or failed).
-trap 'rm -f "$T" $TMPS; rmdir "$L" "$B" "$W" 2>/dev/null
-  [ -n "$MD" ] && [ -z "$(ls -A "$MD/system/bin" 2>/dev/null)" ] && rm -rf "$MD"' EXIT
-commit() {  # TEMP DEST NAME MODE SOURCE: chown, chmod, rename, report
-  chown 0:0 "$1" && chmod "$4" "$1" || fail write "chmod $2/$3 failed"
-  chcon u:object_r:system_file:s0 "$1" 2>/dev/null
-  mv -f "$1" "$2/$3" || fail write "renaming into $2/$3 failed"
-  printf 'I\t%s\t%s\t%s\n' "$3" "$2/$3" "$5"
-}
-place() {  # DEST NAME MODE SOURCE OFFSET SIZE SHA256: a part of the payload
-  t="$1/.$2.tmp.$$"; TMPS="$TMPS $t"
-  tail -c +$(($5 + 1)) "$T" | head -c "$6" > "$t" || fail write "writing $1/$2 failed"
-  [ "$(wc -c < "$t")" -eq "$6" ] || fail truncated "$2 arrived incomplete"
-  if command -v sha256sum >/dev/null 2>&1; then
-    [ "$(sha256sum < "$t" | cut -d' ' -f1)" = "$7" ] || fail corrupt "$2 arrived damaged"
-  fi
-  commit "$t" "$1" "$2" "$3" "$4"
-}
-copy() {  # DEST NAME SRC SOURCE
-  t="$1/.$2.tmp.$$"; TMPS="$TMPS $t"
-  cp "$3" "$t" || fail write "copying $3 failed"
-  commit "$t" "$1" "$2" 755 "$4"
-}
-"""
-
-
-def _launcher_lines() -> list[str]:
-    """Script lines that write the launcher; need $py, $sd, $TD-independent BIN_DIR."""
-    return [
-        f"t={BIN_DIR}/.{LAUNCHER}.tmp.$$; TMPS=\"$TMPS $t\"",
-        "{",
-        "  echo '#!/system/bin/sh'",
-        f"  echo '# {LAUNCHER} {__version__}'",
-        "  echo '# wgdroid tools install --userspace wrote this: wgdroid.userspace on python3.'",
-        "  echo '# wg looks for UAPI sockets in the directory compiled into it: this one.'",
-        "  echo \"mkdir -p '$sd' && chmod 700 '$sd' || exit 1\"",
-        "  echo \"export WGDROID_UAPI_DIR='$sd'\"",
-        f"  echo \"export PYTHONPATH='{USERSPACE_ZIP}'\\\"\\${{PYTHONPATH:+:\\$PYTHONPATH}}\\\"\"",
-        "  echo \"exec '$py' -m wgdroid.userspace \\\"\\$@\\\"\"",
-        '} > "$t" || fail write "writing the launcher failed"',
-        f'commit "$t" {BIN_DIR} {LAUNCHER} 755 wgdroid',
-    ]
-
-
-def _userspace_lines(zip_off: int, zip_size: int, zip_sha: str) -> list[str]:
-    py_missing = sc.q(
-        "the userspace backend needs python3 on the phone (with the cryptography "
-        "package), e.g. Termux's: `pkg install python python-cryptography`"
-    )
-    no_crypto = sc.q(
-        "python3 on the phone lacks the cryptography package: `pip install cryptography` "
-        "(Termux: `pkg install python-cryptography`)"
-    )
-    android_wgq = sc.q(
-        "the userspace backend needs the Linux wg-quick (it starts a userspace "
-        "implementation); this phone's is the Android one: `wgdroid tools install --from DIR` "
-        "with a Linux wg-quick"
-    )
-    return [
-        "py=$(find_python) || fail no-python " + py_missing,
-        '"$py" -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>/dev/null || '
-        'fail no-python "the userspace backend needs Python 3.11 or newer; $py is '
-        '$("$py" -V 2>&1)"',
-        '"$py" -c "import cryptography" 2>/dev/null || fail no-python ' + no_crypto,
-        '[ "$(wg_dialect)" = linux ] || fail no-linux-wgquick '
-        + android_wgq,
-        'sd=$(sock_dir "$(command -v wg)")',
-        'case "$sd$py" in *[!-A-Za-z0-9_./+=]*) fail write "unusual path: $sd $py" ;; esac',
-        'if ! mkdir -p "$sd" 2>/dev/null; then',
-        '  fail socket-dir "this phone\'s wg looks for UAPI sockets in $sd, which cannot be '
-        f"created here (no /var/run on Android): use a wg built with RUNSTATEDIR={RUN_DIR} "
-        '(`wgdroid tools install --from DIR`)"',
-        "fi",
-        f"place {LIB_DIR} {USERSPACE_ZIP.rsplit('/', 1)[1]} 644 wgdroid "
-        f"{zip_off} {zip_size} {zip_sha}",
-        *_launcher_lines(),
-        'printf \'S\\t%s\\n\' "$sd"',
-    ]
-
 
 def install_script(
     pushed: dict[str, tuple[int, int, str]],
@@ -406,78 +240,23 @@ def install_script(
     userspace: tuple[int, int, str] | None,
     magisk_module: bool,
 ) -> str:
-    """The one root script of `tools install`. `pushed`: tool -> (offset, size, sha256)
-    in the stdin payload; `userspace`: the zip's (offset, size, sha256)."""
-    s = sc.Script().add(DETECT_FUNCTION, SOCK_DIR_FN, _APP_FN, _PY_FN)
-    payload = bool(pushed) or userspace is not None
-    s.add(
-        f"W={sc.WGDROID_DIR}; B={BIN_DIR}; L={LIB_DIR}",
-        'T=; mkdir -p "$B" "$L" || fail write "cannot create $B"',
-        'chown 0:0 "$W" "$B" "$L"; chmod 755 "$W" "$B" "$L"',
-        _INSTALL_FNS,
-    )
-    if payload:
-        s.add('T="$W/.payload.$$"', 'cat > "$T" || fail write "receiving the payload failed"')
-    if "wg-quick" in pushed:
-        # The Linux wg-quick is a bash script: refuse before writing anything if
-        # the phone can't run it (Android has no /bin/bash).
-        s.add(
-            f'l=$(tail -c +{pushed["wg-quick"][0] + 1} "$T" | head -n 1)',
-            'case "$l" in',
-            "  '#!'*) i=${l#??}; set -- $i",
-            '    [ -x "$1" ] || fail no-interpreter "the pushed wg-quick is a script for $1, '
-            "which this phone lacks: install it (e.g. Termux's bash) and fix the script's "
-            'first line, or push the Android wg-quick (scripts/build-device-tools)" ;;',
-            "esac",
-        )
-    if magisk_module:
-        m = MODULE_DIR
-        s.add(
-            "[ -d /data/adb/modules ] || fail not-magisk "
-            + sc.q("no /data/adb/modules: --magisk-module needs Magisk"),
-            f'MD={m}; TD={m}/system/bin; mkdir -p "$TD" || fail write "cannot create {m}"',
-            f"chown -R 0:0 {m}; chmod 755 {m} {m}/system \"$TD\"",
-            f"t={m}/.module.prop.tmp.$$; TMPS=\"$TMPS $t\"",
-            "printf '%s\\n' id=" + MODULE_ID + " 'name=WireGuard tools (wgdroid)' "
-            + sc.q(f"version={__version__}") + " versionCode=1 author=wgdroid "
-            + sc.q("description=wg, wg-quick and wireguard-go installed by wgdroid")
-            + ' > "$t" || fail write "writing module.prop failed"',
-            f'commit "$t" {m} module.prop 644 wgdroid >/dev/null',
-        )
-    else:
-        s.add('TD="$B"')
-    for tool, (off, size, sha) in sorted(pushed.items()):
-        s.add(f'place "$TD" {sc.q(tool)} 755 local {off} {size} {sha}')
-    if reuse:
-        s.add("a=$(app_apk)")
-        for tool, lib in APP_LIBS.items():
-            if tool in pushed:
-                continue
-            s.add(
-                f"if p=$(command -v {tool} 2>/dev/null); then printf 'I\\t%s\\t%s\\t%s\\n' "
-                f"{tool} \"$p\" kept",
-                f'elif f=$(app_lib {lib}); then copy "$TD" {tool} "$f" app-lib',
-                "fi",
-            )
-    s.add(
-        "if ! command -v wg >/dev/null 2>&1 || ! command -v wg-quick >/dev/null 2>&1; then",
-        "  " + sc.fail("no-tools", "wg and wg-quick"),
-        "fi",
-    )
-    if userspace is not None:
-        s.add(*_userspace_lines(*userspace))
-    s.add("sync")
-    return s.render()
+    """The one root script of `tools install` (sh/tools.sh `op_tools_install`).
+    `pushed`: tool -> (offset, size, sha256) in the stdin payload; `userspace`:
+    the zip's (offset, size, sha256)."""
 
+    def spec(part: tuple[int, int, str]) -> str:
+        off, size, sha = part
+        if not all(c in "0123456789abcdef" for c in sha):
+            raise InvalidInputError("not a hex digest")
+        return f"{int(off)}:{int(size)}:{sha}"
 
-def _raise_install(tags: list[sc.Tag], stderr_lines: list[str], returncode: int) -> None:
-    for tag in tags:
-        if tag.kind == "no-tools":
-            raise NoToolsError(NO_TOOLS)
-        if tag.kind in ("no-python", "no-linux-wgquick", "socket-dir", "not-magisk",
-                        "no-interpreter"):
-            raise MissingToolsError(tag.detail)
-    sc.raise_for_tags(tags, stderr_lines, returncode, "installing tools")
+    if not set(pushed) <= set(BINARIES):
+        raise InvalidInputError(f"only {', '.join(BINARIES)} can be pushed")
+    specs = [f"{tool}:{spec(part)}" for tool, part in sorted(pushed.items())]
+    return sc.Script("tools", timeout=INSTALL_TIMEOUT).call(
+        "op_tools_install", int(reuse), int(magisk_module),
+        spec(userspace) if userspace is not None else "-", *specs,
+    ).render()
 
 
 def _abilist(device: Device) -> list[str]:
@@ -528,53 +307,24 @@ def install(
     res = run_root(device, script, stdin=stdin, root_timeout=root_timeout,
                    timeout=INSTALL_TIMEOUT)
     trips += 1
-    _raise_install(res.tags, res.stderr_lines, res.returncode)
-    placed = []
-    sock: str | None = None
-    for line in res.stdout.splitlines():
-        f = line.split("\t")
-        if f[0] == "I" and len(f) == 4:
-            action = {"kept": "kept", "app-lib": "copied"}.get(f[3], "installed")
-            placed.append(Placed(f[1], action, f[2], f[3]))
-        elif f[0] == "S" and len(f) == 2:
-            sock = f[1]
+    res.raise_for_failure("installing tools")
+    placed = [
+        Placed(r["tool"], {"kept": "kept", "app-lib": "copied"}.get(r["source"], "installed"),
+               r["path"], r["source"])
+        for r in res.records("placed")
+    ]
+    sock = next((r["path"] for r in res.records("sockdir")), None)
     return InstallResult(placed, res.method, res.elapsed, trips, sock)
 
 
 # -- remove -----------------------------------------------------------------------
-
-_MODULE_ID_LINE = f"id={MODULE_ID}"
-
-
-def remove_script(*, force: bool) -> str:
-    m = MODULE_DIR
-    return sc.Script().add(
-        f"W={sc.WGDROID_DIR}; M={m}",
-        'if [ -d "$W" ] || [ -d "$M" ]; then',
-        '  up=$(echo $(wg show interfaces 2>/dev/null))',
-        ('  [ -n "$up" ] && fail in-use "$up"' if not force else "  :"),
-        "fi",
-        'if [ -d "$W" ]; then rm -rf "$W" || fail rm "rm -rf $W failed"; '
-        "printf 'R\\t%s\\n' \"$W\"; fi",
-        # Only a module this tool wrote (its id), never someone else's.
-        f'if [ -f "$M/module.prop" ] && grep -qx {sc.q(_MODULE_ID_LINE)} "$M/module.prop"; then',
-        '  rm -rf "$M" || fail rm "rm -rf $M failed"; printf \'R\\t%s\\n\' "$M"',
-        "fi",
-        "sync",
-    ).render()
 
 
 def remove(device: Device, *, force: bool = False,
            root_timeout: float | None = None) -> list[str]:
     """Undo `install`: delete /data/adb/wgdroid and our Magisk module. Refused
     while a tunnel is up (it may run on these tools), unless `force`."""
-    res = run_root(device, remove_script(force=force), root_timeout=root_timeout)
-    tag = res.tag("in-use")
-    if tag is not None:
-        raise ConflictError(
-            f"tunnels are up ({tag.detail}) and may be using wgdroid's tools",
-            hint="`wgdroid disable NAME` first, or pass --force",
-        )
-    sc.raise_for_tags(res.tags, res.stderr_lines, res.returncode, "removing tools")
-    return [ln.split("\t", 1)[1] for ln in res.stdout.splitlines() if ln.startswith("R\t")]
-
+    script = sc.Script("tools").call("op_tools_remove", int(force)).render()
+    res = run_root(device, script, root_timeout=root_timeout)
+    res.raise_for_failure("removing tools")
+    return [r["path"] for r in res.records("removed")]

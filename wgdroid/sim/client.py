@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wgdroid import errors
-from wgdroid.sim.control import SERIALS_FILE, socket_path, state_dir
+from wgdroid.sim.control import SERIALS_FILE, socket_path, state_dir, unwrap
 from wgdroid.sim.phone.node import RunResult
 
 START_TIMEOUT = 30.0
@@ -96,14 +96,7 @@ class SimClient:
             sock.close()
         if not data:
             raise errors.EnvironmentProblem("the simulator closed the connection")
-        reply: dict[str, Any] = json.loads(data)
-        if not reply.pop("ok", False):
-            cls = getattr(errors, str(reply.get("kind")), errors.WgdroidError)
-            known = isinstance(cls, type) and issubclass(cls, errors.WgdroidError)
-            if not known or cls is errors.DeviceCommandError:
-                cls = errors.WgdroidError
-            raise cls(str(reply.get("error")), hint=reply.get("hint"))
-        return reply
+        return unwrap(json.loads(data))
 
     # -- conveniences --------------------------------------------------------
     def start(self, devices: int = 1, profile: str = "pixel", **opts: Any) -> list[dict[str, Any]]:
@@ -115,6 +108,13 @@ class SimClient:
                 android_net=opts.get("android_net"))
         if devices < 1:
             raise errors.UsageError("--devices must be at least 1")
+        if opts.get("kernel") not in (None, "host", "vm"):
+            raise errors.UsageError(f"unknown kernel {opts['kernel']!r} (host or vm)")
+        if opts.get("kernel") == "vm":
+            from wgdroid.sim.vm.machine import boot_timeout, preflight
+
+            preflight()  # qemu and the kernel, before a daemon is started for nothing
+            opts["boot_timeout"] = boot_timeout()
         self.stale_serials = self.ensure_daemon()
         params = {k: v for k, v in opts.items() if v is not None}
         try:

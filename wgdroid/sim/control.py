@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+from wgdroid import errors
 
 REQUEST_LIMIT = 1 << 20
 SERIALS_FILE = "serials"  # the phones' serials, one a line, kept by the daemon
@@ -24,3 +27,14 @@ def state_dir() -> Path:
 
 def socket_path(state: Path) -> Path:
     return state / "control.sock"
+
+
+def unwrap(reply: dict[str, Any]) -> dict[str, Any]:
+    """A daemon reply without its "ok", or the error it carries, raised."""
+    if not reply.pop("ok", False):
+        cls = getattr(errors, str(reply.get("kind")), errors.WgdroidError)
+        known = isinstance(cls, type) and issubclass(cls, errors.WgdroidError)
+        if not known or cls is errors.DeviceCommandError:
+            cls = errors.WgdroidError
+        raise cls(str(reply.get("error")), hint=reply.get("hint"))
+    return reply

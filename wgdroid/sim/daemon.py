@@ -23,6 +23,7 @@ from wgdroid.sim.control import REQUEST_LIMIT, SERIALS_FILE, socket_path
 from wgdroid.sim.phone.phone import Phone
 from wgdroid.sim.profiles import resolve
 from wgdroid.sim.simulator import Simulator
+from wgdroid.sim.vm.phones import PHONE_OPS, VmPhones
 
 
 def describe(phone: Phone) -> dict[str, Any]:
@@ -46,6 +47,7 @@ def describe(phone: Phone) -> dict[str, Any]:
         "tunnel_ip": uplink.tunnel_ip,
         "server_tunnel_ip": str(Simulator.server_tunnel_ip),
         "counters": dict(phone.counters.counts),
+        "kernel": "host",  # the VM's phones say "vm" (wgdroid.sim.vm.phones)
     }
 
 
@@ -53,6 +55,7 @@ class Daemon:
     def __init__(self, state: Path) -> None:
         self.state = state
         self.sim = Simulator(state)
+        self.vm = VmPhones(state / "vm", self.sim)  # nothing runs until a VM phone starts
         self.done = asyncio.Event()
         self.server: asyncio.AbstractServer | None = None
 
@@ -74,38 +77,49 @@ class Daemon:
             await self.done.wait()
         finally:
             self.server.close()
-            await self.sim.close()
+            await asyncio.gather(self.vm.close(), self.sim.close())
             # Only our own socket: a new daemon may already be listening there.
             with contextlib.suppress(FileNotFoundError):
                 if path.stat().st_ino == inode:
                     path.unlink()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            line = await reader.readline()
-            request = json.loads(line)
-            reply: dict[str, Any] = {"ok": True, **await self.handle(request)}
-        except WgdroidError as exc:
-            reply = {"ok": False, "kind": type(exc).__name__, "error": exc.message,
-                     "hint": exc.hint}
-        except Exception as exc:  # report, keep serving the other phones
-            reply = {"ok": False, "kind": "WgdroidError",
-                     "error": f"simulator: {type(exc).__name__}: {exc}"}
+        reply = await self.answer(await reader.readline())
         with contextlib.suppress(ConnectionError):
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
             writer.close()
 
+    async def answer(self, line: bytes) -> dict[str, Any]:
+        """The reply to one request line (also what the VM guest answers with)."""
+        try:
+            return {"ok": True, **await self.handle(json.loads(line))}
+        except WgdroidError as exc:
+            return {"ok": False, "kind": type(exc).__name__, "error": exc.message,
+                    "hint": exc.hint}
+        except Exception as exc:  # report, keep serving the other phones
+            return {"ok": False, "kind": "WgdroidError",
+                    "error": f"simulator: {type(exc).__name__}: {exc}"}
+
     def _save_serials(self) -> None:
         """For the next `sim start` after a crash: which adb entries are stale."""
         path = self.state / SERIALS_FILE
-        path.write_text("".join(f"{p.serial}\n" for p in self.sim.phones.values()))
+        path.write_text("".join(f"{s}\n" for s in [
+            *(p.serial for p in self.sim.phones.values()), *self.vm.phones]))
 
     async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
         if op == "ping":
             return {"pid": os.getpid()}
+        if op in PHONE_OPS and self.vm.owns(str(req.get("serial"))):
+            return await self.vm.forward(req)
         if op == "start":
+            if req.get("kernel", "host") not in ("host", "vm"):
+                raise UsageError(f"unknown kernel {req.get('kernel')!r} (host or vm)")
+            if req.get("kernel") == "vm":
+                vm_phones = await self.vm.start(req)
+                self._save_serials()
+                return {"phones": vm_phones}
             profile = resolve(req.get("profile") or "pixel", root=req.get("root"),
                               su_policy=req.get("su_policy"), su_timeout=req.get("su_timeout"),
                               userns=req.get("userns"), android_net=req.get("android_net"))
@@ -114,15 +128,21 @@ class Daemon:
             self._save_serials()
             return {"phones": [describe(p) for p in phones]}
         if op == "list":
-            return {"phones": [describe(p) for p in self.sim.phones.values()]}
+            return {"phones": [describe(p) for p in self.sim.phones.values()]
+                    + await self.vm.listing()}
         if op == "stop":
+            serials = [str(s) for s in req.get("serials", [])]
+            in_vm = list(self.vm.phones) if req.get("all") else [
+                s for s in serials if self.vm.owns(s)]
             targets = (list(self.sim.phones.values()) if req.get("all")
-                       else [self.sim.find(s) for s in req.get("serials", [])])
-            await asyncio.gather(*(self.sim.remove_phone(p) for p in targets))
+                       else [self.sim.find(s) for s in serials if s not in in_vm])
+            _, vm_stopped = await asyncio.gather(
+                asyncio.gather(*(self.sim.remove_phone(p) for p in targets)),
+                self.vm.stop(in_vm))
             self._save_serials()
             if req.get("all"):
                 self.done.set()
-            return {"stopped": [p.serial for p in targets]}
+            return {"stopped": [p.serial for p in targets] + vm_stopped}
         if op == "run":
             phone = self.sim.find(str(req["serial"]))
             result = await phone.run(

@@ -68,6 +68,7 @@ class Simulator:
         self._used_ports: set[int] = set()
         self._started = False
         self._lock = asyncio.Lock()
+        self.adb_host = "127.0.0.1"  # where adbd listens (the VM guest: its NIC's address)
 
     server_tunnel_ip = str(SERVER_TUNNEL_IP)
 
@@ -96,7 +97,7 @@ class Simulator:
             raise
         self._started = True
 
-    def _pick_port(self, wanted: int | None) -> int:
+    def pick_port(self, wanted: int | None) -> int:
         port = wanted or FIRST_PORT
         if wanted and (wanted in EMULATOR_PORTS or wanted in self._used_ports
                        or not port_free(wanted)):
@@ -107,6 +108,9 @@ class Simulator:
                 raise EnvironmentProblem("no free TCP port for the phone's adbd")
         self._used_ports.add(port)
         return port
+
+    def release_port(self, port: int) -> None:
+        self._used_ports.discard(port)
 
     async def add_phones(
         self, count: int, profile: Profile, *, first_port: int | None = None
@@ -123,7 +127,7 @@ class Simulator:
                 index = self._next_index
                 self._next_index += 1
                 phone = Phone(profile, index, self.state_dir / "phones" / str(index))
-                phone.port = self._pick_port(first_port + n if first_port else None)
+                phone.port = self.pick_port(first_port + n if first_port else None)
                 phone.port_fixed = bool(first_port)
                 phone.serial = f"127.0.0.1:{phone.port}"
                 made.append(phone)
@@ -165,14 +169,14 @@ class Simulator:
         syncd = (phone.node.spec.venv_python, "-m", "wgdroid.sim.adb.syncd")
         for _ in range(50):
             try:
-                server = await serve_device(phone, "127.0.0.1", phone.port, syncd_argv=syncd)
+                server = await serve_device(phone, self.adb_host, phone.port, syncd_argv=syncd)
                 break
             except OSError as exc:
                 # Someone else took the port since we picked it: take the next one,
                 # unless the user asked for this port.
                 if exc.errno != errno.EADDRINUSE or phone.port_fixed:
                     raise
-                phone.port = self._pick_port(None)  # the taken one stays reserved
+                phone.port = self.pick_port(None)  # the taken one stays reserved
                 phone.serial = f"127.0.0.1:{phone.port}"
         else:
             raise EnvironmentProblem("no free TCP port for the phone's adbd")
@@ -196,7 +200,7 @@ class Simulator:
                 await self.internet.remove_peer(public)
         await phone.stop()
         self.phones.pop(phone.index, None)
-        self._used_ports.discard(phone.port)
+        self.release_port(phone.port)
         shutil.rmtree(phone.home, ignore_errors=True)
 
     async def start_iperf(self) -> str:

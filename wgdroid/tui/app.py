@@ -1,52 +1,56 @@
-"""The wgdroid TUI application: state, polling, and the one error handler.
+"""The wgdroid TUI application: polling, the operation runner, and the one
+error handler. What is known lives in `state.Session`; what actions do lives
+in `flows.Flows`; the screens render the session when told it changed.
 
-Device I/O runs only in thread workers. The two polls (phones every 2 s, the
-chosen phone's status every 1 s) re-arm their timer only after the previous
-poll finished, so they never overlap or pile up on a hung phone, and the
-status poll pauses while a modal dialog is open. Every worker failure lands in
-`_worker_changed`, which shows the device's own message as a notification.
+Device I/O runs only in thread workers, which post their results as messages
+(`messages.py`). The two polls (phones every 2 s, the chosen phone's status
+every 1 s) re-arm their timer only after the previous poll finished, so they
+never overlap or pile up on a hung phone, and the status poll pauses while a
+modal dialog is open. Every worker failure lands in `_worker_changed`, which
+shows the device's own message as a notification.
 
-Startup: importing this module costs ~200 ms cold (Textual itself); the
-config parser and pydantic (~165 ms), the device layer with adbutils (~95 ms)
-and QR code support (segno ~100 ms, Pillow + zxing ~30 ms) are imported only
-when first used, so the first paint comes at ~60-160 ms here.
+Startup: importing this module costs ~200 ms cold (Textual itself) plus
+~30 ms for the device layer; the config parser and pydantic (~95 ms) and QR
+code support (~95 ms) are imported only when first used, in workers or dialogs.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import sys
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
-from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from wgdroid.tui._start_time import START  # first: startup is measured from here
-from wgdroid.tui.adapter import DeviceAPI, Snapshot
+from wgdroid.tui.actions import BY_ID, Scope
+from wgdroid.tui.adapter import AdbAdapter, DeviceAPI, Snapshot
+from wgdroid.tui.bindings import bindings
 from wgdroid.tui.commands import WgdroidCommands
 from wgdroid.tui.errors_view import describe
-from wgdroid.tui.ops import TunnelOps
-from wgdroid.tui.screens.main import MainScreen
-from wgdroid.tui.widgets.activity import ActivityLog
-from wgdroid.tui.widgets.device_table import DeviceTable
-from wgdroid.tui.widgets.tunnel_table import TunnelTable
+from wgdroid.tui.flows import Flows
+from wgdroid.tui.messages import (
+    ActivityLogged,
+    DevicesListed,
+    DoctorDone,
+    SessionChanged,
+    SnapshotPolled,
+)
+from wgdroid.tui.screens.main import MainScreen, PhoneChosen
+from wgdroid.tui.state import Session
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import DeviceInfo
-    from wgdroid.device.doctor import Capabilities
 
 STATUS_INTERVAL = 1.0  # the official app polls its detail view every second
 DEVICES_INTERVAL = 2.0
-HISTORY = 60  # sparkline samples kept per tunnel
-ACTIVITY_LINES = 500
 
 
 @dataclass
@@ -57,11 +61,12 @@ class _Op:
     started: float
 
 
-class WgdroidApp(TunnelOps, App[int]):
+class WgdroidApp(App[int]):
     CSS_PATH = "wgdroid.tcss"
     TITLE = "wgdroid"
     SUB_TITLE = "WireGuard on rooted Android phones"
     COMMANDS = App.COMMANDS | {WgdroidCommands}
+    BINDINGS = bindings(Scope.APP)
 
     def __init__(
         self,
@@ -73,26 +78,14 @@ class WgdroidApp(TunnelOps, App[int]):
         poll: bool = True,
     ) -> None:
         super().__init__()
-        if adapter is None:
-            from wgdroid.tui.adapter import AdbAdapter
-
-            adapter = AdbAdapter()
-        self.adapter: DeviceAPI = adapter
-        self.wanted_serial = serial
-        self.serial: str | None = None
-        self.devices: list[DeviceInfo] = []
-        self.caps: dict[str, Capabilities] = {}
-        self.caps_failed: dict[str, str] = {}
-        self.snapshot: Snapshot | None = None
-        self.rate_history: dict[str, deque[tuple[float, float]]] = {}
-        self.pending: dict[str, str] = {}
-        self.activity: deque[str] = deque(maxlen=ACTIVITY_LINES)
+        self.adapter: DeviceAPI = adapter if adapter is not None else AdbAdapter()
+        self.session = Session(wanted_serial=serial)
+        self.flows = Flows(self)
         self.startup_ms: float | None = None
         self.polling = poll
         self._start_sim = start_sim
         self._offer_sim = offer_sim
         self._offered = False
-        self._seen_devices = False
         self._poll_errors: dict[str, str] = {}
         self._ops: dict[Worker[Any], _Op] = {}
         self._status_timer: Timer | None = None
@@ -100,7 +93,12 @@ class WgdroidApp(TunnelOps, App[int]):
         self._refresh_soon = False
         self._devices_timer: Timer | None = None
         self._devices_busy = False
-        self.main_screen = MainScreen()
+        # Bumped when an operation ends: a status poll started before it may
+        # show a state that no longer holds (a tunnel up mid-way through a
+        # failing wg-quick), so its answer is dropped for the fresh one.
+        self._epoch = 0
+        self._settling: set[str] = set()  # tunnels shown "checking" until then
+        self.main_screen = MainScreen(self.session)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
@@ -110,20 +108,29 @@ class WgdroidApp(TunnelOps, App[int]):
         self.log_activity(f"ready in {self.startup_ms:.0f} ms (import to first paint)")
         if self._start_sim:
             self._offered = True
-            self.action_start_sim()
+            self.flows.start_sim()
         if self.polling:
             self.poll_devices_now()
 
-    # -- activity log ----------------------------------------------------------
+    # -- actions (the registry's ids) -------------------------------------------
+
+    def action_do(self, action_id: str) -> None:
+        """Run a registry action: bindings and the palette both come here."""
+        getattr(self.flows, BY_ID[action_id].method)()
+
+    # -- telling the screens ---------------------------------------------------
+
+    def changed(self) -> None:
+        """The session changed: every screen that shows it renders again."""
+        for screen in self.screen_stack:
+            screen.post_message(SessionChanged())
 
     def log_activity(self, line: str) -> None:
         """One line of the operation log: labels and messages only, never a config."""
         stamped = f"{time.strftime('%H:%M:%S')} {line}"
-        self.activity.append(stamped)
+        number = self.session.log(stamped)
         self.log.info(stamped)
-        # Before the main screen is composed there is no log widget yet.
-        with contextlib.suppress(NoMatches):
-            self.main_screen.query_one("#activity", ActivityLog).write(stamped)
+        self.main_screen.post_message(ActivityLogged(stamped, number))
 
     # -- device operations (workers) -------------------------------------------
 
@@ -139,8 +146,8 @@ class WgdroidApp(TunnelOps, App[int]):
         """Run blocking device I/O in a thread worker; `done(result)` runs on
         the UI thread after success; failures go to the one error handler."""
         if tunnel and pending:
-            self.pending[tunnel] = pending
-            self.show_tunnels()
+            self.session.pending[tunnel] = pending
+            self.changed()
         self.log_activity(f"{label} …")
         worker: Worker[Any] = self.run_worker(
             fn, name=label, group="op", thread=True, exit_on_error=False, description=label
@@ -158,32 +165,31 @@ class WgdroidApp(TunnelOps, App[int]):
         if worker.group == "devices":
             if ok:
                 self._poll_ok("devices")
-                self._apply_devices(worker.result or [])
             elif error is not None:
                 self._poll_failed("devices", error)
             self._devices_busy = False
             self._arm_devices(DEVICES_INTERVAL)
+        elif worker.group == "doctor":
+            if error is not None:
+                shown = describe(error, f"doctor {worker.name}")
+                self.session.caps_failed[worker.name] = shown.message
+                self.log_activity(shown.line().splitlines()[0])
+                self.changed()
         elif worker.group == "status":
             self._status_busy = False
-            if ok and worker.result is not None:
+            if ok:
                 self._poll_ok("status")
-                self._apply_snapshot(worker.result)
             elif error is not None:
                 self._poll_failed("status", error)
             self._arm_status(0.0 if self._refresh_soon else STATUS_INTERVAL)
-        elif worker.group == "doctor":
-            serial = worker.name
-            if ok:
-                self.caps[serial] = cast("Capabilities", worker.result)
-            elif error is not None:
-                shown = describe(error, f"doctor {serial}")
-                self.caps_failed[serial] = shown.message
-                self.log_activity(shown.line().splitlines()[0])
-            self.show_devices()
         elif worker in self._ops:
             op = self._ops.pop(worker)
-            if op.tunnel:
-                self.pending.pop(op.tunnel, None)
+            self._epoch += 1
+            if op.tunnel and self.polling:
+                self.session.pending[op.tunnel] = "… checking"
+                self._settling.add(op.tunnel)
+            elif op.tunnel:
+                self.session.pending.pop(op.tunnel, None)
             took = time.monotonic() - op.started
             if ok:
                 self.log_activity(f"{op.label}: done ({took:.1f} s)")
@@ -194,7 +200,7 @@ class WgdroidApp(TunnelOps, App[int]):
                 self.notify(shown.message, title=shown.title, severity=shown.severity,
                             timeout=8, markup=False)
                 self.log_activity(f"{op.label}: failed: {shown.message.splitlines()[0]}")
-            self.show_tunnels()
+            self.changed()
             self.refresh_now()
 
     def _poll_failed(self, kind: str, error: BaseException) -> None:
@@ -229,61 +235,51 @@ class WgdroidApp(TunnelOps, App[int]):
 
     @work(thread=True, exclusive=True, group="devices", exit_on_error=False,
           description="list phones")
-    def _poll_devices(self) -> list[DeviceInfo]:
-        return self.adapter.list_devices()
+    def _poll_devices(self) -> None:
+        self.post_message(DevicesListed(self.adapter.list_devices()))
 
-    def usable(self) -> list[str]:
-        return [d.serial for d in self.devices if d.state == "device"]
+    def on_devices_listed(self, message: DevicesListed) -> None:
+        self.apply_devices(message.devices)
 
-    def _apply_devices(self, devices: list[DeviceInfo]) -> None:
-        before = {d.serial: d.state for d in self.devices}
-        after = {d.serial: d.state for d in devices}
-        if self._seen_devices:
-            for serial in after.keys() - before.keys():
-                self.notify(f"{serial} attached ({after[serial]})", title="Phone")
-                self.log_activity(f"phone {serial} attached ({after[serial]})")
-            for serial in before.keys() - after.keys():
-                self.notify(f"{serial} detached", title="Phone", severity="warning")
-                self.log_activity(f"phone {serial} detached")
-                self.caps.pop(serial, None)
-                self.caps_failed.pop(serial, None)
-        self._seen_devices = True
-        self.devices = devices
-        for d in devices:
-            if d.state == "device" and d.serial not in self.caps and (
-                    d.serial not in self.caps_failed) and before.get(d.serial) != "device":
-                self.run_worker(lambda s=d.serial: self.adapter.doctor(s), name=d.serial,
-                                group="doctor", thread=True, exit_on_error=False,
-                                description=f"doctor {d.serial}")
-        usable = self.usable()
-        if self.serial not in usable:
-            wanted = self.wanted_serial if self.wanted_serial in usable else None
-            self.choose_device(wanted or (usable[0] if usable else None))
-        self.show_devices()
+    def apply_devices(self, devices: list[DeviceInfo]) -> None:
+        changes = self.session.apply_devices(devices)
+        for serial, state in changes.attached:
+            self.notify(f"{serial} attached ({state})", title="Phone")
+            self.log_activity(f"phone {serial} attached ({state})")
+        for serial in changes.detached:
+            self.notify(f"{serial} detached", title="Phone", severity="warning")
+            self.log_activity(f"phone {serial} detached")
+        for serial in changes.need_doctor:
+            self._doctor(serial)
+        self.choose_device(self.session.fallback_serial())
+        self.changed()
         if not devices and not self._offered and self._offer_sim:
             self._offered = True
-            self.offer_sim()
+            self.flows.offer_sim()
+
+    def _doctor(self, serial: str) -> None:
+        adapter = self.adapter
+        self.run_worker(lambda: self.post_message(DoctorDone(serial, adapter.doctor(serial))),
+                        name=serial, group="doctor", thread=True, exit_on_error=False,
+                        description=f"doctor {serial}")
+
+    def on_doctor_done(self, message: DoctorDone) -> None:
+        self.session.caps[message.serial] = message.caps
+        self.changed()
 
     def choose_device(self, serial: str | None) -> None:
-        if serial == self.serial:
+        if not self.session.choose(serial):
             return
-        self.serial = serial
-        self.snapshot = None
-        self.rate_history.clear()
-        self.pending.clear()
         self._poll_errors.pop("status", None)
         if serial:
             self.log_activity(f"using phone {serial}")
-        self.show_devices()
-        self.show_tunnels()
+        self.changed()
         self.refresh_now()
 
-    def show_devices(self) -> None:
-        try:
-            table = self.main_screen.query_one("#devices", DeviceTable)
-        except NoMatches:  # not composed yet
-            return
-        table.show(self.devices, self.caps, self.caps_failed, self.serial)
+    @on(PhoneChosen)
+    def _phone_chosen(self, message: PhoneChosen) -> None:
+        self.session.wanted_serial = message.serial
+        self.choose_device(message.serial)
 
     # -- status of the chosen phone -------------------------------------------
 
@@ -301,87 +297,47 @@ class WgdroidApp(TunnelOps, App[int]):
 
     def _kick_status(self) -> None:
         self._status_timer = None
-        if not self.polling or self.serial is None or self._status_busy:
+        if not self.polling or self.session.serial is None or self._status_busy:
+            return
+        if not self.screen_stack:  # the app is shutting down
             return
         if isinstance(self.screen, ModalScreen):
             self._arm_status(STATUS_INTERVAL)  # paused under a dialog, not stopped
             return
         self._status_busy = True
-        self._poll_status(self.serial)
+        self._poll_status(self.session.serial, self._epoch)
 
     @work(thread=True, exclusive=True, group="status", exit_on_error=False,
           description="status poll")
-    def _poll_status(self, serial: str) -> Snapshot:
-        return self.adapter.snapshot(serial)
+    def _poll_status(self, serial: str, epoch: int) -> None:
+        self.post_message(SnapshotPolled(self.adapter.snapshot(serial), epoch))
 
-    def _apply_snapshot(self, snap: Snapshot) -> None:
-        if snap.serial != self.serial:
-            return  # an answer for a phone no longer chosen
-        from wgdroid.device.status import with_rates
+    def on_snapshot_polled(self, message: SnapshotPolled) -> None:
+        if message.epoch != self._epoch:
+            return  # started before an operation ended; a fresh poll follows
+        for name in self._settling:
+            self.session.pending.pop(name, None)
+        self._settling.clear()
+        self.apply_snapshot(message.snapshot)
 
-        prev = self.snapshot
-        if prev is not None and prev.serial == snap.serial:
-            snap = replace(snap, status=with_rates(prev.status, snap.status,
-                                                   snap.elapsed - prev.elapsed))
-        self.snapshot = snap
-        live = set()
-        for iface in snap.status.interfaces:
-            live.add(iface.name)
-            hist = self.rate_history.setdefault(iface.name, deque(maxlen=HISTORY))
-            hist.append((sum(p.rx_rate or 0.0 for p in iface.peers),
-                         sum(p.tx_rate or 0.0 for p in iface.peers)))
-        for gone in set(self.rate_history) - live:
-            del self.rate_history[gone]
-        self.show_tunnels()
-        for screen in self.screen_stack:
-            show = getattr(screen, "show_snapshot", None)
-            if show is not None:
-                name = getattr(screen, "tunnel", "")
-                show(snap, list(self.rate_history.get(name, ())))
-
-    def show_tunnels(self) -> None:
-        try:
-            table = self.main_screen.query_one("#tunnels", TunnelTable)
-            title = self.main_screen.query_one("#tunnels-title")
-        except NoMatches:  # not composed yet
-            return
-        table.show(self.snapshot, self.pending)
-        if self.serial is None:
-            text = "Tunnels (no phone)"
-        else:
-            caps = self.caps.get(self.serial)
-            model = caps.model if caps and caps.model else self.serial
-            count = len(self.snapshot.tunnels) if self.snapshot else 0
-            text = f"Tunnels on {model} ({self.serial}): {count}"
-        title.update(text)  # type: ignore[attr-defined]
-
-    def tunnel_names(self) -> list[str]:
-        if self.snapshot is None:
-            return []
-        return sorted({t.name for t in self.snapshot.tunnels}
-                      | {i.name for i in self.snapshot.status.interfaces})
-
-    def is_up(self, name: str) -> bool:
-        return self.snapshot is not None and self.snapshot.status.interface(name) is not None
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        if self.session.apply_snapshot(snapshot):
+            self.changed()
 
 
 def run(argv: Sequence[str] = ()) -> int:
     """`wgdroid` / `wgdroid tui [--sim] [-s SERIAL] [-H HOST] [-P PORT]`: run the TUI until quit."""
-    from wgdroid.tui.adapter import AdbAdapter
-
     parser = argparse.ArgumentParser(prog="wgdroid tui")
     parser.add_argument("--sim", action="store_true")
     parser.add_argument("-s", "--serial")
     parser.add_argument("-H", dest="adb_host")
     parser.add_argument("-P", dest="adb_port", type=int)
     args = parser.parse_args(list(argv))
-    app = WgdroidApp(AdbAdapter(args.adb_host, args.adb_port), serial=args.serial,
-                     start_sim=args.sim)
+    adapter = AdbAdapter(args.adb_host, args.adb_port)
+    app = WgdroidApp(adapter, serial=args.serial, start_sim=args.sim)
     result = app.run()
     # Left running on purpose: its tunnels stay usable from the CLI.
-    from wgdroid.cli import output
-
-    for serial in getattr(app.adapter, "started_sims", ()):
-        output.note(f"simulated phone {serial} is still running "
-                    f"(stop it with `wgdroid sim stop {serial}`)")
+    for serial in adapter.started_sims:
+        sys.stderr.write(f"wgdroid: note: simulated phone {serial} is still running "
+                         f"(stop it with `wgdroid sim stop {serial}`)\n")
     return int(result or 0)

@@ -1,9 +1,14 @@
-"""The command palette: commands computed from the current state, named
-`category: action`, from the same registry as the key bindings."""
+"""The command palette, built from the action registry: one entry per action
+(`category: help`), one per tunnel for the actions that take one, and one per
+other phone. Entries are found by their title, the footer's words, and the
+registry's aliases ("stats", "toggle", "remove"), word prefixes first; a
+fuzzy match on the title only ranks below those."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -14,42 +19,55 @@ from wgdroid.tui.actions import ACTIONS
 if TYPE_CHECKING:
     from wgdroid.tui.app import WgdroidApp
 
-Entry = tuple[str, Callable[[], Any], str]
+FUZZY_WEIGHT = 0.5  # a fuzzy title match ranks below any word match (0.8 and up)
 
 
-def _keys(keys: str) -> str:
-    return "/".join(k.replace("question_mark", "?") for k in keys.split(","))
+@dataclass(frozen=True)
+class Entry:
+    title: str
+    run: Callable[[], Any]
+    help: str
+    words: tuple[str, ...] = ()
 
 
 def entries(app: WgdroidApp) -> list[Entry]:
+    session = app.session
     found: list[Entry] = []
     for a in ACTIONS:
         if a.needs_tunnel:
             continue
-        method = app.exit if a.action == "quit" else getattr(app, f"action_{a.action}")
-        found.append((a.palette_name, method, f"{a.help} · keys {_keys(a.keys)}"))
-    for name in app.tunnel_names():
-        verb = "disable" if app.is_up(name) else "enable"
-        found += [
-            (f"tunnel: {verb} {name}", partial(app.action_toggle_tunnel, name),
-             f"bring {name} {'down' if verb == 'disable' else 'up'} · key space"),
-            (f"tunnel: edit {name}", partial(app.action_edit, name), "open the editor · key e"),
-            (f"tunnel: details of {name}", partial(app.action_details, name),
-             "live stats · key enter"),
-            (f"tunnel: rename {name}", partial(app.action_rename, name),
-             "ask for the new name · key r"),
-            (f"tunnel: delete {name}", partial(app.action_delete, name),
-             "after a confirmation · key delete"),
-            (f"tunnel: copy public key of {name}", partial(app.action_copy_public_key, name),
-             "to the clipboard (OSC 52) · key c"),
-            (f"export: QR code of {name}", partial(app.action_show_qr, name),
-             "draw it in the terminal · key v"),
-        ]
-    for info in app.devices:
-        if info.state == "device" and info.serial != app.serial:
-            found.append((f"device: use {info.serial}", partial(app.choose_device, info.serial),
-                          info.model or ""))
+        found.append(Entry(a.palette_name, partial(app.action_do, a.id),
+                           f"keys {a.display_keys()} · {a.description}", a.words()))
+    for name in session.tunnel_names():
+        up = session.is_up(name)
+        for a in ACTIONS:
+            title = a.tunnel_title(name, up)
+            if title is not None:
+                found.append(Entry(title, partial(getattr(app.flows, a.method), name),
+                                   f"{a.help} · keys {a.display_keys()}", (*a.words(), name)))
+    for info in session.devices:
+        if info.state == "device" and info.serial != session.serial:
+            found.append(Entry(f"device: use {info.serial}",
+                               partial(app.choose_device, info.serial), info.model or "",
+                               ("phone", "switch", "use")))
     return found
+
+
+def rank(query: str, title: str, words: Iterable[str]) -> float:
+    """How well `query` names an entry, from its words (0: not at all)."""
+    q = " ".join(query.lower().split())
+    if not q:
+        return 0.0
+    aliases = [w.lower() for w in words]
+    if q in aliases:
+        return 1.0
+    vocab = set(re.findall(r"[\w.+=-]+", title.lower()))
+    vocab |= {part for w in aliases for part in w.split()}
+    if all(any(v.startswith(term) for v in vocab) for term in q.split()):
+        return 0.9
+    if q in title.lower():
+        return 0.8
+    return 0.0
 
 
 class WgdroidCommands(Provider):
@@ -57,12 +75,13 @@ class WgdroidCommands(Provider):
         return self.app  # type: ignore[return-value]
 
     async def discover(self) -> Hits:
-        for name, command, help_text in entries(self._app()):
-            yield DiscoveryHit(name, command, help=help_text)
+        for e in entries(self._app()):
+            yield DiscoveryHit(e.title, e.run, help=e.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, command, help_text in entries(self._app()):
-            score = matcher.match(name)
+        for e in entries(self._app()):
+            fuzzy = matcher.match(e.title)  # unbounded: squashed into [0, FUZZY_WEIGHT)
+            score = rank(query, e.title, e.words) or FUZZY_WEIGHT * fuzzy / (1 + fuzzy)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), command, text=name, help=help_text)
+                yield Hit(score, matcher.highlight(e.title), e.run, text=e.title, help=e.help)

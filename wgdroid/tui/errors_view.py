@@ -8,13 +8,11 @@ from typing import Literal
 
 from wgdroid import errors as e
 from wgdroid.config.issues import ConfigError
-from wgdroid.tui.adapter import NotAvailableYet
 
 Severity = Literal["information", "warning", "error"]
 
 # Most specific first: the first isinstance match wins.
 _TITLES: tuple[tuple[type[BaseException], str, Severity], ...] = (
-    (NotAvailableYet, "Not available yet", "warning"),
     (e.RootPendingError, "su is waiting for an answer on the phone", "warning"),
     (e.RootError, "Root access refused", "error"),
     (e.ConflictError, "Conflict", "error"),

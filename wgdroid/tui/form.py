@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError
-from wgdroid.config.keyspec import INTERFACE_SPECS, PEER_SPECS, Dialect, KeySpec
+from wgdroid.config.keyspec import INTERFACE_SPECS, PEER_SPECS, KeySpec
 from wgdroid.errors import WgdroidError
 
 if TYPE_CHECKING:

@@ -13,6 +13,13 @@ Environment:
   WGDROID_WORKERS    crypto workers: inline (default) | threads | processes[:N].
   WGDROID_TUN_GRO    1 (default): open the TUN with IFF_VNET_HDR and write received
                      TCP segments of one flow as one GSO packet; 0: plain TUN.
+  WGDROID_TUN_OFFLOAD
+                     1 (default): with IFF_VNET_HDR, also take TSO/USO super-packets
+                     from the TUN (segmented and checksummed here); 0: the kernel
+                     segments them.
+  WGDROID_ACCEL      the compiled kernels (built by `python -m wgdroid.userspace.accel
+                     build`) are used when present; 0 turns them off, a path picks
+                     another build.
   WGDROID_TEST_TIMER_SCALE
                      TESTS ONLY. A factor (1-1000) by which the protocol clock runs
                      faster than real time, so a 120 s rekey happens after 120/scale s.
@@ -80,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     directory = args.socket_dir or socket_dir()
     path = os.path.join(directory, f"{iface}.sock")
     try:
-        tun = Tun(iface, vnet_hdr=os.environ.get("WGDROID_TUN_GRO", "1") != "0")
+        tun = Tun(iface, vnet_hdr=os.environ.get("WGDROID_TUN_GRO", "1") != "0",
+                  offload=os.environ.get("WGDROID_TUN_OFFLOAD", "1") != "0")
     except OSError as e:
         _say(f"{PROG}: cannot create TUN {iface!r}: {e.strerror}")
         return 1
@@ -110,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if scale != 1.0:
         log.warning("WGDROID_TEST_TIMER_SCALE=%s: protocol timers run fast (tests only)", scale)
 
-    from wgdroid.userspace.daemon import Daemon, PoolKind
+    from wgdroid.userspace.daemon import Daemon
+    from wgdroid.userspace.pipeline import PoolKind
 
     try:
         daemon = Daemon(tun, path, usock, timer_scale=scale, pool=cast(PoolKind, kind),
@@ -122,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         os.unlink(path)
         return 1
     daemon.loop.install_signal_handlers()
-    log.debug("device %s started (workers: %s)", iface, kind)
+    log.debug("device %s started (workers: %s, kernels: %s, TUN offload %#x, UDP GRO %s)",
+              iface, kind, daemon.pipeline.kernels.name, tun.offload, daemon.udp.gro)
     if ready_w >= 0:
         os.write(ready_w, b"1")
         os.close(ready_w)

@@ -1,7 +1,7 @@
 """The running data plane: TUN + UDP + UAPI + link events around one core Device.
 
 Everything that touches the core runs on the event-loop thread (the core is not
-thread-safe); crypto workers only run `seal`/`open_` on batches.
+thread-safe); crypto workers only run the kernels on units of packets.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal
 
 from wgdroid.userspace.core import (
     Action,
@@ -23,24 +22,29 @@ from wgdroid.userspace.core import (
     SendDatagram,
     SendJobs,
 )
+from wgdroid.userspace.kernels import (
+    VNET,
+    CKernels,
+    Item,
+    KernelError,
+    segment_count,
+    segments,
+)
 from wgdroid.userspace.loop import Loop
 from wgdroid.userspace.netlink import LinkMonitor
-from wgdroid.userspace.pipeline import Batch, BatchCodec, Pipeline, RxBatch, crypt
+from wgdroid.userspace.pipeline import READ_NEED, Pipeline, PoolKind, RxUnit, TxUnit
 from wgdroid.userspace.tun import Tun
 from wgdroid.userspace.uapi_config import UapiConfig, format_endpoint
 from wgdroid.userspace.uapi_server import UapiServer
-from wgdroid.userspace.udp import UdpBind
-from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool, WorkerPool
+from wgdroid.userspace.udp import UdpBind, recv_batch
 
 log = logging.getLogger("wgdroid.userspace")
 
-PoolKind = Literal["inline", "threads", "processes"]
-
-READ_BURST = 64  # packets/datagrams per wake-up: one batch per peer
+TUN_BURST = 64  # TUN reads per wake-up (each a packet or a super-packet)
+UDP_BURST = 64  # UDP receives per wake-up (each a datagram or a GRO batch)
 MAX_QUEUED_HANDSHAKES = 1024  # as wireguard-go
 UNDER_LOAD = MAX_QUEUED_HANDSHAKES // 8
 HANDSHAKES_PER_ROUND = 16  # so data keeps flowing during an initiation flood
-KEEPALIVE_LEN = 32
 _MSG_NAMES = {1: "initiation", 2: "response", 3: "cookie reply"}
 
 
@@ -49,6 +53,10 @@ class DaemonStats:
     handshakes_dropped: int = 0
     udp_send_failed: int = 0
     no_route: int = 0
+    malformed: int = 0  # TUN reads the segmenter refused
+    super_packets: int = 0  # TSO/USO reads (segmented here)
+    udp_reads: int = 0  # UDP receives (each a datagram or a GRO batch)
+    udp_datagrams: int = 0
 
 
 class Daemon:
@@ -71,14 +79,15 @@ class Daemon:
         self._hsq: deque[HandshakeMessage] = deque()
         self._verbose = log.isEnabledFor(logging.DEBUG)
         self._up = False
-        self.pipeline = Pipeline(self._on_tx_done, self._on_rx_done, self._make_pool(pool, workers))
+        self.pipeline = Pipeline(self._on_tx_done, self._on_rx_done, pool, workers)
+        kernels = self.pipeline.kernels
+        # The compiled library also writes to the TUN (coalescing in C) when in use.
+        self._lib = kernels.lib if isinstance(kernels, CKernels) else None
         self.uapi = UapiServer(
             uapi_path, UapiConfig(self.device, self), self.loop,
             log=log.error, sock=uapi_sock,
         )
         self.links = LinkMonitor()
-        self._buf = bytearray(65536)
-        self._view = memoryview(self._buf)
         self.bind(0)
         self.loop.add_reader(tun.fd, self._on_tun)
         self.loop.add_reader(self.links.fileno(), self._on_link)
@@ -112,10 +121,20 @@ class Daemon:
 
     # --- TX ---
     def _on_tun(self) -> None:
-        groups: dict[Peer, list[bytes]] = {}
-        for _ in range(READ_BURST):
+        pipe = self.pipeline
+        arena = pipe.tx_arena
+        mem = pipe.memory
+        hdr = self.tun.offset  # the virtio_net_hdr in front of each packet, if any
+        groups: dict[Peer, list[Item]] = {}
+        counts: dict[Peer, int] = {}
+        for _ in range(TUN_BURST):
+            where = arena.space() if pipe.can_send() else None
+            if where is None:
+                break  # all buffers in flight: the TUN queue holds (and drops) the rest
+            buf, pos = where
+            view = mem.view(buf)
             try:
-                n = self.tun.read_into(self._view)
+                n = self.tun.read_into(view[pos : pos + READ_NEED])
             except BlockingIOError:
                 break
             except OSError:
@@ -125,66 +144,119 @@ class Daemon:
                     self.loop.stop("interface removed")
                     return
                 break
-            pkt = bytes(self._view[self.tun.offset : n])
+            if hdr:
+                flags, gso_type, _hl, gso_size, cstart, coff = VNET.unpack_from(view, pos)
+            else:
+                flags = gso_type = gso_size = cstart = coff = 0
+            pkt = view[pos + hdr : pos + n]
             peer = self.device.route_outbound(pkt)
             if peer is None:
                 self.stats.no_route += 1
+                continue  # nothing committed: the next read reuses the space
+            try:
+                nseg = segment_count(pkt, gso_type, gso_size, cstart)
+            except KernelError:
+                self.stats.malformed += 1
                 continue
+            arena.commit(n)  # referenced until submitted below
+            if nseg > 1:
+                self.stats.super_packets += 1
+            item = Item(buf, pos + hdr, n - hdr, flags, gso_type, gso_size, cstart, coff, 0,
+                        nseg)
             g = groups.get(peer)
             if g is None:
-                groups[peer] = [pkt]
+                groups[peer] = [item]
+                counts[peer] = nseg
             else:
-                g.append(pkt)
+                g.append(item)
+                counts[peer] += nseg
         now = self.now()
-        for peer, pkts in groups.items():
-            self.dispatch(peer.prepare_send(pkts, now))
-        self.pipeline.process_completions()
+        mtu = self.device.mtu
+        for peer, items in groups.items():
+            reserved = peer.reserve_send(counts[peer], now)
+            if reserved is None:
+                # No key yet (or packets already staged): the core decides, on
+                # plain packets it may keep.
+                packets: list[bytes] = []
+                for it in items:
+                    p = mem.view(it.buf)[it.off : it.off + it.length]
+                    try:
+                        packets += segments(p, it.flags, it.gso_type, it.gso_size,
+                                            it.csum_start, it.csum_offset)
+                    except KernelError:
+                        self.stats.malformed += 1
+                self.dispatch(peer.prepare_send(packets, now))
+            else:
+                cipher, receiver, first = reserved
+                pipe.submit_tx(peer, cipher.key, receiver, first, mtu, items)
+            for it in items:
+                arena.unref(it.buf)
+        pipe.process_completions()
 
-    def _on_tx_done(self, peer: Peer, datagrams: list[bytes]) -> None:
+    def _on_tx_done(self, unit: TxUnit, out: memoryview) -> None:
+        peer = unit.peer
         ep = peer.endpoint
         if ep is None:
-            self.pipeline.stats.tx_no_endpoint += len(datagrams)
+            self.pipeline.stats.tx_no_endpoint += len(unit.work.sizes)
             return
-        total, failed = self.udp.send_batch(datagrams, ep)
+        total, failed = self.udp.send_run(out, unit.work.sizes, ep)
         self.stats.udp_send_failed += failed
-        data = any(len(d) > KEEPALIVE_LEN for d in datagrams)
-        self.dispatch(peer.on_sent(total, self.now(), data))
+        self.dispatch(peer.on_sent(total, self.now(), unit.data))
 
     # --- RX ---
     def _on_udp(self, sock: socket.socket) -> None:
-        groups: dict[Peer, list[RecvJob]] = {}
-        now = self.now()
+        pipe = self.pipeline
+        arena = pipe.rx_arena
+        mem = pipe.memory
         dev = self.device
-        for _ in range(READ_BURST):
+        now = self.now()
+        groups: dict[tuple[Peer, int], tuple[list[RecvJob], list[int]]] = {}
+        held: list[int] = []  # one reference per read, until its units are submitted
+        for _ in range(UDP_BURST):
+            where = arena.space()
+            if where is None:
+                break  # all buffers in flight: the socket buffer holds (and drops)
+            buf, pos = where
+            view = mem.view(buf)
             try:
-                n, addr = sock.recvfrom_into(self._buf)
+                n, seg, src = recv_batch(sock, view[pos : pos + READ_NEED])
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 break  # ICMP errors surface here (ECONNREFUSED); nothing to do
-            item = dev.classify(bytes(self._view[:n]), (addr[0], addr[1]), now)
-            if item is None:
+            if not n:
                 continue
-            if isinstance(item, HandshakeMessage):
-                if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
-                    self.stats.handshakes_dropped += 1
+            held.append(arena.commit(n))
+            self.stats.udp_reads += 1
+            self.stats.udp_datagrams += -(-n // seg)
+            for off, item in dev.classify_run(view, pos, pos + n, seg, src, now):
+                if isinstance(item, HandshakeMessage):
+                    if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
+                        self.stats.handshakes_dropped += 1
+                    else:
+                        self._hsq.append(item)
+                    continue
+                key = (item.keypair.peer, buf)
+                g = groups.get(key)
+                if g is None:
+                    groups[key] = ([item], [off])
                 else:
-                    self._hsq.append(item)
-                continue
-            peer = item.keypair.peer
-            g = groups.get(peer)
-            if g is None:
-                groups[peer] = [item]
-            else:
-                g.append(item)
-        for peer, jobs in groups.items():
-            self.pipeline.submit_rx(peer, jobs)
-        self.pipeline.process_completions()
+                    g[0].append(item)
+                    g[1].append(off)
+        for (peer, buf), (jobs, offs) in groups.items():
+            pipe.submit_rx(peer, jobs, buf, offs)
+        for buf in held:
+            arena.unref(buf)
+        pipe.process_completions()
 
-    def _on_rx_done(self, batch: RxBatch) -> None:
-        packets, actions = batch.peer.on_received(batch.jobs, batch.out, self.now())
-        if packets:
-            self.tun.write_many(packets)
+    def _on_rx_done(self, unit: RxUnit, out: memoryview) -> None:
+        work = unit.work
+        spans, actions = unit.peer.on_received(unit.jobs, out, work.offs, work.results,
+                                               self.now())
+        if spans:
+            lib = self._lib
+            self.tun.write_spans(out, spans, lib, self.pipeline.memory.address(work.out)
+                                 if lib is not None else 0)
         self.dispatch(actions)
 
     def _handshakes(self) -> None:
@@ -209,7 +281,7 @@ class Daemon:
                 if not self.udp.send(a.data, a.endpoint):
                     self.stats.udp_send_failed += 1
             elif isinstance(a, SendJobs):
-                self.pipeline.submit_tx(a.peer, a.jobs)
+                self.pipeline.submit_jobs(a.peer, a.jobs, self.device.mtu)
 
     def _housekeeping(self) -> float | None:
         if self._hsq:
@@ -265,19 +337,14 @@ class Daemon:
         self.pipeline.pool.health_check()
         self.pipeline.process_completions()
 
-    def _make_pool(self, kind: PoolKind, workers: int) -> WorkerPool[Batch]:
-        if kind == "threads":
-            return ThreadPool(crypt, workers=workers)
-        if kind == "processes":
-            return ProcessPool(BatchCodec(), workers=workers)
-        return InlinePool(crypt)
-
     # --- lifetime ---
     def run(self) -> str:
         reason = self.loop.run()
-        log.debug("shutting down: %s; %d packets to the TUN in %d writes; pipeline %s; %s",
-                  reason, self.tun.packets_written, self.tun.writes, self.pipeline.stats,
-                  self.stats)
+        peers = self.device.peers.values()
+        log.debug("shutting down: %s; %d packets to the TUN in %d writes; pipeline %s; %s; "
+                  "peers dropped %d received, %d waiting for a key", reason,
+                  self.tun.packets_written, self.tun.writes, self.pipeline.stats, self.stats,
+                  sum(p.rx_dropped for p in peers), sum(p.staged_dropped for p in peers))
         return reason
 
     def close(self) -> None:

@@ -47,8 +47,8 @@ _TCP = struct.Struct("!IIIBB")  # ports, seq, ack, data offset, flags
 class _Seg:
     __slots__ = ("flags", "hl", "match", "payload", "pkt", "seq", "v6")
 
-    def __init__(self, pkt: bytes, v6: bool, hl: int, match: tuple[object, ...], seq: int,
-                 flags: int) -> None:
+    def __init__(self, pkt: bytes | memoryview, v6: bool, hl: int, match: tuple[object, ...],
+                 seq: int, flags: int) -> None:
         self.pkt = pkt
         self.v6 = v6
         self.hl = hl  # IP + TCP header length
@@ -58,7 +58,7 @@ class _Seg:
         self.payload = len(pkt) - hl
 
 
-def _parse(pkt: bytes) -> _Seg | None:
+def _parse(pkt: bytes | memoryview) -> _Seg | None:
     """A TCP segment that may be coalesced, or None. (Hot: one call per packet.)"""
     n = len(pkt)
     if n < 40:
@@ -69,7 +69,7 @@ def _parse(pkt: bytes) -> _Seg | None:
         if proto != 6 or frag & 0x3FFF or total != n:  # not TCP, or a fragment
             return None
         ip_hl = 20
-        addrs = pkt[12:20]
+        addrs = bytes(pkt[12:20])
         same: int = tos << 8 | ttl
     elif ver >> 4 == 6:
         if n < 60:
@@ -78,7 +78,7 @@ def _parse(pkt: bytes) -> _Seg | None:
         if nh != 6 or plen + 40 != n:  # extension headers are not coalesced
             return None
         ip_hl = 40
-        addrs = pkt[8:40]
+        addrs = bytes(pkt[8:40])
         same = vcf << 8 | hops
     else:
         return None
@@ -86,11 +86,11 @@ def _parse(pkt: bytes) -> _Seg | None:
     hl = ip_hl + (doff >> 4) * 4
     if hl < ip_hl + 20 or hl >= n or flags & ~(_ACK | _PSH) or not flags & _ACK:
         return None
-    opts = pkt[ip_hl + 20 : hl] if hl > ip_hl + 20 else b""
+    opts = bytes(pkt[ip_hl + 20 : hl]) if hl > ip_hl + 20 else b""
     return _Seg(pkt, ip_hl == 40, hl, (addrs, ports, ack, doff, same, opts), seq, flags)
 
 
-def write_coalesced(packets: list[bytes], write: Writer) -> int:
+def write_coalesced(packets: Sequence[bytes | memoryview], write: Writer) -> int:
     """Write `packets` (in order) through `write` (an os.writev on the TUN fd);
     returns the number of writes."""
     writes = 0

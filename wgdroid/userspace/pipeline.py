@@ -1,130 +1,173 @@
-"""The data-plane pipeline: batches of packets per peer through ordered queues and workers.
+"""The data-plane pipeline: units of packets per peer through ordered queues and workers.
 
-TX: packets read from the TUN in one wake-up are grouped per peer; the core's
-ordered `prepare_send` assigns counters; the resulting jobs form ONE unit of
-work (`TxBatch`), pushed to the peer's TX queue and to the crypto pool. The
-peer's consumer releases finished batches strictly in order, sends each
-datagram to the peer's current endpoint and reports `on_sent` once per batch.
+TX: the TUN reads of one wake-up (plain packets and TSO/USO super-packets, in
+the `tx_in` buffers) are grouped per peer; the core reserves one run of
+counters for all their segments; the reads then form units (`TxUnit`), each
+sealed as ONE piece of work into its own `tx_out` buffer as back-to-back
+datagrams, pushed to the peer's TX queue and to the crypto pool. The peer's
+consumer releases finished units strictly in order and hands each to the send
+callback (one UDP GSO send per run of equal-sized datagrams).
 
-RX: datagrams read in one wake-up that the core classifies as transport are
-grouped per peer into an `RxBatch`; after decryption the consumer calls the
-core's ordered `on_received` per packet and hands the packets to the TUN.
+RX: the transport messages of one UDP GRO batch (an `rx_in` buffer) are grouped
+per peer into an `RxUnit`; their plaintexts land at the same offsets of the
+paired `rx_out` buffer; the consumer hands finished units, in order, to the
+receive callback, which runs the core's ordered `on_received`.
 
 Every call into the core happens on the caller's (event loop) thread; workers
-only run the pure `seal`/`open_`.
+only run the kernels (`kernels.py`) on buffers (`buffers.py`).
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar, Union
+from typing import Literal, Union
 
-from cryptography.exceptions import InvalidTag
-
-from wgdroid.userspace.core import Cipher, Peer, RecvJob, SendJob, open_, open_raw, seal, seal_raw
+from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
+from wgdroid.userspace.core import Peer, RecvJob, SendJob, padded_length
+from wgdroid.userspace.kernels import (
+    OVERHEAD,
+    Item,
+    KernelError,
+    Kernels,
+    OpenWork,
+    SealWork,
+    l4_header_len,
+    max_output,
+    select_kernels,
+)
 from wgdroid.userspace.queues import Bound, PeerQueue, State
-from wgdroid.userspace.workers import InlinePool, WorkerPool
+from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool, WorkerPool
 
-SEAL = 1
-OPEN = 2
-# A unit of work: at most 64 packets and 64 KiB (the seed's one send() of up to
-# 64 KiB), which also sizes the process pool's shared-memory slots.
-MAX_UNIT_JOBS = 64
-MAX_UNIT_BYTES = 65536
-J = TypeVar("J")
+PoolKind = Literal["inline", "threads", "processes"]
 
-
-def _units(jobs: list[J], sizes: list[int]) -> Iterator[list[J]]:
-    """Split one peer's jobs, in order, into units within MAX_UNIT_JOBS/BYTES."""
-    start = total = 0
-    for i, size in enumerate(sizes):
-        if i > start and (i - start >= MAX_UNIT_JOBS or total + size > MAX_UNIT_BYTES):
-            yield jobs[start:i]
-            start, total = i, 0
-        total += size
-    if start < len(jobs):
-        yield jobs[start:]
+IN_SIZE = 192 << 10  # a TUN read / UDP GRO batch is <= 64 KiB: several fit
+OUT_SIZE = 96 << 10  # one unit's datagrams: a 64 KiB super-packet sealed, with headroom
+READ_NEED = 65536 + 16  # what one read may need (virtio header + 64 KiB)
+MAX_UNIT_SEGMENTS = 64  # per unit (also the UDP GSO limit per send)
 
 
-class TxBatch:
-    """One peer's outgoing jobs from one wake-up; `out` holds the datagrams once sealed."""
+def memory_specs(in_flight: int) -> list[PoolSpec]:
+    """Buffers for `in_flight` units in each direction (inline: a few; workers: more)."""
+    n = max(2, in_flight)
+    return [PoolSpec("tx_in", n, IN_SIZE), PoolSpec("tx_out", 2 * n, OUT_SIZE),
+            PoolSpec("rx_in", n, IN_SIZE), PoolSpec("rx_out", n, IN_SIZE)]
 
-    __slots__ = ("jobs", "nbytes", "out", "peer", "state")
 
-    def __init__(self, peer: Peer, jobs: list[SendJob]) -> None:
+class TxUnit:
+    """One peer's datagrams to seal as one piece of work; `work.sizes` once sealed."""
+
+    __slots__ = ("bufs", "data", "nbytes", "peer", "state", "work")
+
+    def __init__(self, peer: Peer, work: SealWork, bufs: list[int], nbytes: int,
+                 data: bool) -> None:
+        self.peer = peer
+        self.work = work
+        self.bufs = bufs  # tx_in buffers it reads (references held)
+        self.nbytes = nbytes  # upper bound of its output (queue accounting)
+        self.data = data  # carries data (not only keepalives)
+        self.state = State.NEW
+
+    def absorb(self, result: object) -> None:
+        assert isinstance(result, list)
+        self.work.sizes = result
+
+
+class RxUnit:
+    """One peer's received transport messages; `work.results[i]` is the plaintext
+    length of jobs[i] (at the same offset of the out buffer), or -1."""
+
+    __slots__ = ("jobs", "nbytes", "peer", "state", "work")
+
+    def __init__(self, peer: Peer, jobs: list[RecvJob], work: OpenWork) -> None:
         self.peer = peer
         self.jobs = jobs
-        self.out: list[bytes] = []
+        self.work = work
+        self.nbytes = sum(work.lens)
         self.state = State.NEW
-        self.nbytes = sum(j.nbytes for j in jobs)
+
+    def absorb(self, result: object) -> None:
+        assert isinstance(result, list)
+        self.work.results = result
 
 
-class RxBatch:
-    """One peer's received transport jobs; `out[i]` is job i's plaintext or None."""
-
-    __slots__ = ("jobs", "nbytes", "out", "peer", "state")
-
-    def __init__(self, peer: Peer, jobs: list[RecvJob]) -> None:
-        self.peer = peer
-        self.jobs = jobs
-        self.out: list[bytes | None] = []
-        self.state = State.NEW
-        self.nbytes = sum(len(j.data) for j in jobs)
-
-
-Batch = Union[TxBatch, RxBatch]  # noqa: UP007 (a runtime alias used in isinstance)
-
-
-def crypt(batch: Batch) -> None:
-    """The pure crypto step for in-process workers (inline or threads)."""
-    if isinstance(batch, TxBatch):
-        batch.out = [seal(j) for j in batch.jobs]
-    else:
-        batch.out = [open_(j) for j in batch.jobs]
+Unit = Union[TxUnit, RxUnit]  # noqa: UP007 (a runtime alias used in isinstance)
 
 
 @dataclass
 class PipelineStats:
     tx_dropped_full: int = 0  # peer queue full
-    tx_dropped_crypto: int = 0  # crypto queue full (unit marked DEAD)
+    tx_dropped_crypto: int = 0  # crypto queue full, or the kernel refused the unit
+    tx_dropped_nobuf: int = 0  # no output buffer free
     rx_dropped_full: int = 0
     rx_dropped_crypto: int = 0
     tx_no_endpoint: int = 0
-    tx_batches: int = 0
-    rx_batches: int = 0
+    tx_units: int = 0
+    rx_units: int = 0
 
 
 class _PeerQueues:
     __slots__ = ("rx", "tx")
 
     def __init__(self, bound: Bound) -> None:
-        self.tx: PeerQueue[Batch] = PeerQueue(bound)
-        self.rx: PeerQueue[Batch] = PeerQueue(bound)
+        self.tx: PeerQueue[Unit] = PeerQueue(bound)
+        self.rx: PeerQueue[Unit] = PeerQueue(bound)
 
 
-SendFn = Callable[[Peer, list[bytes]], None]  # ordered TX completion
-DeliverFn = Callable[[RxBatch], None]  # ordered RX completion
+SendFn = Callable[[TxUnit, memoryview], None]  # ordered TX completion: unit, its datagrams
+DeliverFn = Callable[[RxUnit, memoryview], None]  # ordered RX completion: unit, plaintexts
 
 
 class Pipeline:
-    """Owns the per-peer ordered queues and the crypto pool; calls back in order."""
+    """Owns the packet memory, the per-peer ordered queues and the crypto pool;
+    calls back in order and recycles the buffers after the callbacks."""
 
     def __init__(
         self,
         on_tx: SendFn,
         on_rx: DeliverFn,
-        pool: WorkerPool[Batch] | None = None,
+        kind: PoolKind = "inline",
+        workers: int = 2,
         bound: Bound | None = None,
+        kernels: Kernels | None = None,
+        pool: WorkerPool[Unit] | None = None,
     ) -> None:
         self._on_tx = on_tx
         self._on_rx = on_rx
-        # Per-peer bound: batches up to 1024 (the kernel's packets limit) and 4 MiB.
+        # Per-peer bound: units up to 1024 (the kernel's packets limit) and 4 MiB.
         self._bound = bound or Bound(items=1024, bytes=4 << 20)
-        self.pool: WorkerPool[Batch] = pool or InlinePool(crypt)
+        self.kernels: Kernels = kernels or select_kernels()
+        in_flight = 4 if kind == "inline" else 8 * workers
+        self.memory = Memory(memory_specs(in_flight), shared=kind == "processes")
+        pools = self.memory.pools
+        self.tx_arena = Arena(pools["tx_in"], READ_NEED)
+        self.rx_arena = Arena(pools["rx_in"], READ_NEED)
+        self._tx_out = pools["tx_out"]
+        self._rx_pair = pools["rx_out"].first - pools["rx_in"].first
+        self.pool: WorkerPool[Unit] = pool or self._make_pool(kind, workers)
         self._queues: dict[Peer, _PeerQueues] = {}
+        # Units handed to the pool and not yet reported back: their buffers may
+        # still be written by a worker, so dropping a peer defers their release.
+        self._inflight: dict[int, Unit] = {}
+        self._orphans: set[int] = set()
         self.stats = PipelineStats()
+
+    def _make_pool(self, kind: PoolKind, workers: int) -> WorkerPool[Unit]:
+        if kind == "threads":
+            return ThreadPool(self.crypt, workers=workers)
+        if kind == "processes":
+            return ProcessPool(self.memory, workers=workers,
+                               prefer_compiled=self.kernels.name == "compiled")
+        return InlinePool(self.crypt)
+
+    def crypt(self, unit: Unit) -> None:
+        """The crypto step for in-process workers (inline or threads)."""
+        if isinstance(unit, TxUnit):
+            self.kernels.seal(unit.work, self.memory)
+        else:
+            self.kernels.open(unit.work, self.memory)
+
+    # --- peers ---
 
     def _queues_of(self, peer: Peer) -> _PeerQueues:
         q = self._queues.get(peer)
@@ -136,8 +179,14 @@ class Pipeline:
         """The peer was removed: drop what it still holds."""
         q = self._queues.pop(peer, None)
         if q is not None:
-            q.tx.clear()
-            q.rx.clear()
+            q.tx.clear(self._drop)
+            q.rx.clear(self._drop)
+
+    def _drop(self, unit: Unit) -> None:
+        if id(unit) in self._inflight:
+            self._orphans.add(id(unit))  # released when the pool reports it
+        else:
+            self._release(unit)
 
     def forget_all(self) -> None:
         for peer in list(self._queues):
@@ -149,29 +198,129 @@ class Pipeline:
         nbytes = sum(q.tx.bytes_held + q.rx.bytes_held for q in self._queues.values())
         return units, nbytes
 
-    def submit_tx(self, peer: Peer, jobs: list[SendJob]) -> None:
-        q = self._queues_of(peer).tx
-        for chunk in _units(jobs, [j.nbytes for j in jobs]):
-            batch = TxBatch(peer, chunk)
-            if not q.push(batch):
-                self.stats.tx_dropped_full += 1
-                continue
-            self.stats.tx_batches += 1
-            if not self.pool.submit(batch):
-                batch.state = State.DEAD  # the consumer frees it in order
-                self.stats.tx_dropped_crypto += 1
+    # --- TX ---
 
-    def submit_rx(self, peer: Peer, jobs: list[RecvJob]) -> None:
-        q = self._queues_of(peer).rx
-        for chunk in _units(jobs, [len(j.data) for j in jobs]):
-            batch = RxBatch(peer, chunk)
-            if not q.push(batch):
-                self.stats.rx_dropped_full += 1
-                continue
-            self.stats.rx_batches += 1
-            if not self.pool.submit(batch):
-                batch.state = State.DEAD
+    def can_send(self) -> bool:
+        """An output buffer is free (else the reader should leave packets queued)."""
+        return self._tx_out.free > 0
+
+    def submit_tx(self, peer: Peer, key: bytes, receiver: int, counter: int, mtu: int,
+                  items: list[Item]) -> None:
+        """Seal `items` (in tx_in buffers; counters from `counter` on, one per
+        segment, as reserved) in units that fit an output buffer, in order."""
+        work_items: list[Item] = []
+        bufs: list[int] = []
+        out_bytes = 0
+        segs = 0
+        data = False
+        first = counter
+        arena = self.tx_arena
+        for item in items:
+            if item.gso_type:
+                view = self.memory.view(item.buf)[item.off : item.off + item.length]
+                per = max_output(Item(0, 0, 0, gso_type=item.gso_type,
+                                      gso_size=item.gso_size, seg_count=1),
+                                 l4_header_len(view, item.gso_type, item.csum_start), mtu)
+            else:
+                per = max_output(item, 0, mtu)
+            total = item.seg_count
+            done = 0
+            while done < total:
+                # A unit holds what fits one output buffer; a super-packet that
+                # does not fit is split across units by segment range.
+                room = min(MAX_UNIT_SEGMENTS - segs, (OUT_SIZE - out_bytes) // per)
+                if room <= 0:
+                    self._push_tx(peer, SealWork(key, receiver, first, mtu, work_items, -1),
+                                  bufs, out_bytes, data)
+                    first += segs
+                    work_items, bufs, out_bytes, segs, data = [], [], 0, 0, False
+                    continue
+                take = min(total - done, room)
+                part = item if (done, take) == (0, total) else Item(
+                    item.buf, item.off, item.length, item.flags, item.gso_type,
+                    item.gso_size, item.csum_start, item.csum_offset, done, take)
+                size = per * take
+                work_items.append(part)
+                if part.buf not in bufs:
+                    bufs.append(part.buf)
+                    arena.ref(part.buf)
+                out_bytes += size
+                segs += take
+                data = data or item.length > 0
+                done += take
+        if work_items:
+            self._push_tx(peer, SealWork(key, receiver, first, mtu, work_items, -1), bufs,
+                          out_bytes, data)
+
+    def submit_jobs(self, peer: Peer, jobs: list[SendJob], mtu: int) -> None:
+        """The core's SendJobs (keepalives, staged packets, bytes): copied into a
+        tx_in buffer, then sealed like reads. Their counters are consecutive."""
+        if not jobs:
+            return
+        arena = self.tx_arena
+        items: list[Item] = []
+        for job in jobs:
+            n = len(job.packet)
+            where = arena.space()
+            if where is None:
+                self.stats.tx_dropped_nobuf += len(jobs)
+                for it in items:
+                    arena.unref(it.buf)
+                return
+            buf, pos = where
+            self.memory.view(buf)[pos : pos + n] = job.packet
+            arena.commit(n)
+            items.append(Item(buf, pos, n))
+        first = jobs[0]
+        self.submit_tx(peer, first.cipher.key, first.receiver_index, first.counter, mtu, items)
+        for it in items:
+            arena.unref(it.buf)
+
+    def _push_tx(self, peer: Peer, work: SealWork, bufs: list[int], nbytes: int,
+                 data: bool) -> None:
+        out = self._tx_out.take()
+        if out is None:
+            self.stats.tx_dropped_nobuf += 1
+            for b in bufs:
+                self.tx_arena.unref(b)
+            return
+        work.out = out
+        unit = TxUnit(peer, work, bufs, nbytes, data)
+        q = self._queues_of(peer).tx
+        if not q.push(unit):
+            self.stats.tx_dropped_full += 1
+            self._release(unit)
+            return
+        self.stats.tx_units += 1
+        self._submit(unit, tx=True)
+
+    def _submit(self, unit: Unit, tx: bool) -> None:
+        self._inflight[id(unit)] = unit
+        if not self.pool.submit(unit):
+            del self._inflight[id(unit)]
+            unit.state = State.DEAD  # the consumer frees it in order
+            if tx:
+                self.stats.tx_dropped_crypto += 1
+            else:
                 self.stats.rx_dropped_crypto += 1
+
+    # --- RX ---
+
+    def submit_rx(self, peer: Peer, jobs: list[RecvJob], buf: int, offs: list[int]) -> None:
+        """Open `jobs` (messages of rx_in buffer `buf` at `offs`) as one unit."""
+        work = OpenWork(buf, buf + self._rx_pair, [j.cipher.key for j in jobs], offs,
+                        [len(j.data) for j in jobs])
+        unit = RxUnit(peer, jobs, work)
+        self.rx_arena.ref(buf)
+        q = self._queues_of(peer).rx
+        if not q.push(unit):
+            self.stats.rx_dropped_full += 1
+            self._release(unit)
+            return
+        self.stats.rx_units += 1
+        self._submit(unit, tx=False)
+
+    # --- completion ---
 
     def process_completions(self) -> None:
         """Run the ordered consumers of every peer that has completed work."""
@@ -180,129 +329,57 @@ class Pipeline:
             return
         tx_peers: dict[Peer, None] = {}
         rx_peers: dict[Peer, None] = {}
-        for b in done:
-            (tx_peers if isinstance(b, TxBatch) else rx_peers)[b.peer] = None
+        inflight = self._inflight
+        for u in done:
+            inflight.pop(id(u), None)
+            if self._orphans and id(u) in self._orphans:
+                self._orphans.discard(id(u))
+                self._release(u)
+                continue
+            (tx_peers if isinstance(u, TxUnit) else rx_peers)[u.peer] = None
         for peer in rx_peers:
-            self._drain_rx(peer)
+            q = self._queues.get(peer)
+            if q is not None:
+                for u in q.rx.pop_ready(self._release):
+                    assert isinstance(u, RxUnit)
+                    try:
+                        self._on_rx(u, self.memory.view(u.work.out))
+                    finally:
+                        self._release(u)
         for peer in tx_peers:
-            self._drain_tx(peer)
+            q = self._queues.get(peer)
+            if q is not None:
+                for u in q.tx.pop_ready(self._release):
+                    assert isinstance(u, TxUnit)
+                    try:
+                        self._on_tx(u, self.memory.view(u.work.out))
+                    finally:
+                        self._release(u)
 
-    def _drain_tx(self, peer: Peer) -> None:
-        q = self._queues.get(peer)
-        if q is None:
-            return
-        for b in q.tx.pop_ready():
-            assert isinstance(b, TxBatch)
-            self._on_tx(peer, b.out)
-
-    def _drain_rx(self, peer: Peer) -> None:
-        q = self._queues.get(peer)
-        if q is None:
-            return
-        for b in q.rx.pop_ready():
-            assert isinstance(b, RxBatch)
-            self._on_rx(b)
+    def _release(self, unit: Unit) -> None:
+        """Give a finished or dead unit's buffers back (exactly once)."""
+        if isinstance(unit, TxUnit):
+            if unit.work.out >= 0:
+                self._tx_out.give(unit.work.out)
+                unit.work.out = -1
+            for b in unit.bufs:
+                self.tx_arena.unref(b)
+            unit.bufs = []
+        else:
+            if unit.jobs:
+                self.rx_arena.unref(unit.work.inp)
+                unit.jobs = []
 
     def close(self) -> None:
         self.forget_all()
         self.pool.close()
+        self.memory.close()
 
 
-# --- the process pool's view of a batch: a shared-memory slot --------------------
-#
-# Slot layout (little-endian): op u8, n u16, then per job: key 32 bytes, counter u64,
-# receiver index u32, padded length u32, input length u32, input bytes. (A batch
-# may mix keypairs around a rekey, hence a key per job.) The worker overwrites
-# the slot from offset 0 with per job: u32 length (0xFFFFFFFF = failed) + output.
-
-_FAIL = 0xFFFFFFFF
-_REC = 52  # per-job record header
-_OUT_EXTRA = 4 + 16 + 16 + 16  # length word, header, tag, padding
+def tx_overhead(n: int, mtu: int) -> int:
+    """Datagram size of an n-byte plaintext (for tests and accounting)."""
+    return padded_length(n, mtu) + OVERHEAD
 
 
-def _inputs(unit: Batch) -> list[tuple[bytes, int, int, int, bytes]]:
-    if isinstance(unit, TxBatch):
-        return [(j.cipher.key, j.counter, j.receiver_index, j.padded_len, j.packet)
-                for j in unit.jobs]
-    return [(r.cipher.key, r.counter, 0, 0, r.data) for r in unit.jobs]
-
-
-class BatchCodec:
-    """SlotCodec for TxBatch/RxBatch; the kernel reuses the core's seal_raw/open_raw."""
-
-    @property
-    def kernel(self) -> Callable[[memoryview], bool]:
-        return slot_kernel
-
-    def fits(self, unit: Batch, slot_size: int) -> bool:
-        size = 3 + sum(_REC + _OUT_EXTRA + len(x[4]) for x in _inputs(unit))
-        return size <= slot_size and len(unit.jobs) < 65536
-
-    def pack(self, unit: Batch, slot: memoryview) -> None:
-        items = _inputs(unit)
-        slot[0] = SEAL if isinstance(unit, TxBatch) else OPEN
-        slot[1:3] = len(items).to_bytes(2, "little")
-        off = 3
-        for key, counter, ridx, padded, data in items:
-            _RECORD.pack_into(slot, off, key, counter, ridx, padded, len(data))
-            off += _REC
-            slot[off : off + len(data)] = data
-            off += len(data)
-
-    def unpack(self, unit: Batch, slot: memoryview) -> None:
-        off = 0
-        outs: list[bytes | None] = []
-        for _ in unit.jobs:
-            n = int.from_bytes(slot[off : off + 4], "little")
-            off += 4
-            if n == _FAIL:
-                outs.append(None)
-                continue
-            outs.append(bytes(slot[off : off + n]))
-            off += n
-        if isinstance(unit, TxBatch):
-            sealed = [o for o in outs if o is not None]
-            if len(sealed) != len(outs):
-                raise ValueError("a seal failed")
-            unit.out = sealed
-        else:
-            unit.out = outs
-
-
-_RECORD = struct.Struct("<32sQIII")
-_cipher_cache: dict[bytes, Cipher] = {}
-
-
-def slot_kernel(slot: memoryview) -> bool:
-    """Runs in a worker process: seal or open every job of the slot, in place."""
-    op = slot[0]
-    n = int.from_bytes(slot[1:3], "little")
-    off = 3
-    results: list[bytes | None] = []
-    for _ in range(n):
-        key, counter, ridx, padded, length = _RECORD.unpack_from(slot, off)
-        off += _REC
-        data = bytes(slot[off : off + length])
-        off += length
-        cipher = _cipher_cache.get(key)
-        if cipher is None:
-            if len(_cipher_cache) >= 64:  # keys rotate every 2 minutes per peer
-                _cipher_cache.clear()
-            cipher = _cipher_cache[key] = Cipher(key)
-        if op == SEAL:
-            results.append(seal_raw(cipher, ridx, counter, data, padded))
-        else:
-            try:
-                results.append(open_raw(cipher, counter, data))
-            except (InvalidTag, ValueError):
-                results.append(None)
-    off = 0
-    for r in results:
-        if r is None:
-            slot[off : off + 4] = _FAIL.to_bytes(4, "little")
-            off += 4
-        else:
-            slot[off : off + 4] = len(r).to_bytes(4, "little")
-            slot[off + 4 : off + 4 + len(r)] = r
-            off += 4 + len(r)
-    return True
+__all__ = ["KernelError", "Pipeline", "PoolKind", "RxUnit", "TxUnit", "memory_specs",
+           "tx_overhead"]

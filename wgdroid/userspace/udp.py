@@ -2,13 +2,17 @@
 
 Binding port 0 picks the IPv4 port first and reuses it for IPv6 (retrying a few
 times if that port is taken for IPv6). fwmark is SO_MARK on both sockets.
+Sends use UDP GSO (one sendmsg per run of equal-sized datagrams); receives use
+UDP GRO where the kernel has it (one recvmsg per run of datagrams from one
+source, split by the segment size the kernel reports), enabled at socket
+creation: toggling it later can strand a coalesced packet.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Sequence
+import sys
 
 SO_MARK = 36
 SO_SNDBUFFORCE = 32
@@ -16,6 +20,8 @@ SO_RCVBUFFORCE = 33
 SOCKET_BUFFER = 7 << 20  # wireguard-go's 7 MiB, forced when we are root
 SOL_UDP = 17
 UDP_SEGMENT = 103
+UDP_GRO = 104
+GRO_ANCILLARY = socket.CMSG_SPACE(4)
 GSO_MAX_SEGMENTS = 64
 GSO_MAX_BYTES = 65507 - 40  # conservative for IPv6 too
 
@@ -31,6 +37,7 @@ class UdpBind:
         self.port = 0
         self.fwmark = 0
         self.gso = True  # UDP_SEGMENT; switched off for good on the first EIO
+        self.gro = False  # UDP_GRO accepted by the kernel (set when bound)
 
     def sockets(self) -> list[socket.socket]:
         return [s for s in (self.v4, self.v6) if s is not None]
@@ -56,6 +63,7 @@ class UdpBind:
                     continue
             self.close()
             self.v4, self.v6, self.port = v4, v6, actual
+            self.gro = all(_enable_gro(s) for s in self.sockets())
             if self.fwmark:
                 self.set_fwmark(self.fwmark)
             return actual
@@ -77,24 +85,21 @@ class UdpBind:
             return False
         return True
 
-    def send_batch(self, datagrams: Sequence[bytes | memoryview], ep: Endpoint) -> tuple[int, int]:
-        """Send in order; runs of equal-sized datagrams go out as one UDP GSO sendmsg.
-
-        Returns (bytes sent, datagrams that failed).
-        """
+    def send_run(self, buf: memoryview, sizes: list[int], ep: Endpoint) -> tuple[int, int]:
+        """Send datagrams laid back to back in `buf` (sizes in order): each run of
+        equal sizes (the last may be shorter) is one UDP GSO sendmsg of one
+        contiguous iovec. Returns (bytes sent, datagrams that failed)."""
         s = self.v6 if ":" in ep[0] else self.v4
         if s is None:
-            return 0, len(datagrams)
+            return 0, len(sizes)
         sent = failed = 0
-        i, n = 0, len(datagrams)
+        i, n, pos = 0, len(sizes), 0
         while i < n:
-            size = len(datagrams[i])
-            j = i + 1
-            total = size
+            size = sizes[i]
+            j, total = i + 1, size
             if self.gso:
-                # Equal sizes; only the last segment of a run may be shorter.
                 while j < n and j - i < GSO_MAX_SEGMENTS and total + size <= GSO_MAX_BYTES:
-                    d = len(datagrams[j])
+                    d = sizes[j]
                     if d > size:
                         break
                     total += d
@@ -103,10 +108,9 @@ class UdpBind:
                         break
             try:
                 if j - i == 1:
-                    s.sendto(datagrams[i], ep)
+                    s.sendto(buf[pos : pos + size], ep)
                 else:
-                    # Scatter-gather: one iovec per datagram, no joined copy.
-                    s.sendmsg(datagrams[i:j],
+                    s.sendmsg([buf[pos : pos + total]],
                               [(SOL_UDP, UDP_SEGMENT, size.to_bytes(2, "little"))], 0, ep)
                 sent += total
             except OSError as e:
@@ -118,12 +122,15 @@ class UdpBind:
                 else:
                     # EINVAL/EMSGSIZE: segments larger than this route's MTU; plain
                     # sends let the kernel fragment them as it would without GSO.
-                    for dg in datagrams[i:j]:
+                    p = pos
+                    for d in sizes[i:j]:
                         try:
-                            s.sendto(dg, ep)
-                            sent += len(dg)
+                            s.sendto(buf[p : p + d], ep)
+                            sent += d
                         except OSError:
                             failed += 1
+                        p += d
+            pos += total
             i = j
         return sent, failed
 
@@ -150,6 +157,29 @@ def _make(family: socket.AddressFamily, port: int) -> socket.socket:
         s.close()
         raise
     return s
+
+
+def _enable_gro(s: socket.socket) -> bool:
+    try:
+        s.setsockopt(SOL_UDP, UDP_GRO, 1)
+    except OSError:  # ENOPROTOOPT: a kernel without UDP GRO (< 5.0)
+        return False
+    return True
+
+
+def recv_batch(s: socket.socket, buf: memoryview) -> tuple[int, int, Endpoint]:
+    """One receive into buf: (bytes, segment size, source). With UDP GRO the bytes
+    are several datagrams of `segment size` from one source (the last may be
+    shorter); otherwise one datagram (segment size = bytes). Raises
+    BlockingIOError when nothing is waiting."""
+    n, anc, flags, addr = s.recvmsg_into((buf,), GRO_ANCILLARY)
+    seg = n
+    for level, kind, data in anc:
+        if level == SOL_UDP and kind == UDP_GRO and len(data) >= 4:
+            seg = int.from_bytes(data[:4], sys.byteorder) or n
+    if flags & socket.MSG_TRUNC:
+        return 0, 0, (addr[0], addr[1])
+    return n, seg, (addr[0], addr[1])
 
 
 def normalise(addr: tuple[str, int] | tuple[str, int, int, int]) -> Endpoint:

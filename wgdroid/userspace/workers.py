@@ -5,17 +5,19 @@ crypto on them in any order, and sets each unit's state to FINISHED or DEAD.
 Completed units are reported through `completed()`; threaded and process pools
 also make `wake_fd` readable so an epoll loop can wait on them.
 
-Why processes: pyca's ChaCha20Poly1305 holds the GIL for inputs under 2 KiB
-(reference §12), so per-packet crypto in threads never runs on two cores.
-The process pool copies a unit into a shared-memory slot, a worker process runs
-a module-level kernel on the slot in place, and the parent copies the result
-back: one pipe message per unit (a unit is a batch of packets).
+Which runs in parallel (docs/dataplane.md has the measurements): pyca's
+ChaCha20Poly1305 holds the GIL for inputs under 2 KiB, so pure-Python kernels in
+threads share one core; the compiled kernels (`accel`) release the GIL for a
+whole unit, so threads scale with cores. Processes scale with either kernel: the
+packet buffers live in shared memory that every worker maps, and one small pipe
+message per unit (a batch of packets) says where its work is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import threading
 from collections import deque
@@ -24,9 +26,9 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.shared_memory import SharedMemory
 from typing import Generic, Protocol, TypeVar
 
+from wgdroid.userspace.buffers import Memory, PoolSpec
 from wgdroid.userspace.queues import Bound, CryptoQueue, State, U, WorkUnit
 
 CryptoFn = Callable[[U], None]  # does the crypto in place; raises to mark the unit DEAD
@@ -188,93 +190,93 @@ class ThreadPool(Generic[U]):
         self._waker.close()
 
 
-U_contra = TypeVar("U_contra", bound=WorkUnit, contravariant=True)
-
-
-class SlotCodec(Protocol[U_contra]):
-    """Moves a unit in and out of a shared-memory slot for the process pool.
-
-    `kernel` must be a module-level function (it runs in the worker process):
-    it reads the slot, does the crypto in place and returns False on failure.
-    """
-
-    def pack(self, unit: U_contra, slot: memoryview) -> None: ...
-
-    def unpack(self, unit: U_contra, slot: memoryview) -> None: ...
+class Task(Protocol):
+    """What a process pool ships to a worker: a picklable description of the work."""
 
     @property
-    def kernel(self) -> Callable[[memoryview], bool]: ...
+    def work(self) -> object: ...
 
-    def fits(self, unit: U_contra, slot_size: int) -> bool: ...
+    def absorb(self, result: object) -> None:
+        """Take the worker's result (SealWork.sizes / OpenWork.results) back."""
+        ...
+
+
+TaskU = TypeVar("TaskU", bound="TaskUnit")
+
+
+class TaskUnit(WorkUnit, Task, Protocol):
+    pass
 
 
 @dataclass
-class _Pending(Generic[U]):
-    unit: U
-    slot: int
+class _Pending(Generic[TaskU]):
+    unit: TaskU
+    worker: int
 
 
-def _process_main(
-    shm_name: str, slot_size: int, inbox: Connection, outbox: Connection,
-    kernel: Callable[[memoryview], bool],
-) -> None:
-    """Worker process: run the kernel on each slot index it receives, report back."""
+def _process_main(mem_name: str, specs: list[PoolSpec], inbox: Connection,
+                  outbox: Connection, prefer_compiled: bool) -> None:
+    """Worker process: map the parent's packet memory, run the kernels on each
+    work description it receives (no packet bytes cross the pipe), report back."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from wgdroid.userspace.kernels import OpenWork, SealWork, select_kernels
+
     # Spawned workers share the parent's resource tracker, so attaching here
     # re-registers the same name (a set) and the parent's unlink clears it.
-    shm = SharedMemory(name=shm_name)
-    buf = shm.buf
-    assert buf is not None
+    mem = Memory(specs, attach=mem_name)
+    kernels = select_kernels(prefer_compiled)
     try:
         while True:
             try:
-                msg = inbox.recv_bytes()
+                uid, work = pickle.loads(inbox.recv_bytes())
             except (EOFError, OSError):
                 return
-            idx = int.from_bytes(msg, "little")
-            view = buf[idx * slot_size : (idx + 1) * slot_size]
             try:
-                ok = kernel(view)
+                if isinstance(work, SealWork):
+                    kernels.seal(work, mem)
+                    result: object = work.sizes
+                else:
+                    assert isinstance(work, OpenWork)
+                    kernels.open(work, mem)
+                    result = work.results
+                reply = pickle.dumps((uid, True, result))
             except Exception:
-                ok = False
-            finally:
-                view.release()
-            outbox.send_bytes(msg + (b"\x01" if ok else b"\x00"))
+                reply = pickle.dumps((uid, False, None))
+            outbox.send_bytes(reply)
     finally:
-        del buf
-        shm.close()
+        mem.close()
 
 
-class ProcessPool(Generic[U]):
-    """Worker processes; units travel through preallocated shared-memory slots."""
+class ProcessPool(Generic[TaskU]):
+    """Worker processes over the shared packet memory: a unit's buffers are already
+    where the worker can see them, so only its small work description (buffer
+    indices, offsets, key, counters) goes through a pipe, and only sizes come back."""
 
     def __init__(
         self,
-        codec: SlotCodec[U],
+        memory: Memory,
         workers: int = 2,
-        slots: int = 64,
-        slot_size: int = 80 << 10,  # a 64 KiB unit plus per-job records
+        max_pending: int = 256,
         distributor: Distributor | None = None,
+        prefer_compiled: bool = True,
     ) -> None:
-        self._codec = codec
-        self._slot_size = slot_size
-        self._shm = SharedMemory(create=True, size=slots * slot_size)
-        buf = self._shm.buf
-        assert buf is not None
-        self._buf = buf
-        self._free: list[int] = list(range(slots))
-        self._pending: dict[int, _Pending[U]] = {}
+        if memory.name is None:
+            raise ValueError("the process pool needs shared packet memory")
+        self._memory = memory
+        self._max_pending = max_pending
+        self._pending: dict[int, _Pending[TaskU]] = {}
+        self._next_id = 0
         self._loads = [0] * workers
         self._dist = distributor or RoundRobin()
+        self._prefer_compiled = prefer_compiled
         self._ctx = get_context("spawn")  # fork would copy the daemon's threads and keys
         # The parent keeps the write end too, so it can start replacement workers.
         self._results_r, self._results_w = self._ctx.Pipe(duplex=False)
         self.wake_fd: int | None = self._results_r.fileno()
         self._inboxes: list[Connection] = []
         self._procs: list[BaseProcess] = []
-        self._owner_of_slot: dict[int, int] = {}
-        self._reaped: list[U] = []
+        self._reaped: list[TaskU] = []
         self.restarts = 0
         for i in range(workers):
             inbox, proc = self._spawn(i)
@@ -285,7 +287,8 @@ class ProcessPool(Generic[U]):
         r, w = self._ctx.Pipe(duplex=False)
         p = self._ctx.Process(
             target=_process_main,
-            args=(self._shm.name, self._slot_size, r, self._results_w, self._codec.kernel),
+            args=(self._memory.name, self._memory.specs, r, self._results_w,
+                  self._prefer_compiled),
             name=f"wg-crypto-{i}",
             daemon=True,
         )
@@ -298,68 +301,53 @@ class ProcessPool(Generic[U]):
         for i, p in enumerate(self._procs):
             if p.is_alive():
                 continue
-            for idx in [s for s, w in self._owner_of_slot.items() if w == i]:
-                pend = self._pending.pop(idx)
-                del self._owner_of_slot[idx]
+            for uid in [u for u, pend in self._pending.items() if pend.worker == i]:
+                pend = self._pending.pop(uid)
                 pend.unit.state = State.DEAD
-                self._free.append(idx)
                 self._reaped.append(pend.unit)
             self._loads[i] = 0
             self._inboxes[i].close()
             self._inboxes[i], self._procs[i] = self._spawn(i)
             self.restarts += 1
 
-    def submit(self, unit: U) -> bool:
-        if not self._free or not self._codec.fits(unit, self._slot_size):
+    def submit(self, unit: TaskU) -> bool:
+        if len(self._pending) >= self._max_pending:
             return False
-        idx = self._free.pop()
-        view = self._buf[idx * self._slot_size : (idx + 1) * self._slot_size]
-        try:
-            self._codec.pack(unit, view)
-        finally:
-            view.release()
+        uid = self._next_id
+        self._next_id = (uid + 1) & 0x7FFFFFFF
         w = self._dist.choose(self._loads)
         self._loads[w] += 1
-        self._pending[idx] = _Pending(unit, idx)
-        self._owner_of_slot[idx] = w
+        self._pending[uid] = _Pending(unit, w)
         # A dead worker's pipe fails; health_check then reaps the unit as DEAD.
         with contextlib.suppress(OSError):
-            self._inboxes[w].send_bytes(idx.to_bytes(4, "little"))
+            self._inboxes[w].send_bytes(pickle.dumps((uid, unit.work)))
         return True
 
-    def completed(self) -> list[U]:
+    def completed(self) -> list[TaskU]:
         out, self._reaped = self._reaped, []
         out.extend(self._collect())
         return out
 
-    def _collect(self) -> list[U]:
-        out: list[U] = []
+    def _collect(self) -> list[TaskU]:
+        out: list[TaskU] = []
         while self._results_r.poll():
-            msg = self._results_r.recv_bytes()
-            idx = int.from_bytes(msg[:4], "little")
-            pend = self._pending.pop(idx, None)
+            uid, ok, result = pickle.loads(self._results_r.recv_bytes())
+            pend = self._pending.pop(uid, None)
             if pend is None:
                 continue
-            self._loads[self._owner_of_slot.pop(idx)] -= 1
+            self._loads[pend.worker] -= 1
             unit = pend.unit
-            if msg[4]:
-                view = self._buf[idx * self._slot_size : (idx + 1) * self._slot_size]
-                try:
-                    self._codec.unpack(unit, view)
-                    unit.state = State.FINISHED
-                except Exception:
-                    unit.state = State.DEAD
-                finally:
-                    view.release()
+            if ok:
+                unit.absorb(result)
+                unit.state = State.FINISHED
             else:
                 unit.state = State.DEAD
-            self._free.append(idx)
             out.append(unit)
         return out
 
-    def wait_idle(self, timeout: float = 5.0) -> list[U]:
+    def wait_idle(self, timeout: float = 5.0) -> list[TaskU]:
         """Collect results until nothing is pending (tests and shutdown)."""
-        out: list[U] = []
+        out: list[TaskU] = []
         while self._pending and self._results_r.poll(timeout):
             out.extend(self.completed())
         return out
@@ -374,6 +362,3 @@ class ProcessPool(Generic[U]):
                 p.join(timeout=1)
         self._results_r.close()
         self._results_w.close()
-        del self._buf
-        self._shm.close()
-        self._shm.unlink()

@@ -255,8 +255,8 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     _mkdir(root / "sys", 0o555)
     # A fresh sysfs: /sys/class/net must show this namespace's interfaces.
     ns.mount("sysfs", str(root / "sys"), "sysfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
-    if "kmod" in spec.tools:
-        _fake_wireguard_module(root / "sys/module")
+    if "kmod" in spec.tools and not (root / "sys/module/wireguard").exists():
+        _fake_wireguard_module(root / "sys/module")  # a real kernel's (the VM's) needs none
     _build_dev(root / "dev", legacy_tun=not spec.android_net)
 
     system = root / "system"

@@ -3,7 +3,6 @@ its handshake age (marked when stale, > 3 min)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -14,10 +13,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
 from wgdroid.tui import fmt
+from wgdroid.tui.actions import Scope
+from wgdroid.tui.bindings import bindings
+from wgdroid.tui.messages import SessionChanged
 
 if TYPE_CHECKING:
     from wgdroid.device.status import InterfaceStatus
-    from wgdroid.tui.adapter import Snapshot
+    from wgdroid.tui.state import Session
 
 
 def headline(name: str, iface: InterfaceStatus | None) -> str:
@@ -31,14 +33,13 @@ def headline(name: str, iface: InterfaceStatus | None) -> str:
 class DetailScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,h", "close", "Back", id="detail.close"),
-        Binding("space,t", "app.toggle_tunnel", "On/Off", id="detail.toggle"),
-        Binding("e", "app.edit", "Edit", id="detail.edit"),
-        Binding("v", "app.show_qr", "QR", id="detail.qr"),
+        *bindings(Scope.TUNNEL),
     ]
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, session: Session) -> None:
         super().__init__()
         self.tunnel = name
+        self.session = session
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -56,15 +57,16 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#peers", DataTable).add_columns(
             "Peer", "Endpoint", "Allowed IPs", "Handshake", "RX", "TX", "Keepalive")
-        app = self.app
-        snapshot = getattr(app, "snapshot", None)
-        if snapshot is not None:
-            self.show_snapshot(snapshot, getattr(app, "rate_history", {}).get(self.tunnel, []))
+        self.render_session()
 
-    def selected_tunnel(self) -> str | None:
-        return self.tunnel
+    def on_session_changed(self, message: SessionChanged) -> None:
+        self.render_session()
 
-    def show_snapshot(self, snapshot: Snapshot, history: Sequence[tuple[float, float]]) -> None:
+    def render_session(self) -> None:
+        snapshot = self.session.snapshot
+        if snapshot is None:
+            return
+        history = self.session.history(self.tunnel)
         iface = snapshot.status.interface(self.tunnel)
         self.query_one("#detail-head", Static).update(headline(self.tunnel, iface))
         rx = [h[0] for h in history]

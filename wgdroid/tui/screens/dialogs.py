@@ -13,6 +13,9 @@ from textual.widgets import Button, Input, Label, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    # Focused by Textual once the buttons exist: querying them in on_mount
+    # raced with a fast answer that dismissed the dialog while it was composing.
+    AUTO_FOCUS = "#yes"
     BINDINGS = [
         Binding("escape,n", "cancel", "Cancel", id="dialog.cancel"),
         Binding("y", "confirm", "Yes", id="dialog.confirm"),
@@ -30,9 +33,6 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self._yes, id="yes", variant="error" if self._danger else "primary")
                 yield Button("Cancel", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
 
     @on(Button.Pressed, "#yes")
     def action_confirm(self) -> None:

@@ -84,16 +84,22 @@ def _peer_block(index: int, values: dict[str, str]) -> Vertical:
 
 class EditorScreen(Screen[tuple[str, bytes] | None]):
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
-        Binding("escape", "cancel", "Close", id="editor.cancel"),
-        Binding("ctrl+g", "generate", "New keys", id="editor.generate", priority=True),
-        Binding("ctrl+y", "copy_public_key", "Copy pubkey", id="editor.copy", priority=True),
-        Binding("ctrl+n", "add_peer", "Add peer", id="editor.add_peer", priority=True),
+        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True,
+                tooltip="save (pushes atomically to the phone)"),
+        Binding("escape", "cancel", "Close", id="editor.cancel",
+                tooltip="close the editor without saving"),
+        Binding("ctrl+g", "generate", "New keys", id="editor.generate", priority=True,
+                tooltip="generate a new key pair"),
+        Binding("ctrl+y", "copy_public_key", "Copy pubkey", id="editor.copy", priority=True,
+                tooltip="copy the public key (OSC 52)"),
+        Binding("ctrl+n", "add_peer", "Add peer", id="editor.add_peer", priority=True,
+                tooltip="add a peer"),
         Binding("ctrl+w", "remove_peer", "Del peer", id="editor.remove_peer", show=False,
-                priority=True),
+                priority=True, tooltip="remove the focused peer"),
         Binding("ctrl+e", "exclude_private", "Excl. private", id="editor.exclude",
-                priority=True),
-        Binding("ctrl+t", "switch_mode", "Form/Raw", id="editor.mode", priority=True),
+                priority=True, tooltip="exclude private IPs for the focused peer (toggle)"),
+        Binding("ctrl+t", "switch_mode", "Form/Raw", id="editor.mode", priority=True,
+                tooltip="switch between form and raw text"),
     ]
 
     def __init__(self, name: str | None, text: str | None = None, *,
@@ -107,6 +113,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         self._raw_text = ""
         self._rebuilding = False
         self.last_check: form.Checked | None = None
+        self.checks = 0  # validations run so far (tests wait for the next one)
         if text is None:
             self.state = form.new_state()
         else:
@@ -227,6 +234,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         state = self.read_state()
         checked = form.check(state, self.filename)
         self.last_check = checked
+        self.checks += 1
         for fid_widget in self.query(".field-input"):
             fid = fid_widget.id or ""
             errors = checked.errors.get(fid, [])
@@ -263,6 +271,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         """Check the raw text; show the parser's issues with their line numbers."""
         text = self.query_one("#raw", TextArea).text
         config, errors, warnings = form.check_text(text, self.filename)
+        self.checks += 1
         lines = [i.format() for i in errors] + [w.format() for w in warnings]
         if config is not None and not warnings:
             lines = ["✓ valid"]
@@ -362,7 +371,11 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         if self.mode == "raw":
             return
         index = len(self.query(".peer"))
-        await self.query_one("#peers", Vertical).mount(_peer_block(index, {}))
+        self._rebuilding = True  # a re-check meanwhile would find the block without fields
+        try:
+            await self.query_one("#peers", Vertical).mount(_peer_block(index, {}))
+        finally:
+            self._rebuilding = False
         self.query_one(f"#{field_id(index, 'public_key')}", Input).focus()
         self.validate_now()
 

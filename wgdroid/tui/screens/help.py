@@ -1,4 +1,5 @@
-"""Keys and actions, built from the action registry (the palette uses it too)."""
+"""Keys and actions, built from the action registry and the editor's own
+bindings (the palette and the footer use the same declarations)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from wgdroid.tui.actions import ACTIONS
-
-EDITOR_KEYS = (
-    ("ctrl+s", "save (pushes atomically to the phone)"),
-    ("ctrl+g", "generate a new key pair"),
-    ("ctrl+y", "copy the public key (OSC 52)"),
-    ("ctrl+n / ctrl+w", "add a peer / remove the focused peer"),
-    ("ctrl+e", "exclude private IPs for the focused peer (toggle)"),
-    ("ctrl+t", "switch between form and raw text"),
-    ("escape", "close the editor without saving"),
-)
+from wgdroid.tui.actions import ACTIONS, display_key
+from wgdroid.tui.screens.editor import EditorScreen
 
 
 def _keys(keys: str) -> str:
-    return " / ".join(k.replace("question_mark", "?") for k in keys.split(","))
+    return " / ".join(display_key(k) for k in keys.split(","))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -45,8 +37,9 @@ class HelpScreen(ModalScreen[None]):
             main.add_row(_keys(a.keys), a.help, a.palette_name)
         editor = self.query_one("#help-editor", DataTable)
         editor.add_columns("Keys", "Action")
-        for keys, what in EDITOR_KEYS:
-            editor.add_row(keys, what)
+        for b in EditorScreen.BINDINGS:
+            assert isinstance(b, Binding)
+            editor.add_row(_keys(b.key), b.tooltip or b.description)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from wgdroid.tui import fmt
@@ -13,6 +14,7 @@ from wgdroid.tui import fmt
 if TYPE_CHECKING:
     from wgdroid.device.status import InterfaceStatus
     from wgdroid.tui.adapter import Snapshot
+    from wgdroid.tui.state import Session
 
 ON = "[●] up"
 OFF = "[ ] down"
@@ -66,6 +68,20 @@ def handshake_cell(row: Row) -> Text:
 
 
 class TunnelTable(DataTable[object]):
+    """The tunnels of the chosen phone. The cursor row is the session's selected
+    tunnel, kept in step at once (not via a message), so a key pressed right
+    after moving acts on the row the user sees."""
+
+    def __init__(self, session: Session, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.session = session
+        self._rebuilding = False
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if not self._rebuilding:
+            self.session.selected = self.selected()
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         for label, key in (
@@ -81,17 +97,30 @@ class TunnelTable(DataTable[object]):
         return str(key.value) if key.value is not None else None
 
     def show(self, snapshot: Snapshot | None, pending: dict[str, str]) -> None:
-        chosen = self.selected()
+        """Rebuild the rows; the cursor stays on the selected tunnel (by name), or,
+        when that tunnel is gone, on the same row number."""
+        index, selected = self.cursor_row, self.session.selected
         with self.app.batch_update():
-            self.clear()
-            if snapshot is None:
-                return
-            for row in rows(snapshot):
-                state = pending.get(row.name) or (ON if row.up else OFF)
-                self.add_row(
-                    state, row.name, row.backend, row.endpoint, handshake_cell(row),
-                    fmt.size(row.rx) if row.up else "—", fmt.size(row.tx) if row.up else "—",
-                    key=row.name,
-                )
-            if chosen is not None and chosen in self.rows:
-                self.move_cursor(row=self.get_row_index(chosen))
+            self._rebuilding = True
+            try:
+                self._fill(snapshot, pending, selected, index)
+            finally:
+                self._rebuilding = False
+        self.session.selected = self.selected()
+
+    def _fill(self, snapshot: Snapshot | None, pending: dict[str, str],
+              selected: str | None, index: int) -> None:
+        self.clear()
+        if snapshot is None:
+            return
+        for row in rows(snapshot):
+            state = pending.get(row.name) or (ON if row.up else OFF)
+            self.add_row(
+                state, row.name, row.backend, row.endpoint, handshake_cell(row),
+                fmt.size(row.rx) if row.up else "—", fmt.size(row.tx) if row.up else "—",
+                key=row.name,
+            )
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected))
+        elif self.row_count:
+            self.move_cursor(row=min(index, self.row_count - 1))

@@ -17,19 +17,23 @@ TX, per packet read from the TUN::
                                                      # or stage + a SendDatagram (initiation)
     # push SendJobs.jobs to the peer's ordered queue and to the shared crypto queue
     datagram = seal(job)                             # PURE, any worker: header ‖ ChaCha20-Poly1305
-    # (seal_into(job, buf, off) writes into a preallocated buffer, e.g. a GSO batch)
     # ordered consumer sends finished datagrams to peer.endpoint, then:
     actions = peer.on_sent(total_bytes, now, carried_data)  # ORDERED: stats, timers, rekey
 
-RX, per UDP datagram::
+A shell that seals itself (e.g. the segments of TUN super-packets, sealed with
+`seal_padded_into` into its own buffers) takes a run of counters instead:
+`peer.reserve_send(n, now)` -> (cipher, receiver index, first counter), or
+None when prepare_send must decide (no key yet, packets staged).
+
+RX, per UDP datagram (or `device.classify_run` for a GRO run from one source)::
 
     item = device.classify(datagram, src, now)
     # RecvJob          -> peer queue (item.keypair.peer) + crypto queue
     # HandshakeMessage -> handshake queue; device.handle_handshake(item, now, under_load)
     # None             -> drop
-    plaintext = open_(job)                        # PURE, any worker; None = bad tag
-    packets, actions = peer.on_received([job, ...], [plaintext, ...], now)
-    # ORDERED: replay, roaming, timers, checks; write the packets to the TUN
+    n = open_into(job, buf, off)                  # PURE, any worker; None = bad tag
+    spans, actions = peer.on_received([job, ...], buf, [off, ...], [n or -1, ...], now)
+    # ORDERED: replay, roaming, timers, checks; write buf[o:o + m] for (o, m) in spans
 
 Side effects have one channel: the `Action`s each entry point returns
 (`prepare_send`, `on_sent`, `on_received`, `set_persistent_keepalive`,
@@ -50,7 +54,7 @@ indextable (receiver indices), allowedips (LPM table), timers, peer, device,
 transport (jobs, seal, open_), actions, snapshot.
 """
 
-from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram, SendJobs
+from wgdroid.userspace.core.actions import Action, Bytes, Endpoint, SendDatagram, SendJobs
 from wgdroid.userspace.core.device import Device, HandshakeMessage
 from wgdroid.userspace.core.peer import Peer
 from wgdroid.userspace.core.snapshot import DeviceSnapshot, PeerSnapshot
@@ -60,14 +64,18 @@ from wgdroid.userspace.core.transport import (
     SendJob,
     open_,
     open_into,
+    open_payload_into,
     open_raw,
+    padded_length,
     seal,
     seal_into,
+    seal_padded_into,
     seal_raw,
 )
 
 __all__ = [
     "Action",
+    "Bytes",
     "Cipher",
     "Device",
     "DeviceSnapshot",
@@ -81,8 +89,11 @@ __all__ = [
     "SendJobs",
     "open_",
     "open_into",
+    "open_payload_into",
     "open_raw",
+    "padded_length",
     "seal",
     "seal_into",
+    "seal_padded_into",
     "seal_raw",
 ]

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 Endpoint = tuple[str, int]
 """A UDP address as (ip text, port); IPv6 without brackets, no scope/flow info."""
 
+Bytes = bytes | memoryview
+"""Packet bytes: the shell may pass views into its preallocated buffers; the core
+reads them during the call and keeps only copies (staged packets are bytes)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SendDatagram:

@@ -114,7 +114,7 @@ class AllowedIPs(Generic[T]):
     def lookup_v6(self, addr: int) -> T | None:
         return self._v6.lookup(addr)
 
-    def lookup_dst(self, packet: bytes) -> T | None:
+    def lookup_dst(self, packet: bytes | memoryview) -> T | None:
         """Owner of an IP packet's destination (TX routing); None if not IP or no match."""
         if not packet:
             return None
@@ -125,7 +125,7 @@ class AllowedIPs(Generic[T]):
             return self._v6.lookup(int.from_bytes(packet[24:40], "big"))
         return None
 
-    def lookup_src(self, packet: bytes) -> T | None:
+    def lookup_src(self, packet: bytes | memoryview) -> T | None:
         """Owner of an IP packet's source (RX crypto-key routing check)."""
         if not packet:
             return None

@@ -27,7 +27,7 @@ from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
 
 from wgdroid.userspace.core import noise
-from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram
+from wgdroid.userspace.core.actions import Action, Bytes, Endpoint, SendDatagram
 from wgdroid.userspace.core.allowedips import AllowedIPs
 from wgdroid.userspace.core.constants import (
     DEFAULT_MTU,
@@ -235,12 +235,12 @@ class Device:
 
     # --- data path ---
 
-    def route_outbound(self, packet: bytes) -> Peer | None:
+    def route_outbound(self, packet: Bytes) -> Peer | None:
         """Longest-prefix match of the IPv4/IPv6 destination; None = drop."""
         return self.allowed_ips.lookup_dst(packet)
 
     def classify(
-        self, datagram: bytes, src: Endpoint, now: float
+        self, datagram: Bytes, src: Endpoint, now: float
     ) -> RecvJob | HandshakeMessage | None:
         """Sort a received UDP payload: transport with a known, live keypair ->
         RecvJob (its peer is `job.keypair.peer`); well-sized handshake types ->
@@ -265,6 +265,32 @@ class Device:
         if EXPECTED_LEN.get(msg_type) == n:
             return HandshakeMessage(msg_type, bytes(datagram), src)
         return None
+
+    def classify_run(
+        self, buf: Bytes, start: int, end: int, step: int, src: Endpoint, now: float
+    ) -> list[tuple[int, RecvJob | HandshakeMessage]]:
+        """`classify` for a run of datagrams from one source laid out every `step`
+        bytes of buf[start:end] (a UDP GRO read; the last may be shorter): the
+        (offset, item) of each one not dropped. Messages under the keypair of the
+        one before skip its lookup and checks (they hold for the whole run)."""
+        out: list[tuple[int, RecvJob | HandshakeMessage]] = []
+        view = memoryview(buf)
+        prefix = b""
+        kp: Keypair | None = None
+        for off in range(start, end, step):
+            n = min(step, end - off)
+            if kp is not None and n >= TRANSPORT_MIN_LEN and view[off : off + 8] == prefix:
+                counter = int.from_bytes(view[off + 8 : off + 16], "little")
+                if counter < REJECT_AFTER_MESSAGES:
+                    out.append((off, RecvJob(kp, kp.recv, counter, view[off : off + n], src)))
+                continue
+            item = self.classify(view[off : off + n], src, now)
+            if item is None:
+                continue
+            if isinstance(item, RecvJob):
+                kp, prefix = item.keypair, bytes(view[off : off + 8])
+            out.append((off, item))
+        return out
 
     def handle_handshake(self, msg: HandshakeMessage, now: float, under_load: bool) -> list[Action]:
         """Process one handshake-queue message; returns what to send in answer.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wgdroid.userspace.core import noise
-from wgdroid.userspace.core.actions import Action, Endpoint, SendDatagram, SendJobs
+from wgdroid.userspace.core.actions import Action, Bytes, Endpoint, SendDatagram, SendJobs
 from wgdroid.userspace.core.constants import (
     KEY_LEN,
     LAST_MINUTE_REKEY_AGE,
@@ -37,7 +37,7 @@ from wgdroid.userspace.core.messages import pack_initiation, pack_response
 from wgdroid.userspace.core.replay import ReplayWindow
 from wgdroid.userspace.core.tai64n import tai64n
 from wgdroid.userspace.core.timers import Expired, PeerTimers
-from wgdroid.userspace.core.transport import RecvJob, SendJob, padded_length
+from wgdroid.userspace.core.transport import Cipher, RecvJob, SendJob, padded_length
 
 if TYPE_CHECKING:
     from wgdroid.userspace.core.device import Device
@@ -125,19 +125,11 @@ class Peer:
             self.staged.clear()
         if not packets:
             return []
-        kp = self.current
-        if kp is None or not kp.send_valid or not kp.valid:
-            return self._wait_for_key(packets, now)
-        if now - kp.birth >= REJECT_AFTER_TIME:
-            kp.send_valid = False
+        kp = self._sending_keypair(len(packets), now)
+        if kp is None:
             return self._wait_for_key(packets, now)
         first = kp.sending_counter
-        n = len(packets)
-        if first + n > REJECT_AFTER_MESSAGES:
-            kp.send_valid = False
-            kp.sending_counter = REJECT_AFTER_MESSAGES
-            return self._wait_for_key(packets, now)
-        kp.sending_counter = first + n
+        kp.sending_counter = first + len(packets)
         cipher = kp.send
         remote = kp.remote_index
         mtu = self.device.mtu
@@ -146,6 +138,36 @@ class Peer:
             for i, p in enumerate(packets)
         ]
         return [SendJobs(self, jobs)]
+
+    def reserve_send(self, n: int, now: float) -> tuple[Cipher, int, int] | None:
+        """The fast path of prepare_send for `n` messages the shell seals itself
+        (e.g. the segments of TUN super-packets): (send cipher, receiver index,
+        first counter), with the counters taken. None when prepare_send must decide
+        instead (no usable key, staged packets waiting, no endpoint): the shell then
+        hands it the packets as bytes."""
+        if self.endpoint is None or self.removed or self.staged:
+            return None
+        kp = self._sending_keypair(n, now)
+        if kp is None:
+            return None
+        first = kp.sending_counter
+        kp.sending_counter = first + n
+        return kp.send, kp.remote_index, first
+
+    def _sending_keypair(self, n: int, now: float) -> Keypair | None:
+        """The current keypair if it may send `n` more messages now; an expired one
+        is marked so (send.c wg_packet_send_staged_packets' checks)."""
+        kp = self.current
+        if kp is None or not kp.send_valid or not kp.valid:
+            return None
+        if now - kp.birth >= REJECT_AFTER_TIME:
+            kp.send_valid = False
+            return None
+        if kp.sending_counter + n > REJECT_AFTER_MESSAGES:
+            kp.send_valid = False
+            kp.sending_counter = REJECT_AFTER_MESSAGES
+            return None
+        return kp
 
     def _stage(self, packets: list[bytes]) -> None:
         staged = self.staged
@@ -201,26 +223,30 @@ class Peer:
     # --- RX ---
 
     def on_received(
-        self, jobs: Sequence[RecvJob], plaintexts: Sequence[bytes | None], now: float
-    ) -> tuple[list[bytes], list[Action]]:
+        self, jobs: Sequence[RecvJob], buf: Bytes | bytearray, offs: Sequence[int],
+        lens: Sequence[int], now: float
+    ) -> tuple[list[tuple[int, int]], list[Action]]:
         """Finish decrypted transport messages of this peer, in arrival order.
 
-        `plaintexts[i]` is `open_(jobs[i])` (None = authentication failed:
-        dropped). Per message: the replay check, keypair confirmation (the
-        responder promotes `next` and flushes staged packets), endpoint roaming to
-        `job.src`, the last-minute rekey, the inner length trim and the
-        inner-source allowed-IPs check; the timers once for the batch (as
-        wireguard-go does per vector). Returns the IP packets to write to the TUN
-        and the actions (staged packets flushed, an initiation).
+        The padded plaintext of `jobs[i]` is `buf[offs[i]:offs[i] + lens[i]]`
+        (`lens[i] < 0`: authentication failed, dropped). Per message: the replay
+        check, keypair confirmation (the responder promotes `next` and flushes
+        staged packets), endpoint roaming to `job.src`, the last-minute rekey, the
+        inner length trim and the inner-source allowed-IPs check; the timers once
+        for the batch (as wireguard-go does per vector). Returns the IP packets to
+        write to the TUN as (offset, length) spans of `buf`, and the actions
+        (staged packets flushed, an initiation).
         """
-        packets: list[bytes] = []
+        packets: list[tuple[int, int]] = []
         actions: list[Action] = []
         t = self.timers
-        lookup_src = self.device.allowed_ips.lookup_src
+        allowed = self.device.allowed_ips
         authenticated = data = False
         rx = dropped = 0
-        for job, plaintext in zip(jobs, plaintexts, strict=True):
-            if plaintext is None:
+        last_src: tuple[int, int] | None = None  # (version, address): one lookup per source
+        src_ok = False
+        for job, off, n in zip(jobs, offs, lens, strict=True):
+            if n < 0:
                 dropped += 1
                 continue
             kp = job.keypair
@@ -244,31 +270,35 @@ class Peer:
             ):
                 t.lastminute_handshake_sent()
                 actions += self.send_queued_initiation(now, is_retry=False)
-            n = len(plaintext)
             if not n:
                 rx += TRANSPORT_MIN_LEN  # a keepalive
                 continue
             data = True
-            version = plaintext[0] >> 4
+            version = buf[off] >> 4
             if version == 4 and n >= 20:
-                length = (plaintext[2] << 8) | plaintext[3]
+                length = (buf[off + 2] << 8) | buf[off + 3]
                 if length < 20:
                     dropped += 1
                     continue
+                src = (4, int.from_bytes(buf[off + 12 : off + 16], "big"))
             elif version == 6 and n >= 40:
-                length = ((plaintext[4] << 8) | plaintext[5]) + 40
+                length = ((buf[off + 4] << 8) | buf[off + 5]) + 40
+                src = (6, int.from_bytes(buf[off + 8 : off + 24], "big"))
             else:
                 dropped += 1
                 continue
             if length > n:
                 dropped += 1
                 continue
-            packet = plaintext[:length] if length < n else plaintext
-            if lookup_src(packet) is not self:
+            if src != last_src:
+                last_src = src
+                owner = allowed.lookup_v4(src[1]) if version == 4 else allowed.lookup_v6(src[1])
+                src_ok = owner is self
+            if not src_ok:
                 dropped += 1
                 continue
             rx += n + TRANSPORT_MIN_LEN
-            packets.append(packet)
+            packets.append((off, length))
         self.rx_bytes += rx
         self.rx_dropped += dropped
         if authenticated:

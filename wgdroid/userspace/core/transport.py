@@ -3,7 +3,7 @@
 `Peer.prepare_send` (ordered, under the caller's lock) turns plaintext packets
 into `SendJob`s carrying everything needed to encrypt: the key, the counter
 (nonce), the receiver index and the padded length. `seal` is a pure function of
-a job, safe in any thread or (with `seal_raw`) any process. On receive,
+a job, safe in any thread. On receive,
 `Device.classify` makes a `RecvJob`; `open_` decrypts it (pure, any order), and
 `Peer.on_received` finishes it in order (replay check, timers, routing).
 """
@@ -24,7 +24,7 @@ from wgdroid.userspace.core.constants import (
 )
 
 if TYPE_CHECKING:
-    from wgdroid.userspace.core.actions import Endpoint
+    from wgdroid.userspace.core.actions import Bytes, Endpoint
     from wgdroid.userspace.core.keypair import Keypair
 
 _HEADER = struct.Struct("<IIQ")  # type (u8 + 3 zero bytes), receiver index, counter
@@ -109,7 +109,7 @@ class RecvJob:
     __slots__ = ("cipher", "counter", "data", "keypair", "src")
 
     def __init__(
-        self, keypair: Keypair, cipher: Cipher, counter: int, data: bytes, src: Endpoint
+        self, keypair: Keypair, cipher: Cipher, counter: int, data: Bytes, src: Endpoint
     ) -> None:
         self.keypair = keypair
         self.cipher = cipher
@@ -125,16 +125,59 @@ class RecvJob:
         return f"RecvJob(counter={self.counter}, len={len(self.data)}, src={self.src!r})"
 
 
-def seal_raw(
-    cipher: Cipher, receiver_index: int, counter: int, packet: bytes, padded_len: int
-) -> bytes:
-    """Build one transport datagram: header ‖ AEAD(key, counter, padded packet)."""
+def seal_padded_into(aead: ChaCha20Poly1305, receiver_index: int, counter: int,
+                     padded: Bytes | bytearray, out: memoryview | bytearray, offset: int) -> int:
+    """Write one transport datagram, header ‖ AEAD(key, counter, padded plaintext),
+    to out[offset:]; returns its length. The one sealing primitive (the shell's
+    pure-Python kernels use it too)."""
+    n = len(padded) + _PAD_SPAN
+    view = memoryview(out)
+    _HEADER.pack_into(view, offset, MSG_TRANSPORT, receiver_index, counter)
+    nonce = _NONCE.pack(0, counter)
+    dst = view[offset + _HEADER.size : offset + n]
+    into = getattr(aead, "encrypt_into", None)  # cryptography >= 44
+    if into is not None:
+        into(nonce, padded, None, dst)
+    else:
+        dst[:] = aead.encrypt(nonce, bytes(padded), None)
+    return n
+
+
+def open_payload_into(aead: ChaCha20Poly1305, counter: int, datagram: Bytes,
+                      out: memoryview | bytearray, offset: int = 0) -> int | None:
+    """Decrypt a transport datagram's payload into out[offset:]; the padded
+    plaintext length, or None if authentication fails. The one opening primitive."""
+    n = len(datagram) - _PAD_SPAN
+    if n < 0:
+        return None
+    nonce = _NONCE.pack(0, counter)
+    data = memoryview(datagram)[TRANSPORT_HEADER_LEN:]
+    dst = memoryview(out)[offset : offset + n]
+    try:
+        into = getattr(aead, "decrypt_into", None)  # cryptography >= 44
+        if into is not None:
+            into(nonce, data, None, dst)
+        else:
+            dst[:] = aead.decrypt(nonce, bytes(data), None)
+    except InvalidTag:
+        return None
+    return n
+
+
+def _pad(packet: Bytes, padded_len: int) -> bytes:
+    packet = bytes(packet)
     pad = padded_len - len(packet)
     if pad:
-        packet = packet + (_ZEROS[:pad] if pad <= PADDING_MULTIPLE else bytes(pad))
-    return _HEADER.pack(MSG_TRANSPORT, receiver_index, counter) + cipher.aead.encrypt(
-        _NONCE.pack(0, counter), packet, None
-    )
+        packet += _ZEROS[:pad] if pad <= PADDING_MULTIPLE else bytes(pad)
+    return packet
+
+
+def seal_raw(cipher: Cipher, receiver_index: int, counter: int, packet: Bytes,
+             padded_len: int) -> bytes:
+    """Build one transport datagram: header ‖ AEAD(key, counter, padded packet)."""
+    out = bytearray(padded_len + _PAD_SPAN)
+    seal_padded_into(cipher.aead, receiver_index, counter, _pad(packet, padded_len), out, 0)
+    return bytes(out)
 
 
 def seal(job: SendJob) -> bytes:
@@ -143,46 +186,23 @@ def seal(job: SendJob) -> bytes:
 
 
 def seal_into(job: SendJob, out: memoryview | bytearray, offset: int = 0) -> int:
-    """Like `seal`, but write the datagram into `out[offset:]` (e.g. one buffer
-    holding a whole UDP GSO batch); returns its length (`job.nbytes`)."""
-    packet = job.packet
-    pad = job.padded_len - len(packet)
-    if pad:
-        packet = packet + (_ZEROS[:pad] if pad <= PADDING_MULTIPLE else bytes(pad))
-    n = job.padded_len + _PAD_SPAN
-    view = memoryview(out)
-    _HEADER.pack_into(view, offset, MSG_TRANSPORT, job.receiver_index, job.counter)
-    job.cipher.aead.encrypt_into(
-        _NONCE.pack(0, job.counter), packet, None, view[offset + _HEADER.size : offset + n]
-    )
-    return n
+    """Like `seal`, but write the datagram into `out[offset:]`; returns its length
+    (`job.nbytes`)."""
+    return seal_padded_into(job.cipher.aead, job.receiver_index, job.counter,
+                            _pad(job.packet, job.padded_len), out, offset)
 
 
-def open_raw(cipher: Cipher, counter: int, data: bytes) -> bytes | None:
+def open_raw(cipher: Cipher, counter: int, data: Bytes) -> bytes | None:
     """Decrypt a transport datagram's payload; None if authentication fails."""
-    try:
-        return cipher.aead.decrypt(
-            _NONCE.pack(0, counter), memoryview(data)[TRANSPORT_HEADER_LEN:], None
-        )
-    except InvalidTag:
-        return None
+    out = bytearray(max(0, len(data) - _PAD_SPAN))
+    n = open_payload_into(cipher.aead, counter, data, out)
+    return None if n is None else bytes(out)
 
 
 def open_into(job: RecvJob, out: memoryview | bytearray, offset: int = 0) -> int | None:
-    """Like `open_`, but decrypt into `out[offset:]` (a preallocated TUN write
-    buffer); returns the padded plaintext length, or None if authentication fails.
-    The caller passes `bytes(out[offset:offset+n])` (or a view) to on_received."""
-    n = len(job.data) - _PAD_SPAN
-    try:
-        job.cipher.aead.decrypt_into(
-            _NONCE.pack(0, job.counter),
-            memoryview(job.data)[TRANSPORT_HEADER_LEN:],
-            None,
-            memoryview(out)[offset : offset + n],
-        )
-    except InvalidTag:
-        return None
-    return n
+    """Like `open_`, but decrypt into `out[offset:]`; returns the padded plaintext
+    length, or None if authentication fails."""
+    return open_payload_into(job.cipher.aead, job.counter, job.data, out, offset)
 
 
 def open_(job: RecvJob) -> bytes | None:

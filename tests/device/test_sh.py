@@ -1,0 +1,682 @@
+"""The phone scripts themselves: shellcheck on every file, then each
+function run by mksh (with toybox) and dash against a scratch phone
+(conftest.py's `sh_phone`). Through the simulated phone they run again in
+tests/device/test_device_sim.py."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from phone_sh import Ran, ShPhone
+
+from wgdroid.device import script as sc
+from wgdroid.device import store, tools
+from wgdroid.device.status import parse_status_output
+
+SH_DIR = Path(str(resources.files("wgdroid.device.sh")))
+SH_FILES = sorted(SH_DIR.glob("*.sh"))
+
+
+def test_every_file_is_shellcheck_clean() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None and os.environ.get("CI") != "true":
+        pytest.skip("needs shellcheck (scripts/setup installs it)")
+    assert shellcheck is not None and len(SH_FILES) >= 8
+    res = subprocess.run([shellcheck, "-s", "sh", *map(str, SH_FILES)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_file_says_what_it_needs() -> None:
+    names = {p.stem for p in SH_FILES}
+    for path in SH_FILES:
+        assert set(sc.needs(path.stem)) <= names, path.name
+    assert sc.with_needs(["store"]) == ["lib", "dialect", "tunnel", "store"]
+
+
+def test_scripts_stay_small_enough_for_one_adb_request() -> None:
+    # adb's smart-socket request carries the command with a 4-hex-digit length.
+    biggest = max(
+        len(sc.Script(m).render()) for m in ("store", "tools", "status", "doctor")
+    )
+    assert biggest < 24_000
+
+
+def test_call_lines_quote_every_argument() -> None:
+    text = sc.Script("store").call("op_pull", "a'b $(id)").render()
+    assert text.endswith("op_pull 'a'\"'\"'b $(id)'\n")
+    with pytest.raises(ValueError, match="no function"):
+        sc.Script("store").call("op_nosuch")
+    with pytest.raises(ValueError, match="no function"):
+        sc.Script("store").call("rm -rf /")
+
+
+# -- lib.sh -----------------------------------------------------------------------
+
+
+def test_records_join_fields_with_tabs(sh_phone: ShPhone) -> None:
+    ran = sh_phone.lines("lib", "rec tunnel 'a b' 10 '' 1", "rec nosuch x", "step 'wg-quick up'")
+    assert ran.returncode == 0, ran.err
+    assert ran.kinds("tunnel") == [("a b", "10", "", "1")]
+    assert [r.kind for r in ran.records] == ["tunnel"]  # unknown kinds are not ours
+    assert ran.stderr.steps == ["wg-quick up"]
+
+
+def test_fail_stops_with_a_kind_and_values(sh_phone: ShPhone) -> None:
+    hostile = "it's $(touch pwned) `id` \"q\" \\ ;"
+    ran = sh_phone.lines("lib", f"fail write {sc.q(hostile)} second", "echo unreachable")
+    assert ran.returncode == sc.TAG_EXIT and "unreachable" not in ran.out
+    assert ran.stderr.tags == [sc.Tag("write", (hostile, "second"))]
+    assert ran.stderr.granted and ran.stderr.lines == []
+    assert not (sh_phone.root / "pwned").exists()
+
+
+def test_not_root_is_refused_before_anything(sh_phone: ShPhone) -> None:
+    sh_phone.fake("id", "echo 2000\n")
+    ran = sh_phone.lines("lib", "echo ran")
+    assert ran.returncode == sc.NOT_ROOT_EXIT and "ran" not in ran.out
+    assert sc.NOT_ROOT_TAG in ran.err and not ran.stderr.granted
+
+
+@pytest.mark.parametrize("ending", ["exit 0", "fail write x", "kill -TERM $$", "kill -HUP $$",
+                                    "kill -INT $$"])
+def test_temp_files_go_however_the_script_ends(sh_phone: ShPhone, ending: str) -> None:
+    tmp = sh_phone.root / "secret.tmp"
+    ran = sh_phone.lines("lib", f"temp {tmp}", f"echo key > {tmp}", ending, "echo after")
+    assert ran.returncode != 0 or ending == "exit 0"
+    assert "after" not in ran.out
+    assert not tmp.exists()
+
+
+def test_bounded_stops_a_step_and_says_its_bound(sh_phone: ShPhone) -> None:
+    start = time.monotonic()
+    ran = sh_phone.lines("lib", 'bounded "sleepy step" sleep 30; echo "rc=$? bound=$BOUND"',
+                         budget=9)  # a budget of 4 s: 1 s for the step, 3 kept for clean-up
+    took = time.monotonic() - start
+    assert ran.out.strip() == "rc=124 bound=1", ran.err
+    assert ran.stderr.steps == ["sleepy step"] and took < 15
+    spent = sh_phone.lines("lib", "DEADLINE=$(date +%s)", 'bounded late true; echo "rc=$?"')
+    assert spent.failure == sc.Tag("timeout", ("late", "0")) and "rc=" not in spent.out
+
+
+def test_sweep_removes_only_temp_files_of_dead_scripts(sh_phone: ShPhone) -> None:
+    live = subprocess.Popen(["sleep", "30"])
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    try:
+        d = sh_phone.root / "d"
+        d.mkdir()
+        for suffix in (str(live.pid), str(dead.pid), "notapid"):
+            (d / f".wg0.conf.tmp.{suffix}").write_text("key")
+        ran = sh_phone.lines("lib", f"sweep {d}/.wg0.conf.tmp.")
+        assert ran.returncode == 0, ran.err
+        left = sorted(p.name for p in d.iterdir())
+        assert left == sorted([f".wg0.conf.tmp.{live.pid}", ".wg0.conf.tmp.notapid"])
+    finally:
+        live.kill()
+        live.wait()
+
+
+@contextlib.contextmanager
+def held(sh_phone: ShPhone, name: str) -> Iterator[None]:
+    """Another process holding NAME's lock (flock(2), as the scripts take it)."""
+    lock_dir = Path(sh_phone.layout.state_dir) / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{name}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def _wait_for(path: Path, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_locked_waits_bounded_then_says_busy(sh_phone: ShPhone) -> None:
+    with held(sh_phone, "wg0"):
+        start = time.monotonic()
+        ran = sh_phone.lines("lib", "locked wg0 echo inside")
+        assert ran.failure == sc.Tag("busy", ("wg0", "1")) and "inside" not in ran.out
+        assert 0.9 < time.monotonic() - start < 10
+        other = sh_phone.lines("lib", "locked wg1 echo inside")
+        assert other.out == "inside\n", other.err  # one lock per tunnel
+    again = sh_phone.lines("lib", "locked wg0 echo inside")
+    assert again.out == "inside\n", again.err
+
+
+def test_locked_holds_the_lock_until_the_script_ends(sh_phone: ShPhone) -> None:
+    mark = sh_phone.root / "first-inside"
+    first = subprocess.Popen(
+        [*sh_phone.prefix, sh_phone.shell, "-c", sh_phone.script("lib").render()
+         + f"locked wg0 sh -c ': > {mark}; sleep 1'\necho first-done\n"],
+        env={"PATH": sh_phone.path}, stdout=subprocess.PIPE,
+    )
+    _wait_for(mark)
+    ran = sh_phone.lines("lib", "locked wg0 echo second")
+    out, _ = first.communicate(timeout=20)
+    assert out == b"first-done\n" and ran.out == "second\n", ran.err
+    # two names are taken in order, so `rename a b` and `rename b a` can't deadlock
+    both = sh_phone.lines("lib", "locked a locked b echo both")
+    assert both.out == "both\n"
+
+
+def test_mkdir_lock_where_there_is_no_flock(sh_phone: ShPhone) -> None:
+    path = sh_phone.without("flock")
+    lock = Path(sh_phone.layout.state_dir) / "locks" / "wg0.d"
+    lock.mkdir(parents=True)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        (lock / "pid").write_text(f"{sleeper.pid}\n")
+        busy = sh_phone.lines("lib", "locked wg0 echo inside", path=path)
+        assert busy.failure == sc.Tag("busy", ("wg0", "1"))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # its holder died: the lock is broken, taken, and gone with the script
+    ran = sh_phone.lines("lib", "locked wg0 echo inside", path=path)
+    assert ran.out == "inside\n", ran.err
+    assert not lock.exists()
+
+
+# -- dialect.sh -------------------------------------------------------------------
+
+
+def test_wg_dialect(sh_phone: ShPhone) -> None:
+    b = sh_phone.root / "system" / "bin"
+    shutil.copy("/bin/true", b / "elf")
+    (b / "ndc").write_text("#!/system/bin/sh\nndc network create x\n")
+    (b / "bash").write_text("#!/bin/bash\nip link add x\n")
+    cases = {"elf": "android", "ndc": "android", "bash": "linux", "missing": "none"}
+    for name, want in cases.items():
+        ran = sh_phone.lines("dialect", f"wg_dialect {b}/{name}")
+        assert ran.out.strip() == want, (name, ran.err)
+    assert sh_phone.lines("dialect", "wg_dialect ''").out.strip() == "linux"  # the fake's
+
+
+def test_dialect_guard_reads_stdin_away_then_refuses(sh_phone: ShPhone) -> None:
+    ran = sh_phone.lines("dialect", "dialect_guard 1 0", "echo after", stdin=b"x" * 300_000)
+    assert ran.kinds("dialect") == [("linux",)] and "after" not in ran.out
+    assert ran.failure == sc.Tag("dialect", ("linux",))
+    ok = sh_phone.lines("dialect", "dialect_guard 0 1", "echo after")
+    assert ok.out.endswith("after\n") and ok.failure is None
+
+
+# -- tunnel.sh --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("conf", "port"),
+    [
+        ("[Interface]\nListenPort = 51820\n", "51820"),
+        ("[Interface]\n  listenport=1234 # comment\n", "1234"),
+        ("[Interface]\nLISTENPORT\t=\t7\nListenPort = 9\n", "9"),
+        ("[Interface]\n#ListenPort = 5\n", ""),
+        ("[Interface]\nPrivateKey = x\n", ""),
+    ],
+)
+def test_listen_port(sh_phone: ShPhone, conf: str, port: str) -> None:
+    path = sh_phone.conf("lp", conf)
+    assert sh_phone.lines("tunnel", f"listen_port {path}").out.strip() == port
+
+
+def test_port_user_and_sock_dir(sh_phone: ShPhone) -> None:
+    sh_phone.bring_up("ta", 51001)
+    sh_phone.bring_up("tb", 51002)
+    ran = sh_phone.lines("tunnel", "port_user 51002", "port_user 51003", "port_user 051001",
+                         'sock_dir "$(command -v wg)"', "sock_dir /nonexistent")
+    assert ran.out.split() == ["tb", "ta", f"{sh_phone.root}/run/wireguard",
+                               "/var/run/wireguard"], ran.err
+
+
+def test_forget_socket_removes_only_a_stale_one(sh_phone: ShPhone) -> None:
+    run = sh_phone.root / "run" / "wireguard"
+    run.mkdir(parents=True)
+    for name in ("gone", "alive"):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(run / f"{name}.sock"))
+        s.close()
+    sh_phone.bring_up("alive")
+    ran = sh_phone.lines("tunnel", "forget_socket gone", "forget_socket alive")
+    assert ran.returncode == 0, ran.err
+    assert sorted(p.name for p in run.iterdir()) == ["alive.sock"]
+
+
+@pytest.mark.parametrize(
+    ("have", "want", "result"),
+    [
+        ({"wireguard-go"}, "auto", ("wireguard-go", "wireguard-go")),
+        ({"kmod", "wireguard-go"}, "auto", ("kernel", "")),
+        ({sc.USERSPACE_TOOL}, "auto", ("userspace", "USERSPACE")),
+        (set(), "auto", "no-backend"),
+        ({"wireguard-go", "android"}, "auto", "android-wgquick"),
+        ({"kmod", "wireguard-go"}, "wireguard-go", "kmod-wins"),
+        (set(), "kernel", "no-kmod"),
+        (set(), "wireguard-go", "no-wireguard-go"),
+        (set(), "userspace", "no-userspace"),
+    ],
+)
+def test_pick_backend(sh_phone: ShPhone, have: set[str], want: str,
+                      result: tuple[str, str] | str) -> None:
+    if "kmod" in have:
+        (sh_phone.root / "sys" / "module" / "wireguard").mkdir()
+    for tool in have & {"wireguard-go", sc.USERSPACE_TOOL}:
+        sh_phone.fake(tool, "exit 0\n")
+    if "android" in have:
+        shutil.copy("/bin/true", sh_phone.fakes / "wg-quick")
+    ran = sh_phone.lines("tunnel", f"pick_backend {want}",
+                         'echo "$BACKEND $WG_QUICK_USERSPACE_IMPLEMENTATION"')
+    if isinstance(result, str):
+        assert ran.failure is not None and ran.failure.kind == result, ran.err
+    else:
+        impl = result[1].replace("USERSPACE", str(sh_phone.fakes / sc.USERSPACE_TOOL))
+        assert ran.out.split() == [result[0], *([impl] if impl else [])], ran.err
+
+
+def test_enable_brings_up_and_notes_the_backend(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("wg0", "[Interface]\nListenPort = 51820\n")
+    ran = sh_phone.call("tunnel", "op_enable", "wg0", "auto")
+    assert ran.returncode == 0, ran.err
+    assert ran.kinds("up") == [("wg0", "wireguard-go")] and sh_phone.is_up("wg0")
+    note = (Path(sh_phone.layout.state_dir) / "wg0").read_text().split()
+    assert note[1:] == ["wireguard-go", "7"] and note[0].isdigit()
+    assert "[#] ip link add wg0" in ran.err  # wg-quick's stdout went to stderr
+    again = sh_phone.call("tunnel", "op_enable", "wg0", "auto")
+    assert again.failure == sc.Tag("already-up", ("wg0",)) and sh_phone.is_up("wg0")
+
+
+def test_enable_refusals_run_nothing(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.bring_up("ta", 51001)
+    sh_phone.conf("tc", "[Interface]\nListenPort = 51001\n")
+    clash = sh_phone.call("tunnel", "op_enable", "tc", "auto")
+    assert clash.failure == sc.Tag("port-clash", ("51001", "ta"))
+    assert not sh_phone.is_up("tc") and "[#]" not in clash.err
+    missing = sh_phone.call("tunnel", "op_enable", "nosuch", "auto")
+    assert missing.failure == sc.Tag("not-found", ("nosuch",))
+    (sh_phone.fakes / "wg-quick").unlink()
+    tool = sh_phone.call("tunnel", "op_enable", "tc", "auto")
+    assert tool.failure == sc.Tag("no-tool", ("wg-quick",))
+
+
+def test_failed_up_removes_what_it_created_and_says_why(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("boom")
+    sh_phone.knob("up_fail", "hook-says-boom\n")
+    run = sh_phone.root / "run" / "wireguard"
+    run.mkdir(parents=True)
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(run / "boom.sock"))  # what a killed backend leaves
+    s.close()
+    ran = sh_phone.call("tunnel", "op_enable", "boom", "auto")
+    assert ran.failure == sc.Tag("up-failed", ("boom",))
+    assert "hook-says-boom" in sc.trimmed(ran.stderr.lines)
+    assert not (sh_phone.net / "boom").exists() and not (run / "boom.sock").exists()
+
+
+def test_up_that_hangs_is_bounded_and_cleaned_up(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("slow")
+    sh_phone.knob("up_sleep", "60")
+    start = time.monotonic()
+    ran = sh_phone.call("tunnel", "op_enable", "slow", "auto", budget=10)
+    assert ran.failure is not None and ran.failure.kind == "timeout", ran.err
+    assert ran.failure.values[0] == "wg-quick up" and ran.failure.values[1] in ("1", "2")
+    assert time.monotonic() - start < 20
+    assert not (sh_phone.net / "slow").exists()
+
+
+def test_disable(sh_phone: ShPhone) -> None:
+    sh_phone.conf("wg0")
+    sh_phone.bring_up("wg0")
+    (Path(sh_phone.layout.state_dir)).mkdir(parents=True)
+    (Path(sh_phone.layout.state_dir) / "wg0").write_text("1 kernel 7\n")
+    ran = sh_phone.call("tunnel", "op_disable", "wg0")
+    assert ran.kinds("down") == [("wg0",)] and not sh_phone.is_up("wg0"), ran.err
+    assert not (Path(sh_phone.layout.state_dir) / "wg0").exists()
+    noop = sh_phone.call("tunnel", "op_disable", "wg0")
+    assert noop.returncode == 0 and noop.kinds("down") == []
+    nosuch = sh_phone.call("tunnel", "op_disable", "nosuch")
+    assert nosuch.failure == sc.Tag("not-found", ("nosuch",))
+    sh_phone.bring_up("orphan")  # up without a config: still taken down
+    orphan = sh_phone.call("tunnel", "op_disable", "orphan")
+    assert orphan.kinds("down") == [("orphan",)] and not sh_phone.is_up("orphan")
+
+
+def test_disable_waits_for_a_slow_interface_to_go(sh_phone: ShPhone) -> None:
+    """wg-quick down of a userspace tunnel with thousands of peers can fail
+    or return before the interface is gone: the state decides, not its exit."""
+    sh_phone.conf("many")
+    sh_phone.bring_up("many")
+    sh_phone.knob("down_lag", "0.5")
+    ran = sh_phone.call("tunnel", "op_disable", "many")
+    assert ran.returncode == 0 and ran.kinds("down") == [("many",)], ran.err
+    assert not sh_phone.is_up("many")
+    sh_phone.knob("down_lag", None)
+    sh_phone.bring_up("stuck")
+    sh_phone.conf("stuck")
+    sh_phone.knob("down_stuck", "")
+    stuck = sh_phone.call("tunnel", "op_disable", "stuck")
+    assert stuck.failure == sc.Tag("down-failed", ("stuck", "1")) and sh_phone.is_up("stuck")
+
+
+# -- store.sh ---------------------------------------------------------------------
+
+
+def test_list_and_pull(sh_phone: ShPhone) -> None:
+    sh_phone.conf("wg0", "[Interface]\n")
+    sh_phone.conf("b")
+    (sh_phone.store / "notes.txt").write_text("x")
+    sh_phone.bring_up("wg0")
+    ran = sh_phone.call("store", "op_list")
+    listed = {t.name: (t.size, t.up) for t in store.parse_list(ran.out)}
+    b_size = (sh_phone.store / "b.conf").stat().st_size
+    assert listed == {"wg0": (12, True), "b": (b_size, False)}, ran.err
+    assert all(t.mtime for t in store.parse_list(ran.out))
+    assert sh_phone.call("store", "op_pull", "wg0").out == "[Interface]\n"
+    assert sh_phone.call("store", "op_pull", "x").failure == sc.Tag("not-found", ("x",))
+    empty = ShPhone(sh_phone.root / "empty", sh_phone.flavour, None
+                    if sh_phone.flavour == "dash" else Path(sh_phone.tools_path))
+    assert empty.call("store", "op_list").out == ""
+
+
+def _push(sh_phone: ShPhone, name: str, data: bytes, *, enable: str = "-",
+          accepts: tuple[str, str] = ("-", "-"), size: int | None = None,
+          digest: str | None = None, budget: float = 30) -> Ran:
+    return sh_phone.call(
+        "store", "op_push", name, len(data) if size is None else size,
+        digest or hashlib.sha256(data).hexdigest(), *accepts, enable, stdin=data, budget=budget,
+    )
+
+
+def test_push_stores_atomically_private_and_root_owned(sh_phone: ShPhone) -> None:
+    data = b"[Interface]\nPrivateKey = k\n"
+    ran = _push(sh_phone, "wg0", data)
+    assert ran.returncode == 0 and ran.kinds("stored") == [("wg0",)], ran.err
+    path = sh_phone.store / "wg0.conf"
+    st = path.stat()
+    assert path.read_bytes() == data and stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == sh_phone.root_uid
+    assert stat.S_IMODE(sh_phone.store.stat().st_mode) == 0o700
+    assert sorted(p.name for p in sh_phone.store.iterdir()) == [".wgdroid", "wg0.conf"]
+
+
+@pytest.mark.parametrize(("size", "digest", "kind"),
+                         [(10_000, None, "truncated"), (None, "0" * 64, "corrupt")])
+def test_a_damaged_push_leaves_the_old_config_and_no_temp(
+    sh_phone: ShPhone, size: int | None, digest: str | None, kind: str
+) -> None:
+    sh_phone.conf("wg0", "old\n")
+    ran = _push(sh_phone, "wg0", b"new config\n", size=size, digest=digest)
+    assert ran.failure == sc.Tag(kind, ("wg0",))
+    assert (sh_phone.store / "wg0.conf").read_text() == "old\n"
+    assert not list(sh_phone.store.glob(".wg0.conf.tmp.*"))
+
+
+def test_push_guard_refuses_before_writing(sh_phone: ShPhone) -> None:
+    ran = _push(sh_phone, "wg0", b"x" * 100, accepts=("1", "0"))
+    assert ran.failure == sc.Tag("dialect", ("linux",))
+    assert ran.kinds("dialect") == [("linux",)]
+    assert not sh_phone.store.exists() or not list(sh_phone.store.iterdir())
+
+
+def test_push_sweeps_temp_files_of_killed_pushes(sh_phone: ShPhone) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = sh_phone.conf("x").parent / f".wg0.conf.tmp.{dead.pid}"
+    stale.write_text("PrivateKey = left by a killed push\n")
+    ran = _push(sh_phone, "wg0", b"[Interface]\n")
+    assert ran.returncode == 0 and not stale.exists()
+    stale.write_text("again\n")
+    rm = sh_phone.call("store", "op_rm", "wg0", 0)
+    assert rm.returncode == 0 and not stale.exists(), rm.err
+    stale.write_text("and once more\n")
+    assert sh_phone.call("store", "op_rm", "wg0", 0).failure == sc.Tag("not-found", ("wg0",))
+    assert not stale.exists()  # `rm NAME` sweeps even when NAME.conf is gone
+
+
+def test_push_enable_starts_or_restarts(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    first = _push(sh_phone, "wg0", b"[Interface]\n", enable="auto")
+    assert first.kinds("up") == [("wg0", "wireguard-go")]
+    assert first.kinds("restarted") == []
+    second = _push(sh_phone, "wg0", b"[Interface]\n# v2\n", enable="auto")
+    assert second.kinds("down") == [("wg0",)]
+    assert second.kinds("restarted") == [("wg0",)] and sh_phone.is_up("wg0")
+
+
+def test_rm(sh_phone: ShPhone) -> None:
+    sh_phone.conf("wg0")
+    sh_phone.bring_up("wg0")
+    assert sh_phone.call("store", "op_rm", "wg0", 0).failure == sc.Tag("is-up", ("wg0",))
+    forced = sh_phone.call("store", "op_rm", "wg0", 1)
+    assert forced.returncode == 0 and not sh_phone.is_up("wg0"), forced.err
+    assert not (sh_phone.store / "wg0.conf").exists()
+
+
+def test_rename(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("a")
+    sh_phone.conf("b")
+    assert sh_phone.call("store", "op_rename", "x", "c", 0).failure == sc.Tag("not-found", ("x",))
+    assert sh_phone.call("store", "op_rename", "a", "b", 0).failure == sc.Tag("exists", ("b",))
+    up = sh_phone.call("tunnel", "op_enable", "a", "wireguard-go")
+    assert up.returncode == 0, up.err
+    assert sh_phone.call("store", "op_rename", "a", "c", 0).failure == sc.Tag("is-up", ("a",))
+    moved = sh_phone.call("store", "op_rename", "a", "c", 1)
+    assert moved.kinds("restarted") == [("c",)] and moved.kinds("up") == [("c", "wireguard-go")]
+    assert sh_phone.is_up("c") and not sh_phone.is_up("a")
+    assert sorted(p.name for p in sh_phone.store.glob("*.conf")) == ["b.conf", "c.conf"]
+
+
+# -- status.sh --------------------------------------------------------------------
+
+PRIV = "cGhvbmVwcml2YXRla2V5cGhvbmVwcml2YXRla2V5MDA="
+PSK = "cHJlc2hhcmVka2V5cHJlc2hhcmVka2V5cHJlc2hhcmU="
+PUB = "wHzIT1+FS2NdN+UHc9UzbT0rnOteP4XXCHUoLzIRxhU="
+PEER1 = "jmh4BwJcAmle7DRhdyyjlOh8FbJne14f09foGMEphgs="
+PEER2 = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+DUMP = [
+    f"wg0\t{PRIV}\t{PUB}\t51820\toff",
+    f"wg0\t{PEER1}\t{PSK}\t198.51.100.1:51820\t10.0.0.0/24,fd00::/64\t1700000000\t1372\t1460\t25",
+    f"wg0\t{PEER2}\t(none)\t(none)\t(none)\t0\t0\t0\toff",
+]
+
+
+def test_status_hides_keys_before_printing(sh_phone: ShPhone) -> None:
+    sh_phone.bring_up("wg0", 51820)
+    (sh_phone.net / "wg0" / "tun_flags").write_text("0x1001\n")
+    sh_phone.knob("dump", "\n".join(DUMP) + "\n")
+    sh_phone.knob("transfer", f"wg0\t{PEER1}\t1000\t1000\n")
+    ran = sh_phone.call("status", "op_status", "0.2")
+    assert ran.returncode == 0, ran.err
+    assert PRIV not in ran.out and PSK not in ran.out
+    dump = [r[0] for r in ran.kinds("dump")]
+    assert dump[0] == f"wg0\t(hidden)\t{PUB}\t51820\toff"
+    assert dump[1].split("\t")[2] == "(hidden)" and dump[2] == DUMP[2]
+    st = parse_status_output("S", ran.out, 0.2)
+    (wg0,) = st.interfaces
+    assert wg0.public_key == PUB and wg0.backend == "userspace"
+    assert wg0.peers[0].preshared_key and wg0.peers[0].rx_rate == pytest.approx(372 / 0.2)
+    assert st.device_time is not None
+
+
+# -- doctor.sh --------------------------------------------------------------------
+
+
+def test_doctor_facts_as_root_and_as_the_shell_user(sh_phone: ShPhone) -> None:
+    from wgdroid.device.doctor import parse_doctor_output
+
+    (sh_phone.root / "system" / "bin" / "wireguard-go").write_text("#!/bin/sh\necho v0.0.2\n")
+    (sh_phone.root / "system" / "bin" / "wireguard-go").chmod(0o755)
+    for as_root in (True, False):
+        ran = sh_phone.call("doctor", "op_doctor", root=as_root)
+        assert ran.returncode == 0, ran.err
+        caps = parse_doctor_output("S", ran.out)
+        assert (caps.model, caps.sdk, caps.abi) == ("Pixel 8", 34, "arm64-v8a")
+        assert caps.tools["wg"] == str(sh_phone.fakes / "wg")
+        assert caps.tools["wireguard-go"] == str(sh_phone.root / "system/bin/wireguard-go")
+        assert caps.versions["wg"].startswith("wireguard-tools v1.0")
+        assert caps.wg_quick_variant == "linux" and not caps.kernel_module and not caps.tun
+
+
+# -- tools.sh ---------------------------------------------------------------------
+
+
+def _payload(parts: dict[str, bytes]) -> tuple[bytes, dict[str, tuple[int, int, str]]]:
+    off, specs, data = 0, {}, b""
+    for name, blob in parts.items():
+        specs[name] = (off, len(blob), hashlib.sha256(blob).hexdigest())
+        data += blob
+        off += len(blob)
+    return data, specs
+
+
+def _install(sh_phone: ShPhone, pushed: dict[str, bytes], *, reuse: bool = True,
+             userspace: bytes | None = None, magisk: bool = False) -> Ran:
+    data, specs = _payload({**pushed, **({"zip": userspace} if userspace else {})})
+    us = specs.pop("zip", None)
+    args = [f"{t}:{o}:{n}:{h}" for t, (o, n, h) in sorted(specs.items())]
+    spec = f"{us[0]}:{us[1]}:{us[2]}" if us else "-"
+    return sh_phone.call("tools", "op_tools_install", int(reuse), int(magisk), spec, *args,
+                         stdin=data)
+
+
+def test_tools_install_from_the_payload_then_status(sh_phone: ShPhone) -> None:
+    bin_dir = Path(sh_phone.layout.wgdroid_bin)
+    wg = b"#!/bin/sh\necho 'wireguard-tools v9 (pushed)'\n"
+    ran = _install(sh_phone, {"wg": wg, "wireguard-go": b"#!/bin/sh\necho wg-go\n"},
+                   reuse=False)
+    assert ran.returncode == 0, ran.err
+    placed = ran.kinds("placed")
+    assert placed == [("wg", f"{bin_dir}/wg", "local"),
+                      ("wireguard-go", f"{bin_dir}/wireguard-go", "local")]
+    assert (bin_dir / "wg").read_bytes() == wg
+    assert stat.S_IMODE((bin_dir / "wg").stat().st_mode) == 0o755
+    assert not [p for p in bin_dir.iterdir() if ".tmp." in p.name]
+    assert not list(Path(sh_phone.layout.wgdroid_dir).glob(".payload.*"))
+    status = tools.parse_status("S", sh_phone.call("tools", "op_tools_status").out)
+    assert status.tools["wg"].active == f"{bin_dir}/wg"
+    assert status.tools["wg"].version == "wireguard-tools v9 (pushed)"
+    sources = {loc.source for loc in status.tools["wg"].locations}
+    assert {"wgdroid", "path"} <= sources  # ours, and the fake on PATH
+    assert status.abilist == ["arm64-v8a", "armeabi-v7a"]
+
+
+def test_tools_install_checks_what_arrives(sh_phone: ShPhone) -> None:
+    data = b"#!/bin/sh\n"
+    bad = sh_phone.call("tools", "op_tools_install", 0, 0, "-",
+                        f"wg:0:{len(data)}:{'0' * 64}", stdin=data)
+    assert bad.failure == sc.Tag("corrupt", ("wg",))
+    assert not Path(sh_phone.layout.wgdroid_dir).exists()  # tidied: it held nothing
+    script = b"#!/nonexistent/bash\n"
+    interp = _install(sh_phone, {"wg-quick": script})
+    assert interp.failure == sc.Tag("no-interpreter", ("/nonexistent/bash",))
+
+
+def test_tools_install_copies_the_apps_tools(sh_phone: ShPhone) -> None:
+    for fake in ("wg", "wg-quick"):
+        (sh_phone.fakes / fake).unlink()
+    apk_dir = Path(sh_phone.layout.data) / "app" / "x" / "com.wireguard.android-1"
+    (apk_dir / "lib" / "arm64").mkdir(parents=True)
+    (apk_dir / "base.apk").write_text("")
+    for lib in ("libwg.so", "libwg-quick.so"):
+        shutil.copy("/bin/true", apk_dir / "lib" / "arm64" / lib)
+    nothing = _install(sh_phone, {})
+    assert nothing.failure == sc.Tag("no-tools", ())
+    sh_phone.knob("apk", str(apk_dir / "base.apk"))
+    ran = _install(sh_phone, {}, magisk=False)
+    assert [(t, s) for t, _, s in ran.kinds("placed")] == [
+        ("wg", "app-lib"), ("wg-quick", "app-lib")]
+    kept = _install(sh_phone, {})
+    assert [s for _, _, s in kept.kinds("placed")] == ["kept", "kept"]
+
+
+def test_tools_install_magisk_module_and_remove(sh_phone: ShPhone) -> None:
+    nomagisk = _install(sh_phone, {"wg": b"x"}, magisk=True)
+    assert nomagisk.failure == sc.Tag("not-magisk", ())
+    Path(sh_phone.layout.modules_dir).mkdir(parents=True)
+    other = Path(sh_phone.layout.modules_dir) / "someone-else"
+    other.mkdir()
+    (other / "module.prop").write_text("id=someone-else\n")
+    ran = _install(sh_phone, {"wg": b"x"}, magisk=True)
+    module = Path(sh_phone.layout.magisk_module)
+    assert ran.returncode == 0, ran.err
+    assert "id=wgdroid-tools" in (module / "module.prop").read_text()
+    assert (module / "system" / "bin" / "wg").read_bytes() == b"x"
+    sh_phone.bring_up("wg0")
+    busy = sh_phone.call("tools", "op_tools_remove", 0)
+    assert busy.failure == sc.Tag("in-use", ("wg0",))
+    assert not Path(sh_phone.layout.wgdroid_dir).exists()  # held nothing: tidied away
+    gone = sh_phone.call("tools", "op_tools_remove", 1)
+    assert gone.kinds("removed") == [(str(module),)], gone.err
+    assert other.exists() and not module.exists()
+
+
+def test_tools_install_userspace(sh_phone: ShPhone) -> None:
+    (sh_phone.fakes / "python3").symlink_to(sys.executable)
+    run = sh_phone.root / "run" / "wireguard"
+    ran = _install(sh_phone, {}, userspace=b"PK-zip-bytes")
+    assert ran.returncode == 0, ran.err
+    assert ran.kinds("sockdir") == [(str(run),)] and run.is_dir()
+    launcher = Path(sh_phone.layout.wgdroid_bin) / sc.USERSPACE_TOOL
+    lines = launcher.read_text().splitlines()
+    assert lines[1].startswith(f"# {sc.USERSPACE_TOOL} ")
+    assert f"export WGDROID_UAPI_DIR='{run}'" in lines
+    assert Path(sh_phone.layout.userspace_zip).read_bytes() == b"PK-zip-bytes"
+    status = tools.parse_status("S", sh_phone.call("tools", "op_tools_status").out)
+    assert status.userspace_version == lines[1].split()[-1] and status.cryptography
+
+
+# -- detect.sh --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("version", "method"), [
+    ("28.1:MAGISKSU", "magisk"), ("v1.0.5:KernelSU", "kernelsu"),
+    ("su: invalid uid/gid '-v'", "aosp"), ("2.82:SUPERSU", "su-c"),
+])
+def test_detect_finds_the_su_form_and_runs_once(sh_phone: ShPhone, version: str,
+                                                method: str) -> None:
+    from wgdroid.device.rootshell import detecting_command
+
+    sh_phone.fake("id", "echo 2000\n")
+    log = sh_phone.root / "su.log"
+    sh_phone.fake("su", f"""echo "$*" >> {log}
+case $1 in
+  -v) echo {sc.q(version)}; exit 0 ;;
+  -c) shift; exec sh -c "$1" ;;
+  0) [ {sc.q(method)} = aosp ] || {{ echo 'su: bad'; exit 1; }}; shift 3; exec sh -c "$1" ;;
+esac
+""")
+    ran = sh_phone.run_text(detecting_command("echo hi from $(echo root)", stdin=False))
+    assert ran.out == "hi from root\n", ran.err
+    assert f"{sc.METHOD_TAG}{method}" in ran.err
+    forms = log.read_text().splitlines()
+    assert forms[0] == "-v" and len(forms) == 2
+    assert forms[1].startswith("0 sh -c" if method == "aosp" else "-c ")
+
+
+def test_detect_without_su_and_as_adb_root(sh_phone: ShPhone) -> None:
+    from wgdroid.device.rootshell import detecting_command
+
+    root = sh_phone.run_text(detecting_command("echo as root", stdin=False))
+    assert root.out == "as root\n" and f"{sc.METHOD_TAG}adb-root" in root.err
+    sh_phone.fake("id", "echo 2000\n")
+    none = sh_phone.run_text(detecting_command("echo x", stdin=False),
+                             path=sh_phone.without("su"))
+    assert none.returncode == 127 and f"{sc.METHOD_TAG}none" in none.err

@@ -1,0 +1,55 @@
+"""The VM phone for tests (a pytest plugin loaded by conftest).
+
+``vm_phone`` (session) -> sim_fixtures.SimPhone
+    One phone (the lane's `emulator` profile) inside the qemu guest running
+    Debian's kernel (`wgdroid sim start --kernel vm`), on the session's
+    simulator daemon (``sim_state``) and adb server (``adb_server``), booted
+    on first use and shared by every test that takes it: a guest boot costs
+    ~25 s under TCG. ``.info`` has ``kernel == "vm"``, ``qemu_pid``,
+    ``guest_kernel``, ``accel``. At the end of the session the phone is
+    stopped, and that it took the guest with it (no qemu process, no
+    ``STATE/vm``) is checked there.
+
+Tests using it are marked ``sim`` and ``vm`` (``-m "not vm"`` leaves them out).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sim_fixtures import AdbServer, SimPhone
+
+from wgdroid.sim.client import SimClient
+
+VM_PROFILE = "emulator"  # the lane's profile: AOSP su, like the CI emulator
+
+
+def wait_gone(path: Path, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while path.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.fixture(scope="session")
+def vm_phone(adb_server: AdbServer, sim_state: SimClient) -> Iterator[SimPhone]:
+    from wgdroid.sim import hostadb
+
+    (info,) = sim_state.start(1, VM_PROFILE, kernel="vm")
+    phone = SimPhone(info["serial"], info["port"], info, adb_server, sim_state)
+    try:
+        hostadb.connect(phone.serial, adb_server.port)
+        yield phone
+    finally:
+        adb_server.adb("disconnect", phone.serial)
+        live = {p["serial"] for p in sim_state.phones()}
+        if phone.serial in live:
+            sim_state.stop([phone.serial])
+    # The last VM phone took the guest down with it, and the guest's files.
+    assert wait_gone(Path(f"/proc/{info['qemu_pid']}")), "qemu outlived the last VM phone"
+    assert not (sim_state.state / "vm").exists(), list((sim_state.state / "vm").iterdir())

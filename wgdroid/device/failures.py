@@ -1,0 +1,149 @@
+"""What each `fail KIND VALUE...` of a phone script means: the error it
+becomes, its message and hint. Scripts never send prose to match; every
+decision on the host is made on a KIND here (one table, one lookup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from wgdroid import errors
+from wgdroid.device.script import Layout, Tag, trimmed
+
+_TOOLS_HINT = (
+    "`wgdroid tools status` shows what the phone has; `wgdroid tools install` adds what it lacks"
+)
+
+NO_TOOLS = (
+    "no wg/wg-quick on the phone and nothing to reuse (not on PATH, not in a Magisk "
+    "module, no official WireGuard app): run `wgdroid tools install --from DIR` with "
+    "binaries for the phone's ABI (scripts/build-device-tools builds them into "
+    "build/device-tools/<abi>/), or install the official WireGuard app and run "
+    "`wgdroid tools install` again"
+)
+
+
+class NoToolsError(errors.MissingToolsError):
+    """Nothing to install tools from: the message says the fixes."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """`message` and `hint` are str.format templates over the kind's `values`
+    and `what` (the operation, e.g. "enabling demo")."""
+
+    kind: str
+    values: tuple[str, ...]
+    error: type[errors.WgdroidError]
+    message: str
+    hint: str | None = None
+    tool_said: bool = False  # end the message with what the tools printed on stderr
+
+
+def _missing(kind: str, values: tuple[str, ...], message: str,
+             hint: str | None = _TOOLS_HINT) -> Failure:
+    return Failure(kind, values, errors.MissingToolsError, message, hint)
+
+
+_RUN_DIR = Layout().wgdroid_run
+
+FAILURES: dict[str, Failure] = {f.kind: f for f in (
+    # tunnels
+    Failure("not-found", ("name",), errors.NotFoundError, "no tunnel {name!r} on the device"),
+    Failure("not-up", ("name",), errors.NotFoundError, "tunnel {name!r} is not up"),
+    Failure("already-up", ("name",), errors.ConflictError, "tunnel {name!r} is already up",
+            "`wgdroid disable {name}` first"),
+    Failure("is-up", ("name",), errors.ConflictError, "tunnel {name!r} is up",
+            "disable it first, or pass --force"),
+    Failure("exists", ("name",), errors.ConflictError, "a tunnel named {name!r} already exists"),
+    Failure("port-clash", ("port", "other"), errors.ConflictError,
+            "ListenPort {port} is already used by tunnel {other!r}",
+            "change ListenPort (or leave it out for a random one), or disable the other"),
+    Failure("busy", ("name", "seconds"), errors.ConflictError,
+            "tunnel {name!r} is busy: another operation on it did not finish in {seconds} s",
+            "retry when it is done"),
+    Failure("up-failed", ("name",), errors.DeviceCommandError,
+            "{what} failed (wg-quick up {name})", tool_said=True),
+    Failure("down-failed", ("name", "seconds"), errors.DeviceCommandError,
+            "{what} failed: {name} was still up {seconds} s after wg-quick down",
+            tool_said=True),
+    Failure("timeout", ("step", "seconds"), errors.OperationTimeout,
+            "{what} failed: `{step}` did not finish in {seconds} s", tool_said=True),
+    Failure("wg-failed", ("command",), errors.DeviceCommandError, "{what} failed ({command})",
+            tool_said=True),
+    # backends and tools
+    _missing("no-tool", ("tool",), "{tool} not found on the phone"),
+    _missing("no-backend", (), "no backend: no WireGuard kernel module, no wireguard-go, "
+             "no userspace backend"),
+    _missing("no-kmod", (), "no WireGuard kernel module on this phone"),
+    _missing("no-wireguard-go", (), "wireguard-go not found on the phone"),
+    _missing("no-userspace", (), "no userspace backend installed on the phone"),
+    _missing("android-wgquick", ("backend",), "this phone's wg-quick (the Android one) needs "
+             "the WireGuard kernel module: it cannot use a userspace backend ({backend})"),
+    _missing("kmod-wins", ("backend",), "wg-quick always uses the loaded kernel module, not "
+             "{backend}; use --backend kernel", hint=None),
+    Failure("no-tools", (), NoToolsError, NO_TOOLS),
+    _missing("no-python", (), "the userspace backend needs python3 on the phone (with the "
+             "cryptography package), e.g. Termux's: `pkg install python python-cryptography`",
+             hint=None),
+    _missing("old-python", ("python", "version"), "the userspace backend needs Python 3.11 "
+             "or newer; {python} is {version}", hint=None),
+    _missing("no-cryptography", ("python",), "python3 on the phone ({python}) lacks the "
+             "cryptography package: `pip install cryptography` (Termux: `pkg install "
+             "python-cryptography`)",
+             hint=None),
+    _missing("no-linux-wgquick", (), "the userspace backend needs the Linux wg-quick (it "
+             "starts a userspace implementation); this phone's is the Android one: "
+             "`wgdroid tools install --from DIR` with a Linux wg-quick", hint=None),
+    _missing("socket-dir", ("path",), "this phone's wg looks for UAPI sockets in {path}, "
+             "which cannot be created here (no /var/run on Android): use a wg built with "
+             f"RUNSTATEDIR={_RUN_DIR} (`wgdroid tools install --from DIR`)", hint=None),
+    _missing("not-magisk", (), "no /data/adb/modules: --magisk-module needs Magisk", hint=None),
+    _missing("no-interpreter", ("path",), "the pushed wg-quick is a script for {path}, which "
+             "this phone lacks: install it (e.g. Termux's bash) and fix the script's first "
+             "line, or push the Android wg-quick (scripts/build-device-tools)", hint=None),
+    Failure("in-use", ("tunnels",), errors.ConflictError,
+            "tunnels are up ({tunnels}) and may be using wgdroid's tools",
+            "`wgdroid disable NAME` first, or pass --force"),
+    # writing files
+    Failure("write", ("path",), errors.DeviceCommandError, "{what} failed: cannot write {path}",
+            tool_said=True),
+    Failure("truncated", ("name",), errors.DeviceCommandError,
+            "{what} failed: {name} arrived incomplete"),
+    Failure("corrupt", ("name",), errors.DeviceCommandError,
+            "{what} failed: {name} arrived damaged"),
+    Failure("unusual-path", ("sockdir", "python"), errors.DeviceCommandError,
+            "{what} failed: unusual path {sockdir} or {python}"),
+)}
+
+
+def error_for(tag: Tag, stderr_lines: Sequence[str], returncode: int,
+              what: str) -> errors.WgdroidError:
+    """The error a `fail` record stands for."""
+    spec = FAILURES.get(tag.kind)
+    said = trimmed(stderr_lines)
+    if spec is None:  # a newer script than this table: still say something true
+        suffix = f": {said}" if said else ""
+        return errors.DeviceCommandError(f"{what} failed ({tag.kind}){suffix}",
+                                         returncode=returncode)
+    values = dict(zip(spec.values, (*tag.values, *([""] * len(spec.values))), strict=False))
+    message = spec.message.format(what=what, **values)
+    if spec.tool_said and said:
+        message += f": {said}"
+    hint = spec.hint.format(what=what, **values) if spec.hint else None
+    if issubclass(spec.error, errors.DeviceCommandError):
+        return spec.error(message, returncode=returncode, hint=hint)
+    return spec.error(message, hint=hint)
+
+
+def raise_for_tags(tags: Sequence[Tag], stderr_lines: Sequence[str], returncode: int,
+                   what: str) -> None:
+    """Raise the error of the script's `fail` record, or of a bare non-zero exit."""
+    if tags:
+        raise error_for(tags[0], stderr_lines, returncode, what)
+    if returncode != 0:
+        said = trimmed(stderr_lines)
+        suffix = f": {said}" if said else ""
+        raise errors.DeviceCommandError(f"{what} failed (exit {returncode}){suffix}",
+                                        returncode=returncode)

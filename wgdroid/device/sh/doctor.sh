@@ -1,0 +1,55 @@
+# doctor.sh: what the phone has for WireGuard, as `fact` records. Runs as
+# root, or (when root fails) as the shell user, to still say the rest.
+# Prelude constants: STORE_DIR, SYS, DEV, TOOL_DIRS, USERSPACE_TOOL.
+# needs: lib dialect
+
+# fact KEY VALUE: one fact; VALUE's whitespace (newlines too) squeezed to spaces.
+fact() {
+  _fa_k=$1
+  set -f
+  # shellcheck disable=SC2086
+  set -- $2
+  set +f
+  rec fact "$_fa_k" "$*"
+}
+
+# where TOOL: its path on PATH, else in one of TOOL_DIRS; nothing if neither.
+where() {
+  command -v "$1" 2>/dev/null && return 0
+  _wh_ifs=$IFS
+  IFS=:
+  for _wh_d in $TOOL_DIRS; do
+    if [ -x "$_wh_d/$1" ]; then IFS=$_wh_ifs; echo "$_wh_d/$1"; return 0; fi
+  done
+  IFS=$_wh_ifs
+  return 1
+}
+
+yes_no() { if "$@"; then echo yes; else echo no; fi; }
+
+has_tun() { [ -c "$DEV/net/tun" ] || [ -c "$DEV/tun" ]; }
+
+op_doctor() {
+  fact uid "$(id -u)"
+  fact model "$(getprop ro.product.model)"
+  fact release "$(getprop ro.build.version.release)"
+  fact sdk "$(getprop ro.build.version.sdk)"
+  fact abi "$(getprop ro.product.cpu.abi)"
+  fact kernel "$(uname -r)"
+  fact selinux "$(getenforce 2>/dev/null)"
+  fact module "$(yes_no test -d "$SYS/module/wireguard")"
+  fact module_version "$(cat "$SYS/module/wireguard/version" 2>/dev/null)"
+  fact tun "$(yes_no has_tun)"
+  fact store "$(yes_no test -d "$STORE_DIR")"
+  for _dr_t in wg wg-quick wireguard-go python3 "$USERSPACE_TOOL" ip; do
+    fact "path:$_dr_t" "$(where "$_dr_t")"
+  done
+  for _dr_t in wg wireguard-go; do
+    _dr_p=$(where "$_dr_t") && fact "version:$_dr_t" "$("$_dr_p" --version 2>&1 | head -n 1)"
+  done
+  _dr_p=$(where wg-quick) && fact wg_quick_variant "$(wg_dialect "$_dr_p")"
+  if _dr_p=$(where python3); then
+    fact version:python3 "$("$_dr_p" -V 2>&1)"
+    fact cryptography "$("$_dr_p" -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null)"
+  fi
+}

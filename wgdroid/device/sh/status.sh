@@ -1,0 +1,30 @@
+# status.sh: the running tunnels: the phone's clock, per-interface facts,
+# an optional first transfer sample, then `wg show all dump` with the
+# private and preshared keys replaced by `(hidden)` before it is printed.
+# Prelude constants: STATE_DIR, SYS.
+# needs: lib
+
+# A sed program: field 2 of 5-field lines (an interface's private key) and
+# field 3 of 9-field lines (a peer's preshared key, unless `(none)`).
+HIDE_SECRETS_SED='s/^\([^	]*\)	[^	]*\(	[^	]*	[^	]*	[^	]*\)$/\1	(hidden)\2/
+/^[^	]*	[^	]*	(none)	/!s/^\([^	]*	[^	]*\)	[^	]*\(\(	[^	]*\)\{6\}\)$/\1	(hidden)\2/'
+
+# op_status [SAMPLE]: with SAMPLE seconds, transfer counters twice that far
+# apart, so rates come from this one round trip.
+op_status() {
+  command -v wg >/dev/null 2>&1 || fail no-tool wg
+  rec now "$(date +%s)"
+  _st_ifs=$(wg show interfaces) || fail wg-failed "wg show interfaces"
+  for _st_i in $_st_ifs; do
+    _st_k=kernel
+    [ -e "$SYS/class/net/$_st_i/tun_flags" ] && _st_k=tun
+    rec iface "$_st_i" "$_st_k" "$(cat "$SYS/class/net/$_st_i/ifindex" 2>/dev/null)" \
+      "$(cat "$STATE_DIR/$_st_i" 2>/dev/null)"
+  done
+  if [ -n "$1" ]; then
+    wg show all transfer | sed "s/^/xfer$TAB/"
+    sleep "$1"
+  fi
+  # A pipe, not a temp file: the unhidden dump never touches the disk.
+  wg show all dump | sed "$HIDE_SECRETS_SED" | sed "s/^/dump$TAB/"
+}

@@ -1,0 +1,105 @@
+# store.sh: the configs in STORE_DIR (NAME.conf, 0600 root): list, pull,
+# push, rm and rename. Everything that touches a tunnel holds its lock.
+# needs: lib dialect tunnel
+
+# op_list: one `tunnel` record per stored config.
+op_list() {
+  cd "$STORE_DIR" 2>/dev/null || return 0
+  _ls_up=" $(wg show interfaces 2>/dev/null) "
+  for _ls_f in *.conf; do
+    [ -f "$_ls_f" ] || continue
+    _ls_n=${_ls_f%.conf}
+    _ls_u=0
+    case $_ls_up in *" $_ls_n "*) _ls_u=1 ;; esac
+    rec tunnel "$_ls_n" "$(wc -c < "$_ls_f")" "$(stat -c %Y "$_ls_f" 2>/dev/null)" "$_ls_u"
+  done
+}
+
+# op_pull NAME: the config, as is, on stdout (read-only: no lock).
+op_pull() {
+  [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
+  cat "$STORE_DIR/$1.conf"
+}
+
+# receive NAME SIZE SHA256 TEMP: stdin into TEMP (0600 root), checked.
+receive() {
+  mkdir -p "$STORE_DIR" || fail write "$STORE_DIR"
+  chmod 700 "$STORE_DIR"
+  temp "$4"
+  cat > "$4" || fail write "$4"
+  [ "$(wc -c < "$4")" -eq "$2" ] || fail truncated "$1"
+  if command -v sha256sum >/dev/null 2>&1; then
+    [ "$(sha256sum < "$4" | cut -d' ' -f1)" = "$3" ] || fail corrupt "$1"
+  fi
+  chown 0:0 "$4" || fail write "$4"
+  chmod 600 "$4" || fail write "$4"
+}
+
+# op_push NAME SIZE SHA256 OK_ANDROID OK_LINUX ENABLE: store stdin as
+# NAME.conf (temp file, checked, fsynced, renamed over the old one: a failed
+# or interrupted push leaves the old config as it was). OK_*: whether that
+# wg-quick accepts the config (`-`: do not ask). ENABLE: a backend to bring
+# the tunnel up with (restarting it if it runs), or `-`.
+op_push() {
+  [ "$4" = - ] || dialect_guard "$4" "$5"
+  _ps_t=$STORE_DIR/.$1.conf.tmp.$$
+  receive "$1" "$2" "$3" "$_ps_t"
+  locked "$1" push_locked "$1" "$_ps_t" "$6"
+}
+push_locked() {
+  sync
+  mv -f "$2" "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
+  sync
+  rec stored "$1"
+  [ "$3" = - ] && return 0
+  _ps_r=0
+  if is_up "$1"; then
+    wg_down "$1"
+    _ps_r=1
+  fi
+  wg_up "$1" "$3"
+  if [ "$_ps_r" = 1 ]; then rec restarted "$1"; fi
+}
+
+# op_rm NAME FORCE: delete NAME.conf (`locked` sweeps the temp files of
+# pushes that died);
+# refused while NAME is up unless FORCE is 1 (then it goes down first).
+op_rm() { locked "$1" rm_locked "$1" "$2"; }
+rm_locked() {
+  [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
+  if is_up "$1"; then
+    [ "$2" = 1 ] || fail is-up "$1"
+    wg_down "$1"
+  fi
+  rm -f "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
+  rm -f "$STATE_DIR/$1"
+  sync
+}
+
+# op_rename OLD NEW FORCE: refused while OLD is up unless FORCE is 1: then
+# down, rename, up again on the backend it had.
+op_rename() {
+  _ro_a=$(printf '%s\n' "$1" "$2" | sort | head -n 1)
+  if [ "$_ro_a" = "$1" ]; then _ro_b=$2; else _ro_b=$1; fi
+  locked "$_ro_a" locked "$_ro_b" rename_locked "$@"
+}
+rename_locked() {
+  [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
+  [ -e "$STORE_DIR/$2.conf" ] && fail exists "$2"
+  is_up "$2" && fail exists "$2"
+  _rn_r=0
+  _rn_b=auto
+  if is_up "$1"; then
+    [ "$3" = 1 ] || fail is-up "$1"
+    _rn_b=$(cut -d' ' -f2 "$STATE_DIR/$1" 2>/dev/null)
+    [ -n "$_rn_b" ] || _rn_b=auto
+    wg_down "$1"
+    _rn_r=1
+  fi
+  mv "$STORE_DIR/$1.conf" "$STORE_DIR/$2.conf" || fail write "$STORE_DIR/$2.conf"
+  sync
+  if [ "$_rn_r" = 1 ]; then
+    wg_up "$2" "$_rn_b"
+    rec restarted "$2"
+  fi
+}

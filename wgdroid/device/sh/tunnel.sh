@@ -1,0 +1,163 @@
+# tunnel.sh: one tunnel up and down with wg-quick, under the tunnel's lock.
+# Prelude constants: STORE_DIR, STATE_DIR, SYS, USERSPACE_TOOL, DOWN_WAIT.
+# needs: lib dialect
+
+# is_up NAME: wg knows the interface, or the kernel has it.
+is_up() { wg show "$1" >/dev/null 2>&1 || [ -e "$SYS/class/net/$1" ]; }
+
+has_kmod() { [ -d "$SYS/module/wireguard" ]; }
+
+# listen_port FILE: the config's ListenPort (the last one wins, as in wg).
+LISTEN_PORT_SED='s/^[[:space:]]*[Ll][Ii][Ss][Tt][Ee][Nn][Pp][Oo][Rr][Tt][[:space:]]*=[[:space:]]*\([0-9][0-9]*\).*/\1/p'
+listen_port() { sed -n "$LISTEN_PORT_SED" "$1" | tail -n 1; }
+
+# port_user PORT: the running tunnel that listens on PORT, if any.
+port_user() {
+  wg show all listen-port 2>/dev/null | while read -r _pu_i _pu_p; do
+    if [ "$_pu_p" -eq "$1" ] 2>/dev/null; then echo "$_pu_i"; break; fi
+  done
+}
+
+# sock_dir WG: where that wg binary looks for UAPI sockets (its RUNSTATEDIR
+# plus /wireguard, compiled in); /var/run/wireguard if it does not say.
+sock_dir() {
+  _sd=$(grep -ao '/[-A-Za-z0-9_./]*/wireguard/%s\.sock' "$1" 2>/dev/null | head -n 1)
+  [ -n "$_sd" ] || _sd=$(strings "$1" 2>/dev/null | grep '/wireguard/%s\.sock$' | head -n 1)
+  [ -n "$_sd" ] || _sd=/var/run/wireguard/%s.sock
+  echo "${_sd%/%s.sock}"
+}
+
+# forget_socket NAME: a UAPI socket left by a userspace backend that died
+# (killed, or its interface deleted under it) makes the name look taken.
+forget_socket() {
+  is_up "$1" && return 0
+  _fs=$(sock_dir "$(command -v wg 2>/dev/null)")/$1.sock
+  if [ -S "$_fs" ]; then rm -f "$_fs"; fi
+}
+
+# pick_backend BACKEND: check BACKEND (auto picks the best the phone has)
+# and set BACKEND and the wg-quick environment for it.
+pick_backend() {
+  BACKEND=$1
+  if [ "$BACKEND" = auto ]; then
+    if has_kmod; then BACKEND=kernel
+    elif command -v wireguard-go >/dev/null 2>&1; then BACKEND=wireguard-go
+    elif command -v "$USERSPACE_TOOL" >/dev/null 2>&1; then BACKEND=userspace
+    else fail no-backend
+    fi
+  fi
+  # The Android wg-quick (a binary, not a bash script) has no userspace fallback.
+  if [ "$BACKEND" != kernel ] && [ "$(wg_dialect "")" != linux ]; then
+    fail android-wgquick "$BACKEND"
+  fi
+  case $BACKEND in
+    kernel)
+      has_kmod || fail no-kmod
+      unset WG_QUICK_USERSPACE_IMPLEMENTATION ;;
+    wireguard-go)
+      command -v wireguard-go >/dev/null 2>&1 || fail no-wireguard-go
+      has_kmod && fail kmod-wins "$BACKEND"
+      WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go
+      export WG_QUICK_USERSPACE_IMPLEMENTATION ;;
+    userspace)
+      _pb_u=$(command -v "$USERSPACE_TOOL" 2>/dev/null) || fail no-userspace
+      has_kmod && fail kmod-wins "$BACKEND"
+      WG_QUICK_USERSPACE_IMPLEMENTATION=$_pb_u
+      export WG_QUICK_USERSPACE_IMPLEMENTATION ;;
+  esac
+}
+
+# need_tools: wg-quick and wg, or the `no-tool` failure naming the first missing.
+need_tools() {
+  for _nt in wg-quick wg; do
+    command -v "$_nt" >/dev/null 2>&1 || fail no-tool "$_nt"
+  done
+}
+
+# wg_up NAME BACKEND: bring NAME up (its lock held, NAME down). A failed up
+# removes what it created, and only that: the interface did not exist before
+# and nobody else could create it meanwhile (the lock).
+wg_up() {
+  _up_n=$1
+  _up_f=$STORE_DIR/$1.conf
+  [ -f "$_up_f" ] || fail not-found "$_up_n"
+  need_tools
+  is_up "$_up_n" && fail already-up "$_up_n"
+  _up_p=$(listen_port "$_up_f")
+  if [ -n "$_up_p" ] && [ "$_up_p" -ne 0 ]; then
+    _up_c=$(port_user "$_up_p")
+    [ -n "$_up_c" ] && fail port-clash "$_up_p" "$_up_c"
+  fi
+  pick_backend "$2"
+  forget_socket "$_up_n"
+  # wg-quick's stdout (`[#]` lines) goes to stderr (bounded): stdout is
+  # ours. A userspace backend it starts must not inherit the lock's fd.
+  bounded "wg-quick up" wg-quick up "$_up_f" 8>&-
+  _up_rc=$?
+  if [ "$_up_rc" != 0 ]; then
+    undo_up "$_up_n" "$_up_f"
+    [ "$_up_rc" = 124 ] && fail timeout "wg-quick up" "$BOUND"
+    fail up-failed "$_up_n"
+  fi
+  mkdir -p "$STATE_DIR" && chmod 700 "$STATE_DIR"
+  echo "$(date +%s) $BACKEND $(cat "$SYS/class/net/$_up_n/ifindex" 2>/dev/null)" > "$STATE_DIR/$_up_n"
+  rec up "$_up_n" "$BACKEND"
+}
+
+# undo_up NAME FILE: take down what a failed `wg-quick up` left.
+undo_up() {
+  step "clean-up"
+  within 3 wg-quick down "$2" >/dev/null 2>&1 8>&-
+  ip link del "$1" >/dev/null 2>&1
+  wait_gone "$1" 3
+  forget_socket "$1"
+}
+
+# wait_gone NAME SECONDS: wait until NAME is no longer up (a userspace
+# backend with thousands of peers takes a while to let go).
+wait_gone() {
+  _wg_i=0
+  while is_up "$1"; do
+    _wg_i=$((_wg_i + 1))
+    [ "$_wg_i" -gt $(($2 * 10)) ] && return 1
+    sleep 0.1
+  done
+  return 0
+}
+
+# wg_down NAME [quiet]: take NAME down; `quiet`: a tunnel that is down is fine.
+wg_down() {
+  _dn_n=$1
+  _dn_f=$STORE_DIR/$1.conf
+  if ! is_up "$_dn_n"; then
+    rm -f "$STATE_DIR/$_dn_n"
+    forget_socket "$_dn_n"
+    [ "$2" = quiet ] && return 0
+    fail not-up "$_dn_n"
+  fi
+  command -v wg-quick >/dev/null 2>&1 || fail no-tool wg-quick
+  if [ -f "$_dn_f" ]; then
+    bounded "wg-quick down" wg-quick down "$_dn_f" 8>&-
+    _dn_rc=$?
+    [ "$_dn_rc" = 0 ] || ip link del "$_dn_n" 2>/dev/null
+  else
+    step "ip link del"
+    ip link del "$_dn_n" 1>&2
+  fi
+  step "waiting for the interface to go"
+  wait_gone "$_dn_n" "$DOWN_WAIT" || fail down-failed "$_dn_n" "$DOWN_WAIT"
+  forget_socket "$_dn_n"
+  rm -f "$STATE_DIR/$_dn_n"
+  rec down "$_dn_n"
+}
+
+# op_enable NAME BACKEND
+op_enable() { locked "$1" wg_up "$1" "$2"; }
+
+# op_disable NAME: down; a tunnel that is down is fine, one that does not
+# exist at all is `not-found`.
+op_disable() { locked "$1" disable_locked "$1"; }
+disable_locked() {
+  if ! is_up "$1" && [ ! -f "$STORE_DIR/$1.conf" ]; then fail not-found "$1"; fi
+  wg_down "$1" quiet
+}

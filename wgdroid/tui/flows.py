@@ -1,0 +1,380 @@
+"""What the user's actions do: each is a short flow of dialogs and device
+operations. `Flows` is the App's collaborator: the action registry names its
+methods, the App dispatches key bindings and palette entries to them, and
+they reach the phone only through `app.run_op` (thread workers) and the
+adapter, and read what is known from `app.session`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wgdroid.errors import WgdroidError
+from wgdroid.tui import clash
+from wgdroid.tui.errors_view import describe
+
+if TYPE_CHECKING:
+    from wgdroid.device.doctor import Capabilities
+    from wgdroid.tui.app import WgdroidApp
+
+
+class Flows:
+    def __init__(self, app: WgdroidApp) -> None:
+        self.app = app
+        self.session = app.session
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _phone(self) -> str | None:
+        if self.session.serial is None:
+            self.app.notify("no phone chosen: attach one, or start a simulated one (S)",
+                            severity="warning")
+        return self.session.serial
+
+    def _tunnel(self, name: str | None) -> str | None:
+        chosen = name or self.session.selected
+        if not chosen:
+            self.app.notify("no tunnel selected", severity="warning")
+        return chosen
+
+    def _fail(self, error: WgdroidError, doing: str) -> None:
+        shown = describe(error, doing)
+        self.app.notify(shown.message, title=shown.title, severity=shown.severity, markup=False)
+
+    # -- tunnel actions --------------------------------------------------------
+
+    def toggle(self, name: str | None = None) -> None:
+        serial, name = self._phone(), self._tunnel(name)
+        if serial is None or name is None:
+            return
+        adapter = self.app.adapter
+        if self.session.is_up(name):
+            self.app.run_op(f"disable {name}", lambda: adapter.disable(serial, name),
+                            tunnel=name, pending="… going down")
+            return
+        status = self.session.snapshot.status if self.session.snapshot else None
+
+        def check() -> tuple[int, str] | None:
+            # Read the config first: a ListenPort clash is explained, not attempted.
+            from wgdroid.tui.form import check_text
+
+            text = adapter.pull(serial, name).decode("utf-8", errors="replace")
+            config, _, _ = check_text(text, f"{name}.conf")
+            other = clash.port_clash(name, config, status) if config else None
+            if config is None or other is None or config.interface.listen_port is None:
+                return None
+            return config.interface.listen_port, other
+
+        self.app.run_op(f"check {name}", check,
+                        lambda found: self._enable(serial, name, found),
+                        tunnel=name, pending="… going up")
+
+    def _enable(self, serial: str, name: str, found: tuple[int, str] | None) -> None:
+        adapter = self.app.adapter
+
+        def up() -> str | None:
+            return adapter.enable(serial, name)
+
+        def done(backend: str | None) -> None:
+            self.app.notify(f"{name} is up" + (f" ({backend})" if backend else ""),
+                            title="Tunnel")
+
+        if found is None:
+            self.app.run_op(f"enable {name}", up, done, tunnel=name, pending="… going up")
+            return
+        port, other = found
+        from wgdroid.tui.screens.dialogs import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                self.app.log_activity(f"enable {name}: cancelled (port {port} used by {other})")
+                return
+
+            def swap() -> str | None:
+                adapter.disable(serial, other)
+                return adapter.enable(serial, name)
+
+            self.app.run_op(f"disable {other}, enable {name}", swap, done, tunnel=name,
+                            pending="… going up")
+
+        self.app.push_screen(ConfirmScreen("ListenPort clash", clash.explain(name, port, other),
+                                           yes=f"Down {other}, up {name}"), answer)
+
+    def new(self) -> None:
+        from wgdroid.tui.screens.editor import EditorScreen
+
+        if self._phone() is None:
+            return
+        self.app.push_screen(EditorScreen(None, taken=frozenset(self.session.tunnel_names())),
+                             lambda result: self._save(result, restart=False))
+
+    def edit(self, name: str | None = None) -> None:
+        serial, name = self._phone(), self._tunnel(name)
+        if serial is None or name is None:
+            return
+        from wgdroid.tui.screens.editor import EditorScreen
+
+        was_up = self.session.is_up(name)
+
+        def opened(data: bytes) -> None:
+            text = data.decode("utf-8", errors="replace")
+            self.app.push_screen(EditorScreen(name, text),
+                                 lambda result: self._save(result, restart=was_up))
+
+        adapter = self.app.adapter
+        self.app.run_op(f"read {name}", lambda: adapter.pull(serial, name), opened)
+
+    def _save(self, result: tuple[str, bytes] | None, *, restart: bool) -> None:
+        serial = self.session.serial
+        if result is None or serial is None:
+            return
+        name, data = result
+        adapter = self.app.adapter
+        what = f"save {name}" + (" and restart it" if restart else "")
+        self.app.run_op(what, lambda: adapter.push(serial, name, data, restart=restart),
+                        lambda _: self.app.notify(f"{name} saved", title="Tunnel"),
+                        tunnel=name, pending="… saving")
+
+    def details(self, name: str | None = None) -> None:
+        name = self._tunnel(name)
+        if name is None:
+            return
+        from wgdroid.tui.screens.detail import DetailScreen
+
+        self.session.selected = name  # the detail's keys act on the tunnel it shows
+        self.app.changed()
+        self.app.push_screen(DetailScreen(name, self.session))
+
+    def rename(self, name: str | None = None) -> None:
+        serial, name = self._phone(), self._tunnel(name)
+        if serial is None or name is None:
+            return
+        from wgdroid.tui.screens.dialogs import PromptScreen
+        from wgdroid.tui.screens.editor import name_problem
+
+        taken = frozenset(self.session.tunnel_names())
+        adapter = self.app.adapter
+
+        def renamed(new: str | None) -> None:
+            if new and new != name:
+                self.app.run_op(f"rename {name} to {new}",
+                                lambda: adapter.rename(serial, name, new),
+                                lambda _: self.app.notify(f"{name} is now {new}",
+                                                          title="Tunnel"),
+                                tunnel=name, pending="… renaming")
+
+        self.app.push_screen(PromptScreen(
+            f"Rename {name}", "New name (an interface name: 1-15 of a-z A-Z 0-9 _=+.-)",
+            value=name, check=lambda v: None if v == name else name_problem(v, taken)),
+            renamed)
+
+    def delete(self, name: str | None = None) -> None:
+        serial, name = self._phone(), self._tunnel(name)
+        if serial is None or name is None:
+            return
+        from wgdroid.tui.screens.dialogs import ConfirmScreen
+
+        note = " It is up: it will be brought down first." if self.session.is_up(name) else ""
+        adapter = self.app.adapter
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.app.run_op(f"delete {name}", lambda: adapter.remove(serial, name),
+                                lambda _: self.app.notify(f"{name} deleted", title="Tunnel"),
+                                tunnel=name, pending="… deleting")
+
+        self.app.push_screen(ConfirmScreen(
+            f"Delete {name}?", f"Delete /data/misc/wireguard/{name}.conf on the phone?{note}",
+            yes="Delete", danger=True), answer)
+
+    def show_qr(self, name: str | None = None) -> None:
+        serial, name = self._phone(), self._tunnel(name)
+        if serial is None or name is None:
+            return
+        from wgdroid.tui.screens.qr import QrScreen
+
+        def show(data: bytes) -> None:
+            try:
+                screen = QrScreen(name, data.decode("utf-8", errors="replace"))
+            except WgdroidError as exc:
+                self._fail(exc, f"QR of {name}")
+                return
+            self.app.push_screen(screen)
+
+        adapter = self.app.adapter
+        self.app.run_op(f"read {name} for its QR code", lambda: adapter.pull(serial, name),
+                        show)
+
+    def copy_public_key(self, name: str | None = None) -> None:
+        serial, name = self._phone(), self._tunnel(name)
+        if serial is None or name is None:
+            return
+        snapshot = self.session.snapshot
+        iface = snapshot.status.interface(name) if snapshot else None
+        if iface is not None:
+            self._copy_key(name, iface.public_key)
+            return
+        adapter = self.app.adapter
+
+        def key() -> str | None:
+            from wgdroid.tui.form import check_text
+
+            config, _, _ = check_text(adapter.pull(serial, name).decode(
+                "utf-8", errors="replace"), f"{name}.conf")
+            return config.interface.public_key.base64() if config else None
+
+        self.app.run_op(f"read {name}'s public key", key, lambda k: self._copy_key(name, k))
+
+    def _copy_key(self, name: str, key: str | None) -> None:
+        if key is None:
+            self.app.notify(f"{name} has no valid private key", severity="warning")
+            return
+        self.app.copy_to_clipboard(key)
+        self.app.notify(key, title=f"Public key of {name} copied")
+
+    # -- import / export -------------------------------------------------------
+
+    def import_file(self) -> None:
+        serial = self._phone()
+        if serial is None:
+            return
+        from wgdroid.tui.screens.dialogs import PromptScreen
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.import_path(path)
+
+        self.app.push_screen(PromptScreen(
+            "Import", "A .conf file, a .zip of them, or a QR code image:",
+            placeholder="~/Downloads/wg0.conf", check=_exists), chosen)
+
+    def import_path(self, path: str) -> None:
+        serial = self.session.serial
+        if serial is None:
+            return
+        taken = set(self.session.tunnel_names())
+        adapter = self.app.adapter
+
+        def work() -> tuple[str, list[str]]:
+            from wgdroid.tui.imports import load
+
+            loaded = load(path)
+            notes = list(loaded.errors)
+            done = 0
+            for t in loaded.tunnels:
+                if t.name in taken:
+                    notes.append(f"{t.name}: a tunnel with this name exists already")
+                    continue
+                adapter.push(serial, t.name, t.text.encode("utf-8"))
+                taken.add(t.name)
+                done += 1
+                notes += list(t.warnings)
+            return loaded.summary(done), notes
+
+        def finished(result: tuple[str, list[str]]) -> None:
+            summary, notes = result
+            for note in notes:
+                self.app.log_activity(f"import: {note}")
+            self.app.notify(summary + ("\n" + "\n".join(notes[:5]) if notes else ""),
+                            title="Import", severity="warning" if notes else "information",
+                            markup=False)
+
+        self.app.run_op(f"import {Path(path).name}", work, finished)
+
+    def export_zip(self) -> None:
+        serial = self._phone()
+        if serial is None:
+            return
+        from wgdroid.tui.screens.dialogs import PromptScreen
+
+        snapshot = self.session.snapshot
+        names = [t.name for t in snapshot.tunnels] if snapshot else []
+        if not names:
+            self.app.notify("no tunnels to export", severity="warning")
+            return
+        adapter = self.app.adapter
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+
+            def work() -> str:
+                from wgdroid.config.archive import Tunnel, export_zip
+                from wgdroid.fileio import write_private
+
+                tunnels = [Tunnel(n, adapter.pull(serial, n).decode("utf-8")) for n in names]
+                return str(write_private(Path(path).expanduser(), export_zip(tunnels),
+                                         overwrite=False))
+
+            self.app.run_op(f"export {len(names)} tunnels", work,
+                            lambda out: self.app.notify(
+                                f"{len(names)} tunnels saved to {out} (0600)", title="Export"))
+
+        self.app.push_screen(PromptScreen("Export all tunnels", "Zip file to write:",
+                                          value="wireguard-export.zip"), chosen)
+
+    # -- phones ----------------------------------------------------------------
+
+    def doctor(self) -> None:
+        serial = self._phone()
+        if serial is None:
+            return
+        from wgdroid.tui.screens.doctor import DoctorScreen
+
+        caps = self.session.caps.get(serial)
+        if caps is not None:
+            self.app.push_screen(DoctorScreen(caps))
+            return
+
+        def got(result: Capabilities) -> None:
+            self.session.caps[serial] = result
+            self.app.push_screen(DoctorScreen(result))
+
+        adapter = self.app.adapter
+        self.app.run_op(f"doctor {serial}", lambda: adapter.doctor(serial), got)
+
+    def next_device(self) -> None:
+        usable = self.session.usable()
+        if not usable:
+            self.app.notify("no phone attached", severity="warning")
+            return
+        serial = self.session.serial
+        index = usable.index(serial) + 1 if serial in usable else 0
+        self.session.wanted_serial = usable[index % len(usable)]
+        self.app.choose_device(self.session.wanted_serial)
+
+    def offer_sim(self) -> None:
+        from wgdroid.tui.screens.dialogs import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start_sim()
+
+        self.app.push_screen(ConfirmScreen(
+            "No phone attached",
+            "No Android phone is attached to the adb server. Start a simulated rooted "
+            "phone (a Pixel 8 with WireGuard tools and a demo tunnel) to try wgdroid?",
+            yes="Start simulated phone"), answer)
+
+    def start_sim(self) -> None:
+        def started(serial: str) -> None:
+            self.session.wanted_serial = serial
+            self.app.notify(f"simulated phone {serial} started", title="Phone")
+            self.app.poll_devices_now()
+
+        self.app.run_op("start a simulated phone", self.app.adapter.start_sim, started)
+
+    def refresh(self) -> None:
+        self.app.refresh_now()
+
+    def help(self) -> None:
+        from wgdroid.tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def quit(self) -> None:
+        self.app.exit()
+
+
+def _exists(path: str) -> str | None:
+    return None if Path(path).expanduser().is_file() else "no such file"
