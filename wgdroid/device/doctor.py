@@ -45,15 +45,20 @@ class Capabilities:
     tools: dict[str, str | None] = field(default_factory=dict)  # name -> path
     versions: dict[str, str] = field(default_factory=dict)
     wg_quick_variant: str | None = None  # linux (bash) or android (C)
+    # How tunnels come up: android (wgdroid's own bring-up through netd, on a
+    # phone whose policy rules never look up `main`) or wg-quick (the Linux one).
+    bring_up: str | None = None
+    bring_up_reason: str | None = None
     python_cryptography: str | None = None
     backends: list[str] = field(default_factory=list)
     advice: list[Advice] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
+        needs_wg_quick = self.bring_up != "android"
         return bool(
-            self.root_method and self.tools.get("wg") and self.tools.get("wg-quick")
-            and self.backends
+            self.root_method and self.tools.get("wg")
+            and (self.tools.get("wg-quick") or not needs_wg_quick) and self.backends
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -88,7 +93,14 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
         },
         wg_quick_variant=get("wg_quick_variant"),
         python_cryptography=get("cryptography"),
+        bring_up=get("bring_up"),
     )
+    caps.bring_up_reason = {
+        "android": "netd routes this phone (no policy rule looks up `main`): wgdroid brings "
+                   "tunnels up itself through netd, as Android's wg-quick does",
+        "wg-quick": "this phone's policy rules look up `main`, where the Linux wg-quick's "
+                    "routes work",
+    }.get(caps.bring_up or "")
     if caps.kernel_module:
         caps.backends.append("kernel")
     if caps.tools.get("wireguard-go") and caps.tun:
@@ -106,8 +118,9 @@ def advise(caps: Capabilities) -> None:
             "root the phone with Magisk or KernelSU and allow 'Shell' in its Superuser list; "
             "on an engineering build, `adb root` also works",
         ))
-    if not caps.tools.get("wg") or not caps.tools.get("wg-quick"):
-        missing = ", ".join(t for t in ("wg", "wg-quick") if not caps.tools.get(t))
+    wanted = ("wg",) if caps.bring_up == "android" else ("wg", "wg-quick")
+    if any(not caps.tools.get(t) for t in wanted):
+        missing = ", ".join(t for t in wanted if not caps.tools.get(t))
         add(Advice(
             f"missing {missing}",
             "`wgdroid tools install` (reuses the official WireGuard app's bundled copies), "
@@ -121,7 +134,8 @@ def advise(caps: Capabilities) -> None:
             "or a userspace backend (wireguard-go)",
         ))
     if not caps.backends:
-        userspace_ok = caps.python_cryptography and caps.wg_quick_variant != "android"
+        userspace_ok = caps.python_cryptography and (
+            caps.bring_up == "android" or caps.wg_quick_variant != "android")
         add(Advice(
             "no backend can run a tunnel",
             "`wgdroid tools install --userspace` (wgdroid's own backend on the phone's "
@@ -130,7 +144,8 @@ def advise(caps: Capabilities) -> None:
             "or get the kernel module",
         ))
     if not caps.tun and not caps.kernel_module:
-        add(Advice("no TUN device (/dev/net/tun)", "userspace backends need CONFIG_TUN"))
+        add(Advice("no TUN device (/dev/tun or /dev/net/tun)",
+                   "userspace backends need CONFIG_TUN"))
     if caps.tools.get("python3") and not caps.python_cryptography:
         add(Advice(
             "python3 on the phone lacks the cryptography package",

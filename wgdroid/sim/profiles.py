@@ -61,7 +61,10 @@ class Profile:
     userns: bool = False  # run the phone in its own user namespace
     # Android's networking as it is (netd's policy routing, per-network DNS, no
     # resolv.conf/resolvconf/bash, /dev/tun only): sim/phone/spec.NodeSpec.
-    android_net: bool = False
+    # False: the kinder phone whose rules look up `main` (routes there work,
+    # bash and resolvconf exist), where the product still uses the Linux
+    # wg-quick; no Android phone is like it.
+    android_net: bool = True
     extra_props: tuple[tuple[str, str], ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=tuple(WG_GO_ENV.items()))
 
@@ -170,7 +173,6 @@ PROFILES: dict[str, Profile] = {
         release="14",
         sdk=34,
         tools=frozenset({"wg", "wg-quick-android", "kmod"}),
-        android_net=True,
     ),
     # The official app with its bundled tools in its native lib dir; nothing on
     # PATH. A GKI kernel (Android 12+) has WireGuard built in: the app's
@@ -184,7 +186,6 @@ PROFILES: dict[str, Profile] = {
         release="14",
         sdk=34,
         tools=frozenset({"wireguard-app", "kmod"}),
-        android_net=True,
     ),
     # An AOSP userdebug build on the emulator: adbd restarts as root (`adb root`).
     "emulator-root": Profile(

@@ -1,7 +1,7 @@
 # doctor.sh: what the phone has for WireGuard, as `fact` records. Runs as
 # root, or (when root fails) as the shell user, to still say the rest.
 # Prelude constants: STORE_DIR, SYS, DEV, TOOL_DIRS, USERSPACE_TOOL.
-# needs: lib dialect
+# needs: lib dialect android
 
 # fact KEY VALUE: one fact; VALUE's whitespace (newlines too) squeezed to spaces.
 fact() {
@@ -48,6 +48,9 @@ op_doctor() {
     _dr_p=$(where "$_dr_t") && fact "version:$_dr_t" "$("$_dr_p" --version 2>&1 | head -n 1)"
   done
   _dr_p=$(where wg-quick) && fact wg_quick_variant "$(wg_dialect "$_dr_p")"
+  # How tunnels come up here (tunnel.sh wg_up): wgdroid's Android bring-up
+  # where netd routes (no rule looks up main), else the Linux wg-quick.
+  if netd_routing; then fact bring_up android; else fact bring_up wg-quick; fi
   if _dr_p=$(where python3); then
     fact version:python3 "$("$_dr_p" -V 2>&1)"
     fact cryptography "$("$_dr_p" -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null)"

@@ -156,7 +156,9 @@ install_userspace() {
   "$_iu_py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
     fail old-python "$_iu_py" "$("$_iu_py" -V 2>&1)"
   "$_iu_py" -c 'import cryptography' 2>/dev/null || fail no-cryptography "$_iu_py"
-  [ "$(wg_dialect "")" = linux ] || fail no-linux-wgquick
+  # The Linux wg-quick starts it where routes in main work; on Android
+  # wgdroid's own bring-up (android.sh) does.
+  netd_routing || [ "$(wg_dialect "")" = linux ] || fail no-linux-wgquick
   _iu_sd=$(sock_dir "$(command -v wg)")
   case "$_iu_sd$_iu_py" in *[!-A-Za-z0-9_./+=]*) fail unusual-path "$_iu_sd" "$_iu_py" ;; esac
   mkdir -p "$_iu_sd" 2>/dev/null || fail socket-dir "$_iu_sd"
@@ -266,5 +268,11 @@ op_tools_remove() {
     rm -rf "$MAGISK_MODULE" || fail write "$MAGISK_MODULE"
     rec removed "$MAGISK_MODULE"
   fi
+  # The boot script (`enable --on-boot`) and the marks it reads.
+  if [ -f "$BOOT_SCRIPT" ]; then
+    rm -f "$BOOT_SCRIPT" || fail write "$BOOT_SCRIPT"
+    rec removed "$BOOT_SCRIPT"
+  fi
+  rm -rf "$BOOT_DIR"
   sync
 }

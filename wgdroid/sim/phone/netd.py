@@ -40,6 +40,7 @@ import os
 import socket
 import struct
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,13 @@ def _errno_of(text: str) -> int:
 
 
 class Kernel:
+    def __init__(self) -> None:
+        # netd adds rules without NLM_F_EXCL (NetlinkCommands.h
+        # NETLINK_RULE_CREATE_FLAGS), so the same rule added twice (two VPNs'
+        # local-exclusion rule) is there twice and one delete leaves the other.
+        # `ip rule add` refuses a duplicate: the copies are counted here.
+        self.rule_refs: Counter[Rule] = Counter()
+
     async def ip(self, *args: str) -> None:
         rc_, text = await _run(["ip", *args])
         if rc_:
@@ -125,9 +133,20 @@ class Kernel:
 
     async def rules(self, add: bool, rules: list[Rule]) -> None:
         """modifyIpRule for each rule, IPv4 then IPv6 (stops at the first error)."""
+        changed = []
+        for r in rules:
+            if add:
+                self.rule_refs[r] += 1
+                if self.rule_refs[r] == 1:
+                    changed.append(r)
+            elif self.rule_refs[r] > 1:
+                self.rule_refs[r] -= 1
+            else:
+                self.rule_refs.pop(r, None)
+                changed.append(r)
         verb = "add" if add else "del"
         for family in ("-4", "-6"):
-            batch = "".join(f"rule {verb} {' '.join(r.args())}\n" for r in rules)
+            batch = "".join(f"rule {verb} {' '.join(r.args())}\n" for r in changed)
             if not batch:
                 return
             code, text = await _run(["ip", family, "-batch", "-"], batch)
@@ -136,6 +155,7 @@ class Kernel:
 
     async def flush_rules(self) -> None:
         """flushRules: every rule but priority 0 (local input), both families."""
+        self.rule_refs.clear()
         for family in ("-4", "-6"):
             _code, text = await _run(["ip", family, "rule", "show"])
             # One `del pref P` per rule: it deletes the first rule of that priority.
@@ -952,12 +972,21 @@ class Daemon:
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", creds)
         try:
-            request = json.loads(await reader.readline())
-            reply = await self.handle(request, uid)
+            line = await reader.readline()
+            if line[:1] == b"{":
+                reply = await self.handle(json.loads(line), uid)
+                data = json.dumps(reply).encode() + b"\n"
+            else:
+                # The sh `ndc`: `ndc<TAB>ARG...`; the answer is ndc's stdout
+                # only (nothing at all when netd refuses the caller).
+                tool, *argv = line.decode(errors="replace").rstrip("\n").split("\t")
+                reply = await self.handle({"tool": tool, "argv": argv}, uid)
+                data = reply["stdout"].encode() if tool == "ndc" else b""
         except (ValueError, asyncio.LimitOverrunError):
-            reply = {"stdout": "", "stderr": "netd: bad request\n", "status": 1}
+            data = json.dumps({"stdout": "", "stderr": "netd: bad request\n",
+                               "status": 1}).encode() + b"\n"
         with contextlib.suppress(ConnectionError):
-            writer.write(json.dumps(reply).encode() + b"\n")
+            writer.write(data)
             await writer.drain()
             writer.close()
 

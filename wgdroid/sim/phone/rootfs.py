@@ -143,7 +143,7 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
         "getprop": shims.GETPROP, "am": shims.AM, "getenforce": shims.GETENFORCE,
         "setenforce": shims.SETENFORCE, "chcon": shims.CHCON, "restorecon": shims.RESTORECON,
         "reboot": shims.su_script(spec.base_python), "pm": shims.PM,
-        "ndc": client, "service": client, "dumpsys": client, "toybox": shims.TOYBOX_WRAPPER,
+        "ndc": shims.NDC, "service": client, "dumpsys": client, "toybox": shims.TOYBOX_WRAPPER,
     }
     if not spec.android_net:
         scripts["resolvconf"] = shims.RESOLVCONF  # the kinder phone's; Android has none

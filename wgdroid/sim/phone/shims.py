@@ -254,6 +254,20 @@ def android_wg_quick(base_python: str) -> str:
     return f"#!{base_python} -I\n" + source
 
 
+# ndc: netd's command client, in sh (it runs a dozen times per tunnel: no
+# interpreter start for each). One line to the phone's netd, `ndc<TAB>ARG...`;
+# netd's reply lines come back as they are. Exit 1 when netd does not answer
+# (the caller may not use it), else 0, whatever netd said (NdcDispatcher).
+NDC = r"""#!/system/bin/sh
+if [ $# -eq 0 ]; then echo "Usage: $0 (<cmd> [arg ...])" >&2; exit 1; fi
+req=ndc
+for a in "$@"; do req="$req	$a"; done
+reply=$(print -r -- "$req" | nc -U /dev/socket/wgdroid_netd 2>/dev/null)
+[ -n "$reply" ] || exit 1
+print -r -- "$reply"
+"""
+
+
 def netd_client(base_python: str) -> str:
     """ndc, service and dumpsys (netd_client.py) as a phone executable."""
     source = (Path(__file__).parent / "netd_client.py").read_text()

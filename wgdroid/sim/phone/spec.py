@@ -12,7 +12,8 @@ from typing import Literal
 
 NodeKind = Literal["phone", "internet"]
 SU_SOCKET = "/dev/socket/wgdroid_su"
-USERNS_SIZE = 65536
+# Android uses uids up to 99999 for user 0 (netd uid ranges `0-99999`): all mapped.
+USERNS_SIZE = 1 << 17
 # Where host dirs are bound before entering a user namespace, and the root built.
 STAGE_DIR = "/mnt/.wgdroid-stage"
 

@@ -128,6 +128,7 @@ class Zygote:
         self.su_children: dict[int, SuConn] = {}
         self.pending_su: dict[int, SuConn] = {}
         self.next_req = 1
+        self.dev_entries: set[str] = set()  # /dev as the phone booted
         self.mounted: list[str] = []  # module files mounted over /system
         self.created: list[str] = []  # placeholders made in /system for them
         self.running = True
@@ -144,6 +145,7 @@ class Zygote:
         ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
         if self.spec.kind == "phone":
             build_phone_root(self.spec, self.staged)
+            self.dev_entries = set(os.listdir("/dev"))
         else:
             # The internet keeps the host's files but needs its own /run:
             # wireguard-go's sockets live in /var/run/wireguard.
@@ -309,13 +311,18 @@ class Zygote:
         self.kill_everything()
         if self.spec.kind == "phone":
             self.undo_magic_mount()
-        if self.spec.kind == "phone" and self.spec.android_net:
+        if self.spec.kind == "phone":
             # Nothing made in RAM survives: what wireguard-go or a script put in
-            # the root (/var), /dev/net, setenforce's mode.
-            shutil.rmtree("/var", ignore_errors=True)
-            shutil.rmtree("/dev/net", ignore_errors=True)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink("/dev/.wgdroid_selinux_mode")
+            # /dev (ueventd makes it afresh) or in the root (/var), setenforce's mode.
+            for name in set(os.listdir("/dev")) - self.dev_entries:
+                path = os.path.join("/dev", name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+            if self.spec.android_net:
+                shutil.rmtree("/var", ignore_errors=True)
         for d in ("/run", "/tmp") if self.spec.kind == "phone" else ("/run",):
             if not os.path.isdir(d) or os.path.islink(d):
                 continue
