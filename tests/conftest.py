@@ -66,9 +66,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("device") and not os.environ.get("WGDROID_TEST_SERIAL"):
             reason = "set WGDROID_TEST_SERIAL to a phone or emulator"
             item.add_marker(pytest.mark.skip(reason=reason))
-        # Under xdist (scripts/test) the sim tests keep to one worker, one after another:
-        # they share one adb server and one simulator daemon (session fixtures). So do
-        # the device tests, which share one phone.
-        for kind in ("sim", "device"):
-            if item.get_closest_marker(kind) and not item.get_closest_marker("xdist_group"):
-                item.add_marker(pytest.mark.xdist_group(kind))
+        group = _xdist_group(item)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    """Under xdist (scripts/test) the tests of one group run in one worker, one after
+    another. Sim tests share that worker's adb server and simulator daemon (session
+    fixtures); the VM tests its one qemu guest, booted once, in a worker of their own
+    beside the other sim tests (each worker has its own daemon); device tests share
+    one phone. Unit tests have no group: they spread over the workers."""
+    if item.get_closest_marker("device"):
+        return "device"
+    if item.get_closest_marker("vm") or "vm_phone" in getattr(item, "fixturenames", ()):
+        return "vm"
+    if item.get_closest_marker("sim"):
+        return "sim"
+    return None

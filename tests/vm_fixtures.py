@@ -10,30 +10,23 @@
     stopped, and that it took the guest with it (no qemu process, no
     ``STATE/vm``) is checked there.
 
-Tests using it are marked ``sim`` and ``vm`` (``-m "not vm"`` leaves them out).
+Tests using it are marked ``sim`` and ``vm`` (``-m "not vm"`` leaves them out),
+and ``xdist_group("vm")``: under scripts/test (xdist) they share one worker,
+with its own adb server and simulator daemon, apart from the host phones' tests.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sim_fixtures import AdbServer, SimPhone
+from support import wait_until
 
 from wgdroid.sim.client import SimClient
 
 VM_PROFILE = "emulator"  # the lane's profile: AOSP su, like the CI emulator
-
-
-def wait_gone(path: Path, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while path.exists():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 @pytest.fixture(scope="session")
@@ -51,5 +44,7 @@ def vm_phone(adb_server: AdbServer, sim_state: SimClient) -> Iterator[SimPhone]:
         if phone.serial in live:
             sim_state.stop([phone.serial])
     # The last VM phone took the guest down with it, and the guest's files.
-    assert wait_gone(Path(f"/proc/{info['qemu_pid']}")), "qemu outlived the last VM phone"
+    qemu = Path(f"/proc/{info['qemu_pid']}")
+    wait_until(qemu.exists, check=lambda alive: not alive, timeout=30,
+               what="qemu to exit with the last VM phone")
     assert not (sim_state.state / "vm").exists(), list((sim_state.state / "vm").iterdir())

@@ -53,6 +53,7 @@ ROWS: tuple[Row, ...] = (
     Row("disable NAME", "success", X.OK, ("disable", "demo", "-s", "{S}")),
     Row("disable NAME", "not up", X.OK, ("disable", "demo", "-s", "{S}")),
     Row("enable NAME", "no such tunnel", X.NOT_FOUND, ("enable", "nosuch", "-s", "{S}")),
+    Row("disable NAME", "no such tunnel", X.NOT_FOUND, ("disable", "nosuch", "-s", "{S}")),
     Row("rm NAME", "no such tunnel", X.NOT_FOUND, ("rm", "nosuch", "-s", "{S}")),
     Row("pull NAME", "no such tunnel", X.NOT_FOUND,
         ("pull", "nosuch", "-s", "{S}", "-o", "{D}/n.conf")),

@@ -117,3 +117,17 @@ def test_a_phone_command_loads_only_its_module() -> None:
     assert cli_modules == str(["wgdroid.cli.device_cmds", "wgdroid.cli.devices",
                                "wgdroid.cli.main", "wgdroid.cli.output"])
     assert heavy == "[]"  # nothing but the one root round trip's own modules
+
+
+@pytest.mark.parametrize("value", ["nan", "0", "-1", "inf", "soon"])
+def test_bad_root_timeout_in_the_environment_is_a_usage_error(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wgdroid.device.rootshell import root_timeout_default
+    from wgdroid.errors import UsageError
+
+    monkeypatch.setenv("WGDROID_ROOT_TIMEOUT", value)
+    with pytest.raises(UsageError, match="WGDROID_ROOT_TIMEOUT"):
+        root_timeout_default()
+    monkeypatch.setenv("WGDROID_ROOT_TIMEOUT", "2.5")
+    assert root_timeout_default() == 2.5

@@ -75,6 +75,14 @@ def test_options_before_the_command_as_adb(sim_phone: Any) -> None:
     assert res.returncode == 0 and res.stdout == "demo\tdown\n", res.stderr
 
 
+def test_bad_root_timeout_from_the_environment(sim_phone: Any) -> None:
+    env = dict(os.environ, WGDROID_ROOT_TIMEOUT="nan")
+    res = subprocess.run([sys.executable, "-m", "wgdroid", "list", "-s", sim_phone.serial],
+                         env=env, capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == ExitCode.USAGE and "WGDROID_ROOT_TIMEOUT" in res.stderr, res.stderr
+
+
 def test_sim_su_policy_and_answer(sim_phone: Any) -> None:
     serial = sim_phone.serial
     assert wgdroid("sim", "su", serial, "--policy", "pending", "--timeout", "30").returncode == 0

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from phone_sh import MKSH, TOYBOX, ShPhone
+from phone_sh import HOST_PATH, MKSH, PHONE_TOOLS, TOYBOX, ShPhone, link_commands
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +27,16 @@ def toybox_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bin_dir
 
 
+@pytest.fixture(scope="session")
+def host_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The host's commands, less the phone's that the fakes stand in for."""
+    return link_commands(tmp_path_factory.mktemp("host-bin"), HOST_PATH, PHONE_TOOLS)
+
+
 @pytest.fixture(params=["mksh", "dash"])
 def sh_phone(request: pytest.FixtureRequest, tmp_path: Path) -> ShPhone:
     if os.geteuid() != 0 and shutil.which("unshare") is None:
         pytest.skip("needs root or unshare (the phone scripts run as uid 0)")
-    tb = request.getfixturevalue("toybox_bin") if request.param == "mksh" else None
+    bin_dir = request.getfixturevalue("toybox_bin" if request.param == "mksh" else "host_bin")
     # Background fakes (down_lag) end on their own within a second.
-    return ShPhone(tmp_path, request.param, tb)
+    return ShPhone(tmp_path, request.param, bin_dir)

@@ -8,7 +8,8 @@ scripts use that toybox lacks fails there) and `dash` with the host's
 tools. Tools a phone has and a workstation must not run for real (wg,
 wg-quick, ip, getprop, pm, su) are small scripts in a `fakes` directory
 first on PATH that keep their state in the scratch tree: an interface is
-`SYS/class/net/NAME` with a `wg` file while wg knows it; `ctl/` holds knobs
+`SYS/class/net/NAME` with a `wg` file while wg knows it; `ctl/` holds logs
+(`ip.log`: every ip(8) call; `synced.NAME`: what `wg syncconf NAME` read) and knobs
 (`up_fail`: wg-quick up prints it and fails; `up_sleep`; `down_lag`:
 wg-quick down fails but the interface goes that many seconds later, as a
 userspace backend with thousands of peers does).
@@ -19,7 +20,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +31,18 @@ MKSH = shutil.which("mksh")
 DASH = shutil.which("dash")
 TOYBOX = shutil.which("toybox")
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# The host's tools less PHONE_TOOLS, built once per test run.
-HOST_BIN = Path(tempfile.gettempdir()) / f"wgdroid-sh-host-bin-{os.getpid()}"
+
+
+def link_commands(target: Path, dirs: str, skip: frozenset[str] = frozenset()) -> Path:
+    """TARGET holding a link to each command of DIRS (':'-separated), less SKIP."""
+    target.mkdir(parents=True, exist_ok=True)
+    for d in dirs.split(":"):
+        if not os.path.isdir(d):
+            continue
+        for entry in os.scandir(d):
+            if entry.name not in skip and not (target / entry.name).exists():
+                (target / entry.name).symlink_to(os.path.join(d, entry.name))
+    return target
 # What a workstation may have that the scratch phone must only have as a fake.
 PHONE_TOOLS = frozenset({"wg", "wg-quick", "wireguard-go", "wgdroid-userspace", "ip", "su",
                          "getprop", "pm", "python3", "ndc"})
@@ -64,7 +74,8 @@ class Ran:
 class ShPhone:
     """One scratch phone and one shell flavour."""
 
-    def __init__(self, root: Path, flavour: str, toybox_bin: Path | None) -> None:
+    def __init__(self, root: Path, flavour: str, bin_dir: Path) -> None:
+        """BIN_DIR: the flavour's commands (toybox_bin, or host_bin: conftest.py)."""
         self.root = root
         self.flavour = flavour
         self.layout = sc.Layout(data=str(root / "data"), sys=str(root / "sys"),
@@ -75,34 +86,18 @@ class ShPhone:
         for d in (self.net, self.ctl, self.fakes, root / "dev", root / "system" / "bin",
                   root / "sys" / "module"):
             d.mkdir(parents=True, exist_ok=True)
-        if flavour == "mksh":
-            assert MKSH is not None and toybox_bin is not None
-            self.shell, self.tools_path = MKSH, str(toybox_bin)
-        else:
-            if DASH is None:
-                pytest.skip("needs dash")
-            # The host's tools, less the phone's that the fakes stand in for.
-            self.shell, self.tools_path = DASH, self._host_path(HOST_BIN)
+        shell = MKSH if flavour == "mksh" else DASH
+        if shell is None:
+            pytest.skip(f"needs {flavour}")
+        self.shell, self.tools_path = shell, str(bin_dir)
         self.store = Path(self.layout.store_dir)
         # The scripts need uid 0 (as_root, chown 0:0): as another user they run as
         # root of a user namespace of their own, which is that user outside.
         self.prefix = [] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user"]
         self.root_uid = os.geteuid()
-        self.constants: dict[str, str] = {"LOCK_WAIT": "1", "DOWN_WAIT": "1"}
+        # Short waits; DOWN_WAIT leaves room for `down_lag` on a loaded machine.
+        self.constants: dict[str, str] = {"LOCK_WAIT": "1", "DOWN_WAIT": "2"}
         self._write_fakes()
-
-    @staticmethod
-    def _host_path(target: Path) -> str:
-        if target.exists():
-            return str(target)
-        target.mkdir(parents=True)
-        for d in HOST_PATH.split(":"):
-            if not os.path.isdir(d):
-                continue
-            for entry in os.scandir(d):
-                if entry.name not in PHONE_TOOLS and not (target / entry.name).exists():
-                    (target / entry.name).symlink_to(os.path.join(d, entry.name))
-        return str(target)
 
     # -- running --------------------------------------------------------------
 
@@ -171,14 +166,7 @@ class ShPhone:
         """A PATH like this flavour's, without the commands NAMES."""
         only = self.root / f"path-without-{'-'.join(names)}"
         if not only.exists():
-            only.mkdir()
-            for d in self.tools_path.split(":"):
-                if not os.path.isdir(d):
-                    continue
-                for entry in os.scandir(d):
-                    target = only / entry.name
-                    if entry.name not in names and not target.exists():
-                        target.symlink_to(os.path.join(d, entry.name))
+            link_commands(only, self.tools_path, frozenset(names))
         return f"{self.fakes}:{only}"
 
     def _write_fakes(self) -> None:
@@ -231,7 +219,8 @@ case $1 in
     rm -rf {net}/$n ;;
 esac
 """)
-        self.fake("ip", f"""if [ "$1 $2" = "link del" ]; then
+        self.fake("ip", f"""echo "$*" >> {ctl}/ip.log
+if [ "$1 $2" = "link del" ]; then
   if [ -f {ctl}/down_stuck ] && [ -e {net}/$3/wg ]; then exit 1; fi
   if [ -e {net}/$3 ]; then rm -rf {net}/$3; else echo "Cannot find device \\"$3\\"" >&2; exit 1; fi
 fi

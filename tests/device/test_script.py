@@ -112,7 +112,7 @@ def test_records_table() -> None:
 def test_values_are_quoted_in_scripts() -> None:
     # A name can't be hostile (validated), but the quoting is there regardless.
     text = store.push_script("a=b", 1, "00", enable=None)
-    assert text.endswith("op_push a=b 1 00 - - -\n")  # shlex.quote leaves safe text bare
+    assert text.endswith("op_push a=b 1 00 - - - 0\n")  # shlex.quote leaves safe text bare
     assert sc.q("x'y $(id)") == "'x'\"'\"'y $(id)'"
     with pytest.raises(InvalidInputError):
         store.rename(None, "ok", "a'b")  # type: ignore[arg-type]  # refused before any I/O

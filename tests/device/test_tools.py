@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from host_tools import host_tools
 from support import wait_for_handshake, wait_until
 
 from wgdroid.device import bundle, tools
@@ -51,19 +51,6 @@ def on_phone(phone: Any, cmd: str) -> tuple[int, str]:
 # bash can (the simulator's kinder phone; no Android phone is one).
 # tests/sim/test_android_bringup.py brings every backend up on Android's.
 LINUX_WG_QUICK = {"android_net": False}
-
-
-def host_tools(tmp_path: Path, names: tuple[str, ...], abi: str | None) -> Path:
-    """A --from DIR from the host's binaries (the simulated phone runs them)."""
-    top = tmp_path / "device-tools"
-    target = top / abi if abi else top
-    target.mkdir(parents=True)
-    for name in names:
-        found = shutil.which(name)
-        if found is None:
-            pytest.skip(f"needs the host's {name}")
-        shutil.copy(found, target / name)
-    return top
 
 
 # -- pure -----------------------------------------------------------------------
@@ -134,21 +121,6 @@ def test_parse_status() -> None:
     assert st.tools["wg-quick"].variant == "android" and st.tools["wg-quick"].version is None
     assert st.tools["wireguard-go"].active is None and st.python3 is None
     assert json.loads(json.dumps(st.to_json()))["tools"]["wg"]["active"].endswith("/bin/wg")
-
-
-def test_doctor_points_at_tools_install() -> None:
-    from wgdroid.device.doctor import advise, parse_doctor_output
-
-    py_phone = parse_doctor_output("S", "fact\ttun\tyes\nfact\tcryptography\t42.0\n"
-                                        "fact\tpath:python3\t/system/bin/python3")
-    advise(py_phone)
-    fixes = {a.problem: a.fix for a in py_phone.advice}
-    assert "`wgdroid tools install --userspace`" in fixes["no backend can run a tunnel"]
-    assert "`wgdroid tools install --from DIR`" in fixes["missing wg, wg-quick"]
-    bare = parse_doctor_output("S", "fact\ttun\tyes\nfact\twg_quick_variant\tandroid")
-    advise(bare)
-    fix = {a.problem: a.fix for a in bare.advice}["no backend can run a tunnel"]
-    assert "--userspace" not in fix and "wireguard-go" in fix
 
 
 # -- simulated phones -----------------------------------------------------------

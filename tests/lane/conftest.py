@@ -46,7 +46,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param("device", marks=pytest.mark.device, id="device"),
         ]
         if metafunc.definition.get_closest_marker("kernel_backend"):
-            targets.append(pytest.param("vm", marks=[pytest.mark.sim, pytest.mark.vm], id="vm"))
+            # Its own xdist group: the guest's emulated CPU then overlaps with the host
+            # phones' tests on another worker instead of queueing behind them.
+            targets.append(pytest.param("vm", marks=[
+                pytest.mark.sim, pytest.mark.vm, pytest.mark.xdist_group("vm")], id="vm"))
         metafunc.parametrize("lane_target", targets, indirect=True)
 
 

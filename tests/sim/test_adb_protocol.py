@@ -429,6 +429,11 @@ def test_auth_unauthorized_until_allowed(harness: Harness) -> None:
         assert out == f"failed to authenticate to {p.serial}"
         harness.wait_state(p.serial, "unauthorized")
         pub = (harness.home / ".android" / "adbkey.pub").read_text().split()[0]
+        # adb shows "unauthorized" from the first AUTH token on (adb.cpp handle_packet),
+        # and offers its public key only once the phone refused its signatures
+        # (client/auth.cpp send_auth_response): wait for the key, not for the state.
+        wait_until(p.server.pending_keys, timeout=10, interval=0.05,
+                   what="the adb server's public key offered to the phone")
         assert p.server.pending_keys() == [pub]
         with pytest.raises(adbutils.AdbError):
             harness.client.device(p.serial).shell("true")

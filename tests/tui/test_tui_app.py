@@ -32,14 +32,14 @@ from wgdroid.tui.actions import ACTIONS
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.commands import WgdroidCommands, entries, rank
 from wgdroid.tui.flows import Flows
-from wgdroid.tui.screens.detail import DetailScreen
 from wgdroid.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from wgdroid.tui.screens.help import HelpScreen
 from wgdroid.tui.screens.qr import QrScreen
 from wgdroid.tui.widgets.activity import ActivityLog
+from wgdroid.tui.widgets.detail_pane import DetailPane
 from wgdroid.tui.widgets.qr_view import QrView
 
-SIZE = (100, 30)
+SIZE = (120, 36)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -71,11 +71,14 @@ async def test_main_screen_shows_phone_and_tunnels() -> None:
         await fill(app, pilot)
         devices = app.main_screen.query_one("#devices", DataTable)
         assert _cells(devices, "model") == ["Pixel 8"] and _cells(devices, "root") == ["magisk"]
-        assert _cells(devices, "ready") == ["ready: wireguard-go"]
+        assert _cells(devices, "ready") == ["✓ wireguard-go"]
         tunnels = app.main_screen.query_one("#tunnels", DataTable)
         assert _cells(tunnels, "name") == ["home", "lab", "office"]
-        assert _cells(tunnels, "state") == ["[●] up", "[ ] down", "[●] up"]
+        assert _cells(tunnels, "state") == ["● up", "○ down", "● up"]
         assert _cells(tunnels, "handshake") == ["12s ago", "—", "6m 40s ago (stale)"]
+        # A down tunnel's endpoint comes from its config (issue 14 #4: it read "—").
+        assert _cells(tunnels, "endpoint") == [
+            "198.51.100.7:51820", "vpn.example.com:51820", "198.51.100.7:51820"]
         assert app.session.history("home")[-1] == (20480.0, 4096.0)  # between the two polls
 
 
@@ -145,16 +148,20 @@ async def test_toggle_keys_and_port_clash_is_explained_first() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await fill(app, pilot)
         await pilot.press("down")  # home -> lab
+        mark = len(adapter.calls)
         await pilot.press("space")
-        await until(pilot, "the dialog", lambda: isinstance(app.screen, ConfirmScreen)
-                    and app.screen.is_mounted)
-        assert "51821" in str(app.screen.query_one("#question").content)
+        dialog = await shown(pilot, ConfirmScreen)
+        assert "51821" in str(dialog.query_one("#question").content)
         assert ("enable", "lab") not in adapter.calls
         await pilot.press("y")
         await until(pilot, "the swap", lambda: ("enable", "lab") in adapter.calls)
-        assert adapter.calls[-2:] == [("disable", "office"), ("enable", "lab")]
-        await pilot.press("up", "t")  # home is up: straight down, no check
-        await until(pilot, "the disable", lambda: adapter.calls[-1] == ("disable", "home"))
+        # One su call per step: the clash came from the config read for the details
+        # pane, not from a second read before enabling (issue 14 #6).
+        assert adapter.since(mark) == [("disable", "office"), ("enable", "lab")]
+        await pilot.press("up")
+        mark = len(adapter.calls)
+        await pilot.press("t")  # home is up: straight down
+        await until(pilot, "the disable", lambda: adapter.since(mark) == [("disable", "home")])
 
 
 @sync
@@ -166,8 +173,7 @@ async def test_device_errors_become_notifications_and_log_lines() -> None:
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await fill(app, pilot)
         await pilot.press("delete")
-        await until(pilot, "the dialog", lambda: isinstance(app.screen, ConfirmScreen)
-                    and app.screen.is_mounted)
+        await shown(pilot, ConfirmScreen)
         await pilot.press("y")
         await until(pilot, "the notification", lambda: notes.titled("Root access refused"))
         assert notes.shown[-1].title == "delete home: Root access refused"
@@ -202,23 +208,22 @@ async def test_detail_help_and_qr_screens() -> None:
     app = _app()
     async with app.run_test(size=SIZE) as pilot:
         await fill(app, pilot)
+        pane = app.main_screen.query_one(DetailPane)
         await pilot.press("enter")
-        await until(pilot, "the detail", lambda: isinstance(app.screen, DetailScreen)
-                    and app.screen.is_mounted)
-        assert isinstance(app.screen, DetailScreen) and app.screen.tunnel == "home"
-        head = str(app.screen.query_one("#detail-head").content)
-        assert head.startswith("home: up · backend wireguard-go · port 51820 · uptime 1h 01m")
+        await until(pilot, "the details focused", lambda: pane.has_focus)
+        assert pane.shown is not None and pane.shown.name == "home"
+        assert pane.shown.headline == "up · wireguard-go · port 51820 · up 1h 01m · 1 peer"
         await pilot.press("escape")
-        await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
+        tunnels = app.main_screen.query_one("#tunnels", DataTable)
+        await until(pilot, "the list focused", lambda: tunnels.has_focus)
         await pilot.press("f1")
-        await until(pilot, "the help", lambda: isinstance(app.screen, HelpScreen)
-                    and app.screen.is_mounted)
-        assert app.screen.query_one("#help-main", DataTable).row_count == len(ACTIONS)
+        help_screen = await shown(pilot, HelpScreen)
+        assert help_screen.query_one("#help-main", DataTable).row_count == len(ACTIONS)
         await pilot.press("escape")
         await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
         await pilot.press("v")
-        await until(pilot, "the QR code", lambda: isinstance(app.screen, QrScreen))
-        assert scan(app.screen.query_one(QrView).drawing) == config("home")
+        qr = await shown(pilot, QrScreen)
+        assert scan(qr.query_one(QrView).drawing) == config("home")
 
 
 @sync
@@ -304,7 +309,7 @@ async def test_a_status_poll_older_than_an_operation_is_not_shown() -> None:
     app = _app(adapter)
     async with app.run_test(size=SIZE) as pilot:
         await fill(app, pilot)
-        assert len(app.session.history("home")) == 2  # the two sample polls
+        assert len(app.session.history("office")) == 2  # the two sample polls
         app.polling = True
         app.refresh_now()
         await until(pilot, "the hung poll", lambda: adapter.polls == 1)
@@ -315,5 +320,6 @@ async def test_a_status_poll_older_than_an_operation_is_not_shown() -> None:
         adapter.release.set()  # the old poll answers now, after the operation
         await until(pilot, "a fresh poll", lambda: "home" not in app.session.pending)
         assert adapter.polls == 2
-        assert len(app.session.history("home")) == 3  # the old answer was not applied
+        assert len(app.session.history("office")) == 3  # the old answer was not applied
+        assert not app.session.is_up("home")
         app.polling = False

@@ -39,7 +39,7 @@ async def test_wg_quick_failure_and_su_denied_are_notified(sim_phone: Any) -> No
     assert pushed.status == 0
     app = WgdroidApp(serial=sim_phone.serial, offer_sim=False)
     notes = Notes()
-    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
         await _toggle(app, pilot, "broken")
         await until(pilot, "the failure", lambda: notes.titled("enable broken"))
         note = notes.titled("enable broken")[0]

@@ -46,18 +46,18 @@ async def _answer(app: WgdroidApp, pilot: Any, value: str) -> None:
 async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> None:
     app = WgdroidApp(serial=sim_phone.serial, offer_sim=False)
     notes = Notes()
-    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
         devices = app.main_screen.query_one("#devices", DataTable)
         await until(pilot, "doctor of the phone", lambda: sim_phone.serial in app.session.caps)
         await until(pilot, "the phone's row", lambda: sim_phone.serial in devices.rows and str(
             devices.get_cell(sim_phone.serial, "model")) == "Pixel 8")
-        assert str(devices.get_cell(sim_phone.serial, "ready")).startswith("ready: ")
+        assert str(devices.get_cell(sim_phone.serial, "ready")).startswith("✓ ")
 
         # Toggle the demo tunnel up; traffic makes a handshake appear.
         await _select(app, pilot, "demo")
         if not app.session.is_up("demo"):
             await pilot.press("space")
-        await until(pilot, "demo up", lambda: _cell(app, "demo", "state") == "[●] up")
+        await until(pilot, "demo up", lambda: _cell(app, "demo", "state") == "● up")
         ping = sim_phone.run_in_phone(f"ping -c 1 -W 5 {sim_phone.info['server_tunnel_ip']}")
         assert ping.status == 0, ping.stderr
         await until(pilot, "a handshake", lambda: _cell(app, "demo", "handshake").endswith("ago"))

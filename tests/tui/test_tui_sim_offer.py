@@ -48,7 +48,7 @@ async def _phone_shown(app: WgdroidApp, pilot: Any) -> str:
 async def test_offers_a_simulated_phone_when_none_is_attached(no_phones: list[str]) -> None:
     app = WgdroidApp()
     notes = Notes()
-    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
         offer = await shown(pilot, ConfirmScreen)
         assert "No Android phone is attached" in str(offer.query_one("#question").content)  # type: ignore[attr-defined]
         await pilot.press("y")
@@ -59,6 +59,6 @@ async def test_offers_a_simulated_phone_when_none_is_attached(no_phones: list[st
 @sync
 async def test_sim_flag_starts_one_directly(no_phones: list[str]) -> None:
     app = WgdroidApp(start_sim=True)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         no_phones.append(await _phone_shown(app, pilot))
         assert not any(isinstance(s, ConfirmScreen) for s in app.screen_stack)

@@ -16,6 +16,7 @@ from PIL import Image
 from support import wait_until_async
 from textual.message import Message
 from textual.notifications import Notification, Notify
+from textual.widgets import Static
 
 from wgdroid.config.models import Interface, Peer, TunnelConfig
 from wgdroid.config.render import to_wg_quick
@@ -62,27 +63,41 @@ def _peer(age: int, rx: int, tx: int) -> PeerStatus:
                       NOW - age, rx, tx, 25, handshake_age=age)
 
 
-def snapshot(step: int = 0, serial: str = SERIAL) -> Snapshot:
-    """`home` up with a fresh handshake, `office` up but stale, `lab` down."""
-    ifaces = [
-        InterfaceStatus("home", "HOMEPUBKEY", 51820, None, "wireguard-go", NOW - 3700, 3700,
-                        [_peer(12, 1_500_000 + step * 20_480, 300_000 + step * 4096)]),
-        InterfaceStatus("office", "OFFICEPUB", 51821, None, "kernel", NOW - 900, 900,
-                        [_peer(400, 10_240, 2_048)]),
-    ]
-    tunnels = [StoredTunnel("home", 250, NOW, True), StoredTunnel("lab", 250, NOW, False),
-               StoredTunnel("office", 250, NOW, True)]
-    return Snapshot(serial, tunnels, DeviceStatus(serial, NOW, ifaces), 1000.0 + step)
+SAMPLE_TUNNELS = {"home": True, "lab": False, "office": True}  # name -> up
+
+
+def snapshot(step: int = 0, serial: str = SERIAL,
+             tunnels: dict[str, bool] | None = None) -> Snapshot:
+    """By default `home` up with a fresh handshake, `office` up but stale, `lab`
+    down; other tunnels that are up have a fresh handshake."""
+    tunnels = SAMPLE_TUNNELS if tunnels is None else tunnels
+    fixed = {
+        "home": InterfaceStatus("home", "HOMEPUBKEY", 51820, None, "wireguard-go", NOW - 3700,
+                                3700, [_peer(12, 1_500_000 + step * 20_480,
+                                             300_000 + step * 4096)]),
+        "office": InterfaceStatus("office", "OFFICEPUB", 51821, None, "kernel", NOW - 900, 900,
+                                  [_peer(400, 10_240, 2_048)]),
+    }
+    ifaces = [fixed.get(name) or InterfaceStatus(name, f"{name.upper()}PUB", 0, None,
+                                                  "wireguard-go", NOW - 60, 60,
+                                                  [_peer(5, 1000, 1000)])
+              for name, up in sorted(tunnels.items()) if up]
+    stored = [StoredTunnel(name, 250, NOW, up) for name, up in sorted(tunnels.items())]
+    return Snapshot(serial, stored, DeviceStatus(serial, NOW, ifaces), 1000.0 + step)
 
 
 class SampleAdapter:
-    """A DeviceAPI with fixed answers (for UI tests; records what was asked)."""
+    """A DeviceAPI with made-up answers that remembers what was done to it:
+    tunnels come, go, are renamed and switched (for UI tests; `calls` records
+    every device call)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, ...]] = []
         self.step = 0
         self.ports: dict[str, int] = {}  # ListenPort of pulled configs
         self.fail: dict[str, Exception] = {}  # operation -> what it raises
+        self.tunnels = dict(SAMPLE_TUNNELS)
+        self.texts: dict[str, str] = {}  # configs pushed here
 
     def _op(self, *call: str) -> None:
         self.calls.append(call)
@@ -93,39 +108,53 @@ class SampleAdapter:
         return [DeviceInfo(SERIAL, "device", "Pixel_8")]
 
     def doctor(self, serial: str) -> Capabilities:
+        self._op("doctor", serial)
         return capabilities(serial)
 
     def snapshot(self, serial: str) -> Snapshot:
         self.step += 1
-        return snapshot(self.step, serial)
+        return snapshot(self.step, serial, self.tunnels)
 
     def enable(self, serial: str, name: str) -> str | None:
         self._op("enable", name)
+        self.tunnels[name] = True
         return "wireguard-go"
 
     def disable(self, serial: str, name: str) -> None:
         self._op("disable", name)
+        self.tunnels[name] = False
 
     def pull(self, serial: str, name: str) -> bytes:
-        return config(name, self.ports.get(name)).encode()
+        self._op("pull", name)
+        return (self.texts.get(name) or config(name, self.ports.get(name))).encode()
 
     def push(self, serial: str, name: str, data: bytes, *, restart: bool = False) -> None:
         self._op("push", name)
+        self.texts[name] = data.decode()
+        self.tunnels[name] = self.tunnels.get(name, False)
 
     def remove(self, serial: str, name: str) -> None:
         self._op("remove", name)
+        del self.tunnels[name]
 
     def rename(self, serial: str, old: str, new: str) -> None:
         self._op("rename", old, new)
+        self.tunnels[new] = self.tunnels.pop(old)
+        if old in self.texts:
+            self.texts[new] = self.texts.pop(old)
 
     def start_sim(self) -> str:
         raise AssertionError("not in UI tests")
 
+    def since(self, mark: int, *kinds: str) -> list[tuple[str, ...]]:
+        """The calls after the first `mark` ones (only these kinds, if given)."""
+        return [c for c in self.calls[mark:] if not kinds or c[0] in kinds]
+
 
 async def fill(app: object, pilot: Any) -> None:
     """Put the sample phone and two polls into a WgdroidApp built with poll=False,
-    then empty the activity log once it shows every line so far (their
-    timestamps and the start-up time vary)."""
+    wait until its configs are read, then empty the activity log once it shows
+    every line so far (their timestamps and the start-up time vary)."""
     from wgdroid.tui.app import WgdroidApp
     from wgdroid.tui.widgets.activity import ActivityLog
 
@@ -137,7 +166,11 @@ async def fill(app: object, pilot: Any) -> None:
     await pilot.pause()  # the screens have processed what this posted
     log = app.main_screen.query_one("#activity", ActivityLog)
     await until(pilot, "the activity log", lambda: log.written == app.session.logged)
+    await until(pilot, "every config read", lambda: not app.session.configs_wanted()
+                and not app._reading_config)
+    await pilot.pause()  # and shown
     log.clear()
+    app.main_screen.query_one("#last-activity", Static).update("")
 
 
 class Notes:

@@ -245,3 +245,16 @@ def test_malformed_super_packets_are_refused_not_crashed() -> None:
         for item in bad_cases:
             with pytest.raises(KernelError):
                 seal_all(k, good, item)
+
+
+def test_work_descriptions_round_trip_for_worker_processes() -> None:
+    from wgdroid.userspace.kernels import decode_work, encode_work
+
+    seal = SealWork(KEY, 0xDEADBEEF, 2**60 + 5, MTU,
+                    [Item(3, 100, 65000, NEEDS_CSUM, GSO_TCPV4, 1368, 20, 16, 5, 40),
+                     Item(4, 0, 0)], 9)
+    opened_ = OpenWork(2, 6, [KEY, bytes(32), KEY], [0, 1500, 3000], [1452, 32, 700])
+    for work in (seal, opened_):
+        assert decode_work(encode_work(work)) == work
+    with pytest.raises(ValueError, match=r"bad work description|truncated"):
+        decode_work(encode_work(seal)[:-3])

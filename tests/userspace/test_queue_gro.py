@@ -188,8 +188,9 @@ def test_the_compiled_tun_writer_writes_what_gro_py_writes(packets: list[bytes])
         b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
         arr = ctypes.c_uint32 * len(packets)
+        o_arr, l_arr = arr(*offs), arr(*(len(p) for p in packets))
         writes = lib.tun_write(a.fileno(), ctypes.addressof(ctypes.c_char.from_buffer(buf)),
-                               arr(*offs), arr(*(len(p) for p in packets)), len(packets))
+                               ctypes.addressof(o_arr), ctypes.addressof(l_arr), len(packets))
         b.setblocking(False)
         got = []
         while True:

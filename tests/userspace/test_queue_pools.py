@@ -196,6 +196,7 @@ def test_full_crypto_queue_marks_dead_and_does_not_block() -> None:
 
     class Refusing(InlinePool[Unit]):
         refuse = True
+        synchronous = False  # it refuses: the pipeline must go through submit
 
         def submit(self, unit: Unit) -> bool:
             if self.refuse:
@@ -220,6 +221,8 @@ def test_full_crypto_queue_marks_dead_and_does_not_block() -> None:
 
 def test_peer_queue_bound_drops_instead_of_growing() -> None:
     class Stalled(InlinePool[Unit]):
+        synchronous = False  # it never finishes what it accepts
+
         def submit(self, unit: Unit) -> bool:
             return True  # accepted, never finished: the consumer is stalled
 

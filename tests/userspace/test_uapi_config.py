@@ -1,4 +1,4 @@
-"""UAPI get/set semantics (reference §7) on the real core Device, without a socket."""
+"""UAPI get/set semantics (docs/dataplane.md, "UAPI") on the real core Device, without a socket."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""UAPI socket framing (reference §7) with a recording handler: a pure protocol unit."""
+"""UAPI socket framing (docs/dataplane.md, "UAPI") with a recording handler: a pure
+protocol unit."""
 
 from __future__ import annotations
 

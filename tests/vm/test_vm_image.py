@@ -93,3 +93,32 @@ def test_the_initramfs_unpacks_with_busybox_cpio(tmp_path: Path) -> None:
     assert names.index("9pnet.ko") < names.index("9p.ko")
     assert "virtio_console.ko" in names and "virtio_net.ko" in names
     assert all((out / "lib/wgdroid" / m).read_bytes()[:4] == b"\x7fELF" for m in modules)
+
+
+def test_a_download_without_package_lists_updates_them_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh machine may have no apt lists: download, update, download again."""
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], cwd: Path, what: str) -> str:
+        calls.append(argv)
+        if argv[:2] == ["apt-get", "download"] and len(calls) == 1:
+            raise EnvironmentProblem("apt-get download failed: E: Unable to locate package")
+        return ""
+
+    monkeypatch.setattr(image, "_run", run)
+    image._download(["linux-image-amd64"], tmp_path)
+    assert [c[:2] for c in calls] == [["apt-get", "download"], ["apt-get", "update"],
+                                      ["apt-get", "download"]]
+    calls.clear()
+
+    def always_fails(argv: list[str], cwd: Path, what: str) -> str:
+        calls.append(argv)
+        if argv[1] == "download":
+            raise EnvironmentProblem("apt-get download linux-image-amd64 failed: 404")
+        return ""
+
+    monkeypatch.setattr(image, "_run", always_fails)
+    with pytest.raises(EnvironmentProblem, match="404"):
+        image._download(["linux-image-amd64"], tmp_path)
+    assert len(calls) == 3  # no endless retries

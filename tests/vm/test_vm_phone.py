@@ -19,7 +19,8 @@ from sim_fixtures import AdbServer, SimPhone
 from wgdroid.exit_codes import ExitCode
 from wgdroid.sim.vm import image
 
-pytestmark = pytest.mark.sim
+# One worker for the VM tests (scripts/test runs xdist), apart from the host phones'.
+pytestmark = [pytest.mark.sim, pytest.mark.xdist_group("vm")]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300
@@ -111,6 +112,15 @@ def test_a_second_vm_phone_lists_reboots_and_stops(vm_phone: SimPhone, adb_serve
             vm_phone.info["guest_kernel"] != os.uname().release
         assert adb_server.adb("-s", serial, "shell",
                               "cat /sys/module/wireguard/version").returncode == 0
+        # The simulator's own door into a phone (tests' run_in_phone) reaches the guest too.
+        ran = vm_phone.run_in_phone("cat /proc/sys/kernel/osrelease; id -u")
+        kernel = vm_phone.info["guest_kernel"].encode()
+        assert (ran.status, ran.stdout.split()) == (0, [kernel, b"0"])
+        # su's policy is the guest simulator's: denied there, granted again.
+        assert cli("sim", "su", serial, "--policy", "deny").returncode == 0
+        assert adb_server.adb("-s", serial, "shell", "su -c id").returncode != 0
+        assert cli("sim", "su", serial, "--policy", "grant").returncode == 0
+        assert "uid=0(root)" in adb_server.adb("-s", serial, "shell", "su -c id").stdout
         # Reboot: the transport drops and comes back, /data stays.
         assert adb_server.adb("-s", serial, "shell", "touch /data/local/tmp/kept").returncode == 0
         assert cli("sim", "reboot", serial).returncode == 0

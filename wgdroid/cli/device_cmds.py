@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from wgdroid.device.dialect import DialectCheck
     from wgdroid.device.fanout import Outcome
     from wgdroid.device.status import DeviceStatus
+    from wgdroid.device.store import StoreResult
 
 BACKENDS = ("auto", "kernel", "wireguard-go", "userspace")
 
@@ -40,7 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        help="validate a config and store it on the phone")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--name", help="tunnel name (default: FILE's name without .conf)")
-    p.add_argument("--enable", action="store_true", help="bring it up afterwards (restart if up)")
+    p.add_argument("--enable", action="store_true", help="bring it up afterwards if it is down")
+    p.add_argument("--restart", action="store_true",
+                   help="restart it if it runs (default: change the running tunnel in place)")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument(
         "--dialect", choices=["auto", "android", "linux"], default="auto",
@@ -154,8 +157,9 @@ def _push(args: argparse.Namespace) -> int:
     backend = Backend(args.backend) if args.enable else None
 
     def op(d: Device) -> store.StoreResult:
-        return store.push(d, data, name, enable=backend, dialect_override=override,
-                          check=check, root_timeout=args.root_timeout)
+        return store.push(d, data, name, enable=backend, restart=args.restart,
+                          dialect_override=override, check=check,
+                          root_timeout=args.root_timeout)
 
     def warn(results: list[store.StoreResult]) -> None:
         if override is not None:
@@ -183,8 +187,35 @@ def _push(args: argparse.Namespace) -> int:
     warn([result])
     if args.json:
         output.emit_json({"name": name, "enabled": args.enable, "backend": result.backend,
-                          "restarted": result.restarted, "dialect": result.dialect})
+                          "restarted": result.restarted, "restart_reason": result.restart_reason,
+                          "applied": list(result.applied) if result.applied else None,
+                          "dialect": result.dialect})
+    else:
+        _say_running(result)
     return ExitCode.OK
+
+
+_RESTART_REASONS = {
+    "asked": "as asked",
+    "dns": "its DNS changed, which cannot change in place",
+    "table": "it sets Table, which cannot change in place",
+    "default-route": "its default route changed, which cannot change in place",
+    "mtu": "its MTU went back to automatic, which cannot change in place",
+    "android-net": "its addresses or routes changed, which the phone's wg-quick set through "
+                   "netd: only a restart changes them",
+    "no-old-config": "it ran without a stored config to compare with",
+}
+
+
+def _say_running(result: StoreResult) -> None:
+    """Which config runs now: in place, restarted (and why), or the old one."""
+    if result.applied:
+        output.note(f"{result.name}: the running tunnel has the new config "
+                    f"(changed in place: {', '.join(result.applied)})")
+    elif result.restarted:
+        reason = result.restart_reason or "asked"
+        why = _RESTART_REASONS.get(reason, reason)
+        output.note(f"{result.name}: restarted with the new config ({why})")
 
 
 def _check_hooks(check: DialectCheck, allowed: bool) -> None:

@@ -13,6 +13,7 @@ wall-clock deadline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -332,6 +333,11 @@ class ShellStream:
 
     def close(self) -> None:
         self._sock.close()
+
+    def abort(self) -> None:
+        """From another thread: end the stream now (a blocked read returns)."""
+        with contextlib.suppress(OSError):  # already closed
+            self._sock.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> ShellStream:
         return self

@@ -1,9 +1,13 @@
 """`wgdroid doctor`: what the phone has for WireGuard, and what to do about
-what it lacks. Everything is gathered by one script in one round trip (as
-root; if root fails, once more as the shell user, to still say the rest)."""
+what it lacks. Everything is gathered by one script (sh/doctor.sh) in one
+round trip (as root; if root fails, once more as the shell user, to still say
+the rest). Every problem comes from what it saw, never from what it could not
+see (as the shell user, root-only places stay unseen), and every fix works on
+that phone (tests/device/test_doctor_fixes.py runs them per simulated phone)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -13,7 +17,7 @@ from wgdroid.device.rootshell import run_root
 from wgdroid.device.script import USERSPACE_TOOL
 from wgdroid.errors import RootError, RootPendingError
 
-_TOOLS = ("wg", "wg-quick", "wireguard-go", "python3", USERSPACE_TOOL, "ip")
+_TOOLS = ("wg", "wg-quick", "wireguard-go", "python3", USERSPACE_TOOL, "ip", "su", "bash")
 
 
 def doctor_script(*, root: bool = True) -> str:
@@ -25,6 +29,9 @@ def doctor_script(*, root: bool = True) -> str:
 class Advice:
     problem: str
     fix: str
+    # The fix as wgdroid's arguments, when it is one of its commands ("DIR":
+    # tools built for the phone, e.g. by scripts/build-device-tools).
+    command: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Capabilities:
     selinux: str | None = None
     root_method: str | None = None  # adb-root, magisk, kernelsu, su-c, aosp; None if no root
     root_error: str | None = None
+    looked_as_root: bool = False  # else root-only places (/data/adb) went unseen
     kernel_module: bool = False
     kernel_module_version: str | None = None
     tun: bool = False
@@ -46,20 +54,26 @@ class Capabilities:
     versions: dict[str, str] = field(default_factory=dict)
     wg_quick_variant: str | None = None  # linux (bash) or android (C)
     # How tunnels come up: android (wgdroid's own bring-up through netd, on a
-    # phone whose policy rules never look up `main`) or wg-quick (the Linux one).
+    # phone whose policy rules never look up `main`: wg is all it needs) or
+    # wg-quick (the Linux one, which needs bash).
     bring_up: str | None = None
     bring_up_reason: str | None = None
     python_cryptography: str | None = None
+    app_tools: bool = False  # the official app's APK carries wg and wg-quick
+    socket_dir: str | None = None  # where the phone's wg looks for UAPI sockets
+    socket_dir_ok: bool = False  # ... and whether it exists or can be made
     backends: list[str] = field(default_factory=list)
     advice: list[Advice] = field(default_factory=list)
 
     @property
+    def needs(self) -> tuple[str, ...]:
+        """The tools its bring-up runs."""
+        return ("wg",) if self.bring_up == "android" else ("wg", "wg-quick")
+
+    @property
     def ready(self) -> bool:
-        needs_wg_quick = self.bring_up != "android"
-        return bool(
-            self.root_method and self.tools.get("wg")
-            and (self.tools.get("wg-quick") or not needs_wg_quick) and self.backends
-        )
+        return bool(self.root_method and all(self.tools.get(t) for t in self.needs)
+                    and self.backends)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -83,6 +97,7 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
         abi=get("abi"),
         kernel=get("kernel"),
         selinux=get("selinux"),
+        looked_as_root=values.get("uid") == "0",
         kernel_module=values.get("module") == "yes",
         kernel_module_version=get("module_version"),
         tun=values.get("tun") == "yes",
@@ -93,6 +108,9 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
         },
         wg_quick_variant=get("wg_quick_variant"),
         python_cryptography=get("cryptography"),
+        app_tools=values.get("app_tools") == "yes",
+        socket_dir=get("socket_dir"),
+        socket_dir_ok=values.get("socket_dir_ok") == "yes",
         bring_up=get("bring_up"),
     )
     caps.bring_up_reason = {
@@ -101,56 +119,89 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
         "wg-quick": "this phone's policy rules look up `main`, where the Linux wg-quick's "
                     "routes work",
     }.get(caps.bring_up or "")
+    # wgdroid's Android bring-up starts any backend; of the wg-quicks, only the
+    # Linux one has a userspace fallback (the Android one runs the module only).
+    userspace_ok = caps.tun and (caps.bring_up == "android" or caps.wg_quick_variant == "linux")
     if caps.kernel_module:
         caps.backends.append("kernel")
-    if caps.tools.get("wireguard-go") and caps.tun:
+    if caps.tools.get("wireguard-go") and userspace_ok:
         caps.backends.append("wireguard-go")
-    if caps.tools.get(USERSPACE_TOOL) and caps.python_cryptography and caps.tun:
+    if caps.tools.get(USERSPACE_TOOL) and caps.python_cryptography and userspace_ok:
         caps.backends.append("userspace")
     return caps
 
 
+def _python_ok(caps: Capabilities) -> bool:
+    """python3 with cryptography, 3.11 or newer: what the bundled backend needs."""
+    found = re.search(r"(\d+)\.(\d+)", caps.versions.get("python3", ""))
+    return bool(caps.python_cryptography and found
+                and (int(found[1]), int(found[2])) >= (3, 11))
+
+
+_FROM_DIR = "built for the phone's ABI (scripts/build-device-tools builds them)"
+
+
 def advise(caps: Capabilities) -> None:
+    """Problems from what doctor saw, each with a fix that works on this phone."""
     add = caps.advice.append
     if not caps.root_method:
-        add(Advice(
-            f"no root ({caps.root_error or 'unknown'})",
-            "root the phone with Magisk or KernelSU and allow 'Shell' in its Superuser list; "
-            "on an engineering build, `adb root` also works",
-        ))
-    wanted = ("wg",) if caps.bring_up == "android" else ("wg", "wg-quick")
-    if any(not caps.tools.get(t) for t in wanted):
-        missing = ", ".join(t for t in wanted if not caps.tools.get(t))
-        add(Advice(
-            f"missing {missing}",
-            "`wgdroid tools install` (reuses the official WireGuard app's bundled copies), "
-            "or `wgdroid tools install --from DIR` with wg/wg-quick built for the phone "
-            "(scripts/build-device-tools)",
-        ))
-    if not caps.kernel_module:
-        add(Advice(
-            "no WireGuard kernel module (/sys/module/wireguard)",
-            "use a kernel built with CONFIG_WIREGUARD (GKI 5.10+ usually has it), "
-            "or a userspace backend (wireguard-go)",
-        ))
-    if not caps.backends:
-        userspace_ok = caps.python_cryptography and (
-            caps.bring_up == "android" or caps.wg_quick_variant != "android")
-        add(Advice(
-            "no backend can run a tunnel",
-            "`wgdroid tools install --userspace` (wgdroid's own backend on the phone's "
-            "python3)" if userspace_ok else
-            "`wgdroid tools install --from DIR` with wireguard-go for the phone, "
-            "or get the kernel module",
-        ))
-    if not caps.tun and not caps.kernel_module:
-        add(Advice("no TUN device (/dev/tun or /dev/net/tun)",
-                   "userspace backends need CONFIG_TUN"))
-    if caps.tools.get("python3") and not caps.python_cryptography:
-        add(Advice(
-            "python3 on the phone lacks the cryptography package",
-            "the bundled userspace backend needs it: `pip install cryptography` (e.g. Termux)",
-        ))
+        if not caps.tools.get("su"):
+            add(Advice("no root: the phone has no su",
+                       "root it with Magisk or KernelSU and allow 'Shell' in its Superuser "
+                       "list; on an engineering build, `adb root` also works"))
+        else:
+            # The tools, the store and our own files live where only root can look.
+            add(Advice(f"could not look: root was denied ({caps.root_error or 'no answer'})",
+                       "allow 'Shell' in Magisk > Superuser (or your root manager), then run "
+                       "`wgdroid doctor` again"))
+        return
+    has_wg = all(caps.tools.get(t) for t in caps.needs)
+    if not has_wg:
+        missing = ", ".join(t for t in caps.needs if not caps.tools.get(t))
+        if caps.app_tools:
+            add(Advice(f"missing {missing}",
+                       "`wgdroid tools install` (copies the official WireGuard app's wg and "
+                       "wg-quick)", ("tools", "install")))
+        else:
+            add(Advice(f"missing {missing}",
+                       f"`wgdroid tools install --from DIR` with wg and wg-quick {_FROM_DIR}",
+                       ("tools", "install", "--from", "DIR")))
+    if caps.backends:
+        return
+    android_wgq = caps.wg_quick_variant == "android" or (not has_wg and caps.app_tools)
+    if caps.bring_up != "android" and android_wgq:
+        # That wg-quick runs nothing but the module; the Linux one needs bash.
+        problem = ("no backend can run a tunnel: no WireGuard kernel module, and this phone's "
+                   "wg-quick (the Android one) can only use the module")
+        module = "a kernel built with CONFIG_WIREGUARD (GKI 5.10+ has it)"
+        if caps.tools.get("bash") and caps.tun:
+            add(Advice(problem, f"{module}, or `wgdroid tools install --from DIR` with the "
+                       f"Linux wg-quick and wireguard-go {_FROM_DIR}",
+                       ("tools", "install", "--from", "DIR")))
+        else:
+            add(Advice(problem, module))
+    elif not caps.tun:
+        add(Advice("no backend can run a tunnel: no WireGuard kernel module and no TUN device "
+                   "(/dev/tun or /dev/net/tun) for a userspace one",
+                   "a kernel built with CONFIG_WIREGUARD or CONFIG_TUN"))
+    elif _python_ok(caps) and has_wg and caps.socket_dir_ok:
+        add(Advice("no backend can run a tunnel: no WireGuard kernel module, no wireguard-go",
+                   "`wgdroid tools install --userspace` (wgdroid's own backend on the phone's "
+                   "python3)", ("tools", "install", "--userspace")))
+    elif _python_ok(caps) and not has_wg:
+        add(Advice("no backend can run a tunnel: no WireGuard kernel module, no wireguard-go",
+                   "`wgdroid tools install --from DIR --userspace` (wgdroid's own backend on "
+                   f"the phone's python3) with wg and the Linux wg-quick {_FROM_DIR}",
+                   ("tools", "install", "--from", "DIR", "--userspace")))
+    else:
+        why = ("python3 there lacks the cryptography package (`pip install cryptography`)"
+               if caps.tools.get("python3") and not caps.python_cryptography else
+               f"wg looks for its sockets in {caps.socket_dir}, which cannot be made there"
+               if caps.socket_dir and not caps.socket_dir_ok else "no python3 for wgdroid's own")
+        add(Advice(f"no backend can run a tunnel: no WireGuard kernel module, no wireguard-go; "
+                   f"{why}",
+                   f"`wgdroid tools install --from DIR` with wireguard-go {_FROM_DIR}",
+                   ("tools", "install", "--from", "DIR")))
 
 
 def gather(device: Device, *, root_timeout: float | None = None) -> Capabilities:

@@ -70,6 +70,10 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
             tool_said=True),
     Failure("timeout", ("step", "seconds"), errors.OperationTimeout,
             "{what} failed: `{step}` did not finish in {seconds} s", tool_said=True),
+    Failure("apply-failed", ("name", "step"), errors.DeviceCommandError,
+            "{what}: stored, but changing the running tunnel {name} failed at {step}",
+            "until it restarts it may run a mix of the old and the new config: "
+            "`wgdroid push --restart`, or disable and enable it", tool_said=True),
     Failure("wg-failed", ("command",), errors.DeviceCommandError, "{what} failed ({command})",
             tool_said=True),
     # the Android bring-up (sh/android.sh)

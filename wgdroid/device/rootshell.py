@@ -1,6 +1,6 @@
 """Running a script as root on the phone, in one adb round trip.
 
-How root is reached differs by phone (adb-protocol.md §7):
+How root is reached differs by phone (docs/adb-protocol.md, "Root: the su variants"):
 adbd already root (`id -u` = 0) runs the script directly; Magisk and
 KernelSU take `su -c '<script>'` with the script as ONE argument and `-c`
 last; AOSP su takes `su 0 sh -c '<script>'`. While the method of a serial is
@@ -17,16 +17,21 @@ the operation timeout.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from wgdroid.device import progress
 from wgdroid.device import script as sc
-from wgdroid.device.connection import Device, ShellResult, ShellTimeout, collect
+from wgdroid.device.connection import Device, ShellResult, ShellStream, ShellTimeout, collect
 from wgdroid.device.failures import raise_for_tags
 from wgdroid.device.memo import DeviceMemo
-from wgdroid.errors import OperationTimeout, RootError, RootPendingError
+from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError, UsageError
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -124,11 +129,17 @@ def remember(device: Device, method: RootMethod | None) -> None:
 
 
 def root_timeout_default() -> float:
+    """WGDROID_ROOT_TIMEOUT, checked as --root-timeout is (a bad one is a usage error)."""
     raw = os.environ.get("WGDROID_ROOT_TIMEOUT")
-    try:
-        return float(raw) if raw else DEFAULT_ROOT_TIMEOUT
-    except ValueError:
+    if not raw:
         return DEFAULT_ROOT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 3600):
+        raise UsageError(f"WGDROID_ROOT_TIMEOUT={raw!r}: give seconds above 0, at most 3600")
+    return value
 
 
 def run_root(
@@ -188,18 +199,27 @@ def _execute(
     start = time.monotonic()
     granted = False
     marker = sc.GRANTED_TAG.encode() + b"\n"
-
+    observer = progress.current()
     seen_err = bytearray()
+    told_steps = 0
 
     def saw(err: bytearray) -> None:
-        nonlocal granted, seen_err
-        granted = granted or marker in err
+        nonlocal granted, seen_err, told_steps
         seen_err = err  # for a timeout: the last step and what the tools said
+        if not granted and marker in err:
+            granted = True
+            if observer is not None:
+                observer.on_event(progress.Event("su-granted"))
+        if observer is not None and b"wgdroid:step\t" in err:
+            steps = sc.split_stderr(err.decode("utf-8", "replace")).steps
+            for step in steps[told_steps:]:
+                observer.on_event(progress.Event("step", step))
+            told_steps = len(steps)
 
     def deadline() -> float:  # the root timeout until su grants, then the operation's
         return start + (timeout if granted else min(root_timeout, timeout))
 
-    with device.open_shell(command) as stream:
+    with device.open_shell(command) as stream, _watching(observer, stream, lambda: granted):
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
             # only run once su grants, so nothing reaches a non-root reader.
@@ -216,6 +236,42 @@ def _execute(
             if granted:
                 raise _timed_out(device, timeout, bytes(seen_err)) from None
             raise _pending(device, root_timeout) from None
+        except DeviceError:
+            if observer is not None and observer.cancel is not None and observer.cancel.is_set():
+                raise progress.Cancelled(
+                    f"stopped waiting for {device.serial}: the phone may or may not have "
+                    "made the change"
+                ) from None
+            raise
+
+
+@contextlib.contextmanager
+def _watching(observer: progress.Observer | None, stream: ShellStream,
+              granted: Callable[[], bool]) -> Iterator[None]:
+    """For an observer: su-waiting after a second without su's answer, and
+    the stream aborted when it cancels."""
+    if observer is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        if not done.wait(progress.SU_WAIT_NOTICE) and not granted():
+            observer.on_event(progress.Event("su-waiting"))
+        if observer.cancel is None:
+            return
+        while not done.is_set():
+            if observer.cancel.wait(0.1):
+                stream.abort()
+                return
+
+    thread = threading.Thread(target=watch, name="wgdroid-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(1.0)
 
 
 def _timed_out(device: Device, timeout: float, err: bytes) -> OperationTimeout:

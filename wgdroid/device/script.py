@@ -46,7 +46,7 @@ USERSPACE_ENV = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"
 # of peers takes a while); endpoint resolution retries (wg's default: 15).
 LOCK_WAIT = 20
 DOWN_WAIT = 15
-RESOLVE_RETRIES = 3
+RESOLVE_RETRIES = 1
 # The script's own budget ends this much before the host stops waiting, so
 # it can still clean up and say which step ran out.
 BUDGET_MARGIN = 5.0
@@ -310,7 +310,12 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     RecordKind("warn", ("kind", "value"),
                "up: something the tunnel does without (not-installed: an app of its lists)"),
     RecordKind("resolved", ("host", "address"), "up: an endpoint's name, resolved on the phone"),
-    RecordKind("restarted", ("name",), "push, rename: it was up, went down, came up again"),
+    RecordKind("restarted", ("name", "why"),
+               "push, rename: it was up, went down, came up again (why: asked, renamed, "
+               "dns, table, default-route, mtu, android-net, no-old-config)"),
+    RecordKind("applied", ("name", "changes"),
+               "push: the new config went onto the running tunnel in place (changes: "
+               "peers, then addresses, routes, mtu as they changed)"),
     RecordKind("dialect", ("dialect",), "the phone's wg-quick: android | linux | none"),
     RecordKind("fact", ("key", "value"), "doctor, tools status: one fact", rest=True),
     RecordKind("active", ("tool", "path"), "tools status: the copy root scripts run"),

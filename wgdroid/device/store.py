@@ -48,6 +48,8 @@ class StoreResult:
     elapsed: float
     backend: str | None = None  # when the operation brought a tunnel up
     restarted: bool = False
+    restart_reason: str | None = None  # asked, renamed, dns, table, default-route, ...
+    applied: tuple[str, ...] | None = None  # push onto a running tunnel, in place: what
     dialect: Dialect | None = None  # the phone's wg-quick, seen by push
     warnings: tuple[ConfigIssue, ...] = ()  # what that wg-quick would warn about
 
@@ -75,7 +77,7 @@ def parse_list(stdout: str) -> list[StoredTunnel]:
 
 def push_script(
     name: str, size: int, digest: str, *, enable: Backend | None,
-    accepts: tuple[bool, bool] | None = None, timeout: float = 60.0,
+    accepts: tuple[bool, bool] | None = None, restart: bool = False, timeout: float = 60.0,
 ) -> str:
     """`accepts`: whether the Android and the Linux wg-quick would take the
     config (DialectCheck.accepts): the script refuses before anything is
@@ -83,7 +85,7 @@ def push_script(
     guard = ("-", "-") if accepts is None else tuple("1" if ok else "0" for ok in accepts)
     return sc.Script("store", timeout=timeout).call(
         "op_push", sc.check_name(name), size, _hex(digest), *guard,
-        enable.value if enable is not None else "-",
+        enable.value if enable is not None else "-", int(restart),
     ).render()
 
 
@@ -99,14 +101,20 @@ def push(
     name: str,
     *,
     enable: Backend | None = None,
+    restart: bool = False,
     dialect_override: Dialect | None = None,
     filename: str | None = None,
     check: DialectCheck | None = None,
     root_timeout: float | None = None,
     timeout: float = 60.0,
 ) -> StoreResult:
-    """Store a config as NAME.conf; with `enable`, bring it up (restarting it
-    if it was up). One round trip either way.
+    """Store a config as NAME.conf. One round trip.
+
+    A running tunnel gets the new config in place (`wg syncconf`, then the
+    addresses, routes and MTU that changed: `applied` says what), or restarts
+    (`restart`, or a change that cannot be made in place, such as DNS or a
+    default route: `restart_reason` says why). With `enable`, a tunnel that
+    is down comes up.
 
     The config is validated for the phone's wg-quick first (ConfigError,
     FILE:LINE issues, nothing written): the Android one refuses hooks, Table
@@ -123,7 +131,7 @@ def push(
         accepts = None
     digest = hashlib.sha256(data).hexdigest()
     script = push_script(name, len(data), digest, enable=enable, accepts=accepts,
-                         timeout=timeout)
+                         restart=restart, timeout=timeout)
     res = run_root(device, script, stdin=data, root_timeout=root_timeout, timeout=timeout)
     found = dialect.dialect_from(res)
     if found is not None:
@@ -136,12 +144,14 @@ def push(
         # Stored, but no backend: install the bundled data plane on the way, as enable does.
         up = control.enable(device, name, backend=enable, root_timeout=root_timeout,
                             timeout=timeout)
-        return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend, False,
-                           seen, warnings)
+        return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend,
+                           dialect=seen, warnings=warnings)
     res.raise_for_failure(f"pushing {name}")
-    restarted = any(r["name"] == name for r in res.records("restarted"))
+    why = next((r["why"] for r in res.records("restarted") if r["name"] == name), None)
+    applied = next((tuple(r["changes"].split()) for r in res.records("applied")
+                    if r["name"] == name), None)
     return StoreResult(name, res.method, res.elapsed, control.backend_from(res, name),
-                       restarted, seen, warnings)
+                       why is not None, why, applied, seen, warnings)
 
 
 def pull(device: Device, name: str, *, root_timeout: float | None = None) -> bytes:
@@ -177,8 +187,9 @@ def rename(
     script = sc.Script("store").call("op_rename", old, new, int(force)).render()
     res = run_root(device, script, root_timeout=root_timeout)
     res.raise_for_failure(f"renaming {old}")
-    restarted = any(r["name"] == new for r in res.records("restarted"))
-    return StoreResult(new, res.method, res.elapsed, None, restarted)
+    why = next((r["why"] for r in res.records("restarted") if r["name"] == new), None)
+    return StoreResult(new, res.method, res.elapsed, control.backend_from(res, new),
+                       why is not None, why)
 
 
 def read_local_config(path: str) -> bytes:

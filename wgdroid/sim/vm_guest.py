@@ -38,7 +38,12 @@ from wgdroid.sim.vm.boot import GUEST_IP, LINE_LIMIT, MARK, PORT_NAME
 STATE_DIR = "/run/wgdroid-sim"
 MODPROBE = "/run/wgdroid-vm/modprobe"
 # Loaded at boot besides the initramfs's own: what the phones and the server use.
-GUEST_MODULES = ("wireguard", "tun", "veth")
+# The kernel loads the rest on demand through MODPROBE, but only when it asks
+# itself: legacy iptables (netd's) finds its tables missing unless ip_tables is
+# there, and its own modprobe call runs in the phone, where MODPROBE is not.
+GUEST_MODULES = ("wireguard", "tun", "veth", "ip_tables", "ip6_tables",
+                 "iptable_filter", "iptable_mangle", "iptable_raw", "iptable_nat",
+                 "ip6table_filter", "ip6table_mangle", "ip6table_raw", "ip6table_nat")
 RB_POWER_OFF = 0x4321FEDC
 
 

@@ -18,7 +18,7 @@ class Scope(StrEnum):
     APP = "app"  # everywhere (help, quit)
     MAIN = "main"  # the main screen, whatever pane has focus
     TUNNEL = "tunnel"  # the tunnel list and the detail pane: acts on the selected tunnel
-    PHONE = "phone"  # the phone list
+    PHONE = "phone"  # the phone list: acts on the phone under the cursor
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class ActionSpec:
     category: str  # palette prefix: "tunnel", "device", "import", ...
     help: str  # one line for help and palette
     scope: Scope = Scope.MAIN
-    show: bool = True  # in the footer
+    show: bool = True  # in the footer...
+    wide: int = 0  # ...when the terminal has at least this many columns (80 fit the rest)
     aliases: tuple[str, ...] = ()  # more words the palette finds it by
     # Palette title per tunnel ("{name}" and, for toggles, "{onoff}" = enable/disable);
     # None: the action needs no tunnel, or is not offered per tunnel.
@@ -63,7 +64,7 @@ class ActionSpec:
         return f"{self.category}: {title}"
 
 
-_KEY_NAMES = {"question_mark": "?", "slash": "/", "delete": "del", "space": "space"}
+_KEY_NAMES = {"question_mark": "?", "slash": "/", "delete": "del"}
 
 
 def display_key(key: str) -> str:
@@ -76,41 +77,54 @@ ACTIONS: tuple[ActionSpec, ...] = (
                aliases=("toggle", "on", "off", "up", "down", "enable", "disable", "start",
                         "stop", "connect", "disconnect", "switch"),
                each_tunnel="{onoff} {name}"),
-    ActionSpec("tunnel.new", "n", "new", "New", "tunnel", "create a new tunnel",
-               aliases=("add", "create", "new tunnel")),
     ActionSpec("tunnel.edit", "e", "edit", "Edit", "tunnel", "edit the selected tunnel",
                Scope.TUNNEL, aliases=("change", "modify", "config"), each_tunnel="edit {name}"),
     ActionSpec("tunnel.details", "enter,l", "details", "Details", "tunnel",
-               "live stats of the selected tunnel", Scope.TUNNEL, show=False,
-               aliases=("stats", "show", "status", "info", "peers", "rates"),
+               "the whole config and live stats of the selected tunnel", Scope.TUNNEL,
+               show=False, aliases=("stats", "show", "status", "info", "peers", "rates"),
                each_tunnel="details of {name}"),
     ActionSpec("tunnel.rename", "r", "rename", "Rename", "tunnel", "rename the selected tunnel",
-               Scope.TUNNEL, aliases=("name", "move"), each_tunnel="rename {name}"),
+               Scope.TUNNEL, wide=120, aliases=("name", "move"), each_tunnel="rename {name}"),
     ActionSpec("tunnel.delete", "delete,D", "delete", "Delete", "tunnel",
-               "delete the selected tunnel", Scope.TUNNEL,
+               "delete the selected tunnel", Scope.TUNNEL, wide=120,
                aliases=("remove", "rm", "erase"), each_tunnel="delete {name}"),
     ActionSpec("tunnel.qr", "v", "show_qr", "QR", "export", "show the selected tunnel as a QR code",
-               Scope.TUNNEL, aliases=("qr code", "scan", "share"),
+               Scope.TUNNEL, wide=120, aliases=("qr code", "scan", "share"),
                each_tunnel="QR code of {name}"),
     ActionSpec("tunnel.copy_public_key", "c", "copy_public_key", "Copy key", "tunnel",
-               "copy the selected tunnel's public key", Scope.TUNNEL, show=False,
+               "copy the selected tunnel's public key", Scope.TUNNEL, wide=160,
                aliases=("copy", "clipboard", "public key", "pubkey"),
                each_tunnel="copy public key of {name}"),
+    ActionSpec("tunnel.copy_config", "y", "copy_config", "Copy", "tunnel",
+               "copy what the detail pane shows (no private key)", Scope.TUNNEL, wide=160,
+               aliases=("yank", "copy config", "copy details", "clipboard"),
+               each_tunnel="copy the details of {name}"),
+    ActionSpec("tunnel.new", "n", "new", "New", "tunnel", "create a new tunnel",
+               aliases=("add", "create", "new tunnel")),
+    ActionSpec("tunnel.filter", "slash", "filter", "Filter", "tunnel",
+               "show only the tunnels whose name has some text",
+               aliases=("find", "search", "grep", "narrow")),
     ActionSpec("import.file", "i", "import_file", "Import", "import",
-               "import a .conf, a .zip or a QR image", aliases=("load", "open", "file")),
-    ActionSpec("export.zip", "x", "export_zip", "Export zip", "export",
-               "save all tunnels to a zip file", show=False,
+               "import a .conf, a .zip or a QR image", wide=140,
+               aliases=("load", "open", "file")),
+    ActionSpec("export.zip", "x", "export_zip", "Export", "export",
+               "save all tunnels to a zip file", wide=140,
                aliases=("export", "backup", "save", "zip")),
     ActionSpec("device.doctor", "d", "doctor", "Doctor", "device",
-               "what the phone has and lacks, with fixes",
+               "what the phone has and lacks, with fixes", wide=100,
                aliases=("doctor", "diagnose", "check", "root", "capabilities")),
-    ActionSpec("device.next", "p", "next_device", "Phone", "device", "switch to the next phone",
-               show=False, aliases=("phone", "device", "switch phone", "next")),
+    ActionSpec("device.use", "enter,l", "use_phone", "Use", "device",
+               "use the phone under the cursor", Scope.PHONE,
+               aliases=("choose", "select phone")),
+    ActionSpec("device.next", "p", "next_device", "Next phone", "device",
+               "switch to the next phone", show=False,
+               aliases=("phone", "device", "switch phone", "next")),
     ActionSpec("device.sim", "S", "start_sim", "Sim phone", "device",
                "start a simulated phone", show=False,
                aliases=("simulator", "emulator", "sim", "fake phone", "demo")),
-    ActionSpec("app.refresh", "ctrl+r,f5", "refresh", "Refresh", "app", "refresh now",
-               show=False, aliases=("reload", "update", "poll")),
+    ActionSpec("app.refresh", "ctrl+r,f5", "refresh", "Refresh", "app",
+               "refresh now (and ask the phone again what it has)", show=False,
+               aliases=("reload", "update", "poll", "rescan")),
     ActionSpec("app.help", "f1,question_mark", "help", "Help", "app", "keys and actions",
                Scope.APP, aliases=("help", "keys", "shortcuts", "bindings")),
     ActionSpec("app.quit", "q", "quit", "Quit", "app", "quit wgdroid", Scope.APP,

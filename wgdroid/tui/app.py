@@ -34,16 +34,18 @@ from wgdroid.tui.actions import BY_ID, Scope
 from wgdroid.tui.adapter import AdbAdapter, DeviceAPI, Snapshot
 from wgdroid.tui.bindings import bindings
 from wgdroid.tui.commands import WgdroidCommands
+from wgdroid.tui.details import ConfigInfo, read_info
 from wgdroid.tui.errors_view import describe
 from wgdroid.tui.flows import Flows
 from wgdroid.tui.messages import (
     ActivityLogged,
+    ConfigRead,
     DevicesListed,
     DoctorDone,
     SessionChanged,
     SnapshotPolled,
 )
-from wgdroid.tui.screens.main import MainScreen, PhoneChosen
+from wgdroid.tui.screens.main import MainScreen, PhoneChosen, TunnelSelected
 from wgdroid.tui.state import Session
 
 if TYPE_CHECKING:
@@ -98,6 +100,7 @@ class WgdroidApp(App[int]):
         # failing wg-quick), so its answer is dropped for the fresh one.
         self._epoch = 0
         self._settling: set[str] = set()  # tunnels shown "checking" until then
+        self._reading_config = False  # one config read at a time, in the background
         self.main_screen = MainScreen(self.session)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -175,6 +178,15 @@ class WgdroidApp(App[int]):
                 self.session.caps_failed[worker.name] = shown.message
                 self.log_activity(shown.line().splitlines()[0])
                 self.changed()
+        elif worker.group == "config":
+            self._reading_config = False
+            if error is not None and worker.name in dict(self.session.configs_wanted()):
+                # Shown in the pane; read again when the file changes or on f5.
+                stamp = dict(self.session.configs_wanted())[worker.name]
+                self.session.configs[worker.name] = ConfigInfo(
+                    stamp, error=describe(error).message.splitlines()[0])
+                self.changed()
+            self.read_configs()
         elif worker.group == "status":
             self._status_busy = False
             if ok:
@@ -283,6 +295,18 @@ class WgdroidApp(App[int]):
 
     # -- status of the chosen phone -------------------------------------------
 
+    def refresh_all(self) -> None:
+        """f5: poll now, and ask the phone again what it has (root may have been
+        granted since: doctor said "none" while su waited) and for the configs
+        that could not be read."""
+        serial = self.session.serial
+        if serial is not None:
+            self.session.caps_failed.pop(serial, None)
+            self._doctor(serial)
+        self.session.forget_config_errors()
+        self.refresh_now()
+        self.read_configs()
+
     def refresh_now(self) -> None:
         if self._status_busy:
             self._refresh_soon = True
@@ -322,6 +346,37 @@ class WgdroidApp(App[int]):
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         if self.session.apply_snapshot(snapshot):
+            self.changed()
+            self.read_configs()
+
+    # -- stored configs (details, endpoints of down tunnels, port clashes) ---------
+
+    @on(TunnelSelected)
+    def _tunnel_selected(self, message: TunnelSelected) -> None:
+        self.read_configs()
+
+    def read_configs(self) -> None:
+        """Read the next stored config not read since it changed (the selected
+        tunnel's first), one at a time so the phone is not flooded."""
+        serial = self.session.serial
+        wanted = self.session.configs_wanted()
+        if self._reading_config or serial is None or not wanted or not self.screen_stack:
+            return
+        name, stamp = wanted[0]
+        dialect = self.session.dialect()
+        adapter = self.adapter
+
+        def read() -> None:
+            text = adapter.pull(serial, name).decode("utf-8", errors="replace")
+            self.post_message(ConfigRead(serial, name, read_info(text, name, stamp, dialect)))
+
+        self._reading_config = True
+        self.run_worker(read, name=name, group="config", thread=True, exit_on_error=False,
+                        description=f"read {name}")
+
+    def on_config_read(self, message: ConfigRead) -> None:
+        if message.serial == self.session.serial:
+            self.session.configs[message.name] = message.info
             self.changed()
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wgdroid.config.models import TunnelConfig
     from wgdroid.device.status import DeviceStatus
 
 
-def port_clash(name: str, config: TunnelConfig, status: DeviceStatus | None) -> str | None:
-    """The up tunnel already listening on `config`'s ListenPort, or None.
+def port_clash(name: str, port: int | None, status: DeviceStatus | None) -> str | None:
+    """The up tunnel other than `name` already listening on `port`, or None.
 
     Two interfaces can't bind one UDP port: wg-quick would fail half-way."""
-    port = config.interface.listen_port
     if not port or status is None:
         return None
     for iface in status.interfaces:

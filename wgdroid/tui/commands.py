@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from wgdroid.tui.actions import ACTIONS
+from wgdroid.tui.actions import ACTIONS, Scope
 
 if TYPE_CHECKING:
     from wgdroid.tui.app import WgdroidApp
@@ -34,7 +34,7 @@ def entries(app: WgdroidApp) -> list[Entry]:
     session = app.session
     found: list[Entry] = []
     for a in ACTIONS:
-        if a.needs_tunnel:
+        if a.scope in (Scope.TUNNEL, Scope.PHONE):  # offered per tunnel and per phone below
             continue
         found.append(Entry(a.palette_name, partial(app.action_do, a.id),
                            f"keys {a.display_keys()} · {a.description}", a.words()))

@@ -52,22 +52,13 @@ class Flows:
             self.app.run_op(f"disable {name}", lambda: adapter.disable(serial, name),
                             tunnel=name, pending="… going down")
             return
+        # A ListenPort clash is explained, not attempted: the config read for
+        # the details pane says the port, so bringing it up stays one su call.
+        info = self.session.configs.get(name)
+        port = info.listen_port if info is not None else None
         status = self.session.snapshot.status if self.session.snapshot else None
-
-        def check() -> tuple[int, str] | None:
-            # Read the config first: a ListenPort clash is explained, not attempted.
-            from wgdroid.tui.form import check_text
-
-            text = adapter.pull(serial, name).decode("utf-8", errors="replace")
-            config, _, _ = check_text(text, f"{name}.conf")
-            other = clash.port_clash(name, config, status) if config else None
-            if config is None or other is None or config.interface.listen_port is None:
-                return None
-            return config.interface.listen_port, other
-
-        self.app.run_op(f"check {name}", check,
-                        lambda found: self._enable(serial, name, found),
-                        tunnel=name, pending="… going up")
+        other = clash.port_clash(name, port, status)
+        self._enable(serial, name, (port, other) if port and other else None)
 
     def _enable(self, serial: str, name: str, found: tuple[int, str] | None) -> None:
         adapter = self.app.adapter
@@ -98,7 +89,7 @@ class Flows:
                             pending="… going up")
 
         self.app.push_screen(ConfirmScreen("ListenPort clash", clash.explain(name, port, other),
-                                           yes=f"Down {other}, up {name}"), answer)
+                                           yes=f"Down {other}, up {name}", danger=True), answer)
 
     def new(self) -> None:
         from wgdroid.tui.screens.editor import EditorScreen
@@ -131,19 +122,43 @@ class Flows:
         name, data = result
         adapter = self.app.adapter
         what = f"save {name}" + (" and restart it" if restart else "")
+
+        def saved(_: None) -> None:
+            self.session.forget_config(name)
+            self.session.selected = name
+            self.app.notify(f"{name} saved", title="Tunnel")
+
         self.app.run_op(what, lambda: adapter.push(serial, name, data, restart=restart),
-                        lambda _: self.app.notify(f"{name} saved", title="Tunnel"),
-                        tunnel=name, pending="… saving")
+                        saved, tunnel=name, pending="… saving")
 
     def details(self, name: str | None = None) -> None:
         name = self._tunnel(name)
         if name is None:
             return
-        from wgdroid.tui.screens.detail import DetailScreen
-
-        self.session.selected = name  # the detail's keys act on the tunnel it shows
+        self.session.selected = name
         self.app.changed()
-        self.app.push_screen(DetailScreen(name, self.session))
+        self.app.main_screen.focus_detail()
+
+    def copy_config(self, name: str | None = None) -> None:
+        name = self._tunnel(name)
+        if name is None or self.session.snapshot is None:
+            return
+        from wgdroid.tui.widgets.detail_pane import build
+
+        shown = build(self.session, name)
+        if shown is None:
+            return
+        self.app.copy_to_clipboard(shown.text())
+        self.app.notify(f"the details of {name} (no private key)", title="Copied")
+
+    def filter(self) -> None:
+        self.app.main_screen.start_filter()
+
+    def use_phone(self) -> None:
+        serial = self.session.phone_cursor
+        if serial is not None:
+            self.session.wanted_serial = serial
+            self.app.choose_device(serial)
 
     def rename(self, name: str | None = None) -> None:
         serial, name = self._phone(), self._tunnel(name)
@@ -156,12 +171,18 @@ class Flows:
         adapter = self.app.adapter
 
         def renamed(new: str | None) -> None:
-            if new and new != name:
-                self.app.run_op(f"rename {name} to {new}",
-                                lambda: adapter.rename(serial, name, new),
-                                lambda _: self.app.notify(f"{name} is now {new}",
-                                                          title="Tunnel"),
-                                tunnel=name, pending="… renaming")
+            if not new or new == name:
+                return
+
+            def done(_: None) -> None:
+                self.session.forget_config(name, new)
+                if self.session.selected == name:
+                    self.session.selected = new  # the cursor follows the tunnel
+                self.app.notify(f"{name} is now {new}", title="Tunnel")
+
+            self.session.renames[name] = new  # a poll may list the new name before `done`
+            self.app.run_op(f"rename {name} to {new}", lambda: adapter.rename(serial, name, new),
+                            done, tunnel=name, pending="… renaming")
 
         self.app.push_screen(PromptScreen(
             f"Rename {name}", "New name (an interface name: 1-15 of a-z A-Z 0-9 _=+.-)",
@@ -177,11 +198,14 @@ class Flows:
         note = " It is up: it will be brought down first." if self.session.is_up(name) else ""
         adapter = self.app.adapter
 
+        def deleted(_: None) -> None:
+            self.session.forget_config(name)
+            self.app.notify(f"{name} deleted", title="Tunnel")
+
         def answer(yes: bool | None) -> None:
             if yes:
                 self.app.run_op(f"delete {name}", lambda: adapter.remove(serial, name),
-                                lambda _: self.app.notify(f"{name} deleted", title="Tunnel"),
-                                tunnel=name, pending="… deleting")
+                                deleted, tunnel=name, pending="… deleting")
 
         self.app.push_screen(ConfirmScreen(
             f"Delete {name}?", f"Delete /data/misc/wireguard/{name}.conf on the phone?{note}",
@@ -255,24 +279,27 @@ class Flows:
         taken = set(self.session.tunnel_names())
         adapter = self.app.adapter
 
-        def work() -> tuple[str, list[str]]:
+        def work() -> tuple[str, list[str], list[str]]:
             from wgdroid.tui.imports import load
 
             loaded = load(path)
             notes = list(loaded.errors)
-            done = 0
+            done = []
             for t in loaded.tunnels:
                 if t.name in taken:
                     notes.append(f"{t.name}: a tunnel with this name exists already")
                     continue
                 adapter.push(serial, t.name, t.text.encode("utf-8"))
                 taken.add(t.name)
-                done += 1
+                done.append(t.name)
                 notes += list(t.warnings)
-            return loaded.summary(done), notes
+            return loaded.summary(len(done)), notes, done
 
-        def finished(result: tuple[str, list[str]]) -> None:
-            summary, notes = result
+        def finished(result: tuple[str, list[str], list[str]]) -> None:
+            summary, notes, imported = result
+            if imported:
+                self.session.forget_config(*imported)
+                self.session.selected = imported[0]  # the cursor goes to what came in
             for note in notes:
                 self.app.log_activity(f"import: {note}")
             self.app.notify(summary + ("\n" + "\n".join(notes[:5]) if notes else ""),
@@ -365,7 +392,7 @@ class Flows:
         self.app.run_op("start a simulated phone", self.app.adapter.start_sim, started)
 
     def refresh(self) -> None:
-        self.app.refresh_now()
+        self.app.refresh_all()
 
     def help(self) -> None:
         from wgdroid.tui.screens.help import HelpScreen

@@ -133,21 +133,23 @@ def _owner(issue: ConfigIssue, layout: _Layout) -> str | None:
     return field_id(peer, spec.attr) if spec else None
 
 
-def check_text(text: str, filename: str) -> tuple[TunnelConfig | None, list[ConfigIssue],
-                                                  list[ConfigIssue]]:
-    """(config or None, errors, warnings) of wg-quick text, in the Android dialect."""
+def check_text(text: str, filename: str, dialect: Dialect | None = None
+               ) -> tuple[TunnelConfig | None, list[ConfigIssue], list[ConfigIssue]]:
+    """(config or None, errors, warnings) of wg-quick text, in the dialect of
+    the phone's wg-quick (Android's when not known)."""
     from wgdroid.config.parser import parse
 
     try:
-        parsed = parse(text, filename=filename, dialect=Dialect.ANDROID)
+        parsed = parse(text, filename=filename, dialect=dialect or Dialect.ANDROID)
     except ConfigError as exc:
         return None, list(exc.issues), list(exc.warnings)
     return parsed.config, [], list(parsed.warnings)
 
 
-def check(state: FormState, filename: str = "tunnel.conf") -> Checked:
+def check(state: FormState, filename: str = "tunnel.conf", dialect: Dialect | None = None
+          ) -> Checked:
     layout = _layout(state)
-    config, errors, warnings = check_text(layout.text, filename)
+    config, errors, warnings = check_text(layout.text, filename, dialect)
     result = Checked(config, {}, {}, [], layout.text)
     for issue, into in [(i, result.errors) for i in errors] + [
         (w, result.warnings) for w in warnings

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from wgdroid.device.connection import DeviceInfo
     from wgdroid.device.doctor import Capabilities
     from wgdroid.tui.adapter import Snapshot
+    from wgdroid.tui.details import ConfigInfo
 
 
 # -- from workers to the App --------------------------------------------------------
@@ -45,6 +46,15 @@ class DoctorDone(Message):
 
     serial: str
     caps: Capabilities
+
+
+@dataclass
+class ConfigRead(Message):
+    """A stored config was read (and reduced to what may be shown)."""
+
+    serial: str
+    name: str
+    info: ConfigInfo
 
 
 # -- from the App to the screens -----------------------------------------------------

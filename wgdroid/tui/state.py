@@ -11,7 +11,9 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.device.status import with_rates
+from wgdroid.tui.details import ConfigInfo, stamp_of
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import DeviceInfo
@@ -40,6 +42,12 @@ class Session:
     rate_history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)  # tunnel -> "… going up"
     selected: str | None = None  # the selected tunnel, by name
+    phone_cursor: str | None = None  # the phone under the cursor of the phone list
+    filter: str = ""  # only tunnels whose name holds this (case-insensitive)
+    renames: dict[str, str] = field(default_factory=dict)  # old -> new, while under way
+    # The stored configs read so far, without secrets (for the detail pane, the
+    # list's endpoints and the port-clash check before bringing one up).
+    configs: dict[str, ConfigInfo] = field(default_factory=dict)
     seen_devices: bool = False  # a first device list arrived
     # The operation log: labels and messages only, never a config or a key.
     activity: deque[str] = field(default_factory=lambda: deque(maxlen=ACTIVITY_LINES))
@@ -90,7 +98,15 @@ class Session:
         self.rate_history.clear()
         self.pending.clear()
         self.selected = None
+        self.configs.clear()
         return True
+
+    def dialect(self) -> Dialect:
+        """The chosen phone's wg-quick dialect (Android's until doctor says)."""
+        caps = self.caps.get(self.serial) if self.serial else None
+        # Android's C wg-quick when unknown: that is what phones ship.
+        variant = caps.wg_quick_variant if caps else None
+        return Dialect.LINUX if variant == Dialect.LINUX else Dialect.ANDROID
 
     def model(self, serial: str) -> str:
         caps = self.caps.get(serial)
@@ -108,6 +124,10 @@ class Session:
             snap = replace(snap, status=with_rates(prev.status, snap.status,
                                                    snap.elapsed - prev.elapsed))
         self.snapshot = snap
+        names = {t.name for t in snap.tunnels} | {i.name for i in snap.status.interfaces}
+        if self.selected in self.renames and self.selected not in names:
+            self.selected = self.renames[self.selected]  # the selection follows the tunnel
+        self.renames = {old: new for old, new in self.renames.items() if old in names}
         live = set()
         for iface in snap.status.interfaces:
             live.add(iface.name)
@@ -129,3 +149,30 @@ class Session:
 
     def history(self, name: str) -> list[tuple[float, float]]:
         return list(self.rate_history.get(name, ()))
+
+    def shown(self, name: str) -> bool:
+        """Whether the filter lets `name` through."""
+        return self.filter.lower() in name.lower()
+
+    def configs_wanted(self) -> list[tuple[str, tuple[int, int | None]]]:
+        """(name, stamp) of the stored configs not read since they last changed,
+        the selected one first."""
+        if self.snapshot is None:
+            return []
+        wanted = []
+        for stored in self.snapshot.tunnels:
+            stamp = stamp_of(stored)
+            known = self.configs.get(stored.name)
+            if known is None or known.stamp != stamp:
+                wanted.append((stored.name, stamp))
+        wanted.sort(key=lambda w: w[0] != self.selected)
+        return wanted
+
+    def forget_config(self, *names: str) -> None:
+        """Read these again (changed by us: the stamp may not show it within a second)."""
+        for name in names:
+            self.configs.pop(name, None)
+
+    def forget_config_errors(self) -> None:
+        for name in [n for n, info in self.configs.items() if info.error]:
+            del self.configs[name]

@@ -7,7 +7,7 @@ describes the design and how it is measured.
 Modules outside `core/`:
 
 - `queues`: per-peer ordered queues and shared crypto queues, bounded by items
-  and bytes, with the NEW/FINISHED/DEAD unit state (the GSoC 2017 design);
+  and bytes, with the NEW/FINISHED/DEAD unit state (the GSoC 2017 design, docs/dataplane.md);
 - `workers`: crypto worker pools (inline, threads, processes over shared memory)
   and distribution policies (round robin, least loaded);
 - `pipeline`: TX/RX units per peer through the queues and a pool, completed

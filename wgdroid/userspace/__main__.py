@@ -14,9 +14,10 @@ Environment:
   WGDROID_TUN_GRO    1 (default): open the TUN with IFF_VNET_HDR and write received
                      TCP segments of one flow as one GSO packet; 0: plain TUN.
   WGDROID_TUN_OFFLOAD
-                     1 (default): with IFF_VNET_HDR, also take TSO/USO super-packets
-                     from the TUN (segmented and checksummed here); 0: the kernel
-                     segments them.
+                     with IFF_VNET_HDR, also take TSO/USO super-packets from the TUN
+                     (segmented and checksummed here): 1 yes, 0 no (the kernel
+                     segments them), auto (default) yes with the compiled kernels
+                     only (in pure Python the checksums cost more than the reads).
   WGDROID_ACCEL      the compiled kernels (built by `python -m wgdroid.userspace.accel
                      build`) are used when present; 0 turns them off, a path picks
                      another build.
@@ -66,6 +67,15 @@ def _workers() -> tuple[str, int]:
     return kind, max(1, int(n or 2))
 
 
+def _offload() -> bool:
+    choice = os.environ.get("WGDROID_TUN_OFFLOAD", "auto")
+    if choice in ("0", "1"):
+        return choice == "1"
+    from wgdroid.userspace.kernels import CKernels, select_kernels
+
+    return isinstance(select_kernels(), CKernels)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog=PROG, description="Userspace WireGuard (wgdroid).")
     ap.add_argument("-f", "--foreground", action="store_true", help="do not daemonise")
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     path = os.path.join(directory, f"{iface}.sock")
     try:
         tun = Tun(iface, vnet_hdr=os.environ.get("WGDROID_TUN_GRO", "1") != "0",
-                  offload=os.environ.get("WGDROID_TUN_OFFLOAD", "1") != "0")
+                  offload=_offload())
     except OSError as e:
         _say(f"{PROG}: cannot create TUN {iface!r}: {e.strerror}")
         return 1

@@ -127,8 +127,8 @@ class Daemon:
         hdr = self.tun.offset  # the virtio_net_hdr in front of each packet, if any
         groups: dict[Peer, list[Item]] = {}
         counts: dict[Peer, int] = {}
-        for _ in range(TUN_BURST):
-            where = arena.space() if pipe.can_send() else None
+        for reads in range(TUN_BURST):
+            where = arena.space() if pipe.can_send(reads) else None
             if where is None:
                 break  # all buffers in flight: the TUN queue holds (and drops) the rest
             buf, pos = where

@@ -1,4 +1,5 @@
-"""Receive-side TCP coalescing for a TUN opened with IFF_VNET_HDR (reference §10.2, §12).
+"""Receive-side TCP coalescing for a TUN opened with IFF_VNET_HDR
+(docs/dataplane.md, "Linux fast-path facts").
 
 Decrypted packets of one batch that continue the same TCP flow are written to
 the TUN as ONE GSO super-packet (virtio_net_hdr gso_type TCPV4/TCPV6,

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import struct
 import threading
+from array import array
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from wgdroid.userspace.buffers import Memory
-from wgdroid.userspace.core import open_payload_into, padded_length, seal_padded_into
+from wgdroid.userspace.core import Opener, Sealer, opener, padded_length, sealer
 
 HDR_LEN = 16
 TAG_LEN = 16
@@ -95,6 +96,60 @@ class OpenWork:
     offs: list[int]
     lens: list[int]
     results: list[int] = field(default_factory=list)  # plaintext length, or -1
+
+
+# --- the work descriptions on the wire to a worker process ----------------------
+#
+# Struct-packed, not pickled (pickling the dataclasses cost more than the pipe).
+# Seal: "S", key, receiver, counter, mtu, out, item count, then per item its
+# fields. Open: "O", in, out, message count, key count, the distinct keys, then
+# per message its key's index, offset and length.
+
+_SEAL_HEAD = struct.Struct("<c32sIQiIH")
+_SEAL_ITEM = struct.Struct("<IIIBBHHHHH")
+_OPEN_HEAD = struct.Struct("<cIIHH")
+_OPEN_MSG = struct.Struct("<BII")
+
+
+def encode_work(work: SealWork | OpenWork) -> bytes:
+    if isinstance(work, SealWork):
+        parts = [_SEAL_HEAD.pack(b"S", work.key, work.receiver, work.counter, work.mtu,
+                                 work.out, len(work.items))]
+        parts += [_SEAL_ITEM.pack(i.buf, i.off, i.length, i.flags, i.gso_type, i.gso_size,
+                                  i.csum_start, i.csum_offset, i.seg_from, i.seg_count)
+                  for i in work.items]
+        return b"".join(parts)
+    keys: dict[bytes, int] = {}
+    msgs = [_OPEN_MSG.pack(keys.setdefault(k, len(keys)), o, n)
+            for k, o, n in zip(work.keys, work.offs, work.lens, strict=True)]
+    return b"".join([_OPEN_HEAD.pack(b"O", work.inp, work.out, len(msgs), len(keys)),
+                     *keys, *msgs])
+
+
+def decode_work(data: bytes) -> SealWork | OpenWork:
+    """encode_work's inverse; ValueError for a damaged description."""
+    try:
+        return _decode(data)
+    except struct.error as e:
+        raise ValueError(f"bad work description: {e}") from None
+
+
+def _decode(data: bytes) -> SealWork | OpenWork:
+    if data[:1] == b"S":
+        _, key, receiver, counter, mtu, out, n = _SEAL_HEAD.unpack_from(data)
+        items = [Item(*f) for f in _SEAL_ITEM.iter_unpack(data[_SEAL_HEAD.size :])]
+        if len(items) != n:
+            raise ValueError("truncated seal work")
+        return SealWork(key, receiver, counter, mtu, items, out)
+    _, inp, out, n, nkeys = _OPEN_HEAD.unpack_from(data)
+    at = _OPEN_HEAD.size
+    keys = [data[at + 32 * i : at + 32 * (i + 1)] for i in range(nkeys)]
+    at += 32 * nkeys
+    msgs = list(_OPEN_MSG.iter_unpack(data[at:]))
+    if len(msgs) != n:
+        raise ValueError("truncated open work")
+    return OpenWork(inp, out, [keys[k] for k, _, _ in msgs], [o for _, o, _ in msgs],
+                    [m for _, _, m in msgs])
 
 
 class Kernels(Protocol):
@@ -253,16 +308,21 @@ def segments(pkt: bytes | memoryview, flags: int, gso_type: int, gso_size: int,
 class _Local(threading.local):
     def __init__(self) -> None:
         self.scratch = bytearray(65536 + 64)
-        self.aeads: dict[bytes, ChaCha20Poly1305] = {}
+        self.keys: dict[bytes, tuple[Sealer, Opener]] = {}
 
 
-def _aead(local: _Local, key: bytes) -> ChaCha20Poly1305:
-    a = local.aeads.get(key)
-    if a is None:
-        if len(local.aeads) >= 64:  # keys rotate every 2 minutes per peer
-            local.aeads.clear()
-        a = local.aeads[key] = ChaCha20Poly1305(key)
-    return a
+def _bound(local: _Local, key: bytes) -> tuple[Sealer, Opener]:
+    """The seal/open primitives bound to `key` (cached: keys rotate every 2 minutes)."""
+    fns = local.keys.get(key)
+    if fns is None:
+        if len(local.keys) >= 64:
+            local.keys.clear()
+        aead = ChaCha20Poly1305(key)
+        fns = local.keys[key] = (sealer(aead), opener(aead))
+    return fns
+
+
+_ZEROS = bytes(16)
 
 
 class PyKernels:
@@ -275,7 +335,7 @@ class PyKernels:
 
     def seal(self, work: SealWork, mem: Memory) -> None:
         local = self._local
-        aead = _aead(local, work.key)
+        seal = _bound(local, work.key)[0]
         scratch = local.scratch
         sview = memoryview(scratch)
         out = mem.view(work.out)
@@ -286,27 +346,38 @@ class PyKernels:
         pos = 0
         sizes = work.sizes
         for item in work.items:
-            pkt = mem.view(item.buf)[item.off : item.off + item.length]
-            hdr = 0
-            if item.gso_type != GSO_NONE:
-                total = segment_count(pkt, item.gso_type, item.gso_size, item.csum_start)
-                if item.seg_from + item.seg_count > total:
-                    raise KernelError("segment range beyond the packet")
-                hdr = l4_header_len(pkt, item.gso_type, item.csum_start)
-            for i in range(item.seg_from, item.seg_from + item.seg_count):
-                if item.gso_type == GSO_NONE:
-                    slen = item.length
-                    scratch[:slen] = pkt
-                    if item.flags & NEEDS_CSUM:
-                        finish_partial_checksum(sview[:slen], item.csum_start,
-                                                item.csum_offset)
+            length = item.length
+            pkt = mem.view(item.buf)[item.off : item.off + length]
+            if item.gso_type == GSO_NONE:
+                padded = padded_length(length, mtu)
+                if pos + padded + OVERHEAD > cap:
+                    raise KernelError("output buffer too small")
+                if padded == length and not item.flags & NEEDS_CSUM:
+                    plain: memoryview = pkt  # nothing to add: seal straight from the read
                 else:
-                    slen = segment_into(scratch, pkt, item, i, hdr)
+                    scratch[:length] = pkt
+                    if item.flags & NEEDS_CSUM:
+                        finish_partial_checksum(sview[:length], item.csum_start,
+                                                item.csum_offset)
+                    scratch[length:padded] = _ZEROS[: padded - length] if (
+                        padded - length <= 16) else bytes(padded - length)
+                    plain = sview[:padded]
+                n = seal(receiver, counter, plain, out, pos)
+                sizes.append(n)
+                pos += n
+                counter += 1
+                continue
+            total = segment_count(pkt, item.gso_type, item.gso_size, item.csum_start)
+            if item.seg_from + item.seg_count > total:
+                raise KernelError("segment range beyond the packet")
+            hdr = l4_header_len(pkt, item.gso_type, item.csum_start)
+            for i in range(item.seg_from, item.seg_from + item.seg_count):
+                slen = segment_into(scratch, pkt, item, i, hdr)
                 padded = padded_length(slen, mtu)
                 scratch[slen:padded] = bytes(padded - slen)
                 if pos + padded + OVERHEAD > cap:
                     raise KernelError("output buffer too small")
-                n = seal_padded_into(aead, receiver, counter, sview[:padded], out, pos)
+                n = seal(receiver, counter, sview[:padded], out, pos)
                 sizes.append(n)
                 pos += n
                 counter += 1
@@ -316,9 +387,13 @@ class PyKernels:
         inp = mem.view(work.inp)
         out = mem.view(work.out)
         results = work.results
-        for key, off, n in zip(work.keys, work.offs, work.lens, strict=True):
-            counter = int.from_bytes(inp[off + 8 : off + 16], "little")
-            got = open_payload_into(_aead(local, key), counter, inp[off : off + n], out, off)
+        key = b""
+        open_ = None
+        for k, off, n in zip(work.keys, work.offs, work.lens, strict=True):
+            if k is not key or open_ is None:
+                key, open_ = k, _bound(local, k)[1]
+            got = open_(int.from_bytes(inp[off + 8 : off + 16], "little"), inp[off : off + n],
+                        out, off)
             results.append(-1 if got is None else got)
 
 
@@ -351,6 +426,11 @@ class CKernels:
         return arr, loc.addr
 
     def seal(self, work: SealWork, mem: Memory) -> None:
+        items = work.items
+        if len(items) <= 2 and all(it.gso_type == GSO_NONE for it in items):
+            # A ping or an ACK: pyca is quicker than a 17-argument ctypes call.
+            self._py.seal(work, mem)
+            return
         sizes_arr, sizes_addr = self._arrays()
         seal = self.lib.seal
         out = mem.address(work.out)
@@ -371,26 +451,25 @@ class CKernels:
             counter += n
 
     def open(self, work: OpenWork, mem: Memory) -> None:
-        ct = self._ctypes
         n = len(work.offs)
-        if n <= 2:  # a ping or an ACK: pyca is quicker than building the C arrays
+        if n <= 2:  # a ping or an ACK: pyca is quicker than setting up the C call
             self._py.open(work, mem)
             return
-        offs = (ct.c_uint32 * n)(*work.offs)
-        lens = (ct.c_uint32 * n)(*work.lens)
-        res = (ct.c_int32 * n)()
+        offs = array("I", work.offs)  # C arrays straight from the lists (no ctypes objects)
+        lens = array("I", work.lens)
+        res = array("i", bytes(4 * n))
+        po, pl, pr = offs.buffer_info()[0], lens.buffer_info()[0], res.buffer_info()[0]
         inp = mem.address(work.inp)
         out = mem.address(work.out)
         keys = work.keys
         start = 0
-        step = ct.sizeof(ct.c_uint32)
         while start < n:  # one call per run of messages under the same key
+            key = keys[start]
             end = start + 1
-            while end < n and keys[end] == keys[start]:
+            while end < n and keys[end] is key:
                 end += 1
-            self.lib.open(keys[start], inp, ct.addressof(offs) + start * step,
-                           ct.addressof(lens) + start * step, end - start, out,
-                           ct.addressof(res) + start * ct.sizeof(ct.c_int32))
+            self.lib.open(key, inp, po + 4 * start, pl + 4 * start, end - start, out,
+                          pr + 4 * start)
             start = end
         work.results.extend(res)
 

@@ -200,9 +200,11 @@ class Pipeline:
 
     # --- TX ---
 
-    def can_send(self) -> bool:
-        """An output buffer is free (else the reader should leave packets queued)."""
-        return self._tx_out.free > 0
+    def can_send(self, pending: int = 0) -> bool:
+        """An output buffer is free beyond `pending` reads already taken (each needs
+        one, as a rule, unless the pool is synchronous: then units finish one after
+        the other): else the reader leaves packets queued in the kernel."""
+        return self._tx_out.free > (0 if self.pool.synchronous else pending)
 
     def submit_tx(self, peer: Peer, key: bytes, receiver: int, counter: int, mtu: int,
                   items: list[Item]) -> None:
@@ -285,24 +287,60 @@ class Pipeline:
                 self.tx_arena.unref(b)
             return
         work.out = out
-        unit = TxUnit(peer, work, bufs, nbytes, data)
-        q = self._queues_of(peer).tx
+        self._enqueue(TxUnit(peer, work, bufs, nbytes, data), self._queues_of(peer).tx)
+
+    def _enqueue(self, unit: Unit, q: PeerQueue[Unit]) -> None:
+        """Into the peer's ordered queue, then to the crypto pool: a full queue drops
+        the unit; a pool that refuses it marks it DEAD, freed in order.
+
+        Run to completion when nothing can overtake: with a synchronous (inline)
+        pool and nothing ahead in the peer's queue, the unit is finished and handed
+        to its consumer at once, without a trip through the queue."""
+        tx = isinstance(unit, TxUnit)
+        st = self.stats
+        if self.pool.synchronous and not len(q):
+            self._run_now(unit, tx)
+            return
         if not q.push(unit):
-            self.stats.tx_dropped_full += 1
+            if tx:
+                st.tx_dropped_full += 1
+            else:
+                st.rx_dropped_full += 1
             self._release(unit)
             return
-        self.stats.tx_units += 1
-        self._submit(unit, tx=True)
-
-    def _submit(self, unit: Unit, tx: bool) -> None:
+        if tx:
+            st.tx_units += 1
+        else:
+            st.rx_units += 1
         self._inflight[id(unit)] = unit
         if not self.pool.submit(unit):
             del self._inflight[id(unit)]
-            unit.state = State.DEAD  # the consumer frees it in order
+            unit.state = State.DEAD
             if tx:
-                self.stats.tx_dropped_crypto += 1
+                st.tx_dropped_crypto += 1
             else:
-                self.stats.rx_dropped_crypto += 1
+                st.rx_dropped_crypto += 1
+
+    def _run_now(self, unit: Unit, tx: bool) -> None:
+        st = self.stats
+        if tx:
+            st.tx_units += 1
+        else:
+            st.rx_units += 1
+        try:
+            try:
+                self.crypt(unit)
+            except Exception:  # a unit that fails to seal/open is dropped, as in _run
+                if tx:
+                    st.tx_dropped_crypto += 1
+                else:
+                    st.rx_dropped_crypto += 1
+                return
+            unit.state = State.FINISHED
+            callback = self._on_tx if tx else self._on_rx
+            callback(unit, self.memory.view(unit.work.out))  # type: ignore[arg-type]
+        finally:
+            self._release(unit)
 
     # --- RX ---
 
@@ -310,15 +348,8 @@ class Pipeline:
         """Open `jobs` (messages of rx_in buffer `buf` at `offs`) as one unit."""
         work = OpenWork(buf, buf + self._rx_pair, [j.cipher.key for j in jobs], offs,
                         [len(j.data) for j in jobs])
-        unit = RxUnit(peer, jobs, work)
         self.rx_arena.ref(buf)
-        q = self._queues_of(peer).rx
-        if not q.push(unit):
-            self.stats.rx_dropped_full += 1
-            self._release(unit)
-            return
-        self.stats.rx_units += 1
-        self._submit(unit, tx=False)
+        self._enqueue(RxUnit(peer, jobs, work), self._queues_of(peer).rx)
 
     # --- completion ---
 
@@ -340,21 +371,20 @@ class Pipeline:
         for peer in rx_peers:
             q = self._queues.get(peer)
             if q is not None:
-                for u in q.rx.pop_ready(self._release):
-                    assert isinstance(u, RxUnit)
-                    try:
-                        self._on_rx(u, self.memory.view(u.work.out))
-                    finally:
-                        self._release(u)
+                self._consume(q.rx, self._on_rx)  # type: ignore[arg-type]
         for peer in tx_peers:
             q = self._queues.get(peer)
             if q is not None:
-                for u in q.tx.pop_ready(self._release):
-                    assert isinstance(u, TxUnit)
-                    try:
-                        self._on_tx(u, self.memory.view(u.work.out))
-                    finally:
-                        self._release(u)
+                self._consume(q.tx, self._on_tx)  # type: ignore[arg-type]
+
+    def _consume(self, q: PeerQueue[Unit], callback: Callable[[Unit, memoryview], None]) -> None:
+        """Hand the finished units at the front of `q` to `callback`, strictly in
+        order, then recycle their buffers (dead ones are recycled in order too)."""
+        for u in q.pop_ready(self._release):
+            try:
+                callback(u, self.memory.view(u.work.out))
+            finally:
+                self._release(u)
 
     def _release(self, unit: Unit) -> None:
         """Give a finished or dead unit's buffers back (exactly once)."""

@@ -1,4 +1,5 @@
-"""Bounded queues of the data-plane pipeline (the GSoC 2017 design, with its BQL idea).
+"""Bounded queues of the data-plane pipeline (the GSoC 2017 design, with its BQL
+idea: docs/dataplane.md).
 
 Each peer owns one ordered queue per direction (`PeerQueue`): producers (many)
 append units of work in arrival order, the peer's single consumer releases every

@@ -11,11 +11,11 @@ segments them (kernels.py). Raw ioctl numbers come from <linux/if_tun.h> and
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import os
 import socket
 import struct
+from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -80,10 +80,11 @@ class Tun:
         as gro.py would, without the GIL."""
         if lib is not None and self.vnet_hdr and len(spans) > 2:  # else: no run to coalesce
             n = len(spans)
-            offs = (ctypes.c_uint32 * n)(*[o for o, _ in spans])
-            lens = (ctypes.c_uint32 * n)(*[m for _, m in spans])
+            offs = array("I", [o for o, _ in spans])
+            lens = array("I", [m for _, m in spans])
             self.packets_written += n
-            self.writes += lib.tun_write(self.fd, address, offs, lens, n)
+            self.writes += lib.tun_write(self.fd, address, offs.buffer_info()[0],
+                                         lens.buffer_info()[0], n)
             return
         self.write_many([buf[o : o + m] for o, m in spans])
 

@@ -1,4 +1,5 @@
-"""UAPI `get=1`/`set=1` contents mapped onto the core's Device/Peer API (reference §7).
+"""UAPI `get=1`/`set=1` contents mapped onto the core's Device/Peer API
+(docs/dataplane.md, "UAPI").
 
 Set lines are applied one by one, not transactionally, as wireguard-go does:
 device keys until the first `public_key`, then peer keys. Values are validated

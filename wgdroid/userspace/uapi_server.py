@@ -1,4 +1,5 @@
-"""The UAPI Unix socket: `<dir>/IFACE.sock`, `get=1` / `set=1` framing (reference §7).
+"""The UAPI Unix socket: `<dir>/IFACE.sock`, `get=1` / `set=1` framing
+(docs/dataplane.md, "UAPI").
 
 Requests are `key=value` lines ending with a blank line; several per connection.
 Every reply ends with `errno=N` (0 or a negative errno) and a blank line. An

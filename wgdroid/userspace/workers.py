@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
+import sys
 import threading
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,8 +30,10 @@ from multiprocessing.process import BaseProcess
 from typing import Generic, Protocol, TypeVar
 
 from wgdroid.userspace.buffers import Memory, PoolSpec
+from wgdroid.userspace.kernels import OpenWork, SealWork, encode_work
 from wgdroid.userspace.queues import Bound, CryptoQueue, State, U, WorkUnit
 
+SWITCH_INTERVAL = 0.0005  # seconds; see ThreadPool
 CryptoFn = Callable[[U], None]  # does the crypto in place; raises to mark the unit DEAD
 
 
@@ -41,7 +44,7 @@ class Distributor(Protocol):
 
 
 class RoundRobin:
-    """The seed's policy: cycle through the workers."""
+    """The 2017 queue design's policy (docs/dataplane.md): cycle through the workers."""
 
     def __init__(self) -> None:
         self._next = 0
@@ -70,6 +73,7 @@ def _run(fn: CryptoFn[U], unit: U) -> None:
 
 class WorkerPool(Protocol[U]):
     wake_fd: int | None
+    synchronous: bool
 
     def submit(self, unit: U) -> bool:
         """Hand a unit to the workers; False if the crypto queue is full (caller marks DEAD)."""
@@ -90,6 +94,7 @@ class InlinePool(Generic[U]):
     """No workers: the crypto runs in the caller's thread during submit."""
 
     wake_fd: int | None = None
+    synchronous = True  # a unit is finished when submit returns
 
     def __init__(self, fn: CryptoFn[U]) -> None:
         self._fn = fn
@@ -134,7 +139,9 @@ class _Waker:
 
 
 class ThreadPool(Generic[U]):
-    """N threads, each with its own bounded crypto queue (the seed's per-CPU queues)."""
+    """N threads, each with its own bounded crypto queue (the 2017 design's per-CPU queues)."""
+
+    synchronous = False
 
     def __init__(
         self,
@@ -150,6 +157,11 @@ class ThreadPool(Generic[U]):
         self._done: deque[U] = deque()
         self._waker = _Waker()
         self.wake_fd: int | None = self._waker.fd
+        # A worker back from a GIL-free kernel call waits for the GIL until the busy
+        # event loop drops it: every switch interval (5 ms by default), so each unit
+        # could sit finished for 5 ms. 0.5 ms keeps the workers fed.
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._threads = [
             threading.Thread(target=self._serve, args=(q,), name=f"wg-crypto-{i}", daemon=True)
             for i, q in enumerate(self._queues)
@@ -191,10 +203,10 @@ class ThreadPool(Generic[U]):
 
 
 class Task(Protocol):
-    """What a process pool ships to a worker: a picklable description of the work."""
+    """What a process pool ships to a worker: a small description of the work."""
 
     @property
-    def work(self) -> object: ...
+    def work(self) -> SealWork | OpenWork: ...
 
     def absorb(self, result: object) -> None:
         """Take the worker's result (SealWork.sizes / OpenWork.results) back."""
@@ -220,7 +232,7 @@ def _process_main(mem_name: str, specs: list[PoolSpec], inbox: Connection,
     work description it receives (no packet bytes cross the pipe), report back."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from wgdroid.userspace.kernels import OpenWork, SealWork, select_kernels
+    from wgdroid.userspace.kernels import decode_work, select_kernels
 
     # Spawned workers share the parent's resource tracker, so attaching here
     # re-registers the same name (a set) and the parent's unlink clears it.
@@ -229,20 +241,21 @@ def _process_main(mem_name: str, specs: list[PoolSpec], inbox: Connection,
     try:
         while True:
             try:
-                uid, work = pickle.loads(inbox.recv_bytes())
+                msg = inbox.recv_bytes()
             except (EOFError, OSError):
                 return
+            uid = msg[:4]
             try:
+                work = decode_work(msg[4:])
                 if isinstance(work, SealWork):
                     kernels.seal(work, mem)
-                    result: object = work.sizes
+                    result = array("I", work.sizes)
                 else:
-                    assert isinstance(work, OpenWork)
                     kernels.open(work, mem)
-                    result = work.results
-                reply = pickle.dumps((uid, True, result))
+                    result = array("i", work.results)
+                reply = uid + b"\x01" + result.tobytes()
             except Exception:
-                reply = pickle.dumps((uid, False, None))
+                reply = uid + b"\x00"
             outbox.send_bytes(reply)
     finally:
         mem.close()
@@ -252,6 +265,8 @@ class ProcessPool(Generic[TaskU]):
     """Worker processes over the shared packet memory: a unit's buffers are already
     where the worker can see them, so only its small work description (buffer
     indices, offsets, key, counters) goes through a pipe, and only sizes come back."""
+
+    synchronous = False
 
     def __init__(
         self,
@@ -320,7 +335,7 @@ class ProcessPool(Generic[TaskU]):
         self._pending[uid] = _Pending(unit, w)
         # A dead worker's pipe fails; health_check then reaps the unit as DEAD.
         with contextlib.suppress(OSError):
-            self._inboxes[w].send_bytes(pickle.dumps((uid, unit.work)))
+            self._inboxes[w].send_bytes(uid.to_bytes(4, "little") + encode_work(unit.work))
         return True
 
     def completed(self) -> list[TaskU]:
@@ -331,14 +346,15 @@ class ProcessPool(Generic[TaskU]):
     def _collect(self) -> list[TaskU]:
         out: list[TaskU] = []
         while self._results_r.poll():
-            uid, ok, result = pickle.loads(self._results_r.recv_bytes())
-            pend = self._pending.pop(uid, None)
+            msg = self._results_r.recv_bytes()
+            pend = self._pending.pop(int.from_bytes(msg[:4], "little"), None)
             if pend is None:
                 continue
             self._loads[pend.worker] -= 1
             unit = pend.unit
-            if ok:
-                unit.absorb(result)
+            if msg[4]:
+                unit.absorb(array("I" if isinstance(unit.work, SealWork) else "i",
+                                  msg[5:]).tolist())
                 unit.state = State.FINISHED
             else:
                 unit.state = State.DEAD

@@ -13,7 +13,9 @@ Each operation is ONE script in ONE su call (one adb round trip), built by
 
 Files: lib.sh (records, failures, steps, temp files, bounded steps, tunnel
 locks), dialect.sh (which wg-quick), tunnel.sh (up/down, backends, enable,
-disable), store.sh (list, pull, push, rm, rename), status.sh, doctor.sh,
+disable), net.sh (push onto a running tunnel: `wg syncconf`, then addresses,
+routes, MTU through net_* functions that a netd bring-up can replace),
+store.sh (list, pull, push, rm, rename), status.sh, doctor.sh,
 tools.sh (tools status/install/remove), detect.sh (the shell-user wrapper
 that finds how to get root, then runs the root script).
 

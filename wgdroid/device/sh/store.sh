@@ -1,6 +1,6 @@
 # store.sh: the configs in STORE_DIR (NAME.conf, 0600 root): list, pull,
 # push, rm and rename. Everything that touches a tunnel holds its lock.
-# needs: lib dialect tunnel
+# needs: lib dialect tunnel net
 
 # op_list: one `tunnel` record per stored config: wgdroid's store, then the
 # official app's folder (a name in both is the store's, as conf_of picks it).
@@ -46,30 +46,37 @@ receive() {
   chmod 600 "$4" || fail write "$4"
 }
 
-# op_push NAME SIZE SHA256 OK_ANDROID OK_LINUX ENABLE: store stdin as
-# NAME.conf (temp file, checked, fsynced, renamed over the old one: a failed
-# or interrupted push leaves the old config as it was). OK_*: whether that
-# wg-quick accepts the config (`-`: do not ask). ENABLE: a backend to bring
-# the tunnel up with (restarting it if it runs), or `-`.
+# op_push NAME SIZE SHA256 OK_ANDROID OK_LINUX ENABLE RESTART: store stdin
+# as NAME.conf (temp file, checked, fsynced, renamed over the old one: a
+# failed or interrupted push leaves the old config as it was). OK_*: whether
+# that wg-quick accepts the config (`-`: do not ask). A running tunnel gets
+# the new config in place (net.sh `apply_live`), or is restarted (RESTART=1,
+# or a change that cannot be made in place); ENABLE (a backend, or `-`)
+# brings a tunnel that is down up.
 op_push() {
   [ "$4" = - ] || dialect_guard "$4" "$5"
   _ps_t=$STORE_DIR/.$1.conf.tmp.$$
   receive "$1" "$2" "$3" "$_ps_t"
-  locked "$1" push_locked "$1" "$_ps_t" "$6"
+  locked "$1" push_locked "$1" "$_ps_t" "$6" "$7"
 }
 push_locked() {
+  _ps_old=""
+  [ -f "$STORE_DIR/$1.conf" ] && _ps_old=$(net_facts "$STORE_DIR/$1.conf")
   sync
   mv -f "$2" "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
   sync
   rec stored "$1"
-  [ "$3" = - ] && return 0
-  _ps_r=0
   if is_up "$1"; then
-    wg_down "$1"
-    _ps_r=1
+    if [ "$4" = 1 ]; then
+      restart "$1" "$3" asked
+    elif [ -z "$_ps_old" ]; then
+      restart "$1" "$3" no-old-config
+    elif ! apply_live "$1" "$_ps_old"; then
+      restart "$1" "$3" "$RESTART_WHY"
+    fi
+  elif [ "$3" != - ]; then
+    wg_up "$1" "$3"
   fi
-  wg_up "$1" "$3"
-  if [ "$_ps_r" = 1 ]; then rec restarted "$1"; fi
 }
 
 # op_rm NAME FORCE: delete NAME.conf (`locked` sweeps the temp files of
@@ -99,11 +106,9 @@ rename_locked() {
   [ -e "$STORE_DIR/$2.conf" ] && fail exists "$2"
   is_up "$2" && fail exists "$2"
   _rn_r=0
-  _rn_b=auto
   if is_up "$1"; then
     [ "$3" = 1 ] || fail is-up "$1"
-    _rn_b=$(cut -d' ' -f2 "$STATE_DIR/$1" 2>/dev/null)
-    [ -n "$_rn_b" ] || _rn_b=auto
+    _rn_b=$(noted_backend "$1")
     wg_down "$1"
     _rn_r=1
   fi
@@ -111,6 +116,6 @@ rename_locked() {
   sync
   if [ "$_rn_r" = 1 ]; then
     wg_up "$2" "$_rn_b"
-    rec restarted "$2"
+    rec restarted "$2" renamed
   fi
 }

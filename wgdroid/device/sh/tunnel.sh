@@ -179,6 +179,21 @@ wg_down() {
   rec down "$_dn_n"
 }
 
+# noted_backend NAME: the backend NAME came up on (wgdroid's note), else auto.
+noted_backend() {
+  _nb=$(cut -d' ' -f2 "$STATE_DIR/$1" 2>/dev/null)
+  echo "${_nb:-auto}"
+}
+
+# restart NAME BACKEND WHY: down, then up on BACKEND (`-`: the one it had).
+restart() {
+  _rs_b=$2
+  [ "$_rs_b" = - ] && _rs_b=$(noted_backend "$1")
+  wg_down "$1"
+  wg_up "$1" "$_rs_b"
+  rec restarted "$1" "$3"
+}
+
 # boot_mark NAME yes|no BACKEND: whether the boot script brings NAME up.
 boot_mark() {
   if [ "$2" = yes ]; then
@@ -213,8 +228,7 @@ boot_install() {
 op_enable() { locked "$1" enable_locked "$1" "$2" "${3:--}"; }
 enable_locked() {
   if [ "$3" != - ] && is_up "$1"; then
-    _en_b=$(sed -n 's/^[0-9]* \([a-z-]*\).*/\1/p' "$STATE_DIR/$1" 2>/dev/null)
-    BACKEND=${_en_b:-auto}
+    BACKEND=$(noted_backend "$1")
   else
     wg_up "$1" "$2"
   fi

@@ -2,7 +2,8 @@
 
 The phone's su daemon calls `parse()` with the client's argv and either
 answers at once (version, usage errors) or runs the command it yields as root.
-Sources: adb-protocol.md §7 (Magisk su.cpp, KernelSU ksud, AOSP su.cpp).
+Sources: docs/adb-protocol.md, "Root: the su variants" (Magisk su.cpp, KernelSU
+ksud, AOSP su.cpp).
 """
 
 from __future__ import annotations

@@ -69,8 +69,8 @@ def boot_timeout() -> float:
         value = float(raw)
     except ValueError:
         raise UsageError(f"{BOOT_TIMEOUT_ENV} must be a number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise UsageError(f"{BOOT_TIMEOUT_ENV} must be positive")
+    if not 0 < value < 86400:  # also refuses nan and inf
+        raise UsageError(f"{BOOT_TIMEOUT_ENV} must be a positive number of seconds (< 1 day)")
     return value
 
 
@@ -115,7 +115,7 @@ def _package_root() -> Path:
     return Path(__file__).resolve().parents[3]  # the tree holding wgdroid/
 
 
-class _KvmHangs(Exception):
+class _KvmUnusable(Exception):
     pass
 
 
@@ -165,12 +165,17 @@ class Machine:
         for accel in accelerators():
             try:
                 await self._start(kernel, accel, timeout)
-            except _KvmHangs:
+            except _KvmUnusable:
                 _remember_kvm(False)
                 continue
             if accel == "kvm":
                 _remember_kvm(True)
             break
+        else:
+            self.failed = True
+            raise EnvironmentProblem(
+                f"the VM phone's guest did not start under KVM within {KVM_PROBE_SECONDS:g} s "
+                f"and {ACCEL_ENV}=kvm rules out TCG (see {self.console})")
         self.boot_seconds = time.monotonic() - started
         initrd.unlink()
 
@@ -214,12 +219,11 @@ class Machine:
         if accel == "kvm":
             probe_end = time.monotonic() + KVM_PROBE_SECONDS
             while MARK not in self._console_text():
-                if not self.alive:
-                    break
-                if time.monotonic() > probe_end:
-                    self._stopping = True  # not a failure: TCG comes next
+                # Silent past the probe, or qemu could not use KVM at all: TCG comes next.
+                if not self.alive or time.monotonic() > probe_end:
+                    self._stopping = True  # not a failure of the VM phone
                     await self._kill()
-                    raise _KvmHangs()
+                    raise _KvmUnusable()
                 await asyncio.sleep(0.1)
         ended = asyncio.ensure_future(self.proc.wait())
         waiters: set[asyncio.Future[Any]] = {self._ready, ended}
@@ -236,7 +240,7 @@ class Machine:
         await self._kill()
         if not done:
             raise EnvironmentProblem(
-                f"the VM phone's guest did not boot within {timeout:.0f} s ({accel}; last "
+                f"the VM phone's guest did not boot within {timeout:g} s ({accel}; last "
                 f"console line: {said or 'none'}; see {self.console})")
         raise EnvironmentProblem(
             f"the VM phone's guest stopped during boot: {said or self._qemu_error()} "

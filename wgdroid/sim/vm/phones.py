@@ -75,6 +75,7 @@ class VmPhones:
                 "kernel": "vm", "guest_serial": phone.guest_serial,
                 "guest_pid": info.get("pid"), "guest_kernel": self.machine.info.get("kernel"),
                 "accel": self.machine.accel,
+                "guest_boot_seconds": round(self.machine.boot_seconds, 1),
                 "qemu_pid": self.machine.proc.pid if self.machine.proc else None}
 
     async def _call(self, req: dict[str, Any], timeout: float = 300.0  # noqa: ASYNC109

@@ -13,12 +13,17 @@ from textual.widgets import Button, Input, Label, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    """Yes or no. A `danger`ous question (it deletes, or brings a tunnel down)
+    starts on Cancel, so a stray Enter does nothing."""
+
     # Focused by Textual once the buttons exist: querying them in on_mount
     # raced with a fast answer that dismissed the dialog while it was composing.
-    AUTO_FOCUS = "#yes"
+    AUTO_FOCUS = ".-initial"
     BINDINGS = [
-        Binding("escape,n", "cancel", "Cancel", id="dialog.cancel"),
+        Binding("escape,n,q", "cancel", "Cancel", id="dialog.cancel"),
         Binding("y", "confirm", "Yes", id="dialog.confirm"),
+        Binding("left,h", "app.focus_previous", show=False),
+        Binding("right,l", "app.focus_next", show=False),
     ]
 
     def __init__(self, title: str, question: str, *, yes: str = "Yes", danger: bool = False
@@ -31,8 +36,9 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Label(self._title, classes="dialog-title")
             yield Static(self._question, id="question", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self._yes, id="yes", variant="error" if self._danger else "primary")
-                yield Button("Cancel", id="no")
+                yield Button(self._yes, id="yes", variant="error" if self._danger else "primary",
+                             classes="" if self._danger else "-initial")
+                yield Button("Cancel", id="no", classes="-initial" if self._danger else "")
 
     @on(Button.Pressed, "#yes")
     def action_confirm(self) -> None:

@@ -4,57 +4,108 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
+from wgdroid.tui.actions import Scope
+from wgdroid.tui.bindings import bindings
+from wgdroid.tui.columns import Column, clip, fit
+from wgdroid.tui.widgets.tunnel_table import LIST_KEYS
+
 if TYPE_CHECKING:
+    from textual import events
+
     from wgdroid.device.connection import DeviceInfo
     from wgdroid.device.doctor import Capabilities
+    from wgdroid.tui.state import Session
+
+CHOSEN = "▶"
 
 
-def _ready(info: DeviceInfo, caps: Capabilities | None, failed: str | None) -> str:
+def ready_text(info: DeviceInfo, caps: Capabilities | None, failed: str | None) -> str:
     if info.state != "device":
-        return "—"
+        return info.state  # unauthorized, offline...: no WireGuard to speak of
     if failed:
         return "unknown (doctor failed)"
     if caps is None:
         return "checking…"
     if caps.ready:
-        return "ready: " + ", ".join(caps.backends)
-    return "not ready (see doctor)"
+        return "✓ " + ", ".join(caps.backends)
+    return "✗ not ready: see doctor"
+
+
+def root_text(caps: Capabilities | None) -> str:
+    if caps is None:
+        return "—"
+    return caps.root_method or "none"
 
 
 class DeviceTable(DataTable[str]):
-    """One row per transport; the chosen phone is marked ▶."""
+    """One row per transport; the chosen phone is marked ▶ and the cursor
+    rests on it until the user moves it."""
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = False
-        for label, key in (
-            (" ", "mark"), ("Serial", "serial"), ("State", "state"), ("Model", "model"),
-            ("Android", "android"), ("Root", "root"), ("WireGuard", "ready"),
-        ):
-            self.add_column(label, key=key)
+    BINDINGS = [*bindings(Scope.PHONE), *LIST_KEYS]
 
-    def show(
-        self,
-        devices: list[DeviceInfo],
-        caps: dict[str, Capabilities],
-        failed: dict[str, str],
-        chosen: str | None,
-    ) -> None:
-        keep = self.cursor_row
+    def __init__(self, session: Session, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self.session = session
+        self._fitted_for = -1
+        self._shown_chosen: str | None = None
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if self.row_count:
+            key = self.coordinate_to_cell_key(new).row_key
+            self.session.phone_cursor = str(key.value) if key.value is not None else None
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_for:
+            self.show()
+
+    def show(self) -> None:
+        s = self.session
+        keep = s.phone_cursor if s.serial == self._shown_chosen else s.serial
+        self._shown_chosen = s.serial
+        width = self.size.width - 1  # room for the scroll bar a long list gets
+        self._fitted_for = self.size.width
+        cells = []
+        for info in s.devices:
+            c = s.caps.get(info.serial)
+            cells.append({
+                "mark": CHOSEN if info.serial == s.serial else " ",
+                "serial": info.serial,
+                "model": (c.model if c and c.model else None) or info.model or "—",
+                "android": f"{c.android_release} (SDK {c.sdk})" if c and c.android_release
+                else "—",
+                "root": root_text(c),
+                "ready": ready_text(info, c, s.caps_failed.get(info.serial)),
+            })
+
+        def widest(key: str) -> int:
+            return max([1, *(len(c[key]) for c in cells)])
+
+        columns = [
+            Column("mark", " ", 1),
+            Column("serial", "Serial", widest("serial"), minimum=12),
+            Column("model", "Model", widest("model"), minimum=8),
+            Column("android", "Android", widest("android"), optional=True),
+            Column("root", "Root", widest("root")),
+            Column("ready", "WireGuard", widest("ready"), minimum=10),
+        ]
+        widths = fit(columns, width)
         with self.app.batch_update():
-            self.clear()
-            for info in devices:
-                c = caps.get(info.serial)
-                model = (c.model if c and c.model else None) or info.model or "—"
-                android = f"{c.android_release} (SDK {c.sdk})" if c and c.android_release else "—"
-                root = (c.root_method or "none") if c else "—"
-                self.add_row(
-                    "▶" if info.serial == chosen else " ",
-                    info.serial, info.state, model, android, root,
-                    _ready(info, c, failed.get(info.serial)),
-                    key=info.serial,
-                )
-            if self.row_count:
-                self.move_cursor(row=min(keep, self.row_count - 1))
+            self.clear(columns=True)
+            for col in columns:
+                if col.key in widths:
+                    self.add_column(col.label, key=col.key, width=widths[col.key])
+            for cell in cells:
+                self.add_row(*[clip(v, widths[k]) for k, v in cell.items() if k in widths],
+                             key=cell["serial"])
+            if keep is not None and keep in self.rows:
+                self.move_cursor(row=self.get_row_index(keep))

@@ -6,18 +6,36 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from wgdroid.tui import fmt
+from wgdroid.tui.actions import Scope
+from wgdroid.tui.bindings import bindings
+from wgdroid.tui.columns import Column, clip, fit
+from wgdroid.tui.details import endpoint_summary
 
 if TYPE_CHECKING:
+    from textual import events
+
     from wgdroid.device.status import InterfaceStatus
     from wgdroid.tui.adapter import Snapshot
+    from wgdroid.tui.details import ConfigInfo
     from wgdroid.tui.state import Session
 
-ON = "[●] up"
-OFF = "[ ] down"
+ON = "● up"
+OFF = "○ down"
+STALE = "⚠"  # a stale handshake is marked by a sign, not only by colour
+WIDE = 100  # columns from which the handshake column says "ago" and "(stale)"
+
+# Moving in a list, as in less and vim (the arrows and page keys are DataTable's).
+LIST_KEYS: list[BindingType] = [
+    Binding("j", "cursor_down", "Down", show=False, tooltip="next row (or the down arrow)"),
+    Binding("k", "cursor_up", "Up", show=False, tooltip="previous row (or the up arrow)"),
+    Binding("home,g", "first", "First", show=False, tooltip="first row"),
+    Binding("end,G", "last", "Last", show=False, tooltip="last row"),
+]
 
 
 @dataclass(frozen=True)
@@ -32,9 +50,11 @@ class Row:
     listen_port: int | None
 
 
-def rows(snapshot: Snapshot) -> list[Row]:
+def rows(snapshot: Snapshot, configs: dict[str, ConfigInfo] | None = None) -> list[Row]:
     """Stored tunnels joined with the status of the up ones (a tunnel up but
-    not stored, e.g. started by hand, is listed too)."""
+    not stored, e.g. started by hand, is listed too). A down tunnel's endpoint
+    comes from its config once read."""
+    configs = configs or {}
     live: dict[str, InterfaceStatus] = {i.name: i for i in snapshot.status.interfaces}
     names = [t.name for t in snapshot.tunnels]
     names += sorted(n for n in live if n not in names)
@@ -42,14 +62,15 @@ def rows(snapshot: Snapshot) -> list[Row]:
     for name in names:
         iface = live.get(name)
         if iface is None:
-            out.append(Row(name, False, "—", "—", None, None, None, None))
+            info = configs.get(name)
+            endpoints = [p.endpoint for p in info.peers if p.endpoint] if info else []
+            out.append(Row(name, False, fmt.NONE, endpoint_summary(endpoints), None, None,
+                           None, None))
             continue
         ages = [p.handshake_age for p in iface.peers if p.handshake_age is not None]
-        endpoints = [p.endpoint for p in iface.peers if p.endpoint]
         out.append(Row(
             name, True, iface.backend,
-            endpoints[0] + (f" +{len(endpoints) - 1}" if len(endpoints) > 1 else "")
-            if endpoints else "—",
+            endpoint_summary([p.endpoint for p in iface.peers if p.endpoint]),
             min(ages) if ages else None,
             sum(p.rx_bytes for p in iface.peers),
             sum(p.tx_bytes for p in iface.peers),
@@ -58,37 +79,36 @@ def rows(snapshot: Snapshot) -> list[Row]:
     return out
 
 
-def handshake_cell(row: Row) -> Text:
+def handshake_text(row: Row, wide: bool) -> Text:
     if not row.up:
-        return Text("—")
+        return Text(fmt.NONE)
+    age = fmt.age(row.handshake_age) if wide else fmt.duration(row.handshake_age)
+    if row.handshake_age is None:
+        return Text("never")
     if fmt.is_stale(row.handshake_age):
-        # Marked in words too: colour alone must not carry state.
-        return Text(fmt.age(row.handshake_age) + " (stale)", style="bold reverse")
-    return Text(fmt.age(row.handshake_age))
+        marked = f"{age} (stale)" if wide else f"{STALE} {age}"
+        return Text(marked, style="bold reverse")
+    return Text(age)
 
 
 class TunnelTable(DataTable[object]):
     """The tunnels of the chosen phone. The cursor row is the session's selected
     tunnel, kept in step at once (not via a message), so a key pressed right
-    after moving acts on the row the user sees."""
+    after moving acts on the row the user sees. Columns are fitted to the
+    pane: optional ones go first, the endpoint is shortened, none is cut."""
+
+    BINDINGS = [*bindings(Scope.TUNNEL), *LIST_KEYS]
 
     def __init__(self, session: Session, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, cursor_type="row")
         self.session = session
         self._rebuilding = False
+        self._fitted_for = -1  # the width the columns were fitted to
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
         if not self._rebuilding:
             self.session.selected = self.selected()
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        for label, key in (
-            ("State", "state"), ("Name", "name"), ("Backend", "backend"),
-            ("Endpoint", "endpoint"), ("Handshake", "handshake"), ("RX", "rx"), ("TX", "tx"),
-        ):
-            self.add_column(label, key=key)
 
     def selected(self) -> str | None:
         if not self.row_count:
@@ -96,30 +116,65 @@ class TunnelTable(DataTable[object]):
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
         return str(key.value) if key.value is not None else None
 
-    def show(self, snapshot: Snapshot | None, pending: dict[str, str]) -> None:
-        """Rebuild the rows; the cursor stays on the selected tunnel (by name), or,
-        when that tunnel is gone, on the same row number."""
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_for:
+            self.show()
+
+    def show(self) -> None:
+        """Rebuild the rows from the session; the cursor stays on the selected
+        tunnel (by name), or, when that tunnel is gone, on the same row number."""
         index, selected = self.cursor_row, self.session.selected
         with self.app.batch_update():
             self._rebuilding = True
             try:
-                self._fill(snapshot, pending, selected, index)
+                self._fill(selected, index)
             finally:
                 self._rebuilding = False
         self.session.selected = self.selected()
 
-    def _fill(self, snapshot: Snapshot | None, pending: dict[str, str],
-              selected: str | None, index: int) -> None:
-        self.clear()
-        if snapshot is None:
-            return
-        for row in rows(snapshot):
-            state = pending.get(row.name) or (ON if row.up else OFF)
-            self.add_row(
-                state, row.name, row.backend, row.endpoint, handshake_cell(row),
-                fmt.size(row.rx) if row.up else "—", fmt.size(row.tx) if row.up else "—",
-                key=row.name,
-            )
+    def _fill(self, selected: str | None, index: int) -> None:
+        s = self.session
+        width = self.size.width - 1  # room for the scroll bar a long list gets
+        self._fitted_for = self.size.width
+        wide = width >= WIDE
+        shown = [r for r in rows(s.snapshot, s.configs) if s.shown(r.name)] if (
+            s.snapshot) else []
+        cells = []
+        for row in shown:
+            state = s.pending.get(row.name) or (ON if row.up else OFF)
+            cells.append({
+                "state": state, "name": row.name, "backend": row.backend,
+                "endpoint": row.endpoint, "handshake": handshake_text(row, wide),
+                "rx": fmt.size(row.rx) if row.up else fmt.NONE,
+                "tx": fmt.size(row.tx) if row.up else fmt.NONE,
+            })
+
+        def widest(key: str, floor: int) -> int:
+            return max([floor, *(len(str(c[key])) for c in cells)])
+
+        columns = [
+            Column("state", "State", widest("state", len(OFF))),
+            Column("name", "Name", widest("name", 4)),
+            Column("backend", "Backend", widest("backend", 6), optional=True),
+            Column("endpoint", "Endpoint", widest("endpoint", 8), minimum=8),
+            Column("handshake", "Handshake", widest("handshake", 5)),
+            Column("rx", "RX", widest("rx", 8)),
+            Column("tx", "TX", widest("tx", 8)),
+        ]
+        widths = fit(columns, width)
+        self.clear(columns=True)
+        for c in columns:
+            if c.key in widths:
+                self.add_column(c.label, key=c.key, width=widths[c.key])
+        for cell in cells:
+            self.add_row(*[clip(v, widths[k]) if isinstance(v, str) else v
+                           for k, v in cell.items() if k in widths], key=str(cell["name"]))
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
         elif self.row_count:

@@ -53,8 +53,7 @@ class Library:
         self.open.argtypes = [ctypes.c_char_p, c_u8p, c_u8p, c_u8p, ctypes.c_long, c_u8p, c_u8p]
         self.tun_write = lib.wg_tun_write
         self.tun_write.restype = ctypes.c_long
-        self.tun_write.argtypes = [ctypes.c_int, c_u8p, ctypes.POINTER(ctypes.c_uint32),
-                                   ctypes.POINTER(ctypes.c_uint32), ctypes.c_long]
+        self.tun_write.argtypes = [ctypes.c_int, c_u8p, c_u8p, c_u8p, ctypes.c_long]
 
 
 _loaded: Library | None = None

@@ -60,17 +60,21 @@ from wgdroid.userspace.core.peer import Peer
 from wgdroid.userspace.core.snapshot import DeviceSnapshot, PeerSnapshot
 from wgdroid.userspace.core.transport import (
     Cipher,
+    Opener,
     RecvJob,
+    Sealer,
     SendJob,
     open_,
     open_into,
     open_payload_into,
     open_raw,
+    opener,
     padded_length,
     seal,
     seal_into,
     seal_padded_into,
     seal_raw,
+    sealer,
 )
 
 __all__ = [
@@ -81,9 +85,11 @@ __all__ = [
     "DeviceSnapshot",
     "Endpoint",
     "HandshakeMessage",
+    "Opener",
     "Peer",
     "PeerSnapshot",
     "RecvJob",
+    "Sealer",
     "SendDatagram",
     "SendJob",
     "SendJobs",
@@ -91,9 +97,11 @@ __all__ = [
     "open_into",
     "open_payload_into",
     "open_raw",
+    "opener",
     "padded_length",
     "seal",
     "seal_into",
     "seal_padded_into",
     "seal_raw",
+    "sealer",
 ]

@@ -11,6 +11,7 @@ a job, safe in any thread. On receive,
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
@@ -125,43 +126,68 @@ class RecvJob:
         return f"RecvJob(counter={self.counter}, len={len(self.data)}, src={self.src!r})"
 
 
+Sealer = Callable[[int, int, "Bytes | bytearray", memoryview, int], int]
+Opener = Callable[[int, "Bytes", memoryview, int], "int | None"]
+
+
+def sealer(aead: ChaCha20Poly1305) -> Sealer:
+    """The one sealing primitive, bound to a key: seal(receiver_index, counter,
+    padded, out, offset) writes header ‖ AEAD(key, counter, padded plaintext) to
+    out[offset:] and returns its length. Resolved once per key, as the shell's
+    pure-Python kernels call it per segment."""
+    pack_header = _HEADER.pack_into
+    nonce = _NONCE.pack
+    into = getattr(aead, "encrypt_into", None)  # cryptography >= 44
+    encrypt = aead.encrypt
+
+    def seal(receiver_index: int, counter: int, padded: Bytes | bytearray, out: memoryview,
+             offset: int) -> int:
+        n = len(padded) + _PAD_SPAN
+        pack_header(out, offset, MSG_TRANSPORT, receiver_index, counter)
+        if into is not None:
+            into(nonce(0, counter), padded, None, out[offset + 16 : offset + n])
+        else:
+            out[offset + 16 : offset + n] = encrypt(nonce(0, counter), bytes(padded), None)
+        return n
+
+    return seal
+
+
+def opener(aead: ChaCha20Poly1305) -> Opener:
+    """The one opening primitive, bound to a key: open(counter, datagram, out,
+    offset) decrypts the payload into out[offset:]; the padded plaintext length,
+    or None if authentication fails."""
+    nonce = _NONCE.pack
+    into = getattr(aead, "decrypt_into", None)  # cryptography >= 44
+    decrypt = aead.decrypt
+
+    def open_(counter: int, datagram: Bytes, out: memoryview, offset: int) -> int | None:
+        n = len(datagram) - _PAD_SPAN
+        if n < 0:
+            return None
+        data = memoryview(datagram)[TRANSPORT_HEADER_LEN:]
+        try:
+            if into is not None:
+                into(nonce(0, counter), data, None, out[offset : offset + n])
+            else:
+                out[offset : offset + n] = decrypt(nonce(0, counter), bytes(data), None)
+        except InvalidTag:
+            return None
+        return n
+
+    return open_
+
+
 def seal_padded_into(aead: ChaCha20Poly1305, receiver_index: int, counter: int,
                      padded: Bytes | bytearray, out: memoryview | bytearray, offset: int) -> int:
-    """Write one transport datagram, header ‖ AEAD(key, counter, padded plaintext),
-    to out[offset:]; returns its length. The one sealing primitive (the shell's
-    pure-Python kernels use it too)."""
-    n = len(padded) + _PAD_SPAN
-    view = memoryview(out)
-    _HEADER.pack_into(view, offset, MSG_TRANSPORT, receiver_index, counter)
-    nonce = _NONCE.pack(0, counter)
-    dst = view[offset + _HEADER.size : offset + n]
-    into = getattr(aead, "encrypt_into", None)  # cryptography >= 44
-    if into is not None:
-        into(nonce, padded, None, dst)
-    else:
-        dst[:] = aead.encrypt(nonce, bytes(padded), None)
-    return n
+    """One datagram with `sealer` (for one-off callers)."""
+    return sealer(aead)(receiver_index, counter, padded, memoryview(out), offset)
 
 
 def open_payload_into(aead: ChaCha20Poly1305, counter: int, datagram: Bytes,
                       out: memoryview | bytearray, offset: int = 0) -> int | None:
-    """Decrypt a transport datagram's payload into out[offset:]; the padded
-    plaintext length, or None if authentication fails. The one opening primitive."""
-    n = len(datagram) - _PAD_SPAN
-    if n < 0:
-        return None
-    nonce = _NONCE.pack(0, counter)
-    data = memoryview(datagram)[TRANSPORT_HEADER_LEN:]
-    dst = memoryview(out)[offset : offset + n]
-    try:
-        into = getattr(aead, "decrypt_into", None)  # cryptography >= 44
-        if into is not None:
-            into(nonce, data, None, dst)
-        else:
-            dst[:] = aead.decrypt(nonce, bytes(data), None)
-    except InvalidTag:
-        return None
-    return n
+    """One datagram with `opener` (for one-off callers)."""
+    return opener(aead)(counter, datagram, memoryview(out), offset)
 
 
 def _pad(packet: Bytes, padded_len: int) -> bytes:
