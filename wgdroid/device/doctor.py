@@ -131,6 +131,11 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
     return caps
 
 
+def _tool_words(caps: Capabilities, wg_quick: str = "wg-quick") -> str:
+    """The tools a `--from DIR` install should bring for this phone's bring-up."""
+    return "wg" if caps.bring_up == "android" else f"wg and {wg_quick}"
+
+
 def _python_ok(caps: Capabilities) -> bool:
     """python3 with cryptography, 3.11 or newer: what the bundled backend needs."""
     found = re.search(r"(\d+)\.(\d+)", caps.versions.get("python3", ""))
@@ -164,7 +169,7 @@ def advise(caps: Capabilities) -> None:
                        "wg-quick)", ("tools", "install")))
         else:
             add(Advice(f"missing {missing}",
-                       f"`wgdroid tools install --from DIR` with wg and wg-quick {_FROM_DIR}",
+                       f"`wgdroid tools install --from DIR` with {_tool_words(caps)} {_FROM_DIR}",
                        ("tools", "install", "--from", "DIR")))
     if caps.backends:
         return
@@ -191,7 +196,8 @@ def advise(caps: Capabilities) -> None:
     elif _python_ok(caps) and not has_wg:
         add(Advice("no backend can run a tunnel: no WireGuard kernel module, no wireguard-go",
                    "`wgdroid tools install --from DIR --userspace` (wgdroid's own backend on "
-                   f"the phone's python3) with wg and the Linux wg-quick {_FROM_DIR}",
+                   f"the phone's python3) with {_tool_words(caps, 'the Linux wg-quick')} "
+                   f"{_FROM_DIR}",
                    ("tools", "install", "--from", "DIR", "--userspace")))
     else:
         why = ("python3 there lacks the cryptography package (`pip install cryptography`)"

@@ -322,6 +322,9 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     RecordKind("found", ("tool", "path", "source", "detail"),
                "tools status: one place a tool is (detail: version or variant)", rest=True),
     RecordKind("placed", ("tool", "path", "source"), "tools install: a tool put (or kept) there"),
+    RecordKind("skipped", ("tool", "interpreter"),
+               "tools install: a pushed wg-quick left out: its interpreter is not on this "
+               "phone, which does not need wg-quick (wgdroid brings tunnels up itself)"),
     RecordKind("sockdir", ("path",), "tools install: the userspace backend's socket directory"),
     RecordKind("removed", ("path",), "tools remove: a directory that went"),
     RecordKind("now", ("time",), "status: the phone's clock (unix seconds)"),

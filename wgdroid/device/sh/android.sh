@@ -20,6 +20,9 @@ netd_routing() {
 # an_ndc ARG...: `ndc ARG...` must answer 2xx (ndc itself exits 0 either way,
 # android.c's cndc reads the code); else `ndc` failure with netd's reply.
 an_ndc() {
+  # Each call is quick, but a tunnel may need thousands (a route per
+  # AllowedIPs entry): stop while there is budget left to undo them.
+  [ "$(remaining)" -gt 3 ] || fail timeout "ndc $*" "$BUDGET"
   step "ndc $*"
   _nd_reply=$(ndc "$@" 2>&1 </dev/null | head -n 1)
   case $_nd_reply in

@@ -121,6 +121,8 @@ tools_tidy() {
 
 # check_interpreter OFFSET: a pushed wg-quick that is a script must name an
 # interpreter the phone has (the Linux one needs bash; Android has none).
+# Where wgdroid brings tunnels up itself (netd), wg-quick is not needed: one
+# that cannot run is left out (false), with a `skipped` record.
 check_interpreter() {
   _ci_l=$(tail -c +$(($1 + 1)) "$PAYLOAD" | head -n 1)
   case $_ci_l in
@@ -129,8 +131,12 @@ check_interpreter() {
       # shellcheck disable=SC2086
       set -- ${_ci_l#??}
       set +f
-      [ -x "$1" ] || fail no-interpreter "$1" ;;
+      [ -x "$1" ] && return 0
+      netd_routing || fail no-interpreter "$1"
+      rec skipped wg-quick "$1"
+      return 1 ;;
   esac
+  return 0
 }
 
 # write_launcher PYTHON SOCKDIR: the userspace backend's launcher.
@@ -206,18 +212,20 @@ op_tools_install() {
     cat > "$PAYLOAD" || fail write "$PAYLOAD"
   fi
   _ti_pushed=' '
+  _ti_skip=' '
   for _ti_s in "$@"; do
     _ti_t=${_ti_s%%:*}
     _ti_pushed="$_ti_pushed$_ti_t "
     if [ "$_ti_t" = wg-quick ]; then
       _ti_r=${_ti_s#*:}
-      check_interpreter "${_ti_r%%:*}"
+      check_interpreter "${_ti_r%%:*}" || _ti_skip="$_ti_skip$_ti_t "
     fi
   done
   TARGET=$WGDROID_BIN
   [ "$_ti_magisk" = 1 ] && magisk_module
   for _ti_s in "$@"; do
     _ti_t=${_ti_s%%:*}
+    case $_ti_skip in *" $_ti_t "*) continue ;; esac
     _ti_r=${_ti_s#*:}
     _ti_o=${_ti_r%%:*}
     _ti_r=${_ti_r#*:}
@@ -236,9 +244,9 @@ op_tools_install() {
       fi
     done
   fi
-  if ! command -v wg >/dev/null 2>&1 || ! command -v wg-quick >/dev/null 2>&1; then
-    fail no-tools
-  fi
+  # wgdroid's Android bring-up needs wg only; the Linux wg-quick path both.
+  if ! command -v wg >/dev/null 2>&1; then fail no-tools; fi
+  if ! netd_routing && ! command -v wg-quick >/dev/null 2>&1; then fail no-tools; fi
   if [ "$_ti_us" != - ]; then
     _ti_o=${_ti_us%%:*}
     _ti_r=${_ti_us#*:}
