@@ -73,14 +73,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _xdist_group(item: pytest.Item) -> str | None:
     """Under xdist (scripts/test) the tests of one group run in one worker, one after
-    another. Sim tests share that worker's adb server and simulator daemon (session
-    fixtures); the VM tests its one qemu guest, booted once, in a worker of their own
-    beside the other sim tests (each worker has its own daemon); device tests share
+    another, on that worker's adb server and simulator daemon (session fixtures;
+    daemons pick free adbd ports, so the workers' daemons coexist). Sim tests make
+    two groups, tests/device's and the rest (a group per module measured slower: too
+    many phones at once on 2 cores); the VM tests one (one qemu guest, booted once);
+    the data plane's namespace tests, which need no phone, one. Device tests share
     one phone. Unit tests have no group: they spread over the workers."""
     if item.get_closest_marker("device"):
         return "device"
     if item.get_closest_marker("vm") or "vm_phone" in getattr(item, "fixturenames", ()):
         return "vm"
     if item.get_closest_marker("sim"):
-        return "sim"
+        area = Path(str(item.path)).parent.name
+        return {"userspace": "netns", "device": "sim-device"}.get(area, "sim")
     return None

@@ -16,3 +16,9 @@ def steady_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
         still: reactive[bool] = reactive(False, init=False)
         still.__set_name__(cls, "cursor_blink")
         monkeypatch.setattr(cls, "cursor_blink", still)
+
+
+@pytest.fixture(autouse=True)
+def own_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The folders the TUI remembers go to a test's own state dir, not the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -3,6 +3,7 @@ fixed sample data (no device; the device flows are in test_sim_flows.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import DataTable, Input
 from tui_sample import (
@@ -27,8 +29,9 @@ from tui_sample import (
 )
 
 from wgdroid.errors import RootError
-from wgdroid.tui import form
+from wgdroid.tui import form, paths
 from wgdroid.tui.actions import ACTIONS
+from wgdroid.tui.adapter import known_local_ports
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.commands import WgdroidCommands, entries, rank
 from wgdroid.tui.flows import Flows
@@ -226,22 +229,99 @@ async def test_detail_help_and_qr_screens() -> None:
         assert scan(qr.query_one(QrView).drawing) == config("home")
 
 
-@sync
-async def test_export_zip_of_all_tunnels(tmp_path: Path) -> None:
+async def _export_to(folder: Path, *, expected_start: str) -> str:
+    """Export with x into `folder`; what the notification said."""
     app = _app()
-    target = tmp_path / "all.zip"
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await fill(app, pilot)
         await pilot.press("x")
-        await until(pilot, "the prompt", lambda: isinstance(app.screen, PromptScreen)
-                    and app.screen.is_mounted)
-        app.screen.query_one("#answer", Input).value = str(target)
+        prompt = await shown(pilot, PromptScreen)
+        answer = prompt.query_one("#answer", Input)
+        # First the home folder (no ~/Downloads here), then the one used last time.
+        assert answer.value == expected_start
+        answer.value = str(folder)
         await pilot.press("enter")
-        await until(pilot, "the zip", target.exists)
+        await until(pilot, "the zip", lambda: notes.titled("Export"))
+    return notes.titled("Export")[0].message
+
+
+@sync
+async def test_export_asks_for_a_folder_and_remembers_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10: the export wrote into the current directory without saying where."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    out = tmp_path / "backups"
+    out.mkdir()
+    for round in range(2):
+        said = await _export_to(out, expected_start="~" if round == 0 else str(out))
+        zips = sorted(out.glob("wireguard-export-*.zip"))
+        assert len(zips) == round + 1
+        assert str(zips[-1]) in said  # it says where
+    target = zips[-1]
     assert target.stat().st_mode & 0o777 == 0o600
     with zipfile.ZipFile(target) as zf:
         assert sorted(zf.namelist()) == ["home.conf", "lab.conf", "office.conf"]
         assert zf.read("lab.conf").decode() == config("lab")
+
+
+@sync
+async def test_import_completes_paths_and_selects_what_came_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10: import paths were typed by hand with no completion."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "wg-new.conf").write_text(config("wg-new"))
+    (inbox / "wg-old.conf").write_text(config("wg-old"))
+    (inbox / "notes.txt").write_text("not a config")
+    adapter = SampleAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        await pilot.press("i")
+        prompt = await shown(pilot, PromptScreen)
+        answer = prompt.query_one("#answer", Input)
+        assert answer.value == "~/"
+        await pilot.press(*"in", "tab")
+        await until(pilot, "the folder completed", lambda: answer.value == "~/inbox/")
+        await pilot.press("tab")  # the common start of the two configs (notes.txt is not one)
+        await until(pilot, "the common start", lambda: answer.value == "~/inbox/wg-")
+        await pilot.press("n", "tab")
+        await until(pilot, "the file", lambda: answer.value == "~/inbox/wg-new.conf")
+        app.polling = True
+        await pilot.press("enter")
+        await until(pilot, "the import", lambda: ("push", "wg-new") in adapter.calls)
+        await until(pilot, "the new tunnel selected", lambda: app.session.selected == "wg-new"
+                    and "wg-new" in app.main_screen.query_one("#tunnels", DataTable).rows)
+        app.polling = False
+
+
+def test_path_completion_and_free_sim_ports(tmp_path: Path) -> None:
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "a.conf").write_text("")
+    (tmp_path / ".hidden.conf").write_text("")
+    assert paths.complete(f"{tmp_path}/a") == f"{tmp_path}/a-dir/"  # no common part: the first
+    assert paths.complete(f"{tmp_path}/a-") == f"{tmp_path}/a-dir/"
+    assert paths.complete(f"{tmp_path}/a", dirs_only=True) == f"{tmp_path}/a-dir/"
+    assert paths.complete(f"{tmp_path}/.h") == f"{tmp_path}/.hidden.conf"
+    assert paths.complete(f"{tmp_path}/zz") is None
+    assert known_local_ports(["127.0.0.1:15555", "emulator-5554", "localhost:15556",
+                              "10.0.0.2:5555", "R58M"]) == {15555, 15556}
+
+
+@sync
+async def test_a_screenshot_goes_to_the_export_folder_when_downloads_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10: Screenshot failed when ~/Downloads was missing."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        saved = app.deliver_screenshot()
+    assert saved is not None and os.path.dirname(saved) == str(tmp_path)
+    assert os.stat(saved).st_mode & 0o777 == 0o600  # it may show a QR code
 
 
 @sync

@@ -3,15 +3,18 @@ dismisses with the bytes; the sim tests push them to a phone)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from textual.widgets import Input, Static, TabbedContent, TextArea
-from tui_sample import PEER, Notes, SampleAdapter, config, sync, until
+from textual.widgets import Collapsible, Input, Static, TabbedContent, TextArea
+from tui_sample import PEER, PRIVATE, Notes, SampleAdapter, config, shown, sync, until
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.parser import parse
 from wgdroid.tui import allowedips
 from wgdroid.tui.app import WgdroidApp
+from wgdroid.tui.screens.dialogs import ConfirmScreen
 from wgdroid.tui.screens.editor import EditorScreen
 
 SIZE = (100, 40)
@@ -191,3 +194,101 @@ async def test_a_broken_config_opens_as_raw_text_with_line_errors() -> None:
         assert issues[0].startswith("old.conf:2: [Interface] PrivateKey:")
         assert issues[1] == "old.conf:3: [Interface] unknown key 'Bogus'"
         assert "nope" not in _text(editor, "#raw-issues")  # a key's value is never echoed
+
+
+@sync
+async def test_3_esc_asks_before_throwing_edits_away() -> None:
+    """#3: Esc in the editor threw edits away without asking (form and raw)."""
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        results = await _open(app, pilot, editor)
+        await _type(pilot, editor, "#if-mtu", "1380")
+        await pilot.press("escape")
+        dialog = await shown(pilot, ConfirmScreen)
+        assert str(dialog.query_one(".dialog-title").content) == "Discard changes?"
+        await pilot.press("enter")  # it starts on Cancel
+        await until(pilot, "back in the editor", lambda: app.screen is editor)
+        assert results == [] and editor.query_one("#if-mtu", Input).value == "1380"
+        await pilot.press("ctrl+t")
+        await until(pilot, "raw mode", lambda: editor.mode == "raw")
+        raw = editor.query_one("#raw", TextArea)
+
+        async def comment() -> None:
+            raw.text = "# a note\n" + raw.text
+
+        await rechecked(pilot, editor, comment)
+        await pilot.press("escape")
+        await shown(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await until(pilot, "closed without saving", lambda: results == [None])
+
+
+@sync
+async def test_3_esc_closes_at_once_when_nothing_changed() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        results = await _open(app, pilot, editor)
+        await pilot.press("ctrl+t")  # a look at the raw text changes nothing
+        await until(pilot, "raw mode", lambda: editor.mode == "raw")
+        await pilot.press("escape")
+        await until(pilot, "closed", lambda: results == [None])
+
+
+@sync
+async def test_3_keys_are_hidden_in_both_modes_until_revealed() -> None:
+    """#3: raw mode showed the private key in clear; after ctrl+t the text
+    needed two Tabs before typing reached it."""
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        psk = base64.b64encode(bytes(range(32))).decode()
+        text = config("home").replace("[Peer]\n", f"[Peer]\nPresharedKey = {psk}\n")
+        editor = EditorScreen("home", text)
+        results = await _open(app, pilot, editor)
+        private = editor.query_one("#if-private_key", Input)
+        assert private.password
+        await pilot.press("ctrl+t")
+        raw = editor.query_one("#raw", TextArea)
+        await until(pilot, "raw mode", lambda: editor.mode == "raw" and raw.has_focus)
+        assert PRIVATE not in raw.text and psk not in raw.text
+        assert "PrivateKey = «hidden key 1»" in raw.text
+        assert "PresharedKey = «hidden key 2»" in raw.text
+        await pilot.press("ctrl+r")
+        await until(pilot, "the keys shown", lambda: PRIVATE in raw.text)
+        await pilot.press("ctrl+r")
+        await until(pilot, "the keys hidden", lambda: PRIVATE not in raw.text)
+        await rechecked(pilot, editor, lambda: pilot.press("end", *" 1380"))  # typing lands
+        await pilot.press("ctrl+s")
+        await until(pilot, "the save", lambda: results)
+        _, data = results[0]
+        saved = data.decode()
+        assert f"PrivateKey = {PRIVATE}" in saved and f"PresharedKey = {psk}" in saved
+        assert "«hidden" not in saved
+
+
+@sync
+async def test_3_reveal_shows_the_form_keys_too() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        await _open(app, pilot, editor)
+        private = editor.query_one("#if-private_key", Input)
+        await pilot.press("ctrl+r")
+        await until(pilot, "the key shown", lambda: not private.password)
+        await pilot.press("ctrl+n")  # a new peer's preshared key follows the choice
+        await until(pilot, "the new peer", lambda: len(editor.query(".peer")) == 2)
+        assert not editor.query_one("#p1-preshared_key", Input).password
+
+
+@sync
+async def test_10_warnings_follow_the_phones_wg_quick() -> None:
+    """#10: the editor's Table / "Linux keys" warnings ignored the phone's wg-quick."""
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"), dialect=Dialect.LINUX)
+        await _open(app, pilot, editor)
+        await _type(pilot, editor, "#if-table", "off")
+        assert _text(editor, "#if-table-msg") == ""
+        assert not editor.query_one("#if-table").has_class("-warning")
+        assert "Linux" not in str(editor.query_one(Collapsible).title)

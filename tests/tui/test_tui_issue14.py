@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Input
-from tui_sample import SERIAL, SampleAdapter, capabilities, fill, shown, sync, until
+from textual.widgets import Input, Static
+from tui_sample import (
+    SERIAL,
+    SampleAdapter,
+    capabilities,
+    config,
+    fill,
+    qr_drawn,
+    scan,
+    shown,
+    sync,
+    until,
+)
 
 from wgdroid.device.connection import DeviceInfo
 from wgdroid.device.doctor import Capabilities
@@ -241,3 +252,21 @@ async def test_destructive_confirmations_start_on_cancel() -> None:
         await until(pilot, "its focus", lambda: dialog.focused is not None)
         assert dialog.focused is not None and dialog.focused.id == "yes"
         await pilot.press("escape")
+
+
+@sync
+async def test_8_the_qr_code_fits_the_terminal_or_says_to_enlarge_it() -> None:
+    """#8: the QR code was cut (unscannable) at 120x36."""
+    for size, style in (((120, 36), "half"), ((60, 40), "quarter"), ((130, 70), "large"),
+                        ((80, 24), None)):
+        app = _app()
+        async with app.run_test(size=size) as pilot:
+            await fill(app, pilot)
+            view = await qr_drawn(pilot)
+            hint = str(app.screen.query_one("#qr-hint", Static).content)
+            if style is None:
+                assert view.drawing is None and "too small" in hint and "31x33" in hint
+                continue
+            assert view.drawing is not None and view.drawing.style == style, size
+            assert _visible(app, view) and view.size.height == view.drawing.height
+            assert scan(view.drawing) == config("home")

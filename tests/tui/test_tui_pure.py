@@ -143,3 +143,22 @@ def test_tui_command_needs_a_terminal() -> None:
                           text=True, stdin=subprocess.DEVNULL, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[0] == "wgdroid: error: the TUI needs a terminal"
+
+
+def test_every_qr_drawing_scans_and_the_largest_that_fits_is_chosen() -> None:
+    from tui_sample import scan
+
+    from wgdroid.tui import qrfit
+
+    text = config("home")
+    options = qrfit.drawings(qrfit.ink_rows(text))
+    assert [d.style for d in options] == ["large", "half", "quarter"]
+    for drawing in options:
+        lines = drawing.text.splitlines()
+        assert len(lines) == drawing.height and {len(line) for line in lines} == {drawing.width}
+        assert scan(drawing) == text, drawing.style
+    large, half, quarter = options
+    assert qrfit.fitting(options, 10_000, 10_000) is large
+    assert qrfit.fitting(options, half.width, half.height) is half
+    assert qrfit.fitting(options, half.width - 1, half.height) is quarter
+    assert qrfit.fitting(options, quarter.width, quarter.height - 1) is None

@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import DataTable
 from tui_sample import Notes, shown, sync, until
 
+from wgdroid.tui.adapter import AdbAdapter
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.screens.dialogs import ConfirmScreen
 
@@ -39,8 +40,11 @@ async def _phone_shown(app: WgdroidApp, pilot: Any) -> str:
     await until(pilot, "its doctor", lambda: app.session.serial in app.session.caps, timeout=30)
     await until(pilot, "its tunnels", lambda: "demo" in app.session.tunnel_names(), timeout=30)
     devices = app.main_screen.query_one("#devices", DataTable)
-    assert app.session.serial is not None
-    assert str(devices.get_cell(app.session.serial, "model")) == "Pixel 8"
+    serial = app.session.serial
+    assert serial is not None
+    # The model comes from doctor; the list shows it at its next render.
+    await until(pilot, "the model listed", lambda: serial in devices.rows
+                and str(devices.get_cell(serial, "model")) == "Pixel 8")
     return app.session.serial
 
 
@@ -57,8 +61,17 @@ async def test_offers_a_simulated_phone_when_none_is_attached(no_phones: list[st
 
 
 @sync
-async def test_sim_flag_starts_one_directly(no_phones: list[str]) -> None:
-    app = WgdroidApp(start_sim=True)
+async def test_sim_flag_starts_one_directly(no_phones: list[str], sim_state: Any,
+                                            adb_server: Any) -> None:
+    adapter = AdbAdapter()
+    app = WgdroidApp(adapter, start_sim=True)
     async with app.run_test(size=(120, 36)) as pilot:
-        no_phones.append(await _phone_shown(app, pilot))
+        serial = await _phone_shown(app, pilot)
+        no_phones.append(serial)
         assert not any(isinstance(s, ConfirmScreen) for s in app.screen_stack)
+    # On exit the TUI names the phones it left running, and only those (#10: it
+    # named one already stopped from another shell).
+    assert adapter.running_sims() == [serial]
+    sim_state.stop([serial])
+    adb_server.adb("disconnect", serial)
+    assert adapter.running_sims() == []

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from tui_sample import SampleAdapter, capabilities, config, fill, until
+from tui_sample import SampleAdapter, capabilities, config, fill, qr_drawn, until
 
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.screens.doctor import DoctorScreen
@@ -75,5 +75,13 @@ def test_editor_screen_with_a_warning(snap_compare: Any, size: tuple[int, int]) 
         await app.push_screen(editor)
         # It validates after a short quiet time.
         await until(pilot, "the check", lambda: editor.checks and not editor.check_pending)
+
+    assert _shot(snap_compare, size, step)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_qr_code(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def step(app: WgdroidApp, pilot: Any) -> None:
+        await qr_drawn(pilot)
 
     assert _shot(snap_compare, size, step)

@@ -198,18 +198,43 @@ def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     return wrapper
 
 
-def scan(drawing: str) -> str:
-    """Read a half-block drawing back as an image and decode it with zxing."""
+_QUADRANTS = " ▘▝▀▖▌▞▛▗▚▐▜▄▙▟█"
+
+
+def _cells(style: str, ch: str) -> list[list[int]]:
+    """The modules one character draws, as rows of 1 (lit) and 0, for a style."""
+    if style == "half":
+        top, bottom = {"█": (1, 1), "▀": (1, 0), "▄": (0, 1), " ": (0, 0)}[ch]
+        return [[top], [bottom]]
+    bits = _QUADRANTS.index(ch)
+    return [[bits & 1, bits >> 1 & 1], [bits >> 2 & 1, bits >> 3 & 1]]
+
+
+def modules(drawing: str, style: str = "half") -> list[list[int]]:
+    """Read a terminal drawing back into module rows (1 = a lit, light module)."""
     lines = drawing.splitlines()
-    ink = {"█": (1, 1), "▀": (1, 0), "▄": (0, 1), " ": (0, 0)}
-    width, scale = len(lines[0]), 4
-    img = Image.new("L", (width * scale, len(lines) * 2 * scale))
-    for y, line in enumerate(lines):
-        for x, ch in enumerate(line):
-            for half, lit in enumerate(ink[ch]):
-                if lit:  # the blocks draw the light modules
-                    img.paste(255, (x * scale, (2 * y + half) * scale,
-                                    (x + 1) * scale, (2 * y + half + 1) * scale))
+    if style == "large":
+        return [[1 if line[x] == "█" else 0 for x in range(0, len(line), 2)] for line in lines]
+    rows: list[list[int]] = []
+    for line in lines:
+        cells = [_cells(style, ch) for ch in line]
+        rows += [[bit for cell in cells for bit in cell[half]] for half in range(2)]
+    return rows
+
+
+def scan(drawing: Any, style: str = "half") -> str:
+    """Decode a drawing (a Drawing or the text of one) with zxing, as a phone
+    would read the screen: each module a square (quadrant blocks are drawn
+    twice as tall as wide, as on a terminal)."""
+    if not isinstance(drawing, str):
+        drawing, style = drawing.text, drawing.style
+    rows = modules(drawing, style)
+    sx, sy = (2, 4) if style == "quarter" else (4, 4)
+    img = Image.new("L", (len(rows[0]) * sx, len(rows) * sy))
+    for y, row in enumerate(rows):
+        for x, lit in enumerate(row):
+            if lit:  # the blocks draw the light modules
+                img.paste(255, (x * sx, y * sy, (x + 1) * sx, (y + 1) * sy))
     framed = Image.new("L", (img.width + 40, img.height + 40), 255)
     framed.paste(img, (20, 20))
     buf = io.BytesIO()
@@ -237,3 +262,16 @@ async def shown(pilot: Any, cls: type[S], timeout: float = 30) -> S:  # noqa: AS
     screen = app.screen
     assert isinstance(screen, cls)
     return screen
+
+
+async def qr_drawn(pilot: Any) -> Any:
+    """Open the QR code of the selected tunnel (key v); its QrView once it has
+    chosen its drawing for the screen's size."""
+    from wgdroid.tui.screens.qr import QrScreen
+    from wgdroid.tui.widgets.qr_view import QrView
+
+    await pilot.press("v")
+    view = (await shown(pilot, QrScreen)).query_one(QrView)
+    await until(pilot, "the drawing chosen", lambda: view.drawing is None
+                or view.size.width == view.drawing.width)
+    return view

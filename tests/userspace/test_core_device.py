@@ -454,8 +454,10 @@ def test_ten_pings_byte_counters_match_the_kernel_selftest() -> None:
 
 def test_classify_run_matches_classify_per_datagram() -> None:
     """A UDP GRO read: transport messages of one keypair, one with a forged index,
-    a bad type and a handshake-sized message, every 176 bytes; the last shorter."""
-    from wgdroid.userspace.core import RecvJob, seal
+    one with a bad type, a damaged one, every 176 bytes, and last (shorter) an
+    initiation. The run holds what classify accepts one by one; the handshake
+    message comes after it."""
+    from wgdroid.userspace.core import HandshakeMessage, RecvJob, RecvRun, seal
 
     net, a, b = pair()
     handshake(net, a, b)
@@ -466,18 +468,51 @@ def test_classify_run_matches_classify_per_datagram() -> None:
     forged = bytearray(dgs[1])
     forged[4] ^= 0xFF
     step = 176
-    run = [dgs[0], bytes(forged), dgs[1], b"\x05" + dgs[2][1:], dgs[2], b"\x01\0\0\0" + bytes(144),
-           dgs[3][:60]]
+    init = b"\x01\0\0\0" + bytes(144)
+    run = [dgs[0], bytes(forged), dgs[1], b"\x05" + dgs[2][1:], dgs[2], dgs[3][:60], init]
     buf = b"".join(d.ljust(step, b"\0") for d in run[:-1]) + run[-1]
     now = net.clock.now
     got = b.device.classify_run(buf, 0, len(buf), step, a.addr, now)
     want = []
     for i in range(len(run)):
         item = b.device.classify(buf[i * step : min((i + 1) * step, len(buf))], a.addr, now)
-        if item is not None:
-            want.append((i * step, item))
-    assert [o for o, _ in got] == [o for o, _ in want] == [0, 2 * step, 4 * step, 6 * step]
-    for (_, g), (_, w) in zip(got, want, strict=True):
-        assert isinstance(g, RecvJob) and isinstance(w, RecvJob)
-        assert (g.keypair, g.counter, bytes(g.data), g.src) == (w.keypair, w.counter,
-                                                                bytes(w.data), w.src)
+        if isinstance(item, RecvJob):
+            want.append((item.keypair, item.counter, i * step))
+    assert [type(x) for x in got] == [RecvRun, HandshakeMessage]
+    flat = [(r.keypair, c, o) for r in got if isinstance(r, RecvRun)
+            for c, o in zip(r.counters, r.offs, strict=True)]
+    assert flat == want
+    assert [o for _, _, o in flat] == [0, 2 * step, 4 * step, 5 * step]
+    assert got[0].lens == [step] * 4  # type: ignore[union-attr]
+    assert got[1].data == init  # type: ignore[union-attr]
+
+
+def test_receive_finishes_a_run_in_order_dropping_replays_and_foreign_sources() -> None:
+    from wgdroid.userspace.core import RecvRun, open_raw, seal
+
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa, pb = peer_of(a, b), peer_of(b, a)
+    pkts = [ipv4_packet(A_IP, B_IP, bytes([i]) * 40) for i in range(3)]
+    pkts.append(ipv4_packet("192.168.241.99", B_IP, b"x" * 40))  # not A's allowed IP
+    acts = pa.prepare_send(pkts, net.clock.now)
+    dgs = [seal(j) for act in acts if isinstance(act, SendJobs) for j in act.jobs]
+    kp = pb.current or pb.next
+    assert kp is not None
+    # plaintexts laid out as the open kernel leaves them; message 1 arrives twice
+    order = [0, 1, 1, 2, 3]
+    buf = bytearray(2000)
+    run = RecvRun(kp, a.addr)
+    for slot, i in enumerate(order):
+        counter = int.from_bytes(dgs[i][8:16], "little")
+        pt = open_raw(kp.recv, counter, dgs[i])
+        assert pt is not None
+        buf[slot * 100 : slot * 100 + len(pt)] = pt
+        run.counters.append(counter)
+        run.offs.append(slot * 100)
+        run.lens.append(len(pt))
+    dropped = pb.rx_dropped
+    spans, _ = pb.receive(run, buf, run.lens, net.clock.now)
+    assert [bytes(buf[o : o + n]) for o, n in spans] == pkts[:3]
+    assert pb.rx_dropped == dropped + 2  # the replay and the foreign source
+    assert pb.endpoint == a.addr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from wgdroid.userspace.core.constants import COUNTER_WINDOW_SIZE, REJECT_AFTER_MESSAGES
 from wgdroid.userspace.core.replay import ReplayWindow
 
@@ -74,3 +77,26 @@ def test_far_jump_clears_the_ring() -> None:
     assert not w.validate(5)  # too old now
     assert w.validate(5 + 10 * 8192 - 100)
     assert not w.validate(5 + 10 * 8192 - 100)
+
+
+@given(st.lists(st.one_of(st.integers(0, 20000),
+                          st.tuples(st.integers(0, 20000), st.integers(1, 300))),
+                max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_validate_run_is_validate_in_order(steps: list[int | tuple[int, int]]) -> None:
+    """Runs (consecutive counters, as a GRO read brings them) and single counters in
+    any mix: validate_run answers as validate one by one, and leaves the same window."""
+    one, bulk = ReplayWindow(), ReplayWindow()
+    for s in steps:
+        run = list(range(s[0], s[0] + s[1])) if isinstance(s, tuple) else [s]
+        assert bulk.validate_run(run) == [one.validate(c) for c in run]
+        assert (bulk.counter, bulk.backtrack) == (one.counter, one.backtrack)
+
+
+def test_validate_run_longer_than_the_window() -> None:
+    one, bulk = ReplayWindow(), ReplayWindow()
+    run = list(range(5, 5 + 3 * COUNTER_WINDOW_SIZE))
+    assert bulk.validate_run(run) == [one.validate(c) for c in run] == [True] * len(run)
+    assert (bulk.counter, bulk.backtrack) == (one.counter, one.backtrack)
+    for c in (4, 5 + 2 * COUNTER_WINDOW_SIZE, run[-1], run[-1] + 1):
+        assert bulk.validate(c) == one.validate(c)

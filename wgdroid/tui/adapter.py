@@ -5,27 +5,23 @@ only. Nothing here decides device behaviour: it picks the device by serial and
 forwards to the device layer, whose errors (WgdroidError subclasses) pass
 through unchanged for the app's one error handler.
 
-The device modules cost ~28 ms to import (measured with textual already
-loaded), so they are imported here at the top; only the simulator's modules
-(~37-54 ms more, for the rare `S`) wait for their first use.
+The device layer costs ~85 ms to import (`python -X importtime`, device.tools
+alone ~40 ms), a fifth of the time to the first paint, so each method imports
+what it calls, in the worker that calls it; the simulator's modules (~40-55 ms
+more) wait for the rare `S`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from wgdroid.device import control, doctor, poll, store
-from wgdroid.device.connection import (
-    Device,
-    DeviceInfo,
-    ServerAddress,
-    list_devices,
-    server_address,
-)
+from wgdroid.errors import WgdroidError
 
 if TYPE_CHECKING:
+    from wgdroid.device.connection import Device, DeviceInfo, ServerAddress
     from wgdroid.device.doctor import Capabilities
     from wgdroid.device.status import DeviceStatus
     from wgdroid.device.store import StoredTunnel
@@ -70,52 +66,78 @@ class AdbAdapter:
     @property
     def address(self) -> ServerAddress:
         if self._address is None:
+            from wgdroid.device.connection import server_address
+
             self._address = server_address(self._host, self._port)
         return self._address
 
     def _device(self, serial: str) -> Device:
+        from wgdroid.device.connection import Device
+
         return Device(self.address, serial)
 
     def list_devices(self) -> list[DeviceInfo]:
+        from wgdroid.device.connection import list_devices
+
         return list_devices(self.address)
 
     def doctor(self, serial: str) -> Capabilities:
+        from wgdroid.device import doctor
+
         return doctor.gather(self._device(serial))
 
     def snapshot(self, serial: str) -> Snapshot:
+        from wgdroid.device import poll, store
+
         device = self._device(serial)
         tunnels = store.list_tunnels(device)
         status = poll.poll_status(device)
         return Snapshot(serial, tunnels, status, time.monotonic())
 
     def enable(self, serial: str, name: str) -> str | None:
+        from wgdroid.device import control
+
         return control.enable(self._device(serial), name).backend
 
     def disable(self, serial: str, name: str) -> None:
+        from wgdroid.device import control
+
         control.disable(self._device(serial), name)
 
     def pull(self, serial: str, name: str) -> bytes:
+        from wgdroid.device import store
+
         return store.pull(self._device(serial), name)
 
     def push(self, serial: str, name: str, data: bytes, *, restart: bool = False) -> None:
+        from wgdroid.device import control, store
+
         store.push(self._device(serial), data, name,
                    enable=control.Backend.AUTO if restart else None)
 
     def remove(self, serial: str, name: str) -> None:
+        from wgdroid.device import store
+
         store.remove(self._device(serial), name, force=True)
 
     def rename(self, serial: str, old: str, new: str) -> None:
+        from wgdroid.device import store
+
         store.rename(self._device(serial), old, new, force=True)
 
     def start_sim(self) -> str:
-        """Boot one simulated phone and `adb connect` it to our adb server."""
+        """Boot one simulated phone and `adb connect` it to our adb server, on
+        an adbd port no transport of that server already names (a stale
+        `127.0.0.1:15555` left offline would otherwise take the new phone's serial)."""
         from wgdroid.sim import hostadb
         from wgdroid.sim.client import SimClient
-        from wgdroid.sim.simulator import preflight
+        from wgdroid.sim.simulator import FIRST_PORT, port_free, preflight
 
         preflight()
+        taken = known_local_ports(d.serial for d in self.list_devices())
+        port = next(p for p in range(FIRST_PORT, 65536) if p not in taken and port_free(p))
         client = SimClient()
-        phone = client.start(1, "pixel")[0]
+        phone = client.start(1, "pixel", port=port)[0]
         try:
             hostadb.connect(phone["serial"], self.address.port)
         except Exception:
@@ -123,3 +145,28 @@ class AdbAdapter:
             raise
         self.started_sims.append(str(phone["serial"]))
         return str(phone["serial"])
+
+    def running_sims(self) -> list[str]:
+        """The simulated phones this session started that still run."""
+        if not self.started_sims:
+            return []
+        from wgdroid.sim.client import SimClient
+
+        client = SimClient()
+        try:
+            if not client.running():
+                return []
+            alive = {str(p["serial"]) for p in client.phones()}
+        except WgdroidError:
+            return list(self.started_sims)  # can't tell: say they may run
+        return [s for s in self.started_sims if s in alive]
+
+
+def known_local_ports(serials: Iterable[str]) -> set[int]:
+    """The ports of `adb connect`ed local transports among `serials`."""
+    ports = set()
+    for serial in serials:
+        host, _, port = serial.rpartition(":")
+        if host in ("127.0.0.1", "localhost") and port.isdigit():
+            ports.add(int(port))
+    return ports

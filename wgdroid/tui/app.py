@@ -17,10 +17,12 @@ code support (~95 ms) are imported only when first used, in workers or dialogs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -29,6 +31,8 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from wgdroid.errors import WgdroidError
+from wgdroid.tui import paths
 from wgdroid.tui._start_time import START  # first: startup is measured from here
 from wgdroid.tui.actions import BY_ID, Scope
 from wgdroid.tui.adapter import AdbAdapter, DeviceAPI, Snapshot
@@ -42,25 +46,20 @@ from wgdroid.tui.messages import (
     ConfigRead,
     DevicesListed,
     DoctorDone,
+    OpProgress,
     SessionChanged,
     SnapshotPolled,
 )
+from wgdroid.tui.ops import WAIT_FOR_GRANT, Op
 from wgdroid.tui.screens.main import MainScreen, PhoneChosen, TunnelSelected
 from wgdroid.tui.state import Session
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import DeviceInfo
+    from wgdroid.device.progress import Event
 
 STATUS_INTERVAL = 1.0  # the official app polls its detail view every second
 DEVICES_INTERVAL = 2.0
-
-
-@dataclass
-class _Op:
-    label: str
-    tunnel: str | None
-    done: Callable[[Any], None] | None
-    started: float
 
 
 class WgdroidApp(App[int]):
@@ -89,7 +88,8 @@ class WgdroidApp(App[int]):
         self._offer_sim = offer_sim
         self._offered = False
         self._poll_errors: dict[str, str] = {}
-        self._ops: dict[Worker[Any], _Op] = {}
+        self._ops: dict[Worker[Any], Op] = {}
+        self._op_ids = itertools.count(1)
         self._status_timer: Timer | None = None
         self._status_busy = False
         self._refresh_soon = False
@@ -147,16 +147,90 @@ class WgdroidApp(App[int]):
         pending: str | None = None,
     ) -> Worker[Any]:
         """Run blocking device I/O in a thread worker; `done(result)` runs on
-        the UI thread after success; failures go to the one error handler."""
+        the UI thread after success; failures go to the one error handler.
+        What it waits for (su, the phone script's steps) arrives as OpProgress;
+        `cancel_op` stops it."""
+        from wgdroid.device import progress
+
+        op_id = next(self._op_ids)
+        cancel = threading.Event()
+
+        def report(event: Event) -> None:  # called from the device layer's threads
+            self.post_message(OpProgress(op_id, event.kind, event.detail))
+
+        def watched() -> Any:
+            with progress.observe(report, cancel):
+                return fn()
+
         if tunnel and pending:
             self.session.pending[tunnel] = pending
             self.changed()
         self.log_activity(f"{label} …")
         worker: Worker[Any] = self.run_worker(
-            fn, name=label, group="op", thread=True, exit_on_error=False, description=label
-        )
-        self._ops[worker] = _Op(label, tunnel, done, time.monotonic())
+            watched, name=label, group="op", thread=True, exit_on_error=False,
+            description=label)
+        self._ops[worker] = Op(op_id, label, tunnel, done, cancel, pending)
+        self.refresh_bindings()  # Cancel shows while something runs
         return worker
+
+    def _op(self, op_id: int) -> Op | None:
+        return next((op for op in self._ops.values() if op.id == op_id), None)
+
+    def on_op_progress(self, message: OpProgress) -> None:
+        op = self._op(message.op)
+        if op is None:
+            return
+        line = op.progressed(message.kind, message.detail)
+        if line:
+            self.log_activity(line)
+        if message.kind == "su-waiting":  # a prompt is probably on the phone
+            self.notify(f"{op.label}: {WAIT_FOR_GRANT} (ctrl+x cancels)", title="su asks",
+                        severity="warning", timeout=10)
+        self._show_op(op)
+
+    def _show_op(self, op: Op) -> None:
+        if op.tunnel is None:
+            return
+        if op.row_label:
+            self.session.pending[op.tunnel] = op.row_label
+        if op.waiting:
+            self.session.waiting[op.tunnel] = op.waiting
+        else:
+            self.session.waiting.pop(op.tunnel, None)
+        self.changed()
+
+    def cancel_op(self) -> None:
+        """Stop the operation on the selected tunnel, else the latest one."""
+        running = [op for op in self._ops.values() if not op.cancelled]
+        if not running:
+            self.notify("nothing is running", severity="warning")
+            return
+        mine = [op for op in running if op.tunnel == self.session.selected]
+        op = (mine or running)[-1]
+        self.log_activity(f"{op.label}: cancelling")
+        op.cancel.set()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: into the export folder (Textual's default,
+        ~/Downloads, may not exist), 0600, as the screen may show a QR code
+        (a private key)."""
+        from wgdroid.fileio import write_private
+
+        folder = Path(path).expanduser() if path else paths.folder("export_folder")
+        name = filename or time.strftime("wgdroid-%Y%m%d-%H%M%S.svg")
+        try:
+            saved = write_private(folder / name, self.export_screenshot(), overwrite=False)
+        except WgdroidError as exc:
+            self.notify(exc.message, title="Screenshot not saved", severity="error")
+            return None
+        self.notify(str(saved), title="Screenshot saved")
+        return str(saved)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "do" and parameters == ("app.cancel",):
+            return any(not op.cancelled for op in self._ops.values())
+        return True
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -196,7 +270,10 @@ class WgdroidApp(App[int]):
             self._arm_status(0.0 if self._refresh_soon else STATUS_INTERVAL)
         elif worker in self._ops:
             op = self._ops.pop(worker)
+            self.refresh_bindings()
             self._epoch += 1
+            if op.tunnel:
+                self.session.waiting.pop(op.tunnel, None)
             if op.tunnel and self.polling:
                 self.session.pending[op.tunnel] = "… checking"
                 self._settling.add(op.tunnel)
@@ -207,6 +284,10 @@ class WgdroidApp(App[int]):
                 self.log_activity(f"{op.label}: done ({took:.1f} s)")
                 if op.done is not None:
                     op.done(worker.result)
+            elif op.cancelled:
+                self.log_activity(f"{op.label}: cancelled after {took:.1f} s")
+                self.notify("wgdroid stopped waiting; what the phone already did stays done, "
+                            "the list shows what holds", title=f"{op.label}: cancelled")
             elif error is not None:
                 shown = describe(error, op.label)
                 self.notify(shown.message, title=shown.title, severity=shown.severity,
@@ -391,8 +472,9 @@ def run(argv: Sequence[str] = ()) -> int:
     adapter = AdbAdapter(args.adb_host, args.adb_port)
     app = WgdroidApp(adapter, serial=args.serial, start_sim=args.sim)
     result = app.run()
-    # Left running on purpose: its tunnels stay usable from the CLI.
-    for serial in adapter.started_sims:
+    # Left running on purpose: its tunnels stay usable from the CLI (said only
+    # of those still running: one may have been stopped from another shell).
+    for serial in adapter.running_sims():
         sys.stderr.write(f"wgdroid: note: simulated phone {serial} is still running "
                          f"(stop it with `wgdroid sim stop {serial}`)\n")
     return int(result or 0)

@@ -6,11 +6,12 @@ adapter, and read what is known from `app.session`."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wgdroid.errors import WgdroidError
-from wgdroid.tui import clash
+from wgdroid.tui import clash, paths
 from wgdroid.tui.errors_view import describe
 
 if TYPE_CHECKING:
@@ -96,7 +97,8 @@ class Flows:
 
         if self._phone() is None:
             return
-        self.app.push_screen(EditorScreen(None, taken=frozenset(self.session.tunnel_names())),
+        self.app.push_screen(EditorScreen(None, taken=frozenset(self.session.tunnel_names()),
+                                          dialect=self.session.dialect()),
                              lambda result: self._save(result, restart=False))
 
     def edit(self, name: str | None = None) -> None:
@@ -109,7 +111,7 @@ class Flows:
 
         def opened(data: bytes) -> None:
             text = data.decode("utf-8", errors="replace")
-            self.app.push_screen(EditorScreen(name, text),
+            self.app.push_screen(EditorScreen(name, text, dialect=self.session.dialect()),
                                  lambda result: self._save(result, restart=was_up))
 
         adapter = self.app.adapter
@@ -125,7 +127,7 @@ class Flows:
 
         def saved(_: None) -> None:
             self.session.forget_config(name)
-            self.session.selected = name
+            self.session.expected = name
             self.app.notify(f"{name} saved", title="Tunnel")
 
         self.app.run_op(what, lambda: adapter.push(serial, name, data, restart=restart),
@@ -176,11 +178,10 @@ class Flows:
 
             def done(_: None) -> None:
                 self.session.forget_config(name, new)
-                if self.session.selected == name:
-                    self.session.selected = new  # the cursor follows the tunnel
                 self.app.notify(f"{name} is now {new}", title="Tunnel")
 
-            self.session.renames[name] = new  # a poll may list the new name before `done`
+            if self.session.selected == name:
+                self.session.expected = new  # the cursor follows the tunnel
             self.app.run_op(f"rename {name} to {new}", lambda: adapter.rename(serial, name, new),
                             done, tunnel=name, pending="… renaming")
 
@@ -262,15 +263,18 @@ class Flows:
         serial = self._phone()
         if serial is None:
             return
-        from wgdroid.tui.screens.dialogs import PromptScreen
+        from wgdroid.tui.screens.dialogs import PathSuggester, PromptScreen
 
         def chosen(path: str | None) -> None:
             if path:
+                paths.remember("import_folder", str(Path(path).expanduser().parent))
                 self.import_path(path)
 
+        start = paths.shown(paths.folder("import_folder")).rstrip("/") + "/"
         self.app.push_screen(PromptScreen(
-            "Import", "A .conf file, a .zip of them, or a QR code image:",
-            placeholder="~/Downloads/wg0.conf", check=_exists), chosen)
+            "Import", "A .conf file, a .zip of them, or a QR code image (Tab completes):",
+            value=start, placeholder="~/Downloads/wg0.conf", check=_exists,
+            suggester=PathSuggester()), chosen)
 
     def import_path(self, path: str) -> None:
         serial = self.session.serial
@@ -299,7 +303,7 @@ class Flows:
             summary, notes, imported = result
             if imported:
                 self.session.forget_config(*imported)
-                self.session.selected = imported[0]  # the cursor goes to what came in
+                self.session.expected = imported[0]  # the cursor goes to what came in
             for note in notes:
                 self.app.log_activity(f"import: {note}")
             self.app.notify(summary + ("\n" + "\n".join(notes[:5]) if notes else ""),
@@ -312,33 +316,39 @@ class Flows:
         serial = self._phone()
         if serial is None:
             return
-        from wgdroid.tui.screens.dialogs import PromptScreen
 
         snapshot = self.session.snapshot
         names = [t.name for t in snapshot.tunnels] if snapshot else []
         if not names:
             self.app.notify("no tunnels to export", severity="warning")
             return
+        from wgdroid.tui.screens.dialogs import PathSuggester, PromptScreen
+
         adapter = self.app.adapter
 
-        def chosen(path: str | None) -> None:
-            if not path:
+        def chosen(where: str | None) -> None:
+            if not where:
                 return
+            folder = Path(where).expanduser()
+            paths.remember("export_folder", str(folder))
+            target = folder / time.strftime("wireguard-export-%Y%m%d-%H%M%S.zip")
 
             def work() -> str:
                 from wgdroid.config.archive import Tunnel, export_zip
                 from wgdroid.fileio import write_private
 
                 tunnels = [Tunnel(n, adapter.pull(serial, n).decode("utf-8")) for n in names]
-                return str(write_private(Path(path).expanduser(), export_zip(tunnels),
-                                         overwrite=False))
+                return str(write_private(target, export_zip(tunnels), overwrite=False))
 
             self.app.run_op(f"export {len(names)} tunnels", work,
                             lambda out: self.app.notify(
                                 f"{len(names)} tunnels saved to {out} (0600)", title="Export"))
 
-        self.app.push_screen(PromptScreen("Export all tunnels", "Zip file to write:",
-                                          value="wireguard-export.zip"), chosen)
+        self.app.push_screen(PromptScreen(
+            "Export all tunnels",
+            f"Folder for the zip of {len(names)} tunnels (it holds their private keys; "
+            "Tab completes):", value=paths.shown(paths.folder("export_folder")),
+            check=_folder, suggester=PathSuggester(dirs_only=True)), chosen)
 
     # -- phones ----------------------------------------------------------------
 
@@ -391,6 +401,9 @@ class Flows:
 
         self.app.run_op("start a simulated phone", self.app.adapter.start_sim, started)
 
+    def cancel(self) -> None:
+        self.app.cancel_op()
+
     def refresh(self) -> None:
         self.app.refresh_all()
 
@@ -405,3 +418,7 @@ class Flows:
 
 def _exists(path: str) -> str | None:
     return None if Path(path).expanduser().is_file() else "no such file"
+
+
+def _folder(path: str) -> str | None:
+    return None if Path(path).expanduser().is_dir() else "no such folder"

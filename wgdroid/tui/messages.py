@@ -57,6 +57,15 @@ class ConfigRead(Message):
     info: ConfigInfo
 
 
+@dataclass
+class OpProgress(Message):
+    """What a running operation waits for now (wgdroid.device.progress)."""
+
+    op: int
+    kind: str  # su-waiting | su-granted | step
+    detail: str
+
+
 # -- from the App to the screens -----------------------------------------------------
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from wgdroid.config.dialect import Dialect
-from wgdroid.device.status import with_rates
 from wgdroid.tui.details import ConfigInfo, stamp_of
 
 if TYPE_CHECKING:
@@ -41,10 +40,14 @@ class Session:
     snapshot: Snapshot | None = None
     rate_history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)  # tunnel -> "… going up"
+    # What a tunnel's running operation waits for, in words (the details pane).
+    waiting: dict[str, str] = field(default_factory=dict)
     selected: str | None = None  # the selected tunnel, by name
     phone_cursor: str | None = None  # the phone under the cursor of the phone list
     filter: str = ""  # only tunnels whose name holds this (case-insensitive)
-    renames: dict[str, str] = field(default_factory=dict)  # old -> new, while under way
+    # A tunnel to select as soon as the list shows it (renamed, imported, saved:
+    # a poll may list it before or after the operation's end is seen).
+    expected: str | None = None
     # The stored configs read so far, without secrets (for the detail pane, the
     # list's endpoints and the port-clash check before bringing one up).
     configs: dict[str, ConfigInfo] = field(default_factory=dict)
@@ -97,7 +100,8 @@ class Session:
         self.snapshot = None
         self.rate_history.clear()
         self.pending.clear()
-        self.selected = None
+        self.waiting.clear()
+        self.selected = self.expected = None
         self.configs.clear()
         return True
 
@@ -119,15 +123,13 @@ class Session:
         a phone no longer chosen."""
         if snap.serial != self.serial:
             return False
+        from wgdroid.device.status import with_rates  # loaded by the poll already
+
         prev = self.snapshot
         if prev is not None and prev.serial == snap.serial:
             snap = replace(snap, status=with_rates(prev.status, snap.status,
                                                    snap.elapsed - prev.elapsed))
         self.snapshot = snap
-        names = {t.name for t in snap.tunnels} | {i.name for i in snap.status.interfaces}
-        if self.selected in self.renames and self.selected not in names:
-            self.selected = self.renames[self.selected]  # the selection follows the tunnel
-        self.renames = {old: new for old, new in self.renames.items() if old in names}
         live = set()
         for iface in snap.status.interfaces:
             live.add(iface.name)

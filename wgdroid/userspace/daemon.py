@@ -18,7 +18,7 @@ from wgdroid.userspace.core import (
     Device,
     HandshakeMessage,
     Peer,
-    RecvJob,
+    RecvRun,
     SendDatagram,
     SendJobs,
 )
@@ -210,7 +210,10 @@ class Daemon:
         mem = pipe.memory
         dev = self.device
         now = self.now()
-        groups: dict[tuple[Peer, int], tuple[list[RecvJob], list[int]]] = {}
+        # A peer's run continues its previous one (same keypair, source and buffer)
+        # across reads: one unit; anything else starts the next unit, in order.
+        units: list[tuple[RecvRun, int]] = []
+        last: dict[Peer, tuple[RecvRun, int]] = {}
         held: list[int] = []  # one reference per read, until its units are submitted
         for _ in range(UDP_BURST):
             where = arena.space()
@@ -229,30 +232,35 @@ class Daemon:
             held.append(arena.commit(n))
             self.stats.udp_reads += 1
             self.stats.udp_datagrams += -(-n // seg)
-            for off, item in dev.classify_run(view, pos, pos + n, seg, src, now):
+            for item in dev.classify_run(view, pos, pos + n, seg, src, now):
                 if isinstance(item, HandshakeMessage):
                     if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
                         self.stats.handshakes_dropped += 1
                     else:
                         self._hsq.append(item)
                     continue
-                key = (item.keypair.peer, buf)
-                g = groups.get(key)
-                if g is None:
-                    groups[key] = ([item], [off])
+                peer = item.keypair.peer
+                prev = last.get(peer)
+                if (prev is not None and prev[1] == buf and prev[0].keypair is item.keypair
+                        and prev[0].src == src):
+                    run = prev[0]
+                    run.counters += item.counters
+                    run.offs += item.offs
+                    run.lens += item.lens
                 else:
-                    g[0].append(item)
-                    g[1].append(off)
-        for (peer, buf), (jobs, offs) in groups.items():
-            pipe.submit_rx(peer, jobs, buf, offs)
+                    last[peer] = (item, buf)
+                    units.append((item, buf))
+        for run, buf in units:
+            pipe.submit_rx(run, buf)
         for buf in held:
             arena.unref(buf)
         pipe.process_completions()
 
     def _on_rx_done(self, unit: RxUnit, out: memoryview) -> None:
         work = unit.work
-        spans, actions = unit.peer.on_received(unit.jobs, out, work.offs, work.results,
-                                               self.now())
+        run = unit.run
+        assert run is not None  # released only after this callback
+        spans, actions = unit.peer.receive(run, out, work.results, self.now())
         if spans:
             lib = self._lib
             self.tun.write_spans(out, spans, lib, self.pipeline.memory.address(work.out)
@@ -296,7 +304,8 @@ class Daemon:
             return 0.0
         if deadline is None:
             return 1.0
-        return min(1.0, max(0.0005, (deadline - self.now()) / self.scale))
+        wait = (deadline - now) / self.scale
+        return 1.0 if wait > 1.0 else 0.0005 if wait < 0.0005 else wait
 
     def _on_link(self) -> None:
         for ev in self.links.read():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal, Union
 
 from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
-from wgdroid.userspace.core import Peer, RecvJob, SendJob, padded_length
+from wgdroid.userspace.core import Peer, RecvRun, SendJob, padded_length
 from wgdroid.userspace.kernels import (
     OVERHEAD,
     Item,
@@ -42,9 +42,12 @@ from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool, Worke
 PoolKind = Literal["inline", "threads", "processes"]
 
 IN_SIZE = 192 << 10  # a TUN read / UDP GRO batch is <= 64 KiB: several fit
-OUT_SIZE = 96 << 10  # one unit's datagrams: a 64 KiB super-packet sealed, with headroom
+OUT_SIZE = 192 << 10  # one unit's datagrams: two 64 KiB super-packets sealed, with headroom
 READ_NEED = 65536 + 16  # what one read may need (virtio header + 64 KiB)
-MAX_UNIT_SEGMENTS = 64  # per unit (also the UDP GSO limit per send)
+# Per unit: the reads of one wake-up for one peer, up to two super-packets. Bigger
+# units spend less of the event loop per byte (what lets worker threads scale:
+# docs/dataplane.md); sends still go out in UDP GSO runs of at most 64.
+MAX_UNIT_SEGMENTS = 128
 
 
 def memory_specs(in_flight: int) -> list[PoolSpec]:
@@ -74,14 +77,14 @@ class TxUnit:
 
 
 class RxUnit:
-    """One peer's received transport messages; `work.results[i]` is the plaintext
-    length of jobs[i] (at the same offset of the out buffer), or -1."""
+    """One peer's run of received transport messages; `work.results[i]` is the
+    plaintext length of message i (at the same offset of the out buffer), or -1."""
 
-    __slots__ = ("jobs", "nbytes", "peer", "state", "work")
+    __slots__ = ("nbytes", "peer", "run", "state", "work")
 
-    def __init__(self, peer: Peer, jobs: list[RecvJob], work: OpenWork) -> None:
-        self.peer = peer
-        self.jobs = jobs
+    def __init__(self, run: RecvRun, work: OpenWork) -> None:
+        self.peer = run.keypair.peer
+        self.run: RecvRun | None = run  # None once released
         self.work = work
         self.nbytes = sum(work.lens)
         self.state = State.NEW
@@ -210,13 +213,19 @@ class Pipeline:
                   items: list[Item]) -> None:
         """Seal `items` (in tx_in buffers; counters from `counter` on, one per
         segment, as reserved) in units that fit an output buffer, in order."""
+        arena = self.tx_arena
+        if len(items) == 1 and not items[0].gso_type:  # a lone packet (a ping, an ACK)
+            item = items[0]
+            arena.ref(item.buf)
+            self._push_tx(peer, SealWork(key, receiver, counter, mtu, items, -1), [item.buf],
+                          max_output(item, 0, mtu), item.length > 0)
+            return
         work_items: list[Item] = []
         bufs: list[int] = []
         out_bytes = 0
         segs = 0
         data = False
         first = counter
-        arena = self.tx_arena
         for item in items:
             if item.gso_type:
                 view = self.memory.view(item.buf)[item.off : item.off + item.length]
@@ -344,12 +353,13 @@ class Pipeline:
 
     # --- RX ---
 
-    def submit_rx(self, peer: Peer, jobs: list[RecvJob], buf: int, offs: list[int]) -> None:
-        """Open `jobs` (messages of rx_in buffer `buf` at `offs`) as one unit."""
-        work = OpenWork(buf, buf + self._rx_pair, [j.cipher.key for j in jobs], offs,
-                        [len(j.data) for j in jobs])
+    def submit_rx(self, run: RecvRun, buf: int) -> None:
+        """Open `run` (messages of rx_in buffer `buf`) as one unit."""
+        work = OpenWork(buf, buf + self._rx_pair, [run.cipher.key] * len(run), run.offs,
+                        run.lens)
         self.rx_arena.ref(buf)
-        self._enqueue(RxUnit(peer, jobs, work), self._queues_of(peer).rx)
+        unit = RxUnit(run, work)
+        self._enqueue(unit, self._queues_of(unit.peer).rx)
 
     # --- completion ---
 
@@ -395,10 +405,9 @@ class Pipeline:
             for b in unit.bufs:
                 self.tx_arena.unref(b)
             unit.bufs = []
-        else:
-            if unit.jobs:
-                self.rx_arena.unref(unit.work.inp)
-                unit.jobs = []
+        elif unit.run is not None:
+            self.rx_arena.unref(unit.work.inp)
+            unit.run = None
 
     def close(self) -> None:
         self.forget_all()

@@ -22,6 +22,7 @@ SOL_UDP = 17
 UDP_SEGMENT = 103
 UDP_GRO = 104
 GRO_ANCILLARY = socket.CMSG_SPACE(4)
+MSG_TRUNC = int(socket.MSG_TRUNC)  # a plain int: the enum's & costs more than the read
 GSO_MAX_SEGMENTS = 64
 GSO_MAX_BYTES = 65507 - 40  # conservative for IPv6 too
 
@@ -177,7 +178,7 @@ def recv_batch(s: socket.socket, buf: memoryview) -> tuple[int, int, Endpoint]:
     for level, kind, data in anc:
         if level == SOL_UDP and kind == UDP_GRO and len(data) >= 4:
             seg = int.from_bytes(data[:4], sys.byteorder) or n
-    if flags & socket.MSG_TRUNC:
+    if flags & MSG_TRUNC:
         return 0, 0, (addr[0], addr[1])
     return n, seg, (addr[0], addr[1])
 

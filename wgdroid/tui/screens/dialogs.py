@@ -9,7 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
+
+from wgdroid.tui.paths import complete
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -49,23 +52,53 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PromptScreen(ModalScreen[str | None]):
-    """One line of input; `check` returns an error message or None."""
+class PathSuggester(Suggester):
+    """Completes local paths as a shell does (tui.paths.complete)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+    def __init__(self, *, dirs_only: bool = False) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.dirs_only = dirs_only
+
+    def suggest(self, value: str) -> str | None:
+        return complete(value, dirs_only=self.dirs_only)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return self.suggest(value)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of input; `check` returns an error message or None. With a
+    suggester, Tab (or right arrow at the end) takes the suggestion."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
+        Binding("tab", "complete", "Complete", show=False),
+    ]
 
     def __init__(self, title: str, prompt: str, *, value: str = "",
                  check: Callable[[str], str | None] | None = None,
-                 placeholder: str = "") -> None:
+                 placeholder: str = "", suggester: PathSuggester | None = None) -> None:
         super().__init__(classes="dialog")
         self._title, self._prompt, self._value = title, prompt, value
-        self._check, self._placeholder = check, placeholder
+        self._check, self._placeholder, self._suggester = check, placeholder, suggester
+
+    def action_complete(self) -> None:
+        box = self.query_one("#answer", Input)
+        # Completed here and now: the grey suggestion arrives a moment after typing.
+        done = self._suggester.suggest(box.value) if self._suggester and box.has_focus else None
+        if done is None:
+            self.focus_next()
+            return
+        box.value = done
+        box.action_end()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Label(self._title, classes="dialog-title")
             yield Label(self._prompt)
-            yield Input(self._value, placeholder=self._placeholder, id="answer")
+            # A name is replaced as a whole; a path is added to.
+            yield Input(self._value, placeholder=self._placeholder, id="answer",
+                        suggester=self._suggester, select_on_focus=self._suggester is None)
             yield Static("", id="answer-error", classes="field-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK", id="ok", variant="primary")

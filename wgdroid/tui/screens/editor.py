@@ -30,8 +30,10 @@ from textual.widgets import (
     TextArea,
 )
 
+from wgdroid.config.dialect import Dialect
 from wgdroid.tui import allowedips, form
 from wgdroid.tui.form import INTERFACE_FIELDS, PEER_FIELDS, FieldSpec, FormState, field_id
+from wgdroid.tui.mask import hide, reveal
 
 if TYPE_CHECKING:
     from wgdroid.config.models import TunnelConfig
@@ -50,14 +52,15 @@ def name_problem(name: str, taken: frozenset[str]) -> str | None:
     return None
 
 
-def _field(peer: int | None, spec: FieldSpec, value: str) -> Vertical:
+def _field(peer: int | None, spec: FieldSpec, value: str, revealed: bool = False) -> Vertical:
     fid = field_id(peer, spec.attr)
     editor: Widget
     if spec.multiline:
         editor = TextArea(value, id=fid, classes="field-input -multiline", soft_wrap=False,
                           compact=True)
     else:
-        editor = Input(value, id=fid, classes="field-input", password=spec.secret,
+        editor = Input(value, id=fid, classes="field-input -secret" if spec.secret
+                       else "field-input", password=spec.secret and not revealed,
                        placeholder=spec.placeholder or spec.help, compact=True)
     editor.tooltip = spec.help
     return Vertical(
@@ -67,7 +70,7 @@ def _field(peer: int | None, spec: FieldSpec, value: str) -> Vertical:
     )
 
 
-def _peer_block(index: int, values: dict[str, str]) -> Vertical:
+def _peer_block(index: int, values: dict[str, str], revealed: bool = False) -> Vertical:
     return Vertical(
         Horizontal(
             Label(f"[Peer {index + 1}]", classes="section-title", markup=False),
@@ -76,37 +79,47 @@ def _peer_block(index: int, values: dict[str, str]) -> Vertical:
                    compact=True),
             classes="peer-head",
         ),
-        *[_field(index, spec, values.get(spec.attr, "")) for spec in PEER_FIELDS],
+        *[_field(index, spec, values.get(spec.attr, ""), revealed) for spec in PEER_FIELDS],
         id=f"peer-{index}",
         classes="peer",
     )
 
 
 class EditorScreen(Screen[tuple[str, bytes] | None]):
+    # The footer has room for the first four at 80 columns; f1 lists them all.
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True,
                 tooltip="save (pushes atomically to the phone)"),
         Binding("escape", "cancel", "Close", id="editor.cancel",
-                tooltip="close the editor without saving"),
+                tooltip="close the editor (asks first if something changed)"),
+        Binding("ctrl+t", "switch_mode", "Form/Raw", id="editor.mode", priority=True,
+                tooltip="switch between form and raw text"),
+        Binding("ctrl+r", "reveal", "Show keys", id="editor.reveal", priority=True,
+                tooltip="show or hide the private and preshared keys"),
         Binding("ctrl+g", "generate", "New keys", id="editor.generate", priority=True,
-                tooltip="generate a new key pair"),
+                show=False, tooltip="generate a new key pair"),
         Binding("ctrl+y", "copy_public_key", "Copy pubkey", id="editor.copy", priority=True,
-                tooltip="copy the public key (OSC 52)"),
+                show=False, tooltip="copy the public key (OSC 52)"),
         Binding("ctrl+n", "add_peer", "Add peer", id="editor.add_peer", priority=True,
-                tooltip="add a peer"),
+                show=False, tooltip="add a peer"),
         Binding("ctrl+w", "remove_peer", "Del peer", id="editor.remove_peer", show=False,
                 priority=True, tooltip="remove the focused peer"),
         Binding("ctrl+e", "exclude_private", "Excl. private", id="editor.exclude",
-                priority=True, tooltip="exclude private IPs for the focused peer (toggle)"),
-        Binding("ctrl+t", "switch_mode", "Form/Raw", id="editor.mode", priority=True,
-                tooltip="switch between form and raw text"),
+                priority=True, show=False,
+                tooltip="exclude private IPs for the focused peer (toggle)"),
     ]
 
     def __init__(self, name: str | None, text: str | None = None, *,
-                 taken: frozenset[str] = frozenset()) -> None:
+                 taken: frozenset[str] = frozenset(), dialect: Dialect | None = None) -> None:
         super().__init__()
         self.tunnel = name
         self.taken = taken
+        # The chosen phone's wg-quick: its warnings (Table, hooks...) are the ones shown.
+        self.dialect = dialect or Dialect.ANDROID
+        self.revealed = False  # the secret keys are shown (ctrl+r)
+        self._secrets: list[str] = []  # the raw text's hidden keys (mask.hide)
+        self._raw_shown = ""  # the raw text as last loaded, keys in (for "changed?")
+        self._opened = ""  # the config as opened, in one form (for "changed?")
         self.original: TunnelConfig | None = None
         self.mode = "form"
         self._timer: Timer | None = None
@@ -117,9 +130,10 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         if text is None:
             self.state = form.new_state()
         else:
-            config, _, _ = form.check_text(text, f"{name}.conf")
+            config, _, _ = form.check_text(text, f"{name}.conf", self.dialect)
             if config is None:  # broken on the phone: fix it as text
-                self.state, self.mode, self._raw_text = FormState(), "raw", text
+                self.state, self.mode, self._raw_shown = FormState(), "raw", text
+                self._raw_text, self._secrets = hide(text)
             else:
                 self.state, self.original = form.from_config(config), config
 
@@ -136,7 +150,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
     # -- layout ----------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        title = f"Edit {self.tunnel}" if self.tunnel else "New tunnel"
+        title = "Edit" if self.tunnel else "New tunnel"
         with Horizontal(id="name-row"):
             yield Label(title, classes="section-title")
             yield Input(self.tunnel or "", id="name", placeholder="name, e.g. wg0",
@@ -154,7 +168,9 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
                         yield _field(None, spec, self.state.interface.get(spec.attr, ""))
                 advanced = [s for s in INTERFACE_FIELDS if s.advanced]
                 with Collapsible(
-                    title="Linux wg-quick keys (the phone's wg-quick rejects most of them)",
+                    title="Linux wg-quick keys (the phone's wg-quick rejects most of them)"
+                    if self.dialect is Dialect.ANDROID
+                    else "More wg-quick keys (hooks, Table, SaveConfig, FwMark)",
                     collapsed=not any(self.state.interface.get(s.attr) for s in advanced),
                     id="advanced",
                 ):
@@ -173,10 +189,65 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
     def on_mount(self) -> None:
         if self.mode == "raw":
             self.check_raw_now()
+            self.query_one("#raw", TextArea).focus()
         else:
             self.validate_now()
-        (self.query_one("#name", Input) if self.tunnel is None
-         else self.query_one("#if-addresses", Input)).focus()
+            (self.query_one("#name", Input) if self.tunnel is None
+             else self.query_one("#if-addresses", Input)).focus()
+        self._opened = self._canonical()
+
+    # -- changed? --------------------------------------------------------------
+
+    def _canonical(self) -> str:
+        """The config now, in one form whatever the mode (keys in: never shown)."""
+        text = self._raw_value() if self.mode == "raw" else form.to_text(self.read_state())
+        config, _, _ = form.check_text(text, self.filename, self.dialect)
+        return form.to_text(form.from_config(config)) if config is not None else text
+
+    def modified(self) -> bool:
+        if self.mode == "raw" and self._raw_value() != self._raw_shown:
+            return True  # a comment counts
+        return self._canonical() != self._opened
+
+    # -- the secret keys ---------------------------------------------------------
+
+    def _raw_value(self) -> str:
+        """The raw text with its keys (what is checked and saved)."""
+        return reveal(self.query_one("#raw", TextArea).text, self._secrets)
+
+    def _show_raw(self, text: str) -> None:
+        """Put `text` (keys in) into the raw editor, its keys hidden unless revealed."""
+        self._raw_shown = text
+        shown, self._secrets = (text, []) if self.revealed else hide(text)
+        self.query_one("#raw", TextArea).text = shown
+
+    def action_reveal(self) -> None:
+        self.revealed = not self.revealed
+        for widget in self.query(".field-input.-secret"):
+            if isinstance(widget, Input):
+                widget.password = not self.revealed
+        if self.mode == "raw":
+            raw = self.query_one("#raw", TextArea)
+            cursor = raw.cursor_location
+            self._show_raw(self._raw_value())
+            raw.cursor_location = cursor
+        self.notify("keys shown: ctrl+r hides them" if self.revealed else "keys hidden",
+                    title="Private keys")
+
+    def action_cancel(self) -> None:
+        if not self.modified():
+            self.dismiss(None)
+            return
+        from wgdroid.tui.screens.dialogs import ConfirmScreen
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        what = self.tunnel or "the new tunnel"
+        self.app.push_screen(ConfirmScreen(
+            "Discard changes?", f"Close the editor and lose your changes to {what}?",
+            yes="Discard", danger=True), answer)
 
     # -- reading the form ------------------------------------------------------
 
@@ -232,7 +303,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
     def validate_now(self) -> form.Checked:
         """Check the form and show each message under its field."""
         state = self.read_state()
-        checked = form.check(state, self.filename)
+        checked = form.check(state, self.filename, self.dialect)
         self.last_check = checked
         self.checks += 1
         for fid_widget in self.query(".field-input"):
@@ -269,8 +340,8 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
 
     def check_raw_now(self) -> list[str]:
         """Check the raw text; show the parser's issues with their line numbers."""
-        text = self.query_one("#raw", TextArea).text
-        config, errors, warnings = form.check_text(text, self.filename)
+        config, errors, warnings = form.check_text(self._raw_value(), self.filename,
+                                                   self.dialect)
         self.checks += 1
         lines = [i.format() for i in errors] + [w.format() for w in warnings]
         if config is not None and not warnings:
@@ -299,12 +370,12 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         text = (form.merged_text(checked.config, self.original)
                 if checked.config is not None else checked.text)
         self.mode = "raw"
-        self.query_one("#raw", TextArea).text = text
+        self._show_raw(text)
         self.check_raw_now()
+        self.query_one("#raw", TextArea).focus()  # type at once, no Tab needed
 
     async def _to_form(self) -> None:
-        text = self.query_one("#raw", TextArea).text
-        config, errors, _ = form.check_text(text, self.filename)
+        config, errors, _ = form.check_text(self._raw_value(), self.filename, self.dialect)
         if config is None:
             self.notify(errors[0].format() if errors else "invalid config",
                         title="Fix the raw text first", severity="error")
@@ -313,6 +384,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         self.mode = "form"
         self.original = config  # keeps the raw text's comments on save
         await self.load_state(form.from_config(config))
+        self.query_one("#if-addresses", Input).focus()
 
     async def load_state(self, state: FormState) -> None:
         for spec in INTERFACE_FIELDS:
@@ -325,7 +397,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         self._rebuilding = True
         try:
             await box.remove_children()
-            await box.mount_all([_peer_block(n, p) for n, p in enumerate(peers)])
+            await box.mount_all([_peer_block(n, p, self.revealed) for n, p in enumerate(peers)])
         finally:
             self._rebuilding = False
 
@@ -373,7 +445,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         index = len(self.query(".peer"))
         self._rebuilding = True  # a re-check meanwhile would find the block without fields
         try:
-            await self.query_one("#peers", Vertical).mount(_peer_block(index, {}))
+            await self.query_one("#peers", Vertical).mount(_peer_block(index, {}, self.revealed))
         finally:
             self._rebuilding = False
         self.query_one(f"#{field_id(index, 'public_key')}", Input).focus()
@@ -429,8 +501,8 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
             self.query_one("#name", Input).focus()
             return
         if self.mode == "raw":
-            text = self.query_one("#raw", TextArea).text
-            config, errors, _ = form.check_text(text, f"{name}.conf")
+            text = self._raw_value()
+            config, errors, _ = form.check_text(text, f"{name}.conf", self.dialect)
             if config is None:
                 self.check_raw_now()
                 self.notify(errors[0].format(), title="Not saved", severity="error")
@@ -448,5 +520,3 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
             return
         self.dismiss((name, form.merged_text(checked.config, self.original).encode("utf-8")))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -37,8 +37,12 @@ def build(session: Session, name: str | None = None) -> details.Detail | None:
     if name is None or session.snapshot is None:
         return None
     iface = session.snapshot.status.interface(name)
+    pending = session.pending.get(name)
+    waiting = session.waiting.get(name)
+    if pending and waiting:
+        pending = f"{pending.lstrip('… ')}: {waiting}"
     return details.detail(name, session.configs.get(name), iface, session.history(name),
-                          pending=session.pending.get(name))
+                          pending=pending)
 
 
 def render(d: details.Detail, width: int) -> Text:

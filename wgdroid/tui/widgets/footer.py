@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 _ACTION_ID = re.compile(r"""^app\.do\(['"]([\w.]+)['"]\)$""")
 
 
+_STEPS = sorted({a.wide for a in BY_ID.values()})
+
+
+def step(width: int) -> int:
+    """Widths with the same step show the same keys."""
+    return sum(1 for w in _STEPS if width >= w)
+
+
 def room_for(action: str, width: int) -> bool:
     """Whether the footer of a `width`-column terminal shows the key of `action`."""
     found = _ACTION_ID.match(action)
@@ -28,16 +36,17 @@ def room_for(action: str, width: int) -> bool:
 class WgdroidFooter(Footer):
     def __init__(self) -> None:
         super().__init__()
-        self._width = 0
+        self._step = -1  # of the width last composed for
 
     def compose(self) -> ComposeResult:
         width = self.app.size.width
+        self._step = step(width)
         for widget in super().compose():
             action = getattr(widget, "action", None)  # a key (the group labels have none)
             if not isinstance(action, str) or room_for(action, width):
                 yield widget
 
     def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._width:
-            self._width = event.size.width
+        # Recomposing costs: only when another set of keys fits.
+        if self._step >= 0 and step(self.app.size.width) != self._step:
             self.call_after_refresh(self.recompose)

@@ -130,6 +130,8 @@ class TunnelTable(DataTable[object]):
         """Rebuild the rows from the session; the cursor stays on the selected
         tunnel (by name), or, when that tunnel is gone, on the same row number."""
         index, selected = self.cursor_row, self.session.selected
+        if self.session.expected is not None:
+            selected = self.session.expected
         with self.app.batch_update():
             self._rebuilding = True
             try:
@@ -177,5 +179,7 @@ class TunnelTable(DataTable[object]):
                            for k, v in cell.items() if k in widths], key=str(cell["name"]))
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
+            if selected == self.session.expected:
+                self.session.expected = None  # arrived
         elif self.row_count:
             self.move_cursor(row=min(index, self.row_count - 1))

@@ -89,24 +89,50 @@ static inline void put_be32(uint8_t *p, uint32_t v)
     p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
 }
 
-/* One's-complement sum of big-endian 16-bit words, plus `init`, not folded. */
+static uint16_t fold(uint64_t acc);
+
+/* One's-complement sum of big-endian 16-bit words, plus `acc`, not folded (a
+ * value congruent to it mod 0xffff). The words are summed in the machine's own
+ * byte order, 8 bytes per step into a 64-bit accumulator, and the folded result
+ * byte-swapped: the one's-complement sum does not depend on byte order except
+ * for that swap (RFC 1071, section 2). */
 static uint64_t sum_be16(const uint8_t *p, size_t n, uint64_t acc)
 {
-    /* Sum 32-bit big-endian words: each is two 16-bit words, and the carries
-     * out of bit 16 fold back in at the end (RFC 1071 "deferred carries"). */
-    while (n >= 4) {
-        acc += get_be32(p);
+    uint64_t s = 0;
+    uint32_t a, b;
+    uint16_t folded;
+
+    while (n >= 8) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + 4, 4);
+        s += (uint64_t)a + b;
+        p += 8;
+        n -= 8;
+    }
+    if (n >= 4) {
+        memcpy(&a, p, 4);
+        s += a;
         p += 4;
         n -= 4;
     }
     if (n >= 2) {
-        acc += get_be16(p);
+        uint16_t h;
+        memcpy(&h, p, 2);
+        s += h;
         p += 2;
         n -= 2;
     }
-    if (n)
-        acc += (uint32_t)p[0] << 8;
-    return acc;
+    if (n) {
+        uint8_t last[2] = {p[0], 0}; /* a lone byte is the high byte of a word */
+        uint16_t h;
+        memcpy(&h, last, 2);
+        s += h;
+    }
+    folded = fold(s);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    folded = (uint16_t)(folded >> 8 | folded << 8);
+#endif
+    return acc + folded;
 }
 
 static uint16_t fold(uint64_t acc)

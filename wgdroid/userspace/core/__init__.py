@@ -25,7 +25,7 @@ A shell that seals itself (e.g. the segments of TUN super-packets, sealed with
 `peer.reserve_send(n, now)` -> (cipher, receiver index, first counter), or
 None when prepare_send must decide (no key yet, packets staged).
 
-RX, per UDP datagram (or `device.classify_run` for a GRO run from one source)::
+RX, per UDP datagram::
 
     item = device.classify(datagram, src, now)
     # RecvJob          -> peer queue (item.keypair.peer) + crypto queue
@@ -34,6 +34,13 @@ RX, per UDP datagram (or `device.classify_run` for a GRO run from one source)::
     n = open_into(job, buf, off)                  # PURE, any worker; None = bad tag
     spans, actions = peer.on_received([job, ...], buf, [off, ...], [n or -1, ...], now)
     # ORDERED: replay, roaming, timers, checks; write buf[o:o + m] for (o, m) in spans
+
+or per UDP GRO read (datagrams of one source every `step` bytes of a buffer)::
+
+    items = device.classify_run(buf, start, end, step, src, now)
+    # RecvRun (one keypair: counters, offsets) | HandshakeMessage, in arrival order
+    # open each message of a run into `out` at its offset, then:
+    spans, actions = run.keypair.peer.receive(run, out, lens, now)
 
 Side effects have one channel: the `Action`s each entry point returns
 (`prepare_send`, `on_sent`, `on_received`, `set_persistent_keepalive`,
@@ -62,6 +69,7 @@ from wgdroid.userspace.core.transport import (
     Cipher,
     Opener,
     RecvJob,
+    RecvRun,
     Sealer,
     SendJob,
     open_,
@@ -89,6 +97,7 @@ __all__ = [
     "Peer",
     "PeerSnapshot",
     "RecvJob",
+    "RecvRun",
     "Sealer",
     "SendDatagram",
     "SendJob",

@@ -6,7 +6,8 @@ Entry points (all pure, all take `now` = monotonic seconds from the shell):
   `add_or_update_peer`, `remove_peer`, `replace_peers`, `add_allowed_ip`,
   `remove_allowed_ip`, `clear_allowed_ips`; `snapshot()` for `get=1`;
 - TX: `route_outbound(packet) -> Peer | None`, then `Peer.prepare_send`;
-- RX: `classify(datagram, src, now)` -> `RecvJob` (transport: decrypt with
+- RX: `classify(datagram, src, now)` (or `classify_run` for a UDP GRO read:
+  RecvRun) -> `RecvJob` (transport: decrypt with
   `transport.open_`, finish with `job.keypair.peer.on_received`) |
   `HandshakeMessage` (give to `handle_handshake`) | None (drop);
 - timers: `tick(now)`, `next_deadline()`;
@@ -18,6 +19,7 @@ Not thread-safe: the shell serialises calls (one lock per device is enough).
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import time
@@ -57,7 +59,7 @@ from wgdroid.userspace.core.peer import Peer
 from wgdroid.userspace.core.primitives import StaticKey
 from wgdroid.userspace.core.ratelimiter import RateLimiter
 from wgdroid.userspace.core.snapshot import DeviceSnapshot, PeerSnapshot
-from wgdroid.userspace.core.transport import RecvJob
+from wgdroid.userspace.core.transport import RecvJob, RecvRun
 
 IPNetwork = IPv4Network | IPv6Network
 Rng = Callable[[int], bytes]
@@ -66,6 +68,12 @@ WallClockNs = Callable[[], int]
 """Unix time in ns (time.time_ns); only for TAI64N and last-handshake times."""
 
 _TRANSPORT_HDR = struct.Struct("<IIQ")
+
+
+@functools.lru_cache(maxsize=8)
+def _run_header(step: int) -> struct.Struct:
+    """A transport header followed by the rest of a `step`-byte datagram."""
+    return struct.Struct(f"<IIQ{step - 16}x")
 _ZERO_KEY = bytes(KEY_LEN)
 _JITTER_STEPS = int(REKEY_TIMEOUT_JITTER_MAX * 1_000_000)  # microsecond resolution
 
@@ -267,29 +275,74 @@ class Device:
         return None
 
     def classify_run(
-        self, buf: Bytes, start: int, end: int, step: int, src: Endpoint, now: float
-    ) -> list[tuple[int, RecvJob | HandshakeMessage]]:
-        """`classify` for a run of datagrams from one source laid out every `step`
-        bytes of buf[start:end] (a UDP GRO read; the last may be shorter): the
-        (offset, item) of each one not dropped. Messages under the keypair of the
-        one before skip its lookup and checks (they hold for the whole run)."""
-        out: list[tuple[int, RecvJob | HandshakeMessage]] = []
+        self, buf: Bytes | bytearray, start: int, end: int, step: int, src: Endpoint,
+        now: float
+    ) -> list[RecvRun | HandshakeMessage]:
+        """`classify` for the datagrams of one source laid out every `step` bytes of
+        buf[start:end] (a UDP GRO read; the last may be shorter), in arrival order:
+        consecutive transport messages under one keypair become one RecvRun (whose
+        offsets point into buf), handshake messages come as themselves, anything
+        else is dropped. Messages under the keypair of the one before reuse its
+        lookup and checks (they hold for the whole read)."""
+        out: list[RecvRun | HandshakeMessage] = []
         view = memoryview(buf)
-        prefix = b""
-        kp: Keypair | None = None
-        for off in range(start, end, step):
-            n = min(step, end - off)
-            if kp is not None and n >= TRANSPORT_MIN_LEN and view[off : off + 8] == prefix:
-                counter = int.from_bytes(view[off + 8 : off + 16], "little")
-                if counter < REJECT_AFTER_MESSAGES:
-                    out.append((off, RecvJob(kp, kp.recv, counter, view[off : off + n], src)))
-                continue
+        # The common case first: one keypair's messages, all of them full-size but
+        # the last. One struct pass reads every header (counters in C).
+        whole = (end - start) // step
+        if whole >= 2 and step >= TRANSPORT_MIN_LEN:
+            first = self.classify(view[start : start + step], src, now)
+            if isinstance(first, RecvJob):
+                want = (MSG_TRANSPORT, first.keypair.local_index)
+                stop = start + whole * step
+                counters = [c for t, i, c in _run_header(step).iter_unpack(view[start:stop])
+                            if (t, i) == want]
+                tail = end - stop
+                lens = [step] * whole
+                if tail >= TRANSPORT_MIN_LEN:
+                    t, i, c = _TRANSPORT_HDR.unpack_from(view, stop)
+                    if (t, i) == want:
+                        counters.append(c)
+                        lens.append(tail)
+                if (len(counters) == len(lens) == -(-(end - start) // step)
+                        and max(counters) < REJECT_AFTER_MESSAGES):
+                    quick = RecvRun(first.keypair, src)
+                    quick.counters = counters
+                    quick.offs = list(range(start, end, step))
+                    quick.lens = lens
+                    return [quick]
+        unpack = _TRANSPORT_HDR.unpack_from
+        run: RecvRun | None = None
+        counters = []
+        offs: list[int] = []
+        index = -1
+        off = start
+        while off < end:
+            n = step if off + step <= end else end - off
+            if run is not None and n >= TRANSPORT_MIN_LEN:
+                mtype, idx, counter = unpack(view, off)
+                if mtype == MSG_TRANSPORT and idx == index:
+                    if counter < REJECT_AFTER_MESSAGES:
+                        counters.append(counter)
+                        offs.append(off)
+                    off += step
+                    continue
             item = self.classify(view[off : off + n], src, now)
-            if item is None:
-                continue
             if isinstance(item, RecvJob):
-                kp, prefix = item.keypair, bytes(view[off : off + 8])
-            out.append((off, item))
+                run = RecvRun(item.keypair, src)
+                counters, offs = run.counters, run.offs
+                counters.append(item.counter)
+                offs.append(off)
+                index = item.keypair.local_index
+                out.append(run)
+            elif item is not None:
+                run = None
+                out.append(item)
+            off += step
+        for r in out:
+            if isinstance(r, RecvRun):  # every datagram is `step` long but the read's last
+                r.lens = [step] * len(r.offs)
+                if r.offs[-1] + step > end:
+                    r.lens[-1] = end - r.offs[-1]
         return out
 
     def handle_handshake(self, msg: HandshakeMessage, now: float, under_load: bool) -> list[Action]:

@@ -9,6 +9,7 @@ names follow the kernel's send.c / receive.c / timers.c.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -37,12 +38,14 @@ from wgdroid.userspace.core.messages import pack_initiation, pack_response
 from wgdroid.userspace.core.replay import ReplayWindow
 from wgdroid.userspace.core.tai64n import tai64n
 from wgdroid.userspace.core.timers import Expired, PeerTimers
-from wgdroid.userspace.core.transport import Cipher, RecvJob, SendJob, padded_length
+from wgdroid.userspace.core.transport import Cipher, RecvJob, RecvRun, SendJob, padded_length
 
 if TYPE_CHECKING:
     from wgdroid.userspace.core.device import Device
 
 _ZERO_KEY = bytes(KEY_LEN)
+_IP4 = struct.Struct("!BxH8xI")  # version/IHL, total length, source address
+_IP6 = struct.Struct("!4xH2xQQ")  # payload length, source address (two halves)
 
 
 class Peer:
@@ -226,73 +229,83 @@ class Peer:
         self, jobs: Sequence[RecvJob], buf: Bytes | bytearray, offs: Sequence[int],
         lens: Sequence[int], now: float
     ) -> tuple[list[tuple[int, int]], list[Action]]:
-        """Finish decrypted transport messages of this peer, in arrival order.
+        """`receive` for messages given one by one: the padded plaintext of
+        `jobs[i]` is `buf[offs[i]:offs[i] + lens[i]]` (`lens[i] < 0`: authentication
+        failed). Consecutive jobs of one keypair and source are finished as a run."""
+        spans: list[tuple[int, int]] = []
+        actions: list[Action] = []
+        i, n = 0, len(jobs)
+        while i < n:
+            first = jobs[i]
+            run = RecvRun(first.keypair, first.src)
+            while i < n and jobs[i].keypair is first.keypair and jobs[i].src == first.src:
+                run.counters.append(jobs[i].counter)
+                run.offs.append(offs[i])
+                i += 1
+            got, acts = self.receive(run, buf, lens[i - len(run) : i], now)
+            spans += got
+            actions += acts
+        return spans, actions
 
-        The padded plaintext of `jobs[i]` is `buf[offs[i]:offs[i] + lens[i]]`
-        (`lens[i] < 0`: authentication failed, dropped). Per message: the replay
-        check, keypair confirmation (the responder promotes `next` and flushes
-        staged packets), endpoint roaming to `job.src`, the last-minute rekey, the
-        inner length trim and the inner-source allowed-IPs check; the timers once
-        for the batch (as wireguard-go does per vector). Returns the IP packets to
-        write to the TUN as (offset, length) spans of `buf`, and the actions
-        (staged packets flushed, an initiation).
+    def receive(
+        self, run: RecvRun, buf: Bytes | bytearray, lens: Sequence[int], now: float
+    ) -> tuple[list[tuple[int, int]], list[Action]]:
+        """Finish a decrypted run of this peer's transport messages, in arrival order.
+
+        The padded plaintext of message i is `buf[run.offs[i]:run.offs[i] +
+        lens[i]]` (`lens[i] < 0`: authentication failed, dropped). Per message: the
+        replay check and the inner length trim and inner-source allowed-IPs check;
+        once for the run (one keypair, one source): keypair confirmation (the
+        responder promotes `next` and flushes staged packets), endpoint roaming to
+        the source, the last-minute rekey and the timers (as wireguard-go does per
+        vector). Returns the IP packets to write to the TUN as (offset, length)
+        spans of `buf`, and the actions (staged packets flushed, an initiation).
         """
         packets: list[tuple[int, int]] = []
-        actions: list[Action] = []
-        t = self.timers
+        kp = run.keypair
+        if not kp.valid:  # replaced since it was classified (a handshake in between)
+            self.rx_dropped += len(run)
+            return packets, []
         allowed = self.device.allowed_ips
-        authenticated = data = False
-        rx = dropped = 0
+        rx = dropped = authentic = data = 0
         last_src: tuple[int, int] | None = None  # (version, address): one lookup per source
         src_ok = False
-        for job, off, n in zip(jobs, offs, lens, strict=True):
-            if n < 0:
+        counters = run.counters
+        if min(lens, default=0) >= 0:  # all authentic: one pass over the window
+            fresh = kp.replay.validate_run(counters)
+        else:  # only authentic counters may move the window
+            validate = kp.replay.validate
+            fresh = [n >= 0 and validate(c) for c, n in zip(counters, lens, strict=True)]
+        v4, v6 = _IP4.unpack_from, _IP6.unpack_from
+        for ok, off, n in zip(fresh, run.offs, lens, strict=True):
+            if not ok:
                 dropped += 1
                 continue
-            kp = job.keypair
-            if not kp.valid or not kp.replay.validate(job.counter):
-                dropped += 1
-                continue
-            authenticated = True
-            if self.endpoint != job.src:
-                self.endpoint = job.src
-            if kp is self.next:
-                self._promote_next(kp)
-                self._handshake_complete()
-                actions += self.send_staged(now)
-            cur = self.current
-            if (
-                cur is not None
-                and cur.initiator
-                and cur.send_valid
-                and not t.sent_lastminute_handshake
-                and now - cur.birth >= LAST_MINUTE_REKEY_AGE
-            ):
-                t.lastminute_handshake_sent()
-                actions += self.send_queued_initiation(now, is_retry=False)
+            authentic += 1
             if not n:
                 rx += TRANSPORT_MIN_LEN  # a keepalive
                 continue
-            data = True
+            data += 1
             version = buf[off] >> 4
             if version == 4 and n >= 20:
-                length = (buf[off + 2] << 8) | buf[off + 3]
-                if length < 20:
+                _vihl, length, addr = v4(buf, off)
+                if length < 20 or length > n:
                     dropped += 1
                     continue
-                src = (4, int.from_bytes(buf[off + 12 : off + 16], "big"))
             elif version == 6 and n >= 40:
-                length = ((buf[off + 4] << 8) | buf[off + 5]) + 40
-                src = (6, int.from_bytes(buf[off + 8 : off + 24], "big"))
+                payload, hi, lo = v6(buf, off)
+                length = payload + 40
+                if length > n:
+                    dropped += 1
+                    continue
+                addr = hi << 64 | lo
             else:
                 dropped += 1
                 continue
-            if length > n:
-                dropped += 1
-                continue
+            src = (version, addr)
             if src != last_src:
                 last_src = src
-                owner = allowed.lookup_v4(src[1]) if version == 4 else allowed.lookup_v6(src[1])
+                owner = allowed.lookup_v4(addr) if version == 4 else allowed.lookup_v6(addr)
                 src_ok = owner is self
             if not src_ok:
                 dropped += 1
@@ -301,12 +314,35 @@ class Peer:
             packets.append((off, length))
         self.rx_bytes += rx
         self.rx_dropped += dropped
-        if authenticated:
-            t.any_authenticated_packet_received()
-            t.any_authenticated_packet_traversal(now, self.persistent_keepalive)
-            if data:
-                t.data_received(now)
-        return packets, actions
+        if not authentic:
+            return packets, []
+        return packets, self._authenticated(kp, run.src, bool(data), now)
+
+    def _authenticated(self, kp: Keypair, src: Endpoint, data: bool, now: float) -> list[Action]:
+        """receive.c wg_packet_consume_data_done, once per run that authenticated."""
+        actions: list[Action] = []
+        t = self.timers
+        if self.endpoint != src:
+            self.endpoint = src
+        if kp is self.next:
+            self._promote_next(kp)
+            self._handshake_complete()
+            actions += self.send_staged(now)
+        cur = self.current
+        if (
+            cur is not None
+            and cur.initiator
+            and cur.send_valid
+            and not t.sent_lastminute_handshake
+            and now - cur.birth >= LAST_MINUTE_REKEY_AGE
+        ):
+            t.lastminute_handshake_sent()
+            actions += self.send_queued_initiation(now, is_retry=False)
+        t.any_authenticated_packet_received()
+        t.any_authenticated_packet_traversal(now, self.persistent_keepalive)
+        if data:
+            t.data_received(now)
+        return actions
 
     # --- handshake ---
 

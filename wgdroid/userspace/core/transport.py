@@ -126,6 +126,31 @@ class RecvJob:
         return f"RecvJob(counter={self.counter}, len={len(self.data)}, src={self.src!r})"
 
 
+class RecvRun:
+    """Consecutive transport messages under one keypair from one source, as a UDP
+    GRO read brings them: message i is buf[offs[i]:offs[i] + lens[i]] of the
+    shell's buffer, with counter counters[i]. The per-batch form of RecvJob."""
+
+    __slots__ = ("counters", "keypair", "lens", "offs", "src")
+
+    def __init__(self, keypair: Keypair, src: Endpoint) -> None:
+        self.keypair = keypair
+        self.src = src
+        self.counters: list[int] = []
+        self.offs: list[int] = []
+        self.lens: list[int] = []
+
+    @property
+    def cipher(self) -> Cipher:
+        return self.keypair.recv
+
+    def __len__(self) -> int:
+        return len(self.counters)
+
+    def __repr__(self) -> str:
+        return f"RecvRun(n={len(self.counters)}, src={self.src!r})"
+
+
 Sealer = Callable[[int, int, "Bytes | bytearray", memoryview, int], int]
 Opener = Callable[[int, "Bytes", memoryview, int], "int | None"]
 
