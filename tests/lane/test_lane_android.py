@@ -53,12 +53,19 @@ def test_an_unresolvable_endpoint_fails_fast_and_leaves_nothing(
     conf.chmod(0o600)
     assert lane_phone.wgdroid("push", str(conf)).returncode == 0
     before = rules(lane_phone)
+    # What one su round trip costs on this phone (2-4 s each on a VM phone under
+    # emulation): the bound below is the 5 s the issue allows on top of that.
+    start = time.monotonic()
+    assert lane_phone.wgdroid("list").returncode == 0
+    round_trip = time.monotonic() - start
     start = time.monotonic()
     res = lane_phone.wgdroid("enable", name)
     took = time.monotonic() - start
     assert res.returncode == 6, res.stderr
     assert "cannot resolve no-such-host.invalid on the phone" in res.stderr
-    assert took < 5 + 2, took  # the phone's budget, plus the adb round trip and su
+    # Not the 60 s wg's own retries took: the phone's 5 s budget, plus a round trip
+    # (twice, for a loaded machine) and some slack.
+    assert took < 5 + 2 * round_trip + 3, (took, round_trip)
     assert lane_phone.shell(f"ls /sys/class/net/{name}").returncode != 0
     assert rules(lane_phone) == before
 
