@@ -46,7 +46,7 @@ def test_every_file_says_what_it_needs() -> None:
     names = {p.stem for p in SH_FILES}
     for path in SH_FILES:
         assert set(sc.needs(path.stem)) <= names, path.name
-    assert sc.with_needs(["store"]) == ["lib", "dialect", "android", "tunnel", "net", "store"]
+    assert sc.with_needs(["store"]) == ["lib", "android", "dialect", "tunnel", "net", "store"]
 
 
 def test_scripts_stay_small_enough_for_one_adb_request() -> None:

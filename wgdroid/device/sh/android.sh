@@ -106,19 +106,20 @@ an_random_netid() {
   echo "$_rn"
 }
 
-# an_key LINE: the lower-cased key of a normalised `Key=Value` line.
+# an_key LINE: AN_KEY, the lower-cased key of a normalised `Key=Value` line
+# (set, not printed: no subshell per line for a config with thousands of peers).
 an_key() {
   case ${1%%=*} in
-    [Aa][Dd][Dd][Rr][Ee][Ss][Ss]) echo address ;;
-    [Dd][Nn][Ss]) echo dns ;;
-    [Mm][Tt][Uu]) echo mtu ;;
-    [Ii][Nn][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]) echo included ;;
-    [Ee][Xx][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]) echo excluded ;;
-    [Ee][Nn][Dd][Pp][Oo][Ii][Nn][Tt]) echo endpoint ;;
+    [Aa][Dd][Dd][Rr][Ee][Ss][Ss]) AN_KEY=address ;;
+    [Dd][Nn][Ss]) AN_KEY=dns ;;
+    [Mm][Tt][Uu]) AN_KEY=mtu ;;
+    [Ii][Nn][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]) AN_KEY=included ;;
+    [Ee][Xx][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]) AN_KEY=excluded ;;
+    [Ee][Nn][Dd][Pp][Oo][Ii][Nn][Tt]) AN_KEY=endpoint ;;
     [Tt][Aa][Bb][Ll][Ee] | [Ss][Aa][Vv][Ee][Cc][Oo][Nn][Ff][Ii][Gg] | [Pp][Rr][Ee][Uu][Pp] | \
       [Pp][Oo][Ss][Tt][Uu][Pp] | [Pp][Rr][Ee][Dd][Oo][Ww][Nn] | [Pp][Oo][Ss][Tt][Dd][Oo][Ww][Nn])
-      echo unsupported ;;
-    *) echo other ;;
+      AN_KEY=unsupported ;;
+    *) AN_KEY=other ;;
   esac
 }
 
@@ -140,9 +141,14 @@ an_parse() {
       \[[Ii][Nn][Tt][Ee][Rr][Ff][Aa][Cc][Ee]\]) _ap_iface=1; continue ;;
       \[*) _ap_iface=0; continue ;;
     esac
+    an_key "$_ap_l"
+    # Most lines (PublicKey, AllowedIPs... of every peer) are wg's alone.
+    [ "$AN_KEY" = other ] && continue
     _ap_v=${_ap_l#*=}
-    _ap_list=$(echo "$_ap_v" | tr ',' ' ')
-    case $(an_key "$_ap_l") in
+    case $AN_KEY in
+      address | dns | included | excluded) _ap_list=$(echo "$_ap_v" | tr ',' ' ') ;;
+    esac
+    case $AN_KEY in
       address) [ "$_ap_iface" = 1 ] && AN_ADDRS="$AN_ADDRS $_ap_list" ;;
       dns)
         for _ap_d in $_ap_list; do
@@ -162,7 +168,7 @@ an_parse() {
             *[!A-Za-z0-9_.]* | .* | *. | *..* | [0-9_]*) fail bad-package "$_ap_p" ;;
           esac
         done
-        if [ "$(an_key "$_ap_l")" = included ]; then AN_INCLUDED="$AN_INCLUDED $_ap_list"
+        if [ "$AN_KEY" = included ]; then AN_INCLUDED="$AN_INCLUDED $_ap_list"
         else AN_EXCLUDED="$AN_EXCLUDED $_ap_list"; fi ;;
       endpoint)
         _ap_h=${_ap_v%:*}
@@ -369,8 +375,12 @@ an_up() {
   an_parse "$_au_norm"
   # Hostname endpoints, resolved here (wg may have no resolver on a phone).
   _au_subst=
+  _au_done=' '
   for _au_e in $AN_HOSTS; do
     _au_h=${_au_e%:*}
+    # Each name once, however many peers use it.
+    case $_au_done in *" $_au_h "*) continue ;; esac
+    _au_done="$_au_done$_au_h "
     case $_au_h in *[!A-Za-z0-9.-]* | '' | -* | .*) fail bad-value Endpoint "$_au_e" ;; esac
     step "resolve $_au_h"
     _au_ip=$(an_resolve "$_au_h")
