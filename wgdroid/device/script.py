@@ -66,7 +66,7 @@ class Layout:
         return f"{self.data}/misc/wireguard"
 
     @property
-    def state_dir(self) -> str:  # uptime/backend notes written at `up`, and the locks
+    def state_dir(self) -> str:  # wgdroid's own files on the phone: notes, locks, logs
         return f"{self.store_dir}/.wgdroid"
 
     @property
@@ -80,6 +80,12 @@ class Layout:
     @property
     def app_files(self) -> str:  # the official app's tunnels (FileConfigStore)
         return f"{self.data}/data/{APP_PACKAGE}/files"
+
+    @property
+    def note_dir(self) -> str:
+        """NOTE_DIR/NAME: when NAME came up and on which backend (written at
+        `up`). Its own directory: no tunnel name can be a state file's name."""
+        return f"{self.state_dir}/up"
 
     @property
     def wgdroid_dir(self) -> str:  # what `wgdroid tools install` puts on the phone
@@ -143,6 +149,7 @@ class Layout:
             "BOOT_DIR": self.boot_dir,
             "BOOT_SCRIPT": self.boot_script,
             "APP_FILES": self.app_files,
+            "NOTE_DIR": self.note_dir,
             "LOCK_DIR": f"{self.state_dir}/locks",
             "WGDROID_DIR": self.wgdroid_dir,
             "WGDROID_BIN": self.wgdroid_bin,

@@ -140,7 +140,7 @@ class Pipeline:
         # Per-peer bound: units up to 1024 (the kernel's packets limit) and 4 MiB.
         self._bound = bound or Bound(items=1024, bytes=4 << 20)
         self.kernels: Kernels = kernels or select_kernels()
-        in_flight = 4 if kind == "inline" else 8 * workers
+        in_flight = 4 if kind == "inline" else 4 * workers
         self.memory = Memory(memory_specs(in_flight), shared=kind == "processes")
         pools = self.memory.pools
         self.tx_arena = Arena(pools["tx_in"], READ_NEED)

@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from wgdroid.userspace.gro import VNET_HDR_LEN, write_coalesced
+from wgdroid.userspace.gro import PLAIN_HDR, VNET_HDR_LEN, write_coalesced
 
 if TYPE_CHECKING:
     from wgdroid.userspace.accel import Library
@@ -92,6 +92,10 @@ class Tun:
         """Write decrypted packets in order (coalesced per TCP flow with IFF_VNET_HDR)."""
         self.packets_written += len(packets)
         if self.vnet_hdr:
+            if len(packets) == 1:  # nothing to coalesce (a ping, an ACK)
+                self._writev((PLAIN_HDR, packets[0]))
+                self.writes += 1
+                return
             self.writes += write_coalesced(packets, self._writev)
             return
         self.writes += len(packets)

@@ -5,7 +5,7 @@
 # a VPN network, its users and its DNS through netd (`ndc`, the dnsresolver
 # service). Nothing here needs bash, resolvconf, /etc/resolv.conf or
 # /dev/net/tun, and `down` removes every rule, route and network `up` made.
-# Prelude constants: STORE_DIR, STATE_DIR, SYS, DEV, DATA, USERSPACE_TOOL.
+# Prelude constants: STORE_DIR, STATE_DIR, NOTE_DIR, SYS, DEV, DATA, USERSPACE_TOOL.
 # needs: lib
 
 # netd_routing: this phone routes through netd's policy rules (every Android
@@ -298,7 +298,7 @@ an_iptables() {
 # an_netid NAME: the netId of NAME's VPN: from its state file, else from netd's
 # rules (`fwmark 0xcNETID/0xcffff lookup NAME`, as android.c's del_if finds it).
 an_netid() {
-  _ni=$(sed -n 's/^[0-9]* [a-z-]* [0-9]* \([0-9][0-9]*\)$/\1/p' "$STATE_DIR/$1" 2>/dev/null)
+  _ni=$(sed -n 's/^[0-9]* [a-z-]* [0-9]* \([0-9][0-9]*\)$/\1/p' "$NOTE_DIR/$1" 2>/dev/null)
   if [ -z "$_ni" ]; then
     _ni=$(ip rule show 2>/dev/null |
       sed -n "s/.*fwmark 0xc\\([0-9a-f]*\\)\\/0xcffff lookup $1\$/\\1/p" | head -n 1)
@@ -430,8 +430,10 @@ an_up() {
   done
   an_ndc interface setmtu "$_au_n" "$(an_mtu "$_au_n")"
   an_users "$AN_NETID"
+  # note_up's note (tunnel.sh), and the netId an_down needs.
+  mkdir -p "$NOTE_DIR" && chmod 700 "$NOTE_DIR"
   echo "$(date +%s) $3 $(cat "$SYS/class/net/$_au_n/ifindex" 2>/dev/null) $AN_NETID" \
-    >"$STATE_DIR/$_au_n"
+    >"$NOTE_DIR/$_au_n"
   AN_UP=
   at_exit ''
 }
