@@ -143,7 +143,6 @@ def test_an_unresolvable_endpoint_fails_fast_and_leaves_nothing(
     assert rules(lane_phone) == before
 
 
-@pytest.mark.kernel_backend  # it brings one up: on the VM phone, on the real module
 def test_the_official_apps_tunnels(lane_phone: LanePhone, tmp_path: Path) -> None:
     if not lane_phone.simulated and lane_phone.root(f"ls -d {APP_FILES}").returncode != 0:
         pytest.skip("the official WireGuard app is not installed")
