@@ -24,6 +24,7 @@ from tui_sample import (
     fill,
     scan,
     shown,
+    snapshot,
     sync,
     until,
 )
@@ -42,6 +43,7 @@ from wgdroid.tui.screens.qr import QrScreen
 from wgdroid.tui.widgets.activity import ActivityLog
 from wgdroid.tui.widgets.detail_pane import DetailPane
 from wgdroid.tui.widgets.qr_view import QrView
+from wgdroid.tui.widgets.tunnel_table import name_cell, rows
 
 SIZE = (120, 36)
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +60,20 @@ def _cells(table: DataTable[object], column: str) -> list[str]:
 def test_qr_view_draws_a_scannable_code() -> None:
     text = config("home")
     assert scan(QrView(text).drawing) == text
+
+
+def test_the_official_apps_tunnels_are_marked() -> None:
+    """Issue 11 #9: a tunnel the official app stored (`source` app in list) is
+    marked in the list, up or down; the row stays keyed by its name."""
+    import dataclasses
+
+    base = snapshot()  # home and office up, lab down
+    mixed = dataclasses.replace(base, tunnels=[
+        dataclasses.replace(t, source="app") if t.name in ("home", "lab") else t
+        for t in base.tunnels])
+    listed = rows(mixed)
+    assert [name_cell(r) for r in listed] == ["home (app)", "lab (app)", "office"]
+    assert [r.name for r in listed] == ["home", "lab", "office"]
 
 
 def test_every_action_has_an_id_keys_and_a_palette_name() -> None:
