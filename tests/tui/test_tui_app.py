@@ -29,6 +29,7 @@ from tui_sample import (
     until,
 )
 
+from wgdroid.device.connection import DeviceInfo
 from wgdroid.errors import RootError
 from wgdroid.tui import form, paths
 from wgdroid.tui.actions import ACTIONS
@@ -425,6 +426,51 @@ async def test_a_hung_phone_neither_freezes_the_ui_nor_piles_up_polls() -> None:
         assert adapter.polls == 1
         adapter.release.set()
         await until(pilot, "the next poll", lambda: adapter.polls >= 2)
+        app.polling = False
+
+
+class HungPhone(HangingAdapter):
+    """Every phone call blocks until released; the phone list can change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plugged = True
+        self.hanging = False  # from now on
+        self.hung = 0  # calls blocked right now
+
+    def _op(self, *call: str) -> None:
+        super()._op(*call)
+        if not self.hanging:
+            return
+        self.hung += 1
+        self.release.wait(timeout=30)
+        self.hung -= 1
+
+    def list_devices(self) -> list[DeviceInfo]:
+        return super().list_devices() if self.plugged else []
+
+
+@sync
+async def test_unplugging_a_hung_phone_is_noticed_while_its_operations_hang() -> None:
+    """Toggles on a hung phone each hold a thread until their timeout; the
+    phone list must still be polled (asyncio's default pool has cpu+4 threads:
+    on 2 cores, six hung calls starved the phone poll)."""
+    adapter = HungPhone()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        adapter.hanging = app.polling = True
+        for name in ("home", "lab", "office"):
+            app.flows.toggle(name)
+        app.flows.show_qr("lab")  # reads the config
+        app.flows.refresh()  # doctor again, a status poll
+        await until(pilot, "every call hung", lambda: adapter.hung >= 5 and adapter.polls)
+        adapter.plugged = False
+        app.poll_devices_now()  # built with poll=False: the phone poll starts here
+        await until(pilot, "the unplug noticed", lambda: {
+            "chosen": app.session.serial, "hung": adapter.hung},
+            check=lambda seen: seen["chosen"] is None, timeout=15)
+        adapter.release.set()
         app.polling = False
 
 
