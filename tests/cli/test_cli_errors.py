@@ -41,7 +41,9 @@ def test_every_error_class_has_its_code_from_the_one_table() -> None:
     for cls, code in expected.items():
         error = cls([]) if cls is ConfigError else cls("x")
         assert error.exit_code == code == errors.exit_code_for(error), cls
-        assert error.to_json() == {"message": error.message, "exit_code": code, "hint": None}
+        extra = {"issues": []} if cls is ConfigError else {}  # a config's FILE:LINE issues
+        assert error.to_json() == {"message": error.message, "exit_code": code, "hint": None,
+                                   **extra}
     assert errors.exit_code_for(KeyboardInterrupt()) == ExitCode.INTERRUPTED
     assert errors.exit_code_for(ValueError()) == ExitCode.INTERNAL
 

@@ -39,6 +39,7 @@ ROWS: tuple[Row, ...] = (
     Row("check FILE", "no such file", X.NOT_FOUND, ("check", "{D}/missing.conf"), ""),
     Row("status --interval S", "a bad number (nan, 0, -1)", X.USAGE,
         ("status", "--interval", "nan"), ""),
+    Row("status NAME", "a bad name", X.INVALID, ("status", ".x", "-s", "nosuch"), ""),
     Row("push FILE", "no such file", X.NOT_FOUND, ("push", "{D}/missing.conf", "-s", "{S}")),
     Row("push FILE", "a config with hooks, no --allow-hooks", X.INVALID,
         ("push", "{D}/hooks.conf", "-s", "{S}"), setup="files"),
@@ -46,12 +47,14 @@ ROWS: tuple[Row, ...] = (
         ("push", "{D}/good.conf", "--name=..", "-s", "{S}"), setup="files"),
     Row("list", "no such device", X.DEVICE, ("list", "-s", "nosuch")),
     Row("list", "su denied", X.NO_ROOT, ("list", "-s", "{S}"), "denied"),
+    Row("doctor --check", "su denied", X.NO_ROOT, ("doctor", "--check", "-s", "{S}"), "denied"),
     Row("enable NAME", "success", X.OK, ("enable", "demo", "-s", "{S}")),
     Row("enable NAME", "already up", X.CONFLICT, ("enable", "demo", "-s", "{S}")),
     Row("rename OLD NEW", "OLD is up (no --force)", X.CONFLICT,
         ("rename", "demo", "demo2", "-s", "{S}")),
     Row("disable NAME", "success", X.OK, ("disable", "demo", "-s", "{S}")),
     Row("disable NAME", "not up", X.OK, ("disable", "demo", "-s", "{S}")),
+    Row("status NAME", "not up", X.NOT_FOUND, ("status", "demo", "-s", "{S}")),
     Row("enable NAME", "no such tunnel", X.NOT_FOUND, ("enable", "nosuch", "-s", "{S}")),
     Row("disable NAME", "no such tunnel", X.NOT_FOUND, ("disable", "nosuch", "-s", "{S}")),
     Row("rm NAME", "no such tunnel", X.NOT_FOUND, ("rm", "nosuch", "-s", "{S}")),
@@ -139,3 +142,38 @@ def test_json_failure_prints_an_error_object(sim_phone: Any) -> None:
     assert json.loads(res.stdout) == {"schema": 1, "error": {
         "message": "no tunnel 'nosuch' on the device", "exit_code": 7, "hint": None}}
     assert res.stderr == "wgdroid: error: no tunnel 'nosuch' on the device\n"
+    # A tunnel that is down: the error object alone (it came after a report
+    # with "error": null, two JSON documents; in text, "no tunnel is up" on stdout).
+    res = wgdroid("status", "demo", "-s", sim_phone.serial, "--json", "--no-rates")
+    assert res.returncode == X.NOT_FOUND
+    assert json.loads(res.stdout) == {"schema": 1, "error": {
+        "message": "tunnel 'demo' is not up", "exit_code": 7, "hint": None}}
+    res = wgdroid("status", "demo", "-s", sim_phone.serial, "--no-rates")
+    assert (res.returncode, res.stdout) == (X.NOT_FOUND, ""), res.stdout
+    # One shape of device entry for --all, failed or not (a device that
+    # failed lacked name/action/backend).
+    res = wgdroid("enable", "nosuch", "--all", "--json")
+    (entry,) = json.loads(res.stdout)["devices"]
+    assert entry == {"serial": sim_phone.serial, "error": entry["error"], "name": "nosuch",
+                     "action": None, "backend": None, "root_method": None}
+    assert entry["error"]["exit_code"] == 7
+    res = wgdroid("enable", "demo", "-s", sim_phone.serial, "--json")
+    doc = json.loads(res.stdout)
+    assert doc == {"schema": 1, "name": "demo", "action": "up", "backend": doc["backend"],
+                   "root_method": "magisk"}, res.stderr
+    assert doc["backend"] in ("kernel", "wireguard-go", "userspace")
+    assert wgdroid("disable", "demo", "-s", sim_phone.serial).returncode == 0
+
+
+def test_push_json_prints_the_error_object_when_the_config_is_refused(tmp_path: Path) -> None:
+    """It printed the FILE:LINE lines on stderr and nothing on stdout."""
+    _files(tmp_path)
+    res = wgdroid("push", str(tmp_path / "bad.conf"), "-s", "nosuch", "--json")
+    assert res.returncode == X.INVALID
+    error = json.loads(res.stdout)["error"]
+    assert error["exit_code"] == 1 and error["message"].startswith(f"{tmp_path}/bad.conf:3: ")
+    assert [(i["line"], i["key"]) for i in error["issues"]] == [(3, "Address")]
+    assert res.stderr.startswith(f"{tmp_path}/bad.conf:3: [Interface] Address: "), res.stderr
+    res = wgdroid("push", str(tmp_path / "hooks.conf"), "-s", "nosuch", "--json")
+    assert res.returncode == X.INVALID and "runs as root" in json.loads(res.stdout)["error"][
+        "message"]

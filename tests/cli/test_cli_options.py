@@ -131,3 +131,25 @@ def test_bad_root_timeout_in_the_environment_is_a_usage_error(
         root_timeout_default()
     monkeypatch.setenv("WGDROID_ROOT_TIMEOUT", "2.5")
     assert root_timeout_default() == 2.5
+
+
+@pytest.mark.parametrize(("argv", "shows"), [
+    (["push", "--help"], "--allow-hooks"),
+    (["-s", "S1", "push", "-h"], "--allow-hooks"),
+    (["sim", "start", "--help"], "--profile"),
+    (["--help"], "tools"),
+    (["-h"], "import-qr"),
+])
+def test_help_is_the_commands_help(argv: list[str], shows: str) -> None:
+    """`--help` used to print only the global options, everywhere (and the lane
+    looked for `tools` in `wgdroid --help` to decide whether to install them)."""
+    res = run(*argv)
+    assert res.returncode == 0, res.stderr
+    assert shows in res.stdout, res.stdout
+
+
+@pytest.mark.parametrize("argv", [["list", "--root", "5"], ["--root", "5", "list"],
+                                  ["status", "--no-rate"]])
+def test_options_are_never_abbreviated(argv: list[str]) -> None:
+    res = run(*argv)
+    assert res.returncode == 2 and "wgdroid: error:" in res.stderr, res.stderr

@@ -21,6 +21,7 @@ from wgdroid.config import keys
 from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError
 from wgdroid.config.keyspec import android_refused_keys
+from wgdroid.device.control import Backend
 from wgdroid.device.dialect import check_config, dialect_from_stdout
 from wgdroid.exit_codes import ExitCode
 
@@ -146,18 +147,55 @@ def test_android_wg_quick_refuses_hooks_and_nothing_changes(
     res = cli("push", "-s", sim_phone.serial, str(hooked), "--dialect", "android")
     assert res.returncode == 1 and f"{hooked}:{line}: [Interface] PostUp:" in res.stderr
     assert streams(sim_phone) == before
-    # The TUI editor's save (its adapter's push, store.push underneath): same
-    # refusal, shown as an "Invalid config" notification naming file and line.
-    from wgdroid.tui.adapter import AdbAdapter
+    # The TUI editor's save once hooks are allowed (store.push underneath):
+    # the same refusal, shown as an "Invalid config" notification naming file
+    # and line.
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
     from wgdroid.tui.errors_view import describe
 
     with pytest.raises(ConfigError) as refused:
-        AdbAdapter().push(sim_phone.serial, "hooked", hooked.read_bytes(), restart=True)
+        store.push(connect(sim_phone.serial), hooked.read_bytes(), "hooked",
+                   enable=Backend.AUTO, allow_hooks=True)
     shown = describe(refused.value, "Saving hooked")
     assert shown.title == "Saving hooked: Invalid config" and shown.severity == "error"
     assert shown.message.startswith(f"hooked.conf:{line}: [Interface] PostUp: ")
     assert store_state(sim_phone) == listing
     assert sim_phone.run_in_phone("ip link show hooked").status != 0
+
+
+@pytest.mark.sim
+def test_hooks_are_refused_by_the_device_layer_unless_allowed(
+    sim_phone: Any, tmp_path: Path
+) -> None:
+    """Review D2: the TUI's push (store.push underneath) stored a PostUp hook
+    and brought it up on a Linux wg-quick: it ran as root, unasked. Now the
+    device layer refuses hooks unless the caller allows them (the CLI with
+    --allow-hooks; the TUI after the user confirms), before the phone is asked."""
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+    from wgdroid.device.dialect import HooksRefused
+    from wgdroid.tui.adapter import AdbAdapter
+    from wgdroid.tui.errors_view import describe
+
+    pwned = "/data/local/tmp/pwned"
+    text = (tmp_path / "demo.conf")
+    assert cli("pull", "-s", sim_phone.serial, "demo", "-o", str(text)).returncode == 0
+    hooked = text.read_text().replace("[Interface]\n", f"[Interface]\nPostUp = touch {pwned}\n",
+                                      1).encode()
+    before, listing = streams(sim_phone), store_state(sim_phone)
+    with pytest.raises(HooksRefused) as refused:
+        AdbAdapter().push(sim_phone.serial, "hook", hooked, restart=True)
+    shown = describe(refused.value, "Saving hook")
+    assert shown.severity == "error" and "PostUp at line 2" in shown.message, shown
+    assert "runs as root" in shown.message and [i.line for i in refused.value.issues] == [2]
+    assert streams(sim_phone) == before and store_state(sim_phone) == listing
+    assert sim_phone.run_in_phone(f"test -e {pwned}").status != 0
+    # Allowed: stored and brought up, and the hook ran (as root).
+    store.push(connect(sim_phone.serial), hooked, "hook", enable=Backend.AUTO,
+               allow_hooks=True)
+    assert sim_phone.run_in_phone(f"test -e {pwned}").status == 0
+    assert cli("disable", "-s", sim_phone.serial, "hook").returncode == 0
 
 
 @pytest.mark.sim
@@ -213,3 +251,16 @@ def test_push_all_decides_per_phone(sim_phones: Any, tmp_path: Path) -> None:
     assert refused["exit_code"] == 1 and "[Interface] PostUp:" in refused["message"]
     assert linux.run_in_phone(f"test -f {STORE}/hooked.conf").status == 0
     assert android.run_in_phone(f"test -e {STORE}/hooked.conf").status != 0
+
+
+def test_hooks_are_refused_unless_allowed() -> None:
+    from wgdroid.device.dialect import HooksRefused
+
+    check = check_config(conf("PostUp = touch /x", "PreDown = true"), "h.conf")
+    with pytest.raises(HooksRefused) as refused:
+        check.allow_hooks(False)
+    assert refused.value.message == ("h.conf has hooks (PostUp at line 4, PreDown at line 5) "
+                                     "that a Linux wg-quick on the phone runs as root")
+    assert refused.value.exit_code == ExitCode.INVALID and refused.value.hint
+    assert check.allow_hooks(True) == refused.value.message  # allowed: still said
+    assert check_config(conf(), "n.conf").allow_hooks(False) is None

@@ -284,17 +284,20 @@ def test_pick_backend(sh_phone: ShPhone, have: set[str], want: str,
         assert ran.out.split() == [result[0], *([impl] if impl else [])], ran.err
 
 
-def test_enable_brings_up_and_notes_the_backend(sh_phone: ShPhone) -> None:
+# `locks` is also the lock directory's name: its note used to be written onto
+# that directory (and status guessed the backend).
+@pytest.mark.parametrize("name", ["wg0", "locks"])
+def test_enable_brings_up_and_notes_the_backend(sh_phone: ShPhone, name: str) -> None:
     sh_phone.fake("wireguard-go", "exit 0\n")
-    sh_phone.conf("wg0", "[Interface]\nListenPort = 51820\n")
-    ran = sh_phone.call("tunnel", "op_enable", "wg0", "auto")
+    sh_phone.conf(name, "[Interface]\nListenPort = 51820\n")
+    ran = sh_phone.call("tunnel", "op_enable", name, "auto")
     assert ran.returncode == 0, ran.err
-    assert ran.kinds("up") == [("wg0", "wireguard-go")] and sh_phone.is_up("wg0")
-    note = (Path(sh_phone.layout.state_dir) / "wg0").read_text().split()
+    assert ran.kinds("up") == [(name, "wireguard-go")] and sh_phone.is_up(name)
+    note = (Path(sh_phone.layout.note_dir) / name).read_text().split()
     assert note[1:] == ["wireguard-go", "7"] and note[0].isdigit()
-    assert "[#] ip link add wg0" in ran.err  # wg-quick's stdout went to stderr
-    again = sh_phone.call("tunnel", "op_enable", "wg0", "auto")
-    assert again.failure == sc.Tag("already-up", ("wg0",)) and sh_phone.is_up("wg0")
+    assert f"[#] ip link add {name}" in ran.err  # wg-quick's stdout went to stderr
+    again = sh_phone.call("tunnel", "op_enable", name, "auto")
+    assert again.failure == sc.Tag("already-up", (name,)) and sh_phone.is_up(name)
 
 
 def test_enable_refusals_run_nothing(sh_phone: ShPhone) -> None:
@@ -341,11 +344,11 @@ def test_up_that_hangs_is_bounded_and_cleaned_up(sh_phone: ShPhone) -> None:
 def test_disable(sh_phone: ShPhone) -> None:
     sh_phone.conf("wg0")
     sh_phone.bring_up("wg0")
-    (Path(sh_phone.layout.state_dir)).mkdir(parents=True)
-    (Path(sh_phone.layout.state_dir) / "wg0").write_text("1 kernel 7\n")
+    (Path(sh_phone.layout.note_dir)).mkdir(parents=True)
+    (Path(sh_phone.layout.note_dir) / "wg0").write_text("1 kernel 7\n")
     ran = sh_phone.call("tunnel", "op_disable", "wg0")
     assert ran.kinds("down") == [("wg0",)] and not sh_phone.is_up("wg0"), ran.err
-    assert not (Path(sh_phone.layout.state_dir) / "wg0").exists()
+    assert not (Path(sh_phone.layout.note_dir) / "wg0").exists()
     noop = sh_phone.call("tunnel", "op_disable", "wg0")
     assert noop.returncode == 0 and noop.kinds("down") == []
     nosuch = sh_phone.call("tunnel", "op_disable", "nosuch")

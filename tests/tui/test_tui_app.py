@@ -298,6 +298,38 @@ async def test_import_completes_paths_and_selects_what_came_in(
         app.polling = False
 
 
+@sync
+async def test_hooks_are_stored_only_when_the_user_says_so(tmp_path: Path) -> None:
+    """A PostUp hook runs as root under a Linux wg-quick: the device layer
+    refuses it unless allowed, and the TUI asks (Cancel first) for a save and
+    for an import."""
+    hooked = config("hooked").replace("[Peer]", "PostUp = echo up\n\n[Peer]", 1)
+    (tmp_path / "inhook.conf").write_text(hooked.replace("# hooked", "# inhook"))
+    adapter = SampleAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        for ask, answer in ((lambda: app.flows._save(("hooked", hooked.encode()),
+                                                     restart=False), "enter"),
+                            (lambda: app.flows._save(("hooked", hooked.encode()),
+                                                     restart=False), "y"),
+                            (lambda: app.flows.import_path(str(tmp_path / "inhook.conf")),
+                             "y")):
+            mark = len(adapter.calls)
+            ask()
+            dialog = await shown(pilot, ConfirmScreen)
+            assert "PostUp at line" in str(dialog.query_one("#question").content)  # type: ignore[attr-defined]
+            await until(pilot, "Cancel focused", lambda d=dialog: d.focused is not None
+                        and d.focused.id == "no")
+            await pilot.press(answer)
+            if answer == "enter":  # Cancel: nothing stored
+                await until(pilot, "the dialog gone", lambda: app.screen is app.main_screen)
+                assert adapter.since(mark, "push") == []
+            else:
+                await until(pilot, "the push", lambda m=mark: adapter.since(m, "push"))
+        assert adapter.texts["hooked"] == hooked and "PostUp" in adapter.texts["inhook"]
+
+
 def test_path_completion_and_free_sim_ports(tmp_path: Path) -> None:
     (tmp_path / "a-dir").mkdir()
     (tmp_path / "a.conf").write_text("")

@@ -57,6 +57,7 @@ async def test_a_su_prompt_is_shown_and_one_toggle_asks_su_once(sim_phone: Any) 
         await pilot.press("space")
         await until(pilot, "the prompt shown", lambda: app.session.waiting.get("demo")
                     == WAIT_FOR_GRANT and app.session.pending.get("demo") == SU_LABEL)
+        await until(pilot, "the notice", lambda: notes.titled("su asks"))
         assert notes.titled("su asks")[0].message == f"enable demo: {WAIT_FOR_GRANT} " \
             "(ctrl+x cancels)"
         assert sim_phone.answer_su(True) == 1  # one prompt for one toggle (#6)

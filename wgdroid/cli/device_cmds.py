@@ -14,15 +14,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wgdroid.cli import output
-from wgdroid.cli.devices import count, device_parent, one, report, run_on_all, seconds
-from wgdroid.errors import InvalidInputError
+from wgdroid.cli.devices import SCHEMA, count, device_parent, one, report, run_on_all, seconds
 from wgdroid.exit_codes import ExitCode
 from wgdroid.humanize import age, duration, rate, size
 
 if TYPE_CHECKING:
-    from wgdroid.config.issues import ConfigError
     from wgdroid.device.connection import Device
-    from wgdroid.device.dialect import DialectCheck
     from wgdroid.device.fanout import Outcome
     from wgdroid.device.status import DeviceStatus
     from wgdroid.device.store import StoreResult
@@ -95,8 +92,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", parents=[multi],
                        help="what the phone has for WireGuard, and what to fix")
     p.add_argument("--check", action="store_true",
-                   help="exit 9 if no tunnel could run (with --all: 9 if none is ready, "
-                   "10 if some are)")
+                   help="exit 9 if no tunnel could run, 4 (5) if root was denied (not "
+                   "answered); with --all, the devices' codes combined")
     p.set_defaults(func=_doctor)
 
 
@@ -136,23 +133,22 @@ def _push(args: argparse.Namespace) -> int:
     data = store.read_local_config(args.file)
     name = check_tunnel_name(tunnel_name_for(args.file) if args.name is None else args.name)
     override = None if args.dialect == "auto" else Dialect(args.dialect)
-    try:
-        # Broken for every wg-quick, or for the one named by --dialect: refused
-        # before the phone is contacted. Otherwise the phone's own wg-quick
-        # decides, inside the push's root script.
-        check = dialect.check_config(data, args.file)
-        if override is not None:
-            for w in check.require(override):
-                output.raw_stderr(w.format())
-    except ConfigError as exc:
-        return _config_refused(exc)
-    _check_hooks(check, args.allow_hooks)
+    # Broken for every wg-quick, or for the one named by --dialect: refused
+    # (ConfigError) before the phone is contacted. Otherwise the phone's own
+    # wg-quick decides, inside the push's root script.
+    check = dialect.check_config(data, args.file)
+    if override is not None:
+        for w in check.require(override):
+            output.raw_stderr(w.format())
+    hooks = check.allow_hooks(args.allow_hooks)  # refused here, before any phone is asked
+    if hooks:
+        output.warning(hooks)
     backend = Backend(args.backend) if args.enable else None
 
     def op(d: Device) -> store.StoreResult:
         return store.push(d, data, name, enable=backend, restart=args.restart,
                           dialect_override=override, check=check,
-                          root_timeout=args.root_timeout)
+                          allow_hooks=args.allow_hooks, root_timeout=args.root_timeout)
 
     def warn(results: list[store.StoreResult]) -> None:
         if override is not None:
@@ -176,13 +172,16 @@ def _push(args: argparse.Namespace) -> int:
         result = op(device)
     except ConfigError as exc:  # the phone's wg-quick would refuse it
         seen = override or dialect.known_dialect(device)
-        return _config_refused(exc, f"{device.serial} ({seen or 'its'} wg-quick)")
+        exc.hint = (f"nothing was pushed: {device.serial} ({seen or 'its'} wg-quick) "
+                    "would refuse this config")
+        raise
     warn([result])
     if args.json:
-        output.emit_json({"name": name, "enabled": args.enable, "backend": result.backend,
-                          "restarted": result.restarted, "restart_reason": result.restart_reason,
-                          "applied": list(result.applied) if result.applied else None,
-                          "dialect": result.dialect})
+        output.emit_json({
+            "schema": SCHEMA, "name": name, "enabled": args.enable, "backend": result.backend,
+            "restarted": result.restarted, "restart_reason": result.restart_reason,
+            "applied": list(result.applied) if result.applied else None,
+            "dialect": result.dialect})
     else:
         _say_running(result)
     return ExitCode.OK
@@ -209,32 +208,6 @@ def _say_running(result: StoreResult) -> None:
         reason = result.restart_reason or "asked"
         why = _RESTART_REASONS.get(reason, reason)
         output.note(f"{result.name}: restarted with the new config ({why})")
-
-
-def _check_hooks(check: DialectCheck, allowed: bool) -> None:
-    """Hooks run as root on a phone whose wg-quick is the Linux one (the Android
-    wg-quick refuses them): refused unless --allow-hooks, and said even then."""
-    from wgdroid.config.dialect import Dialect
-    from wgdroid.config.keyspec import HOOK_KEYS
-
-    refused = check.errors.get(Dialect.ANDROID)
-    hooks = [i for i in (refused.issues if refused else []) if i.key in HOOK_KEYS]
-    if not hooks:
-        return
-    where = ", ".join(f"{h.key} at line {h.line}" for h in hooks)
-    said = f"{check.filename} has hooks ({where}) that a Linux wg-quick on the phone runs as root"
-    if not allowed:
-        raise InvalidInputError(said, hint="read them, then push again with --allow-hooks")
-    output.warning(said)
-
-
-def _config_refused(exc: ConfigError, refused_by: str | None = None) -> int:
-    """Every issue as FILE:LINE: [Section] Key: message, then who said no."""
-    for issue in exc.issues:
-        output.raw_stderr(issue.format())
-    if refused_by is not None:
-        output.note(f"nothing was pushed: {refused_by} would refuse this config")
-    return exc.exit_code
 
 
 def _pull(args: argparse.Namespace) -> int:
@@ -282,18 +255,20 @@ def _control(args: argparse.Namespace, op: Callable[[Device], Any]) -> int:
     if args.all:
         return report(run_on_all(args, op), as_json=args.json,
                       text_lines=lambda r: [f"ok\t{r.action}"],
-                      json_fields=lambda r: _control_json(r) if r else {})
+                      json_fields=lambda r: _control_json(args.name, r))
     result = op(one(args))
     if args.json:
-        output.emit_json(_control_json(result))
+        output.emit_json({"schema": SCHEMA, **_control_json(args.name, result)})
     elif result.action == "noop":
         output.note(f"{result.name} was not up")
     return ExitCode.OK
 
 
-def _control_json(result: Any) -> dict[str, Any]:
-    return {"name": result.name, "action": result.action, "backend": result.backend,
-            "root_method": str(result.method)}
+def _control_json(name: str, result: Any) -> dict[str, Any]:
+    """The same keys for a device that failed (result None: nulls)."""
+    return {"name": name, "action": result and result.action,
+            "backend": result and result.backend,
+            "root_method": str(result.method) if result else None}
 
 
 def _enable(args: argparse.Namespace) -> int:
@@ -310,9 +285,13 @@ def _disable(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from wgdroid.config.names import check_tunnel_name
     from wgdroid.device import status as st
     from wgdroid.device.fanout import Outcome
     from wgdroid.device.poll import poll_status
+
+    if args.name is not None:
+        check_tunnel_name(args.name)
 
     # --watch rates come from consecutive polls; a one-shot samples for
     # --interval inside its one round trip, unless --no-rates.
@@ -339,13 +318,13 @@ def _status(args: argparse.Namespace) -> int:
 
     if not args.watch:
         outcomes = poll_once()
-        code = show(outcomes)
         first = outcomes[0].value
         if args.name and not args.all and first is not None and first.interface(args.name) is None:
             from wgdroid.errors import NotFoundError
 
+            # Said instead of the report, not after it: one JSON document.
             raise NotFoundError(f"tunnel {args.name!r} is not up")
-        return code
+        return show(outcomes)
     previous: dict[str, tuple[float, DeviceStatus]] = {}
     polls = 0
     code = ExitCode.OK
@@ -420,7 +399,10 @@ def _doctor(args: argparse.Namespace) -> int:
         return gather(d, root_timeout=args.root_timeout)
 
     def code(caps: Capabilities) -> ExitCode:
-        return ExitCode.MISSING_TOOLS if args.check and not caps.ready else ExitCode.OK
+        if not args.check or caps.ready:
+            return ExitCode.OK
+        # Not ready because doctor could not look: that is the truthful cause.
+        return ExitCode(caps.root_exit_code or ExitCode.MISSING_TOOLS)
 
     if args.all:
         outcomes = run_on_all(args, op)
@@ -428,7 +410,7 @@ def _doctor(args: argparse.Namespace) -> int:
         dev = one(args)
         outcomes = [Outcome(dev.serial, value=op(dev))]
     return report(outcomes, as_json=args.json, tagged=False, code=code,
-                  json_fields=lambda c: c.to_json() if c else {},
+                  json_fields=lambda c: c.to_json() if c else Capabilities.null_json(),
                   text_lines=lambda c: [_doctor_text(c, multi=args.all)])
 
 

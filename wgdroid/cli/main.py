@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from wgdroid import __version__
 from wgdroid.cli import output
@@ -35,6 +36,14 @@ COMMANDS: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
+    """No abbreviated options anywhere (`--root 5` is not `--root-timeout 5`:
+    an abbreviation that works today breaks when an option is added), and
+    usage errors exit USAGE through the one writer of messages."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         output.error(message)
@@ -42,9 +51,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _top_parser(description: str | None = None, epilog: str | None = None,
-                allow_abbrev: bool = True) -> _Parser:
+                add_help: bool = True) -> _Parser:
     parser = _Parser(prog="wgdroid", description=description, epilog=epilog,
-                     allow_abbrev=allow_abbrev)
+                     add_help=add_help)
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks of unexpected errors"
     )
@@ -54,8 +63,9 @@ def _top_parser(description: str | None = None, epilog: str | None = None,
 
 def command_of(argv: Sequence[str]) -> str | None:
     """The command named in `argv`, past the global options (None if none is)."""
-    # No abbreviations: a command's own `--root` is not the global `--root-timeout`.
-    _, rest = _top_parser(allow_abbrev=False).parse_known_args(list(argv))
+    # Without -h: `wgdroid push --help` is the command's help, printed by the
+    # full parser once the command's module is loaded.
+    _, rest = _top_parser(add_help=False).parse_known_args(list(argv))
     return next((a for a in rest if not a.startswith("-")), None)
 
 
@@ -74,13 +84,25 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
-    """The one way a failed command ends: stderr line(s), JSON under --json."""
-    output.error(error.message)
+    """The one way a failed command ends: stderr line(s), JSON under --json.
+    A config that fails validation is said as one `FILE:LINE: ...` line per issue."""
+    issues = getattr(error, "issues", None) if _is_config_error(error) else None
+    if issues:
+        for issue in issues:
+            output.raw_stderr(issue.format())
+    else:
+        output.error(error.message)
     if error.hint:
         output.note(error.hint)
     if getattr(args, "json", False):
         output.emit_json({"schema": 1, "error": error.to_json()})
     return error.exit_code
+
+
+def _is_config_error(error: WgdroidError) -> bool:
+    # Not imported for every command: only a config command can raise one.
+    config_issues = sys.modules.get("wgdroid.config.issues")
+    return config_issues is not None and isinstance(error, config_issues.ConfigError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -82,3 +82,6 @@ class ConfigError(InvalidInputError):
         first = self.issues[0].format() if self.issues else "invalid config"
         more = len(self.issues) - 1
         super().__init__(first + (f" (and {more} more)" if more > 0 else ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "issues": [i.to_json() for i in self.issues]}

@@ -5,7 +5,8 @@ A tunnel's name is its interface name and its file name on the phone
 (`/data/misc/wireguard/NAME.conf`): 1-15 of `[a-zA-Z0-9_=+.-]` (the kernel's
 IFNAMSIZ and the Android app's rule), matched in full (a trailing newline is
 not a name), not starting with `-` (it would read as an option to `wg-quick`,
-`ip` or `rm`), and not `.` or `..` (directories, not files).
+`ip` or `rm`), and not starting with `.` (a hidden file: the phone's store
+lists `*.conf`, which skips it, and `.`/`..` are directories).
 
 Light on purpose (no pydantic): the device layer imports it on every call.
 """
@@ -33,8 +34,9 @@ def name_problem(name: str) -> str | None:
         return f"tunnel name {shown} may only use letters, digits and _=+.-"
     if name.startswith("-"):
         return f"tunnel name {shown} can't start with '-' (it would read as an option)"
-    if name in (".", ".."):
-        return f"tunnel name {shown} is a directory's name, not a file's"
+    if name.startswith("."):
+        return (f"tunnel name {shown} can't start with '.' (a hidden file on the phone, "
+                "which its list would not show)")
     return None
 
 

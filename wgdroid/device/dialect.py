@@ -22,6 +22,7 @@ from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
 from wgdroid.device.memo import DeviceMemo
 from wgdroid.device.script import records, source
+from wgdroid.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from wgdroid.device.connection import Device
@@ -54,11 +55,44 @@ class DialectCheck:
             raise self.errors[dialect]
         return self.warnings[dialect]
 
+    def hooks(self) -> list[ConfigIssue]:
+        """The config's PreUp/PostUp/PreDown/PostDown lines (the Android
+        wg-quick refuses them; the Linux one runs them as root)."""
+        from wgdroid.config.keyspec import HOOK_KEYS
+
+        refused = self.errors.get(Dialect.ANDROID)
+        return [i for i in (refused.issues if refused else []) if i.key in HOOK_KEYS]
+
+    def allow_hooks(self, allowed: bool) -> str | None:
+        """HooksRefused unless `allowed`; then what to warn about (None: no hooks)."""
+        hooks = self.hooks()
+        if not hooks:
+            return None
+        if not allowed:
+            raise HooksRefused(self.filename, hooks)
+        return HooksRefused.said(self.filename, hooks)
+
     def accepts(self) -> tuple[bool, bool]:
         """Whether the Android and the Linux wg-quick take the config: what
         sh/dialect.sh `dialect_guard` needs to refuse it on the phone before
         anything is written."""
         return self.ok(Dialect.ANDROID), self.ok(Dialect.LINUX)
+
+
+class HooksRefused(InvalidInputError):
+    """A config with hooks, pushed without allowing them: a Linux wg-quick on
+    the phone would run them as root. `issues`: the hook lines. The CLI
+    allows them with --allow-hooks; the TUI asks first."""
+
+    def __init__(self, filename: str, hooks: list[ConfigIssue]) -> None:
+        super().__init__(self.said(filename, hooks),
+                         hint="read them, then push again with --allow-hooks")
+        self.issues = hooks
+
+    @staticmethod
+    def said(filename: str, hooks: list[ConfigIssue]) -> str:
+        where = ", ".join(f"{h.key} at line {h.line}" for h in hooks)
+        return f"{filename} has hooks ({where}) that a Linux wg-quick on the phone runs as root"
 
 
 def check_config(data: bytes, filename: str) -> DialectCheck:

@@ -45,6 +45,7 @@ class Capabilities:
     selinux: str | None = None
     root_method: str | None = None  # adb-root, magisk, kernelsu, su-c, aosp; None if no root
     root_error: str | None = None
+    root_exit_code: int | None = None  # the exit code of root_error (no root, pending)
     looked_as_root: bool = False  # else root-only places (/data/adb) went unseen
     kernel_module: bool = False
     kernel_module_version: str | None = None
@@ -71,6 +72,11 @@ class Capabilities:
         data = asdict(self)
         data["ready"] = self.ready
         return data
+
+    @classmethod
+    def null_json(cls) -> dict[str, Any]:
+        """The keys of to_json but `serial`, all null: a device doctor could not reach."""
+        return dict.fromkeys(k for k in cls(serial="").to_json() if k != "serial")
 
 
 def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
@@ -195,7 +201,7 @@ def gather(device: Device, *, root_timeout: float | None = None) -> Capabilities
         # Still say what the phone has, as the shell user.
         plain = device.run(doctor_script(root=False), timeout=30)
         caps = parse_doctor_output(device.serial, plain.out)
-        caps.root_error = exc.message
+        caps.root_error, caps.root_exit_code = exc.message, int(exc.exit_code)
     else:
         caps = parse_doctor_output(device.serial, res.stdout)
         caps.root_method = res.method.value

@@ -66,8 +66,14 @@ class Layout:
         return f"{self.data}/misc/wireguard"
 
     @property
-    def state_dir(self) -> str:  # uptime/backend notes written at `up`, and the locks
+    def state_dir(self) -> str:  # wgdroid's own files on the phone: notes, locks, logs
         return f"{self.store_dir}/.wgdroid"
+
+    @property
+    def note_dir(self) -> str:
+        """NOTE_DIR/NAME: when NAME came up and on which backend (written at
+        `up`). Its own directory: no tunnel name can be a state file's name."""
+        return f"{self.state_dir}/up"
 
     @property
     def wgdroid_dir(self) -> str:  # what `wgdroid tools install` puts on the phone
@@ -128,6 +134,7 @@ class Layout:
             "SYSTEM": self.system,
             "STORE_DIR": self.store_dir,
             "STATE_DIR": self.state_dir,
+            "NOTE_DIR": self.note_dir,
             "LOCK_DIR": f"{self.state_dir}/locks",
             "WGDROID_DIR": self.wgdroid_dir,
             "WGDROID_BIN": self.wgdroid_bin,

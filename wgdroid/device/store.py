@@ -100,6 +100,7 @@ def push(
     dialect_override: Dialect | None = None,
     filename: str | None = None,
     check: DialectCheck | None = None,
+    allow_hooks: bool = False,
     root_timeout: float | None = None,
     timeout: float = 60.0,
 ) -> StoreResult:
@@ -116,7 +117,11 @@ def push(
     and SaveConfig. The phone's wg-quick is detected inside the same root
     script; `dialect_override` skips that and decides locally, without
     contacting the phone when it refuses. `check` reuses a DialectCheck
-    already made for this data (by the CLI); `filename` names it in issues."""
+    already made for this data (by the CLI); `filename` names it in issues.
+
+    A config with PreUp/PostUp/PreDown/PostDown hooks is refused
+    (dialect.HooksRefused, nothing sent) unless `allow_hooks`: a Linux
+    wg-quick on the phone would run them as root."""
     sc.check_name(name)
     if check is None:
         check = dialect.check_config(data, filename or f"{name}.conf")
@@ -124,6 +129,7 @@ def push(
     if dialect_override is not None:
         check.require(dialect_override)
         accepts = None
+    check.allow_hooks(allow_hooks)
     digest = hashlib.sha256(data).hexdigest()
     script = push_script(name, len(data), digest, enable=enable, accepts=accepts,
                          restart=restart, timeout=timeout)

@@ -101,6 +101,9 @@ class WgdroidApp(App[int]):
         self._epoch = 0
         self._settling: set[str] = set()  # tunnels shown "checking" until then
         self._reading_config = False  # one config read at a time, in the background
+        # Phones doctor found without root that were asked again since (once,
+        # unless su says it granted or the user presses f5).
+        self._root_rechecked: set[str] = set()
         self.main_screen = MainScreen(self.session)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -181,6 +184,8 @@ class WgdroidApp(App[int]):
         if op is None:
             return
         line = op.progressed(message.kind, message.detail)
+        if message.kind == "su-granted":
+            self._root_works(granted=True)
         if line:
             self.log_activity(line)
         if message.kind == "su-waiting":  # a prompt is probably on the phone
@@ -282,6 +287,7 @@ class WgdroidApp(App[int]):
             took = time.monotonic() - op.started
             if ok:
                 self.log_activity(f"{op.label}: done ({took:.1f} s)")
+                self._root_works()
                 if op.done is not None:
                     op.done(worker.result)
             elif op.cancelled:
@@ -356,7 +362,23 @@ class WgdroidApp(App[int]):
                         name=serial, group="doctor", thread=True, exit_on_error=False,
                         description=f"doctor {serial}")
 
+    def _root_works(self, *, granted: bool = False) -> None:
+        """Something that needs su just worked on the chosen phone: if doctor
+        said it has no root (su waited for a tap, or was denied then allowed),
+        ask again, so the phone list and doctor stop saying "root none"."""
+        serial = self.session.serial
+        caps = self.session.caps.get(serial) if serial else None
+        if serial is None or caps is None or caps.root_method is not None:
+            return
+        if serial in self._root_rechecked and not granted:
+            return
+        self._root_rechecked.add(serial)
+        self.log_activity(f"root works on {serial} now: asking it again what it has")
+        self._doctor(serial)
+
     def on_doctor_done(self, message: DoctorDone) -> None:
+        if message.caps.root_method is not None:
+            self._root_rechecked.discard(message.serial)
         self.session.caps[message.serial] = message.caps
         self.changed()
 
@@ -383,6 +405,7 @@ class WgdroidApp(App[int]):
         serial = self.session.serial
         if serial is not None:
             self.session.caps_failed.pop(serial, None)
+            self._root_rechecked.discard(serial)
             self._doctor(serial)
         self.session.forget_config_errors()
         self.refresh_now()
@@ -424,6 +447,7 @@ class WgdroidApp(App[int]):
             self.session.pending.pop(name, None)
         self._settling.clear()
         self.apply_snapshot(message.snapshot)
+        self._root_works()  # a status poll runs `wg` through su
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         if self.session.apply_snapshot(snapshot):

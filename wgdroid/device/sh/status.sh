@@ -1,7 +1,7 @@
 # status.sh: the running tunnels: the phone's clock, per-interface facts,
 # an optional first transfer sample, then `wg show all dump` with the
 # private and preshared keys replaced by `(hidden)` before it is printed.
-# Prelude constants: STATE_DIR, SYS.
+# Prelude constants: NOTE_DIR, SYS.
 # needs: lib
 
 # A sed program: field 2 of 5-field lines (an interface's private key) and
@@ -19,7 +19,7 @@ op_status() {
     _st_k=kernel
     [ -e "$SYS/class/net/$_st_i/tun_flags" ] && _st_k=tun
     rec iface "$_st_i" "$_st_k" "$(cat "$SYS/class/net/$_st_i/ifindex" 2>/dev/null)" \
-      "$(cat "$STATE_DIR/$_st_i" 2>/dev/null)"
+      "$(cat "$NOTE_DIR/$_st_i" 2>/dev/null)"
   done
   if [ -n "$1" ]; then
     wg show all transfer | sed "s/^/xfer$TAB/"

@@ -79,7 +79,7 @@ rm_locked() {
     wg_down "$1"
   fi
   rm -f "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
-  rm -f "$STATE_DIR/$1"
+  rm -f "$NOTE_DIR/$1"
   sync
 }
 

@@ -1,5 +1,5 @@
 # tunnel.sh: one tunnel up and down with wg-quick, under the tunnel's lock.
-# Prelude constants: STORE_DIR, STATE_DIR, SYS, USERSPACE_TOOL, DOWN_WAIT.
+# Prelude constants: STORE_DIR, NOTE_DIR, SYS, USERSPACE_TOOL, DOWN_WAIT.
 # needs: lib dialect
 
 # is_up NAME: wg knows the interface, or the kernel has it.
@@ -99,9 +99,15 @@ wg_up() {
     [ "$_up_rc" = 124 ] && fail timeout "wg-quick up" "$BOUND"
     fail up-failed "$_up_n"
   fi
-  mkdir -p "$STATE_DIR" && chmod 700 "$STATE_DIR"
-  echo "$(date +%s) $BACKEND $(cat "$SYS/class/net/$_up_n/ifindex" 2>/dev/null)" > "$STATE_DIR/$_up_n"
+  note_up "$_up_n"
   rec up "$_up_n" "$BACKEND"
+}
+
+# note_up NAME: wgdroid's note of NAME's up (time, backend, ifindex), for
+# status and for a restart on the same backend.
+note_up() {
+  mkdir -p "$NOTE_DIR" && chmod 700 "$NOTE_DIR"
+  echo "$(date +%s) $BACKEND $(cat "$SYS/class/net/$1/ifindex" 2>/dev/null)" > "$NOTE_DIR/$1"
 }
 
 # undo_up NAME FILE: take down what a failed `wg-quick up` left.
@@ -130,7 +136,7 @@ wg_down() {
   _dn_n=$1
   _dn_f=$STORE_DIR/$1.conf
   if ! is_up "$_dn_n"; then
-    rm -f "$STATE_DIR/$_dn_n"
+    rm -f "$NOTE_DIR/$_dn_n"
     forget_socket "$_dn_n"
     [ "$2" = quiet ] && return 0
     fail not-up "$_dn_n"
@@ -147,13 +153,13 @@ wg_down() {
   step "waiting for the interface to go"
   wait_gone "$_dn_n" "$DOWN_WAIT" || fail down-failed "$_dn_n" "$DOWN_WAIT"
   forget_socket "$_dn_n"
-  rm -f "$STATE_DIR/$_dn_n"
+  rm -f "$NOTE_DIR/$_dn_n"
   rec down "$_dn_n"
 }
 
 # noted_backend NAME: the backend NAME came up on (wgdroid's note), else auto.
 noted_backend() {
-  _nb=$(cut -d' ' -f2 "$STATE_DIR/$1" 2>/dev/null)
+  _nb=$(cut -d' ' -f2 "$NOTE_DIR/$1" 2>/dev/null)
   echo "${_nb:-auto}"
 }
 
