@@ -232,6 +232,7 @@ class Daemon:
         units: list[tuple[RecvRun, int]] = []
         last: dict[Peer, tuple[RecvRun, int]] = {}
         held: list[int] = []  # one reference per read, until its units are submitted
+        tail: tuple[RecvRun, int] | None = None  # the run the last message joined
         for _ in range(UDP_BURST):
             where = arena.space()
             if where is None:
@@ -249,6 +250,9 @@ class Daemon:
             held.append(arena.commit(n))
             self.stats.udp_reads += 1
             self.stats.udp_datagrams += -(-n // seg)
+            if (n == seg and tail is not None and tail[1] == buf
+                    and dev.extend_run(tail[0], view, pos, n, src)):
+                continue  # one datagram more of the same flow (a sender without GSO)
             for item in dev.classify_run(view, pos, pos + n, seg, src, now):
                 if isinstance(item, HandshakeMessage):
                     if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
@@ -264,9 +268,10 @@ class Daemon:
                     run.counters += item.counters
                     run.offs += item.offs
                     run.lens += item.lens
+                    tail = prev
                 else:
-                    last[peer] = (item, buf)
-                    units.append((item, buf))
+                    tail = last[peer] = (item, buf)
+                    units.append(tail)
         for run, buf in units:
             if len(run) <= 2 and pipe.runs_now(run.keypair.peer, False):
                 # A ping or an ACK: opened and delivered at once, no unit built.
