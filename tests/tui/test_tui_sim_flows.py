@@ -123,7 +123,8 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         assert same, "the imported tunnel differs from the QR code"
 
         # Unplugged: a notification names the phone, the app keeps running.
-        sim_phone.server.adb("disconnect", sim_phone.serial)
+        unplugged = sim_phone.server.adb("disconnect", sim_phone.serial)
+        assert unplugged.stdout.startswith("disconnected"), unplugged
         address = server_address(None, sim_phone.server.port)
 
         def chosen() -> dict[str, object]:  # what the app and the adb server say

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 STATUS_INTERVAL = 1.0  # the official app polls its detail view every second
 DEVICES_INTERVAL = 2.0
+IO_THREADS = 32  # device calls in flight at once (workers), see WgdroidApp.on_load
 
 
 class WgdroidApp(App[int]):
@@ -108,6 +109,19 @@ class WgdroidApp(App[int]):
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
+
+    def on_load(self) -> None:
+        """Thread workers run in the event loop's default executor, which
+        asyncio sizes to cpus+4 threads: on 2 cores, six calls to a hung phone
+        (toggles, a QR read, doctor, a status poll) left none for the phone
+        poll, so unplugging that phone went unnoticed. Every device call ends
+        at its own timeout, the polls run one at a time, and operations are
+        started by hand, so a larger pool stays bounded."""
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="wgdroid-io"))
 
     def on_ready(self) -> None:
         self.startup_ms = (time.perf_counter() - START) * 1000
@@ -241,6 +255,8 @@ class WgdroidApp(App[int]):
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         worker, state = event.worker, event.state
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if not self.screen_stack:  # quit while it ran: nothing left to show it on
             return
         ok = state is WorkerState.SUCCESS
         error = worker.error if state is WorkerState.ERROR else None
