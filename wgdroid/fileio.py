@@ -1,6 +1,9 @@
-"""The one local-file writer: every file wgdroid writes on this computer
-(pull, new, zip, unzip, qr --png, import-qr, the TUI's export) goes through
-`write_private`.
+"""The one local-file writer and reader: every file wgdroid writes on this
+computer (pull, new, zip, unzip, qr --png, import-qr, the TUI's export) goes
+through `write_private`; every file it reads as input (check, push, qr,
+import-qr, unzip, the TUI's import) through `open_input`/`read_input`, which
+take regular files only (a FIFO blocked forever, /dev/zero was read without
+end) and read at most a limit.
 
 - Regular files only: a FIFO, a device (`-o /dev/null` as root), a socket or
   a directory at the target is refused, never replaced by a file holding a
@@ -18,9 +21,11 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-from wgdroid.errors import InvalidInputError
+from wgdroid.errors import InvalidInputError, NotFoundError
 
 
 def check_target(path: Path | str, *, overwrite: bool) -> Path:
@@ -90,3 +95,40 @@ def write_private(path: Path | str, data: bytes | str, *, overwrite: bool) -> Pa
         finally:
             os.close(dfd)
     return target
+
+
+@contextlib.contextmanager
+def open_input(path: Path | str, *, label: str | None = None) -> Iterator[BinaryIO]:
+    """`path` opened for reading if it is a regular file (after symlinks).
+    Opened non-blocking, so a FIFO is refused instead of waiting for a writer.
+    A missing file is NotFoundError (exit 7), anything else InvalidInputError."""
+    shown = label or str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NotFoundError(f"{shown}: no such file") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{shown}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise InvalidInputError(f"{shown}: is {kind}; wgdroid reads regular files only")
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        yield fh
+
+
+def read_input(path: Path | str, *, limit: int, label: str | None = None) -> bytes:
+    """At most `limit + 1` bytes of the regular file `path` (one more than the
+    limit, so the caller can say "too large"; /proc files report size 0)."""
+    shown = label or str(path)
+    with open_input(path, label=shown) as fh:
+        try:
+            return fh.read(limit + 1)
+        except OSError as exc:
+            raise InvalidInputError(f"{shown}: {exc.strerror}") from None
