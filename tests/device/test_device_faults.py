@@ -53,7 +53,9 @@ def test_an_endpoint_that_does_not_resolve_fails_soon_with_the_resolvers_words(
     print(f"\nenable with an endpoint that does not resolve: exit {res.returncode} "
           f"after {took:.1f} s")
     assert res.returncode == 6, res.stderr
-    assert "pushing nores failed (wg-quick up nores)" in res.stderr
+    # Stored: the message says so (it said "pushing nores failed", review D10).
+    assert "stored nores, but bringing it up failed (wg-quick up nores)" in res.stderr
+    assert "nores" in cli("list", "-s", sim_phone.serial).stdout.split()
     # "Temporary failure in name resolution" (no DNS answer) or "Name or service
     # not known" (NXDOMAIN): wg's own words, with the endpoint.
     assert re.search(r"(name resolution|not known): `nosuch\.invalid:51820'", res.stderr)

@@ -147,6 +147,11 @@ def push(
                             timeout=timeout)
         return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend,
                            dialect=seen, warnings=warnings)
+    failed = res.tags[0].kind if res.tags else None
+    if failed not in (None, "apply-failed") and any(
+            r["name"] == name for r in res.records("stored")):
+        # The new config is in place (the old one is gone): only the up after it failed.
+        res.raise_for_failure(f"stored {name}, but bringing it up")
     res.raise_for_failure(f"pushing {name}")
     why = next((r["why"] for r in res.records("restarted") if r["name"] == name), None)
     applied = next((tuple(r["changes"].split()) for r in res.records("applied")
