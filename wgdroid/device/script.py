@@ -394,11 +394,24 @@ def split_stderr(text: str) -> Stderr:
 _BANNER = re.compile(r"^[\u2500-\u257f]")
 
 
+# wg quotes the value it could not take (wireguard-tools src/config.c
+# parse_key: "Key is not the correct length or format: `%s'"), or a whole line
+# it did not know (config_read_line: "Line unrecognized: `%s'"): part of a
+# private key, too short for redact to see. A line's key name stays.
+_BAD_KEY = re.compile(r"^(Key is not the correct length or format: )`.*'$")
+_KEY_LINE = re.compile(r"^(Line unrecognized: `[^=']*key[^=']*=).*'$", re.IGNORECASE)
+
+
+def _unquote_secrets(line: str) -> str:
+    line = _BAD_KEY.sub(r"\1(the value is not shown)", line)
+    return _KEY_LINE.sub(r"\1(hidden)'", line)
+
+
 def trimmed(lines: Iterable[str], limit: int = 8) -> str:
     """A tool's stderr for a one-line error: no `[#]` echo lines, no banner
-    boxes, the last few lines."""
+    boxes, no value wg quotes from a config line, the last few lines."""
     kept = [
-        ln.strip() for ln in lines
+        _unquote_secrets(ln.strip()) for ln in lines
         if ln.strip() and not ln.startswith("[#]") and not _BANNER.match(ln.strip())
     ]
     return "; ".join(kept[-limit:])
