@@ -19,11 +19,11 @@ was running). `records()` is the one parser of both.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 
 from wgdroid import __version__
 from wgdroid.config.names import check_tunnel_name
@@ -186,12 +186,20 @@ def conf_path(name: str) -> str:
 _NEEDS = "# needs:"
 
 
+def _sh_text(module: str) -> str:
+    # A plain open beside this file: importlib.resources pulled in zipfile,
+    # pathlib and urllib (~5 ms of every CLI command's start).
+    with open(os.path.join(os.path.dirname(__file__), "sh", f"{module}.sh"),
+              encoding="utf-8") as fh:
+        return fh.read()
+
+
 @functools.cache
 def source(module: str) -> str:
     """sh/MODULE.sh as shipped, comments and blank lines dropped (they cost
     bytes on every round trip). Rule for the files: no multi-line quoted
     string may hold a line that starts with `#`."""
-    text = resources.files("wgdroid.device.sh").joinpath(f"{module}.sh").read_text("utf-8")
+    text = _sh_text(module)
     kept = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     return "\n".join(kept) + "\n"
 
@@ -199,7 +207,7 @@ def source(module: str) -> str:
 @functools.cache
 def needs(module: str) -> tuple[str, ...]:
     """The modules sh/MODULE.sh names on its `# needs:` line."""
-    text = resources.files("wgdroid.device.sh").joinpath(f"{module}.sh").read_text("utf-8")
+    text = _sh_text(module)
     line = next((ln for ln in text.splitlines() if ln.startswith(_NEEDS)), None)
     if line is None:
         raise ValueError(f"sh/{module}.sh has no `{_NEEDS}` line")
