@@ -18,6 +18,7 @@ end) and read at most a limit.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -65,6 +66,22 @@ _KINDS = {
 }
 
 
+def _link_new(tmp: str, target: Path) -> bool:
+    """Put `tmp` at `target` only if nothing is there, in one step (a file
+    that appears after check_target is kept, not replaced). False where the
+    file system has no hard links: then the caller renames."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise InvalidInputError(f"{target}: already exists (use --force to replace it)") from None
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            return False
+        raise
+    os.unlink(tmp)
+    return True
+
+
 def write_private(path: Path | str, data: bytes | str, *, overwrite: bool) -> Path:
     """Write `data` to `path` atomically with mode 0600 (see the module's rules)."""
     target = check_target(path, overwrite=overwrite)
@@ -81,7 +98,8 @@ def write_private(path: Path | str, data: bytes | str, *, overwrite: bool) -> Pa
             os.fsync(fh.fileno())
         # Checked again just before the rename: something may have appeared meanwhile.
         check_target(target, overwrite=overwrite)
-        os.replace(tmp, target)
+        if overwrite or not _link_new(tmp, target):
+            os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

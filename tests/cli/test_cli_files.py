@@ -105,3 +105,27 @@ def test_every_input_reader_takes_regular_files_only_and_reads_a_bounded_amount(
                          timeout=60, check=False)
     assert (big.returncode, big.stderr) == (1, b"<stdin>:1: file is larger than 512 KiB: "
                                                 b"not a config\n")
+
+
+def test_a_file_that_appears_after_the_check_is_kept(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --force the file is created only if absent, in one step (a rename
+    replaced a file made between the check and the write)."""
+    import wgdroid.fileio as fileio
+
+    target = tmp_path / "a.conf"
+    real_check = fileio.check_target
+    checks = []
+
+    def check_then_someone_writes(path: Path | str, *, overwrite: bool) -> Path:
+        checked = real_check(path, overwrite=overwrite)
+        checks.append(path)
+        if len(checks) == 2:  # the last check, just before the file is put in place
+            target.write_text("theirs")
+        return checked
+
+    monkeypatch.setattr(fileio, "check_target", check_then_someone_writes)
+    with pytest.raises(InvalidInputError, match="already exists"):
+        write_private(target, "ours", overwrite=False)
+    assert (target.read_text(), len(checks)) == ("theirs", 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.conf"]  # no temp left
