@@ -124,7 +124,7 @@ def test_sweep_removes_only_temp_files_of_dead_scripts(sh_phone: ShPhone) -> Non
         d.mkdir()
         for suffix in (str(live.pid), str(dead.pid), "notapid"):
             (d / f".wg0.conf.tmp.{suffix}").write_text("key")
-        ran = sh_phone.lines("lib", f"sweep {d}/.wg0.conf.tmp.")
+        ran = sh_phone.lines("lib", f"sweep {d} .wg0.conf.tmp.")
         assert ran.returncode == 0, ran.err
         left = sorted(p.name for p in d.iterdir())
         assert left == sorted([f".wg0.conf.tmp.{live.pid}", ".wg0.conf.tmp.notapid"])
@@ -448,6 +448,12 @@ def test_push_sweeps_temp_files_of_killed_pushes(sh_phone: ShPhone) -> None:
     stale.write_text("and once more\n")
     assert sh_phone.call("store", "op_rm", "wg0", 0).failure == sc.Tag("not-found", ("wg0",))
     assert not stale.exists()  # `rm NAME` sweeps even when NAME.conf is gone
+    # Any locked operation sweeps every name's: a killed push to a name never
+    # used again kept its file (and key) on the phone for ever.
+    other = stale.with_name(f".gone.conf.tmp.{dead.pid}")
+    other.write_text("PrivateKey = of a name nobody uses again\n")
+    assert sh_phone.call("store", "op_rm", "wg0", 0).failure == sc.Tag("not-found", ("wg0",))
+    assert not other.exists()
 
 
 def test_push_enable_starts_or_restarts(sh_phone: ShPhone) -> None:
