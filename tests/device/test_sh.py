@@ -489,6 +489,11 @@ def test_rename(sh_phone: ShPhone) -> None:
     assert moved.kinds("up") == [("c", "wireguard-go")]
     assert sh_phone.is_up("c") and not sh_phone.is_up("a")
     assert sorted(p.name for p in sh_phone.store.glob("*.conf")) == ["b.conf", "c.conf"]
+    # Renamed, then the up failed: the script says the rename was made.
+    sh_phone.knob("up_fail", "boom\n")
+    failed = sh_phone.call("store", "op_rename", "c", "d", 1)
+    assert failed.failure == sc.Tag("up-failed", ("d",)) and failed.kinds("stored") == [("d",)]
+    assert sorted(p.name for p in sh_phone.store.glob("*.conf")) == ["b.conf", "d.conf"]
 
 
 # -- net.sh: a push onto a running tunnel ------------------------------------------

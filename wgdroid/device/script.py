@@ -299,7 +299,7 @@ class RecordKind:
 RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     # stdout
     RecordKind("tunnel", ("name", "size", "mtime", "up"), "list: a stored config (up: 1/0)"),
-    RecordKind("stored", ("name",), "push: the new config is in place"),
+    RecordKind("stored", ("name",), "push, rename: NAME's config is in place"),
     RecordKind("up", ("name", "backend"), "the tunnel came up on that backend"),
     RecordKind("down", ("name",), "the tunnel went down"),
     RecordKind("restarted", ("name", "why"),
