@@ -105,3 +105,19 @@ def test_disable_of_a_tunnel_with_4000_peers(sim_phone: Any, tmp_path: Path) -> 
     assert down.returncode == 0, down.stderr
     assert '"action": "down"' in down.stdout
     assert_nothing_left(sim_phone, "peers4k")
+
+
+def test_a_stored_config_with_a_broken_key_is_refused_before_wg_sees_it(
+        sim_phone: Any, tmp_path: Path) -> None:
+    """The review's case: a stored PrivateKey of 23 chars of a real key made
+    `enable` exit 6 with wg's "Key is not the correct length or format:
+    `<the 23 chars>'" (wg-quick had also started wireguard-go)."""
+    part = keys.genkey()[:23]
+    text = re.sub(r"PrivateKey = .*", f"PrivateKey = {part}", demo_text(sim_phone, tmp_path))
+    on_phone(sim_phone, "cat > /data/misc/wireguard/bad.conf <<'EOF'\n" + text + "EOF\n"
+             "chmod 600 /data/misc/wireguard/bad.conf")
+    res = cli("enable", "-s", sim_phone.serial, "bad")
+    assert res.returncode == 1, res.stderr
+    assert "PrivateKey is not a key wg takes" in res.stderr and part not in res.stderr
+    assert_nothing_left(sim_phone, "bad")
+    assert cli("rm", "-s", sim_phone.serial, "bad").returncode == 0

@@ -63,6 +63,11 @@ def test_wg_never_echoes_a_config_value_into_a_message() -> None:
     assert sc.trimmed(said) == (
         "Key is not the correct length or format: (the value is not shown); "
         "Line unrecognized: `PrivatKey=(hidden)'; Configuration parsing error")
+    stored = error_for(sc.Tag("bad-key", ("bk", "3", "PrivateKey")), [], sc.TAG_EXIT,
+                       "enabling bk")
+    assert (stored.exit_code, stored.message) == (1, (
+        "enabling bk failed: line 3 of the stored bk.conf: PrivateKey is not a key wg takes "
+        "(44 base64 characters); its value is not shown"))
 
 
 @pytest.mark.parametrize(

@@ -314,6 +314,33 @@ def test_enable_refusals_run_nothing(sh_phone: ShPhone) -> None:
     assert tool.failure == sc.Tag("no-tool", ("wg-quick",))
 
 
+@pytest.mark.parametrize(("lines", "bad"), [
+    ("PrivateKey = IP/xe3A2Yl3MqImyTzqhzhf", ("3", "PrivateKey")),  # 23 chars of a real key
+    (f"  presharedkey={PSK[:-2]}B=", ("3", "presharedkey")),  # 44 chars, not 32 bytes
+    (f"PrivateKey = {PRIV}\n[Peer]\nPublicKey = {PEER1[:20]} {PEER1[20:]}", ("5", "PublicKey")),
+    (f"PrivateKey\t=\t{PRIV}\r\n[Peer]\nPUBLICKEY = {PEER1} # ok\nPublicKey =",
+     ("6", "PublicKey")),
+])
+def test_a_stored_key_that_wg_would_quote_is_refused_before_wg_runs(
+        sh_phone: ShPhone, lines: str, bad: tuple[str, str]) -> None:
+    """wg echoed the value it could not take (a part of a private key) in its error."""
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("bk", f"[Interface]\nListenPort = 1\n{lines}\n")
+    ran = sh_phone.call("tunnel", "op_enable", "bk", "auto")
+    assert ran.failure == sc.Tag("bad-key", ("bk", *bad)), ran.err
+    assert "[#]" not in ran.err and not sh_phone.is_up("bk")  # wg-quick never ran
+    for secret in ("IP/xe3A2Yl3MqImyTzqhzhf", PSK[:-2], PEER1[:20]):
+        assert secret not in ran.err
+
+
+def test_stored_keys_wg_takes_pass_the_check(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("gk", f"[Interface]\n  privatekey={PRIV}  # mine\r\n[Peer]\n"
+                        f"PublicKey\t=\t{PEER1}\nPresharedKey = {PSK}\n")
+    ran = sh_phone.call("tunnel", "op_enable", "gk", "auto")
+    assert ran.returncode == 0 and sh_phone.is_up("gk"), ran.err
+
+
 def test_failed_up_removes_what_it_created_and_says_why(sh_phone: ShPhone) -> None:
     sh_phone.fake("wireguard-go", "exit 0\n")
     sh_phone.conf("boom")
