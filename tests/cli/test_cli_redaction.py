@@ -93,3 +93,11 @@ def test_the_userspace_daemons_log_is_redacted(capsys: Any) -> None:
             logger.removeHandler(handler)
     err = capsys.readouterr().err
     assert "peer (key hidden) said hello" in err and PEER not in err and PRIV not in err, err
+
+
+def test_a_long_run_is_hidden_once() -> None:
+    """A 5000-digit argument came back as a row of "(key hidden)"."""
+    from wgdroid.redact import redact
+
+    assert redact("interval '" + "1" * 5000 + "'") == "interval '(key hidden)" + "1" * 8 + "'"
+    assert redact(f"{PRIV} and {PEER}") == "(key hidden) and (key hidden)"
