@@ -82,7 +82,8 @@ setup() {
   # a few tries, then its own error, fit inside the operation's deadline.
   WG_ENDPOINT_RESOLUTION_RETRIES=$RESOLVE_RETRIES
   export PATH WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD WG_ENDPOINT_RESOLUTION_RETRIES
-  DEADLINE=$(($(date +%s) + BUDGET))
+  NOW=$(date +%s)  # the script's start (status reports it: one `date` less)
+  DEADLINE=$((NOW + BUDGET))
   on_exit
 }
 
