@@ -160,8 +160,10 @@ def test_a_tunnel_held_too_long_is_busy(phone: Phone) -> None:
 
     locks = f"{STORE}/.wgdroid/locks"
     phone.sh(f"mkdir -p {locks}")
+    # toybox's flock (Android's) takes a file descriptor, not a file and a command.
     holder = threading.Thread(target=phone.sh, daemon=True, args=(
-        f"flock -x {locks}/demo.lock sh -c 'echo $$ > {locks}/holder; exec sleep 20'",))
+        f"sh -c '{{ flock -x 9 && echo $$ > {locks}/holder && exec sleep 20; }} "
+        f"9>>{locks}/demo.lock'",))
     holder.start()
     try:
         from support import wait_until

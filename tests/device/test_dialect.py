@@ -26,6 +26,8 @@ from wgdroid.device.dialect import check_config, dialect_from_stdout
 from wgdroid.exit_codes import ExitCode
 
 STORE = "/data/misc/wireguard"
+# The kinder phone (rules that look up main): where wgdroid runs the Linux wg-quick.
+LINUX_WG_QUICK: dict[str, Any] = {"android_net": False}
 ANDROID, LINUX = Dialect.ANDROID, Dialect.LINUX
 
 
@@ -101,7 +103,7 @@ def streams(phone: Any) -> int:
 def store_state(phone: Any) -> str:
     """Names, modes, sizes, times and hashes of everything in the store."""
     res = phone.run_in_phone(
-        f"cd {STORE} && ls -la --time-style=+%s.%N . && sha256sum $(ls -A | grep -v /) 2>&1",
+        f"cd {STORE} && ls -la --full-time . && sha256sum $(ls -A | grep -v /) 2>&1",
         timeout=30,
     )
     assert res.status == 0
@@ -165,6 +167,9 @@ def test_android_wg_quick_refuses_hooks_and_nothing_changes(
 
 
 @pytest.mark.sim
+# The kinder phone (rules that look up main): the only kind where wgdroid runs the
+# Linux wg-quick, and hooks. An Android one reads configs as android.c does.
+@pytest.mark.parametrize("sim_phone", [LINUX_WG_QUICK], indirect=True)
 def test_hooks_are_refused_by_the_device_layer_unless_allowed(
     sim_phone: Any, tmp_path: Path
 ) -> None:
@@ -199,6 +204,7 @@ def test_hooks_are_refused_by_the_device_layer_unless_allowed(
 
 
 @pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [LINUX_WG_QUICK], indirect=True)
 def test_linux_wg_quick_takes_the_same_config(sim_phone: Any, tmp_path: Path) -> None:
     hooked = with_post_up(sim_phone, tmp_path, "hooked")
     res = cli("push", "-s", sim_phone.serial, str(hooked), "--json", "--allow-hooks")
@@ -240,7 +246,7 @@ def test_clean_config_pushes_and_comes_up_on_android_wg_quick(
 
 @pytest.mark.sim
 def test_push_all_decides_per_phone(sim_phones: Any, tmp_path: Path) -> None:
-    linux = sim_phones(1, "pixel")[0]
+    linux = sim_phones(1, "pixel", **LINUX_WG_QUICK)[0]
     android = sim_phones(1, "android-wgquick")[0]
     hooked = with_post_up(linux, tmp_path, "hooked")
     res = cli("push", "--all", str(hooked), "--json", "--allow-hooks")

@@ -117,7 +117,7 @@ def test_bare_failure_carries_trimmed_stderr() -> None:
 
 
 def test_records_table() -> None:
-    out = "tunnel\ta\t1\t2\t1\ntunnel\tshort\nfact\tk\tv\twith\ttabs\nnoise\n"
+    out = "tunnel\ta\t1\t2\t1\twgdroid\t0\ntunnel\tshort\nfact\tk\tv\twith\ttabs\nnoise\n"
     recs = sc.records(out)
     assert [r.kind for r in recs] == ["tunnel", "fact"]
     assert recs[0]["up"] == "1" and recs[1]["value"] == "v\twith\ttabs"
@@ -134,9 +134,9 @@ def test_values_are_quoted_in_scripts() -> None:
 
 
 def test_parse_list_skips_unusable_names() -> None:
-    out = ("tunnel\twg0\t  210\t1700000000\t1\ntunnel\tbad name\t1\t1\t0\n"
-           "tunnel\tb\t5\t\t0\nnoise\n")
+    out = ("tunnel\twg0\t  210\t1700000000\t1\twgdroid\t1\n"
+           "tunnel\tbad name\t1\t1\t0\twgdroid\t0\ntunnel\tb\t5\t\t0\tapp\t0\nnoise\n")
     tunnels = store.parse_list(out)
-    assert [(t.name, t.size, t.mtime, t.up) for t in tunnels] == [
-        ("b", 5, None, False), ("wg0", 210, 1700000000, True)
+    assert [(t.name, t.size, t.mtime, t.up, t.source, t.on_boot) for t in tunnels] == [
+        ("b", 5, None, False, "app", False), ("wg0", 210, 1700000000, True, "wgdroid", True)
     ]

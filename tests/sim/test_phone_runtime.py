@@ -44,7 +44,8 @@ def loop_phone(tmp_path: Path):  # type: ignore[no-untyped-def]
     sim = Simulator(tmp_path / "sim", adb=False)
     loop.run_until_complete(sim.start())
     try:
-        (p,) = loop.run_until_complete(sim.add_phones(1, resolve("pixel")))
+        # Its own wg-quick (the Android one) brings tunnels up on its "module".
+        (p,) = loop.run_until_complete(sim.add_phones(1, resolve("android-wgquick")))
         yield loop, p
     finally:
         loop.run_until_complete(sim.close())

@@ -53,8 +53,8 @@ def test_start_list_stop_leaves_nothing(cli_env, adb_server) -> None:  # type: i
     devices = adb_server.adb("devices").stdout
     for serial in serials:
         assert f"{serial}\tdevice" in devices
-    # Some traffic, so there is a tunnel daemon to clean up too.
-    up = adb_server.adb("-s", serials[0], "shell", "su -c 'wg-quick up demo' </dev/null")
+    # A tunnel, so there is a tunnel daemon to clean up too.
+    up = wgdroid(cli_env, "enable", "-s", serials[0], "demo")
     assert up.returncode == 0, up.stderr
     zygotes = [p["pid"] for p in phones]
     netns = {ns.netns_inode(pid) for pid in zygotes}

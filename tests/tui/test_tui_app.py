@@ -24,10 +24,12 @@ from tui_sample import (
     fill,
     scan,
     shown,
+    snapshot,
     sync,
     until,
 )
 
+from wgdroid.device.connection import DeviceInfo
 from wgdroid.errors import RootError
 from wgdroid.tui import form, paths
 from wgdroid.tui.actions import ACTIONS
@@ -41,6 +43,7 @@ from wgdroid.tui.screens.qr import QrScreen
 from wgdroid.tui.widgets.activity import ActivityLog
 from wgdroid.tui.widgets.detail_pane import DetailPane
 from wgdroid.tui.widgets.qr_view import QrView
+from wgdroid.tui.widgets.tunnel_table import name_cell, rows
 
 SIZE = (120, 36)
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +60,20 @@ def _cells(table: DataTable[object], column: str) -> list[str]:
 def test_qr_view_draws_a_scannable_code() -> None:
     text = config("home")
     assert scan(QrView(text).drawing) == text
+
+
+def test_the_official_apps_tunnels_are_marked() -> None:
+    """Issue 11 #9: a tunnel the official app stored (`source` app in list) is
+    marked in the list, up or down; the row stays keyed by its name."""
+    import dataclasses
+
+    base = snapshot()  # home and office up, lab down
+    mixed = dataclasses.replace(base, tunnels=[
+        dataclasses.replace(t, source="app") if t.name in ("home", "lab") else t
+        for t in base.tunnels])
+    listed = rows(mixed)
+    assert [name_cell(r) for r in listed] == ["home (app)", "lab (app)", "office"]
+    assert [r.name for r in listed] == ["home", "lab", "office"]
 
 
 def test_every_action_has_an_id_keys_and_a_palette_name() -> None:
@@ -298,6 +315,38 @@ async def test_import_completes_paths_and_selects_what_came_in(
         app.polling = False
 
 
+@sync
+async def test_hooks_are_stored_only_when_the_user_says_so(tmp_path: Path) -> None:
+    """A PostUp hook runs as root under a Linux wg-quick: the device layer
+    refuses it unless allowed, and the TUI asks (Cancel first) for a save and
+    for an import."""
+    hooked = config("hooked").replace("[Peer]", "PostUp = echo up\n\n[Peer]", 1)
+    (tmp_path / "inhook.conf").write_text(hooked.replace("# hooked", "# inhook"))
+    adapter = SampleAdapter()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        for ask, answer in ((lambda: app.flows._save(("hooked", hooked.encode()),
+                                                     restart=False), "enter"),
+                            (lambda: app.flows._save(("hooked", hooked.encode()),
+                                                     restart=False), "y"),
+                            (lambda: app.flows.import_path(str(tmp_path / "inhook.conf")),
+                             "y")):
+            mark = len(adapter.calls)
+            ask()
+            dialog = await shown(pilot, ConfirmScreen)
+            assert "PostUp at line" in str(dialog.query_one("#question").content)  # type: ignore[attr-defined]
+            await until(pilot, "Cancel focused", lambda d=dialog: d.focused is not None
+                        and d.focused.id == "no")
+            await pilot.press(answer)
+            if answer == "enter":  # Cancel: nothing stored
+                await until(pilot, "the dialog gone", lambda: app.screen is app.main_screen)
+                assert adapter.since(mark, "push") == []
+            else:
+                await until(pilot, "the push", lambda m=mark: adapter.since(m, "push"))
+        assert adapter.texts["hooked"] == hooked and "PostUp" in adapter.texts["inhook"]
+
+
 def test_path_completion_and_free_sim_ports(tmp_path: Path) -> None:
     (tmp_path / "a-dir").mkdir()
     (tmp_path / "a.conf").write_text("")
@@ -377,6 +426,51 @@ async def test_a_hung_phone_neither_freezes_the_ui_nor_piles_up_polls() -> None:
         assert adapter.polls == 1
         adapter.release.set()
         await until(pilot, "the next poll", lambda: adapter.polls >= 2)
+        app.polling = False
+
+
+class HungPhone(HangingAdapter):
+    """Every phone call blocks until released; the phone list can change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plugged = True
+        self.hanging = False  # from now on
+        self.hung = 0  # calls blocked right now
+
+    def _op(self, *call: str) -> None:
+        super()._op(*call)
+        if not self.hanging:
+            return
+        self.hung += 1
+        self.release.wait(timeout=30)
+        self.hung -= 1
+
+    def list_devices(self) -> list[DeviceInfo]:
+        return super().list_devices() if self.plugged else []
+
+
+@sync
+async def test_unplugging_a_hung_phone_is_noticed_while_its_operations_hang() -> None:
+    """Toggles on a hung phone each hold a thread until their timeout; the
+    phone list must still be polled (asyncio's default pool has cpu+4 threads:
+    on 2 cores, six hung calls starved the phone poll)."""
+    adapter = HungPhone()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        adapter.hanging = app.polling = True
+        for name in ("home", "lab", "office"):
+            app.flows.toggle(name)
+        app.flows.show_qr("lab")  # reads the config
+        app.flows.refresh()  # doctor again, a status poll
+        await until(pilot, "every call hung", lambda: adapter.hung >= 5 and adapter.polls)
+        adapter.plugged = False
+        app.poll_devices_now()  # built with poll=False: the phone poll starts here
+        await until(pilot, "the unplug noticed", lambda: {
+            "chosen": app.session.serial, "hung": adapter.hung},
+            check=lambda seen: seen["chosen"] is None, timeout=15)
+        adapter.release.set()
         app.polling = False
 
 

@@ -138,6 +138,7 @@ class LateGrant(SampleAdapter):
         self.granted = False
 
     def doctor(self, serial: str) -> Capabilities:
+        self._op("doctor", serial)
         caps = capabilities(serial)
         if not self.granted:
             caps.root_method = None
@@ -158,6 +159,25 @@ async def test_7_f5_asks_the_phone_again_what_it_has() -> None:
         adapter.granted = True
         await pilot.press("f5")
         await until(pilot, "root shown", lambda: str(phones.get_cell(SERIAL, "root")) == "magisk")
+
+
+@sync
+async def test_7_root_is_asked_again_once_an_operation_got_su() -> None:
+    """#7: a toggle that went through su (the user tapped Grant) left the
+    phone list saying "root none" until f5."""
+    adapter = LateGrant()
+    app = WgdroidApp(adapter, poll=False, offer_sim=False)
+    async with app.run_test(size=SMALL) as pilot:
+        await fill(app, pilot)
+        app.session.caps[SERIAL] = LateGrant().doctor(SERIAL)  # as doctor saw it: no answer
+        app.changed()
+        phones = app.main_screen.query_one(DeviceTable)
+        await until(pilot, "root none", lambda: str(phones.get_cell(SERIAL, "root")) == "none")
+        adapter.granted = True
+        mark = len(adapter.calls)
+        await pilot.press("down", "space")  # lab goes up: su answered
+        await until(pilot, "root shown", lambda: str(phones.get_cell(SERIAL, "root")) == "magisk")
+        assert adapter.since(mark) == [("enable", "lab"), ("doctor", SERIAL)]
 
 
 def _visible(app: WgdroidApp, widget: Any) -> bool:
@@ -256,17 +276,29 @@ async def test_destructive_confirmations_start_on_cancel() -> None:
 
 @sync
 async def test_8_the_qr_code_fits_the_terminal_or_says_to_enlarge_it() -> None:
-    """#8: the QR code was cut (unscannable) at 120x36."""
-    for size, style in (((120, 36), "half"), ((60, 40), "quarter"), ((130, 70), "large"),
-                        ((80, 24), None)):
-        app = _app()
-        async with app.run_test(size=size) as pilot:
-            await fill(app, pilot)
-            view = await qr_drawn(pilot)
-            hint = str(app.screen.query_one("#qr-hint", Static).content)
+    """#8: the QR code was cut (unscannable) at 120x36. One app, the terminal
+    resized under the open code: it is redrawn for each size at once."""
+    app = _app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await fill(app, pilot)
+        view = await qr_drawn(pilot)
+        hint = app.screen.query_one("#qr-hint", Static)
+        for size, style in (((120, 36), "half"), ((60, 40), "quarter"), ((130, 70), "large"),
+                            ((80, 24), None)):
+            await pilot.resize_terminal(*size)
+
+            def drawn(size: tuple[int, int] = size, style: str | None = style) -> bool:
+                if app.size != size:
+                    return False
+                if style is None:
+                    return view.drawing is None
+                return view.drawing is not None and view.drawing.style == style \
+                    and view.size == (view.drawing.width, view.drawing.height)
+
+            await until(pilot, f"the drawing for {size}", drawn)
             if style is None:
-                assert view.drawing is None and "too small" in hint and "31x33" in hint
+                text = str(hint.content)
+                assert "too small" in text and "31x33" in text, text
                 continue
-            assert view.drawing is not None and view.drawing.style == style, size
-            assert _visible(app, view) and view.size.height == view.drawing.height
+            assert view.drawing is not None and _visible(app, view)
             assert scan(view.drawing) == config("home")

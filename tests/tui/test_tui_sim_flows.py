@@ -15,6 +15,7 @@ from tui_sample import Notes, scan, shown, sync, until
 
 from wgdroid.config.qr import png_bytes
 from wgdroid.config.types import PrivateKey
+from wgdroid.device.connection import list_devices, server_address
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from wgdroid.tui.screens.editor import EditorScreen
@@ -122,9 +123,20 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         assert same, "the imported tunnel differs from the QR code"
 
         # Unplugged: a notification names the phone, the app keeps running.
-        sim_phone.server.adb("disconnect", sim_phone.serial)
-        await until(pilot, "the detach", lambda: app.session.serial is None)
-        assert any(n.message == f"{sim_phone.serial} detached" for n in notes.shown)
-        assert app.main_screen.query_one("#tunnels", DataTable).row_count == 0
+        unplugged = sim_phone.server.adb("disconnect", sim_phone.serial)
+        assert unplugged.stdout.startswith("disconnected"), unplugged
+        address = server_address(None, sim_phone.server.port)
+
+        def chosen() -> dict[str, object]:  # what the app and the adb server say
+            return {"chosen": app.session.serial,
+                    "app sees": [(d.serial, d.state) for d in app.session.devices],
+                    "devices poll busy": app._devices_busy,
+                    "adb says": [(d.serial, d.state) for d in list_devices(address)]}
+
+        await until(pilot, "the detach", chosen, check=lambda seen: seen["chosen"] is None)
+        await until(pilot, "the notification", lambda: any(
+            n.message == f"{sim_phone.serial} detached" for n in notes.shown))
+        table = app.main_screen.query_one("#tunnels", DataTable)
+        await until(pilot, "the list emptied", lambda: table.row_count == 0)
         log = "\n".join(app.session.activity)
         assert "enable demo: done" in log and "PrivateKey" not in log

@@ -36,7 +36,12 @@ def no_phones(adb_server: Any, sim_state: Any) -> Iterator[list[str]]:
 
 
 async def _phone_shown(app: WgdroidApp, pilot: Any) -> str:
-    await until(pilot, "the simulated phone", lambda: app.session.serial is not None, timeout=60)
+    def chosen() -> dict[str, object]:  # what the app did and saw so far
+        return {"chosen": app.session.serial, "devices": app.session.devices,
+                "log": list(app.session.activity)[-6:]}
+
+    await until(pilot, "the simulated phone", chosen, timeout=60,
+                check=lambda seen: seen["chosen"] is not None)
     await until(pilot, "its doctor", lambda: app.session.serial in app.session.caps, timeout=30)
     await until(pilot, "its tunnels", lambda: "demo" in app.session.tunnel_names(), timeout=30)
     devices = app.main_screen.query_one("#devices", DataTable)
@@ -57,7 +62,8 @@ async def test_offers_a_simulated_phone_when_none_is_attached(no_phones: list[st
         assert "No Android phone is attached" in str(offer.query_one("#question").content)  # type: ignore[attr-defined]
         await pilot.press("y")
         no_phones.append(await _phone_shown(app, pilot))
-        assert any("attached" in n.message for n in notes.shown)  # hot-plug seen
+        await until(pilot, "the hot-plug notice", lambda: any(
+            "attached" in n.message for n in notes.shown))
 
 
 @sync

@@ -1,4 +1,4 @@
-"""The real terminal: `wgdroid tui` under tmux at 100x30, driven with
+"""The real terminal: `wgdroid tui` under tmux at 80x24, driven with
 send-keys, its screen read with capture-pane, against a simulated phone."""
 
 from __future__ import annotations

@@ -128,7 +128,11 @@ class SampleAdapter:
         self._op("pull", name)
         return (self.texts.get(name) or config(name, self.ports.get(name))).encode()
 
-    def push(self, serial: str, name: str, data: bytes, *, restart: bool = False) -> None:
+    def push(self, serial: str, name: str, data: bytes, *, restart: bool = False,
+             allow_hooks: bool = False) -> None:
+        from wgdroid.device.dialect import check_config
+
+        check_config(data, f"{name}.conf").allow_hooks(allow_hooks)  # as store.push does
         self._op("push", name)
         self.texts[name] = data.decode()
         self.tunnels[name] = self.tunnels.get(name, False)
@@ -245,9 +249,11 @@ def scan(drawing: Any, style: str = "half") -> str:
 
 
 async def until(pilot: Any, what: str, cond: Callable[[], object],
-                timeout: float = 30) -> None:  # noqa: ASYNC109 (wait_until's keywords)
-    """Wait for an effect in the app, letting it process its messages meanwhile."""
-    await wait_until_async(cond, what=what, timeout=timeout, pause=pilot.pause)
+                timeout: float = 30,  # noqa: ASYNC109 (wait_until's keywords)
+                check: Callable[[Any], object] | None = None) -> None:
+    """Wait for an effect in the app, letting it process its messages meanwhile
+    (`check`: when the probe returns what it saw rather than a truth value)."""
+    await wait_until_async(cond, what=what, timeout=timeout, pause=pilot.pause, check=check)
 
 
 S = TypeVar("S")

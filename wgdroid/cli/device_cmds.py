@@ -70,9 +70,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--force", action="store_true", help="if OLD is up: down, rename, up")
     p.set_defaults(func=_rename)
 
-    p = sub.add_parser("enable", parents=[multi], help="bring a stored tunnel up (wg-quick up)")
+    p = sub.add_parser("enable", parents=[multi], help="bring a stored tunnel up")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--on-boot", dest="on_boot", action="store_true", default=None,
+                   help="also bring it up at every boot (a Magisk/KernelSU boot script), "
+                   "with the backend it last used")
+    p.add_argument("--no-on-boot", dest="on_boot", action="store_false",
+                   help="no longer bring it up at boot")
     p.set_defaults(func=_enable)
 
     p = sub.add_parser("disable", parents=[multi], help="bring a tunnel down (wg-quick down)")
@@ -107,7 +112,9 @@ def _list(args: argparse.Namespace) -> int:
         return list_tunnels(d, root_timeout=args.root_timeout)
 
     def line(t: StoredTunnel) -> str:
-        return f"{t.name}\t{'up' if t.up else 'down'}"
+        # Flags after the state, only when set: the official app's, brought up at boot.
+        flags = ("\tapp" if t.source == "app" else "") + ("\ton-boot" if t.on_boot else "")
+        return f"{t.name}\t{'up' if t.up else 'down'}{flags}"
 
     if args.all:
         return report(run_on_all(args, op), as_json=args.json,
@@ -265,17 +272,37 @@ def _control(args: argparse.Namespace, op: Callable[[Device], Any]) -> int:
 
 
 def _control_json(name: str, result: Any) -> dict[str, Any]:
-    """The same keys for a device that failed (result None: nulls)."""
-    return {"name": name, "action": result and result.action,
-            "backend": result and result.backend,
-            "root_method": str(result.method) if result else None}
+    """The same keys for a device that failed (result None: nulls); what the
+    Android bring-up adds (on_boot, resolved endpoint names, warnings) when set."""
+    fields = {"name": name, "action": result and result.action,
+              "backend": result and result.backend,
+              "root_method": str(result.method) if result else None}
+    if getattr(result, "on_boot", None) is not None:
+        fields["on_boot"] = result.on_boot
+    if getattr(result, "resolved", ()):
+        fields["resolved"] = dict(result.resolved)
+    if getattr(result, "warnings", ()):
+        fields["warnings"] = list(result.warnings)
+    return fields
 
 
 def _enable(args: argparse.Namespace) -> int:
-    from wgdroid.device.control import Backend, enable
+    from wgdroid.device.control import Backend, ControlResult, enable
 
-    return _control(args, lambda d: enable(
-        d, args.name, backend=Backend(args.backend), root_timeout=args.root_timeout))
+    def op(d: Device) -> ControlResult:
+        result = enable(d, args.name, backend=Backend(args.backend), on_boot=args.on_boot,
+                        root_timeout=args.root_timeout)
+        for warning in result.warnings:
+            output.warning(f"{d.serial}: {warning}" if args.all else warning)
+        if result.action == "mark" and not args.json:
+            output.note(f"{args.name} is already up; it "
+                        + ("comes up at boot" if result.on_boot else "no longer comes up at boot"))
+        if result.boot_script == "none":
+            output.warning("no Magisk or KernelSU on the phone: nothing runs boot scripts, "
+                           f"so {args.name} is marked but will not come up at boot")
+        return result
+
+    return _control(args, op)
 
 
 def _disable(args: argparse.Namespace) -> int:
@@ -431,6 +458,8 @@ def _doctor_text(caps: Any, *, multi: bool) -> str:
     rows.append(("wg-quick variant", caps.wg_quick_variant or "-"))
     rows.append(("python cryptography", caps.python_cryptography or "-"))
     rows.append(("backends", ", ".join(caps.backends) or "none"))
+    rows.append(("bring-up", f"{caps.bring_up} ({caps.bring_up_reason})"
+                 if caps.bring_up else "-"))
     rows.append(("ready", "yes" if caps.ready else "no"))
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]

@@ -114,6 +114,8 @@ def _install(args: argparse.Namespace) -> int:
     else:
         for p in result.placed:
             output.data(f"{p.tool}\t{p.action}\t{p.path}")
+        for tool, why in result.skipped.items():
+            output.note(f"{tool} left out: {why}")
         if args.magisk_module:
             output.note("installed as the Magisk module wgdroid-tools (in /system/bin after "
                         "a reboot; wgdroid uses it right away)")

@@ -1,4 +1,11 @@
-"""Bringing tunnels up and down with wg-quick, as root, in one round trip.
+"""Bringing tunnels up and down, as root, in one round trip.
+
+On an Android phone (netd's policy routing: every one) wgdroid brings the
+tunnel up itself the way Android's wg-quick does (sh/android.sh): the
+interface from the backend, `wg` for its configuration, netd for addresses,
+routes, MTU, the VPN network, its apps and its DNS; hostname endpoints are
+resolved on the phone first. The Linux wg-quick runs only on a phone whose
+kernel rules still look up `main`. `doctor` says which (bring_up).
 
 The shell side is sh/tunnel.sh: `wg_up` and `wg_down` are shared by
 enable/disable and by the store operations that restart a tunnel (push
@@ -36,15 +43,20 @@ class Backend(StrEnum):
 
 
 USERSPACE_TOOL = sc.USERSPACE_TOOL
+BOOT_TIMEOUT = 300.0  # the boot script's budget: the network may take a while to come
 
 
 @dataclass(frozen=True)
 class ControlResult:
     name: str
-    action: str  # up | down | noop
+    action: str  # up | down | noop | mark (enable --on-boot of a tunnel already up)
     backend: str | None  # the backend chosen at up
     method: RootMethod
     elapsed: float
+    on_boot: bool | None = None  # enable --on-boot/--no-on-boot: the mark it has now
+    boot_script: str | None = None  # installed | none (no Magisk/KernelSU) with --on-boot
+    resolved: tuple[tuple[str, str], ...] = ()  # endpoint names resolved on the phone
+    warnings: tuple[str, ...] = ()  # what the tunnel does without
 
 
 def backend_from(res: RootResult, name: str) -> str | None:
@@ -56,24 +68,53 @@ def enable(
     name: str,
     *,
     backend: Backend = Backend.AUTO,
+    on_boot: bool | None = None,
     root_timeout: float | None = None,
     timeout: float = 60.0,
     install_userspace: bool = True,
 ) -> ControlResult:
-    """`wg-quick up` /data/misc/wireguard/NAME.conf on the chosen backend.
+    """Bring /data/misc/wireguard/NAME.conf (else the official app's NAME)
+    up on the chosen backend. `on_boot` True/False marks it for the boot
+    script (installed on Magisk/KernelSU) or unmarks it; a tunnel already up
+    then only gets the mark.
 
     With `userspace` and no userspace backend on the phone (or `auto` and no
     backend at all), the bundled data plane is installed first (`wgdroid tools
     install --userspace`: two more round trips) and the up is retried once."""
     sc.check_name(name)
     backend = Backend(backend)
-    script = sc.Script("tunnel", timeout=timeout).call("op_enable", name, backend.value).render()
-    res = run_root(device, script, root_timeout=root_timeout, timeout=timeout)
+    boot = "-" if on_boot is None else ("yes" if on_boot else "no")
+    script = sc.Script("tunnel", timeout=timeout).call(
+        "op_enable", name, backend.value, boot).render()
+    stdin = boot_script().encode() if on_boot else None
+    res = run_root(device, script, stdin=stdin, root_timeout=root_timeout, timeout=timeout)
     if install_userspace and userspace_would_help(res, backend):
         _install_userspace(device, backend, res, root_timeout)
-        res = run_root(device, script, root_timeout=root_timeout, timeout=timeout)
+        res = run_root(device, script, stdin=stdin, root_timeout=root_timeout, timeout=timeout)
     res.raise_for_failure(f"enabling {name}")
-    return ControlResult(name, "up", backend_from(res, name), res.method, res.elapsed)
+    marks = [r["on"] == "yes" for r in res.records("boot") if r["name"] == name]
+    installed = [r["state"] for r in res.records("bootscript")]
+    up = any(r["name"] == name for r in res.records("up"))
+    return ControlResult(
+        name, "up" if up else "mark", backend_from(res, name), res.method, res.elapsed,
+        on_boot=marks[-1] if marks else None,
+        boot_script=installed[-1] if installed else None,
+        resolved=tuple((r["host"], r["address"]) for r in res.records("resolved")),
+        warnings=tuple(_warning(r["kind"], r["value"]) for r in res.records("warn")),
+    )
+
+
+def _warning(kind: str, value: str) -> str:
+    if kind == "not-installed":
+        return (f"{value} is not installed on the phone: its IncludedApplications/"
+                "ExcludedApplications entry does nothing")
+    return f"{kind}: {value}"
+
+
+def boot_script() -> str:
+    """The script Magisk and KernelSU run at late_start service (sh/boot.sh):
+    the tunnels marked --on-boot come up once the network is there."""
+    return sc.Script("boot", timeout=BOOT_TIMEOUT).call("op_boot").render()
 
 
 def userspace_would_help(res: RootResult, backend: Backend) -> bool:

@@ -10,6 +10,11 @@ already exists, so it costs no round trip of its own):
   with `ndc network create/interface add/route add`; linux.bash never calls
   ndc; the simulator's Android wg-quick is such a script) -> android;
 - any other script -> linux; no wg-quick -> none.
+
+What push checks a config against is the phone's dialect (`phone_dialect`):
+android on a phone that routes through netd, whatever its wg-quick, because
+wgdroid brings tunnels up there itself the way android.c does
+(sh/android.sh; docs/android-phone.md); else the wg-quick's as above.
 """
 
 from __future__ import annotations

@@ -54,6 +54,11 @@ class Capabilities:
     tools: dict[str, str | None] = field(default_factory=dict)  # name -> path
     versions: dict[str, str] = field(default_factory=dict)
     wg_quick_variant: str | None = None  # linux (bash) or android (C)
+    # How tunnels come up: android (wgdroid's own bring-up through netd, on a
+    # phone whose policy rules never look up `main`: wg is all it needs) or
+    # wg-quick (the Linux one, which needs bash).
+    bring_up: str | None = None
+    bring_up_reason: str | None = None
     python_cryptography: str | None = None
     app_tools: bool = False  # the official app's APK carries wg and wg-quick
     socket_dir: str | None = None  # where the phone's wg looks for UAPI sockets
@@ -62,11 +67,14 @@ class Capabilities:
     advice: list[Advice] = field(default_factory=list)
 
     @property
+    def needs(self) -> tuple[str, ...]:
+        """The tools its bring-up runs."""
+        return ("wg",) if self.bring_up == "android" else ("wg", "wg-quick")
+
+    @property
     def ready(self) -> bool:
-        return bool(
-            self.root_method and self.tools.get("wg") and self.tools.get("wg-quick")
-            and self.backends
-        )
+        return bool(self.root_method and all(self.tools.get(t) for t in self.needs)
+                    and self.backends)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -109,9 +117,17 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
         app_tools=values.get("app_tools") == "yes",
         socket_dir=get("socket_dir"),
         socket_dir_ok=values.get("socket_dir_ok") == "yes",
+        bring_up=get("bring_up"),
     )
-    # The Android wg-quick has no userspace fallback: only the module runs it.
-    userspace_ok = caps.tun and caps.wg_quick_variant == "linux"
+    caps.bring_up_reason = {
+        "android": "netd routes this phone (no policy rule looks up `main`): wgdroid brings "
+                   "tunnels up itself through netd, as Android's wg-quick does",
+        "wg-quick": "this phone's policy rules look up `main`, where the Linux wg-quick's "
+                    "routes work",
+    }.get(caps.bring_up or "")
+    # wgdroid's Android bring-up starts any backend; of the wg-quicks, only the
+    # Linux one has a userspace fallback (the Android one runs the module only).
+    userspace_ok = caps.tun and (caps.bring_up == "android" or caps.wg_quick_variant == "linux")
     if caps.kernel_module:
         caps.backends.append("kernel")
     if caps.tools.get("wireguard-go") and userspace_ok:
@@ -119,6 +135,11 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
     if caps.tools.get(USERSPACE_TOOL) and caps.python_cryptography and userspace_ok:
         caps.backends.append("userspace")
     return caps
+
+
+def _tool_words(caps: Capabilities, wg_quick: str = "wg-quick") -> str:
+    """The tools a `--from DIR` install should bring for this phone's bring-up."""
+    return "wg" if caps.bring_up == "android" else f"wg and {wg_quick}"
 
 
 def _python_ok(caps: Capabilities) -> bool:
@@ -145,20 +166,21 @@ def advise(caps: Capabilities) -> None:
                        "allow 'Shell' in Magisk > Superuser (or your root manager), then run "
                        "`wgdroid doctor` again"))
         return
-    has_wg = bool(caps.tools.get("wg") and caps.tools.get("wg-quick"))
+    has_wg = all(caps.tools.get(t) for t in caps.needs)
     if not has_wg:
-        missing = ", ".join(t for t in ("wg", "wg-quick") if not caps.tools.get(t))
+        missing = ", ".join(t for t in caps.needs if not caps.tools.get(t))
         if caps.app_tools:
             add(Advice(f"missing {missing}",
                        "`wgdroid tools install` (copies the official WireGuard app's wg and "
                        "wg-quick)", ("tools", "install")))
         else:
             add(Advice(f"missing {missing}",
-                       f"`wgdroid tools install --from DIR` with wg and wg-quick {_FROM_DIR}",
+                       f"`wgdroid tools install --from DIR` with {_tool_words(caps)} {_FROM_DIR}",
                        ("tools", "install", "--from", "DIR")))
     if caps.backends:
         return
-    if caps.wg_quick_variant == "android" or (not has_wg and caps.app_tools):
+    android_wgq = caps.wg_quick_variant == "android" or (not has_wg and caps.app_tools)
+    if caps.bring_up != "android" and android_wgq:
         # That wg-quick runs nothing but the module; the Linux one needs bash.
         problem = ("no backend can run a tunnel: no WireGuard kernel module, and this phone's "
                    "wg-quick (the Android one) can only use the module")
@@ -171,7 +193,7 @@ def advise(caps: Capabilities) -> None:
             add(Advice(problem, module))
     elif not caps.tun:
         add(Advice("no backend can run a tunnel: no WireGuard kernel module and no TUN device "
-                   "(/dev/net/tun) for a userspace one",
+                   "(/dev/tun or /dev/net/tun) for a userspace one",
                    "a kernel built with CONFIG_WIREGUARD or CONFIG_TUN"))
     elif _python_ok(caps) and has_wg and caps.socket_dir_ok:
         add(Advice("no backend can run a tunnel: no WireGuard kernel module, no wireguard-go",
@@ -180,7 +202,8 @@ def advise(caps: Capabilities) -> None:
     elif _python_ok(caps) and not has_wg:
         add(Advice("no backend can run a tunnel: no WireGuard kernel module, no wireguard-go",
                    "`wgdroid tools install --from DIR --userspace` (wgdroid's own backend on "
-                   f"the phone's python3) with wg and the Linux wg-quick {_FROM_DIR}",
+                   f"the phone's python3) with {_tool_words(caps, 'the Linux wg-quick')} "
+                   f"{_FROM_DIR}",
                    ("tools", "install", "--from", "DIR", "--userspace")))
     else:
         why = ("python3 there lacks the cryptography package (`pip install cryptography`)"

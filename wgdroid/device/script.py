@@ -70,6 +70,18 @@ class Layout:
         return f"{self.store_dir}/.wgdroid"
 
     @property
+    def boot_dir(self) -> str:  # the tunnels the boot script brings up (NAME: its backend)
+        return f"{self.state_dir}/boot"
+
+    @property
+    def boot_script(self) -> str:  # run by Magisk and KernelSU at late_start service
+        return f"{self.data}/adb/service.d/wgdroid-boot.sh"
+
+    @property
+    def app_files(self) -> str:  # the official app's tunnels (FileConfigStore)
+        return f"{self.data}/data/{APP_PACKAGE}/files"
+
+    @property
     def note_dir(self) -> str:
         """NOTE_DIR/NAME: when NAME came up and on which backend (written at
         `up`). Its own directory: no tunnel name can be a state file's name."""
@@ -134,6 +146,9 @@ class Layout:
             "SYSTEM": self.system,
             "STORE_DIR": self.store_dir,
             "STATE_DIR": self.state_dir,
+            "BOOT_DIR": self.boot_dir,
+            "BOOT_SCRIPT": self.boot_script,
+            "APP_FILES": self.app_files,
             "NOTE_DIR": self.note_dir,
             "LOCK_DIR": f"{self.state_dir}/locks",
             "WGDROID_DIR": self.wgdroid_dir,
@@ -298,10 +313,18 @@ class RecordKind:
 
 RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     # stdout
-    RecordKind("tunnel", ("name", "size", "mtime", "up"), "list: a stored config (up: 1/0)"),
+    RecordKind("tunnel", ("name", "size", "mtime", "up", "source", "boot"),
+               "list: a stored config (up: 1/0; source: wgdroid | app, the official "
+               "app's folder; boot: 1 when the boot script brings it up)"),
     RecordKind("stored", ("name",), "push, rename: NAME's config is in place"),
     RecordKind("up", ("name", "backend"), "the tunnel came up on that backend"),
     RecordKind("down", ("name",), "the tunnel went down"),
+    RecordKind("boot", ("name", "on"), "enable: the boot script brings it up (yes) or not (no)"),
+    RecordKind("bootscript", ("path", "state"),
+               "enable --on-boot: the boot script (installed | none: no Magisk/KernelSU)"),
+    RecordKind("warn", ("kind", "value"),
+               "up: something the tunnel does without (not-installed: an app of its lists)"),
+    RecordKind("resolved", ("host", "address"), "up: an endpoint's name, resolved on the phone"),
     RecordKind("restarted", ("name", "why"),
                "push, rename: it was up, went down, came up again (why: asked, renamed, "
                "dns, table, default-route, mtu, android-net, no-old-config)"),
@@ -314,6 +337,9 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     RecordKind("found", ("tool", "path", "source", "detail"),
                "tools status: one place a tool is (detail: version or variant)", rest=True),
     RecordKind("placed", ("tool", "path", "source"), "tools install: a tool put (or kept) there"),
+    RecordKind("skipped", ("tool", "interpreter"),
+               "tools install: a pushed wg-quick left out: its interpreter is not on this "
+               "phone, which does not need wg-quick (wgdroid brings tunnels up itself)"),
     RecordKind("sockdir", ("path",), "tools install: the userspace backend's socket directory"),
     RecordKind("removed", ("path",), "tools remove: a directory that went"),
     RecordKind("now", ("time",), "status: the phone's clock (unix seconds)"),

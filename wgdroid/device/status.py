@@ -249,8 +249,9 @@ def _backend_and_since(fact: _Facts | None) -> tuple[str, int | None]:
         return "unknown", None
     generic = "kernel" if fact.kind == "kernel" else "userspace"
     parts = fact.state.split()
-    # The note is ours only if it names this very interface instance.
-    if len(parts) == 3 and parts[2] == fact.ifindex and parts[0].isdigit():
+    # The note is ours only if it names this very interface instance (the
+    # Android bring-up adds its VPN's netId as a fourth field).
+    if len(parts) in (3, 4) and parts[2] == fact.ifindex and parts[0].isdigit():
         backend = parts[1] if parts[1] in ("kernel", "wireguard-go", "userspace") else generic
         return backend, int(parts[0])
     return generic, None

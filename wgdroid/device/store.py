@@ -33,9 +33,12 @@ class StoredTunnel:
     size: int
     mtime: int | None
     up: bool
+    source: str = "wgdroid"  # wgdroid: /data/misc/wireguard; app: the official app's folder
+    on_boot: bool = False  # the boot script brings it up
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "size": self.size, "mtime": self.mtime, "up": self.up}
+        return {"name": self.name, "size": self.size, "mtime": self.mtime, "up": self.up,
+                "source": self.source, "on_boot": self.on_boot}
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,9 @@ def parse_list(stdout: str) -> list[StoredTunnel]:
             continue  # a file wg-quick could not use either
         size, mtime = r["size"].strip(), r["mtime"].strip()
         found.append(StoredTunnel(r["name"], int(size) if size.isdigit() else 0,
-                                  int(mtime) if mtime.isdigit() else None, r["up"] == "1"))
+                                  int(mtime) if mtime.isdigit() else None, r["up"] == "1",
+                                  "app" if r["source"] == "app" else "wgdroid",
+                                  r["boot"] == "1"))
     return sorted(found, key=lambda t: t.name)
 
 

@@ -132,10 +132,14 @@ class InstallResult:
     elapsed: float
     round_trips: int
     socket_dir: str | None = None
+    # Pushed tools left out, with why (a wg-quick whose interpreter the phone
+    # lacks, where wgdroid's own Android bring-up does not need it).
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "tools": [asdict(p) for p in self.placed],
+            "skipped": self.skipped,
             "socket_dir": self.socket_dir,
             "root_method": str(self.method),
             "elapsed_seconds": round(self.elapsed, 3),
@@ -314,7 +318,10 @@ def install(
         for r in res.records("placed")
     ]
     sock = next((r["path"] for r in res.records("sockdir")), None)
-    return InstallResult(placed, res.method, res.elapsed, trips, sock)
+    skipped = {r["tool"]: f"needs {r['interpreter']}, which this phone lacks; it does not need "
+               "wg-quick (wgdroid brings tunnels up through netd)"
+               for r in res.records("skipped")}
+    return InstallResult(placed, res.method, res.elapsed, trips, sock, skipped)
 
 
 # -- remove -----------------------------------------------------------------------

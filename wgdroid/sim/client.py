@@ -104,7 +104,8 @@ class SimClient:
 
         # Bad input fails here, before a daemon is started for nothing.
         resolve(profile, root=opts.get("root"), su_policy=opts.get("su_policy"),
-                su_timeout=opts.get("su_timeout"), userns=opts.get("userns"))
+                su_timeout=opts.get("su_timeout"), userns=opts.get("userns"),
+                android_net=opts.get("android_net"))
         if devices < 1:
             raise errors.UsageError("--devices must be at least 1")
         if opts.get("kernel") not in (None, "host", "vm"):

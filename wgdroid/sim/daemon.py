@@ -42,6 +42,7 @@ def describe(phone: Phone) -> dict[str, Any]:
         "pid": phone.pid,
         "adbd_root": phone.adbd_root,
         "userns": phone.profile.userns,
+        "android_net": phone.profile.android_net,
         "uplink": uplink.address,
         "tunnel_ip": uplink.tunnel_ip,
         "server_tunnel_ip": str(Simulator.server_tunnel_ip),
@@ -121,7 +122,7 @@ class Daemon:
                 return {"phones": vm_phones}
             profile = resolve(req.get("profile") or "pixel", root=req.get("root"),
                               su_policy=req.get("su_policy"), su_timeout=req.get("su_timeout"),
-                              userns=req.get("userns"))
+                              userns=req.get("userns"), android_net=req.get("android_net"))
             phones = await self.sim.add_phones(int(req.get("devices", 1)), profile,
                                                first_port=req.get("port"))
             self._save_serials()

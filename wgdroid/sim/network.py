@@ -1,16 +1,22 @@
 """The simulator's network: one "internet" namespace with a real WireGuard
 server (wireguard-go), and a veth uplink per phone.
 
-Addressing (IP endpoints only, there is no DNS here):
-  uplink of phone k: 172.16.0.0/12 cut in /30s; internet side .1, phone .2
-  tunnel: server 10.99.0.1/16, phone k 10.99.0.0 + 1 + k
+Addressing:
+  uplink of phone k: 172.16.0.0/12 cut in /30s; internet side .1 (the phone's
+    router and DNS server), phone .2
+  the WireGuard server's public address: 192.0.2.1 (`vpn.sim.test`), port 51820
+  tunnel: server 10.99.0.1/16 (also a DNS server, for `inside.sim.test`),
+    phone k 10.99.0.0 + 1 + k
+The DNS zone is wgdroid.sim.dnsserver's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +29,10 @@ from wgdroid.sim.profiles import WG_GO_ENV
 UPLINKS = ipaddress.ip_network("172.16.0.0/12")
 TUNNEL = ipaddress.ip_network("10.99.0.0/16")
 SERVER_TUNNEL_IP = TUNNEL.network_address + 1
+SERVER_PUBLIC_IP = "192.0.2.1"  # TEST-NET-1: what vpn.sim.test resolves to
+OTHER_PUBLIC_IP = "192.0.2.2"  # many.sim.test's second address: nothing answers there
+SERVER_NAME = "vpn.sim.test"
+INSIDE_NAME = "inside.sim.test"
 SERVER_IFACE = "wgsrv"
 SERVER_PORT = 51820
 MAX_PHONES = min(UPLINKS.num_addresses // 4, TUNNEL.num_addresses - 3) - 1
@@ -59,6 +69,11 @@ class Uplink:
     def endpoint(self) -> str:
         return f"{self.gateway}:{SERVER_PORT}"
 
+    @property
+    def dns(self) -> str:
+        """The DNS server the phone's network hands out (its router)."""
+        return self.gateway
+
 
 def demo_config(private_key: str, uplink: Uplink, server_public: str) -> str:
     return (
@@ -92,6 +107,7 @@ class Internet:
         self.node = Node(NodeSpec(kind="internet", name="internet", env=env), str(home / "log"))
         self.server_public = ""
         self._iperf: NodeProcess | None = None
+        self._dns: NodeProcess | None = None
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -126,6 +142,16 @@ class Internet:
             f"ip rule add pref 11 to {TUNNEL} iif lo lookup main && "
             f"ip rule add pref 12 to {TUNNEL} iif {SERVER_IFACE} lookup local && "
             f"ip rule add pref 13 to {TUNNEL} prohibit")]), "tunnel-only rules")
+        await _check(await self.node.run(
+            ["ip", "address", "add", f"{SERVER_PUBLIC_IP}/32", "dev", "lo"]), "public address")
+        await self._start_dns()
+
+    async def _start_dns(self) -> None:
+        """The DNS server (wgdroid.sim.dnsserver); returns once it listens."""
+        spec = json.dumps({"public_ip": SERVER_PUBLIC_IP, "other_ip": OTHER_PUBLIC_IP,
+                           "tunnel_ip": str(SERVER_TUNNEL_IP)})
+        self._dns = await self.node.start_daemon(
+            [sys.executable, "-m", "wgdroid.sim.dnsserver", spec], env=self.node.spec.env)
 
     async def connect_phone(self, phone_pid: int, uplink: Uplink) -> None:
         """Create the veth pair straight into both namespaces and address the internet end."""

@@ -59,6 +59,12 @@ class Profile:
     kernelsu_version: str = "v1.0.5"
     kernelsu_code: int = 12081
     userns: bool = False  # run the phone in its own user namespace
+    # Android's networking as it is (netd's policy routing, per-network DNS, no
+    # resolv.conf/resolvconf/bash, /dev/tun only): sim/phone/spec.NodeSpec.
+    # False: the kinder phone whose rules look up `main` (routes there work,
+    # bash and resolvconf exist), where the product still uses the Linux
+    # wg-quick; no Android phone is like it.
+    android_net: bool = True
     extra_props: tuple[tuple[str, str], ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=tuple(WG_GO_ENV.items()))
 
@@ -106,6 +112,8 @@ class Profile:
             "ANDROID_ASSETS": "/system/app",
             "ASEC_MOUNTPOINT": "/mnt/asec",
             "ENV": "/system/etc/mkshrc",  # Android's mksh reads it built in
+            # Where Android's iptables takes its lock (the phone may have no /run).
+            "XTABLES_LOCKFILE": "/system/etc/xtables.lock",
         }
         env.update(self.env)
         return env
@@ -214,6 +222,7 @@ def resolve(
     su_policy: str | None = None,
     su_timeout: float | None = None,
     userns: bool | None = None,
+    android_net: bool | None = None,
 ) -> Profile:
     """A profile by name, with the --root / --su-policy / timeout overrides applied."""
     try:
@@ -242,4 +251,6 @@ def resolve(
         changes["su_timeout"] = su_timeout
     if userns is not None:
         changes["userns"] = userns
+    if android_net is not None:
+        changes["android_net"] = android_net
     return dataclasses.replace(profile, **changes) if changes else profile

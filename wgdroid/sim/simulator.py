@@ -143,14 +143,7 @@ class Simulator:
         uplink = Uplink(phone.index)
         await phone.boot()
         await self.internet.connect_phone(phone.pid, uplink)
-        result = await phone.run(["sh", "-c",
-            # Android lets apps and the shell ping (ICMP sockets) without CAP_NET_RAW.
-            "echo '0 65534' > /proc/sys/net/ipv4/ping_group_range && "
-            f"ip link set lo up && ip address add {uplink.address}/30 dev eth0 && "
-            f"ip link set eth0 up && ip route add default via {uplink.gateway}"])
-        if result.status != 0:
-            detail = result.stderr.decode(errors="replace").strip()
-            raise EnvironmentProblem(f"phone {phone.index} uplink: {detail}")
+        await phone.late_boot("eth0", f"{uplink.address}/30", uplink.gateway, [uplink.dns])
         await self._install_demo(phone, uplink)
         if self.with_adb:
             await self._serve_adb(phone)

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 STATUS_INTERVAL = 1.0  # the official app polls its detail view every second
 DEVICES_INTERVAL = 2.0
+IO_THREADS = 32  # device calls in flight at once (workers), see WgdroidApp.on_load
 
 
 class WgdroidApp(App[int]):
@@ -101,10 +102,26 @@ class WgdroidApp(App[int]):
         self._epoch = 0
         self._settling: set[str] = set()  # tunnels shown "checking" until then
         self._reading_config = False  # one config read at a time, in the background
+        # Phones doctor found without root that were asked again since (once,
+        # unless su says it granted or the user presses f5).
+        self._root_rechecked: set[str] = set()
         self.main_screen = MainScreen(self.session)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
+
+    def on_load(self) -> None:
+        """Thread workers run in the event loop's default executor, which
+        asyncio sizes to cpus+4 threads: on 2 cores, six calls to a hung phone
+        (toggles, a QR read, doctor, a status poll) left none for the phone
+        poll, so unplugging that phone went unnoticed. Every device call ends
+        at its own timeout, the polls run one at a time, and operations are
+        started by hand, so a larger pool stays bounded."""
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="wgdroid-io"))
 
     def on_ready(self) -> None:
         self.startup_ms = (time.perf_counter() - START) * 1000
@@ -181,6 +198,8 @@ class WgdroidApp(App[int]):
         if op is None:
             return
         line = op.progressed(message.kind, message.detail)
+        if message.kind == "su-granted":
+            self._root_works(granted=True)
         if line:
             self.log_activity(line)
         if message.kind == "su-waiting":  # a prompt is probably on the phone
@@ -237,6 +256,8 @@ class WgdroidApp(App[int]):
         worker, state = event.worker, event.state
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
+        if not self.screen_stack:  # quit while it ran: nothing left to show it on
+            return
         ok = state is WorkerState.SUCCESS
         error = worker.error if state is WorkerState.ERROR else None
         if worker.group == "devices":
@@ -282,6 +303,7 @@ class WgdroidApp(App[int]):
             took = time.monotonic() - op.started
             if ok:
                 self.log_activity(f"{op.label}: done ({took:.1f} s)")
+                self._root_works()
                 if op.done is not None:
                     op.done(worker.result)
             elif op.cancelled:
@@ -356,7 +378,23 @@ class WgdroidApp(App[int]):
                         name=serial, group="doctor", thread=True, exit_on_error=False,
                         description=f"doctor {serial}")
 
+    def _root_works(self, *, granted: bool = False) -> None:
+        """Something that needs su just worked on the chosen phone: if doctor
+        said it has no root (su waited for a tap, or was denied then allowed),
+        ask again, so the phone list and doctor stop saying "root none"."""
+        serial = self.session.serial
+        caps = self.session.caps.get(serial) if serial else None
+        if serial is None or caps is None or caps.root_method is not None:
+            return
+        if serial in self._root_rechecked and not granted:
+            return
+        self._root_rechecked.add(serial)
+        self.log_activity(f"root works on {serial} now: asking it again what it has")
+        self._doctor(serial)
+
     def on_doctor_done(self, message: DoctorDone) -> None:
+        if message.caps.root_method is not None:
+            self._root_rechecked.discard(message.serial)
         self.session.caps[message.serial] = message.caps
         self.changed()
 
@@ -383,6 +421,7 @@ class WgdroidApp(App[int]):
         serial = self.session.serial
         if serial is not None:
             self.session.caps_failed.pop(serial, None)
+            self._root_rechecked.discard(serial)
             self._doctor(serial)
         self.session.forget_config_errors()
         self.refresh_now()
@@ -424,6 +463,7 @@ class WgdroidApp(App[int]):
             self.session.pending.pop(name, None)
         self._settling.clear()
         self.apply_snapshot(message.snapshot)
+        self._root_works()  # a status poll runs `wg` through su
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         if self.session.apply_snapshot(snapshot):

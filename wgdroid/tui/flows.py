@@ -15,6 +15,8 @@ from wgdroid.tui import clash, paths
 from wgdroid.tui.errors_view import describe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from wgdroid.device.doctor import Capabilities
     from wgdroid.tui.app import WgdroidApp
 
@@ -117,7 +119,8 @@ class Flows:
         adapter = self.app.adapter
         self.app.run_op(f"read {name}", lambda: adapter.pull(serial, name), opened)
 
-    def _save(self, result: tuple[str, bytes] | None, *, restart: bool) -> None:
+    def _save(self, result: tuple[str, bytes] | None, *, restart: bool,
+              allow_hooks: bool = False) -> None:
         serial = self.session.serial
         if result is None or serial is None:
             return
@@ -125,13 +128,36 @@ class Flows:
         adapter = self.app.adapter
         what = f"save {name}" + (" and restart it" if restart else "")
 
-        def saved(_: None) -> None:
+        def push() -> str | None:
+            """None once stored; what the hooks do when the device layer
+            refused them (nothing was sent): the user is asked first."""
+            from wgdroid.device.dialect import HooksRefused
+
+            try:
+                adapter.push(serial, name, data, restart=restart, allow_hooks=allow_hooks)
+            except HooksRefused as refused:
+                return refused.message
+            return None
+
+        def saved(hooks: str | None) -> None:
+            if hooks is not None:
+                self._ask_hooks(hooks, lambda: self._save(result, restart=restart,
+                                                          allow_hooks=True))
+                return
             self.session.forget_config(name)
             self.session.expected = name
             self.app.notify(f"{name} saved", title="Tunnel")
 
-        self.app.run_op(what, lambda: adapter.push(serial, name, data, restart=restart),
-                        saved, tunnel=name, pending="… saving")
+        self.app.run_op(what, push, saved, tunnel=name, pending="… saving")
+
+    def _ask_hooks(self, said: str, store: Callable[[], None]) -> None:
+        """A config runs commands as root on the phone: store it only if the
+        user says so (the question starts on Cancel)."""
+        from wgdroid.tui.screens.dialogs import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen(
+            "Commands run as root", f"{said}. Store it with them?",
+            yes="Store with hooks", danger=True), lambda yes: store() if yes else None)
 
     def details(self, name: str | None = None) -> None:
         name = self._tunnel(name)
@@ -283,7 +309,10 @@ class Flows:
         taken = set(self.session.tunnel_names())
         adapter = self.app.adapter
 
+        hooked: list[tuple[str, bytes]] = []  # refused for their hooks: asked after
+
         def work() -> tuple[str, list[str], list[str]]:
+            from wgdroid.device.dialect import HooksRefused
             from wgdroid.tui.imports import load
 
             loaded = load(path)
@@ -293,7 +322,13 @@ class Flows:
                 if t.name in taken:
                     notes.append(f"{t.name}: a tunnel with this name exists already")
                     continue
-                adapter.push(serial, t.name, t.text.encode("utf-8"))
+                data = t.text.encode("utf-8")
+                try:
+                    adapter.push(serial, t.name, data)
+                except HooksRefused as refused:
+                    hooked.append((t.name, data))
+                    notes.append(f"not stored yet: {refused.message}")
+                    continue
                 taken.add(t.name)
                 done.append(t.name)
                 notes += list(t.warnings)
@@ -301,6 +336,10 @@ class Flows:
 
         def finished(result: tuple[str, list[str], list[str]]) -> None:
             summary, notes, imported = result
+            if hooked:
+                said = "; ".join(note.removeprefix("not stored yet: ") for note in notes
+                                 if note.startswith("not stored yet: "))
+                self._ask_hooks(said, lambda: self._import_hooked(serial, hooked))
             if imported:
                 self.session.forget_config(*imported)
                 self.session.expected = imported[0]  # the cursor goes to what came in
@@ -311,6 +350,21 @@ class Flows:
                             markup=False)
 
         self.app.run_op(f"import {Path(path).name}", work, finished)
+
+    def _import_hooked(self, serial: str, tunnels: list[tuple[str, bytes]]) -> None:
+        adapter = self.app.adapter
+
+        def work() -> list[str]:
+            for name, data in tunnels:
+                adapter.push(serial, name, data, allow_hooks=True)
+            return [name for name, _ in tunnels]
+
+        def done(names: list[str]) -> None:
+            self.session.forget_config(*names)
+            self.session.expected = names[0]
+            self.app.notify(f"imported with hooks: {', '.join(names)}", title="Import")
+
+        self.app.run_op(f"import {len(tunnels)} with hooks", work, done)
 
     def export_zip(self) -> None:
         serial = self._phone()

@@ -110,6 +110,10 @@ class Session:
         caps = self.caps.get(self.serial) if self.serial else None
         # Android's C wg-quick when unknown: that is what phones ship.
         variant = caps.wg_quick_variant if caps else None
+        # A phone wgdroid brings up through netd reads configs as android.c does,
+        # whatever wg-quick it has (docs/android-phone.md).
+        if caps and caps.bring_up == "android":
+            return Dialect.ANDROID
         return Dialect.LINUX if variant == Dialect.LINUX else Dialect.ANDROID
 
     def model(self, serial: str) -> str:

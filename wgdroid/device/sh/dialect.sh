@@ -1,5 +1,5 @@
 # dialect.sh: which wg-quick the phone runs (wgdroid/device/dialect.py).
-# needs: lib
+# needs: lib android
 
 # wg_dialect [PATH]: android | linux | none for PATH (default: the wg-quick
 # on PATH). The Android wg-quick is an ELF binary (also the official app's
@@ -15,11 +15,18 @@ wg_dialect() {
   esac
 }
 
-# dialect_guard OK_ANDROID OK_LINUX: report the phone's wg-quick and refuse
-# (before anything is written) a config that one would refuse (1 = accepts).
+# phone_dialect: the dialect that reads this phone's configs: android where
+# wgdroid brings tunnels up through netd itself (android.sh, the way android.c
+# does: Included/ExcludedApplications, no hooks), else the wg-quick on PATH's.
+phone_dialect() {
+  if netd_routing; then echo android; else wg_dialect ""; fi
+}
+
+# dialect_guard OK_ANDROID OK_LINUX: report the phone's dialect and refuse
+# (before anything is written) a config it would refuse (1 = accepts).
 # Reads stdin away first, so the config never waits in a pipe nobody reads.
 dialect_guard() {
-  _dg=$(wg_dialect "")
+  _dg=$(phone_dialect)
   rec dialect "$_dg"
   case $_dg in
     android) _dg_ok=$1 ;;

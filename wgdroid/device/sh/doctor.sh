@@ -64,6 +64,9 @@ op_doctor() {
     _dr_p=$(where "$_dr_t") && fact "version:$_dr_t" "$("$_dr_p" --version 2>&1 | head -n 1)"
   done
   _dr_p=$(where wg-quick) && fact wg_quick_variant "$(wg_dialect "$_dr_p")"
+  # How tunnels come up here (tunnel.sh wg_up): wgdroid's Android bring-up
+  # where netd routes (no rule looks up main), else the Linux wg-quick.
+  if netd_routing; then fact bring_up android; else fact bring_up wg-quick; fi
   APK=$(app_apk)
   fact app_apk "$APK"
   fact app_tools "$(yes_no app_has_tools)"

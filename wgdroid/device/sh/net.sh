@@ -86,8 +86,10 @@ live_blocker() {
     case "$(of route "$1") $(of route "$2")" in */0*) echo default-route; return ;; esac
   fi
   if [ -n "$(of mtu "$1")" ] && [ -z "$(of mtu "$2")" ]; then echo mtu; return; fi
+  # Addresses, routes and MTU through netd (android.sh) come with a restart.
   if [ "$(of addr "$1")$(of route "$1")$(of mtu "$1")" != \
-    "$(of addr "$2")$(of route "$2")$(of mtu "$2")" ] && [ "$(wg_dialect "")" != linux ]; then
+    "$(of addr "$2")$(of route "$2")$(of mtu "$2")" ] &&
+    { netd_routing || [ "$(wg_dialect "")" != linux ]; }; then
     echo android-net
   fi
 }

@@ -2,23 +2,34 @@
 # push, rm and rename. Everything that touches a tunnel holds its lock.
 # needs: lib dialect tunnel net
 
-# op_list: one `tunnel` record per stored config.
+# op_list: one `tunnel` record per stored config: wgdroid's store, then the
+# official app's folder (a name in both is the store's, as conf_of picks it).
 op_list() {
-  cd "$STORE_DIR" 2>/dev/null || return 0
   _ls_up=" $(wg show interfaces 2>/dev/null) "
-  for _ls_f in *.conf; do
+  _ls_seen=" "
+  for _ls_f in "$STORE_DIR"/*.conf "$APP_FILES"/*.conf; do
     [ -f "$_ls_f" ] || continue
-    _ls_n=${_ls_f%.conf}
+    _ls_n=${_ls_f##*/}
+    _ls_n=${_ls_n%.conf}
+    case $_ls_seen in *" $_ls_n "*) continue ;; esac
+    _ls_seen="$_ls_seen$_ls_n "
     _ls_u=0
     case $_ls_up in *" $_ls_n "*) _ls_u=1 ;; esac
-    rec tunnel "$_ls_n" "$(wc -c < "$_ls_f")" "$(stat -c %Y "$_ls_f" 2>/dev/null)" "$_ls_u"
+    _ls_s=wgdroid
+    case $_ls_f in "$APP_FILES"/*) _ls_s=app ;; esac
+    _ls_b=0
+    [ -f "$BOOT_DIR/$_ls_n" ] && _ls_b=1
+    rec tunnel "$_ls_n" "$(wc -c < "$_ls_f")" "$(stat -c %Y "$_ls_f" 2>/dev/null)" "$_ls_u" \
+      "$_ls_s" "$_ls_b"
   done
 }
 
-# op_pull NAME: the config, as is, on stdout (read-only: no lock).
+# op_pull NAME: the config, as is, on stdout (read-only: no lock); the
+# store's, else the official app's.
 op_pull() {
-  [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
-  cat "$STORE_DIR/$1.conf"
+  _pl=$(conf_of "$1")
+  [ -n "$_pl" ] || fail not-found "$1"
+  cat "$_pl"
 }
 
 # receive NAME SIZE SHA256 TEMP: stdin into TEMP (0600 root), checked.

@@ -121,6 +121,8 @@ tools_tidy() {
 
 # check_interpreter OFFSET: a pushed wg-quick that is a script must name an
 # interpreter the phone has (the Linux one needs bash; Android has none).
+# Where wgdroid brings tunnels up itself (netd), wg-quick is not needed: one
+# that cannot run is left out (false), with a `skipped` record.
 check_interpreter() {
   _ci_l=$(tail -c +$(($1 + 1)) "$PAYLOAD" | head -n 1)
   case $_ci_l in
@@ -129,8 +131,12 @@ check_interpreter() {
       # shellcheck disable=SC2086
       set -- ${_ci_l#??}
       set +f
-      [ -x "$1" ] || fail no-interpreter "$1" ;;
+      [ -x "$1" ] && return 0
+      netd_routing || fail no-interpreter "$1"
+      rec skipped wg-quick "$1"
+      return 1 ;;
   esac
+  return 0
 }
 
 # write_launcher PYTHON SOCKDIR: the userspace backend's launcher.
@@ -156,7 +162,9 @@ install_userspace() {
   "$_iu_py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
     fail old-python "$_iu_py" "$("$_iu_py" -V 2>&1)"
   "$_iu_py" -c 'import cryptography' 2>/dev/null || fail no-cryptography "$_iu_py"
-  [ "$(wg_dialect "")" = linux ] || fail no-linux-wgquick
+  # The Linux wg-quick starts it where routes in main work; on Android
+  # wgdroid's own bring-up (android.sh) does.
+  netd_routing || [ "$(wg_dialect "")" = linux ] || fail no-linux-wgquick
   _iu_sd=$(sock_dir "$(command -v wg)")
   case "$_iu_sd$_iu_py" in *[!-A-Za-z0-9_./+=]*) fail unusual-path "$_iu_sd" "$_iu_py" ;; esac
   mkdir -p "$_iu_sd" 2>/dev/null || fail socket-dir "$_iu_sd"
@@ -204,18 +212,20 @@ op_tools_install() {
     cat > "$PAYLOAD" || fail write "$PAYLOAD"
   fi
   _ti_pushed=' '
+  _ti_skip=' '
   for _ti_s in "$@"; do
     _ti_t=${_ti_s%%:*}
     _ti_pushed="$_ti_pushed$_ti_t "
     if [ "$_ti_t" = wg-quick ]; then
       _ti_r=${_ti_s#*:}
-      check_interpreter "${_ti_r%%:*}"
+      check_interpreter "${_ti_r%%:*}" || _ti_skip="$_ti_skip$_ti_t "
     fi
   done
   TARGET=$WGDROID_BIN
   [ "$_ti_magisk" = 1 ] && magisk_module
   for _ti_s in "$@"; do
     _ti_t=${_ti_s%%:*}
+    case $_ti_skip in *" $_ti_t "*) continue ;; esac
     _ti_r=${_ti_s#*:}
     _ti_o=${_ti_r%%:*}
     _ti_r=${_ti_r#*:}
@@ -234,9 +244,9 @@ op_tools_install() {
       fi
     done
   fi
-  if ! command -v wg >/dev/null 2>&1 || ! command -v wg-quick >/dev/null 2>&1; then
-    fail no-tools
-  fi
+  # wgdroid's Android bring-up needs wg only; the Linux wg-quick path both.
+  if ! command -v wg >/dev/null 2>&1; then fail no-tools; fi
+  if ! netd_routing && ! command -v wg-quick >/dev/null 2>&1; then fail no-tools; fi
   if [ "$_ti_us" != - ]; then
     _ti_o=${_ti_us%%:*}
     _ti_r=${_ti_us#*:}
@@ -266,5 +276,11 @@ op_tools_remove() {
     rm -rf "$MAGISK_MODULE" || fail write "$MAGISK_MODULE"
     rec removed "$MAGISK_MODULE"
   fi
+  # The boot script (`enable --on-boot`) and the marks it reads.
+  if [ -f "$BOOT_SCRIPT" ]; then
+    rm -f "$BOOT_SCRIPT" || fail write "$BOOT_SCRIPT"
+    rec removed "$BOOT_SCRIPT"
+  fi
+  rm -rf "$BOOT_DIR"
   sync
 }

@@ -1,6 +1,10 @@
-# tunnel.sh: one tunnel up and down with wg-quick, under the tunnel's lock.
-# Prelude constants: STORE_DIR, NOTE_DIR, SYS, USERSPACE_TOOL, DOWN_WAIT.
-# needs: lib dialect
+# tunnel.sh: one tunnel up and down under the tunnel's lock: the Android way
+# (android.sh) on a phone that routes through netd, which is every Android
+# phone; with the Linux wg-quick only on one whose kernel rules still look
+# up `main` (where that wg-quick's routes work).
+# Prelude constants: STORE_DIR, STATE_DIR, NOTE_DIR, BOOT_DIR, BOOT_SCRIPT,
+# APP_FILES, DATA, SYS, USERSPACE_TOOL, DOWN_WAIT.
+# needs: lib dialect android
 
 # is_up NAME: wg knows the interface, or the kernel has it.
 is_up() { wg show "$1" >/dev/null 2>&1 || [ -e "$SYS/class/net/$1" ]; }
@@ -35,8 +39,17 @@ forget_socket() {
   if [ -S "$_fs" ]; then rm -f "$_fs"; fi
 }
 
-# pick_backend BACKEND: check BACKEND (auto picks the best the phone has)
-# and set BACKEND and the wg-quick environment for it.
+# conf_of NAME: NAME's config: wgdroid's store first, then the official
+# app's folder (where the Android wg-quick also looks); nothing if neither.
+conf_of() {
+  if [ -f "$STORE_DIR/$1.conf" ]; then echo "$STORE_DIR/$1.conf"
+  elif [ -f "$APP_FILES/$1.conf" ]; then echo "$APP_FILES/$1.conf"
+  fi
+}
+
+# pick_backend BACKEND [android]: check BACKEND (auto picks the best the
+# phone has) and set BACKEND and the wg-quick environment for it. `android`:
+# wgdroid makes the interface itself, so any backend the phone has will do.
 pick_backend() {
   BACKEND=$1
   if [ "$BACKEND" = auto ]; then
@@ -47,7 +60,7 @@ pick_backend() {
     fi
   fi
   # The Android wg-quick (a binary, not a bash script) has no userspace fallback.
-  if [ "$BACKEND" != kernel ] && [ "$(wg_dialect "")" != linux ]; then
+  if [ "$2" != android ] && [ "$BACKEND" != kernel ] && [ "$(wg_dialect "")" != linux ]; then
     fail android-wgquick "$BACKEND"
   fi
   case $BACKEND in
@@ -56,12 +69,12 @@ pick_backend() {
       unset WG_QUICK_USERSPACE_IMPLEMENTATION ;;
     wireguard-go)
       command -v wireguard-go >/dev/null 2>&1 || fail no-wireguard-go
-      has_kmod && fail kmod-wins "$BACKEND"
+      [ "$2" = android ] || ! has_kmod || fail kmod-wins "$BACKEND"
       WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go
       export WG_QUICK_USERSPACE_IMPLEMENTATION ;;
     userspace)
       _pb_u=$(command -v "$USERSPACE_TOOL" 2>/dev/null) || fail no-userspace
-      has_kmod && fail kmod-wins "$BACKEND"
+      [ "$2" = android ] || ! has_kmod || fail kmod-wins "$BACKEND"
       WG_QUICK_USERSPACE_IMPLEMENTATION=$_pb_u
       export WG_QUICK_USERSPACE_IMPLEMENTATION ;;
   esac
@@ -106,28 +119,42 @@ check_conf() {
 # and nobody else could create it meanwhile (the lock).
 wg_up() {
   _up_n=$1
-  _up_f=$STORE_DIR/$1.conf
-  [ -f "$_up_f" ] || fail not-found "$_up_n"
+  _up_f=$(conf_of "$1")
+  [ -n "$_up_f" ] || fail not-found "$_up_n"
   check_conf "$_up_f" "$_up_n"
-  need_tools
+  _up_android=''
+  if netd_routing; then
+    _up_android=1
+    command -v wg >/dev/null 2>&1 || fail no-tool wg
+  else
+    need_tools
+  fi
   is_up "$_up_n" && fail already-up "$_up_n"
   _up_p=$(listen_port "$_up_f")
   if [ -n "$_up_p" ] && [ "$_up_p" -ne 0 ]; then
     _up_c=$(port_user "$_up_p")
     [ -n "$_up_c" ] && fail port-clash "$_up_p" "$_up_c"
   fi
-  pick_backend "$2"
-  forget_socket "$_up_n"
-  # wg-quick's stdout (`[#]` lines) goes to stderr (bounded): stdout is
-  # ours. A userspace backend it starts must not inherit the lock's fd.
-  bounded "wg-quick up" wg-quick up "$_up_f" 8>&-
-  _up_rc=$?
-  if [ "$_up_rc" != 0 ]; then
-    undo_up "$_up_n" "$_up_f"
-    [ "$_up_rc" = 124 ] && fail timeout "wg-quick up" "$BOUND"
-    fail up-failed "$_up_n"
+  if [ -n "$_up_android" ]; then
+    pick_backend "$2" android
+    forget_socket "$_up_n"
+    an_up "$_up_n" "$_up_f" "$BACKEND"
+  else
+    pick_backend "$2"
+    forget_socket "$_up_n"
+    # wg-quick's stdout (`[#]` lines) goes to stderr (bounded): stdout is
+    # ours. A userspace backend it starts must not inherit the lock's fd.
+    bounded "wg-quick up" wg-quick up "$_up_f" 8>&-
+    _up_rc=$?
+    if [ "$_up_rc" != 0 ]; then
+      undo_up "$_up_n" "$_up_f"
+      [ "$_up_rc" = 124 ] && fail timeout "wg-quick up" "$BOUND"
+      fail up-failed "$_up_n"
+    fi
+    note_up "$_up_n"  # an_up writes its own, with the VPN's netId
   fi
-  note_up "$_up_n"
+  # A tunnel marked for boot comes back with the backend it last used.
+  if [ -f "$BOOT_DIR/$_up_n" ]; then echo "$BACKEND" > "$BOOT_DIR/$_up_n"; fi
   rec up "$_up_n" "$BACKEND"
 }
 
@@ -162,15 +189,16 @@ wait_gone() {
 # wg_down NAME [quiet]: take NAME down; `quiet`: a tunnel that is down is fine.
 wg_down() {
   _dn_n=$1
-  _dn_f=$STORE_DIR/$1.conf
+  _dn_f=$(conf_of "$1")
   if ! is_up "$_dn_n"; then
     rm -f "$NOTE_DIR/$_dn_n"
     forget_socket "$_dn_n"
     [ "$2" = quiet ] && return 0
     fail not-up "$_dn_n"
   fi
-  command -v wg-quick >/dev/null 2>&1 || fail no-tool wg-quick
-  if [ -f "$_dn_f" ]; then
+  if netd_routing; then
+    an_down "$_dn_n"
+  elif [ -n "$_dn_f" ] && command -v wg-quick >/dev/null 2>&1; then
     bounded "wg-quick down" wg-quick down "$_dn_f" 8>&-
     _dn_rc=$?
     [ "$_dn_rc" = 0 ] || ip link del "$_dn_n" 2>/dev/null
@@ -200,13 +228,52 @@ restart() {
   rec restarted "$1" "$3"
 }
 
-# op_enable NAME BACKEND
-op_enable() { locked "$1" wg_up "$1" "$2"; }
+# boot_mark NAME yes|no BACKEND: whether the boot script brings NAME up.
+boot_mark() {
+  if [ "$2" = yes ]; then
+    mkdir -p "$BOOT_DIR" || fail write "$BOOT_DIR"
+    echo "$3" > "$BOOT_DIR/$1" || fail write "$BOOT_DIR/$1"
+  else
+    rm -f "$BOOT_DIR/$1"
+  fi
+  rec boot "$1" "$2"
+}
+
+# boot_install: the boot script (on stdin) into BOOT_SCRIPT, where Magisk
+# and KernelSU run it at late_start service; without either, nothing.
+boot_install() {
+  if [ ! -d "$DATA/adb/magisk" ] && [ ! -d "$DATA/adb/ksu" ]; then
+    rec bootscript "$BOOT_SCRIPT" none
+    return 0
+  fi
+  mkdir -p "${BOOT_SCRIPT%/*}" || fail write "${BOOT_SCRIPT%/*}"
+  _bi_t=$BOOT_SCRIPT.tmp.$$
+  temp "$_bi_t"
+  cat > "$_bi_t" || fail write "$BOOT_SCRIPT"
+  [ -s "$_bi_t" ] || fail write "$BOOT_SCRIPT"
+  chmod 700 "$_bi_t" || fail write "$BOOT_SCRIPT"
+  mv -f "$_bi_t" "$BOOT_SCRIPT" || fail write "$BOOT_SCRIPT"
+  rec bootscript "$BOOT_SCRIPT" installed
+}
+
+# op_enable NAME BACKEND BOOT: up; BOOT yes|no marks NAME for the boot
+# script (yes: the script comes on stdin) or not, `-` leaves the mark; a
+# tunnel that is up only gets the mark.
+op_enable() { locked "$1" enable_locked "$1" "$2" "${3:--}"; }
+enable_locked() {
+  if [ "$3" != - ] && is_up "$1"; then
+    BACKEND=$(noted_backend "$1")
+  else
+    wg_up "$1" "$2"
+  fi
+  [ "$3" = - ] || boot_mark "$1" "$3" "$BACKEND"
+  [ "$3" != yes ] || boot_install
+}
 
 # op_disable NAME: down; a tunnel that is down is fine, one that does not
 # exist at all is `not-found`.
 op_disable() { locked "$1" disable_locked "$1"; }
 disable_locked() {
-  if ! is_up "$1" && [ ! -f "$STORE_DIR/$1.conf" ]; then fail not-found "$1"; fi
+  if ! is_up "$1" && [ -z "$(conf_of "$1")" ]; then fail not-found "$1"; fi
   wg_down "$1" quiet
 }

@@ -272,6 +272,34 @@ class Node:
                 task.cancel()
         return RunResult(status, out, err)
 
+    async def start_daemon(
+        self, argv: Sequence[str], *, env: Mapping[str, str], uid: int = 0,
+        timeout: float = 30.0,  # noqa: ASYNC109 (how long the daemon may take to be ready)
+    ) -> NodeProcess:
+        """Start a daemon of the node that prints `ready` on stdout once it
+        serves (its stderr goes to the node's log); return when it has."""
+        out_r, out_w = os.pipe()
+        null = os.open(os.devnull, os.O_RDWR)
+        log = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            proc = await self.spawn(argv, uid=uid, env=env, stdin=null, stdout=out_w,
+                                    stderr=log)
+        finally:
+            for fd in (out_w, null, log):
+                os.close(fd)
+        loop = asyncio.get_running_loop()
+        try:
+            line = await asyncio.wait_for(loop.run_in_executor(None, _read_line, out_r), timeout)
+        except TimeoutError:
+            proc.kill()
+            raise EnvironmentProblem(f"{self.spec.name}: {argv[-1]} did not start") from None
+        finally:
+            os.close(out_r)
+        if line.strip() != b"ready":
+            raise EnvironmentProblem(f"{self.spec.name}: {' '.join(argv[:3])} failed to start "
+                                     f"(see {self.log_path})")
+        return proc
+
     async def stop(self) -> None:
         """End the node: the zygote kills every process of its namespaces."""
         if self.alive:
@@ -292,6 +320,16 @@ class Node:
             self._sock.close()
             self._sock = None
         self.alive = False
+
+
+def _read_line(fd: int) -> bytes:
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = os.read(fd, 64)
+        if not chunk:
+            break
+        line += chunk
+    return line
 
 
 def _feed(fd: int, data: bytes) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wgdroid.errors import EnvironmentProblem
+from wgdroid.sim.phone import boot
 from wgdroid.sim.phone.node import Node, NodeProcess, RunResult
 from wgdroid.sim.phone.spec import USERNS_SIZE, NodeSpec
 from wgdroid.sim.profiles import Profile
@@ -59,6 +62,8 @@ class Phone:
         # (drop the transport, then runtime.reboot()); else a bare reboot.
         self.reboot_handler: Callable[[], Coroutine[Any, Any, None]] | None = None
         self.node = Node(self._spec(), str(home / "log"), on_event=self._on_event)
+        self._netd: NodeProcess | None = None
+        self._uplink: tuple[str, str, str, list[str]] | None = None
 
     @property
     def _uid_base(self) -> int:
@@ -91,6 +96,7 @@ class Phone:
             ro_binds=binds,
             userns=self.profile.userns,
             uid_base=self._uid_base,
+            android_net=self.profile.android_net,
         )
 
     async def boot(self) -> None:
@@ -99,6 +105,77 @@ class Phone:
             # The phone's root must own its /data to lay it out.
             os.chown(self.home / "data", self._uid_base, self._uid_base)
         await self.node.start()
+        await self._early_boot()
+
+    async def _early_boot(self) -> None:
+        """Up to netd: the root solution's post-fs-data stage and module mounts
+        (wgdroid.sim.phone.boot), then init's netd."""
+        if self.node.spec.su_variant in ("magisk", "kernelsu"):
+            await self._stage(boot.post_fs_data(), wait=boot.POST_FS_DATA_TIMEOUT)
+            await self.node.request({"op": "magic_mount"}, "mounted")
+            if script := boot.post_mount(self.node.spec.su_variant):
+                await self._stage(script, wait=boot.POST_FS_DATA_TIMEOUT)
+        await self._start_netd()
+
+    async def late_boot(self, iface: str, address: str, gateway: str, dns: list[str]) -> None:
+        """late_start: the service stage starts (it does not wait for the
+        network), the uplink comes up, then the boot completes."""
+        variant = self.node.spec.su_variant
+        if variant in ("magisk", "kernelsu"):
+            await self._stage(boot.late_start_service(), wait=None)
+        await self.network_up(iface, address, gateway, dns)
+        if script := boot.boot_completed(variant):
+            await self._stage(script, wait=None)
+
+    async def _stage(self, script: str, *, wait: float | None) -> None:
+        """Run a boot stage as root with the root solution's environment; wait
+        at most `wait` seconds (None: start it and go on)."""
+        env = {**self.profile.environment(),
+               **boot.environment(self.node.spec.su_variant, self.node.spec.su_versions)}
+        if self.node.spec.su_variant == "magisk":
+            env["PATH"] = f"{env['PATH']}:{boot.MAGISK_TMP}"
+        null = os.open(os.devnull, os.O_RDWR)
+        log = os.open(self.node.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            proc = await self.node.spawn(["sh", "-c", script], uid=0, env=env, stdin=null,
+                                         stdout=log, stderr=log)
+        finally:
+            os.close(null)
+            os.close(log)
+        if wait is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), wait)
+
+    async def _start_netd(self) -> None:
+        """init starts netd (wgdroid.sim.phone.netd) before anything uses the network."""
+        spec = json.dumps({"sdk": self.profile.sdk, "legacy_main": not self.profile.android_net})
+        self._netd = await self.node.start_daemon(
+            [self.node.spec.venv_python, "-m", "wgdroid.sim.phone.netd", spec],
+            env=self.profile.environment())
+
+    async def netd_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Ask the phone's netd as root (what system_server does over binder)."""
+        result = await self.run([self.node.spec.venv_python, "-m", "wgdroid.sim.phone.netd",
+                                 "--request", json.dumps(request)])
+        reply: dict[str, Any] = json.loads(result.stdout or b"{}")
+        return reply
+
+    async def network_up(self, iface: str, address: str, gateway: str, dns: list[str]) -> None:
+        """The uplink as ConnectivityService brings up a network: addresses,
+        the network in netd with its routes, default, its DNS servers."""
+        self._uplink = (iface, address, gateway, list(dns))
+        result = await self.run(["sh", "-c",
+            # Android lets apps and the shell ping (ICMP sockets) without CAP_NET_RAW
+            # (init.rc); a user namespace maps fewer groups.
+            "{ echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range || "
+            "echo '0 65534' > /proc/sys/net/ipv4/ping_group_range; } 2>/dev/null && "
+            "ip link set lo up"])
+        if result.status != 0:
+            raise EnvironmentProblem(f"{self.name}: {result.stderr.decode(errors='replace')}")
+        reply = await self.netd_request({"tool": "connectivity", "iface": iface,
+                                         "address": address, "gateway": gateway, "dns": dns})
+        if reply.get("status") != 0:
+            raise EnvironmentProblem(f"{self.name}: uplink: {reply.get('stderr', '').strip()}")
 
     @property
     def pid(self) -> int:
@@ -134,8 +211,13 @@ class Phone:
         # with wireguard-go, but a dummy link would stay).
         await self.run(
             ["sh", "-c", "for i in $(ls /sys/class/net); do case $i in lo|eth0) ;; "
-             "*) ip link del \"$i\" 2>/dev/null;; esac; done"]
+             "*) ip link del \"$i\" 2>/dev/null;; esac; done; "
+             "iptables -F; iptables -X; ip6tables -F; ip6tables -X; "
+             "ip -4 addr flush dev eth0; ip -4 route flush table main"]
         )
+        await self._early_boot()
+        if self._uplink is not None:
+            await self.late_boot(*self._uplink)
         self.adbd_root = self.profile.adbd_root
 
     # -- helpers for the simulator, tests and the TUI ---------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import stat
 import zipfile
 from pathlib import Path
 
@@ -18,23 +19,44 @@ MISC_GID = 9998
 # The shell user's supplementary groups on a Pixel (input, log, adb, sdcard_rw,
 # sdcard_r, net_bt_admin, net_bt, inet, net_bw_stats, readproc, uhid).
 SHELL_GROUPS = (1004, 1007, 1011, 1015, 1028, 3001, 3002, 3003, 3006, 3009, 3011)
-ANDROID_USERS = {
-    "system": (1000, 1000), "shell": (2000, 2000), "log": (1007, 1007),
-    "adb": (1011, 1011), "misc": (9998, 9998),
+# Android's ids (system/core libcutils/include/private/android_filesystem_config.h),
+# which bionic's getpwuid/getgrgid answer from; the glibc userland reads them
+# from /system/etc/passwd and group. Each is its own group.
+ANDROID_IDS = {
+    "root": 0, "system": 1000, "radio": 1001, "bluetooth": 1002, "graphics": 1003,
+    "input": 1004, "audio": 1005, "camera": 1006, "log": 1007, "compass": 1008,
+    "mount": 1009, "wifi": 1010, "adb": 1011, "install": 1012, "media": 1013, "dhcp": 1014,
+    "sdcard_rw": 1015, "vpn": 1016, "keystore": 1017, "usb": 1018, "drm": 1019,
+    "media_rw": 1023, "sdcard_r": 1028, "package_info": 1032, "shell": 2000, "cache": 2001,
+    "diag": 2002, "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_raw": 3004,
+    "net_admin": 3005, "net_bw_stats": 3006, "net_bw_acct": 3007, "readproc": 3009,
+    "wakelock": 3010, "uhid": 3011, "everybody": 9997, "misc": 9998, "nobody": 9999,
 }
-ANDROID_GROUPS = {
-    "input": 1004, "log": 1007, "adb": 1011, "sdcard_rw": 1015, "sdcard_r": 1028,
-    "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_bw_stats": 3006,
-    "readproc": 3009, "uhid": 3011, "shell": 2000, "system": 1000, "misc": 9998,
-}
-DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "net/tun")
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+AID_VPN = 1016
+TUN_MAJOR, TUN_MINOR = 10, 200
 EMPTY_DIRS = (
     "product/bin", "apex/com.android.runtime/bin", "apex/com.android.art/bin",
     "system_ext/bin", "odm/bin", "vendor/bin", "vendor/xbin", "cache", "mnt", "storage",
-    "config", "acct", "home",
+    "config", "acct",
 )
 WG_APP = "com.wireguard.android"
 WG_APP_UID = 10123
+# The apps every simulated phone has installed (package, uid), for per-app
+# routing: /data/system/packages.list, their data dirs, `pm list packages`.
+APPS = (("com.android.chrome", 10131), ("org.mozilla.firefox", 10145),
+        ("com.google.android.youtube", 10152), ("com.termux", 10166))
+# Host files the phone's glibc userland needs in /system/etc (the rest of the
+# host's /etc, resolv.conf above all, is not there: Android has none of it).
+HOST_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime",
+            "protocols", "services", "ethertypes", "gai.conf", "host.conf", "ssl",
+            "magic", "magic.mime", "python3", "python3.11", "python3.12", "python3.13")
+# /system/etc/hosts on Android (system/core/rootdir/etc/hosts).
+ANDROID_HOSTS = "127.0.0.1       localhost\n::1             ip6-localhost\n"
+# For the glibc programs: where names come from (DNS: 127.0.0.1, as no
+# resolv.conf says; the phone's dnsproxyd stand-in answers there).
+NSSWITCH = ("passwd: files\ngroup: files\nhosts: files dns\nnetworks: files\n"
+            "protocols: files\nservices: files\n")
 # Build.SUPPORTED_ABIS name -> the APK's lib/ dir on the phone.
 ABI_DIRS = {"arm64-v8a": "arm64", "armeabi-v7a": "arm", "x86_64": "x86_64", "x86": "x86"}
 
@@ -59,42 +81,77 @@ def prepare_data(data: Path, su_variant: str = "none") -> None:
     _mkdir(data / "misc/wireguard", 0o700)
     _mkdir(data / "adb", 0o700)
     # What apps probe to tell root solutions apart (the WireGuard app: /data/adb/modules).
-    extra = {"magisk": ("modules", "magisk"), "kernelsu": ("modules", "ksu")}
+    # Boot script dirs Magisk (docs/guides.md "Boot Scripts") and KernelSU create.
+    extra = {"magisk": ("modules", "magisk", "post-fs-data.d", "service.d"),
+             "kernelsu": ("modules", "ksu", "post-fs-data.d", "service.d", "post-mount.d",
+                          "boot-completed.d")}
     for sub in extra.get(su_variant, ()):
-        _mkdir(data / "adb" / sub, 0o700)
+        _mkdir(data / "adb" / sub, 0o700 if sub in ("modules", "magisk", "ksu") else 0o755)
     _mkdir(data / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
+    # init.rc `mkdir /data/misc/net 0750 root shell`: netd's rt_tables, which ip reads.
+    _mkdir(data / "misc/net", 0o750, 0, SHELL_UID)
     _mkdir(data / "media/0", 0o770, 1023, 1023)
     os.chmod(data / "media/0", 0o777)  # no FUSE here: let shell write /sdcard
+    _mkdir(data / "user", 0o711, SYSTEM_UID, SYSTEM_UID)
+    if not (data / "user/0").is_symlink():
+        (data / "user/0").symlink_to("/data/data")
+    _mkdir(data / "system", 0o775, SYSTEM_UID, SYSTEM_UID)
+    for package, uid in APPS:
+        _mkdir(data / "data" / package, 0o700, uid, uid)
+
+
+def _package_line(package: str, uid: int) -> str:
+    """A packages.list line (Settings.writePackageListLPr: name, uid, debuggable,
+    data dir, seinfo, gids, profileableFromShell, versionCode, profileable,
+    installer)."""
+    return (f"{package} {uid} 0 /data/user/0/{package} default:targetSdkVersion=34 3003 "
+            f"0 1 1 @system\n")
+
+
+def write_packages(data: Path, installed: list[tuple[str, int, str]]) -> None:
+    """/data/system/packages.list (0640 system:package_info, read by root and
+    netd) and the simulator's `pm` database (package and APK path)."""
+    entries = [(p, u, f"/data/app/~~sim==/{p}-sim==/base.apk") for p, u in APPS] + installed
+    _write(data / "system/packages.list", "".join(_package_line(p, u) for p, u, _ in entries),
+           0o640)
+    os.chown(data / "system/packages.list", SYSTEM_UID, 1032)
+    _write(data / "system" / shims.PM_DB.rsplit("/", 1)[1],
+           "".join(f"{p} {apk}\n" for p, _u, apk in entries), 0o644)
 
 
 def _identity_files(system: Path) -> None:
-    passwd = Path("/etc/passwd").read_text()
-    group = Path("/etc/group").read_text()
-    passwd += "".join(
-        f"{name}:x:{uid}:{gid}::/:/system/bin/sh\n" for name, (uid, gid) in ANDROID_USERS.items()
-        if f"\n{name}:" not in "\n" + passwd
-    )
-    group += "".join(
-        f"{name}:x:{gid}:\n" for name, gid in ANDROID_GROUPS.items()
-        if f"\n{name}:" not in "\n" + group
-    )
-    _write(system / "etc/passwd", passwd, 0o644)
-    _write(system / "etc/group", group, 0o644)
+    """passwd and group as bionic names Android's ids; apps are u0_aNNN."""
+    users = [(name, uid, uid, "/") for name, uid in ANDROID_IDS.items()]
+    apps = [*APPS, (WG_APP, WG_APP_UID)]
+    users += [(f"u0_a{uid - 10000}", uid, uid, f"/data/user/0/{pkg}") for pkg, uid in apps]
+    _write(system / "etc/passwd", "".join(
+        f"{name}:x:{uid}:{gid}::{home}:/system/bin/sh\n" for name, uid, gid, home in users),
+        0o644)
+    _write(system / "etc/group", "".join(f"{name}:x:{gid}:\n" for name, gid, _g, _h in users),
+           0o644)
 
 
 def _populate_system(spec: NodeSpec, system: Path) -> None:
     for sub in ("bin", "xbin", "etc"):
         _mkdir(system / sub)
     bin_ = system / "bin"
-    for name, target in shims.toybox_links().items():
+    for name, target in shims.system_bin_links().items():
         (bin_ / name).symlink_to(target)
     (bin_ / "sh").symlink_to("/usr/bin/mksh")
+    client = shims.netd_client(spec.base_python)
     scripts = {
-        "getprop": shims.GETPROP, "ndc": shims.NDC, "am": shims.AM,
-        "resolvconf": shims.RESOLVCONF, "getenforce": shims.GETENFORCE,
-        "setenforce": shims.SETENFORCE, "reboot": shims.su_script(spec.base_python),
-        "pm": shims.PM,
+        "getprop": shims.GETPROP, "am": shims.AM, "getenforce": shims.GETENFORCE,
+        "setenforce": shims.SETENFORCE, "chcon": shims.CHCON, "restorecon": shims.RESTORECON,
+        "reboot": shims.su_script(spec.base_python), "pm": shims.PM,
+        "ndc": shims.NDC, "service": client, "dumpsys": client, "toybox": shims.TOYBOX_WRAPPER,
     }
+    if not spec.android_net:
+        scripts["resolvconf"] = shims.RESOLVCONF  # the kinder phone's; Android has none
+    if "kmod" in spec.tools:
+        real_ip = os.readlink(bin_ / "ip")
+        (bin_ / "ip").unlink()
+        scripts["ip"] = shims.kmod_ip(real_ip, spec.base_python)
+        scripts[shims.KMOD_STANDIN.rsplit("/", 1)[1]] = shims.kmod_standin(spec.base_python)
     host_tools = shims.tool_paths()
     for tool in spec.tools:
         if tool == "wg-quick":
@@ -113,10 +170,25 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
         version, code = spec.su_versions.get("magisk", ["28.1", 28100])
         _write(bin_ / "magisk", shims.magisk_script(str(version), int(code)))
     _write(system / "build.prop", shims.build_prop(spec.props), 0o644)
-    _write(system / "etc/mkshrc", shims.mkshrc(spec.props.get("ro.product.device", "phone")),
-           0o644)
-    _write(system / "etc/profile", shims.PROFILE, 0o644)
+    etc = system / "etc"
+    _write(etc / "mkshrc", shims.mkshrc(spec.props.get("ro.product.device", "phone")), 0o644)
+    _write(etc / "profile", shims.PROFILE, 0o644)
+    _write(etc / "hosts", ANDROID_HOSTS, 0o644)
+    _write(etc / "nsswitch.conf", NSSWITCH, 0o644)
+    _write(etc / shims.XTABLES_LOCK.rsplit("/", 1)[1], "", 0o644)
+    # Android's ip reads its table names from /data/misc/net (netd writes rt_tables).
+    (etc / "iproute2").symlink_to("/data/misc/net")
     _identity_files(system)
+    for name in HOST_ETC:
+        host = Path("/etc") / name
+        if not host.exists():
+            continue
+        mount_point = etc / name
+        if host.is_dir():
+            mount_point.mkdir()
+        else:
+            mount_point.touch()
+        ns.bind(str(host), str(mount_point), readonly=True, recursive=host.is_dir())
 
 
 def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
@@ -132,11 +204,17 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     ns.mount("tmpfs", str(root), "tmpfs", ns.MS_NOSUID, "mode=0755,size=64m")
     for d in EMPTY_DIRS:
         _mkdir(root / d)
-    # The host userland (read-only) so real wg, wg-quick, wireguard-go, ip work.
-    for d in ("usr", "etc"):
-        _mkdir(root / d)
-        ns.bind(f"/{d}", str(root / d), readonly=True, recursive=True)
-    for link in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+    # The host userland (read-only) so real wg, wireguard-go, ip and toybox
+    # work; /etc is Android's link to /system/etc, with only what they need.
+    _mkdir(root / "usr")
+    ns.bind("/usr", str(root / "usr"), readonly=True, recursive=True)
+    (root / "etc").symlink_to("/system/etc")
+    # Android's /bin is /system/bin: `#!/bin/bash` finds no bash there.
+    links = ("sbin", "lib", "lib64", "lib32", "libx32") if spec.android_net else (
+        "bin", "sbin", "lib", "lib64", "lib32", "libx32")
+    if spec.android_net:
+        (root / "bin").symlink_to("/system/bin")
+    for link in links:
         host = Path("/") / link
         if host.is_symlink():
             (root / link).symlink_to(os.readlink(host))
@@ -147,14 +225,17 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     _mkdir(root / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
     ns.bind(host_path(spec.data_dir), str(root / "data"))
     prepare_data(root / "data", spec.su_variant)
+    installed = []
     if "wireguard-app" in spec.tools:
-        install_wireguard_app(root / "data", spec.props.get("ro.product.cpu.abi", ""),
-                              spec.base_python)
+        installed.append(install_wireguard_app(
+            root / "data", spec.props.get("ro.product.cpu.abi", ""), spec.base_python))
+    write_packages(root / "data", installed)
     (root / "sdcard").symlink_to("/storage/emulated/0")
     _mkdir(root / "storage/emulated")
     (root / "storage/emulated/0").symlink_to("/data/media/0")
 
-    for d, mode in (("run", 0o755), ("tmp", 0o1777)):
+    # Android has no /run, /tmp or /var; the kinder phone keeps them.
+    for d, mode in () if spec.android_net else (("run", 0o755), ("tmp", 0o1777)):
         _mkdir(root / d, mode)
         ns.mount("tmpfs", str(root / d), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, f"mode={mode:o}")
     # After the private /run and /tmp: a checkout or venv under /tmp (as in a
@@ -166,8 +247,9 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
         for parent in created:  # e.g. /root: traversable for uid 2000; never /tmp itself
             os.chmod(parent, 0o755)
         ns.bind(host_path(path), str(target), readonly=True, recursive=True)
-    _mkdir(root / "var")
-    (root / "var/run").symlink_to("/run")
+    if not spec.android_net:
+        _mkdir(root / "var")
+        (root / "var/run").symlink_to("/run")
     _mkdir(root / "proc", 0o555)
     ns.mount("proc", str(root / "proc"), "proc", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
     _mkdir(root / "sys", 0o555)
@@ -175,14 +257,12 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     ns.mount("sysfs", str(root / "sys"), "sysfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
     if "kmod" in spec.tools and not (root / "sys/module/wireguard").exists():
         _fake_wireguard_module(root / "sys/module")  # a real kernel's (the VM's) needs none
-    _build_dev(root / "dev")
+    _build_dev(root / "dev", legacy_tun=not spec.android_net)
 
     system = root / "system"
     _mkdir(system)
     ns.mount("tmpfs", str(system), "tmpfs", ns.MS_NOSUID, "mode=0755,size=16m")
     _populate_system(spec, system)
-    for name in ("passwd", "group", "profile"):
-        ns.bind(str(system / "etc" / name), str(root / "etc" / name), readonly=True)
     ns.mount(None, str(system), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
     os.chdir(root)
@@ -201,7 +281,7 @@ def _fake_wireguard_module(module_dir: Path) -> None:
     ns.mount(None, str(module_dir), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
 
-def install_wireguard_app(data: Path, abi: str, base_python: str) -> None:
+def install_wireguard_app(data: Path, abi: str, base_python: str) -> tuple[str, int, str]:
     """The official app as the package manager leaves it: its APK dir under
     /data/app with the bundled tools as native libs, its data dir and its
     packages.list line. Kept across reboots (random dir names included)."""
@@ -231,28 +311,29 @@ def install_wireguard_app(data: Path, abi: str, base_python: str) -> None:
     app_data = data / "data" / WG_APP
     for sub in ("", "files", "cache", "code_cache"):
         _mkdir(app_data / sub, 0o700 if not sub else 0o771, WG_APP_UID, WG_APP_UID)
-    user = data / "user"
-    _mkdir(user, 0o711, SYSTEM_UID, SYSTEM_UID)
-    if not (user / "0").is_symlink():
-        (user / "0").symlink_to("/data/data")
-    _mkdir(data / "system", 0o775, SYSTEM_UID, SYSTEM_UID)
-    _write(data / "system/packages.list",
-           f"{WG_APP} {WG_APP_UID} 0 /data/user/0/{WG_APP} default:targetSdkVersion=34 "
-           f"3003 0 {WG_APP_UID}\n", 0o640)
-    # What system_server would answer `pm` with (pm runs as shell, which can't
-    # read packages.list): package and APK path, world-readable.
-    _write(data / "system" / shims.PM_DB.rsplit("/", 1)[1],
-           f"{WG_APP} /data/app/{apk_dir.parent.name}/{apk_dir.name}/base.apk\n", 0o644)
+    return WG_APP, WG_APP_UID, f"/data/app/{apk_dir.parent.name}/{apk_dir.name}/base.apk"
 
 
-def _build_dev(dev: Path) -> None:
+def _build_dev(dev: Path, *, legacy_tun: bool) -> None:
     _mkdir(dev)
     ns.mount("tmpfs", str(dev), "tmpfs", ns.MS_NOSUID, "mode=0755,size=1m")
     for name in DEVICES:
         target = dev / name
-        target.parent.mkdir(parents=True, exist_ok=True)
         target.touch()
         ns.bind(f"/dev/{name}", str(target))
+    # system/core/rootdir/ueventd.rc: `/dev/tun 0660 system vpn`; no /dev/net/tun.
+    tun = dev / "tun"
+    try:
+        os.mknod(tun, stat.S_IFCHR | 0o660, os.makedev(TUN_MAJOR, TUN_MINOR))
+        os.chown(tun, SYSTEM_UID, AID_VPN)
+        os.chmod(tun, 0o660)
+    except PermissionError:  # in a user namespace: the host's node, as it is
+        tun.touch()
+        ns.bind("/dev/net/tun", str(tun))
+    if legacy_tun:
+        _mkdir(dev / "net")
+        (dev / "net/tun").touch()
+        ns.bind("/dev/net/tun", str(dev / "net/tun"))
     _mkdir(dev / "pts")
     ns.bind("/dev/pts", str(dev / "pts"), recursive=True)
     # A bound ptmx node can't find its devpts instance; containers link it.

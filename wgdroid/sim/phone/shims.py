@@ -3,26 +3,47 @@ toybox-like set of host commands linked into /system/bin."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
-# What toybox/toolbox provide on Android 14, resolved on the host at build time.
+# Android 14's toybox applets (external/toybox Android.bp, toybox 0.8.9): each is
+# /system/bin/NAME -> toybox, served by Debian's toybox 0.8.9 (the same release).
 TOYBOX = (
-    "awk", "base64", "basename", "blockdev", "cal", "cat", "chgrp", "chmod", "chown",
-    "chroot", "cksum", "clear", "cmp", "comm", "cp", "cpio", "cut", "date", "dd", "df",
-    "diff", "dirname", "dmesg", "du", "echo", "egrep", "env", "expand", "expr", "fallocate",
-    "false", "fgrep", "file", "find", "flock", "fmt", "free", "getconf", "grep", "groups",
-    "gunzip", "gzip", "head", "hostname", "id", "ionice", "kill", "killall", "ln",
-    "logname", "losetup", "ls", "lsof", "md5sum", "mkdir", "mkfifo", "mknod", "mktemp",
-    "more", "mount", "mountpoint", "mv", "nice", "nl", "nohup", "nproc", "nsenter", "od",
-    "paste", "patch", "pgrep", "pidof", "pkill", "pmap", "printenv", "printf", "ps", "pwd",
-    "readlink", "realpath", "renice", "rm", "rmdir", "sed", "seq", "setsid", "sha1sum",
-    "sha256sum", "sha512sum", "sleep", "sort", "split", "stat", "strings", "stty", "sync",
-    "sysctl", "tac", "tail", "tar", "taskset", "tee", "test", "time", "timeout", "top",
-    "touch", "tr", "true", "truncate", "tty", "umount", "uname", "uniq", "uptime", "vmstat",
-    "watch", "wc", "which", "whoami", "xargs", "xxd", "yes", "zcat", "ip", "ping", "ping6",
-    "iptables", "ip6tables", "iptables-restore", "ip6tables-restore", "ss",
+    "acpi", "base64", "basename", "blockdev", "cal", "cat", "chattr", "chgrp", "chmod",
+    "chown", "chroot", "chrt", "cksum", "clear", "cmp", "comm", "cp", "cpio", "cut", "date",
+    "devmem", "df", "dirname", "dmesg", "dos2unix", "du", "echo", "egrep", "env", "expand",
+    "fallocate", "false", "fgrep", "file", "find", "flock", "fmt", "free", "fsync", "getconf",
+    "getfattr", "grep", "groups", "gunzip", "head", "hostname", "hwclock", "i2cdetect",
+    "i2cdump", "i2cget", "i2cset", "iconv", "id", "ifconfig", "inotifyd", "insmod", "install",
+    "ionice", "iorenice", "kill", "killall", "ln", "logname", "losetup", "ls", "lsattr",
+    "lsmod", "lspci", "lsusb", "md5sum", "microcom", "mkdir", "mkfifo", "mknod", "mkswap",
+    "mktemp", "modinfo", "modprobe", "mount", "mountpoint", "mv", "nc", "netcat", "netstat",
+    "nice", "nl", "nohup", "nproc", "nsenter", "od", "paste", "patch", "pgrep", "pidof",
+    "pkill", "pmap", "printenv", "printf", "ps", "pwd", "readelf", "readlink", "realpath",
+    "renice", "rm", "rmdir", "rmmod", "rtcwake", "sed", "sendevent", "seq", "setfattr",
+    "setsid", "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "sleep", "sort",
+    "split", "stat", "strings", "stty", "swapoff", "swapon", "sync", "sysctl", "tac", "tail",
+    "tar", "taskset", "tee", "test", "time", "timeout", "top", "touch", "tr", "true",
+    "truncate", "tty", "ulimit", "umount", "uname", "uniq", "unix2dos", "unlink", "unshare",
+    "uptime", "usleep", "uudecode", "uuencode", "uuidgen", "vmstat", "watch", "wc", "which",
+    "whoami", "xargs", "xxd", "yes", "zcat",
 )
+# Android's toybox applets Debian's build leaves out (no libselinux, or GNU has
+# them): the host's programs stand in (any applet Debian's toybox turns out to
+# lack is looked up the same way); the SELinux ones are shims below.
+TOYBOX_FROM_HOST = ("dd", "diff", "expr", "gzip", "more", "lsof")
+# /system/bin programs that are not toybox: mksh is sh; awk is one-true-awk;
+# ping/ping6 are iputils; ip, ss are iproute2; iptables are legacy xtables.
+NOT_TOYBOX = {
+    "awk": "awk", "ping": "ping", "ping6": "ping", "ip": "ip", "ss": "ss",
+    "iptables": "xtables-legacy-multi", "ip6tables": "xtables-legacy-multi",
+    "iptables-save": "xtables-legacy-multi", "ip6tables-save": "xtables-legacy-multi",
+    "iptables-restore": "xtables-legacy-multi", "ip6tables-restore": "xtables-legacy-multi",
+}
+# Where xtables-legacy takes its lock on Android (external/iptables: XT_LOCK_NAME).
+XTABLES_LOCK = "/system/etc/xtables.lock"
+HOST_BIN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 GETPROP = r"""#!/system/bin/sh
 # getprop [NAME [DEFAULT]]: the phone's properties from /system/build.prop.
@@ -34,30 +55,6 @@ while IFS='=' read -r k v; do
   if [ "$k" = "$1" ]; then echo "$v"; exit 0; fi
 done < /system/build.prop
 echo "${2:-}"
-"""
-
-# netd's control client. The simulator has no netd: what changes the
-# interface (addresses, routes, MTU) is applied with ip in the phone's
-# namespace, the rest (networks, users, DNS) is acknowledged, so the Android
-# wg-quick's tunnels carry traffic.
-NDC = r"""#!/system/bin/sh
-ok() { echo "200 0 $1 command succeeded"; exit 0; }
-bad() { echo "500 0 $1" >&2; exit 1; }
-case "$1 $2" in
-  "interface setcfg")
-    ip addr add "$4/$5" dev "$3" || bad "Failed to set address"
-    case " $* " in *" up "*) ip link set up dev "$3" || bad "Failed to set up";; esac
-    ok "Interface IP setcfg";;
-  "interface setmtu") ip link set mtu "$4" dev "$3" || bad "Failed to set MTU"; ok "Interface MTU";;
-  "interface ipv6") ok "IPv6 state changed";;
-  "network route")
-    if [ "$3" = add ]; then ip route replace "$6" dev "$5" || bad "Failed to add route"
-    elif [ "$3" = remove ]; then ip route del "$6" dev "$5" 2>/dev/null
-    fi
-    ok "Route";;
-  "network "*|"resolver "*) ok "$1 $2";;
-  *) bad "Command not recognized";;
-esac
 """
 
 # The package manager: `pm path PKG` and `pm list packages [-f] [FILTER]`.
@@ -115,8 +112,82 @@ esac
 exit 0
 """
 
+# SELinux: the host kernel has none, so the mode lives in a file of the phone's
+# /dev (gone at reboot, as a setenforce is); labels are security.selinux xattrs.
+SELINUX_MODE = "/dev/.wgdroid_selinux_mode"
 GETENFORCE = r"""#!/system/bin/sh
-cat /run/selinux_mode 2>/dev/null || echo Enforcing
+cat /dev/.wgdroid_selinux_mode 2>/dev/null || echo Enforcing
+"""
+
+# chcon [-hRv] CONTEXT FILE... (toybox's, which Debian builds without SELinux).
+CHCON = r"""#!/system/bin/sh
+recurse=; verbose=; deref=-h
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -R) recurse=1; shift;; -v) verbose=1; shift;; -h) shift;; --) shift; break;;
+    -*) echo "chcon: Unknown option '${1#-}'" >&2; exit 1;;
+    *) break;;
+  esac
+done
+[ $# -ge 2 ] || { echo "chcon: Need 2 arguments" >&2; exit 1; }
+ctx=$1; shift
+case "$ctx" in *:*:*:*) ;; *) echo "chcon: '$ctx': Invalid argument" >&2; exit 1;; esac
+rc=0
+label() {
+  setfattr -h -n security.selinux -v "$ctx" "$1" 2>/dev/null ||
+    { echo "chcon: '$1' to $ctx: Permission denied" >&2; rc=1; return; }
+  [ -n "$verbose" ] && echo "chcon '$ctx' '$1'"
+}
+for f in "$@"; do
+  [ -e "$f" ] || [ -L "$f" ] || { echo "chcon: $f: No such file or directory" >&2; rc=1; continue; }
+  if [ -n "$recurse" ]; then
+    for g in $(find "$f"); do label "$g"; done
+  else
+    label "$f"
+  fi
+done
+exit $rc
+"""
+
+# /system/bin/toybox: every applet link points here, as on Android. Debian's
+# toybox (the same 0.8.9) is built without SELinux, so `ls -Z` shows `?`: for
+# the files named on the command line the label (security.selinux, what chcon
+# sets) is filled in; everything else is Debian's toybox as it is.
+TOYBOX_WRAPPER = r"""#!/system/bin/sh
+n=${0##*/}; argv0=$n
+if [ "$n" = toybox ]; then
+  [ $# -gt 0 ] || exec /usr/bin/toybox
+  n=${1##*/}; argv0=$n; shift
+fi
+if [ "$n" = ls ]; then
+  z=; d=; files=0
+  for a in "$@"; do
+    case "$a" in --*) ;; -*Z*) z=1;; esac
+    case "$a" in --*) ;; -*d*) d=1;; -*) ;; *) files=$((files + 1));; esac
+  done
+  if [ -n "$z" ] && [ "$files" -gt 0 ]; then
+    for a in "$@"; do case "$a" in -*) ;; *) [ -d "$a" ] && [ -z "$d" ] && z=;; esac; done
+  fi
+  if [ -n "$z" ] && [ "$files" -gt 0 ]; then
+    opts=; rc=0
+    for a in "$@"; do case "$a" in -*) opts="$opts $a";; esac; done
+    for a in "$@"; do
+      case "$a" in -*) continue;; esac
+      line=$(/usr/bin/toybox ls $opts -- "$a") || { rc=1; continue; }
+      label=$(getfattr -h --only-values -n security.selinux -- "$a" 2>/dev/null | tr -d '\000')
+      [ -n "$label" ] || label=u:object_r:unlabeled:s0
+      printf '%s\n' "$line" | sed "s|^\(.*\) ? |\1 $label |; s|^? |$label |"
+    done
+    exit $rc
+  fi
+fi
+# argv[0] as the applet was run (toybox picks the applet by it; ps shows it).
+exec -a "$argv0" /usr/bin/toybox "$@"
+"""
+
+# restorecon: the file_contexts are not modelled; it relabels nothing and succeeds.
+RESTORECON = r"""#!/system/bin/sh
+exit 0
 """
 
 SETENFORCE = r"""#!/system/bin/sh
@@ -124,8 +195,8 @@ if [ "$(id -u)" != 0 ]; then
   echo "setenforce: Couldn't set enforcing status to '$1': Permission denied" >&2; exit 1
 fi
 case "$1" in
-  0|[Pp]ermissive) echo Permissive > /run/selinux_mode;;
-  1|[Ee]nforcing) echo Enforcing > /run/selinux_mode;;
+  0|[Pp]ermissive) echo Permissive > /dev/.wgdroid_selinux_mode;;
+  1|[Ee]nforcing) echo Enforcing > /dev/.wgdroid_selinux_mode;;
   *) echo "usage: setenforce [enforcing|permissive|1|0]" >&2; exit 1;;
 esac
 """
@@ -183,18 +254,91 @@ def android_wg_quick(base_python: str) -> str:
     return f"#!{base_python} -I\n" + source
 
 
+# ndc: netd's command client, in sh (it runs a dozen times per tunnel: no
+# interpreter start for each). One line to the phone's netd, `ndc<TAB>ARG...`;
+# netd's reply lines come back as they are. Exit 1 when netd does not answer
+# (the caller may not use it), else 0, whatever netd said (NdcDispatcher).
+NDC = r"""#!/system/bin/sh
+if [ $# -eq 0 ]; then echo "Usage: $0 (<cmd> [arg ...])" >&2; exit 1; fi
+req=ndc
+for a in "$@"; do req="$req	$a"; done
+reply=$(print -r -- "$req" | nc -U /dev/socket/wgdroid_netd 2>/dev/null)
+[ -n "$reply" ] || exit 1
+print -r -- "$reply"
+"""
+
+
+def netd_client(base_python: str) -> str:
+    """ndc, service and dumpsys (netd_client.py) as a phone executable."""
+    source = (Path(__file__).parent / "netd_client.py").read_text()
+    return f"#!{base_python} -I\n" + source
+
+
+def kmod_ip(real_ip: str, base_python: str) -> str:
+    """`ip` on a phone whose simulated kernel has WireGuard: `ip link add NAME
+    type wireguard` creates the interface (kmod_standin.py), all else is ip."""
+    return (
+        "#!/system/bin/sh\n"
+        "# A kernel with WireGuard (the VM phone's) makes the link; on this host's,\n"
+        "# which has none, the simulator's stand-in does (wgdroid.sim.phone.kmod_standin).\n"
+        'case " $* " in\n'
+        '  *" link add "*" type wireguard "*)\n'
+        f'    err=$({real_ip} "$@" 2>&1) && exit 0\n'
+        '    case "$err" in\n'
+        '      *"Unknown device type"*|*"not supported"*)\n'
+        f'        exec {base_python} -I {KMOD_STANDIN} "$@";;\n'
+        "    esac\n"
+        "    printf '%s\\n' \"$err\" >&2; exit 2;;\n"
+        "esac\n"
+        f'exec {real_ip} "$@"\n'
+    )
+
+
+KMOD_STANDIN = "/system/bin/.wgdroid-kmod"
+
+
+def kmod_standin(base_python: str) -> str:
+    source = (Path(__file__).parent / "kmod_standin.py").read_text()
+    return f"#!{base_python} -I\n" + source
+
+
 def su_script(base_python: str) -> str:
     source = (Path(__file__).parent / "su_client.py").read_text()
     return f"#!{base_python} -I\n" + source
 
 
-def toybox_links() -> dict[str, str]:
-    """name -> host path of every toybox-like command the host has."""
-    links = {}
+@functools.cache
+def toybox_applets() -> frozenset[str]:
+    """The applets the host's toybox has (`toybox` with no arguments lists them)."""
+    import subprocess
+
+    toybox = shutil.which("toybox", path=HOST_BIN_PATH)
+    if not toybox:
+        return frozenset()
+    out = subprocess.run([toybox], capture_output=True, text=True, check=False).stdout
+    return frozenset(out.split())
+
+
+def system_bin_links() -> dict[str, str]:
+    """/system/bin name -> link target: toybox applets to `toybox`, the rest to
+    the host's programs (resolved: the phone has no /etc/alternatives chain)."""
+    import os
+
+    links: dict[str, str] = {}
+    applets = toybox_applets()
     for name in TOYBOX:
-        path = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if name in applets:
+            links[name] = "toybox"
+        elif path := shutil.which(name, path=HOST_BIN_PATH):
+            links[name] = os.path.realpath(path)
+    for name in TOYBOX_FROM_HOST:
+        path = shutil.which(name, path=HOST_BIN_PATH)
         if path:
-            links[name] = path
+            links[name] = os.path.realpath(path)
+    for name, host in NOT_TOYBOX.items():
+        path = shutil.which(host, path=HOST_BIN_PATH)
+        if path:
+            links[name] = os.path.realpath(path)
     return links
 
 

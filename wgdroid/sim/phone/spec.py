@@ -12,7 +12,8 @@ from typing import Literal
 
 NodeKind = Literal["phone", "internet"]
 SU_SOCKET = "/dev/socket/wgdroid_su"
-USERNS_SIZE = 65536
+# Android uses uids up to 99999 for user 0 (netd uid ranges `0-99999`): all mapped.
+USERNS_SIZE = 1 << 17
 # Where host dirs are bound before entering a user namespace, and the root built.
 STAGE_DIR = "/mnt/.wgdroid-stage"
 
@@ -37,6 +38,10 @@ class NodeSpec:
     # the phone's root is not the host's). Needed when not run as root.
     userns: bool = False
     uid_base: int = 0
+    # Android's networking as it is (netd's rules, no /etc/resolv.conf, no
+    # resolvconf, /dev/tun only, no bash, /run, /tmp, /var); False keeps the
+    # kinder phone the product's Linux wg-quick path still needs.
+    android_net: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -74,8 +74,11 @@ _WITH_ARG = {"-s", "--shell", "-Z", "--context", "-t", "--target", "-g", "--grou
 
 
 def _parse_magisk(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
+    # su.cpp parses with getopt_long, which permutes: options may follow the
+    # user (`su 10123 -c CMD`), whose name is the first non-option word.
     shell = SH
     command: str | None = None
+    words: list[str] = []
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -85,7 +88,6 @@ def _parse_magisk(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
             if not rest:
                 return SuReply(stderr=_MAGISK_USAGE, status=2)
             command = " ".join(rest)
-            i = len(argv)
             break
         if arg in ("-v", "--version"):
             return SuReply(stdout=f"{version[0]}:MAGISKSU\n")
@@ -105,14 +107,17 @@ def _parse_magisk(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
             continue
         if arg.startswith("-") and arg != "-":
             return SuReply(stderr=_MAGISK_USAGE, status=2)
-        break
-    # Arguments after the user are ignored: the shell then reads stdin.
-    return _as_user(argv[i] if i < len(argv) else None,
+        words.append(arg)
+        i += 1
+    # Words after the user are ignored: without -c the shell then reads stdin.
+    return _as_user(words[0] if words else None,
                     (shell, "-c", command) if command is not None else (shell,))
 
 
 def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
+    # ksud's su (getopts): options anywhere, the first free word is the user.
     shell = SH
+    words: list[str] = []
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -120,7 +125,8 @@ def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRu
             if i + 1 >= len(argv):
                 return SuReply(stderr="su: option requires an argument -- 'c'\n", status=1)
             # KernelSU hands -c's single argument to sh -c; later words become $0...
-            return SuRun((shell, "-c", argv[i + 1], *argv[i + 2 :]))
+            return _as_user(words[0] if words else None,
+                            (shell, "-c", argv[i + 1], *argv[i + 2 :]))
         if arg in ("-v", "--version"):
             return SuReply(stdout=f"{version[0]}:KernelSU\n")
         if arg == "-V":
@@ -135,8 +141,9 @@ def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRu
             continue
         if arg.startswith("-") and arg != "-":
             return SuReply(stderr=f"su: unrecognized option '{arg}'\n", status=1)
-        break
-    return _as_user(argv[i] if i < len(argv) else None, (shell,))
+        words.append(arg)
+        i += 1
+    return _as_user(words[0] if words else None, (shell,))
 
 
 def _as_user(user: str | None, argv: tuple[str, ...]) -> SuReply | SuRun:

@@ -31,12 +31,14 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from wgdroid.sim.phone import ns, su_variants, wire
+from wgdroid.sim.phone import boot, ns, su_variants, wire
 from wgdroid.sim.phone.rootfs import SHELL_GROUPS, build_phone_root
 from wgdroid.sim.phone.spec import STAGE_DIR, SU_SOCKET, NodeSpec
 from wgdroid.sim.phone.su_relay import TtyRelay
 
 SU_STATUS_DENIED = 13
+APP_UID_START = 10000  # AID_APP_START
+AID_INET, AID_EVERYBODY = 3003, 9997
 SU_MAX_REQUEST = 1 << 20
 SU_MAX_CONNECTIONS = 64  # bounded: a runaway loop of `su` can't exhaust the daemon
 
@@ -47,7 +49,20 @@ def ids_for(uid: int) -> tuple[int, list[int]]:
         return 0, [0]
     if uid == 2000:
         return 2000, [2000, *SHELL_GROUPS]
+    if uid >= APP_UID_START:
+        # An app with the INTERNET permission: inet, everybody (Zygote's gids).
+        return uid, [AID_INET, AID_EVERYBODY, uid]
     return uid, [uid]
+
+
+def user_name(uid: int) -> str:
+    """bionic's getpwuid name: root, shell, ..., u0_aNNN for apps."""
+    names = {0: "root", 1000: "system", 2000: "shell"}
+    if uid in names:
+        return names[uid]
+    if uid >= APP_UID_START:
+        return f"u{uid // 100000}_a{uid % 100000 - APP_UID_START}"
+    return str(uid)
 
 
 def exec_child(
@@ -113,6 +128,9 @@ class Zygote:
         self.su_children: dict[int, SuConn] = {}
         self.pending_su: dict[int, SuConn] = {}
         self.next_req = 1
+        self.dev_entries: set[str] = set()  # /dev as the phone booted
+        self.mounted: list[str] = []  # module files mounted over /system
+        self.created: list[str] = []  # placeholders made in /system for them
         self.running = True
         self.netns = 0
         self.versions = su_variants.SuVersion(
@@ -127,6 +145,7 @@ class Zygote:
         ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
         if self.spec.kind == "phone":
             build_phone_root(self.spec, self.staged)
+            self.dev_entries = set(os.listdir("/dev"))
         else:
             # The internet keeps the host's files but needs its own /run:
             # wireguard-go's sockets live in /var/run/wireguard.
@@ -202,6 +221,9 @@ class Zygote:
         elif op == "reboot":
             self.reboot()
             self.send({"op": "rebooted"})
+        elif op == "magic_mount":
+            self.magic_mount()
+            self.send({"op": "mounted"})
         elif op == "exit":
             self.running = False
         for fd in fds:
@@ -241,9 +263,69 @@ class Zygote:
                 self.su_reply(conn, status=status_of(raw))
             # else: an orphan reparented to us (a daemon's helper): just reaped.
 
+    # -- module overlays (Magisk's magic mount, KernelSU's overlayfs) ------------
+    def magic_mount(self) -> None:
+        """Each enabled module's system/ files over /system: an existing file is
+        covered, a new one is added (as Magisk's tmpfs mirror adds it)."""
+        self.undo_magic_mount()
+        for module in boot.mountable_modules():
+            base = os.path.join(module, "system")
+            for top, dirs, files in os.walk(base):
+                rel = os.path.relpath(top, base)
+                target_dir = os.path.normpath(os.path.join("/system", rel))
+                for name in sorted(dirs) + sorted(files):
+                    source = os.path.join(top, name)
+                    target = os.path.join(target_dir, name)
+                    if name in dirs:
+                        if not os.path.exists(target):
+                            self._system_rw(lambda t=target: os.mkdir(t, 0o755))
+                            self.created.append(target)
+                        continue
+                    if not os.path.lexists(target):
+                        self._system_rw(lambda t=target: open(t, "w").close())
+                        self.created.append(target)
+                    try:
+                        ns.bind(source, target, readonly=True)
+                        self.mounted.append(target)
+                    except OSError as exc:
+                        sys.stderr.write(f"magic mount {source}: {exc}\n")
+
+    def undo_magic_mount(self) -> None:
+        for target in reversed(self.mounted):
+            with contextlib.suppress(OSError):
+                ns.umount(target, ns.MNT_DETACH)
+        self.mounted.clear()
+        for path in reversed(self.created):
+            self._system_rw(lambda p=path: (os.rmdir(p) if os.path.isdir(p) else os.unlink(p)))
+        self.created.clear()
+
+    def _system_rw(self, change: Any) -> None:
+        ns.mount(None, "/system", None, ns.MS_REMOUNT | ns.MS_NOSUID)
+        try:
+            with contextlib.suppress(OSError):
+                change()
+        finally:
+            ns.mount(None, "/system", None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+
     def reboot(self) -> None:
         self.kill_everything()
+        if self.spec.kind == "phone":
+            self.undo_magic_mount()
+        if self.spec.kind == "phone":
+            # Nothing made in RAM survives: what wireguard-go or a script put in
+            # /dev (ueventd makes it afresh) or in the root (/var), setenforce's mode.
+            for name in set(os.listdir("/dev")) - self.dev_entries:
+                path = os.path.join("/dev", name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+            if self.spec.android_net:
+                shutil.rmtree("/var", ignore_errors=True)
         for d in ("/run", "/tmp") if self.spec.kind == "phone" else ("/run",):
+            if not os.path.isdir(d) or os.path.islink(d):
+                continue
             for entry in os.scandir(d):
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
@@ -353,7 +435,8 @@ class Zygote:
             return
         conn.buf = b""
         env = {**self.spec.env, **request.get("env", {})}
-        env.update({"USER": "root", "LOGNAME": "root", "HOME": "/", "SHELL": su_variants.SH})
+        name = user_name(outcome.uid)
+        env.update({"USER": name, "LOGNAME": name, "HOME": "/", "SHELL": su_variants.SH})
         if not outcome.needs_grant:
             env["PATH"] = self.spec.env.get("PATH", env.get("PATH", "/system/bin"))
         run = {"argv": list(outcome.argv), "uid": outcome.uid, "env": env,

@@ -48,6 +48,16 @@ class Row:
     rx: int | None
     tx: int | None
     listen_port: int | None
+    source: str = "wgdroid"  # "app": stored by the official WireGuard app
+
+
+APP_MARK = " (app)"
+
+
+def name_cell(row: Row) -> str:
+    """The name, marked when the tunnel is the official app's (wgdroid enables,
+    disables and pulls it; a push or save writes wgdroid's own copy)."""
+    return row.name + APP_MARK if row.source == "app" else row.name
 
 
 def rows(snapshot: Snapshot, configs: dict[str, ConfigInfo] | None = None) -> list[Row]:
@@ -56,16 +66,18 @@ def rows(snapshot: Snapshot, configs: dict[str, ConfigInfo] | None = None) -> li
     comes from its config once read."""
     configs = configs or {}
     live: dict[str, InterfaceStatus] = {i.name: i for i in snapshot.status.interfaces}
+    sources = {t.name: t.source for t in snapshot.tunnels}
     names = [t.name for t in snapshot.tunnels]
     names += sorted(n for n in live if n not in names)
     out = []
     for name in names:
         iface = live.get(name)
+        source = sources.get(name, "wgdroid")
         if iface is None:
             info = configs.get(name)
             endpoints = [p.endpoint for p in info.peers if p.endpoint] if info else []
             out.append(Row(name, False, fmt.NONE, endpoint_summary(endpoints), None, None,
-                           None, None))
+                           None, None, source))
             continue
         ages = [p.handshake_age for p in iface.peers if p.handshake_age is not None]
         out.append(Row(
@@ -75,6 +87,7 @@ def rows(snapshot: Snapshot, configs: dict[str, ConfigInfo] | None = None) -> li
             sum(p.rx_bytes for p in iface.peers),
             sum(p.tx_bytes for p in iface.peers),
             iface.listen_port,
+            source,
         ))
     return out
 
@@ -151,7 +164,7 @@ class TunnelTable(DataTable[object]):
         for row in shown:
             state = s.pending.get(row.name) or (ON if row.up else OFF)
             cells.append({
-                "state": state, "name": row.name, "backend": row.backend,
+                "state": state, "name": name_cell(row), "backend": row.backend,
                 "endpoint": row.endpoint, "handshake": handshake_text(row, wide),
                 "rx": fmt.size(row.rx) if row.up else fmt.NONE,
                 "tx": fmt.size(row.tx) if row.up else fmt.NONE,
@@ -174,9 +187,9 @@ class TunnelTable(DataTable[object]):
         for c in columns:
             if c.key in widths:
                 self.add_column(c.label, key=c.key, width=widths[c.key])
-        for cell in cells:
+        for row, cell in zip(shown, cells, strict=True):
             self.add_row(*[clip(v, widths[k]) if isinstance(v, str) else v
-                           for k, v in cell.items() if k in widths], key=str(cell["name"]))
+                           for k, v in cell.items() if k in widths], key=row.name)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
             if selected == self.session.expected:
