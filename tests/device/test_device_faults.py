@@ -115,8 +115,10 @@ def test_a_stored_config_with_a_broken_key_is_refused_before_wg_sees_it(
     `<the 23 chars>'" (wg-quick had also started wireguard-go)."""
     part = keys.genkey()[:23]
     text = re.sub(r"PrivateKey = .*", f"PrivateKey = {part}", demo_text(sim_phone, tmp_path))
-    on_phone(sim_phone, "cat > /data/misc/wireguard/bad.conf <<'EOF'\n" + text + "EOF\n"
-             "chmod 600 /data/misc/wireguard/bad.conf")
+    # On stdin: the phone's mksh has no /tmp for a here-document (an empty file).
+    sim_phone.run_in_phone("umask 077; cat > /data/misc/wireguard/bad.conf",
+                           input=text.encode(), timeout=30)
+    assert part in on_phone(sim_phone, "cat /data/misc/wireguard/bad.conf")
     res = cli("enable", "-s", sim_phone.serial, "bad")
     assert res.returncode == 1, res.stderr
     assert "PrivateKey is not a key wg takes" in res.stderr and part not in res.stderr
