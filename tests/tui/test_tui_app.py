@@ -324,8 +324,15 @@ async def test_hooks_are_stored_only_when_the_user_says_so(tmp_path: Path) -> No
     (tmp_path / "inhook.conf").write_text(hooked.replace("# hooked", "# inhook"))
     adapter = SampleAdapter()
     app = _app(adapter)
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await fill(app, pilot)
+        # An Android bring-up never runs hooks: no question, it says so.
+        app.flows._save(("hooked", hooked.encode()), restart=False)
+        await until(pilot, "the refusal", lambda: notes.titled("Not stored"))
+        assert "refuses hooks" in notes.titled("Not stored")[0].message
+        assert app.screen is app.main_screen and "hooked" not in adapter.texts
+        app.session.caps[SERIAL].wg_quick_variant = "linux"  # a Linux wg-quick runs them
         for ask, answer in ((lambda: app.flows._save(("hooked", hooked.encode()),
                                                      restart=False), "enter"),
                             (lambda: app.flows._save(("hooked", hooked.encode()),

@@ -487,6 +487,42 @@ def test_classify_run_matches_classify_per_datagram() -> None:
     assert got[1].data == init  # type: ignore[union-attr]
 
 
+def test_extend_run_takes_only_what_classify_would_put_in_that_run() -> None:
+    """Reads of one datagram each (a sender without GSO): the next message of the
+    run's keypair from its source joins it; a forged index, another type, another
+    source, a truncated one or an exhausted counter does not."""
+    from wgdroid.userspace.core import RecvJob, RecvRun, seal
+    from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
+
+    net, a, b = pair()
+    handshake(net, a, b)
+    pa = peer_of(a, b)
+    acts = pa.prepare_send([ipv4_packet(A_IP, B_IP, bytes([i]) * 100) for i in range(3)],
+                           net.clock.now)
+    dgs = [seal(j) for act in acts if isinstance(act, SendJobs) for j in act.jobs]
+    now = net.clock.now
+    first = b.device.classify(dgs[0], a.addr, now)
+    assert isinstance(first, RecvJob)
+    run = RecvRun(first.keypair, a.addr)
+    run.counters, run.offs, run.lens = [first.counter], [0], [len(dgs[0])]
+    forged = bytearray(dgs[1])
+    forged[4] ^= 0xFF
+    exhausted = bytearray(dgs[1])
+    exhausted[8:16] = REJECT_AFTER_MESSAGES.to_bytes(8, "little")
+    refused = [(bytes(forged), a.addr), (b"\x05" + dgs[1][1:], a.addr),
+               (dgs[1], ("192.168.241.77", a.addr[1])), (dgs[1][:31], a.addr),
+               (bytes(exhausted), a.addr)]
+    for d, src in refused:
+        assert not b.device.extend_run(run, d, 0, len(d), src)
+        assert not isinstance(b.device.classify(d, src, now), RecvJob) or src != a.addr
+    buf = bytes(64) + dgs[1] + dgs[2]
+    assert b.device.extend_run(run, buf, 64, len(dgs[1]), a.addr)
+    assert b.device.extend_run(run, buf, 64 + len(dgs[1]), len(dgs[2]), a.addr)
+    assert run.counters == [first.counter + i for i in range(3)]
+    assert run.offs == [0, 64, 64 + len(dgs[1])]
+    assert run.lens == [len(d) for d in dgs]
+
+
 def test_receive_finishes_a_run_in_order_dropping_replays_and_foreign_sources() -> None:
     from wgdroid.userspace.core import RecvRun, open_raw, seal
 

@@ -325,3 +325,73 @@ def test_pure_python_kernels_in_a_process_pool_match_the_core() -> None:
                                  for i, p in enumerate(pkts)]
     finally:
         pipe.close()
+
+
+@pytest.mark.parametrize("kernels", ["python", "compiled"])
+def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
+    """seal_now/open_now (the daemon's path for a ping or an ACK) give the same
+    datagrams and plaintexts as units do, and only where nothing can overtake."""
+    from wgdroid.userspace.accel import load
+    from wgdroid.userspace.kernels import CKernels
+
+    if kernels == "compiled":
+        lib = load()
+        if lib is None:
+            pytest.skip("the compiled library is not built")
+        chosen: Any = CKernels(lib)
+    else:
+        chosen = PyKernels()
+    sink = Sink()
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind="inline", kernels=chosen)
+    threaded = Pipeline(sink.on_tx, sink.on_rx, kind="threads", workers=1)
+    peer = Token(0)
+    try:
+        assert pipe.runs_now(peer, True) and pipe.runs_now(peer, False)
+        assert not threaded.runs_now(peer, True) and not threaded.runs_now(peer, False)
+        packets = [os.urandom(n) for n in (20, 100, 1419, 1420, 3000)]
+        feed_tx(pipe, peer, packets, 0)  # through units: the reference
+        want = [d for _, dgs in sink.tx for d in dgs]
+        assert len(want) == len(packets)
+        got = []
+        arena = pipe.tx_arena
+        for i, p in enumerate(packets):
+            where = arena.space()
+            assert where is not None
+            buf, pos = where
+            pipe.memory.view(buf)[pos : pos + len(p)] = p
+            arena.commit(len(p))
+            dgram = pipe.seal_now(KEY, 7, i, MTU, Item(buf, pos, len(p)))
+            assert dgram is not None
+            got.append(bytes(dgram))
+            arena.unref(buf)
+        assert got == want
+
+        bad = bytearray(want[1])
+        bad[-1] ^= 1
+        for dgs in ([want[0]], [bytes(bad), want[2]]):
+            where = pipe.rx_arena.space()
+            assert where is not None
+            buf, pos = where
+            view = pipe.memory.view(buf)
+            run = RecvRun(FakeKeypair(peer), ("::1", 1))  # type: ignore[arg-type]
+            for d in dgs:
+                view[pos : pos + len(d)] = d
+                run.counters.append(int.from_bytes(d[8:16], "little"))
+                run.offs.append(pos)
+                run.lens.append(len(d))
+                pos += (len(d) + 15) & ~15
+            pipe.rx_arena.commit(pos - where[1])
+            done = pipe.open_now(run, buf)
+            assert done is not None
+            out_idx, results = done
+            out = pipe.memory.view(out_idx)
+            opened = [None if n < 0 else bytes(out[o : o + n])
+                      for o, n in zip(run.offs, results, strict=True)]
+            pipe.rx_arena.unref(buf)
+            for d, o in zip(dgs, opened, strict=True):
+                c = int.from_bytes(d[8:16], "little")
+                assert o == (None if d is not want[c] else open_raw(Cipher(KEY), c, d))
+        assert all_buffers_home(pipe)
+    finally:
+        pipe.close()
+        threaded.close()

@@ -152,9 +152,16 @@ class Flows:
 
     def _ask_hooks(self, said: str, store: Callable[[], None]) -> None:
         """A config runs commands as root on the phone: store it only if the
-        user says so (the question starts on Cancel)."""
+        user says so (the question starts on Cancel). A phone brought up the
+        Android way refuses hooks whatever the answer: no question then."""
+        from wgdroid.config.dialect import Dialect
         from wgdroid.tui.screens.dialogs import ConfirmScreen
 
+        if self.session.dialect() is not Dialect.LINUX:
+            self.app.notify(f"{said}; this phone brings tunnels up the Android way, which "
+                            "refuses hooks: remove them to store it", title="Not stored",
+                            severity="error", timeout=10, markup=False)
+            return
         self.app.push_screen(ConfirmScreen(
             "Commands run as root", f"{said}. Store it with them?",
             yes="Store with hooks", danger=True), lambda yes: store() if yes else None)

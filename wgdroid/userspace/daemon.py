@@ -188,10 +188,27 @@ class Daemon:
                 self.dispatch(peer.prepare_send(packets, now))
             else:
                 cipher, receiver, first = reserved
-                pipe.submit_tx(peer, cipher.key, receiver, first, mtu, items)
+                it = items[0]
+                if len(items) == 1 and not it.gso_type and pipe.runs_now(peer, True):
+                    self._send_now(peer, cipher.key, receiver, first, mtu, it, now)
+                else:
+                    pipe.submit_tx(peer, cipher.key, receiver, first, mtu, items)
             for it in items:
                 arena.unref(it.buf)
         pipe.process_completions()
+
+    def _send_now(self, peer: Peer, key: bytes, receiver: int, counter: int, mtu: int,
+                  item: Item, now: float) -> None:
+        """A lone packet (a ping, an ACK) sealed and sent at once, with nothing
+        ahead of it: what _on_tx_done does for a unit, without building one."""
+        dgram = self.pipeline.seal_now(key, receiver, counter, mtu, item)
+        ep = peer.endpoint
+        if dgram is None or ep is None:  # reserve_send saw an endpoint; kept for mypy
+            return
+        sent = len(dgram) if self.udp.send(dgram, ep) else 0
+        if not sent:
+            self.stats.udp_send_failed += 1
+        self.dispatch(peer.on_sent(sent, now, item.length > 0))
 
     def _on_tx_done(self, unit: TxUnit, out: memoryview) -> None:
         peer = unit.peer
@@ -215,6 +232,7 @@ class Daemon:
         units: list[tuple[RecvRun, int]] = []
         last: dict[Peer, tuple[RecvRun, int]] = {}
         held: list[int] = []  # one reference per read, until its units are submitted
+        tail: tuple[RecvRun, int] | None = None  # the run the last message joined
         for _ in range(UDP_BURST):
             where = arena.space()
             if where is None:
@@ -232,6 +250,9 @@ class Daemon:
             held.append(arena.commit(n))
             self.stats.udp_reads += 1
             self.stats.udp_datagrams += -(-n // seg)
+            if (n == seg and tail is not None and tail[1] == buf
+                    and dev.extend_run(tail[0], view, pos, n, src)):
+                continue  # one datagram more of the same flow (a sender without GSO)
             for item in dev.classify_run(view, pos, pos + n, seg, src, now):
                 if isinstance(item, HandshakeMessage):
                     if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
@@ -247,24 +268,37 @@ class Daemon:
                     run.counters += item.counters
                     run.offs += item.offs
                     run.lens += item.lens
+                    tail = prev
                 else:
-                    last[peer] = (item, buf)
-                    units.append((item, buf))
+                    tail = last[peer] = (item, buf)
+                    units.append(tail)
         for run, buf in units:
-            pipe.submit_rx(run, buf)
+            if len(run) <= 2 and pipe.runs_now(run.keypair.peer, False):
+                # A ping or an ACK: opened and delivered at once, no unit built.
+                done = pipe.open_now(run, buf)
+                if done is not None:
+                    self._deliver(run, done[0], done[1])
+            else:
+                pipe.submit_rx(run, buf)
         for buf in held:
             arena.unref(buf)
         pipe.process_completions()
 
     def _on_rx_done(self, unit: RxUnit, out: memoryview) -> None:
-        work = unit.work
         run = unit.run
         assert run is not None  # released only after this callback
-        spans, actions = unit.peer.receive(run, out, work.results, self.now())
+        self._deliver(run, unit.work.out, unit.work.results)
+
+    def _deliver(self, run: RecvRun, out_idx: int, results: list[int]) -> None:
+        """The core finishes an opened run (plaintexts in rx_out buffer `out_idx`);
+        what it accepts goes to the TUN."""
+        mem = self.pipeline.memory
+        out = mem.view(out_idx)
+        spans, actions = run.keypair.peer.receive(run, out, results, self.now())
         if spans:
             lib = self._lib
-            self.tun.write_spans(out, spans, lib, self.pipeline.memory.address(work.out)
-                                 if lib is not None else 0)
+            self.tun.write_spans(out, spans, lib, mem.address(out_idx) if lib is not None
+                                 else 0)
         self.dispatch(actions)
 
     def _handshakes(self) -> None:

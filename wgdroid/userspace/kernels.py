@@ -163,6 +163,18 @@ class Kernels(Protocol):
         """Fill work.results."""
         ...
 
+    def seal_one(self, key: bytes, receiver: int, counter: int, pkt: memoryview, flags: int,
+                 csum_start: int, csum_offset: int, mtu: int, out: memoryview,
+                 pos: int) -> int:
+        """One plain packet (no GSO) padded and sealed into out[pos:]: its length."""
+        ...
+
+    def open_one(self, key: bytes, counter: int, message: memoryview, out: memoryview,
+                 off: int) -> int:
+        """One transport message opened into out[off:]: the padded plaintext length,
+        or -1 if it does not authenticate."""
+        ...
+
 
 # --- segment geometry (shared by both implementations and the shell) -------------
 
@@ -349,20 +361,8 @@ class PyKernels:
             length = item.length
             pkt = mem.view(item.buf)[item.off : item.off + length]
             if item.gso_type == GSO_NONE:
-                padded = padded_length(length, mtu)
-                if pos + padded + OVERHEAD > cap:
-                    raise KernelError("output buffer too small")
-                if padded == length and not item.flags & NEEDS_CSUM:
-                    plain: memoryview = pkt  # nothing to add: seal straight from the read
-                else:
-                    scratch[:length] = pkt
-                    if item.flags & NEEDS_CSUM:
-                        finish_partial_checksum(sview[:length], item.csum_start,
-                                                item.csum_offset)
-                    scratch[length:padded] = _ZEROS[: padded - length] if (
-                        padded - length <= 16) else bytes(padded - length)
-                    plain = sview[:padded]
-                n = seal(receiver, counter, plain, out, pos)
+                n = self.seal_one(work.key, receiver, counter, pkt, item.flags,
+                                  item.csum_start, item.csum_offset, mtu, out, pos)
                 sizes.append(n)
                 pos += n
                 counter += 1
@@ -381,6 +381,31 @@ class PyKernels:
                 sizes.append(n)
                 pos += n
                 counter += 1
+
+    def seal_one(self, key: bytes, receiver: int, counter: int, pkt: memoryview, flags: int,
+                 csum_start: int, csum_offset: int, mtu: int, out: memoryview,
+                 pos: int) -> int:
+        local = self._local
+        length = len(pkt)
+        padded = padded_length(length, mtu)
+        if pos + padded + OVERHEAD > len(out):
+            raise KernelError("output buffer too small")
+        if padded == length and not flags & NEEDS_CSUM:
+            plain: memoryview = pkt  # nothing to add: seal straight from the read
+        else:
+            scratch = local.scratch
+            scratch[:length] = pkt
+            plain = memoryview(scratch)[:padded]
+            if flags & NEEDS_CSUM:
+                finish_partial_checksum(plain[:length], csum_start, csum_offset)
+            scratch[length:padded] = _ZEROS[: padded - length] if (
+                padded - length <= 16) else bytes(padded - length)
+        return _bound(local, key)[0](receiver, counter, plain, out, pos)
+
+    def open_one(self, key: bytes, counter: int, message: memoryview, out: memoryview,
+                 off: int) -> int:
+        got = _bound(self._local, key)[1](counter, message, out, off)
+        return -1 if got is None else got
 
     def open(self, work: OpenWork, mem: Memory) -> None:
         local = self._local
@@ -449,6 +474,17 @@ class CKernels:
             sizes.extend(got)
             pos += sum(got)
             counter += n
+
+    def seal_one(self, key: bytes, receiver: int, counter: int, pkt: memoryview, flags: int,
+                 csum_start: int, csum_offset: int, mtu: int, out: memoryview,
+                 pos: int) -> int:
+        # One packet: pyca is quicker than the ctypes call (see seal).
+        return self._py.seal_one(key, receiver, counter, pkt, flags, csum_start, csum_offset,
+                                 mtu, out, pos)
+
+    def open_one(self, key: bytes, counter: int, message: memoryview, out: memoryview,
+                 off: int) -> int:
+        return self._py.open_one(key, counter, message, out, off)
 
     def open(self, work: OpenWork, mem: Memory) -> None:
         n = len(work.offs)

@@ -44,6 +44,7 @@ PoolKind = Literal["inline", "threads", "processes"]
 IN_SIZE = 192 << 10  # a TUN read / UDP GRO batch is <= 64 KiB: several fit
 OUT_SIZE = 192 << 10  # one unit's datagrams: two 64 KiB super-packets sealed, with headroom
 READ_NEED = 65536 + 16  # what one read may need (virtio header + 64 KiB)
+MAX_PLAIN = 65535  # the largest IP packet a read holds
 # Per unit: the reads of one wake-up for one peer, up to two super-packets. Bigger
 # units spend less of the event loop per byte (what lets worker threads scale:
 # docs/dataplane.md); sends still go out in UDP GSO runs of at most 64.
@@ -147,6 +148,8 @@ class Pipeline:
         self.rx_arena = Arena(pools["rx_in"], READ_NEED)
         self._tx_out = pools["tx_out"]
         self._rx_pair = pools["rx_out"].first - pools["rx_in"].first
+        # seal_now's output: one datagram of the largest plain packet.
+        self._lone = memoryview(bytearray(MAX_PLAIN + OVERHEAD + 16))
         self.pool: WorkerPool[Unit] = pool or self._make_pool(kind, workers)
         self._queues: dict[Peer, _PeerQueues] = {}
         # Units handed to the pool and not yet reported back: their buffers may
@@ -200,6 +203,53 @@ class Pipeline:
         units = sum(len(q.tx) + len(q.rx) for q in self._queues.values())
         nbytes = sum(q.tx.bytes_held + q.rx.bytes_held for q in self._queues.values())
         return units, nbytes
+
+    # --- run to completion ---
+
+    def runs_now(self, peer: Peer, tx: bool) -> bool:
+        """Whether a unit of `peer` would be finished at once (a synchronous pool
+        and nothing ahead of it in the peer's queue): then `seal_now`/`open_now` may
+        do a lone packet's crypto without building a unit, in the same order."""
+        if not self.pool.synchronous:
+            return False
+        q = self._queues.get(peer)
+        return q is None or not len(q.tx if tx else q.rx)
+
+    def seal_now(self, key: bytes, receiver: int, counter: int, mtu: int,
+                 item: Item) -> memoryview | None:
+        """Seal one plain packet (a read in tx_in, its counter reserved) into the
+        pipeline's own datagram buffer: the datagram, valid until the next call
+        (None: the kernel refused it, counted as a unit dropped in crypto)."""
+        st = self.stats
+        st.tx_units += 1
+        pkt = self.memory.view(item.buf)[item.off : item.off + item.length]
+        try:
+            n = self.kernels.seal_one(key, receiver, counter, pkt, item.flags, item.csum_start,
+                                      item.csum_offset, mtu, self._lone, 0)
+        except Exception:  # as _run_now: the packet is dropped, the loop goes on
+            st.tx_dropped_crypto += 1
+            return None
+        return self._lone[:n]
+
+    def open_now(self, run: RecvRun, buf: int) -> tuple[int, list[int]] | None:
+        """Open the messages of `run` (in rx_in buffer `buf`) one by one into the
+        paired rx_out buffer: (its index, the results as a unit's); None: the
+        kernel failed, counted as a unit dropped in crypto."""
+        st = self.stats
+        st.rx_units += 1
+        mem = self.memory
+        inp = mem.view(buf)
+        out_idx = buf + self._rx_pair
+        out = mem.view(out_idx)
+        key = run.cipher.key
+        open_one = self.kernels.open_one
+        try:
+            results = [open_one(key, c, inp[o : o + n], out, o)
+                       for c, o, n in zip(run.counters, run.offs, run.lens, strict=True)]
+        except Exception:  # as _run_now
+            st.rx_dropped_crypto += 1
+            return None
+        return out_idx, results
 
     # --- TX ---
 

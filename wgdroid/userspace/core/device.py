@@ -345,6 +345,23 @@ class Device:
                     r.lens[-1] = end - r.offs[-1]
         return out
 
+    def extend_run(self, run: RecvRun, buf: Bytes | bytearray, off: int, n: int,
+                   src: Endpoint) -> bool:
+        """Append the datagram buf[off:off + n] to `run` if it is the next transport
+        message of the same keypair from the same source (a peer that sends without
+        GSO: one datagram per read); False means classify it. The keypair's checks
+        were made for the run's first message, at the same `now`."""
+        if n < TRANSPORT_MIN_LEN or src != run.src:
+            return False
+        mtype, index, counter = _TRANSPORT_HDR.unpack_from(buf, off)
+        if (mtype != MSG_TRANSPORT or index != run.keypair.local_index
+                or counter >= REJECT_AFTER_MESSAGES):
+            return False
+        run.counters.append(counter)
+        run.offs.append(off)
+        run.lens.append(n)
+        return True
+
     def handle_handshake(self, msg: HandshakeMessage, now: float, under_load: bool) -> list[Action]:
         """Process one handshake-queue message; returns what to send in answer.
 
