@@ -374,7 +374,7 @@ an_up() {
   # private key: a root-only temp file, removed however the script ends.
   mkdir -p "$STATE_DIR" || fail write "$STATE_DIR"
   chmod 700 "$STATE_DIR"
-  sweep "$STATE_DIR/.up.$_au_n."
+  sweep "$STATE_DIR" ".up.*."  # every killed up's, not only this name's
   _au_norm=$STATE_DIR/.up.$_au_n.$$
   temp "$_au_norm"
   sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$2" >"$_au_norm" || fail write "$_au_norm"
