@@ -26,7 +26,10 @@ from support import wait_until
 
 from wgdroid.sim.client import SimClient
 
-VM_PROFILE = "emulator"  # the lane's profile: AOSP su, like the CI emulator
+# The lane's profile for [sim] and [vm] (tests/lane/conftest.py takes it from here):
+# AOSP su like the CI emulator, and Android's networking (netd's rules, DNS per
+# network, no bash), so [vm] brings tunnels up the Android way on the real module.
+VM_PROFILE = "emulator"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +39,7 @@ def vm_phone(adb_server: AdbServer, sim_state: SimClient) -> Iterator[SimPhone]:
     (info,) = sim_state.start(1, VM_PROFILE, kernel="vm")
     phone = SimPhone(info["serial"], info["port"], info, adb_server, sim_state)
     try:
+        assert info["android_net"], info  # the phone as Android is, not the kinder one
         hostadb.connect(phone.serial, adb_server.port)
         yield phone
     finally:

@@ -33,8 +33,9 @@ from typing import Any
 
 import pytest
 from lane_support import SERIAL_ENV, TOOLS_ENV, LanePhone
+from vm_fixtures import VM_PROFILE
 
-SIM_PROFILE = "emulator"
+SIM_PROFILE = VM_PROFILE  # the `emulator` profile: one phone model for [sim] and [vm]
 # su in the VM phone takes seconds under software emulation on a loaded machine.
 VM_ENV = {"WGDROID_ROOT_TIMEOUT": "60"}
 

@@ -128,6 +128,37 @@ def test_simulated_internet_dns_views() -> None:
     assert uplink.respond(b"\x00") is None  # not even an id to answer
 
 
+def test_dns_over_tcp_frames_each_answer_and_closes_or_waits_when_unanswered() -> None:
+    import asyncio
+
+    async def exchange(close_unanswered: bool) -> tuple[bytes, bool]:
+        async def answer(query: bytes) -> bytes | None:
+            return None if query == b"silent" else query.upper()
+
+        server = await asyncio.start_server(
+            lambda r, w: dnswire.serve_tcp(r, w, answer, close_unanswered=close_unanswered),
+            "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(dnswire.tcp_frame(b"abc") + dnswire.tcp_frame(b"silent"))
+        await writer.drain()
+        got = await asyncio.wait_for(reader.readexactly(5), 10)
+        # Closed by the server (b""), or still open: nothing to read in a while
+        # (a close comes at once; the wait for one is long only where it must come).
+        try:
+            closed = await asyncio.wait_for(reader.read(1),
+                                            10 if close_unanswered else 0.5) == b""
+        except TimeoutError:
+            closed = False
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return got, closed
+
+    assert asyncio.run(exchange(True)) == (b"\x00\x03ABC", True)
+    assert asyncio.run(exchange(False)) == (b"\x00\x03ABC", False)
+
+
 def test_su_to_an_app_uid() -> None:
     assert parse("magisk", ["10123", "-c", "ping", "-c", "1", "x"]) == SuRun(
         ("/system/bin/sh", "-c", "ping -c 1 x"), 10123)

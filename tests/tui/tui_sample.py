@@ -253,7 +253,8 @@ async def until(pilot: Any, what: str, cond: Callable[[], object],
                 check: Callable[[Any], object] | None = None) -> None:
     """Wait for an effect in the app, letting it process its messages meanwhile
     (`check`: when the probe returns what it saw rather than a truth value)."""
-    await wait_until_async(cond, what=what, timeout=timeout, pause=pilot.pause, check=check)
+    await wait_until_async(cond, what=what, timeout=timeout, interval=0.02, pause=pilot.pause,
+                           check=check)
 
 
 S = TypeVar("S")

@@ -63,6 +63,10 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
     Failure("busy", ("name", "seconds"), errors.ConflictError,
             "tunnel {name!r} is busy: another operation on it did not finish in {seconds} s",
             "retry when it is done"),
+    Failure("bad-key", ("name", "line", "key"), errors.InvalidInputError,
+            "{what} failed: line {line} of the stored {name}.conf: {key} is not a key wg "
+            "takes (44 base64 characters); its value is not shown",
+            "push a corrected config: `wgdroid push FILE --name {name}`"),
     Failure("up-failed", ("name",), errors.DeviceCommandError,
             "{what} failed (wg-quick up {name})", tool_said=True),
     Failure("down-failed", ("name", "seconds"), errors.DeviceCommandError,

@@ -123,8 +123,12 @@ class Daemon:
             profile = resolve(req.get("profile") or "pixel", root=req.get("root"),
                               su_policy=req.get("su_policy"), su_timeout=req.get("su_timeout"),
                               userns=req.get("userns"), android_net=req.get("android_net"))
+            avoid = req.get("avoid_ports") or []
+            if not isinstance(avoid, list) or not all(
+                    isinstance(p, int) and not isinstance(p, bool) for p in avoid):
+                raise UsageError("avoid_ports must be a list of port numbers")
             phones = await self.sim.add_phones(int(req.get("devices", 1)), profile,
-                                               first_port=req.get("port"))
+                                               first_port=req.get("port"), avoid_ports=avoid)
             self._save_serials()
             return {"phones": [describe(p) for p in phones]}
         if op == "list":

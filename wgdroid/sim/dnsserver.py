@@ -71,18 +71,11 @@ def _tcp_handler(uplink: Zone, tunnel: Zone, tunnel_ip: str):  # type: ignore[no
         # One listener on every address: the view is the address the client reached.
         local = writer.get_extra_info("sockname")
         zone = tunnel if local and local[0] == tunnel_ip else uplink
-        try:
-            while True:
-                size = int.from_bytes(await reader.readexactly(2), "big")
-                reply = zone.respond(await reader.readexactly(size), limit=65535)
-                if reply is None:
-                    continue
-                writer.write(dnswire.tcp_frame(reply))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+
+        async def answer(query: bytes) -> bytes | None:
+            return zone.respond(query, limit=65535)
+
+        await dnswire.serve_tcp(reader, writer, answer, close_unanswered=False)
 
     return handle
 

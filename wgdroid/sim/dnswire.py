@@ -9,8 +9,10 @@ side runs it with the bare interpreter. A pure unit: bytes in, bytes out.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 TYPE_A = 1
@@ -140,3 +142,26 @@ def answer(q: Question, addresses: list[str], *, limit: int = MAX_UDP) -> bytes:
 def tcp_frame(message: bytes) -> bytes:
     """DNS over TCP: a two-byte length before each message (RFC 1035 4.2.2)."""
     return struct.pack("!H", len(message)) + message
+
+
+async def serve_tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    answer: Callable[[bytes], Awaitable[bytes | None]], *,
+                    close_unanswered: bool) -> None:
+    """DNS over one TCP connection (RFC 1035 4.2.2: each message after its
+    2-byte length) until the client closes it. A query `answer` leaves
+    unanswered (None) closes the connection when `close_unanswered`, else the
+    client waits for it in vain (a server that never answers that name)."""
+    try:
+        while True:
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            reply = await answer(await reader.readexactly(size))
+            if reply is None:
+                if close_unanswered:
+                    break
+                continue
+            writer.write(tcp_frame(reply))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()

@@ -15,6 +15,7 @@ import errno
 import os
 import shutil
 import socket
+from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -97,12 +98,16 @@ class Simulator:
             raise
         self._started = True
 
-    def pick_port(self, wanted: int | None) -> int:
+    def pick_port(self, wanted: int | None, avoid: Collection[int] = ()) -> int:
+        """`wanted`, or the first free port from FIRST_PORT that is not in `avoid`
+        (ports a caller's adb server still names: a new phone there would be
+        taken for a stale transport)."""
         port = wanted or FIRST_PORT
         if wanted and (wanted in EMULATOR_PORTS or wanted in self._used_ports
                        or not port_free(wanted)):
             raise UsageError(f"port {wanted} is not usable (taken, or an emulator port 5554-5585)")
-        while port in self._used_ports or port in EMULATOR_PORTS or not port_free(port):
+        while (port in self._used_ports or port in EMULATOR_PORTS or port in avoid
+               or not port_free(port)):
             port += 1
             if port > 65535:
                 raise EnvironmentProblem("no free TCP port for the phone's adbd")
@@ -113,9 +118,11 @@ class Simulator:
         self._used_ports.discard(port)
 
     async def add_phones(
-        self, count: int, profile: Profile, *, first_port: int | None = None
+        self, count: int, profile: Profile, *, first_port: int | None = None,
+        avoid_ports: Collection[int] = (),
     ) -> list[Phone]:
-        """Boot `count` phones concurrently; each gets a demo tunnel and an adbd."""
+        """Boot `count` phones concurrently; each gets a demo tunnel and an adbd
+        (on `first_port` and up, or on free ports not in `avoid_ports`)."""
         if count < 1:
             raise UsageError("--devices must be at least 1")
         if len(self.phones) + count > MAX_PHONES:
@@ -127,8 +134,10 @@ class Simulator:
                 index = self._next_index
                 self._next_index += 1
                 phone = Phone(profile, index, self.state_dir / "phones" / str(index))
-                phone.port = self.pick_port(first_port + n if first_port else None)
+                phone.port = self.pick_port(first_port + n if first_port else None,
+                                            avoid_ports)
                 phone.port_fixed = bool(first_port)
+                phone.port_avoid = frozenset(avoid_ports)
                 phone.serial = f"127.0.0.1:{phone.port}"
                 made.append(phone)
         results = await asyncio.gather(*(self._boot(p) for p in made), return_exceptions=True)
@@ -176,7 +185,7 @@ class Simulator:
                 # unless the user asked for this port.
                 if exc.errno != errno.EADDRINUSE or phone.port_fixed:
                     raise
-                phone.port = self.pick_port(None)  # the taken one stays reserved
+                phone.port = self.pick_port(None, phone.port_avoid)  # the taken one stays reserved
                 phone.serial = f"127.0.0.1:{phone.port}"
         else:
             raise EnvironmentProblem("no free TCP port for the phone's adbd")

@@ -134,13 +134,14 @@ class AdbAdapter:
         `127.0.0.1:15555` left offline would otherwise take the new phone's serial)."""
         from wgdroid.sim import hostadb
         from wgdroid.sim.client import SimClient
-        from wgdroid.sim.simulator import FIRST_PORT, port_free, preflight
+        from wgdroid.sim.simulator import preflight
 
         preflight()
         taken = known_local_ports(d.serial for d in self.list_devices())
-        port = next(p for p in range(FIRST_PORT, 65536) if p not in taken and port_free(p))
         client = SimClient()
-        phone = client.start(1, "pixel", port=port)[0]
+        # The simulator picks the port (a port chosen here could be bound by
+        # another simulator before ours binds it: "address already in use").
+        phone = client.start(1, "pixel", avoid_ports=sorted(taken))[0]
         try:
             hostadb.connect(phone["serial"], self.address.port)
         except Exception:

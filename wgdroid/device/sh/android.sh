@@ -260,10 +260,16 @@ an_route_mtu() {
 an_mtu() {
   if [ -n "$AN_MTU" ] && [ "$AN_MTU" != 0 ]; then echo "$AN_MTU"; return 0; fi
   _mt=1500
+  _mt_seen=' '
   for _mt_e in $(wg show "$1" endpoints 2>/dev/null | cut -f 2); do
     _mt_h=${_mt_e%:*}
     _mt_h=${_mt_h#[}
     _mt_h=${_mt_h%]}
+    # A peer without an endpoint says (none); each address once: a route
+    # lookup is a process, and a tunnel may have thousands of peers.
+    case $_mt_seen in *" $_mt_h "*) continue ;; esac
+    _mt_seen="$_mt_seen$_mt_h "
+    [ "$_mt_e" = "(none)" ] && continue
     _mt_r=$(an_route_mtu "$_mt_h") || continue
     [ -n "$_mt_r" ] && [ "$_mt_r" -lt "$_mt" ] && _mt=$_mt_r
   done
@@ -368,7 +374,7 @@ an_up() {
   # private key: a root-only temp file, removed however the script ends.
   mkdir -p "$STATE_DIR" || fail write "$STATE_DIR"
   chmod 700 "$STATE_DIR"
-  sweep "$STATE_DIR/.up.$_au_n."
+  sweep "$STATE_DIR" ".up.*."  # every killed up's, not only this name's
   _au_norm=$STATE_DIR/.up.$_au_n.$$
   temp "$_au_norm"
   sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$2" >"$_au_norm" || fail write "$_au_norm"

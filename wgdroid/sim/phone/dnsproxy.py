@@ -127,18 +127,11 @@ class DnsProxy:
     async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         uid = owner_uid("tcp", peer[0], peer[1]) if peer else None
-        try:
-            while True:
-                size = int.from_bytes(await reader.readexactly(2), "big")
-                reply = await self.resolve(await reader.readexactly(size), uid)
-                if reply is None:
-                    break
-                writer.write(dnswire.tcp_frame(reply))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+
+        async def answer(query: bytes) -> bytes | None:
+            return await self.resolve(query, uid)
+
+        await dnswire.serve_tcp(reader, writer, answer, close_unanswered=True)
 
 
 class _Udp(asyncio.DatagramProtocol):

@@ -4,6 +4,11 @@ this creates the TUN interface NAME itself from the phone's TUN node and
 hands it to wireguard-go (WG_TUN_FD), which then serves NAME the way the
 module would for `wg`. `ip link del NAME` removes it like a module's link.
 
+What it stands in for: the module's rtnl_link_ops (Linux
+drivers/net/wireguard/device.c, wg_newlink / wg_destruct): a netdevice of
+kind wireguard that `wg` configures over generic netlink, gone with `ip link
+del`. wireguard-go speaks the same `wg` protocol through its UAPI socket.
+
 Copied into the phone with a shebang to the base interpreter; stdlib only.
 Run by the phone's `ip` wrapper (shims.kmod_ip) with ip's arguments.
 """

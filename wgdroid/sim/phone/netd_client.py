@@ -4,7 +4,11 @@ phone's netd daemon (wgdroid.sim.phone.netd), which checks the caller's uid.
 Copied into the phone with a shebang to the base interpreter; the name it is
 run as says which tool it is. Like the real tools, they print what the service
 answers and exit with its status (ndc: 0 whatever netd said, 1 when netd
-cannot be reached).
+cannot be reached). The real ones: system/netd/server/ndc.cpp (main hands the
+words to NdcDispatcher::dispatchCommand, which prints `CODE 0 TEXT`),
+frameworks/native/cmds/service/service.cpp (main: `service call NAME CODE
+ARGS` prints the reply parcel) and frameworks/native/cmds/dumpsys/dumpsys.cpp
+(the service's dump); the replies themselves are netd's (netd.py, binder.py).
 """
 
 import json

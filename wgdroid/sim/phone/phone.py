@@ -56,6 +56,7 @@ class Phone:
         self.serial = ""
         self.port = 0
         self.port_fixed = False  # the user chose the port: don't move it
+        self.port_avoid: frozenset[int] = frozenset()  # ports it must not move to
         self._pending: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # What `reboot` typed in the phone triggers: the ADB side sets its own
