@@ -112,6 +112,9 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
     Failure("no-apps", ("packages",), errors.InvalidInputError,
             "{what} failed: none of IncludedApplications ({packages}) is installed on the "
             "phone: the tunnel would carry nothing", "`adb shell pm list packages` lists them"),
+    Failure("no-private-key", (), errors.InvalidInputError,
+            "{what} failed: the stored config has no PrivateKey in [Interface]: the phone "
+            "would bring up a tunnel that cannot talk", "push a config with its PrivateKey"),
     Failure("unsupported-key", ("key",), errors.InvalidInputError,
             "{what} failed: {key} is not supported on Android (its wg-quick refuses it too)"),
     # backends and tools
