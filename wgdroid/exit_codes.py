@@ -1,7 +1,7 @@
 """The CLI's exit codes: a contract for scripts.
 
 Numbers never change meaning; new ones are only added. MEANINGS is the
-README's exit-code table (tests/cli/test_exit_codes.py checks the README
+README's exit-code table (tests/cli/test_cli_exit_table.py checks the README
 against it); which error exits with which code is `wgdroid.errors.EXIT_CODES`.
 """
 

@@ -1,6 +1,9 @@
-"""The one local-file writer: every file wgdroid writes on this computer
-(pull, new, zip, unzip, qr --png, import-qr, the TUI's export) goes through
-`write_private`.
+"""The one local-file writer and reader: every file wgdroid writes on this
+computer (pull, new, zip, unzip, qr --png, import-qr, the TUI's export) goes
+through `write_private`; every file it reads as input (check, push, qr,
+import-qr, unzip, the TUI's import) through `open_input`/`read_input`, which
+take regular files only (a FIFO blocked forever, /dev/zero was read without
+end) and read at most a limit.
 
 - Regular files only: a FIFO, a device (`-o /dev/null` as root), a socket or
   a directory at the target is refused, never replaced by a file holding a
@@ -15,12 +18,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-from wgdroid.errors import InvalidInputError
+from wgdroid.errors import InvalidInputError, NotFoundError
 
 
 def check_target(path: Path | str, *, overwrite: bool) -> Path:
@@ -60,6 +66,22 @@ _KINDS = {
 }
 
 
+def _link_new(tmp: str, target: Path) -> bool:
+    """Put `tmp` at `target` only if nothing is there, in one step (a file
+    that appears after check_target is kept, not replaced). False where the
+    file system has no hard links: then the caller renames."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise InvalidInputError(f"{target}: already exists (use --force to replace it)") from None
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            return False
+        raise
+    os.unlink(tmp)
+    return True
+
+
 def write_private(path: Path | str, data: bytes | str, *, overwrite: bool) -> Path:
     """Write `data` to `path` atomically with mode 0600 (see the module's rules)."""
     target = check_target(path, overwrite=overwrite)
@@ -76,7 +98,8 @@ def write_private(path: Path | str, data: bytes | str, *, overwrite: bool) -> Pa
             os.fsync(fh.fileno())
         # Checked again just before the rename: something may have appeared meanwhile.
         check_target(target, overwrite=overwrite)
-        os.replace(tmp, target)
+        if overwrite or not _link_new(tmp, target):
+            os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -90,3 +113,40 @@ def write_private(path: Path | str, data: bytes | str, *, overwrite: bool) -> Pa
         finally:
             os.close(dfd)
     return target
+
+
+@contextlib.contextmanager
+def open_input(path: Path | str, *, label: str | None = None) -> Iterator[BinaryIO]:
+    """`path` opened for reading if it is a regular file (after symlinks).
+    Opened non-blocking, so a FIFO is refused instead of waiting for a writer.
+    A missing file is NotFoundError (exit 7), anything else InvalidInputError."""
+    shown = label or str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NotFoundError(f"{shown}: no such file") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{shown}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise InvalidInputError(f"{shown}: is {kind}; wgdroid reads regular files only")
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        yield fh
+
+
+def read_input(path: Path | str, *, limit: int, label: str | None = None) -> bytes:
+    """At most `limit + 1` bytes of the regular file `path` (one more than the
+    limit, so the caller can say "too large"; /proc files report size 0)."""
+    shown = label or str(path)
+    with open_input(path, label=shown) as fh:
+        try:
+            return fh.read(limit + 1)
+        except OSError as exc:
+            raise InvalidInputError(f"{shown}: {exc.strerror}") from None

@@ -34,9 +34,13 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/=]{16,}")
 
 
+_REPEATED_RE = re.compile(f"(?:{re.escape(HIDDEN)}){{2,}}")
+
+
 def redact(text: str) -> str:
-    """`text` with every key-shaped token replaced by HIDDEN."""
-    return _RUN_RE.sub(_hide_run, _KEY_RE.sub(HIDDEN, text))
+    """`text` with every key-shaped token replaced by HIDDEN (once for a run of
+    them: a 5000-digit argument was a row of 78 markers)."""
+    return _REPEATED_RE.sub(HIDDEN, _RUN_RE.sub(_hide_run, _KEY_RE.sub(HIDDEN, text)))
 
 
 def _hide_run(match: re.Match[str]) -> str:

@@ -37,6 +37,7 @@ ROWS: tuple[Row, ...] = (
     Row("check FILE", "invalid (FILE:LINE on stderr)", X.INVALID,
         ("check", "{D}/bad.conf"), "", "files"),
     Row("check FILE", "no such file", X.NOT_FOUND, ("check", "{D}/missing.conf"), ""),
+    Row("check FILE", "FILE is a FIFO or device", X.INVALID, ("check", "{D}/fifo"), "", "files"),
     Row("status --interval S", "a bad number (nan, 0, -1)", X.USAGE,
         ("status", "--interval", "nan"), ""),
     Row("status NAME", "a bad name", X.INVALID, ("status", ".x", "-s", "nosuch"), ""),

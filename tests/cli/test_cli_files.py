@@ -1,5 +1,6 @@
 """The one local-file writer and the commands that write through it: regular
-files only, atomic, 0600, --force to replace."""
+files only, atomic, 0600, --force to replace. The one input reader: regular
+files only, never more than a limit."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from wgdroid.config import keys
 from wgdroid.errors import InvalidInputError
-from wgdroid.fileio import write_private
+from wgdroid.fileio import read_input, write_private
 
 WGDROID = str(Path(sys.executable).with_name("wgdroid"))
 
@@ -81,3 +82,50 @@ def test_commands_refuse_a_fifo_and_need_force(tmp_path: Path) -> None:
     again = run("qr", str(conf), "--png", str(png), cwd=tmp_path)
     assert again.returncode == 1 and "use --force" in again.stderr
     assert run("qr", str(conf), "--png", str(png), "--force", cwd=tmp_path).returncode == 0
+
+
+def test_every_input_reader_takes_regular_files_only_and_reads_a_bounded_amount(
+        tmp_path: Path) -> None:
+    """`import-qr /dev/zero` read without end (GBs of RSS); `check FIFO` and
+    `import-qr FIFO` waited forever for a writer (the run's timeout fails them)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for argv, kind in ((("check", str(fifo)), "a FIFO"), (("qr", str(fifo)), "a FIFO"),
+                       (("import-qr", str(fifo)), "a FIFO"),
+                       (("unzip", str(fifo), "-d", str(tmp_path)), "a FIFO"),
+                       (("import-qr", "/dev/zero"), "a device"),
+                       (("unzip", "/dev/zero", "-d", str(tmp_path)), "a device"),
+                       (("check", str(tmp_path)), "a directory")):
+        res = run(*argv, cwd=tmp_path)
+        assert res.returncode == 1, (argv, res.stderr)
+        assert f"is {kind}; wgdroid reads regular files only" in res.stderr, argv
+    # /proc files say size 0 and are regular: read up to the limit, no further.
+    assert len(read_input("/proc/self/maps", limit=10)) == 11
+    big = subprocess.run([WGDROID, "check", "-"], input=b"a" * (2 << 20), capture_output=True,
+                         timeout=60, check=False)
+    assert (big.returncode, big.stderr) == (1, b"<stdin>:1: file is larger than 512 KiB: "
+                                                b"not a config\n")
+
+
+def test_a_file_that_appears_after_the_check_is_kept(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --force the file is created only if absent, in one step (a rename
+    replaced a file made between the check and the write)."""
+    import wgdroid.fileio as fileio
+
+    target = tmp_path / "a.conf"
+    real_check = fileio.check_target
+    checks = []
+
+    def check_then_someone_writes(path: Path | str, *, overwrite: bool) -> Path:
+        checked = real_check(path, overwrite=overwrite)
+        checks.append(path)
+        if len(checks) == 2:  # the last check, just before the file is put in place
+            target.write_text("theirs")
+        return checked
+
+    monkeypatch.setattr(fileio, "check_target", check_then_someone_writes)
+    with pytest.raises(InvalidInputError, match="already exists"):
+        write_private(target, "ours", overwrite=False)
+    assert (target.read_text(), len(checks)) == ("theirs", 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.conf"]  # no temp left

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,3 +75,29 @@ def test_key_shaped_tokens_never_come_back(tmp_path: Path, spec: object, shape: 
         for stream in (out, err):
             assert token not in stream, (argv, stream)
             assert token[:40] not in stream, (argv, stream)
+
+
+def test_the_userspace_daemons_log_is_redacted(capsys: Any) -> None:
+    """Its handler had no RedactingFilter: a key in a log message was printed."""
+    import logging
+
+    from wgdroid.userspace.__main__ import _setup_logging
+
+    logger = logging.getLogger("wgdroid.userspace")
+    _setup_logging("wgx", logging.INFO)
+    try:
+        logger.warning("peer %s said hello", PEER)
+        logger.warning("private " + PRIV)
+    finally:
+        for handler in logger.handlers[:]:
+            logger.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "peer (key hidden) said hello" in err and PEER not in err and PRIV not in err, err
+
+
+def test_a_long_run_is_hidden_once() -> None:
+    """A 5000-digit argument came back as a row of "(key hidden)"."""
+    from wgdroid.redact import redact
+
+    assert redact("interval '" + "1" * 5000 + "'") == "interval '(key hidden)" + "1" * 8 + "'"
+    assert redact(f"{PRIV} and {PEER}") == "(key hidden) and (key hidden)"

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from wgdroid.config.dialect import Dialect
+from wgdroid.config.models import Interface
 from wgdroid.config.parser import parse_file
+from wgdroid.config.types import PrivateKey
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -67,3 +73,28 @@ def test_cli_basics(tmp_path: Path) -> None:
     missing = _run("check", "nope.conf", cwd=tmp_path)
     assert missing.returncode == 7  # NOT_FOUND, as for every command
     assert missing.stderr == "nope.conf: no such file\n"
+
+
+def test_new_refuses_subnets_it_cannot_fill(tmp_path: Path) -> None:
+    """A /32 or /128 was an internal error (TypeError, exit 70); a multicast
+    subnet was written, then `check` refused the Address it had put there."""
+    for flag, subnet, said in (("--subnet", "10.0.0.0/32", "fewer than two hosts"),
+                               ("--subnet6", "fd00::/128", "fewer than two hosts"),
+                               ("--subnet", "224.0.0.0/24", "224.0.0.2 is a multicast"),
+                               ("--subnet6", "ff02::/64", "ff02::2 is a multicast")):
+        res = _run("new", "--name", "t", "--endpoint", "192.0.2.1:1", flag, subnet, cwd=tmp_path)
+        assert (res.returncode, said in res.stderr) == (1, True), (subnet, res.stderr)
+    assert list(tmp_path.iterdir()) == []
+    ok = _run("new", "--name", "t", "--endpoint", "192.0.2.1:1", "--subnet", "10.0.0.0/31",
+              cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert [str(a) for a in parse_file(tmp_path / "t.conf").config.interface.addresses] == [
+        "10.0.0.1/32"]
+
+
+def test_a_built_model_keeps_the_parser_rules() -> None:
+    key = PrivateKey.generate()
+    with pytest.raises(ValidationError, match="multicast"):
+        Interface(private_key=key, addresses=[ipaddress.ip_interface("239.1.1.1/32")])
+    assert Interface(private_key=key, addresses=[ipaddress.ip_interface("10.1.1.1/24")]
+                     ).addresses == [ipaddress.ip_interface("10.1.1.1/24")]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from wg_dump import PRIV
 
 from wgdroid.device import script as sc
 
@@ -133,7 +134,7 @@ class ShPhone:
 
     # -- the phone's state ----------------------------------------------------
 
-    def conf(self, name: str, text: str = "[Interface]\nPrivateKey = x\n") -> Path:
+    def conf(self, name: str, text: str = f"[Interface]\nPrivateKey = {PRIV}\n") -> Path:
         self.store.mkdir(parents=True, exist_ok=True)
         path = self.store / f"{name}.conf"
         path.write_text(text)

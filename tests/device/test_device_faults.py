@@ -53,8 +53,12 @@ def test_an_endpoint_that_does_not_resolve_fails_soon_with_the_resolvers_words(
     print(f"\nenable with an endpoint that does not resolve: exit {res.returncode} "
           f"after {took:.1f} s")
     assert res.returncode == 6, res.stderr
-    # Resolved on the phone (its network's DNS) before anything is made.
-    assert "pushing nores failed: cannot resolve nosuch.invalid on the phone" in res.stderr
+    # Resolved on the phone (its network's DNS) before anything is made; the
+    # config is stored, and the message says so (it said "pushing nores
+    # failed", review D10).
+    assert ("stored nores, but bringing it up failed: cannot resolve nosuch.invalid on the "
+            "phone") in res.stderr
+    assert "nores" in cli("list", "-s", sim_phone.serial).stdout.split()
     assert "Running wireguard-go" not in res.stderr and "\u2502" not in res.stderr
     assert took < 10  # 3 s on the phone, the rest is adb and su
     assert_nothing_left(sim_phone, "nores")
@@ -102,3 +106,21 @@ def test_disable_of_a_tunnel_with_4000_peers(sim_phone: Any, tmp_path: Path) -> 
     assert down.returncode == 0, down.stderr
     assert '"action": "down"' in down.stdout
     assert_nothing_left(sim_phone, "peers4k")
+
+
+def test_a_stored_config_with_a_broken_key_is_refused_before_wg_sees_it(
+        sim_phone: Any, tmp_path: Path) -> None:
+    """The review's case: a stored PrivateKey of 23 chars of a real key made
+    `enable` exit 6 with wg's "Key is not the correct length or format:
+    `<the 23 chars>'" (wg-quick had also started wireguard-go)."""
+    part = keys.genkey()[:23]
+    text = re.sub(r"PrivateKey = .*", f"PrivateKey = {part}", demo_text(sim_phone, tmp_path))
+    # On stdin: the phone's mksh has no /tmp for a here-document (an empty file).
+    sim_phone.run_in_phone("umask 077; cat > /data/misc/wireguard/bad.conf",
+                           input=text.encode(), timeout=30)
+    assert part in on_phone(sim_phone, "cat /data/misc/wireguard/bad.conf")
+    res = cli("enable", "-s", sim_phone.serial, "bad")
+    assert res.returncode == 1, res.stderr
+    assert "PrivateKey is not a key wg takes" in res.stderr and part not in res.stderr
+    assert_nothing_left(sim_phone, "bad")
+    assert cli("rm", "-s", sim_phone.serial, "bad").returncode == 0

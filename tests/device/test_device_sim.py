@@ -476,7 +476,10 @@ def test_status_watch_polls_with_rates(sim_phone: Any) -> None:
         assert len(polls) == 3 and streams(sim_phone) - before == 3  # one stream per poll
         assert polls[0]["devices"][0]["sample_seconds"] is None
         later = polls[2]["devices"][0]
-        assert later["sample_seconds"] is not None and later["sample_seconds"] > 0.3
+        # The window is the host's time between two polls' answers: at least the
+        # interval start to start, but a slow poll then a quick one (load) make it
+        # shorter (0.22 s seen); a bound on it was a timing assertion.
+        assert later["sample_seconds"] is not None and later["sample_seconds"] > 0
         assert later["interfaces"][0]["peers"][0]["rx_rate"] is not None
     finally:
         cli("disable", "-s", sim_phone.serial, "demo")

@@ -87,3 +87,22 @@ def test_each_gap_gets_a_fix_this_phone_can_run() -> None:
     assert "Android" in problem and command is None and "CONFIG_WIREGUARD" in fix
     no_tun = advice_for(facts("uid\t0", "tun\tno", *tools))
     assert [c for _, c in no_tun.values()] == [None]
+
+
+def test_the_cli_and_the_tui_show_the_same_fact_rows() -> None:
+    """They were formatted twice, differently (the TUI lacked versions and
+    bring-up, the CLI /dev/net/tun and the store)."""
+    from wgdroid.cli.device_cmds import _doctor_text
+    from wgdroid.device.doctor import Capabilities, fact_rows
+    from wgdroid.tui.screens.doctor import facts
+
+    caps = Capabilities(serial="S1", model="Pixel 8", tun=True, root_method="magisk",
+                        tools={"wg": "/x/wg", "wg-quick": None}, versions={"wg": "v1.0"},
+                        bring_up="android", bring_up_reason="netd routes this phone")
+    rows = fact_rows(caps)
+    assert facts(caps) == rows
+    assert ("wg", "/x/wg (v1.0)") in rows and ("wg-quick", "missing") in rows
+    assert ("/dev/net/tun", "yes") in rows
+    assert ("bring-up", "android (netd routes this phone)") in rows
+    text = _doctor_text(caps, multi=False).splitlines()
+    assert [ln.split(None, 1)[0] for ln in text] == ["device"] + [k.split()[0] for k, _ in rows]

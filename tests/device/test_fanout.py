@@ -6,9 +6,8 @@ import threading
 import time
 
 from wgdroid.device.connection import Device, ServerAddress
-from wgdroid.device.fanout import Outcome, combined_exit, run_all
-from wgdroid.errors import DeviceError, RootError
-from wgdroid.exit_codes import ExitCode
+from wgdroid.device.fanout import run_all
+from wgdroid.errors import RootError
 
 
 def _devices(n: int) -> list[Device]:
@@ -28,7 +27,6 @@ def test_failures_stay_per_device_and_order_is_kept() -> None:
     assert [o.value for o in outcomes if o.ok] == ["DEV0", "DEV1", "DEV2", "DEV4", "DEV6", "DEV7"]
     assert isinstance(outcomes[3].error, RootError)
     assert outcomes[5].error is not None and "ZeroDivisionError" in outcomes[5].error.message
-    assert combined_exit(outcomes) == ExitCode.PARTIAL
 
 
 def test_pool_is_bounded_and_parallel() -> None:
@@ -49,13 +47,3 @@ def test_pool_is_bounded_and_parallel() -> None:
     assert peak == 4
     assert time.monotonic() - start < 12 * 0.05  # not serial
 
-
-def test_combined_exit() -> None:
-    ok: Outcome[int] = Outcome("a", value=1)
-    dev = Outcome[int]("b", error=DeviceError("x"))
-    root = Outcome[int]("c", error=RootError("y"))
-    assert combined_exit([ok, ok]) == ExitCode.OK
-    assert combined_exit([dev, dev]) == ExitCode.DEVICE
-    assert combined_exit([dev, root]) == ExitCode.ALL_FAILED  # all failed, not alike
-    assert combined_exit([ok, root]) == ExitCode.PARTIAL
-    assert run_all([], lambda d: 1) == []

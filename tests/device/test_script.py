@@ -55,6 +55,21 @@ def test_wireguard_go_banner_is_not_the_cause() -> None:
     assert sc.trimmed(banner) == "Name or service not known: `nosuch.invalid:51820'"
 
 
+def test_wg_never_echoes_a_config_value_into_a_message() -> None:
+    """wg quoted 23 chars of a stored private key (redact only sees 24+)."""
+    said = ["Key is not the correct length or format: `IP/xe3A2Yl3MqImyTzqhzhf'",
+            "Line unrecognized: `PrivatKey=IP/xe3A2Yl3MqImyTzqhzhf'",
+            "Configuration parsing error"]
+    assert sc.trimmed(said) == (
+        "Key is not the correct length or format: (the value is not shown); "
+        "Line unrecognized: `PrivatKey=(hidden)'; Configuration parsing error")
+    stored = error_for(sc.Tag("bad-key", ("bk", "3", "PrivateKey")), [], sc.TAG_EXIT,
+                       "enabling bk")
+    assert (stored.exit_code, stored.message) == (1, (
+        "enabling bk failed: line 3 of the stored bk.conf: PrivateKey is not a key wg takes "
+        "(44 base64 characters); its value is not shown"))
+
+
 @pytest.mark.parametrize(
     ("kind", "error"),
     [

@@ -130,7 +130,7 @@ def test_sweep_removes_only_temp_files_of_dead_scripts(sh_phone: ShPhone) -> Non
         d.mkdir()
         for suffix in (str(live.pid), str(dead.pid), "notapid"):
             (d / f".wg0.conf.tmp.{suffix}").write_text("key")
-        ran = sh_phone.lines("lib", f"sweep {d}/.wg0.conf.tmp.")
+        ran = sh_phone.lines("lib", f"sweep {d} .wg0.conf.tmp.")
         assert ran.returncode == 0, ran.err
         left = sorted(p.name for p in d.iterdir())
         assert left == sorted([f".wg0.conf.tmp.{live.pid}", ".wg0.conf.tmp.notapid"])
@@ -320,6 +320,33 @@ def test_enable_refusals_run_nothing(sh_phone: ShPhone) -> None:
     assert tool.failure == sc.Tag("no-tool", ("wg-quick",))
 
 
+@pytest.mark.parametrize(("lines", "bad"), [
+    ("PrivateKey = IP/xe3A2Yl3MqImyTzqhzhf", ("3", "PrivateKey")),  # 23 chars of a real key
+    (f"  presharedkey={PSK[:-2]}B=", ("3", "presharedkey")),  # 44 chars, not 32 bytes
+    (f"PrivateKey = {PRIV}\n[Peer]\nPublicKey = {PEER1[:20]} {PEER1[20:]}", ("5", "PublicKey")),
+    (f"PrivateKey\t=\t{PRIV}\r\n[Peer]\nPUBLICKEY = {PEER1} # ok\nPublicKey =",
+     ("6", "PublicKey")),
+])
+def test_a_stored_key_that_wg_would_quote_is_refused_before_wg_runs(
+        sh_phone: ShPhone, lines: str, bad: tuple[str, str]) -> None:
+    """wg echoed the value it could not take (a part of a private key) in its error."""
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("bk", f"[Interface]\nListenPort = 1\n{lines}\n")
+    ran = sh_phone.call("tunnel", "op_enable", "bk", "auto")
+    assert ran.failure == sc.Tag("bad-key", ("bk", *bad)), ran.err
+    assert "[#]" not in ran.err and not sh_phone.is_up("bk")  # wg-quick never ran
+    for secret in ("IP/xe3A2Yl3MqImyTzqhzhf", PSK[:-2], PEER1[:20]):
+        assert secret not in ran.err
+
+
+def test_stored_keys_wg_takes_pass_the_check(sh_phone: ShPhone) -> None:
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    sh_phone.conf("gk", f"[Interface]\n  privatekey={PRIV}  # mine\r\n[Peer]\n"
+                        f"PublicKey\t=\t{PEER1}\nPresharedKey = {PSK}\n")
+    ran = sh_phone.call("tunnel", "op_enable", "gk", "auto")
+    assert ran.returncode == 0 and sh_phone.is_up("gk"), ran.err
+
+
 def test_failed_up_removes_what_it_created_and_says_why(sh_phone: ShPhone) -> None:
     sh_phone.fake("wireguard-go", "exit 0\n")
     sh_phone.conf("boom")
@@ -454,6 +481,12 @@ def test_push_sweeps_temp_files_of_killed_pushes(sh_phone: ShPhone) -> None:
     stale.write_text("and once more\n")
     assert sh_phone.call("store", "op_rm", "wg0", 0).failure == sc.Tag("not-found", ("wg0",))
     assert not stale.exists()  # `rm NAME` sweeps even when NAME.conf is gone
+    # Any locked operation sweeps every name's: a killed push to a name never
+    # used again kept its file (and key) on the phone for ever.
+    other = stale.with_name(f".gone.conf.tmp.{dead.pid}")
+    other.write_text("PrivateKey = of a name nobody uses again\n")
+    assert sh_phone.call("store", "op_rm", "wg0", 0).failure == sc.Tag("not-found", ("wg0",))
+    assert not other.exists()
 
 
 def test_push_enable_starts_or_restarts(sh_phone: ShPhone) -> None:
@@ -489,6 +522,11 @@ def test_rename(sh_phone: ShPhone) -> None:
     assert moved.kinds("up") == [("c", "wireguard-go")]
     assert sh_phone.is_up("c") and not sh_phone.is_up("a")
     assert sorted(p.name for p in sh_phone.store.glob("*.conf")) == ["b.conf", "c.conf"]
+    # Renamed, then the up failed: the script says the rename was made.
+    sh_phone.knob("up_fail", "boom\n")
+    failed = sh_phone.call("store", "op_rename", "c", "d", 1)
+    assert failed.failure == sc.Tag("up-failed", ("d",)) and failed.kinds("stored") == [("d",)]
+    assert sorted(p.name for p in sh_phone.store.glob("*.conf")) == ["b.conf", "d.conf"]
 
 
 # -- net.sh: a push onto a running tunnel ------------------------------------------

@@ -135,6 +135,24 @@ def test_app_lists_bad_input(sim_phone: Any) -> None:
     assert network_state(sim_phone) == before
 
 
+def test_a_config_without_a_private_key_is_refused(sim_phone: Any) -> None:
+    """An empty stored file (or one whose key line is gone) once came up, exit 0:
+    an interface that can never talk is not a tunnel that is up."""
+    serial = sim_phone.serial
+    before = network_state(sim_phone)
+    tunnel(sim_phone, "wg0")
+    demo = sim_phone.run_in_phone("cat /data/misc/wireguard/wg0.conf").stdout.decode()
+    keyless = re.sub(r"(?m)^PrivateKey = .*\n", "", demo)
+    for text in ("", keyless):
+        res = sim_phone.run_in_phone("umask 077 && cat > /data/misc/wireguard/wg0.conf",
+                                     input=text.encode())
+        assert res.status == 0, res.stderr
+        bad = cli("enable", "-s", serial, "wg0")
+        assert bad.returncode == 1, bad.stderr
+        assert "the stored config has no PrivateKey in [Interface]" in bad.stderr
+        assert network_state(sim_phone) == before
+
+
 def test_netd_refusing_a_command_leaves_nothing_half_up(sim_phone: Any) -> None:
     before = network_state(sim_phone)
     tunnel(sim_phone, "wg0", interface_extra="MTU = 50\n")  # the kernel's minimum is 68

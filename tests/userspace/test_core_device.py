@@ -51,6 +51,16 @@ def handshake(net: Net, a: Node, b: Node) -> None:
     assert peer_of(a, b).current is not None
 
 
+def sealed_from_a(packets: list[bytes]) -> tuple[Net, Node, Node, list[bytes]]:
+    """A handshaken pair and the transport datagrams A sends for `packets`."""
+    from wgdroid.userspace.core import seal
+
+    net, a, b = pair()
+    handshake(net, a, b)
+    acts = peer_of(a, b).prepare_send(packets, net.clock.now)
+    return net, a, b, [seal(j) for act in acts if isinstance(act, SendJobs) for j in act.jobs]
+
+
 def test_session_and_data_both_ways() -> None:
     net, a, b = pair()
     pa, pb = peer_of(a, b), peer_of(b, a)
@@ -457,14 +467,10 @@ def test_classify_run_matches_classify_per_datagram() -> None:
     one with a bad type, a damaged one, every 176 bytes, and last (shorter) an
     initiation. The run holds what classify accepts one by one; the handshake
     message comes after it."""
-    from wgdroid.userspace.core import HandshakeMessage, RecvJob, RecvRun, seal
+    from wgdroid.userspace.core import HandshakeMessage, RecvJob, RecvRun
 
-    net, a, b = pair()
-    handshake(net, a, b)
-    pa = peer_of(a, b)
-    acts = pa.prepare_send([ipv4_packet(A_IP, B_IP, bytes([i]) * 100) for i in range(4)],
-                           net.clock.now)
-    dgs = [seal(j) for act in acts if isinstance(act, SendJobs) for j in act.jobs]
+    net, a, b, dgs = sealed_from_a([ipv4_packet(A_IP, B_IP, bytes([i]) * 100)
+                                    for i in range(4)])
     forged = bytearray(dgs[1])
     forged[4] ^= 0xFF
     step = 176
@@ -491,15 +497,11 @@ def test_extend_run_takes_only_what_classify_would_put_in_that_run() -> None:
     """Reads of one datagram each (a sender without GSO): the next message of the
     run's keypair from its source joins it; a forged index, another type, another
     source, a truncated one or an exhausted counter does not."""
-    from wgdroid.userspace.core import RecvJob, RecvRun, seal
+    from wgdroid.userspace.core import RecvJob, RecvRun
     from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
 
-    net, a, b = pair()
-    handshake(net, a, b)
-    pa = peer_of(a, b)
-    acts = pa.prepare_send([ipv4_packet(A_IP, B_IP, bytes([i]) * 100) for i in range(3)],
-                           net.clock.now)
-    dgs = [seal(j) for act in acts if isinstance(act, SendJobs) for j in act.jobs]
+    net, a, b, dgs = sealed_from_a([ipv4_packet(A_IP, B_IP, bytes([i]) * 100)
+                                    for i in range(3)])
     now = net.clock.now
     first = b.device.classify(dgs[0], a.addr, now)
     assert isinstance(first, RecvJob)

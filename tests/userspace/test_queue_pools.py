@@ -83,7 +83,9 @@ def feed_tx(pipe: Pipeline, peer: Any, packets: list[bytes], counter: int) -> No
         arena.unref(it.buf)
 
 
-def feed_rx(pipe: Pipeline, peer: Any, datagrams: list[bytes]) -> None:
+def stage_rx(pipe: Pipeline, peer: Any, datagrams: list[bytes]) -> tuple[RecvRun, int]:
+    """What the daemon does with a UDP read: the datagrams into the rx arena as one
+    run (the buffer referenced for the caller)."""
     arena = pipe.rx_arena
     where = arena.space()
     assert where is not None
@@ -96,9 +98,13 @@ def feed_rx(pipe: Pipeline, peer: Any, datagrams: list[bytes]) -> None:
         run.offs.append(pos)
         run.lens.append(len(d))
         pos += (len(d) + 15) & ~15
-    arena.commit(pos - where[1])
+    return run, arena.commit(pos - where[1])
+
+
+def feed_rx(pipe: Pipeline, peer: Any, datagrams: list[bytes]) -> None:
+    run, buf = stage_rx(pipe, peer, datagrams)
     pipe.submit_rx(run, buf)
-    arena.unref(buf)
+    pipe.rx_arena.unref(buf)
 
 
 def settle(pipe: Pipeline, done: Any, expect: int) -> None:
@@ -369,18 +375,7 @@ def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
         bad = bytearray(want[1])
         bad[-1] ^= 1
         for dgs in ([want[0]], [bytes(bad), want[2]]):
-            where = pipe.rx_arena.space()
-            assert where is not None
-            buf, pos = where
-            view = pipe.memory.view(buf)
-            run = RecvRun(FakeKeypair(peer), ("::1", 1))  # type: ignore[arg-type]
-            for d in dgs:
-                view[pos : pos + len(d)] = d
-                run.counters.append(int.from_bytes(d[8:16], "little"))
-                run.offs.append(pos)
-                run.lens.append(len(d))
-                pos += (len(d) + 15) & ~15
-            pipe.rx_arena.commit(pos - where[1])
+            run, buf = stage_rx(pipe, peer, dgs)
             done = pipe.open_now(run, buf)
             assert done is not None
             out_idx, results = done

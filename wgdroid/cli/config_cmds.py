@@ -61,10 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _read(name: str) -> tuple[str, bytes]:
-    from wgdroid.config.parser import read_config_bytes
+    from wgdroid.config.parser import MAX_CONFIG_BYTES, read_config_bytes
 
-    if name == "-":
-        return "<stdin>", sys.stdin.buffer.read()
+    if name == "-":  # one byte past the limit: parse says "too large"
+        return "<stdin>", sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
     return name, read_config_bytes(name)
 
 

@@ -442,25 +442,9 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _doctor_text(caps: Any, *, multi: bool) -> str:
-    rows = [
-        ("device", f"{caps.serial} ({caps.model or '?'})"),
-        ("android", f"{caps.android_release or '?'} (SDK {caps.sdk or '?'}), {caps.abi or '?'}"),
-        ("kernel", caps.kernel or "?"),
-        ("root", caps.root_method or f"no ({caps.root_error})"),
-        ("selinux", caps.selinux or "?"),
-        ("kernel module", (f"yes ({caps.kernel_module_version})"
-                           if caps.kernel_module_version else "yes")
-         if caps.kernel_module else "no"),
-    ]
-    for tool, path in caps.tools.items():
-        version = caps.versions.get(tool)
-        rows.append((tool, f"{path}" + (f" ({version})" if version else "") if path else "-"))
-    rows.append(("wg-quick variant", caps.wg_quick_variant or "-"))
-    rows.append(("python cryptography", caps.python_cryptography or "-"))
-    rows.append(("backends", ", ".join(caps.backends) or "none"))
-    rows.append(("bring-up", f"{caps.bring_up} ({caps.bring_up_reason})"
-                 if caps.bring_up else "-"))
-    rows.append(("ready", "yes" if caps.ready else "no"))
+    from wgdroid.device.doctor import fact_rows
+
+    rows = [("device", caps.serial), *fact_rows(caps)]
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
     for a in caps.advice:

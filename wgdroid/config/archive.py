@@ -10,6 +10,7 @@ from the archive. Callers write results with wgdroid.fileio.write_private (0600)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -24,7 +25,8 @@ from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue
 from wgdroid.config.names import check_tunnel_name
 from wgdroid.config.parser import MAX_CONFIG_BYTES, Parsed, parse
-from wgdroid.errors import InvalidInputError, NotFoundError
+from wgdroid.errors import InvalidInputError
+from wgdroid.fileio import open_input
 
 EXPORT_NAME = "wireguard-export.zip"
 
@@ -155,13 +157,9 @@ def import_zip(source: Path | bytes, *, name: str | None = None) -> ImportResult
     InvalidInputError; per-entry problems are collected in the result.
     """
     label = name or (str(source) if isinstance(source, Path) else "archive")
-    try:
-        fp: BinaryIO = source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
-    except FileNotFoundError:
-        raise NotFoundError(f"{label}: no such file") from None
-    except OSError as exc:
-        raise InvalidInputError(f"{label}: can't read: {exc.strerror}") from None
-    with fp:
+    opened = open_input(source, label=label) if isinstance(source, Path) else (
+        contextlib.nullcontext(io.BytesIO(source)))
+    with opened as fp:
         size = fp.seek(0, os.SEEK_END)
         if size > MAX_ARCHIVE_BYTES:
             raise InvalidInputError(f"{label}: archive is too large ({size} bytes)")

@@ -30,7 +30,7 @@ def make_pair(
         ep = t.parse_endpoint(endpoint)
     except t.ValueProblem as exc:
         raise ValueError(f"--endpoint: {exc.message}") from None
-    hosts = subnet.hosts()
+    hosts = iter(subnet.hosts())  # a list for /31, /32
     server_ip, client_ip = next(hosts, None), next(hosts, None)
     if server_ip is None or client_ip is None:
         raise ValueError(f"--subnet {subnet} has room for fewer than two hosts")
@@ -38,8 +38,10 @@ def make_pair(
     client_addrs: list[t.IPInterface] = [ipaddress.ip_interface(f"{client_ip}/32")]
     client_nets: list[t.IPNetwork] = [ipaddress.ip_network(f"{client_ip}/32")]
     if subnet6 is not None:
-        h6 = subnet6.hosts()
-        s6, c6 = next(h6), next(h6)
+        h6 = iter(subnet6.hosts())
+        s6, c6 = next(h6, None), next(h6, None)
+        if s6 is None or c6 is None:
+            raise ValueError(f"--subnet6 {subnet6} has room for fewer than two hosts")
         server_addrs.append(ipaddress.ip_interface(f"{s6}/{subnet6.prefixlen}"))
         client_addrs.append(ipaddress.ip_interface(f"{c6}/128"))
         client_nets.append(ipaddress.ip_network(f"{c6}/128"))
@@ -60,13 +62,14 @@ def make_pair(
                 persistent_keepalive=keepalive or None,
             )],
         )
+        server = TunnelConfig(
+            interface=Interface(private_key=server_key, addresses=server_addrs,
+                                listen_port=ep.port),
+            peers=[Peer(public_key=client_key.public_key(), preshared_key=shared,
+                        allowed_ips=client_nets)],
+        )
     except Exception as exc:  # pydantic's message names the field and the problem
         raise ValueError(_first_error(exc)) from None
-    server = TunnelConfig(
-        interface=Interface(private_key=server_key, addresses=server_addrs, listen_port=ep.port),
-        peers=[Peer(public_key=client_key.public_key(), preshared_key=shared,
-                    allowed_ips=client_nets)],
-    )
     return Pair(client, server)
 
 

@@ -25,7 +25,6 @@ from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError, ConfigIssue, Reason, Severity
 from wgdroid.config.keyspec import SPEC_BY_KEY, KeySpec, OnAndroid, Reader
 from wgdroid.config.models import Interface, Peer, TunnelConfig, cross_field_conflicts
-from wgdroid.errors import InvalidInputError, NotFoundError
 from wgdroid.redact import looks_like_key, quote_value
 
 MAX_CONFIG_BYTES = 512 * 1024
@@ -383,21 +382,12 @@ def _peer_index(sections: list[_Section], index: int) -> int | None:
 
 
 def read_config_bytes(path: Path | str) -> bytes:
-    """Read a config file, refusing huge files before reading them whole.
-    A missing file is NotFoundError (exit 7), as for every command."""
-    p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise NotFoundError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"{p}: is a directory") from None
-    except PermissionError:
-        raise InvalidInputError(f"{p}: permission denied") from None
-    except OSError as exc:
-        raise InvalidInputError(f"{p}: {exc.strerror}") from None
-    return data
+    """A config file's bytes, never more than one past MAX_CONFIG_BYTES (parse
+    refuses that); regular files only. A missing file is NotFoundError (exit 7),
+    as for every command."""
+    from wgdroid.fileio import read_input
+
+    return read_input(path, limit=MAX_CONFIG_BYTES)
 
 
 def parse_file(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from wgdroid.config.archive import check_imported_text
 from wgdroid.config.parser import Parsed
-from wgdroid.errors import InvalidInputError, NotFoundError
+from wgdroid.errors import InvalidInputError
 
 if TYPE_CHECKING:
     import segno
@@ -99,19 +99,13 @@ def decode_image(source: Path | bytes, *, name: str | None = None) -> str:
 
     label = name or (str(source) if isinstance(source, Path) else "image")
     if isinstance(source, Path):
-        try:
-            size = source.stat().st_size
-            if size > MAX_IMAGE_BYTES:
-                raise InvalidInputError(f"{label}: image is too large ({size} bytes)")
-            data = source.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError(f"{label}: no such file") from None
-        except OSError as exc:
-            raise InvalidInputError(f"{label}: can't read: {exc.strerror}") from None
+        from wgdroid.fileio import read_input
+
+        data = read_input(source, limit=MAX_IMAGE_BYTES, label=label)
     else:
         data = source
-        if len(data) > MAX_IMAGE_BYTES:
-            raise InvalidInputError(f"{label}: image is too large ({len(data)} bytes)")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InvalidInputError(f"{label}: image is too large (over {MAX_IMAGE_BYTES} bytes)")
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:

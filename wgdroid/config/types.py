@@ -409,6 +409,10 @@ def _pyd(parse: Callable[[str], T], typ: type | tuple[type, ...]) -> Callable[[A
             if not -(10**12) < value < 10**12:  # str() of a huge int raises, past 4300 digits
                 raise PydanticCustomError("invalid_number", "is out of range")
             value = str(value)  # numbers go through the parser too: ranges apply
+        elif isinstance(value, _IP_VALUES):
+            # Through the parser as text: its rules (no multicast Address,
+            # scope ids) hold for built models too (`new` made configs `check` refused).
+            value = str(value)
         elif not isinstance(value, str) and typ and isinstance(value, typ):
             return value  # type: ignore[return-value]
         if not isinstance(value, str):
@@ -448,6 +452,7 @@ def dedupe(items: Iterable[T]) -> list[T]:
 _ip_types = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
 _net_types = (ipaddress.IPv4Network, ipaddress.IPv6Network)
 _addr_types = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+_IP_VALUES = (*_ip_types, *_net_types, *_addr_types)
 
 
 def _ser_str(v: object) -> str:

@@ -87,6 +87,36 @@ class Capabilities:
         return dict.fromkeys(k for k in cls(serial="").to_json() if k != "serial")
 
 
+def fact_rows(caps: Capabilities) -> list[tuple[str, str]]:
+    """What doctor saw, as (label, value) rows: the one form of the CLI's text
+    and the TUI's doctor screen."""
+    def yes(ok: bool) -> str:
+        return "yes" if ok else "no"
+
+    rows = [
+        ("model", caps.model or "-"),
+        ("android", f"{caps.android_release or '?'} (SDK {caps.sdk or '?'}), {caps.abi or '?'}"),
+        ("kernel", caps.kernel or "-"),
+        ("root", caps.root_method or f"none ({caps.root_error or 'no su'})"),
+        ("selinux", caps.selinux or "-"),
+        ("kernel module", yes(caps.kernel_module)
+         + (f" ({caps.kernel_module_version})" if caps.kernel_module_version else "")),
+        ("/dev/net/tun", yes(caps.tun)),
+        ("/data/misc/wireguard", yes(caps.store_exists)),
+    ]
+    for tool, path in caps.tools.items():
+        version = caps.versions.get(tool)
+        rows.append((tool, (path + (f" ({version})" if version else "")) if path else "missing"))
+    rows += [
+        ("wg-quick variant", caps.wg_quick_variant or "-"),
+        ("python cryptography", caps.python_cryptography or "-"),
+        ("backends", ", ".join(caps.backends) or "none"),
+        ("bring-up", f"{caps.bring_up} ({caps.bring_up_reason})" if caps.bring_up else "-"),
+        ("ready", yes(caps.ready)),
+    ]
+    return rows
+
+
 def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
     """The pure part: `fact` records to Capabilities."""
     values = {r["key"]: r["value"].strip() for r in sc.records(stdout, "fact")}

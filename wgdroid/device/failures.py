@@ -63,6 +63,10 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
     Failure("busy", ("name", "seconds"), errors.ConflictError,
             "tunnel {name!r} is busy: another operation on it did not finish in {seconds} s",
             "retry when it is done"),
+    Failure("bad-key", ("name", "line", "key"), errors.InvalidInputError,
+            "{what} failed: line {line} of the stored {name}.conf: {key} is not a key wg "
+            "takes (44 base64 characters); its value is not shown",
+            "push a corrected config: `wgdroid push FILE --name {name}`"),
     Failure("up-failed", ("name",), errors.DeviceCommandError,
             "{what} failed (wg-quick up {name})", tool_said=True),
     Failure("down-failed", ("name", "seconds"), errors.DeviceCommandError,
@@ -108,6 +112,9 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
     Failure("no-apps", ("packages",), errors.InvalidInputError,
             "{what} failed: none of IncludedApplications ({packages}) is installed on the "
             "phone: the tunnel would carry nothing", "`adb shell pm list packages` lists them"),
+    Failure("no-private-key", (), errors.InvalidInputError,
+            "{what} failed: the stored config has no PrivateKey in [Interface]: the phone "
+            "would bring up a tunnel that cannot talk", "push a config with its PrivateKey"),
     Failure("unsupported-key", ("key",), errors.InvalidInputError,
             "{what} failed: {key} is not supported on Android (its wg-quick refuses it too)"),
     # backends and tools

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from wgdroid import errors
 from wgdroid.device.connection import Device
 from wgdroid.errors import WgdroidError
-from wgdroid.exit_codes import ExitCode
 
 T = TypeVar("T")
 MAX_WORKERS = 8  # adb round trips are I/O bound; the server serialises per transport anyway
@@ -53,9 +51,3 @@ def run_all(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wgdroid-all") as pool:
         return list(pool.map(one, devices))
 
-
-def combined_exit(outcomes: Sequence[Outcome[Any]]) -> ExitCode:
-    """The exit code of the outcomes, by the one rule (errors.combined_exit)."""
-    return errors.combined_exit(
-        o.error.exit_code if o.error is not None else ExitCode.OK for o in outcomes
-    )

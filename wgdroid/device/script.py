@@ -19,11 +19,11 @@ was running). `records()` is the one parser of both.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 
 from wgdroid import __version__
 from wgdroid.config.names import check_tunnel_name
@@ -201,12 +201,20 @@ def conf_path(name: str) -> str:
 _NEEDS = "# needs:"
 
 
+def _sh_text(module: str) -> str:
+    # A plain open beside this file: importlib.resources pulled in zipfile,
+    # pathlib and urllib (~5 ms of every CLI command's start).
+    with open(os.path.join(os.path.dirname(__file__), "sh", f"{module}.sh"),
+              encoding="utf-8") as fh:
+        return fh.read()
+
+
 @functools.cache
 def source(module: str) -> str:
     """sh/MODULE.sh as shipped, comments and blank lines dropped (they cost
     bytes on every round trip). Rule for the files: no multi-line quoted
     string may hold a line that starts with `#`."""
-    text = resources.files("wgdroid.device.sh").joinpath(f"{module}.sh").read_text("utf-8")
+    text = _sh_text(module)
     kept = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     return "\n".join(kept) + "\n"
 
@@ -214,7 +222,7 @@ def source(module: str) -> str:
 @functools.cache
 def needs(module: str) -> tuple[str, ...]:
     """The modules sh/MODULE.sh names on its `# needs:` line."""
-    text = resources.files("wgdroid.device.sh").joinpath(f"{module}.sh").read_text("utf-8")
+    text = _sh_text(module)
     line = next((ln for ln in text.splitlines() if ln.startswith(_NEEDS)), None)
     if line is None:
         raise ValueError(f"sh/{module}.sh has no `{_NEEDS}` line")
@@ -308,7 +316,7 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     RecordKind("tunnel", ("name", "size", "mtime", "up", "source", "boot"),
                "list: a stored config (up: 1/0; source: wgdroid | app, the official "
                "app's folder; boot: 1 when the boot script brings it up)"),
-    RecordKind("stored", ("name",), "push: the new config is in place"),
+    RecordKind("stored", ("name",), "push, rename: NAME's config is in place"),
     RecordKind("up", ("name", "backend"), "the tunnel came up on that backend"),
     RecordKind("down", ("name",), "the tunnel went down"),
     RecordKind("boot", ("name", "on"), "enable: the boot script brings it up (yes) or not (no)"),
@@ -420,11 +428,24 @@ def split_stderr(text: str) -> Stderr:
 _BANNER = re.compile(r"^[\u2500-\u257f]")
 
 
+# wg quotes the value it could not take (wireguard-tools src/config.c
+# parse_key: "Key is not the correct length or format: `%s'"), or a whole line
+# it did not know (config_read_line: "Line unrecognized: `%s'"): part of a
+# private key, too short for redact to see. A line's key name stays.
+_BAD_KEY = re.compile(r"^(Key is not the correct length or format: )`.*'$")
+_KEY_LINE = re.compile(r"^(Line unrecognized: `[^=']*key[^=']*=).*'$", re.IGNORECASE)
+
+
+def _unquote_secrets(line: str) -> str:
+    line = _BAD_KEY.sub(r"\1(the value is not shown)", line)
+    return _KEY_LINE.sub(r"\1(hidden)'", line)
+
+
 def trimmed(lines: Iterable[str], limit: int = 8) -> str:
     """A tool's stderr for a one-line error: no `[#]` echo lines, no banner
-    boxes, the last few lines."""
+    boxes, no value wg quotes from a config line, the last few lines."""
     kept = [
-        ln.strip() for ln in lines
+        _unquote_secrets(ln.strip()) for ln in lines
         if ln.strip() and not ln.startswith("[#]") and not _BANNER.match(ln.strip())
     ]
     return "; ".join(kept[-limit:])

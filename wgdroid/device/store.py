@@ -23,7 +23,7 @@ from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
 from wgdroid.device.control import Backend
 from wgdroid.device.dialect import DialectCheck
-from wgdroid.device.rootshell import RootMethod, run_root
+from wgdroid.device.rootshell import RootMethod, RootResult, run_root
 from wgdroid.errors import InvalidInputError, NotFoundError
 
 
@@ -152,12 +152,24 @@ def push(
                             timeout=timeout)
         return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend,
                            dialect=seen, warnings=warnings)
+    # The new config in place (the old one gone), only the up after it failed:
+    # said so, not "pushing failed".
+    _raise_if_stored(res, name, f"stored {name}, but bringing it up")
     res.raise_for_failure(f"pushing {name}")
     why = next((r["why"] for r in res.records("restarted") if r["name"] == name), None)
     applied = next((tuple(r["changes"].split()) for r in res.records("applied")
                     if r["name"] == name), None)
     return StoreResult(name, res.method, res.elapsed, control.backend_from(res, name),
                        why is not None, why, applied, seen, warnings)
+
+
+def _raise_if_stored(res: RootResult, name: str, what: str) -> None:
+    """The failure, as `what` failed, if the script failed after NAME's
+    config was in place (a `stored` record): then the change itself was made."""
+    failed = res.tags[0].kind if res.tags else None
+    if failed not in (None, "apply-failed") and any(
+            r["name"] == name for r in res.records("stored")):
+        res.raise_for_failure(what)
 
 
 def pull(device: Device, name: str, *, root_timeout: float | None = None) -> bytes:
@@ -192,6 +204,7 @@ def rename(
         raise InvalidInputError("the old and new names are the same")
     script = sc.Script("store").call("op_rename", old, new, int(force)).render()
     res = run_root(device, script, root_timeout=root_timeout)
+    _raise_if_stored(res, new, f"renamed {old} to {new}, but bringing {new} up")
     res.raise_for_failure(f"renaming {old}")
     why = next((r["why"] for r in res.records("restarted") if r["name"] == new), None)
     return StoreResult(new, res.method, res.elapsed, control.backend_from(res, new),

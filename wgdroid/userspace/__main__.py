@@ -36,6 +36,8 @@ import re
 import sys
 from typing import cast
 
+from wgdroid.redact import RedactingFilter
+
 IFACE_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 PROG = "wgdroid-userspace"
 
@@ -174,6 +176,7 @@ def _setup_logging(iface: str, level: int | None) -> None:
         return
     h = logging.StreamHandler(sys.stderr)
     h.setFormatter(logging.Formatter(f"{PROG}({iface}): %(levelname)s: %(message)s"))
+    h.addFilter(RedactingFilter())  # a UAPI peer's key in a message never reaches the log
     logger.addHandler(h)
     logger.setLevel(level)
 

@@ -116,6 +116,7 @@ an_key() {
     [Ii][Nn][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]) AN_KEY=included ;;
     [Ee][Xx][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]) AN_KEY=excluded ;;
     [Ee][Nn][Dd][Pp][Oo][Ii][Nn][Tt]) AN_KEY=endpoint ;;
+    [Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy]) AN_KEY=privatekey ;;
     [Tt][Aa][Bb][Ll][Ee] | [Ss][Aa][Vv][Ee][Cc][Oo][Nn][Ff][Ii][Gg] | [Pp][Rr][Ee][Uu][Pp] | \
       [Pp][Oo][Ss][Tt][Uu][Pp] | [Pp][Rr][Ee][Dd][Oo][Ww][Nn] | [Pp][Oo][Ss][Tt][Dd][Oo][Ww][Nn])
       AN_KEY=unsupported ;;
@@ -126,7 +127,9 @@ an_key() {
 # an_parse NORM: read the normalised config (comments and all whitespace gone,
 # as wg reads it) into AN_ADDRS, AN_SERVERS, AN_DOMAINS, AN_MTU, AN_INCLUDED,
 # AN_EXCLUDED and AN_HOSTS (`host:port` endpoints whose host is a name);
-# what wg will not take stops here, with the key named.
+# what wg will not take stops here, with the key named. No [Interface]
+# PrivateKey (an empty file too) stops here as well: the official app refuses
+# such a config (Interface.Builder.build) and no hook may set the key later.
 an_parse() {
   AN_ADDRS=''
   AN_SERVERS=''
@@ -136,6 +139,7 @@ an_parse() {
   AN_EXCLUDED=''
   AN_HOSTS=
   _ap_iface=0
+  _ap_key=''
   while IFS= read -r _ap_l; do
     case $_ap_l in
       \[[Ii][Nn][Tt][Ee][Rr][Ff][Aa][Cc][Ee]\]) _ap_iface=1; continue ;;
@@ -173,9 +177,11 @@ an_parse() {
       endpoint)
         _ap_h=${_ap_v%:*}
         case $_ap_h in \[*) ;; *) an_is_ip "$_ap_h" || AN_HOSTS="$AN_HOSTS $_ap_v" ;; esac ;;
+      privatekey) [ "$_ap_iface" = 1 ] && [ -n "$_ap_v" ] && _ap_key=1 ;;
       unsupported) fail unsupported-key "${_ap_l%%=*}" ;;
     esac
   done <"$1"
+  [ -n "$_ap_key" ] || fail no-private-key
   if [ -n "$AN_INCLUDED" ] && [ -n "$AN_EXCLUDED" ]; then fail both-app-lists; fi
   return 0
 }
@@ -260,10 +266,16 @@ an_route_mtu() {
 an_mtu() {
   if [ -n "$AN_MTU" ] && [ "$AN_MTU" != 0 ]; then echo "$AN_MTU"; return 0; fi
   _mt=1500
+  _mt_seen=' '
   for _mt_e in $(wg show "$1" endpoints 2>/dev/null | cut -f 2); do
     _mt_h=${_mt_e%:*}
     _mt_h=${_mt_h#[}
     _mt_h=${_mt_h%]}
+    # A peer without an endpoint says (none); each address once: a route
+    # lookup is a process, and a tunnel may have thousands of peers.
+    case $_mt_seen in *" $_mt_h "*) continue ;; esac
+    _mt_seen="$_mt_seen$_mt_h "
+    [ "$_mt_e" = "(none)" ] && continue
     _mt_r=$(an_route_mtu "$_mt_h") || continue
     [ -n "$_mt_r" ] && [ "$_mt_r" -lt "$_mt" ] && _mt=$_mt_r
   done
@@ -368,7 +380,7 @@ an_up() {
   # private key: a root-only temp file, removed however the script ends.
   mkdir -p "$STATE_DIR" || fail write "$STATE_DIR"
   chmod 700 "$STATE_DIR"
-  sweep "$STATE_DIR/.up.$_au_n."
+  sweep "$STATE_DIR" ".up.*."  # every killed up's, not only this name's
   _au_norm=$STATE_DIR/.up.$_au_n.$$
   temp "$_au_norm"
   sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$2" >"$_au_norm" || fail write "$_au_norm"

@@ -82,7 +82,8 @@ setup() {
   # a few tries, then its own error, fit inside the operation's deadline.
   WG_ENDPOINT_RESOLUTION_RETRIES=$RESOLVE_RETRIES
   export PATH WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD WG_ENDPOINT_RESOLUTION_RETRIES
-  DEADLINE=$(($(date +%s) + BUDGET))
+  NOW=$(date +%s)  # the script's start (status reports it: one `date` less)
+  DEADLINE=$((NOW + BUDGET))
   on_exit
 }
 
@@ -104,7 +105,7 @@ bounded() {
   [ "$BOUND" -ge 1 ] || fail timeout "$_bd_step" 0
   step "$_bd_step"
   mkdir -p "$STATE_DIR" || fail write "$STATE_DIR"
-  sweep "$STATE_DIR/.log."
+  sweep "$STATE_DIR" .log.
   _bd_log=$STATE_DIR/.log.$$
   temp "$_bd_log"
   within "$BOUND" "$@" >"$_bd_log" 2>&1
@@ -129,10 +130,11 @@ within() {
   "$@"
 }
 
-# sweep PREFIX: remove PREFIX<PID> temp files whose script died without its
-# traps (SIGKILL); a live script's files stay.
+# sweep DIR PATTERN: remove the DIR/PATTERN<PID> temp files (PATTERN may
+# glob) whose script died without its traps (SIGKILL); a live script's files stay.
 sweep() {
-  for _sw_f in "$1"*; do
+  # shellcheck disable=SC2231 # PATTERN is meant to glob
+  for _sw_f in "$1"/$2*; do
     [ -e "$_sw_f" ] || continue
     _sw_pid=${_sw_f##*.}
     case $_sw_pid in '' | *[!0-9]*) continue ;; esac
@@ -146,8 +148,9 @@ sweep() {
 
 # locked NAME FUNCTION [ARG...]: run FUNCTION with NAME's tunnel lock held
 # (nested for two names: take them in sorted order, so two scripts locking
-# one pair never deadlock), after sweeping NAME's temp files that killed
-# pushes left (they hold a whole config, key included). Waiting longer than LOCK_WAIT seconds (or the
+# one pair never deadlock), after sweeping the temp files that killed
+# pushes left, of any name (they hold a whole config, key included; a name
+# never used again would keep its file for ever). Waiting longer than LOCK_WAIT seconds (or the
 # budget left) fails `busy`. The lock is flock(2) on fd 8, opened for the
 # call (mksh does not pass fds opened by `exec` to commands): it dies with
 # its last fd, so a killed script never leaves it behind, and a command that
@@ -162,12 +165,12 @@ locked() {
     {
       { [ "$_lk_w" -ge 1 ] && timeout --foreground "$_lk_w" flock -x 8; } ||
         fail busy "$_lk_n" "$_lk_w"
-      sweep "$STORE_DIR/.$_lk_n.conf.tmp."
+      sweep "$STORE_DIR" ".*.conf.tmp."
       "$@"
     } 8>>"$LOCK_DIR/$_lk_n.lock"
   else
     mkdir_lock "$_lk_n"
-    sweep "$STORE_DIR/.$_lk_n.conf.tmp."
+    sweep "$STORE_DIR" ".*.conf.tmp."
     "$@"
   fi
 }

@@ -13,18 +13,22 @@ HIDE_SECRETS_SED='s/^\([^	]*\)	[^	]*\(	[^	]*	[^	]*	[^	]*\)$/\1	(hidden)\2/
 # apart, so rates come from this one round trip.
 op_status() {
   command -v wg >/dev/null 2>&1 || fail no-tool wg
-  rec now "$(date +%s)"
+  rec now "$NOW"
   _st_ifs=$(wg show interfaces) || fail wg-failed "wg show interfaces"
   for _st_i in $_st_ifs; do
     _st_k=kernel
     [ -e "$SYS/class/net/$_st_i/tun_flags" ] && _st_k=tun
-    rec iface "$_st_i" "$_st_k" "$(cat "$SYS/class/net/$_st_i/ifindex" 2>/dev/null)" \
-      "$(cat "$NOTE_DIR/$_st_i" 2>/dev/null)"
+    # `read`, not `$(cat ...)`: no process per file (status is the hot path)
+    _st_x=
+    _st_u=
+    read -r _st_x 2>/dev/null < "$SYS/class/net/$_st_i/ifindex"
+    IFS= read -r _st_u 2>/dev/null < "$NOTE_DIR/$_st_i"
+    rec iface "$_st_i" "$_st_k" "$_st_x" "$_st_u"
   done
   if [ -n "$1" ]; then
     wg show all transfer | sed "s/^/xfer$TAB/"
     sleep "$1"
   fi
   # A pipe, not a temp file: the unhidden dump never touches the disk.
-  wg show all dump | sed "$HIDE_SECRETS_SED" | sed "s/^/dump$TAB/"
+  wg show all dump | sed -e "$HIDE_SECRETS_SED" -e "s/^/dump$TAB/"
 }

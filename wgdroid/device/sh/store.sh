@@ -114,6 +114,7 @@ rename_locked() {
   fi
   mv "$STORE_DIR/$1.conf" "$STORE_DIR/$2.conf" || fail write "$STORE_DIR/$2.conf"
   sync
+  rec stored "$2"
   if [ "$_rn_r" = 1 ]; then
     wg_up "$2" "$_rn_b"
     rec restarted "$2" renamed

@@ -204,7 +204,7 @@ op_tools_install() {
   chown 0:0 "$WGDROID_DIR" "$WGDROID_BIN" "$WGDROID_LIB"
   chmod 755 "$WGDROID_DIR" "$WGDROID_BIN" "$WGDROID_LIB"
   at_exit tools_tidy
-  sweep "$WGDROID_DIR/.payload."
+  sweep "$WGDROID_DIR" .payload.
   PAYLOAD=
   if [ $# -gt 0 ] || [ "$_ti_us" != - ]; then
     PAYLOAD=$WGDROID_DIR/.payload.$$
@@ -229,7 +229,7 @@ op_tools_install() {
     _ti_r=${_ti_s#*:}
     _ti_o=${_ti_r%%:*}
     _ti_r=${_ti_r#*:}
-    sweep "$TARGET/.$_ti_t.tmp."
+    sweep "$TARGET" ".$_ti_t.tmp."
     place "$TARGET" "$_ti_t" 755 local "$_ti_o" "${_ti_r%%:*}" "${_ti_r#*:}"
   done
   if [ "$_ti_reuse" = 1 ]; then

@@ -87,6 +87,33 @@ need_tools() {
   done
 }
 
+# check_conf FILE NAME: every PrivateKey/PresharedKey/PublicKey line of
+# NAME's config holds a key wg takes (44 base64 characters, 32 bytes: the
+# one before `=` is one of AEIMQUYcgkosw048), before any wg reads the file:
+# wg quotes a value it cannot take in its error, part of a private key.
+# Key names match in any case, as wg's do. Nothing of the value is said:
+# `bad-key NAME LINE KEY`.
+check_conf() {
+  _cc_b=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
+  _cc_p="[$_cc_b][$_cc_b][$_cc_b][$_cc_b][$_cc_b][$_cc_b]"
+  _cc_p="$_cc_p$_cc_p$_cc_p$_cc_p$_cc_p$_cc_p${_cc_p}[AEIMQUYcgkosw048]="
+  _cc_x=$(grep -n -i -E '^[[:space:]]*(private|preshared|public)key[[:space:]]*=' "$1" |
+    while IFS= read -r _cc_l; do
+      _cc_v=${_cc_l#*=}
+      _cc_v=${_cc_v%%#*}
+      _cc_v=${_cc_v#"${_cc_v%%[![:space:]]*}"}
+      _cc_v=${_cc_v%"${_cc_v##*[![:space:]]}"}
+      # shellcheck disable=SC2254 # the pattern is meant to match
+      case $_cc_v in $_cc_p) continue ;; esac
+      _cc_k=${_cc_l#*:}
+      _cc_k=${_cc_k%%=*}
+      _cc_k=${_cc_k#"${_cc_k%%[![:space:]]*}"}
+      echo "${_cc_l%%:*} ${_cc_k%"${_cc_k##*[![:space:]]}"}"
+      break
+    done)
+  [ -z "$_cc_x" ] || fail bad-key "$2" "${_cc_x%% *}" "${_cc_x#* }"
+}
+
 # wg_up NAME BACKEND: bring NAME up (its lock held, NAME down). A failed up
 # removes what it created, and only that: the interface did not exist before
 # and nobody else could create it meanwhile (the lock).
@@ -94,6 +121,7 @@ wg_up() {
   _up_n=$1
   _up_f=$(conf_of "$1")
   [ -n "$_up_f" ] || fail not-found "$_up_n"
+  check_conf "$_up_f" "$_up_n"
   _up_android=''
   if netd_routing; then
     _up_android=1

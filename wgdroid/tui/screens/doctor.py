@@ -15,27 +15,9 @@ if TYPE_CHECKING:
 
 
 def facts(caps: Capabilities) -> list[tuple[str, str]]:
-    def yes(ok: bool) -> str:
-        return "yes" if ok else "no"
+    from wgdroid.device.doctor import fact_rows  # the one formatter, shared with the CLI
 
-    rows = [
-        ("model", caps.model or "—"),
-        ("android", f"{caps.android_release or '?'} (SDK {caps.sdk or '?'}), {caps.abi or '?'}"),
-        ("kernel", caps.kernel or "—"),
-        ("root", caps.root_method or f"none ({caps.root_error or 'no su'})"),
-        ("selinux", caps.selinux or "—"),
-        ("kernel module", yes(caps.kernel_module)
-         + (f" ({caps.kernel_module_version})" if caps.kernel_module_version else "")),
-        ("/dev/net/tun", yes(caps.tun)),
-        ("/data/misc/wireguard", yes(caps.store_exists)),
-    ]
-    rows += [(tool, path or "missing") for tool, path in caps.tools.items()]
-    rows += [
-        ("wg-quick variant", caps.wg_quick_variant or "—"),
-        ("backends", ", ".join(caps.backends) or "none"),
-        ("ready", yes(caps.ready)),
-    ]
-    return rows
+    return fact_rows(caps)
 
 
 class DoctorScreen(Screen[None]):
