@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,12 @@ def link_commands(target: Path, dirs: str, skip: frozenset[str] = frozenset()) -
 # What a workstation may have that the scratch phone must only have as a fake.
 PHONE_TOOLS = frozenset({"wg", "wg-quick", "wireguard-go", "wgdroid-userspace", "ip", "su",
                          "getprop", "pm", "python3", "ndc"})
+
+
+def _default_signals() -> None:
+    """adbd starts a phone's shell with SIGINT at its default; a test run from a
+    background job inherits it ignored, which a shell cannot undo (POSIX)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass
@@ -114,7 +121,7 @@ class ShPhone:
                  path: str | None = None) -> Ran:
         env = {"PATH": path or self.path, "HOME": str(self.root), "LC_ALL": "C"}
         res = subprocess.run([*self.prefix, self.shell, "-c", text], input=stdin,
-                             capture_output=True,
+                             capture_output=True, preexec_fn=_default_signals,
                              env=env, timeout=timeout, cwd=self.root)
         return Ran(res.returncode, res.stdout.decode("utf-8", "replace"),
                    res.stderr.decode("utf-8", "replace"))

@@ -240,13 +240,23 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
         ns.mount("tmpfs", str(root / d), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, f"mode={mode:o}")
     # After the private /run and /tmp: a checkout or venv under /tmp (as in a
     # CI clone) must stay visible, not be hidden by the phone's own /tmp.
+    # On an Android phone a top dir made only to hold them (/tmp, /root, /work)
+    # is a read-only tmpfs: nothing on the phone can use a /tmp Android lacks.
+    holders: list[Path] = []
     for path in spec.ro_binds:
         target = root / path.lstrip("/")
+        top = root / Path(path).parts[1]
+        if spec.android_net and top != target and not top.exists():
+            _mkdir(top)
+            ns.mount("tmpfs", str(top), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0755")
+            holders.append(top)
         created = [p for p in [target, *target.parents] if not p.exists()]
         target.mkdir(parents=True, exist_ok=True)
         for parent in created:  # e.g. /root: traversable for uid 2000; never /tmp itself
             os.chmod(parent, 0o755)
         ns.bind(host_path(path), str(target), readonly=True, recursive=True)
+    for top in holders:
+        ns.mount(None, str(top), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID | ns.MS_NODEV)
     if not spec.android_net:
         _mkdir(root / "var")
         (root / "var/run").symlink_to("/run")
