@@ -61,6 +61,7 @@ class Node:
         self.on_event = on_event
         self.pid = 0
         self.netns = 0
+        self._netns_fd = -1  # keeps the namespace (and so its inode) ours until stop
         self._sock: socket.socket | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._ids = itertools.count(1)
@@ -99,7 +100,23 @@ class Node:
             await self.stop()
             raise EnvironmentProblem(f"{self.spec.name}: init pid never arrived") from None
         self.netns = int(msg["netns"])
+        self._hold_netns()
         self.alive = True
+
+    def _hold_netns(self) -> None:
+        """An open fd on the namespace: once it is freed the kernel hands its
+        inode number to the next namespace made (another phone's), and stop's
+        sweep by inode would kill that phone's processes."""
+        try:
+            fd = os.open(f"/proc/{self.pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self.netns = 0  # init is gone already: nothing to sweep by inode
+            return
+        if os.fstat(fd).st_ino != self.netns:
+            os.close(fd)
+            self.netns = 0
+            return
+        self._netns_fd = fd
 
     def _on_readable(self) -> None:
         assert self._sock is not None
@@ -312,8 +329,11 @@ class Node:
                 self._proc.kill()
                 await self._proc.wait()
         # Belt and braces: if the zygote died early, its processes may remain.
-        if self.netns:
+        if self.netns and self._netns_fd >= 0:
             ns.kill_netns(self.netns)
+        if self._netns_fd >= 0:
+            os.close(self._netns_fd)
+            self._netns_fd = -1
         if self._sock is not None:
             with contextlib.suppress(ValueError, OSError):
                 asyncio.get_running_loop().remove_reader(self._sock.fileno())
