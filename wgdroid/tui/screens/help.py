@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Label, Static
 from wgdroid.tui.actions import ACTIONS, display_key
 from wgdroid.tui.screens.editor import EditorScreen
 from wgdroid.tui.widgets.detail_pane import DetailPane
-from wgdroid.tui.widgets.tunnel_table import LIST_KEYS
+from wgdroid.tui.widgets.list_table import LIST_KEYS
 
 
 def _keys(keys: str) -> str:

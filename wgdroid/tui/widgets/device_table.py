@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
 
 from wgdroid.tui.actions import Scope
 from wgdroid.tui.bindings import bindings
 from wgdroid.tui.columns import Column, clip, fit
-from wgdroid.tui.widgets.tunnel_table import LIST_KEYS
+from wgdroid.tui.widgets.list_table import LIST_KEYS, ListTable
 
 if TYPE_CHECKING:
-    from textual import events
-
     from wgdroid.device.connection import DeviceInfo
     from wgdroid.device.doctor import Capabilities
     from wgdroid.tui.state import Session
@@ -40,16 +37,15 @@ def root_text(caps: Capabilities | None) -> str:
     return caps.root_method or "none"
 
 
-class DeviceTable(DataTable[str]):
+class DeviceTable(ListTable[str]):
     """One row per transport; the chosen phone is marked ▶ and the cursor
     rests on it until the user moves it."""
 
     BINDINGS = [*bindings(Scope.PHONE), *LIST_KEYS]
 
     def __init__(self, session: Session, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row")
+        super().__init__(id=id)
         self.session = session
-        self._fitted_for = -1
         self._shown_chosen: str | None = None
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
@@ -57,16 +53,6 @@ class DeviceTable(DataTable[str]):
         if self.row_count:
             key = self.coordinate_to_cell_key(new).row_key
             self.session.phone_cursor = str(key.value) if key.value is not None else None
-
-    def action_first(self) -> None:
-        self.move_cursor(row=0)
-
-    def action_last(self) -> None:
-        self.move_cursor(row=max(0, self.row_count - 1))
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._fitted_for:
-            self.show()
 
     def show(self) -> None:
         s = self.session

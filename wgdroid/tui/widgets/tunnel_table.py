@@ -6,19 +6,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
 
 from wgdroid.tui import fmt
 from wgdroid.tui.actions import Scope
 from wgdroid.tui.bindings import bindings
 from wgdroid.tui.columns import Column, clip, fit
 from wgdroid.tui.details import endpoint_summary
+from wgdroid.tui.widgets.list_table import LIST_KEYS, ListTable
 
 if TYPE_CHECKING:
-    from textual import events
-
     from wgdroid.device.status import InterfaceStatus
     from wgdroid.tui.adapter import Snapshot
     from wgdroid.tui.details import ConfigInfo
@@ -28,14 +25,6 @@ ON = "● up"
 OFF = "○ down"
 STALE = "⚠"  # a stale handshake is marked by a sign, not only by colour
 WIDE = 100  # columns from which the handshake column says "ago" and "(stale)"
-
-# Moving in a list, as in less and vim (the arrows and page keys are DataTable's).
-LIST_KEYS: list[BindingType] = [
-    Binding("j", "cursor_down", "Down", show=False, tooltip="next row (or the down arrow)"),
-    Binding("k", "cursor_up", "Up", show=False, tooltip="previous row (or the up arrow)"),
-    Binding("home,g", "first", "First", show=False, tooltip="first row"),
-    Binding("end,G", "last", "Last", show=False, tooltip="last row"),
-]
 
 
 @dataclass(frozen=True)
@@ -104,7 +93,7 @@ def handshake_text(row: Row, wide: bool) -> Text:
     return Text(age)
 
 
-class TunnelTable(DataTable[object]):
+class TunnelTable(ListTable[object]):
     """The tunnels of the chosen phone. The cursor row is the session's selected
     tunnel, kept in step at once (not via a message), so a key pressed right
     after moving acts on the row the user sees. Columns are fitted to the
@@ -113,10 +102,9 @@ class TunnelTable(DataTable[object]):
     BINDINGS = [*bindings(Scope.TUNNEL), *LIST_KEYS]
 
     def __init__(self, session: Session, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row")
+        super().__init__(id=id)
         self.session = session
         self._rebuilding = False
-        self._fitted_for = -1  # the width the columns were fitted to
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
@@ -128,16 +116,6 @@ class TunnelTable(DataTable[object]):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
         return str(key.value) if key.value is not None else None
-
-    def action_first(self) -> None:
-        self.move_cursor(row=0)
-
-    def action_last(self) -> None:
-        self.move_cursor(row=max(0, self.row_count - 1))
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._fitted_for:
-            self.show()
 
     def show(self) -> None:
         """Rebuild the rows from the session; the cursor stays on the selected
