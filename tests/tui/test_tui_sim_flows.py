@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input
-from tui_sample import Notes, scan, shown, sync, until
+from tui_sample import Notes, scan, select_tunnel, shown, sync, until
 
 from wgdroid.config.qr import png_bytes
 from wgdroid.config.types import PrivateKey
@@ -27,14 +27,6 @@ pytestmark = [pytest.mark.sim, pytest.mark.slow]
 def _cell(app: WgdroidApp, name: str, column: str) -> str:
     table = app.main_screen.query_one("#tunnels", DataTable)
     return str(table.get_cell(name, column)) if name in table.rows else ""
-
-
-async def _select(app: WgdroidApp, pilot: Any, name: str) -> None:
-    table = app.main_screen.query_one("#tunnels", DataTable)
-    await until(pilot, f"{name} listed", lambda: name in table.rows)
-    table.focus()
-    table.move_cursor(row=table.get_row_index(name))
-    await until(pilot, f"{name} selected", lambda: app.session.selected == name)
 
 
 async def _answer(app: WgdroidApp, pilot: Any, value: str) -> None:
@@ -55,7 +47,7 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         assert str(devices.get_cell(sim_phone.serial, "ready")).startswith("✓ ")
 
         # Toggle the demo tunnel up; traffic makes a handshake appear.
-        await _select(app, pilot, "demo")
+        await select_tunnel(app, pilot, "demo")
         if not app.session.is_up("demo"):
             await pilot.press("space")
         await until(pilot, "demo up", lambda: _cell(app, "demo", "state") == "● up")
@@ -91,18 +83,18 @@ async def test_tui_drives_a_simulated_phone(sim_phone: Any, tmp_path: Path) -> N
         assert "ListenPort = 51999" in stored.stdout.decode()
 
         # Rename, then delete with confirmation.
-        await _select(app, pilot, "tun1")
+        await select_tunnel(app, pilot, "tun1")
         await pilot.press("r")
         await _answer(app, pilot, "tun2")
         await until(pilot, "the rename", lambda: app.session.tunnel_names() == ["demo", "tun2"])
-        await _select(app, pilot, "tun2")
+        await select_tunnel(app, pilot, "tun2")
         await pilot.press("delete")
         await shown(pilot, ConfirmScreen)
         await pilot.press("y")
         await until(pilot, "the delete", lambda: app.session.tunnel_names() == ["demo"])
 
         # Export demo as a QR code in the terminal: it scans back to the stored config.
-        await _select(app, pilot, "demo")
+        await select_tunnel(app, pilot, "demo")
         await pilot.press("v")
         qr = await shown(pilot, QrScreen)
         on_phone = sim_phone.run_in_phone("cat /data/misc/wireguard/demo.conf").stdout.decode()

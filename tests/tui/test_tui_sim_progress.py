@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable
-from tui_sample import Notes, sync, until
+from tui_sample import Notes, select_tunnel, sync, until
 
 from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.ops import SU_LABEL, WAIT_FOR_GRANT
@@ -34,17 +34,9 @@ Endpoint = timeout.sim.test:51820
 # (an unknown name is answered NXDOMAIN at once now, the step too brief to see).
 
 
-async def _select(app: WgdroidApp, pilot: Any, name: str) -> None:
-    table = app.main_screen.query_one("#tunnels", DataTable)
-    await until(pilot, f"{name} listed", lambda: name in table.rows)
-    table.focus()
-    table.move_cursor(row=table.get_row_index(name))
-    await until(pilot, f"{name} selected", lambda: app.session.selected == name)
-
-
 async def _started(app: WgdroidApp, pilot: Any, sim_phone: Any, name: str) -> None:
     await until(pilot, "doctor of the phone", lambda: sim_phone.serial in app.session.caps)
-    await _select(app, pilot, name)
+    await select_tunnel(app, pilot, name)
     # Its config is read (for the details pane) before the phone asks for su.
     await until(pilot, f"{name}'s config", lambda: name in app.session.configs)
     app.polling = False  # no status poll asks su meanwhile: only the toggle does

@@ -16,7 +16,7 @@ from PIL import Image
 from support import wait_until_async
 from textual.message import Message
 from textual.notifications import Notification, Notify
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from wgdroid.config.models import Interface, Peer, TunnelConfig
 from wgdroid.config.render import to_wg_quick
@@ -258,6 +258,15 @@ async def until(pilot: Any, what: str, cond: Callable[[], object],
 
 
 S = TypeVar("S")
+
+
+async def select_tunnel(app: Any, pilot: Any, name: str) -> None:
+    """Put the tunnel list's cursor on NAME once it is listed; wait until selected."""
+    table = app.main_screen.query_one("#tunnels", DataTable)
+    await until(pilot, f"{name} listed", lambda: name in table.rows)
+    table.focus()
+    table.move_cursor(row=table.get_row_index(name))
+    await until(pilot, f"{name} selected", lambda: app.session.selected == name)
 
 
 async def shown(pilot: Any, cls: type[S], timeout: float = 30) -> S:  # noqa: ASYNC109
