@@ -13,6 +13,7 @@ Tests wait on effects through tests/support (`from support import wait_until`).
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -41,6 +42,17 @@ atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 # Fixture plugins live beside this file, one per area, so areas don't edit one file.
 pytest_plugins = ["sim_fixtures", "vm_fixtures"]
+
+# The cyclic GC took a third of the TUI tests' CPU: every Textual app leaves
+# cycles behind, and each full collection walked the ~200k objects of the
+# imports and caches. Collect less often (memory is plenty); what collection
+# imported is frozen out of the walk (pytest_collection_finish).
+gc.set_threshold(10_000, 10, 10)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()
+    gc.freeze()
 
 
 def _sim_unavailable() -> str | None:
