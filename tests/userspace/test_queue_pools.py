@@ -438,3 +438,27 @@ def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
     finally:
         pipe.close()
         threaded.close()
+
+
+def test_reads_laid_out_by_the_library_are_kept_with_one_reference() -> None:
+    """Arena.commit_to (the compiled UDP receive loop fills the buffer itself): the
+    next read goes after them, aligned; the buffer goes home once the caller's
+    reference and the arena's own are dropped."""
+    from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
+
+    mem = Memory([PoolSpec("rx", 2, 4096)])
+    try:
+        pool = mem.pools["rx"]
+        arena = Arena(pool, 1000)
+        buf, pos = arena.space()  # type: ignore[misc]
+        assert arena.commit_to(pos + 1000 + 3) == buf
+        assert arena.space() == (buf, 1008)
+        assert arena.commit_to(4090) == buf  # past `need`: the next read takes a new buffer
+        nxt = arena.space()
+        assert nxt is not None and nxt[0] != buf
+        assert pool.free == 0
+        arena.unref(buf)
+        arena.unref(buf)
+        assert pool.free == 1  # both reads released, the arena moved on
+    finally:
+        mem.close()

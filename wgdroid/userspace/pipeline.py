@@ -434,6 +434,8 @@ class Pipeline:
 
     def process_completions(self) -> None:
         """Run the ordered consumers of every peer that has completed work."""
+        if not self._inflight and self.pool.synchronous:
+            return  # nothing submitted since the last call (a lone packet ran at once)
         done = self.pool.completed()
         if not done:
             return
