@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from wgdroid.device import script as sc
-from wgdroid.device import tools
 from wgdroid.device.connection import Device
 from wgdroid.device.rootshell import RootMethod, RootResult, run_root
 from wgdroid.errors import MissingToolsError
@@ -130,6 +129,8 @@ def _install_userspace(
     """Push the bundled data plane (`wgdroid tools install --userspace`). With
     `auto`, a phone that can't run it (no python3 + cryptography, no Linux
     wg-quick) keeps the original "no backend" error."""
+    from wgdroid.device import tools  # only this rare path installs anything
+
     try:
         tools.install(device, userspace=True, reuse=False, root_timeout=root_timeout)
     except MissingToolsError as exc:

@@ -29,7 +29,6 @@ from enum import StrEnum
 from wgdroid.device import progress
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device, ShellResult, ShellStream, ShellTimeout, collect
-from wgdroid.device.failures import raise_for_tags
 from wgdroid.device.memo import DeviceMemo
 from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError, UsageError
 
@@ -113,7 +112,11 @@ class RootResult:
 
     def raise_for_failure(self, what: str) -> None:
         """The error of a `fail` record or a bare non-zero exit, if any."""
-        raise_for_tags(self.tags, self.stderr_lines, self.returncode, what)
+        if self.tags or self.returncode != 0:
+            # Only a failure needs the table of failures (a success starts sooner).
+            from wgdroid.device.failures import raise_for_tags
+
+            raise_for_tags(self.tags, self.stderr_lines, self.returncode, what)
 
 
 # Kept across processes: a CLI command then skips finding the method (one su less).
