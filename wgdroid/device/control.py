@@ -25,8 +25,8 @@ under the tunnel's lock (sh/lib.sh `locked`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
@@ -45,8 +45,7 @@ USERSPACE_TOOL = sc.USERSPACE_TOOL
 BOOT_TIMEOUT = 300.0  # the boot script's budget: the network may take a while to come
 
 
-@dataclass(frozen=True)
-class ControlResult:
+class ControlResult(NamedTuple):
     name: str
     action: str  # up | down | noop | mark (enable --on-boot of a tunnel already up)
     backend: str | None  # the backend chosen at up

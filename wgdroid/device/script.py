@@ -23,7 +23,7 @@ import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from wgdroid import __version__
 from wgdroid.config.names import check_tunnel_name
@@ -52,8 +52,7 @@ RESOLVE_RETRIES = 1
 BUDGET_MARGIN = 5.0
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """Where things are on the phone. Tests root it in a scratch directory."""
 
     data: str = "/data"
@@ -303,8 +302,7 @@ class Script:
 # -- records ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecordKind:
+class RecordKind(NamedTuple):
     kind: str
     fields: tuple[str, ...]
     about: str
@@ -355,13 +353,27 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
 )}
 
 
-@dataclass(frozen=True)
 class Record:
-    kind: str
-    fields: tuple[str, ...] = field(default=())
+    """One record: its kind and fields; `record["name"]` is a field by name."""
+
+    __slots__ = ("fields", "kind")
+
+    def __init__(self, kind: str, fields: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.fields = fields
 
     def __getitem__(self, name: str) -> str:
         return self.fields[RECORDS[self.kind].fields.index(name)]
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Record) and self.kind == other.kind
+                and self.fields == other.fields)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.fields))
+
+    def __repr__(self) -> str:
+        return f"Record({self.kind!r}, {self.fields!r})"
 
 
 def records(text: str, *kinds: str) -> list[Record]:
@@ -380,8 +392,7 @@ def records(text: str, *kinds: str) -> list[Record]:
     return found
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(NamedTuple):
     """A `fail` record: the failure's kind and its values."""
 
     kind: str
@@ -392,8 +403,7 @@ class Tag:
         return " ".join(self.values)
 
 
-@dataclass(frozen=True)
-class Stderr:
+class Stderr(NamedTuple):
     lines: list[str]  # what the tools said (none of ours)
     tags: list[Tag]  # why the script stopped
     steps: list[str]  # what it ran, in order
