@@ -295,16 +295,6 @@ class Pipeline:
             else:
                 per = padded_length(item.length, mtu) + OVERHEAD
             total = item.seg_count
-            room = min(MAX_UNIT_SEGMENTS - segs, (OUT_SIZE - out_bytes) // per)
-            if total <= room:  # the whole read fits this unit (the rule)
-                work_items.append(item)
-                if item.buf not in bufs:
-                    bufs.append(item.buf)
-                    arena.ref(item.buf)
-                out_bytes += per * total
-                segs += total
-                data = data or item.length > 0
-                continue
             done = 0
             while done < total:
                 # A unit holds what fits one output buffer; a super-packet that
