@@ -218,11 +218,10 @@ class Pipeline:
     # --- run to completion ---
 
     def runs_now(self, peer: Peer, tx: bool) -> bool:
-        """Whether a unit of `peer` would be finished at once (a synchronous pool
-        and nothing ahead of it in the peer's queue): then `seal_now`/`open_now` may
-        do a lone packet's crypto without building a unit, in the same order."""
-        if not self.pool.synchronous:
-            return False
+        """Whether nothing of `peer` is ahead in this direction (its ordered queue
+        holds every unit from submit until its consumer released it, whatever the
+        pool): then `seal_now`/`open_now` may do a lone packet's crypto right here,
+        without building a unit or waking a worker, and it still leaves in order."""
         q = self._queues.get(peer)
         return q is None or not len(q.tx if tx else q.rx)
 
