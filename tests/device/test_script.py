@@ -140,3 +140,40 @@ def test_parse_list_skips_unusable_names() -> None:
     assert [(t.name, t.size, t.mtime, t.up, t.source, t.on_boot) for t in tunnels] == [
         ("b", 5, None, False, "app", False), ("wg0", 210, 1700000000, True, "wgdroid", True)
     ]
+
+
+# -- what travels ------------------------------------------------------------------
+
+SH_MODULES = ("lib", "android", "dialect", "tunnel", "status", "store", "net", "tools",
+              "doctor", "boot", "detect")
+
+
+@pytest.mark.parametrize("module", SH_MODULES)
+def test_each_sh_file_cuts_into_its_functions_and_back(module: str) -> None:
+    parts = sc.pieces(module)
+    assert "".join(p.text for p in parts) == sc.source(module)
+    for p in parts:
+        if p.function is not None:
+            assert p.text.startswith(f"{p.function}() {{")
+            assert p.text.rstrip().endswith("}")
+
+
+def test_a_script_carries_only_what_its_call_reaches() -> None:
+    status = sc.Script("status").call("op_status", "").render()
+    for kept in ("op_status() {", "as_root() {", "setup() {", "epoch() {", "cleanup() {",
+                 "fail() {", "say() {", "HIDE_SECRETS_SED=", "NOTE_DIR=", "BUDGET="):
+        assert kept in status
+    for dropped in ("locked() {", "sweep() {", "bounded() {", "STORE_DIR=", "LOCK_WAIT="):
+        assert dropped not in status
+    # Without calls (a test's own lines follow), everything stays.
+    assert "locked() {" in sc.Script("status").render()
+
+
+def test_a_function_named_anywhere_in_a_kept_one_is_kept() -> None:
+    def piece(name: str | None, text: str) -> sc._Piece:
+        return sc._Piece(name, text, frozenset(sc._WORD.findall(text)))
+
+    parts = [piece("a", "a() { at_exit b; }\n"), piece("b", "b() { c; }\n"),
+             piece("c", "c() { :; }\n"), piece("d", "d() { a; }\n"),
+             piece(None, "TRAPPED=e\n"), piece("e", "e() { :; }\n")]
+    assert [p.function for p in sc.needed(parts, {"a"})] == ["a", "b", "c", None, "e"]

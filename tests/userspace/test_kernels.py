@@ -258,3 +258,33 @@ def test_work_descriptions_round_trip_for_worker_processes() -> None:
         assert decode_work(encode_work(work)) == work
     with pytest.raises(ValueError, match=r"bad work description|truncated"):
         decode_work(encode_work(seal)[:-3])
+
+
+@pytest.mark.skipif(LIB is None, reason="the compiled library is not built")
+def test_the_compiled_library_refuses_damaged_work_descriptions() -> None:
+    """wg_run (worker processes, inline units, the C threads) checks every index and
+    offset of a description against the packet memory instead of trusting it."""
+    from wgdroid.userspace.kernels import encode_work
+
+    assert LIB is not None
+    k = CKernels(LIB)
+    mem = Memory([PoolSpec("in", 1, 4096), PoolSpec("out", 1, 4096)])
+    try:
+        good = SealWork(KEY, 1, 0, MTU, [Item(0, 0, 100), Item(0, 100, 100), Item(0, 200, 9)], 1)
+        assert k.run(encode_work(good), mem) == [144, 144, 48]
+        damaged = [
+            encode_work(good)[:-1],  # truncated
+            encode_work(SealWork(KEY, 1, 0, MTU, [Item(2, 0, 100)] * 3, 1)),  # no buffer 2
+            encode_work(SealWork(KEY, 1, 0, MTU, [Item(0, 4000, 100)] * 3, 1)),  # past its end
+            encode_work(SealWork(KEY, 1, 0, MTU, [Item(0, 0, 100)] * 3, 5)),  # no out buffer 5
+            encode_work(OpenWork(0, 7, [KEY] * 3, [0, 10, 20], [32, 32, 32])),  # no buffer 7
+            b"X" + bytes(60),  # neither seal nor open
+        ]
+        for desc in damaged:
+            with pytest.raises(KernelError):
+                k.run(desc, mem)
+        # An open message whose offsets leave its buffer fails alone (-1).
+        assert k.run(encode_work(OpenWork(0, 1, [KEY] * 3, [0, 4090, 0], [32, 32, 32])),
+                     mem) == [-1, -1, -1]
+    finally:
+        mem.close()

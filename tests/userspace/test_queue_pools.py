@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from support import wait_until
 
+from wgdroid.userspace.accel import load
 from wgdroid.userspace.core import Cipher, RecvRun, open_raw, seal_raw
-from wgdroid.userspace.kernels import GSO_TCPV4, NEEDS_CSUM, Item, PyKernels, segments
+from wgdroid.userspace.kernels import GSO_TCPV4, NEEDS_CSUM, Item, PyKernels, SealWork, segments
 from wgdroid.userspace.pipeline import (
     MAX_UNIT_SEGMENTS,
     Pipeline,
@@ -26,7 +27,7 @@ from wgdroid.userspace.pipeline import (
     Unit,
 )
 from wgdroid.userspace.queues import Bound
-from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool
+from wgdroid.userspace.workers import InlinePool, NativePool, ProcessPool, ThreadPool
 
 KEY = bytes(range(32))
 MTU = 1420
@@ -129,10 +130,25 @@ def all_buffers_home(pipe: Pipeline) -> bool:
     return out.free == out.spec.count
 
 
-@pytest.mark.parametrize("kind", ["inline", "threads", "processes"])
-def test_tx_then_rx_through_each_pool_keeps_order_and_bytes(kind: PoolKind) -> None:
+# (kind, kernels): "threads" runs the compiled library's C threads (NativePool)
+# when it is built, Python threads (ThreadPool) around the pure-Python kernels.
+POOLS = [("inline", "any"), ("threads", "any"), ("threads", "python"), ("processes", "any")]
+
+
+def make_pipeline(sink: Sink, kind: PoolKind, kernels: str) -> Pipeline:
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind=kind, workers=2,
+                    kernels=PyKernels() if kernels == "python" else None)
+    if kind == "threads":
+        want = NativePool if pipe.kernels.name == "compiled" else ThreadPool
+        assert isinstance(pipe.pool, want)
+    return pipe
+
+
+@pytest.mark.parametrize(("kind", "kernels"), POOLS)
+def test_tx_then_rx_through_each_pool_keeps_order_and_bytes(kind: PoolKind,
+                                                            kernels: str) -> None:
     sink = Sink()
-    pipe = Pipeline(sink.on_tx, sink.on_rx, kind=kind, workers=2)
+    pipe = make_pipeline(sink, kind, kernels)
     peers = [Token(i) for i in range(3)]
     try:
         plain: dict[Token, list[bytes]] = {p: [] for p in peers}
@@ -181,14 +197,15 @@ def test_tx_then_rx_through_each_pool_keeps_order_and_bytes(kind: PoolKind) -> N
         pipe.close()
 
 
-@pytest.mark.parametrize("kind", ["inline", "threads", "processes"])
-def test_a_super_packet_is_segmented_and_split_into_units_in_order(kind: PoolKind) -> None:
+@pytest.mark.parametrize(("kind", "kernels"), POOLS)
+def test_a_super_packet_is_segmented_and_split_into_units_in_order(kind: PoolKind,
+                                                                   kernels: str) -> None:
     """150 segments: more than one unit holds (MAX_UNIT_SEGMENTS); they go out in
     counter order."""
     from test_kernels import build  # the reference super-packet builder
 
     sink = Sink()
-    pipe = Pipeline(sink.on_tx, sink.on_rx, kind=kind, workers=2)
+    pipe = make_pipeline(sink, kind, kernels)
     try:
         pkt = build(False, True, os.urandom(400 * 150))
         arena = pipe.tx_arena
@@ -241,13 +258,14 @@ def test_full_crypto_queue_marks_dead_and_does_not_block() -> None:
     pipe.close()
 
 
+class Stalled(InlinePool[Unit]):
+    synchronous = False  # it never finishes what it accepts
+
+    def submit(self, unit: Unit) -> bool:
+        return True  # accepted, never finished: the consumer is stalled
+
+
 def test_peer_queue_bound_drops_instead_of_growing() -> None:
-    class Stalled(InlinePool[Unit]):
-        synchronous = False  # it never finishes what it accepts
-
-        def submit(self, unit: Unit) -> bool:
-            return True  # accepted, never finished: the consumer is stalled
-
     pipe = Pipeline(lambda u, o: None, lambda u, o: None, bound=Bound(items=3, bytes=4000))
     pipe.pool = Stalled(pipe.crypt)
     peer = Token(0)
@@ -317,6 +335,37 @@ def test_a_dead_worker_process_never_blocks_its_peers() -> None:
         pipe.close()
 
 
+@pytest.mark.skipif(load() is None, reason="the compiled library is not built")
+def test_a_unit_the_c_threads_refuse_dies_in_order_and_later_ones_flow() -> None:
+    """A work description the compiled pool cannot run (here: a read in a buffer
+    beyond the packet memory) marks its unit DEAD; the peer's later units still
+    go out in order."""
+    sink = Sink()
+    pipe = Pipeline(sink.on_tx, sink.on_rx, kind="threads", workers=2)
+    try:
+        pool = pipe.pool
+        assert isinstance(pool, NativePool)
+        peer = Token(0)
+        real = pipe._push_tx
+
+        def broken(peer: Any, work: SealWork, bufs: list[int], nbytes: int,
+                   data: bool) -> None:
+            first = work.items[0]
+            work.items = [Item(10_000, first.off, first.length), *work.items[1:]]
+            real(peer, work, bufs, nbytes, data)
+
+        pipe._push_tx = broken  # type: ignore[method-assign]
+        feed_tx(pipe, peer, [b"a" * 40] * 3, 0)
+        pipe._push_tx = real  # type: ignore[method-assign]
+        feed_tx(pipe, peer, [b"b" * 40] * 3, 3)
+        settle(pipe, lambda: [d for _, dgs in sink.tx for d in dgs], 3)
+        assert [int.from_bytes(d[8:16], "little") for _, dgs in sink.tx for d in dgs] == [3, 4, 5]
+        assert pipe.stats.tx_units == 2
+        assert pipe._queues[peer].tx.stats.dead == 1
+    finally:
+        pipe.close()
+
+
 def test_pure_python_kernels_in_a_process_pool_match_the_core() -> None:
     """prefer_compiled=False: workers seal with pyca, byte for byte the core's seal."""
     sink = Sink()
@@ -337,7 +386,7 @@ def test_pure_python_kernels_in_a_process_pool_match_the_core() -> None:
 def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
     """seal_now/open_now (the daemon's path for a ping or an ACK) give the same
     datagrams and plaintexts as units do, and only where nothing can overtake."""
-    from wgdroid.userspace.accel import load
+
     from wgdroid.userspace.kernels import CKernels
 
     if kernels == "compiled":
@@ -349,11 +398,16 @@ def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
         chosen = PyKernels()
     sink = Sink()
     pipe = Pipeline(sink.on_tx, sink.on_rx, kind="inline", kernels=chosen)
-    threaded = Pipeline(sink.on_tx, sink.on_rx, kind="threads", workers=1)
+    stalled = Pipeline(sink.on_tx, sink.on_rx)
+    stalled.pool = Stalled(stalled.crypt)
     peer = Token(0)
     try:
         assert pipe.runs_now(peer, True) and pipe.runs_now(peer, False)
-        assert not threaded.runs_now(peer, True) and not threaded.runs_now(peer, False)
+        # Any pool: at once only while nothing of the peer is in flight that way.
+        assert stalled.runs_now(peer, True)
+        feed_tx(stalled, peer, [b"x" * 40] * 3, 0)
+        assert not stalled.runs_now(peer, True) and stalled.runs_now(peer, False)
+        assert stalled.runs_now(Token(1), True)
         packets = [os.urandom(n) for n in (20, 100, 1419, 1420, 3000)]
         feed_tx(pipe, peer, packets, 0)  # through units: the reference
         want = [d for _, dgs in sink.tx for d in dgs]
@@ -389,4 +443,28 @@ def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
         assert all_buffers_home(pipe)
     finally:
         pipe.close()
-        threaded.close()
+        stalled.close()
+
+
+def test_reads_laid_out_by_the_library_are_kept_with_one_reference() -> None:
+    """Arena.commit_to (the compiled UDP receive loop fills the buffer itself): the
+    next read goes after them, aligned; the buffer goes home once the caller's
+    reference and the arena's own are dropped."""
+    from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
+
+    mem = Memory([PoolSpec("rx", 2, 4096)])
+    try:
+        pool = mem.pools["rx"]
+        arena = Arena(pool, 1000)
+        buf, pos = arena.space()  # type: ignore[misc]
+        assert arena.commit_to(pos + 1000 + 3) == buf
+        assert arena.space() == (buf, 1008)
+        assert arena.commit_to(4090) == buf  # past `need`: the next read takes a new buffer
+        nxt = arena.space()
+        assert nxt is not None and nxt[0] != buf
+        assert pool.free == 0
+        arena.unref(buf)
+        arena.unref(buf)
+        assert pool.free == 1  # both reads released, the arena moved on
+    finally:
+        mem.close()

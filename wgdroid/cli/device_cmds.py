@@ -387,11 +387,9 @@ def _status_fields(status: DeviceStatus | None, name: str | None) -> dict[str, A
 
 
 def _only(status: DeviceStatus, name: str | None) -> DeviceStatus:
-    from dataclasses import replace
-
     if name is None:
         return status
-    return replace(status, interfaces=[i for i in status.interfaces if i.name == name])
+    return status._replace(interfaces=[i for i in status.interfaces if i.name == name])
 
 
 def _status_text(status: DeviceStatus, *, multi: bool) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from wgdroid import __version__
 from wgdroid.cli import output
-from wgdroid.cli.devices import add_device_options
+from wgdroid.cli.devices import HelpFormatter, add_device_options
 from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
 
@@ -42,6 +42,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]

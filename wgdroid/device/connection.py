@@ -19,7 +19,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from wgdroid.errors import DeviceError, OperationTimeout
 
@@ -38,8 +38,12 @@ class ShellTimeout(OperationTimeout):
     """The wall-clock deadline of a shell stream passed."""
 
 
-@dataclass(frozen=True)
-class ServerAddress:
+# The values here and in rootshell/script/status are NamedTuples or plain
+# classes, not dataclasses: every phone command creates them, and
+# `dataclasses` costs ~9 ms to import (inspect, ast, dis) and ~0.5 ms per class.
+
+
+class ServerAddress(NamedTuple):
     host: str
     port: int
 
@@ -76,22 +80,43 @@ def server_address(
     return ServerAddress(host or env_host, final_port)
 
 
-@dataclass(frozen=True)
 class DeviceInfo:
-    serial: str
-    state: str  # device, offline, unauthorized, recovery, ...
-    model: str | None = None
-    # The adb server's id of this connection: a new one after every (re)connect.
-    transport_id: str | None = field(default=None, compare=False)
+    """One transport of the adb server. Equal when serial, state and model are
+    (the transport id is not compared: a reconnected phone is the same phone)."""
+
+    __slots__ = ("model", "serial", "state", "transport_id")
+
+    def __init__(self, serial: str, state: str, model: str | None = None,
+                 transport_id: str | None = None) -> None:
+        self.serial = serial
+        self.state = state  # device, offline, unauthorized, recovery, ...
+        self.model = model
+        # The adb server's id of this connection: a new one after every (re)connect.
+        self.transport_id = transport_id
+
+    def _key(self) -> tuple[str, str, str | None]:
+        return (self.serial, self.state, self.model)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DeviceInfo) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"DeviceInfo(serial={self.serial!r}, state={self.state!r}, "
+                f"model={self.model!r}, transport_id={self.transport_id!r})")
 
 
-@dataclass(frozen=True)
-class ShellResult:
-    # Output may hold a config (pull): kept out of reprs, so out of logs and tracebacks.
+class ShellResult(NamedTuple):
     returncode: int
-    stdout: bytes = field(repr=False)
-    stderr: bytes = field(repr=False)
+    stdout: bytes
+    stderr: bytes
     elapsed: float
+
+    def __repr__(self) -> str:
+        # Output may hold a config (pull): kept out of reprs, so out of logs and tracebacks.
+        return f"ShellResult(returncode={self.returncode!r}, elapsed={self.elapsed!r})"
 
     @property
     def out(self) -> str:

@@ -25,11 +25,10 @@ under the tunnel's lock (sh/lib.sh `locked`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from wgdroid.device import script as sc
-from wgdroid.device import tools
 from wgdroid.device.connection import Device
 from wgdroid.device.rootshell import RootMethod, RootResult, run_root
 from wgdroid.errors import MissingToolsError
@@ -46,8 +45,7 @@ USERSPACE_TOOL = sc.USERSPACE_TOOL
 BOOT_TIMEOUT = 300.0  # the boot script's budget: the network may take a while to come
 
 
-@dataclass(frozen=True)
-class ControlResult:
+class ControlResult(NamedTuple):
     name: str
     action: str  # up | down | noop | mark (enable --on-boot of a tunnel already up)
     backend: str | None  # the backend chosen at up
@@ -130,6 +128,8 @@ def _install_userspace(
     """Push the bundled data plane (`wgdroid tools install --userspace`). With
     `auto`, a phone that can't run it (no python3 + cryptography, no Linux
     wg-quick) keeps the original "no backend" error."""
+    from wgdroid.device import tools  # only this rare path installs anything
+
     try:
         tools.install(device, userspace=True, reuse=False, root_timeout=root_timeout)
     except MissingToolsError as exc:

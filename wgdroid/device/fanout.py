@@ -4,8 +4,7 @@ each device's failure is its own and never stops the others."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from wgdroid.device.connection import Device
 from wgdroid.errors import WgdroidError
@@ -14,8 +13,7 @@ T = TypeVar("T")
 MAX_WORKERS = 8  # adb round trips are I/O bound; the server serialises per transport anyway
 
 
-@dataclass(frozen=True)
-class Outcome(Generic[T]):
+class Outcome(NamedTuple, Generic[T]):
     serial: str
     value: T | None = None
     error: WgdroidError | None = None

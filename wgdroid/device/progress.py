@@ -20,15 +20,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wgdroid.errors import DeviceError
 
 SU_WAIT_NOTICE = 1.0  # seconds of silence before su-waiting
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     kind: str  # su-waiting | su-granted | step
     detail: str = ""
 
@@ -37,8 +36,7 @@ class Cancelled(DeviceError):
     """The user stopped waiting; the phone may or may not have made the change."""
 
 
-@dataclass(frozen=True)
-class Observer:
+class Observer(NamedTuple):
     on_event: Callable[[Event], None]
     cancel: threading.Event | None = None
 

@@ -23,13 +23,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from wgdroid.device import progress
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device, ShellResult, ShellStream, ShellTimeout, collect
-from wgdroid.device.failures import raise_for_tags
 from wgdroid.device.memo import DeviceMemo
 from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError, UsageError
 
@@ -91,19 +90,23 @@ def method_from_stderr(stderr: str) -> RootMethod | None:
     return None
 
 
-@dataclass(frozen=True)
-class RootResult:
+class RootResult(NamedTuple):
     """A finished root script: its exit code, stdout, the tools' stderr lines,
     its `fail` records (tags) and steps."""
 
     returncode: int
-    stdout: str = field(repr=False)
+    stdout: str
     stderr_lines: list[str]
     tags: list[sc.Tag]
     method: RootMethod
     elapsed: float
-    stdout_raw: bytes = field(default=b"", repr=False)
-    steps: list[str] = field(default_factory=list)
+    stdout_raw: bytes
+    steps: list[str]
+
+    def __repr__(self) -> str:  # stdout may hold a config (pull): not in reprs
+        return (f"RootResult(returncode={self.returncode!r}, stderr_lines="
+                f"{self.stderr_lines!r}, tags={self.tags!r}, method={self.method!r}, "
+                f"elapsed={self.elapsed!r}, steps={self.steps!r})")
 
     def tag(self, kind: str) -> sc.Tag | None:
         return next((t for t in self.tags if t.kind == kind), None)
@@ -113,7 +116,11 @@ class RootResult:
 
     def raise_for_failure(self, what: str) -> None:
         """The error of a `fail` record or a bare non-zero exit, if any."""
-        raise_for_tags(self.tags, self.stderr_lines, self.returncode, what)
+        if self.tags or self.returncode != 0:
+            # Only a failure needs the table of failures (a success starts sooner).
+            from wgdroid.device.failures import raise_for_tags
+
+            raise_for_tags(self.tags, self.stderr_lines, self.returncode, what)
 
 
 # Kept across processes: a CLI command then skips finding the method (one su less).

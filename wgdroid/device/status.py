@@ -46,8 +46,7 @@ JSON schema of `wgdroid status --json` (schema 1; fields are only added):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from wgdroid.device import script as sc
 from wgdroid.errors import DeviceCommandError
@@ -58,8 +57,7 @@ TAB = "\t"
 NONE = "(none)"
 
 
-@dataclass(frozen=True)
-class PeerStatus:
+class PeerStatus(NamedTuple):
     public_key: str
     preshared_key: bool
     endpoint: str | None
@@ -88,8 +86,7 @@ class PeerStatus:
         }
 
 
-@dataclass(frozen=True)
-class InterfaceStatus:
+class InterfaceStatus(NamedTuple):
     name: str
     public_key: str
     listen_port: int
@@ -97,7 +94,7 @@ class InterfaceStatus:
     backend: str = "unknown"
     up_since: int | None = None
     uptime: int | None = None
-    peers: list[PeerStatus] = field(default_factory=list)
+    peers: list[PeerStatus] = []  # shared default: statuses are never changed, only remade
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,8 +109,7 @@ class InterfaceStatus:
         }
 
 
-@dataclass(frozen=True)
-class DeviceStatus:
+class DeviceStatus(NamedTuple):
     serial: str
     device_time: int | None
     interfaces: list[InterfaceStatus]
@@ -196,8 +192,7 @@ def parse_dump_lines(
     return ifaces, peers
 
 
-@dataclass(frozen=True)
-class _Facts:
+class _Facts(NamedTuple):
     kind: str  # kernel | tun
     ifindex: str
     state: str  # "<since> <backend> <ifindex>" written at up, or ""
@@ -236,10 +231,10 @@ def parse_status_output(
             if before is not None and sample_seconds:
                 rx_rate = max(0, p.rx_bytes - before[0]) / sample_seconds
                 tx_rate = max(0, p.tx_bytes - before[1]) / sample_seconds
-            plist.append(replace(p, handshake_age=age, rx_rate=rx_rate, tx_rate=tx_rate))
+            plist.append(p._replace(handshake_age=age, rx_rate=rx_rate, tx_rate=tx_rate))
         uptime = max(0, now - since) if since is not None and now is not None else None
         result.append(
-            replace(iface, backend=backend, up_since=since, uptime=uptime, peers=plist)
+            iface._replace(backend=backend, up_since=since, uptime=uptime, peers=plist)
         )
     return DeviceStatus(serial, now, result, sample_seconds if first else None)
 
@@ -273,17 +268,12 @@ def with_rates(prev: DeviceStatus, cur: DeviceStatus, seconds: float) -> DeviceS
         for p in iface.peers:
             b = before.get((iface.name, p.public_key))
             if b is None or p.rx_bytes < b[0] or p.tx_bytes < b[1]:
-                plist.append(replace(p, rx_rate=None, tx_rate=None))
+                plist.append(p._replace(rx_rate=None, tx_rate=None))
             else:
-                plist.append(
-                    replace(
-                        p,
-                        rx_rate=(p.rx_bytes - b[0]) / seconds,
-                        tx_rate=(p.tx_bytes - b[1]) / seconds,
-                    )
-                )
-        ifaces.append(replace(iface, peers=plist))
-    return replace(cur, interfaces=ifaces, sample_seconds=seconds)
+                plist.append(p._replace(rx_rate=(p.rx_bytes - b[0]) / seconds,
+                                        tx_rate=(p.tx_bytes - b[1]) / seconds))
+        ifaces.append(iface._replace(peers=plist))
+    return cur._replace(interfaces=ifaces, sample_seconds=seconds)
 
 
 def status_json(statuses: list[dict[str, Any]]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from multiprocessing.shared_memory import SharedMemory
@@ -101,6 +101,15 @@ class Arena:
         self.refs[buf] += 1
         return buf
 
+    def commit_to(self, end: int) -> int:
+        """Keep every read up to position `end` of the current buffer (laid out by
+        someone else, aligned as commit would): one reference for the caller."""
+        buf = self.buf
+        assert buf is not None and self.pos <= end <= self.pool.size
+        self.pos = (end + self.align - 1) & ~(self.align - 1)
+        self.refs[buf] += 1
+        return buf
+
     def ref(self, idx: int) -> None:
         self.refs[idx] += 1
 
@@ -155,6 +164,7 @@ class Memory:
                                                                strict=True)]
         self._base: int | None = None
         self._anchor: object = None  # the ctypes view pinning the block, once asked for
+        self._table: tuple[Any, Any] | None = None  # table()'s arrays, once asked for
 
     @property
     def name(self) -> str | None:
@@ -177,6 +187,20 @@ class Memory:
             self._anchor = anchor
             self._base = ctypes.addressof(anchor)
         return self._base + self._starts[idx]
+
+    def table(self) -> tuple[int, int, int, int]:
+        """(base address, address of the buffers' uint64 start offsets, address of
+        their uint32 sizes, buffer count): how the compiled library finds buffer i
+        (valid while the Memory is open)."""
+        if self._table is None:
+            from array import array
+
+            starts, sizes = array("Q", self._starts), array("I", self._sizes)
+            self._table = (starts, sizes)
+            self.address(0)
+        starts, sizes = self._table
+        assert self._base is not None
+        return self._base, starts.buffer_info()[0], sizes.buffer_info()[0], len(self._sizes)
 
     def close(self) -> None:
         for v in self._views:

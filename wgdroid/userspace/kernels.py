@@ -34,6 +34,7 @@ HDR_LEN = 16
 TAG_LEN = 16
 OVERHEAD = HDR_LEN + TAG_LEN
 MSG_TRANSPORT = 4
+MAX_RESULTS = 4096  # datagrams (seal) or messages (open) of one unit, at most
 
 # virtio_net_hdr (include/uapi/linux/virtio_net.h)
 VNET_HDR_LEN = 10
@@ -100,30 +101,39 @@ class OpenWork:
 
 # --- the work descriptions on the wire to a worker process ----------------------
 #
-# Struct-packed, not pickled (pickling the dataclasses cost more than the pipe).
+# Struct-packed, not pickled (pickling the dataclasses cost more than the pipe);
+# read by worker processes and by the compiled library (wgaccel.c run_work).
 # Seal: "S", key, receiver, counter, mtu, out, item count, then per item its
 # fields. Open: "O", in, out, message count, key count, the distinct keys, then
-# per message its key's index, offset and length.
+# the messages' key indices (a byte each), their offsets, their lengths.
 
 _SEAL_HEAD = struct.Struct("<c32sIQiIH")
 _SEAL_ITEM = struct.Struct("<IIIBBHHHHH")
 _OPEN_HEAD = struct.Struct("<cIIHH")
-_OPEN_MSG = struct.Struct("<BII")
 
 
 def encode_work(work: SealWork | OpenWork) -> bytes:
     if isinstance(work, SealWork):
-        parts = [_SEAL_HEAD.pack(b"S", work.key, work.receiver, work.counter, work.mtu,
-                                 work.out, len(work.items))]
-        parts += [_SEAL_ITEM.pack(i.buf, i.off, i.length, i.flags, i.gso_type, i.gso_size,
-                                  i.csum_start, i.csum_offset, i.seg_from, i.seg_count)
-                  for i in work.items]
-        return b"".join(parts)
-    keys: dict[bytes, int] = {}
-    msgs = [_OPEN_MSG.pack(keys.setdefault(k, len(keys)), o, n)
-            for k, o, n in zip(work.keys, work.offs, work.lens, strict=True)]
-    return b"".join([_OPEN_HEAD.pack(b"O", work.inp, work.out, len(msgs), len(keys)),
-                     *keys, *msgs])
+        pack = _SEAL_ITEM.pack
+        return b"".join([_SEAL_HEAD.pack(b"S", work.key, work.receiver, work.counter, work.mtu,
+                                         work.out, len(work.items)),
+                         *[pack(i.buf, i.off, i.length, i.flags, i.gso_type, i.gso_size,
+                                i.csum_start, i.csum_offset, i.seg_from, i.seg_count)
+                           for i in work.items]])
+    keys = work.keys
+    n = len(keys)
+    first = keys[0] if keys else b""
+    if keys.count(first) == n:  # one key (the rule: a run is under one keypair)
+        distinct, index = [first] if n else [], bytes(n)
+    else:
+        at: dict[bytes, int] = {}
+        index = bytes([at.setdefault(k, len(at)) for k in keys])
+        distinct = list(at)
+    offs, lens = array("I", work.offs), array("I", work.lens)
+    if len(offs) != n or len(lens) != n:
+        raise ValueError("keys, offsets and lengths differ in number")
+    return b"".join([_OPEN_HEAD.pack(b"O", work.inp, work.out, n, len(distinct)), *distinct,
+                     index, offs.tobytes(), lens.tobytes()])
 
 
 def decode_work(data: bytes) -> SealWork | OpenWork:
@@ -145,11 +155,14 @@ def _decode(data: bytes) -> SealWork | OpenWork:
     at = _OPEN_HEAD.size
     keys = [data[at + 32 * i : at + 32 * (i + 1)] for i in range(nkeys)]
     at += 32 * nkeys
-    msgs = list(_OPEN_MSG.iter_unpack(data[at:]))
-    if len(msgs) != n:
+    if len(data) != at + 9 * n:
         raise ValueError("truncated open work")
-    return OpenWork(inp, out, [keys[k] for k, _, _ in msgs], [o for _, o, _ in msgs],
-                    [m for _, _, m in msgs])
+    index = data[at : at + n]
+    offs = array("I", data[at + n : at + 5 * n]).tolist()
+    lens = array("I", data[at + 5 * n :]).tolist()
+    if any(k >= nkeys for k in index):
+        raise ValueError("bad key index in open work")
+    return OpenWork(inp, out, [keys[k] for k in index], offs, lens)
 
 
 class Kernels(Protocol):
@@ -431,83 +444,56 @@ class CKernels:
     name = "compiled"
 
     def __init__(self, lib: object) -> None:
-        import ctypes
-
         from wgdroid.userspace.accel import ERRORS, Library
 
         assert isinstance(lib, Library)
         self.lib = lib
-        self._ctypes = ctypes
         self._errors = ERRORS
         self._local = threading.local()
-        self._py = PyKernels()
+        self._py = py = PyKernels()
+        # One packet: pyca is quicker than any C call's set-up; bound here so a
+        # lone packet pays no extra Python call.
+        self.seal_one = py.seal_one  # type: ignore[method-assign]
+        self.open_one = py.open_one  # type: ignore[method-assign]
 
-    def _arrays(self) -> tuple[object, int]:
+    def _results(self) -> tuple[array[int], int]:
         loc = self._local
-        arr = getattr(loc, "sizes", None)
-        if arr is None:
-            arr = loc.sizes = (self._ctypes.c_uint32 * 4096)()
-            loc.addr = self._ctypes.addressof(arr)
-        return arr, loc.addr
+        res = getattr(loc, "res", None)
+        if res is None:
+            res = loc.res = array("i", bytes(4 * MAX_RESULTS))
+        return res, res.buffer_info()[0]
+
+    def run(self, desc: bytes, mem: Memory) -> list[int]:
+        """A whole unit from its work description (encode_work) in one call: the
+        datagram sizes (seal) or plaintext lengths / -1 (open)."""
+        res, addr = self._results()
+        n = self.lib.run(*mem.table(), desc, len(desc), addr, MAX_RESULTS)
+        if n < 0:
+            raise KernelError(self._errors.get(n, f"error {n}"))
+        return res[:n].tolist()
 
     def seal(self, work: SealWork, mem: Memory) -> None:
         items = work.items
         if len(items) <= 2 and all(it.gso_type == GSO_NONE for it in items):
-            # A ping or an ACK: pyca is quicker than a 17-argument ctypes call.
+            # A ping or an ACK: pyca is quicker than the C call's set-up.
             self._py.seal(work, mem)
             return
-        sizes_arr, sizes_addr = self._arrays()
-        seal = self.lib.seal
-        out = mem.address(work.out)
-        cap = mem.size(work.out)
-        pos = 0
-        counter = work.counter
-        sizes = work.sizes
-        for item in work.items:
-            n = seal(work.key, work.receiver, counter - item.seg_from,
-                     mem.address(item.buf) + item.off, item.length, item.flags, item.gso_type,
-                     item.gso_size, item.csum_start, item.csum_offset, work.mtu,
-                     out + pos, cap - pos, sizes_addr, 4096, item.seg_from, item.seg_count)
-            if n < 0:
-                raise KernelError(self._errors.get(n, f"error {n}"))
-            got = sizes_arr[:n]  # type: ignore[index]
-            sizes.extend(got)
-            pos += sum(got)
-            counter += n
+        work.sizes.extend(self.run(encode_work(work), mem))
 
     def seal_one(self, key: bytes, receiver: int, counter: int, pkt: memoryview, flags: int,
                  csum_start: int, csum_offset: int, mtu: int, out: memoryview,
                  pos: int) -> int:
-        # One packet: pyca is quicker than the ctypes call (see seal).
-        return self._py.seal_one(key, receiver, counter, pkt, flags, csum_start, csum_offset,
-                                 mtu, out, pos)
+        raise NotImplementedError  # replaced by PyKernels.seal_one in __init__
 
     def open_one(self, key: bytes, counter: int, message: memoryview, out: memoryview,
                  off: int) -> int:
-        return self._py.open_one(key, counter, message, out, off)
+        raise NotImplementedError  # replaced by PyKernels.open_one in __init__
 
     def open(self, work: OpenWork, mem: Memory) -> None:
-        n = len(work.offs)
-        if n <= 2:  # a ping or an ACK: pyca is quicker than setting up the C call
+        if len(work.offs) <= 2:  # a ping or an ACK: pyca is quicker than the C call
             self._py.open(work, mem)
             return
-        offs = array("I", work.offs)  # C arrays straight from the lists (no ctypes objects)
-        lens = array("I", work.lens)
-        res = array("i", bytes(4 * n))
-        po, pl, pr = offs.buffer_info()[0], lens.buffer_info()[0], res.buffer_info()[0]
-        inp = mem.address(work.inp)
-        out = mem.address(work.out)
-        keys = work.keys
-        start = 0
-        while start < n:  # one call per run of messages under the same key
-            key = keys[start]
-            end = start + 1
-            while end < n and keys[end] is key:
-                end += 1
-            self.lib.open(key, inp, po + 4 * start, pl + 4 * start, end - start, out,
-                          pr + 4 * start)
-            start = end
-        work.results.extend(res)
+        work.results.extend(self.run(encode_work(work), mem))
 
 
 def select_kernels(prefer_compiled: bool = True) -> Kernels:

@@ -27,6 +27,7 @@ from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
 from wgdroid.userspace.core import Peer, RecvRun, SendJob, padded_length
 from wgdroid.userspace.kernels import (
     OVERHEAD,
+    CKernels,
     Item,
     KernelError,
     Kernels,
@@ -37,7 +38,13 @@ from wgdroid.userspace.kernels import (
     select_kernels,
 )
 from wgdroid.userspace.queues import Bound, PeerQueue, State
-from wgdroid.userspace.workers import InlinePool, ProcessPool, ThreadPool, WorkerPool
+from wgdroid.userspace.workers import (
+    InlinePool,
+    NativePool,
+    ProcessPool,
+    ThreadPool,
+    WorkerPool,
+)
 
 PoolKind = Literal["inline", "threads", "processes"]
 
@@ -160,6 +167,10 @@ class Pipeline:
 
     def _make_pool(self, kind: PoolKind, workers: int) -> WorkerPool[Unit]:
         if kind == "threads":
+            if isinstance(self.kernels, CKernels):
+                # C threads that never take the GIL (the Python threads' every
+                # return from a kernel waited for the busy event loop's GIL).
+                return NativePool(self.kernels.lib, self.memory, workers=workers)
             return ThreadPool(self.crypt, workers=workers)
         if kind == "processes":
             return ProcessPool(self.memory, workers=workers,
@@ -207,11 +218,10 @@ class Pipeline:
     # --- run to completion ---
 
     def runs_now(self, peer: Peer, tx: bool) -> bool:
-        """Whether a unit of `peer` would be finished at once (a synchronous pool
-        and nothing ahead of it in the peer's queue): then `seal_now`/`open_now` may
-        do a lone packet's crypto without building a unit, in the same order."""
-        if not self.pool.synchronous:
-            return False
+        """Whether nothing of `peer` is ahead in this direction (its ordered queue
+        holds every unit from submit until its consumer released it, whatever the
+        pool): then `seal_now`/`open_now` may do a lone packet's crypto right here,
+        without building a unit or waking a worker, and it still leaves in order."""
         q = self._queues.get(peer)
         return q is None or not len(q.tx if tx else q.rx)
 
@@ -270,20 +280,19 @@ class Pipeline:
             self._push_tx(peer, SealWork(key, receiver, counter, mtu, items, -1), [item.buf],
                           max_output(item, 0, mtu), item.length > 0)
             return
+        views = self.memory.view
         work_items: list[Item] = []
         bufs: list[int] = []
-        out_bytes = 0
-        segs = 0
+        out_bytes = segs = 0
         data = False
         first = counter
         for item in items:
-            if item.gso_type:
-                view = self.memory.view(item.buf)[item.off : item.off + item.length]
-                per = max_output(Item(0, 0, 0, gso_type=item.gso_type,
-                                      gso_size=item.gso_size, seg_count=1),
-                                 l4_header_len(view, item.gso_type, item.csum_start), mtu)
+            if item.gso_type:  # each segment: the headers + gso_size of payload, sealed
+                hdr = l4_header_len(views(item.buf)[item.off : item.off + item.length],
+                                    item.gso_type, item.csum_start)
+                per = padded_length(hdr + item.gso_size, mtu) + OVERHEAD
             else:
-                per = max_output(item, 0, mtu)
+                per = padded_length(item.length, mtu) + OVERHEAD
             total = item.seg_count
             done = 0
             while done < total:
@@ -300,12 +309,11 @@ class Pipeline:
                 part = item if (done, take) == (0, total) else Item(
                     item.buf, item.off, item.length, item.flags, item.gso_type,
                     item.gso_size, item.csum_start, item.csum_offset, done, take)
-                size = per * take
                 work_items.append(part)
                 if part.buf not in bufs:
                     bufs.append(part.buf)
                     arena.ref(part.buf)
-                out_bytes += size
+                out_bytes += per * take
                 segs += take
                 data = data or item.length > 0
                 done += take
@@ -415,6 +423,8 @@ class Pipeline:
 
     def process_completions(self) -> None:
         """Run the ordered consumers of every peer that has completed work."""
+        if not self._inflight and self.pool.synchronous:
+            return  # nothing submitted since the last call (a lone packet ran at once)
         done = self.pool.completed()
         if not done:
             return

@@ -7,10 +7,12 @@ also make `wake_fd` readable so an epoll loop can wait on them.
 
 Which runs in parallel (docs/dataplane.md has the measurements): pyca's
 ChaCha20Poly1305 holds the GIL for inputs under 2 KiB, so pure-Python kernels in
-threads share one core; the compiled kernels (`accel`) release the GIL for a
-whole unit, so threads scale with cores. Processes scale with either kernel: the
-packet buffers live in shared memory that every worker maps, and one small pipe
-message per unit (a batch of packets) says where its work is.
+threads (`ThreadPool`) share one core. With the compiled kernels (`accel`) the
+threads are the library's own (`NativePool`): they run a unit's work description
+without ever taking the GIL, so they scale with cores and the event loop pays
+only the hand-off. Processes scale with either kernel: the packet buffers live
+in shared memory that every worker maps, and one small pipe message per unit (a
+batch of packets) says where its work is.
 """
 
 from __future__ import annotations
@@ -220,6 +222,87 @@ class TaskUnit(WorkUnit, Task, Protocol):
     pass
 
 
+class NativePool(Generic[TaskU]):
+    """Threads of the compiled library (wgaccel.c wg_pool_*) that never take the
+    GIL: a unit's work description (kernels.encode_work, the process pool's) is
+    copied into a free slot, a C thread runs it on the packet memory and stores
+    the results beside the slot, and the eventfd `wake_fd` says some slot is done.
+    The event loop's whole cost per unit is one description and two short calls;
+    the slots bound the units in flight (submit says False when none is free)."""
+
+    synchronous = False
+
+    def __init__(self, lib: object, memory: Memory, workers: int = 2,
+                 slots: int = 64, batch: int = 4) -> None:
+        from wgdroid.userspace.accel import Library
+        from wgdroid.userspace.kernels import MAX_RESULTS
+
+        assert isinstance(lib, Library)
+        self._lib = lib
+        self._maxr = MAX_RESULTS
+        self._status = array("q", bytes(8 * slots))
+        self._results = array("i", bytes(4 * slots * MAX_RESULTS))
+        self._done = array("i", bytes(4 * slots))
+        self._units: list[TaskU | None] = [None] * slots
+        self._free = list(range(slots - 1, -1, -1))
+        self.wake_fd: int | None = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._memory = memory
+        handle = lib.pool_new(workers, *memory.table(), slots, self._status.buffer_info()[0],
+                              self._results.buffer_info()[0], MAX_RESULTS, self.wake_fd,
+                              batch)
+        if not handle:
+            os.close(self.wake_fd)
+            raise OSError("the compiled worker pool could not start")
+        self._handle: int | None = handle
+
+    def submit(self, unit: TaskU) -> bool:
+        if not self._free or self._handle is None:
+            return False
+        slot = self._free.pop()
+        desc = encode_work(unit.work)
+        if self._lib.pool_submit(self._handle, slot, desc, len(desc)) != 0:
+            self._free.append(slot)
+            return False
+        self._units[slot] = unit
+        return True
+
+    def completed(self) -> list[TaskU]:
+        assert self.wake_fd is not None
+        with contextlib.suppress(BlockingIOError):
+            os.eventfd_read(self.wake_fd)  # reset before draining: no wake-up lost
+        if self._handle is None:
+            return []
+        done = self._done
+        n = self._lib.pool_done(self._handle, done.buffer_info()[0], len(done))
+        out: list[TaskU] = []
+        units, status, results, maxr = self._units, self._status, self._results, self._maxr
+        for slot in done[:n]:
+            unit = units[slot]
+            units[slot] = None
+            self._free.append(slot)
+            assert unit is not None
+            count = status[slot]
+            if count < 0:
+                unit.state = State.DEAD
+            else:
+                at = slot * maxr
+                unit.absorb(results[at : at + count].tolist())
+                unit.state = State.FINISHED
+            out.append(unit)
+        return out
+
+    def health_check(self) -> None:
+        pass  # a C thread cannot die without the process
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._lib.pool_free(self._handle)  # joins the threads
+            self._handle = None
+            assert self.wake_fd is not None
+            os.close(self.wake_fd)
+            self.wake_fd = None
+
+
 @dataclass
 class _Pending(Generic[TaskU]):
     unit: TaskU
@@ -232,7 +315,7 @@ def _process_main(mem_name: str, specs: list[PoolSpec], inbox: Connection,
     work description it receives (no packet bytes cross the pipe), report back."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from wgdroid.userspace.kernels import decode_work, select_kernels
+    from wgdroid.userspace.kernels import CKernels, decode_work, select_kernels
 
     # Spawned workers share the parent's resource tracker, so attaching here
     # re-registers the same name (a set) and the parent's unlink clears it.
@@ -246,13 +329,16 @@ def _process_main(mem_name: str, specs: list[PoolSpec], inbox: Connection,
                 return
             uid = msg[:4]
             try:
-                work = decode_work(msg[4:])
-                if isinstance(work, SealWork):
-                    kernels.seal(work, mem)
-                    result = array("I", work.sizes)
+                if isinstance(kernels, CKernels):  # one call, straight from the description
+                    result = array("i", kernels.run(msg[4:], mem))
                 else:
-                    kernels.open(work, mem)
-                    result = array("i", work.results)
+                    work = decode_work(msg[4:])
+                    if isinstance(work, SealWork):
+                        kernels.seal(work, mem)
+                        result = array("i", work.sizes)
+                    else:
+                        kernels.open(work, mem)
+                        result = array("i", work.results)
                 reply = uid + b"\x01" + result.tobytes()
             except Exception:
                 reply = uid + b"\x00"

@@ -4,9 +4,12 @@ Each operation is ONE script in ONE su call (one adb round trip), built by
 `wgdroid.device.script.Script`:
 
     prelude     NAME='value' lines: the layout's paths and the protocol's
-                constants (Layout.constants), each validated and quoted
+                constants (Layout.constants) that the script uses, each
+                validated and quoted
     lib.sh ...  the files the operation names, each after the ones its
-                `# needs:` line names (comment lines are dropped on the way)
+                `# needs:` line names (comment lines are dropped on the way),
+                and of their functions only those the call lines reach
+                (script.needed: a function travels if a kept one names it)
     as_root     root scripts only: uid 0 or stop, then the granted tag
     setup       umask 077, PATH, wg's environment, traps, the budget
     op_X 'arg'  the call line; every argument validated, then quoted

@@ -452,10 +452,7 @@ an_up() {
   done
   an_ndc interface setmtu "$_au_n" "$(an_mtu "$_au_n")"
   an_users "$AN_NETID"
-  # note_up's note (tunnel.sh), and the netId an_down needs.
-  mkdir -p "$NOTE_DIR" && chmod 700 "$NOTE_DIR"
-  echo "$(date +%s) $3 $(cat "$SYS/class/net/$_au_n/ifindex" 2>/dev/null) $AN_NETID" \
-    >"$NOTE_DIR/$_au_n"
+  note_up "$_au_n" "$3" "$AN_NETID"  # with the netId an_down needs
   AN_UP=
   at_exit ''
 }

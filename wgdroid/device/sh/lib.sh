@@ -1,8 +1,8 @@
 # lib.sh: records, failures, steps, clean-up and tunnel locks; every phone
 # script starts with it. The prelude (wgdroid/device/script.py) sets the
 # constants first: TAB, TAG_EXIT, GRANTED_TAG, NOT_ROOT_TAG, NOT_ROOT_EXIT,
-# WGDROID_BIN, TOOL_DIRS, STORE_DIR, STATE_DIR, LOCK_DIR, LOCK_WAIT,
-# RESOLVE_RETRIES, BUDGET.
+# WGDROID_BIN, TOOL_DIRS, STORE_DIR, STATE_DIR, NOTE_DIR, SYS, LOCK_DIR,
+# LOCK_WAIT, RESOLVE_RETRIES, BUDGET.
 # needs:
 
 # rec KIND [FIELD...]: one record on stdout, its fields joined by tabs
@@ -68,7 +68,14 @@ on_exit() {
 # as_root: run only as uid 0 (a stale su form could run us as the shell
 # user), then tell the host that root was granted.
 as_root() {
-  [ "$(id -u)" = 0 ] || { echo "$NOT_ROOT_TAG" >&2; exit "$NOT_ROOT_EXIT"; }
+  # The effective uid is the Uid line's second field in /proc (`id -u` is a
+  # process more on every operation; kept for a phone without /proc).
+  _ar_u=
+  while read -r _ar_k _ar_r _ar_e _ar_x; do
+    [ "$_ar_k" = Uid: ] && _ar_u=$_ar_e && break
+  done 2>/dev/null < "/proc/$$/status"
+  [ -n "$_ar_u" ] || _ar_u=$(id -u)
+  [ "$_ar_u" = 0 ] || { echo "$NOT_ROOT_TAG" >&2; exit "$NOT_ROOT_EXIT"; }
   echo "$GRANTED_TAG" >&2
 }
 
@@ -82,7 +89,8 @@ setup() {
   # a few tries, then its own error, fit inside the operation's deadline.
   WG_ENDPOINT_RESOLUTION_RETRIES=$RESOLVE_RETRIES
   export PATH WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD WG_ENDPOINT_RESOLUTION_RETRIES
-  NOW=$(date +%s)  # the script's start (status reports it: one `date` less)
+  epoch
+  NOW=$EPOCH  # the script's start (status reports it)
   DEADLINE=$((NOW + BUDGET))
   on_exit
 }
@@ -90,7 +98,29 @@ setup() {
 # remaining: whole seconds left of the operation's budget (BUDGET from the
 # prelude: a little less than the host waits, so the script can still say
 # what ran out and clean up).
-remaining() { echo $((DEADLINE - $(date +%s))); }
+remaining() {
+  epoch
+  echo $((DEADLINE - EPOCH))
+}
+
+# epoch: EPOCH = now, in unix seconds. mksh (Android's sh) keeps the clock in
+# EPOCHREALTIME, which spares a `date` process; other shells ask `date`.
+epoch() {
+  # shellcheck disable=SC3028 # mksh's; unset (or not digits) elsewhere
+  EPOCH=${EPOCHREALTIME%.*}
+  case $EPOCH in '' | *[!0-9]*) EPOCH=$(date +%s) ;; esac
+}
+
+# note_up NAME BACKEND [NETID]: wgdroid's note of NAME's up (time, backend,
+# ifindex, and the Android bring-up's netId), for status and for a restart on
+# the same backend. Builtins only: no process for the clock or the ifindex.
+note_up() {
+  mkdir -p "$NOTE_DIR" && chmod 700 "$NOTE_DIR"
+  epoch
+  _nu_x=
+  read -r _nu_x 2>/dev/null < "$SYS/class/net/$1/ifindex"
+  echo "$EPOCH $2 $_nu_x${3:+ $3}" > "$NOTE_DIR/$1"
+}
 
 # bounded STEP COMMAND...: run COMMAND for at most the budget left (minus a
 # reserve for clean-up); 124 if it did not finish, with BOUND = the seconds

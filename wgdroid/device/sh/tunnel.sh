@@ -151,18 +151,11 @@ wg_up() {
       [ "$_up_rc" = 124 ] && fail timeout "wg-quick up" "$BOUND"
       fail up-failed "$_up_n"
     fi
-    note_up "$_up_n"  # an_up writes its own, with the VPN's netId
+    note_up "$_up_n" "$BACKEND"  # an_up writes its own, with the VPN's netId
   fi
   # A tunnel marked for boot comes back with the backend it last used.
   if [ -f "$BOOT_DIR/$_up_n" ]; then echo "$BACKEND" > "$BOOT_DIR/$_up_n"; fi
   rec up "$_up_n" "$BACKEND"
-}
-
-# note_up NAME: wgdroid's note of NAME's up (time, backend, ifindex), for
-# status and for a restart on the same backend.
-note_up() {
-  mkdir -p "$NOTE_DIR" && chmod 700 "$NOTE_DIR"
-  echo "$(date +%s) $BACKEND $(cat "$SYS/class/net/$1/ifindex" 2>/dev/null)" > "$NOTE_DIR/$1"
 }
 
 # undo_up NAME FILE: take down what a failed `wg-quick up` left.

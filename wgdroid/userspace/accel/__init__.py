@@ -54,6 +54,34 @@ class Library:
         self.tun_write = lib.wg_tun_write
         self.tun_write.restype = ctypes.c_long
         self.tun_write.argtypes = [ctypes.c_int, c_u8p, c_u8p, c_u8p, ctypes.c_long]
+        # A whole unit from its work description (kernels.encode_work), buffer
+        # indices resolved through the packet memory's table (base, starts, sizes, n).
+        self.run = lib.wg_run
+        self.run.restype = ctypes.c_long
+        self.run.argtypes = [c_u8p, c_u8p, c_u8p, ctypes.c_uint32,  # memory table
+                             ctypes.c_char_p, ctypes.c_size_t, c_u8p, ctypes.c_long]
+        # Many UDP reads in one call (wgaccel.c wg_udp_recv; udp.BatchReceiver).
+        self.udp_recv = lib.wg_udp_recv
+        self.udp_recv.restype = ctypes.c_long
+        self.udp_recv.argtypes = [ctypes.c_int, c_u8p, ctypes.c_size_t, ctypes.c_size_t,
+                                  ctypes.c_size_t, ctypes.c_long, c_u8p, c_u8p, c_u8p, c_u8p,
+                                  c_u8p, c_u8p, c_u8p, c_u8p]
+        # The pool of C threads (wgaccel.c wg_pool_*): the GIL is never taken there.
+        self.pool_new = lib.wg_pool_new
+        self.pool_new.restype = ctypes.c_void_p
+        self.pool_new.argtypes = [ctypes.c_int, c_u8p, c_u8p, c_u8p, ctypes.c_uint32,
+                                  ctypes.c_int, c_u8p, c_u8p, ctypes.c_long, ctypes.c_int,
+                                  ctypes.c_int]
+        self.pool_submit = lib.wg_pool_submit
+        self.pool_submit.restype = ctypes.c_int
+        self.pool_submit.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
+                                     ctypes.c_size_t]
+        self.pool_done = lib.wg_pool_done
+        self.pool_done.restype = ctypes.c_long
+        self.pool_done.argtypes = [ctypes.c_void_p, c_u8p, ctypes.c_long]
+        self.pool_free = lib.wg_pool_free
+        self.pool_free.restype = None
+        self.pool_free.argtypes = [ctypes.c_void_p]
 
 
 _loaded: Library | None = None

@@ -1,9 +1,8 @@
 /*
  * wgaccel: the optional compiled fast path of wgdroid's userspace data plane.
  *
- * Three batch operations, each called once per unit of work through ctypes
- * (which releases the GIL for the whole call, so crypto workers in threads run
- * on every core):
+ * Batch operations, each called once per unit of work through ctypes (which
+ * releases the GIL for the whole call):
  *   wg_seal  - one TUN read (a plain packet or a TSO/USO super-packet with its
  *              virtio_net_hdr): segment it, complete the TCP/UDP checksums,
  *              pad each segment and seal it as a WireGuard transport message,
@@ -13,7 +12,10 @@
  *   wg_tun_write - write decrypted packets to a TUN opened with IFF_VNET_HDR,
  *              coalescing runs of one TCP flow into GSO super-packets by the
  *              rules of gro.py (its pure-Python twin);
- *   wg_csum  - the Internet checksum (RFC 1071), for tests and the shell.
+ *   wg_csum  - the Internet checksum (RFC 1071), for tests and the shell;
+ *   wg_run   - a whole unit from its work description (kernels.encode_work);
+ *   wg_pool_* - crypto worker threads that run descriptions without the GIL;
+ *   wg_udp_recv - many UDP reads (datagrams or GRO batches) per call.
  * ChaCha20-Poly1305 is OpenSSL's EVP implementation; nothing here is
  * hand-written crypto. The pure-Python kernels in accel/__init__.py do the
  * same with pyca/cryptography and are the reference the tests compare against.
@@ -22,6 +24,11 @@
  */
 #include <pthread.h>
 #include <stddef.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/uio.h>
 #include <stdint.h>
 #include <string.h>
@@ -326,6 +333,31 @@ long wg_seal(const uint8_t *key, uint32_t receiver, uint64_t first_counter,
     return (long)seg_count;
 }
 
+/* Open one transport message (header, ciphertext, tag; len bytes at dg) under
+ * the key ctx was initialised with: the plaintext to pt; its length, or -1. */
+static int open_message(EVP_CIPHER_CTX *ctx, const uint8_t *dg, size_t len, uint8_t *pt)
+{
+    uint8_t nonce[12] = {0};
+    uint8_t tag[TAG_LEN];
+    int outl = 0, fl = 0;
+    size_t clen;
+
+    if (len < HDR_LEN + TAG_LEN)
+        return -1;
+    clen = len - HDR_LEN - TAG_LEN;
+    memcpy(nonce + 4, dg + 8, 8);
+    memcpy(tag, dg + HDR_LEN + clen, TAG_LEN);
+    if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1)
+        return -1;
+    if (clen && EVP_DecryptUpdate(ctx, pt, &outl, dg + HDR_LEN, (int)clen) != 1)
+        return -1;
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) != 1)
+        return -1;
+    if (EVP_DecryptFinal_ex(ctx, pt + outl, &fl) != 1)
+        return -1;
+    return (int)clen;
+}
+
 /*
  * Open n transport messages under one key: message i is in[offs[i]:offs[i]+lens[i]]
  * (header, ciphertext, tag); its plaintext goes to out + offs[i] (lens[i] - 32
@@ -341,29 +373,8 @@ long wg_open(const uint8_t *key, const uint8_t *in, const uint32_t *offs,
     if (!ctx || EVP_DecryptInit_ex(ctx, aead, NULL, key, NULL) != 1)
         return ERR_CRYPTO;
     for (i = 0; i < n; i++) {
-        const uint8_t *dg = in + offs[i];
-        uint8_t *pt = out + offs[i];
-        uint8_t nonce[12] = {0};
-        uint8_t tag[TAG_LEN];
-        int outl = 0, fl = 0;
-        size_t clen;
-
-        results[i] = -1;
-        if (lens[i] < HDR_LEN + TAG_LEN)
-            continue;
-        clen = lens[i] - HDR_LEN - TAG_LEN;
-        memcpy(nonce + 4, dg + 8, 8);
-        memcpy(tag, dg + HDR_LEN + clen, TAG_LEN);
-        if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1)
-            continue;
-        if (clen && EVP_DecryptUpdate(ctx, pt, &outl, dg + HDR_LEN, (int)clen) != 1)
-            continue;
-        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) != 1)
-            continue;
-        if (EVP_DecryptFinal_ex(ctx, pt + outl, &fl) != 1)
-            continue;
-        results[i] = (int32_t)clen;
-        ok++;
+        results[i] = open_message(ctx, in + offs[i], lens[i], out + offs[i]);
+        ok += results[i] >= 0;
     }
     return ok;
 }
@@ -537,4 +548,401 @@ long wg_tun_write(int fd, const uint8_t *base, const uint32_t *offs, const uint3
     if (count)
         flush_group(fd, group, count, total, &writes);
     return writes;
+}
+
+/* --- whole units from their work descriptions; a pool of C threads ----------- */
+
+/*
+ * A unit's work description is kernels.encode_work's packed little-endian
+ * layout (no alignment):
+ *   seal: 'S', key[32], receiver u32, counter u64, mtu i32, out u32, n u16,
+ *         then n items of buf u32, off u32, length u32, flags u8, gso_type u8,
+ *         gso_size u16, csum_start u16, csum_offset u16, seg_from u16, seg_count u16;
+ *   open: 'O', in u32, out u32, n u16, nkeys u16, nkeys keys[32], then the n
+ *         messages' key indices (u8 each), their offsets (u32 each), their
+ *         lengths (u32 each).
+ * Buffer indices become addresses through the packet memory's table
+ * (buffers.Memory: one block, buffer i at base + starts[i], sizes[i] bytes);
+ * every offset is checked against its buffer.
+ */
+
+#define SEAL_HEAD 55
+#define SEAL_ITEM 24
+#define OPEN_HEAD 13
+
+struct wg_mem {
+    uint8_t *base;
+    const uint64_t *starts;
+    const uint32_t *sizes;
+    uint32_t n;
+};
+
+static inline uint16_t get_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+/* Seal every item of a seal description: datagram sizes to res (as
+ * CKernels.seal one call per item did). Returns how many, or ERR_*. */
+static long run_seal(const struct wg_mem *m, const uint8_t *d, size_t len, int32_t *res,
+                     long maxr)
+{
+    const uint8_t *key = d + 1;
+    uint32_t receiver = get_le32(d + 33), outi = get_le32(d + 49);
+    uint64_t counter = get_le64(d + 37);
+    int mtu = (int32_t)get_le32(d + 45);
+    long n = get_le16(d + 53), i, j, count = 0;
+    uint8_t *out;
+    size_t cap, pos = 0;
+
+    if (len != SEAL_HEAD + (size_t)n * SEAL_ITEM || outi >= m->n)
+        return ERR_MALFORMED;
+    out = m->base + m->starts[outi];
+    cap = m->sizes[outi];
+    for (i = 0; i < n; i++) {
+        const uint8_t *it = d + SEAL_HEAD + i * SEAL_ITEM;
+        uint32_t buf = get_le32(it), off = get_le32(it + 4), plen = get_le32(it + 8);
+        int seg_from = get_le16(it + 20), seg_count = get_le16(it + 22);
+        uint32_t *sizes = (uint32_t *)(res + count); /* int32 and uint32 may alias */
+        long got;
+
+        if (buf >= m->n || (uint64_t)off + plen > m->sizes[buf])
+            return ERR_MALFORMED;
+        got = wg_seal(key, receiver, counter - (uint64_t)seg_from,
+                      m->base + m->starts[buf] + off, plen, it[12], it[13],
+                      get_le16(it + 14), get_le16(it + 16), get_le16(it + 18), mtu,
+                      out + pos, cap - pos, sizes, (int)(maxr - count), seg_from, seg_count);
+        if (got < 0)
+            return got;
+        for (j = 0; j < got; j++)
+            pos += sizes[j];
+        count += got;
+        counter += (uint64_t)got;
+    }
+    return count;
+}
+
+/* Open every message of an open description: res[i] = plaintext length or -1. */
+static long run_open(const struct wg_mem *m, const uint8_t *d, size_t len, int32_t *res,
+                     long maxr)
+{
+    EVP_CIPHER_CTX *ctx = ctx_get();
+    uint32_t ini = get_le32(d + 1), outi = get_le32(d + 5);
+    long n = get_le16(d + 9), nkeys = get_le16(d + 11), i, current = -1;
+    const uint8_t *keys = d + OPEN_HEAD, *index = keys + 32 * nkeys;
+    const uint8_t *offs = index + n, *lens = offs + 4 * n;
+    uint8_t *in, *out;
+
+    if (len != OPEN_HEAD + 32 * (size_t)nkeys + (size_t)n * 9 || ini >= m->n ||
+        outi >= m->n)
+        return ERR_MALFORMED;
+    if (n > maxr)
+        return ERR_SPACE;
+    if (!ctx)
+        return ERR_CRYPTO;
+    in = m->base + m->starts[ini];
+    out = m->base + m->starts[outi];
+    for (i = 0; i < n; i++) {
+        long k = index[i];
+        uint32_t off = get_le32(offs + 4 * i), mlen = get_le32(lens + 4 * i);
+
+        res[i] = -1;
+        if (k >= nkeys || (uint64_t)off + mlen > m->sizes[ini] ||
+            (uint64_t)off + mlen > m->sizes[outi] + (uint64_t)HDR_LEN + TAG_LEN)
+            continue;
+        if (k != current) {
+            if (EVP_DecryptInit_ex(ctx, aead, NULL, keys + 32 * k, NULL) != 1)
+                continue;
+            current = k;
+        }
+        res[i] = open_message(ctx, in + off, mlen, out + off);
+    }
+    return n;
+}
+
+/* One unit: its results to res (at most maxr); the count, or ERR_*. */
+static long run_work(const struct wg_mem *m, const uint8_t *d, size_t len, int32_t *res,
+                     long maxr)
+{
+    if (len >= SEAL_HEAD && d[0] == 'S')
+        return run_seal(m, d, len, res, maxr);
+    if (len >= OPEN_HEAD && d[0] == 'O')
+        return run_open(m, d, len, res, maxr);
+    return ERR_MALFORMED;
+}
+
+/* The same, called from Python for one unit (inline pools, worker processes). */
+long wg_run(uint8_t *base, const uint64_t *starts, const uint32_t *sizes, uint32_t nbufs,
+            const uint8_t *desc, size_t len, int32_t *res, long maxr)
+{
+    struct wg_mem m = {base, starts, sizes, nbufs};
+    return run_work(&m, desc, len, res, maxr);
+}
+
+/*
+ * A crypto worker pool whose threads never take the GIL: Python submits a
+ * unit's description into a free slot (the slots bound the pool), a thread
+ * runs it and stores status[slot] (count or ERR_*) and the results at
+ * results + slot * maxr, then queues the slot as done, and Python takes the
+ * done slots with wg_pool_done. Units run in any order; the per-peer ordered
+ * queues stay in Python (pipeline.py), as in the 2017 design.
+ *
+ * Completions are coalesced like a NIC's interrupts: the eventfd wake_fd is
+ * written once per drain, when `batch` units are done or when no unit is left
+ * waiting for a thread (so a lone unit is reported at once, and a stream wakes
+ * the event loop every `batch` units instead of every unit: each wake-up of a
+ * sleeping thread costs the loop more than its share of a unit's work).
+ */
+struct wg_pool {
+    struct wg_mem mem;
+    uint64_t *starts;
+    uint32_t *sizes;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int slots;
+    int *queue, qhead, qlen; /* slots waiting for a thread (a ring) */
+    int *done, ndone;        /* slots finished, not yet taken by Python */
+    uint8_t **desc;
+    size_t *dlen;
+    int64_t *status;
+    int32_t *results;
+    long maxr;
+    int wake_fd, closing, nthreads, batch, notified;
+    pthread_t *threads;
+};
+
+static void *pool_main(void *arg)
+{
+    struct wg_pool *p = arg;
+    for (;;) {
+        int slot, notify;
+        long r;
+        uint64_t one = 1;
+
+        pthread_mutex_lock(&p->mu);
+        while (!p->qlen && !p->closing)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->closing) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        slot = p->queue[p->qhead];
+        p->qhead = (p->qhead + 1) % p->slots;
+        p->qlen--;
+        pthread_mutex_unlock(&p->mu);
+
+        r = run_work(&p->mem, p->desc[slot], p->dlen[slot], p->results + (long)slot * p->maxr,
+                     p->maxr);
+        p->status[slot] = r;
+
+        pthread_mutex_lock(&p->mu);
+        p->done[p->ndone++] = slot;
+        notify = !p->notified && (p->ndone >= p->batch || p->qlen == 0);
+        if (notify)
+            p->notified = 1;
+        pthread_mutex_unlock(&p->mu);
+        if (notify)
+            (void)!write(p->wake_fd, &one, sizeof one);
+    }
+}
+
+void wg_pool_free(struct wg_pool *p);
+
+struct wg_pool *wg_pool_new(int nthreads, uint8_t *base, const uint64_t *starts,
+                            const uint32_t *sizes, uint32_t nbufs, int slots,
+                            int64_t *status, int32_t *results, long maxr, int wake_fd,
+                            int batch)
+{
+    struct wg_pool *p = calloc(1, sizeof *p);
+    int i;
+
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->slots = slots;
+    p->status = status;
+    p->results = results;
+    p->maxr = maxr;
+    p->wake_fd = wake_fd;
+    p->batch = batch < 1 ? 1 : batch;
+    p->starts = malloc(nbufs * sizeof *starts);
+    p->sizes = malloc(nbufs * sizeof *sizes);
+    p->queue = calloc((size_t)slots, sizeof(int));
+    p->done = calloc((size_t)slots, sizeof(int));
+    p->desc = calloc((size_t)slots, sizeof(uint8_t *));
+    p->dlen = calloc((size_t)slots, sizeof(size_t));
+    p->threads = calloc((size_t)nthreads, sizeof(pthread_t));
+    if (!p->starts || !p->sizes || !p->queue || !p->done || !p->desc || !p->dlen ||
+        !p->threads) {
+        wg_pool_free(p);
+        return NULL;
+    }
+    memcpy(p->starts, starts, nbufs * sizeof *starts);
+    memcpy(p->sizes, sizes, nbufs * sizeof *sizes);
+    p->mem = (struct wg_mem){base, p->starts, p->sizes, nbufs};
+    for (i = 0; i < nthreads; i++) {
+        if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0) {
+            wg_pool_free(p);
+            return NULL;
+        }
+        p->nthreads++;
+    }
+    return p;
+}
+
+/* Queue the unit described by desc (copied) in a free slot: 0, or -1 (no memory,
+ * or the slot is out of range). */
+int wg_pool_submit(struct wg_pool *p, int slot, const uint8_t *desc, size_t len)
+{
+    uint8_t *copy;
+
+    if (slot < 0 || slot >= p->slots)
+        return -1;
+    copy = realloc(p->desc[slot], len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, desc, len);
+    p->desc[slot] = copy;
+    p->dlen[slot] = len;
+    pthread_mutex_lock(&p->mu);
+    p->queue[(p->qhead + p->qlen) % p->slots] = slot;
+    p->qlen++;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+/* Take up to max finished slots into out; returns how many. */
+long wg_pool_done(struct wg_pool *p, int32_t *out, long max)
+{
+    long n;
+
+    pthread_mutex_lock(&p->mu);
+    n = p->ndone < max ? p->ndone : max;
+    memcpy(out, p->done, (size_t)n * sizeof(int32_t));
+    memmove(p->done, p->done + n, (size_t)(p->ndone - n) * sizeof(int));
+    p->ndone -= (int)n;
+    p->notified = p->ndone > 0; /* what is left was reported; else the next one is */
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+/* Stop the threads (each finishes the unit it runs; queued ones are dropped) and
+ * free the pool. */
+void wg_pool_free(struct wg_pool *p)
+{
+    int i;
+
+    pthread_mutex_lock(&p->mu);
+    p->closing = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    if (p->desc)
+        for (i = 0; i < p->slots; i++)
+            free(p->desc[i]);
+    free(p->desc);
+    free(p->dlen);
+    free(p->queue);
+    free(p->done);
+    free(p->threads);
+    free(p->starts);
+    free(p->sizes);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+/* --- UDP receive: many reads per call --------------------------------------- */
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+/*
+ * Read a nonblocking UDP socket into buf, from pos on: one recvmsg per datagram
+ * (or UDP GRO batch) while at least `need` bytes are left, at most `max` reads,
+ * until nothing waits (what udp.recv_batch does once, looped here: a peer that
+ * sends without GSO, like wireguard-go, costs one read per datagram).
+ * Read i lands at offs[i] (16-byte aligned, as buffers.Arena packs them), lens[i]
+ * bytes, segs[i] its GRO segment size (lens[i] for a lone datagram); its source
+ * address goes to srcs + 28 * i (a sockaddr_in or sockaddr_in6). joins[i] is 1
+ * when read i and read i - 1 are each one transport message (type 4, >= 32
+ * bytes) from the same source under the same receiver index: read i may join
+ * i - 1's run without being classified again; ctrs[i] is its counter.
+ * Truncated datagrams are dropped. Returns the number of reads; *end is where
+ * the next read would go; *err is 0, or the errno that stopped the loop other
+ * than EAGAIN.
+ */
+long wg_udp_recv(int fd, uint8_t *buf, size_t pos, size_t cap, size_t need, long max,
+                 uint32_t *offs, uint32_t *lens, uint32_t *segs, uint8_t *srcs,
+                 uint8_t *joins, uint64_t *ctrs, size_t *end, int *err)
+{
+    long k = 0;
+    uint32_t last_index = 0;
+    int last_lone = 0;
+
+    *err = 0;
+    while (k < max && cap >= pos && cap - pos >= need) {
+        struct sockaddr_storage from;
+        char control[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {buf + pos, cap - pos};
+        struct msghdr msg = {0};
+        struct cmsghdr *c;
+        ssize_t n;
+        uint32_t seg;
+        uint8_t *src = srcs + 28 * k, *p = buf + pos;
+        int lone;
+
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof from;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        n = recvmsg(fd, &msg, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                *err = errno;
+            break;
+        }
+        if (msg.msg_flags & MSG_TRUNC || n == 0) {
+            last_lone = 0;
+            continue;
+        }
+        seg = (uint32_t)n;
+        for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+                c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int gso;
+                memcpy(&gso, CMSG_DATA(c), sizeof gso);
+                if (gso > 0)
+                    seg = (uint32_t)gso;
+            }
+        }
+        memset(src, 0, 28);
+        memcpy(src, &from, msg.msg_namelen < 28 ? msg.msg_namelen : 28);
+        offs[k] = (uint32_t)pos;
+        lens[k] = (uint32_t)n;
+        segs[k] = seg;
+        lone = seg == (uint32_t)n && n >= HDR_LEN + TAG_LEN && get_le32(p) == MSG_TRANSPORT;
+        ctrs[k] = lone ? get_le64(p + 8) : 0;
+        joins[k] = (uint8_t)(lone && last_lone && get_le32(p + 4) == last_index &&
+                             k > 0 && !memcmp(src, srcs + 28 * (k - 1), 28));
+        last_lone = lone;
+        last_index = lone ? get_le32(p + 4) : 0;
+        pos += ((size_t)n + 15) & ~(size_t)15;
+        k++;
+    }
+    *end = pos;
+    return k;
 }
