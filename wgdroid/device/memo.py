@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
+from _thread import allocate_lock  # threading.Lock, without importing threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -39,7 +39,7 @@ class DeviceMemo(Generic[T]):
     def __init__(self, persist: str | None = None,
                  load: Callable[[str], T] | None = None) -> None:
         self._facts: dict[str, T] = {}
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._kind = persist
         self._load = load
         self._loaded = persist is None

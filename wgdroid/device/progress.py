@@ -16,13 +16,15 @@ in a context variable.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from wgdroid.errors import DeviceError
+
+if TYPE_CHECKING:
+    import threading
 
 SU_WAIT_NOTICE = 1.0  # seconds of silence before su-waiting
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -260,6 +259,8 @@ def _watching(observer: progress.Observer | None, stream: ShellStream,
     if observer is None:
         yield
         return
+    import threading  # only a UI that watches starts a thread
+
     done = threading.Event()
 
     def watch() -> None:

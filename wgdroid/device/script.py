@@ -498,21 +498,28 @@ def split_stderr(text: str) -> Stderr:
 
 
 # wireguard-go prints a boxed warning banner (its "running wireguard-go is
-# not required" notice) before anything useful.
-_BANNER = re.compile(r"^[\u2500-\u257f]")
+# not required" notice) before anything useful: lines that start with a
+# box-drawing character.
+_BOX_DRAWING = ("\u2500", "\u257f")
 
 
 # wg quotes the value it could not take (wireguard-tools src/config.c
 # parse_key: "Key is not the correct length or format: `%s'"), or a whole line
 # it did not know (config_read_line: "Line unrecognized: `%s'"): part of a
 # private key, too short for redact to see. A line's key name stays.
-_BAD_KEY = re.compile(r"^(Key is not the correct length or format: )`.*'$")
-_KEY_LINE = re.compile(r"^(Line unrecognized: `[^=']*key[^=']*=).*'$", re.IGNORECASE)
+# (Patterns, not compiled ones: only a failure needs them, and re compiles
+# and caches them then.)
+_BAD_KEY = r"^(Key is not the correct length or format: )`.*'$"
+_KEY_LINE = r"(?i)^(Line unrecognized: `[^=']*key[^=']*=).*'$"
 
 
 def _unquote_secrets(line: str) -> str:
-    line = _BAD_KEY.sub(r"\1(the value is not shown)", line)
-    return _KEY_LINE.sub(r"\1(hidden)'", line)
+    line = re.sub(_BAD_KEY, r"\1(the value is not shown)", line)
+    return re.sub(_KEY_LINE, r"\1(hidden)'", line)
+
+
+def _is_banner(line: str) -> bool:
+    return _BOX_DRAWING[0] <= line[:1] <= _BOX_DRAWING[1]
 
 
 def trimmed(lines: Iterable[str], limit: int = 8) -> str:
@@ -520,6 +527,6 @@ def trimmed(lines: Iterable[str], limit: int = 8) -> str:
     boxes, no value wg quotes from a config line, the last few lines."""
     kept = [
         _unquote_secrets(ln.strip()) for ln in lines
-        if ln.strip() and not ln.startswith("[#]") and not _BANNER.match(ln.strip())
+        if ln.strip() and not ln.startswith("[#]") and not _is_banner(ln.strip())
     ]
     return "; ".join(kept[-limit:])
