@@ -10,13 +10,16 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from wgdroid import __version__
 from wgdroid.cli import output
 from wgdroid.cli.devices import HelpFormatter, add_device_options
 from wgdroid.errors import WgdroidError
 from wgdroid.exit_codes import ExitCode
+
+TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
+if TYPE_CHECKING:
+    from typing import Any
 
 # Each module has `register(subparsers)`; its handlers take the parsed args
 # and return an exit code. Heavy imports stay inside the handlers. A command

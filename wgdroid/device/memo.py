@@ -19,9 +19,13 @@ import json
 import os
 from _thread import allocate_lock  # threading.Lock, without importing threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from wgdroid.lean import Generic, TypeVar
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from wgdroid.device.connection import Device
 
 T = TypeVar("T")

@@ -19,28 +19,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, NamedTuple
 
 from wgdroid.errors import DeviceError
+from wgdroid.lean import Value
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
 
 SU_WAIT_NOTICE = 1.0  # seconds of silence before su-waiting
 
 
-class Event(NamedTuple):
-    kind: str  # su-waiting | su-granted | step
-    detail: str = ""
+class Event(Value):
+    __slots__ = ("detail", "kind")
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        self.kind = kind  # su-waiting | su-granted | step
+        self.detail = detail
 
 
 class Cancelled(DeviceError):
     """The user stopped waiting; the phone may or may not have made the change."""
 
 
-class Observer(NamedTuple):
-    on_event: Callable[[Event], None]
-    cancel: threading.Event | None = None
+class Observer(Value):
+    __slots__ = ("cancel", "on_event")
+
+    def __init__(self, on_event: Callable[[Event], None],
+                 cancel: threading.Event | None = None) -> None:
+        self.on_event = on_event
+        self.cancel = cancel
 
 
 _current: ContextVar[Observer | None] = ContextVar("wgdroid_progress", default=None)

@@ -23,13 +23,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import NamedTuple
 
 from wgdroid.device import progress
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device, ShellResult, ShellStream, ShellTimeout, collect
 from wgdroid.device.memo import DeviceMemo
 from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError, UsageError
+from wgdroid.lean import Value
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -89,23 +89,33 @@ def method_from_stderr(stderr: str) -> RootMethod | None:
     return None
 
 
-class RootResult(NamedTuple):
+class RootResult(Value):
     """A finished root script: its exit code, stdout, the tools' stderr lines,
     its `fail` records (tags) and steps."""
 
-    returncode: int
-    stdout: str
-    stderr_lines: list[str]
-    tags: list[sc.Tag]
-    method: RootMethod
-    elapsed: float
-    stdout_raw: bytes
-    steps: list[str]
+    __slots__ = (
+        "elapsed",
+        "method",
+        "returncode",
+        "stderr_lines",
+        "stdout",
+        "stdout_raw",
+        "steps",
+        "tags",
+    )
+    _hidden = ("stdout", "stdout_raw")  # may hold a config (pull): not in reprs
 
-    def __repr__(self) -> str:  # stdout may hold a config (pull): not in reprs
-        return (f"RootResult(returncode={self.returncode!r}, stderr_lines="
-                f"{self.stderr_lines!r}, tags={self.tags!r}, method={self.method!r}, "
-                f"elapsed={self.elapsed!r}, steps={self.steps!r})")
+    def __init__(self, returncode: int, stdout: str, stderr_lines: list[str],
+                 tags: list[sc.Tag], method: RootMethod, elapsed: float,
+                 stdout_raw: bytes, steps: list[str]) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr_lines = stderr_lines
+        self.tags = tags
+        self.method = method
+        self.elapsed = elapsed
+        self.stdout_raw = stdout_raw
+        self.steps = steps
 
     def tag(self, kind: str) -> sc.Tag | None:
         return next((t for t in self.tags if t.kind == kind), None)
