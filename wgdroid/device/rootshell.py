@@ -17,11 +17,10 @@ the operation timeout.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from enum import StrEnum
 
 from wgdroid.device import progress
@@ -235,7 +234,7 @@ def _execute(
     def deadline() -> float:  # the root timeout until su grants, then the operation's
         return start + (timeout if granted else min(root_timeout, timeout))
 
-    with device.open_shell(command) as stream, _watching(observer, stream, lambda: granted):
+    with device.open_shell(command) as stream, _Watching(observer, stream, lambda: granted):
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
             # only run once su grants, so nothing reaches a non-root reader.
@@ -261,35 +260,47 @@ def _execute(
             raise
 
 
-@contextlib.contextmanager
-def _watching(observer: progress.Observer | None, stream: ShellStream,
-              granted: Callable[[], bool]) -> Iterator[None]:
+class _Watching:
     """For an observer: su-waiting after a second without su's answer, and
-    the stream aborted when it cancels."""
-    if observer is None:
-        yield
-        return
-    import threading  # only a UI that watches starts a thread
+    the stream aborted when it cancels (a thread, only while one watches)."""
 
-    done = threading.Event()
+    def __init__(self, observer: progress.Observer | None, stream: ShellStream,
+                 granted: Callable[[], bool]) -> None:
+        self.observer = observer
+        self.stream = stream
+        self.granted = granted
+        self._stop: Callable[[], None] | None = None
 
-    def watch() -> None:
-        if not done.wait(progress.SU_WAIT_NOTICE) and not granted():
-            observer.on_event(progress.Event("su-waiting"))
-        if observer.cancel is None:
+    def __enter__(self) -> None:
+        observer = self.observer
+        if observer is None:
             return
-        while not done.is_set():
-            if observer.cancel.wait(0.1):
-                stream.abort()
-                return
+        import threading  # only a UI that watches starts a thread
 
-    thread = threading.Thread(target=watch, name="wgdroid-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join(1.0)
+        done = threading.Event()
+
+        def watch() -> None:
+            if not done.wait(progress.SU_WAIT_NOTICE) and not self.granted():
+                observer.on_event(progress.Event("su-waiting"))
+            if observer.cancel is None:
+                return
+            while not done.is_set():
+                if observer.cancel.wait(0.1):
+                    self.stream.abort()
+                    return
+
+        thread = threading.Thread(target=watch, name="wgdroid-progress", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            done.set()
+            thread.join(1.0)
+
+        self._stop = stop
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stop is not None:
+            self._stop()
 
 
 def _timed_out(device: Device, timeout: float, err: bytes) -> OperationTimeout:
