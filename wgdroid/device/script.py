@@ -138,6 +138,7 @@ class Layout(Value):
         """The prelude's constants (the sh files' headers say which they use)."""
         return {
             "TAB": "\t",
+            "NL": "\n",
             "TAG_EXIT": str(TAG_EXIT),
             "GRANTED_TAG": GRANTED_TAG,
             "NOT_ROOT_TAG": NOT_ROOT_TAG,
