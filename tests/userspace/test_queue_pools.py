@@ -258,13 +258,14 @@ def test_full_crypto_queue_marks_dead_and_does_not_block() -> None:
     pipe.close()
 
 
+class Stalled(InlinePool[Unit]):
+    synchronous = False  # it never finishes what it accepts
+
+    def submit(self, unit: Unit) -> bool:
+        return True  # accepted, never finished: the consumer is stalled
+
+
 def test_peer_queue_bound_drops_instead_of_growing() -> None:
-    class Stalled(InlinePool[Unit]):
-        synchronous = False  # it never finishes what it accepts
-
-        def submit(self, unit: Unit) -> bool:
-            return True  # accepted, never finished: the consumer is stalled
-
     pipe = Pipeline(lambda u, o: None, lambda u, o: None, bound=Bound(items=3, bytes=4000))
     pipe.pool = Stalled(pipe.crypt)
     peer = Token(0)
@@ -397,11 +398,16 @@ def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
         chosen = PyKernels()
     sink = Sink()
     pipe = Pipeline(sink.on_tx, sink.on_rx, kind="inline", kernels=chosen)
-    threaded = Pipeline(sink.on_tx, sink.on_rx, kind="threads", workers=1)
+    stalled = Pipeline(sink.on_tx, sink.on_rx)
+    stalled.pool = Stalled(stalled.crypt)
     peer = Token(0)
     try:
         assert pipe.runs_now(peer, True) and pipe.runs_now(peer, False)
-        assert not threaded.runs_now(peer, True) and not threaded.runs_now(peer, False)
+        # Any pool: at once only while nothing of the peer is in flight that way.
+        assert stalled.runs_now(peer, True)
+        feed_tx(stalled, peer, [b"x" * 40] * 3, 0)
+        assert not stalled.runs_now(peer, True) and stalled.runs_now(peer, False)
+        assert stalled.runs_now(Token(1), True)
         packets = [os.urandom(n) for n in (20, 100, 1419, 1420, 3000)]
         feed_tx(pipe, peer, packets, 0)  # through units: the reference
         want = [d for _, dgs in sink.tx for d in dgs]
@@ -437,4 +443,28 @@ def test_a_lone_packet_run_at_once_matches_the_unit_path(kernels: str) -> None:
         assert all_buffers_home(pipe)
     finally:
         pipe.close()
-        threaded.close()
+        stalled.close()
+
+
+def test_reads_laid_out_by_the_library_are_kept_with_one_reference() -> None:
+    """Arena.commit_to (the compiled UDP receive loop fills the buffer itself): the
+    next read goes after them, aligned; the buffer goes home once the caller's
+    reference and the arena's own are dropped."""
+    from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
+
+    mem = Memory([PoolSpec("rx", 2, 4096)])
+    try:
+        pool = mem.pools["rx"]
+        arena = Arena(pool, 1000)
+        buf, pos = arena.space()  # type: ignore[misc]
+        assert arena.commit_to(pos + 1000 + 3) == buf
+        assert arena.space() == (buf, 1008)
+        assert arena.commit_to(4090) == buf  # past `need`: the next read takes a new buffer
+        nxt = arena.space()
+        assert nxt is not None and nxt[0] != buf
+        assert pool.free == 0
+        arena.unref(buf)
+        arena.unref(buf)
+        assert pool.free == 1  # both reads released, the arena moved on
+    finally:
+        mem.close()

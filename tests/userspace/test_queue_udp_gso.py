@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from wgdroid.userspace.udp import UdpBind, recv_batch
+from wgdroid.userspace.accel import address, load
+from wgdroid.userspace.udp import BatchReceiver, UdpBind, recv_batch, sockaddr_endpoint
+
+LIB = load()
 
 
 def _receive_all(rx: socket.socket, n: int) -> list[bytes]:
@@ -95,3 +98,83 @@ def test_gro_receives_split_back_into_the_datagrams_sent() -> None:
     finally:
         tx.close()
         rx.close()
+
+
+def _transport(index: int, counter: int, n: int) -> bytes:
+    """Something shaped like a transport message (type 4, receiver, counter)."""
+    return (4).to_bytes(4, "little") + index.to_bytes(4, "little") + counter.to_bytes(
+        8, "little") + os.urandom(n - 16)
+
+
+@pytest.mark.skipif(LIB is None, reason="the compiled library is not built")
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6])
+def test_the_compiled_receive_loop_reads_many_and_marks_what_continues_a_run(
+        family: socket.AddressFamily) -> None:
+    """BatchReceiver: lone datagrams (a sender without GSO) and a GRO batch in one
+    call, each at an aligned offset with its size, segment size and source;
+    `joins` only where a transport message continues the one before it from the
+    same source under the same receiver index; it stops where `need` no longer
+    fits, and the next call goes on."""
+    assert LIB is not None
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    rx, tx, other = UdpBind(), UdpBind(), UdpBind()
+    try:
+        for b in (rx, tx, other):
+            b.open(0)
+        sock = rx.v6 if family == socket.AF_INET6 else rx.v4
+        assert sock is not None
+        lone = [_transport(7, c, 200) for c in range(5)]
+        plan = [(tx, lone[0]), (tx, lone[1]), (tx, lone[2]), (other, lone[3]), (tx, lone[4]),
+                (tx, _transport(8, 9, 100)), (tx, b"\x01" + bytes(147))]
+        for sender, d in plan:
+            assert sender.send(d, (host, rx.port))
+        gso = [_transport(7, 10 + i, 1000) for i in range(6)]
+        assert tx.send_run(memoryview(b"".join(gso)), [1000] * 6, (host, rx.port))[1] == 0
+        rb = BatchReceiver(LIB, 64)
+        arena = bytearray(1 << 16)
+        addr = address(arena)
+        expect = [d for _, d in plan]
+        got: list[bytes] = []
+        srcs = []
+        joins = []
+        k, end, err = rb.recv(sock, addr, 16, len(arena), 4096, 64)
+        assert err == 0 and k >= len(plan)
+        for i in range(k):
+            off, n, seg = rb.offs[i], rb.lens[i], rb.segs[i]
+            assert off % 16 == 0 and off >= 16
+            got += [bytes(arena[o : o + min(seg, off + n - o)]) for o in range(off, off + n, seg)]
+            srcs.append(rb.source(i))
+            joins.append(rb.joins[i])
+        assert end >= rb.offs[k - 1] + rb.lens[k - 1]
+        assert got == expect + gso
+        port = {tx: tx.port, other: other.port}
+        assert srcs[: len(plan)] == [(host, port[s]) for s, _ in plan]
+        # 1 and 2 continue 0; 3 comes from elsewhere; 4 follows a foreign one; 5 has
+        # another index; 6 is no transport message.
+        assert joins[: len(plan)] == [0, 1, 1, 0, 0, 0, 0]
+        assert [rb.ctrs[i] for i in (1, 2)] == [1, 2]
+        # Nothing waits now: no read, no error.
+        assert rb.recv(sock, addr, end, len(arena), 4096, 64)[:1] == (0,)
+        # Room for exactly one read of `need` bytes: one read, then it stops.
+        for d in lone[:3]:
+            tx.send(d, (host, rx.port))
+        k, end, err = rb.recv(sock, addr, 0, 4200, 4096, 64)
+        assert (k, err) == (1, 0) and bytes(arena[:200]) == lone[0]
+        assert rb.recv(sock, addr, 0, len(arena), 4096, 64)[0] == 2
+    finally:
+        for b in (rx, tx, other):
+            b.close()
+
+
+def test_sockaddr_endpoints_are_spelled_as_the_socket_module_does() -> None:
+    import struct
+
+    v4 = struct.pack("=H", socket.AF_INET) + struct.pack("!H", 51820) + socket.inet_aton(
+        "10.1.2.3") + bytes(20)
+    assert sockaddr_endpoint(v4) == ("10.1.2.3", 51820)
+    v6 = (struct.pack("=H", socket.AF_INET6) + struct.pack("!H", 443) + bytes(4)
+          + socket.inet_pton(socket.AF_INET6, "fd00::1") + struct.pack("=I", 0))
+    assert sockaddr_endpoint(v6) == ("fd00::1", 443)
+    lo = socket.if_nametoindex("lo")
+    ll = v6[:8] + socket.inet_pton(socket.AF_INET6, "fe80::1") + struct.pack("=I", lo)
+    assert sockaddr_endpoint(ll) == ("fe80::1%lo", 443)

@@ -101,6 +101,15 @@ class Arena:
         self.refs[buf] += 1
         return buf
 
+    def commit_to(self, end: int) -> int:
+        """Keep every read up to position `end` of the current buffer (laid out by
+        someone else, aligned as commit would): one reference for the caller."""
+        buf = self.buf
+        assert buf is not None and self.pos <= end <= self.pool.size
+        self.pos = (end + self.align - 1) & ~(self.align - 1)
+        self.refs[buf] += 1
+        return buf
+
     def ref(self, idx: int) -> None:
         self.refs[idx] += 1
 

@@ -22,6 +22,7 @@ from wgdroid.userspace.core import (
     SendDatagram,
     SendJobs,
 )
+from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
 from wgdroid.userspace.kernels import (
     VNET,
     CKernels,
@@ -36,7 +37,7 @@ from wgdroid.userspace.pipeline import READ_NEED, Pipeline, PoolKind, RxUnit, Tx
 from wgdroid.userspace.tun import Tun
 from wgdroid.userspace.uapi_config import UapiConfig, format_endpoint
 from wgdroid.userspace.uapi_server import UapiServer
-from wgdroid.userspace.udp import UdpBind, recv_batch
+from wgdroid.userspace.udp import BatchReceiver, Endpoint, UdpBind, recv_batch
 
 log = logging.getLogger("wgdroid.userspace")
 
@@ -45,6 +46,7 @@ UDP_BURST = 64  # UDP receives per wake-up (each a datagram or a GRO batch)
 MAX_QUEUED_HANDSHAKES = 1024  # as wireguard-go
 UNDER_LOAD = MAX_QUEUED_HANDSHAKES // 8
 HANDSHAKES_PER_ROUND = 16  # so data keeps flowing during an initiation flood
+MIN_TIMER_DELAY = 1.0  # core seconds: no timer is ever armed nearer than this (timers.py)
 _MSG_NAMES = {1: "initiation", 2: "response", 3: "cookie reply"}
 
 
@@ -79,10 +81,13 @@ class Daemon:
         self._hsq: deque[HandshakeMessage] = deque()
         self._verbose = log.isEnabledFor(logging.DEBUG)
         self._up = False
+        self._recheck = 0.0  # core time before which the timers need no look (_housekeeping)
         self.pipeline = Pipeline(self._on_tx_done, self._on_rx_done, pool, workers)
         kernels = self.pipeline.kernels
         # The compiled library also writes to the TUN (coalescing in C) when in use.
         self._lib = kernels.lib if isinstance(kernels, CKernels) else None
+        # ... and reads UDP many datagrams per call.
+        self._rx_batch = BatchReceiver(self._lib, UDP_BURST) if self._lib is not None else None
         self.uapi = UapiServer(
             uapi_path, UapiConfig(self.device, self), self.loop,
             log=log.error, sock=uapi_sock,
@@ -153,11 +158,14 @@ class Daemon:
             if peer is None:
                 self.stats.no_route += 1
                 continue  # nothing committed: the next read reuses the space
-            try:
-                nseg = segment_count(pkt, gso_type, gso_size, cstart)
-            except KernelError:
-                self.stats.malformed += 1
-                continue
+            if not gso_type:
+                nseg = 1
+            else:
+                try:
+                    nseg = segment_count(pkt, gso_type, gso_size, cstart)
+                except KernelError:
+                    self.stats.malformed += 1
+                    continue
             arena.commit(n)  # referenced until submitted below
             if nseg > 1:
                 self.stats.super_packets += 1
@@ -224,14 +232,34 @@ class Daemon:
     def _on_udp(self, sock: socket.socket) -> None:
         pipe = self.pipeline
         arena = pipe.rx_arena
-        mem = pipe.memory
-        dev = self.device
         now = self.now()
         # A peer's run continues its previous one (same keypair, source and buffer)
         # across reads: one unit; anything else starts the next unit, in order.
         units: list[tuple[RecvRun, int]] = []
         last: dict[Peer, tuple[RecvRun, int]] = {}
-        held: list[int] = []  # one reference per read, until its units are submitted
+        held: list[int] = []  # references on the buffers read into, until submitted
+        if self._rx_batch is not None:
+            self._read_batched(sock, now, units, last, held)
+        else:
+            self._read_each(sock, now, units, last, held)
+        for run, buf in units:
+            if len(run) <= 2 and pipe.runs_now(run.keypair.peer, False):
+                # A ping or an ACK: opened and delivered at once, no unit built.
+                done = pipe.open_now(run, buf)
+                if done is not None:
+                    self._deliver(run, done[0], done[1])
+            else:
+                pipe.submit_rx(run, buf)
+        for buf in held:
+            arena.unref(buf)
+        pipe.process_completions()
+
+    def _read_each(self, sock: socket.socket, now: float, units: list[tuple[RecvRun, int]],
+                   last: dict[Peer, tuple[RecvRun, int]], held: list[int]) -> None:
+        """One recvmsg per datagram or GRO batch (no compiled library)."""
+        arena = self.pipeline.rx_arena
+        mem = self.pipeline.memory
+        stats = self.stats
         tail: tuple[RecvRun, int] | None = None  # the run the last message joined
         for _ in range(UDP_BURST):
             where = arena.space()
@@ -248,41 +276,93 @@ class Daemon:
             if not n:
                 continue
             held.append(arena.commit(n))
-            self.stats.udp_reads += 1
-            self.stats.udp_datagrams += -(-n // seg)
-            if (n == seg and tail is not None and tail[1] == buf
-                    and dev.extend_run(tail[0], view, pos, n, src)):
-                continue  # one datagram more of the same flow (a sender without GSO)
-            for item in dev.classify_run(view, pos, pos + n, seg, src, now):
-                if isinstance(item, HandshakeMessage):
-                    if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
-                        self.stats.handshakes_dropped += 1
-                    else:
-                        self._hsq.append(item)
-                    continue
-                peer = item.keypair.peer
-                prev = last.get(peer)
-                if (prev is not None and prev[1] == buf and prev[0].keypair is item.keypair
-                        and prev[0].src == src):
-                    run = prev[0]
-                    run.counters += item.counters
-                    run.offs += item.offs
-                    run.lens += item.lens
-                    tail = prev
+            stats.udp_reads += 1
+            stats.udp_datagrams += -(-n // seg)
+            tail = self._take(view, buf, pos, n, seg, src, now, units, last, tail)
+
+    def _read_batched(self, sock: socket.socket, now: float,
+                      units: list[tuple[RecvRun, int]], last: dict[Peer, tuple[RecvRun, int]],
+                      held: list[int]) -> None:
+        """Many reads per C call (BatchReceiver); a run of lone datagrams that the
+        library says continue one another (same source and receiver index: a peer
+        without GSO) joins the run of the first without a look at each."""
+        rb = self._rx_batch
+        assert rb is not None
+        arena = self.pipeline.rx_arena
+        mem = self.pipeline.memory
+        stats = self.stats
+        tail: tuple[RecvRun, int] | None = None
+        reads = 0
+        while reads < UDP_BURST:
+            where = arena.space()
+            if where is None:
+                break
+            buf, pos = where
+            size = mem.size(buf)
+            k, end, err = rb.recv(sock, mem.address(buf), pos, size, READ_NEED,
+                                  UDP_BURST - reads)
+            if k:
+                held.append(arena.commit_to(end))
+                reads += k
+                view = mem.view(buf)
+                offs, lens, segs, joins, ctrs = rb.offs, rb.lens, rb.segs, rb.joins, rb.ctrs
+                stats.udp_reads += k
+                i = 0
+                while i < k:
+                    j = i + 1
+                    while j < k and joins[j]:
+                        j += 1
+                    n, seg = lens[i], segs[i]
+                    stats.udp_datagrams += -(-n // seg)
+                    tail = self._take(view, buf, offs[i], n, seg, rb.source(i), now, units, last,
+                                      tail)
+                    if j > i + 1:
+                        stats.udp_datagrams += j - i - 1
+                        run = tail[0] if tail is not None and tail[1] == buf else None
+                        if (run is not None and run.offs and run.offs[-1] == offs[i]
+                                and max(ctrs[i + 1 : j]) < REJECT_AFTER_MESSAGES):
+                            run.counters += ctrs[i + 1 : j]
+                            run.offs += offs[i + 1 : j]
+                            run.lens += lens[i + 1 : j]
+                        else:  # read i did not start or join a run: each on its own
+                            for m in range(i + 1, j):
+                                tail = self._take(view, buf, offs[m], lens[m], segs[m],
+                                                  rb.source(m), now, units, last, tail)
+                    i = j
+            if err or size - end >= READ_NEED:
+                break  # nothing more waits (or an error such as an ICMP one): done
+            # else the buffer is full: the next round takes a fresh one
+
+    def _take(self, view: memoryview, buf: int, pos: int, n: int, seg: int, src: Endpoint,
+              now: float, units: list[tuple[RecvRun, int]],
+              last: dict[Peer, tuple[RecvRun, int]],
+              tail: tuple[RecvRun, int] | None) -> tuple[RecvRun, int] | None:
+        """Sort one read (a datagram or a GRO batch at view[pos:pos + n]) into this
+        round's runs and the handshake queue; returns the run it joined last."""
+        dev = self.device
+        if (n == seg and tail is not None and tail[1] == buf
+                and dev.extend_run(tail[0], view, pos, n, src)):
+            return tail  # one datagram more of the same flow (a sender without GSO)
+        for item in dev.classify_run(view, pos, pos + n, seg, src, now):
+            if isinstance(item, HandshakeMessage):
+                if len(self._hsq) >= MAX_QUEUED_HANDSHAKES:
+                    self.stats.handshakes_dropped += 1
                 else:
-                    tail = last[peer] = (item, buf)
-                    units.append(tail)
-        for run, buf in units:
-            if len(run) <= 2 and pipe.runs_now(run.keypair.peer, False):
-                # A ping or an ACK: opened and delivered at once, no unit built.
-                done = pipe.open_now(run, buf)
-                if done is not None:
-                    self._deliver(run, done[0], done[1])
+                    self._hsq.append(item)
+                continue
+            peer = item.keypair.peer
+            prev = last.get(peer)
+            if (prev is not None and prev[1] == buf and prev[0].keypair is item.keypair
+                    and prev[0].src == src):
+                run = prev[0]
+                run.counters += item.counters
+                run.offs += item.offs
+                run.lens += item.lens
+                tail = prev
             else:
-                pipe.submit_rx(run, buf)
-        for buf in held:
-            arena.unref(buf)
-        pipe.process_completions()
+                tail = last[peer] = (item, buf)
+                units.append(tail)
+        return tail
 
     def _on_rx_done(self, unit: RxUnit, out: memoryview) -> None:
         run = unit.run
@@ -315,6 +395,9 @@ class Daemon:
     def dispatch(self, actions: list[Action]) -> None:
         """Carry out the core's actions: handshake messages go out at once, transport
         jobs through the pipeline (whose completions may return more actions)."""
+        if not actions:
+            return
+        self._recheck = 0.0  # something happened: look at the timers again
         for a in actions:
             if isinstance(a, SendDatagram):
                 if self._verbose:
@@ -326,22 +409,34 @@ class Daemon:
                 self.pipeline.submit_jobs(a.peer, a.jobs, self.device.mtu)
 
     def _housekeeping(self) -> float | None:
+        """After every loop round: handshakes, due timers; the longest sleep allowed.
+
+        The timers' next deadline is looked up again only when the last lookup
+        said so (`_recheck`, in core time): the core never arms a timer less than
+        MIN_TIMER_DELAY after the event that arms it (timers.py: 1 s persistent
+        keepalive at the least, 5 s retransmit, 10 s keepalive), and the lookup is
+        good for at most that long, so a packet in between cannot need an earlier
+        wake-up. Anything that dispatches actions, and link changes, look again."""
+        now = self.now()
+        if not self._hsq and now < self._recheck:
+            return (self._recheck - now) / self.scale
         if self._hsq:
             self._handshakes()
-        now = self.now()
         deadline = self.device.next_deadline()
         if deadline is not None and deadline <= now:
             self.dispatch(self.device.tick(now))
             deadline = self.device.next_deadline()
         self.pipeline.process_completions()
         if self._hsq:
+            self._recheck = 0.0
             return 0.0
-        if deadline is None:
-            return 1.0
-        wait = (deadline - now) / self.scale
-        return 1.0 if wait > 1.0 else 0.0005 if wait < 0.0005 else wait
+        latest = now + min(MIN_TIMER_DELAY, self.scale)  # and 1 s of real time at most
+        self._recheck = latest if deadline is None or deadline > latest else deadline
+        wait = (self._recheck - now) / self.scale
+        return 0.0005 if wait < 0.0005 else wait
 
     def _on_link(self) -> None:
+        self._recheck = 0.0
         for ev in self.links.read():
             if ev.ifindex != self.tun.ifindex:
                 continue

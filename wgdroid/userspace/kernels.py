@@ -450,7 +450,11 @@ class CKernels:
         self.lib = lib
         self._errors = ERRORS
         self._local = threading.local()
-        self._py = PyKernels()
+        self._py = py = PyKernels()
+        # One packet: pyca is quicker than any C call's set-up; bound here so a
+        # lone packet pays no extra Python call.
+        self.seal_one = py.seal_one  # type: ignore[method-assign]
+        self.open_one = py.open_one  # type: ignore[method-assign]
 
     def _results(self) -> tuple[array[int], int]:
         loc = self._local
@@ -479,13 +483,11 @@ class CKernels:
     def seal_one(self, key: bytes, receiver: int, counter: int, pkt: memoryview, flags: int,
                  csum_start: int, csum_offset: int, mtu: int, out: memoryview,
                  pos: int) -> int:
-        # One packet: pyca is quicker than the ctypes call (see seal).
-        return self._py.seal_one(key, receiver, counter, pkt, flags, csum_start, csum_offset,
-                                 mtu, out, pos)
+        raise NotImplementedError  # replaced by PyKernels.seal_one in __init__
 
     def open_one(self, key: bytes, counter: int, message: memoryview, out: memoryview,
                  off: int) -> int:
-        return self._py.open_one(key, counter, message, out, off)
+        raise NotImplementedError  # replaced by PyKernels.open_one in __init__
 
     def open(self, work: OpenWork, mem: Memory) -> None:
         if len(work.offs) <= 2:  # a ping or an ACK: pyca is quicker than the C call

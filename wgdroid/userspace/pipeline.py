@@ -218,11 +218,10 @@ class Pipeline:
     # --- run to completion ---
 
     def runs_now(self, peer: Peer, tx: bool) -> bool:
-        """Whether a unit of `peer` would be finished at once (a synchronous pool
-        and nothing ahead of it in the peer's queue): then `seal_now`/`open_now` may
-        do a lone packet's crypto without building a unit, in the same order."""
-        if not self.pool.synchronous:
-            return False
+        """Whether nothing of `peer` is ahead in this direction (its ordered queue
+        holds every unit from submit until its consumer released it, whatever the
+        pool): then `seal_now`/`open_now` may do a lone packet's crypto right here,
+        without building a unit or waking a worker, and it still leaves in order."""
         q = self._queues.get(peer)
         return q is None or not len(q.tx if tx else q.rx)
 
@@ -295,16 +294,6 @@ class Pipeline:
             else:
                 per = padded_length(item.length, mtu) + OVERHEAD
             total = item.seg_count
-            room = min(MAX_UNIT_SEGMENTS - segs, (OUT_SIZE - out_bytes) // per)
-            if total <= room:  # the whole read fits this unit (the rule)
-                work_items.append(item)
-                if item.buf not in bufs:
-                    bufs.append(item.buf)
-                    arena.ref(item.buf)
-                out_bytes += per * total
-                segs += total
-                data = data or item.length > 0
-                continue
             done = 0
             while done < total:
                 # A unit holds what fits one output buffer; a super-packet that
@@ -434,6 +423,8 @@ class Pipeline:
 
     def process_completions(self) -> None:
         """Run the ordered consumers of every peer that has completed work."""
+        if not self._inflight and self.pool.synchronous:
+            return  # nothing submitted since the last call (a lone packet ran at once)
         done = self.pool.completed()
         if not done:
             return

@@ -13,6 +13,10 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wgdroid.userspace.accel import Library
 
 SO_MARK = 36
 SO_SNDBUFFORCE = 32
@@ -186,3 +190,69 @@ def recv_batch(s: socket.socket, buf: memoryview) -> tuple[int, int, Endpoint]:
 def normalise(addr: tuple[str, int] | tuple[str, int, int, int]) -> Endpoint:
     """recvfrom's address as (host, port); v4-mapped IPv6 is not used (V6ONLY)."""
     return (addr[0], addr[1])
+
+
+class BatchReceiver:
+    """Many UDP reads per call through the compiled library (wg_udp_recv): one
+    recvmsg per datagram or GRO batch as recv_batch, looped in C. After `recv`,
+    read i is at offs[i] (lens[i] bytes, GRO segment size segs[i]) from
+    `source(i)`; joins[i] says it is one transport message continuing read
+    i - 1's (same source, same receiver index), with counter ctrs[i]."""
+
+    def __init__(self, lib: Library, reads: int) -> None:
+        from array import array
+
+        self._lib = lib
+        self.max = reads
+        self.offs = array("I", bytes(4 * reads))
+        self.lens = array("I", bytes(4 * reads))
+        self.segs = array("I", bytes(4 * reads))
+        self.joins = bytearray(reads)
+        self.ctrs = array("Q", bytes(8 * reads))
+        self._srcs = bytearray(28 * reads)
+        self._end = array("Q", [0])
+        self._err = array("i", [0])
+        self._sources: dict[bytes, Endpoint] = {}
+        import ctypes
+
+        def addr(a: object) -> int:
+            return ctypes.addressof(ctypes.c_char.from_buffer(a))  # type: ignore[arg-type]
+
+        self._args = [addr(a) for a in (self.offs, self.lens, self.segs, self._srcs,
+                                          self.joins, self.ctrs, self._end, self._err)]
+        self._srcview = memoryview(self._srcs)
+
+    def recv(self, s: socket.socket, address: int, pos: int, cap: int, need: int,
+             most: int) -> tuple[int, int, int]:
+        """Reads into the buffer at `address` (cap bytes) from pos on: (how many,
+        the position after them, the errno that stopped them or 0)."""
+        k = self._lib.udp_recv(s.fileno(), address, pos, cap, need, min(most, self.max),
+                               *self._args)
+        return k, self._end[0], self._err[0]
+
+    def source(self, i: int) -> Endpoint:
+        raw = bytes(self._srcview[28 * i : 28 * i + 28])
+        ep = self._sources.get(raw)
+        if ep is None:
+            if len(self._sources) >= 256:
+                self._sources.clear()
+            ep = self._sources[raw] = sockaddr_endpoint(raw)
+        return ep
+
+
+def sockaddr_endpoint(raw: bytes) -> Endpoint:
+    """(host, port) of a struct sockaddr_in / sockaddr_in6 as the kernel wrote it,
+    spelled as the socket module spells recvmsg's source (a link-local scope as
+    %ifname)."""
+    family = int.from_bytes(raw[:2], sys.byteorder)
+    port = int.from_bytes(raw[2:4], "big")
+    if family == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[4:8]), port
+    host = socket.inet_ntop(socket.AF_INET6, raw[8:24])
+    scope = int.from_bytes(raw[24:28], sys.byteorder)
+    if scope:
+        try:
+            host += "%" + socket.if_indextoname(scope)
+        except OSError:
+            host += f"%{scope}"
+    return host, port

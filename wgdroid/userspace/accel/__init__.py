@@ -60,6 +60,12 @@ class Library:
         self.run.restype = ctypes.c_long
         self.run.argtypes = [c_u8p, c_u8p, c_u8p, ctypes.c_uint32,  # memory table
                              ctypes.c_char_p, ctypes.c_size_t, c_u8p, ctypes.c_long]
+        # Many UDP reads in one call (wgaccel.c wg_udp_recv; udp.BatchReceiver).
+        self.udp_recv = lib.wg_udp_recv
+        self.udp_recv.restype = ctypes.c_long
+        self.udp_recv.argtypes = [ctypes.c_int, c_u8p, ctypes.c_size_t, ctypes.c_size_t,
+                                  ctypes.c_size_t, ctypes.c_long, c_u8p, c_u8p, c_u8p, c_u8p,
+                                  c_u8p, c_u8p, c_u8p, c_u8p]
         # The pool of C threads (wgaccel.c wg_pool_*): the GIL is never taken there.
         self.pool_new = lib.wg_pool_new
         self.pool_new.restype = ctypes.c_void_p

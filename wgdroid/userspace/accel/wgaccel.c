@@ -1,9 +1,8 @@
 /*
  * wgaccel: the optional compiled fast path of wgdroid's userspace data plane.
  *
- * Three batch operations, each called once per unit of work through ctypes
- * (which releases the GIL for the whole call, so crypto workers in threads run
- * on every core):
+ * Batch operations, each called once per unit of work through ctypes (which
+ * releases the GIL for the whole call):
  *   wg_seal  - one TUN read (a plain packet or a TSO/USO super-packet with its
  *              virtio_net_hdr): segment it, complete the TCP/UDP checksums,
  *              pad each segment and seal it as a WireGuard transport message,
@@ -13,7 +12,10 @@
  *   wg_tun_write - write decrypted packets to a TUN opened with IFF_VNET_HDR,
  *              coalescing runs of one TCP flow into GSO super-packets by the
  *              rules of gro.py (its pure-Python twin);
- *   wg_csum  - the Internet checksum (RFC 1071), for tests and the shell.
+ *   wg_csum  - the Internet checksum (RFC 1071), for tests and the shell;
+ *   wg_run   - a whole unit from its work description (kernels.encode_work);
+ *   wg_pool_* - crypto worker threads that run descriptions without the GIL;
+ *   wg_udp_recv - many UDP reads (datagrams or GRO batches) per call.
  * ChaCha20-Poly1305 is OpenSSL's EVP implementation; nothing here is
  * hand-written crypto. The pure-Python kernels in accel/__init__.py do the
  * same with pyca/cryptography and are the reference the tests compare against.
@@ -22,7 +24,10 @@
  */
 #include <pthread.h>
 #include <stddef.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <sys/uio.h>
 #include <stdint.h>
@@ -853,4 +858,91 @@ void wg_pool_free(struct wg_pool *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);
+}
+
+/* --- UDP receive: many reads per call --------------------------------------- */
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+/*
+ * Read a nonblocking UDP socket into buf, from pos on: one recvmsg per datagram
+ * (or UDP GRO batch) while at least `need` bytes are left, at most `max` reads,
+ * until nothing waits (what udp.recv_batch does once, looped here: a peer that
+ * sends without GSO, like wireguard-go, costs one read per datagram).
+ * Read i lands at offs[i] (16-byte aligned, as buffers.Arena packs them), lens[i]
+ * bytes, segs[i] its GRO segment size (lens[i] for a lone datagram); its source
+ * address goes to srcs + 28 * i (a sockaddr_in or sockaddr_in6). joins[i] is 1
+ * when read i and read i - 1 are each one transport message (type 4, >= 32
+ * bytes) from the same source under the same receiver index: read i may join
+ * i - 1's run without being classified again; ctrs[i] is its counter.
+ * Truncated datagrams are dropped. Returns the number of reads; *end is where
+ * the next read would go; *err is 0, or the errno that stopped the loop other
+ * than EAGAIN.
+ */
+long wg_udp_recv(int fd, uint8_t *buf, size_t pos, size_t cap, size_t need, long max,
+                 uint32_t *offs, uint32_t *lens, uint32_t *segs, uint8_t *srcs,
+                 uint8_t *joins, uint64_t *ctrs, size_t *end, int *err)
+{
+    long k = 0;
+    uint32_t last_index = 0;
+    int last_lone = 0;
+
+    *err = 0;
+    while (k < max && cap >= pos && cap - pos >= need) {
+        struct sockaddr_storage from;
+        char control[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {buf + pos, cap - pos};
+        struct msghdr msg = {0};
+        struct cmsghdr *c;
+        ssize_t n;
+        uint32_t seg;
+        uint8_t *src = srcs + 28 * k, *p = buf + pos;
+        int lone;
+
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof from;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        n = recvmsg(fd, &msg, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                *err = errno;
+            break;
+        }
+        if (msg.msg_flags & MSG_TRUNC || n == 0) {
+            last_lone = 0;
+            continue;
+        }
+        seg = (uint32_t)n;
+        for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+                c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int gso;
+                memcpy(&gso, CMSG_DATA(c), sizeof gso);
+                if (gso > 0)
+                    seg = (uint32_t)gso;
+            }
+        }
+        memset(src, 0, 28);
+        memcpy(src, &from, msg.msg_namelen < 28 ? msg.msg_namelen : 28);
+        offs[k] = (uint32_t)pos;
+        lens[k] = (uint32_t)n;
+        segs[k] = seg;
+        lone = seg == (uint32_t)n && n >= HDR_LEN + TAG_LEN && get_le32(p) == MSG_TRANSPORT;
+        ctrs[k] = lone ? get_le64(p + 8) : 0;
+        joins[k] = (uint8_t)(lone && last_lone && get_le32(p + 4) == last_index &&
+                             k > 0 && !memcmp(src, srcs + 28 * (k - 1), 28));
+        last_lone = lone;
+        last_index = lone ? get_le32(p + 4) : 0;
+        pos += ((size_t)n + 15) & ~(size_t)15;
+        k++;
+    }
+    *end = pos;
+    return k;
 }

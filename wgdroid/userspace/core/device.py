@@ -100,6 +100,7 @@ class Device:
         mtu: int = DEFAULT_MTU,
     ) -> None:
         self.rng = rng
+        self._jitter_pool: list[int] = []  # 32-bit draws not used yet (jitter)
         self.wall_clock_ns = wall_clock_ns
         self.mtu = mtu  # of the TUN; the shell updates it (padding depends on it)
         self.listen_port = 0  # the shell binds it; kept for snapshot()
@@ -468,7 +469,10 @@ class Device:
 
     def jitter(self) -> float:
         """Uniform in [0, 1/3 s) from the injected RNG (REKEY_TIMEOUT jitter)."""
-        return (int.from_bytes(self.rng(4), "little") % _JITTER_STEPS) / 1_000_000
+        pool = self._jitter_pool
+        if not pool:  # one draw of the rng per 256 jitters: data_sent asks for one per packet
+            pool.extend(memoryview(self.rng(1024)).cast("I"))
+        return (pool.pop() % _JITTER_STEPS) / 1_000_000
 
     def tick(self, now: float) -> list[Action]:
         """Fire every due timer (retransmit, keepalives, new handshake, zeroing) and
