@@ -1,18 +1,20 @@
 # lib.sh: records, failures, steps, clean-up and tunnel locks; every phone
 # script starts with it. The prelude (wgdroid/device/script.py) sets the
-# constants first: TAB, TAG_EXIT, GRANTED_TAG, NOT_ROOT_TAG, NOT_ROOT_EXIT,
+# constants first: TAB, NL, TAG_EXIT, GRANTED_TAG, NOT_ROOT_TAG, NOT_ROOT_EXIT,
 # WGDROID_BIN, TOOL_DIRS, STORE_DIR, STATE_DIR, NOTE_DIR, SYS, LOCK_DIR,
 # LOCK_WAIT, RESOLVE_RETRIES, BUDGET.
 # needs:
 
 # rec KIND [FIELD...]: one record on stdout, its fields joined by tabs
-# (script.RECORDS names every kind and its fields).
+# (script.RECORDS names every kind and its fields). One write per record
+# (mksh's `printf '%s\n' X` makes two): each write is an adb packet, and only
+# one may wait for the host's acknowledgement (docs/adb-protocol.md).
 rec() {
   _rec_ifs=$IFS
   IFS=$TAB
   _rec_line="$*"
   IFS=$_rec_ifs
-  printf '%s\n' "$_rec_line"
+  printf '%s' "$_rec_line$NL"
 }
 
 # say KIND [FIELD...]: one record on stderr, `wgdroid:KIND<TAB>FIELD...`,
@@ -22,7 +24,7 @@ say() {
   IFS=$TAB
   _say_line="wgdroid:$*"
   IFS=$_say_ifs
-  printf '%s\n' "$_say_line" >&2
+  printf '%s' "$_say_line$NL" >&2  # one write, as rec
 }
 
 # fail KIND [FIELD...]: stop here. The host turns KIND into its error
