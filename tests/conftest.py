@@ -81,6 +81,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = _xdist_group(item)
         if group and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_later)  # stable: the order within each kind stays
+
+
+def _later(item: pytest.Item) -> bool:
+    """Long unit tests first (TUI apps, hypothesis runs, `slow`): xdist hands out
+    ungrouped tests in this order, so the run ends on short ones and no worker is
+    left alone with a 5 s test at the end. Grouped (sim) tests keep their order."""
+    if item.get_closest_marker("xdist_group"):
+        return True
+    long = (item.get_closest_marker("slow") is not None
+            or getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+            or Path(str(item.path)).parent.name == "tui")
+    return not long
 
 
 def _xdist_group(item: pytest.Item) -> str | None:
