@@ -1,3 +1,3 @@
-from wgdroid.cli.main import main
+from wgdroid.cli.main import run
 
-raise SystemExit(main())
+run()

@@ -12,10 +12,13 @@ config and imports nothing of it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from wgdroid.exit_codes import ExitCode
 from wgdroid.redact import redact
+
+TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class WgdroidError(Exception):

@@ -18,8 +18,8 @@ This module imports nothing of wgdroid: it is the bottom layer.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
 if TYPE_CHECKING:
     import logging
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from wgdroid.cli import output
 from wgdroid.cli.devices import SCHEMA, count, device_parent, one, report, run_on_all, seconds
 from wgdroid.exit_codes import ExitCode
 from wgdroid.humanize import age, duration, rate, size
 
+TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
 if TYPE_CHECKING:
+    from typing import Any
+
     from wgdroid.device.connection import Device
     from wgdroid.device.fanout import Outcome
     from wgdroid.device.status import DeviceStatus

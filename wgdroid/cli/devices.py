@@ -13,17 +13,19 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from wgdroid.cli import output
 from wgdroid.errors import DeviceError, UsageError, combined_exit
 from wgdroid.exit_codes import ExitCode
 
+TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from wgdroid.device.connection import Device
     from wgdroid.device.fanout import Outcome
 
-T = TypeVar("T")
+    T = TypeVar("T")
 SCHEMA = 1
 MAX_SECONDS = 3600.0
 

@@ -7,9 +7,12 @@ public keys on purpose)."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from wgdroid.redact import redact
+
+TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "wgdroid"
 

@@ -13,15 +13,14 @@ wall-clock deadline.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import struct
 import time
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
 
 from wgdroid.errors import DeviceError, OperationTimeout
+from wgdroid.lean import Value
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
@@ -38,14 +37,16 @@ class ShellTimeout(OperationTimeout):
     """The wall-clock deadline of a shell stream passed."""
 
 
-# The values here and in rootshell/script/status are NamedTuples or plain
-# classes, not dataclasses: every phone command creates them, and
-# `dataclasses` costs ~9 ms to import (inspect, ast, dis) and ~0.5 ms per class.
+# The values here and in rootshell/script/status are lean.Value classes:
+# every phone command creates them (wgdroid.lean says why not dataclasses).
 
 
-class ServerAddress(NamedTuple):
-    host: str
-    port: int
+class ServerAddress(Value):
+    __slots__ = ("host", "port")
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -80,7 +81,7 @@ def server_address(
     return ServerAddress(host or env_host, final_port)
 
 
-class DeviceInfo:
+class DeviceInfo(Value):
     """One transport of the adb server. Equal when serial, state and model are
     (the transport id is not compared: a reconnected phone is the same phone)."""
 
@@ -94,29 +95,20 @@ class DeviceInfo:
         # The adb server's id of this connection: a new one after every (re)connect.
         self.transport_id = transport_id
 
-    def _key(self) -> tuple[str, str, str | None]:
+    def _fields(self) -> tuple[str | None, ...]:
         return (self.serial, self.state, self.model)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, DeviceInfo) and self._key() == other._key()
 
-    def __hash__(self) -> int:
-        return hash(self._key())
+class ShellResult(Value):
+    # Output may hold a config (pull): kept out of reprs, so out of logs and tracebacks.
+    __slots__ = ("elapsed", "returncode", "stderr", "stdout")
+    _hidden = ("stdout", "stderr")
 
-    def __repr__(self) -> str:
-        return (f"DeviceInfo(serial={self.serial!r}, state={self.state!r}, "
-                f"model={self.model!r}, transport_id={self.transport_id!r})")
-
-
-class ShellResult(NamedTuple):
-    returncode: int
-    stdout: bytes
-    stderr: bytes
-    elapsed: float
-
-    def __repr__(self) -> str:
-        # Output may hold a config (pull): kept out of reprs, so out of logs and tracebacks.
-        return f"ShellResult(returncode={self.returncode!r}, elapsed={self.elapsed!r})"
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes, elapsed: float) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
 
     @property
     def out(self) -> str:
@@ -187,7 +179,7 @@ def _connect(address: ServerAddress, timeout: float) -> socket.socket:
     """Connect to the server; a missing local one is started once per process,
     quietly (adb's "* daemon not running" banner never reaches our stderr)."""
     try:
-        return socket.create_connection((address.host, address.port), timeout=timeout)
+        return _open(address, timeout)
     except OSError as exc:
         if address in _started or address.host not in _LOCAL_HOSTS:
             raise _unreachable(address, exc) from None
@@ -202,9 +194,27 @@ def _connect(address: ServerAddress, timeout: float) -> socket.socket:
             subprocess.run([adb, "-P", str(address.port), "start-server"], capture_output=True,
                            stdin=subprocess.DEVNULL, timeout=20, check=False)
     try:
-        return socket.create_connection((address.host, address.port), timeout=timeout)
+        return _open(address, timeout)
     except OSError as exc:
         raise _unreachable(address, exc) from None
+
+
+def _open(address: ServerAddress, timeout: float) -> socket.socket:
+    """A TCP connection to the server. A numeric IPv4 address (the usual
+    127.0.0.1) is connected to directly: create_connection's getaddrinfo
+    imports the idna codec for any name (~1.5 ms of every command)."""
+    try:
+        socket.inet_pton(socket.AF_INET, address.host)
+    except OSError:
+        return socket.create_connection((address.host, address.port), timeout=timeout)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((address.host, address.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _unreachable(address: ServerAddress, exc: OSError) -> DeviceError:
@@ -361,8 +371,10 @@ class ShellStream:
 
     def abort(self) -> None:
         """From another thread: end the stream now (a blocked read returns)."""
-        with contextlib.suppress(OSError):  # already closed
+        try:
             self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed (no contextlib.suppress: see wgdroid.lean)
+            return
 
     def __enter__(self) -> ShellStream:
         return self

@@ -26,12 +26,12 @@ under the tunnel's lock (sh/lib.sh `locked`):
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
 
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device
 from wgdroid.device.rootshell import RootMethod, RootResult, run_root
 from wgdroid.errors import MissingToolsError
+from wgdroid.lean import Value
 
 
 class Backend(StrEnum):
@@ -45,16 +45,33 @@ USERSPACE_TOOL = sc.USERSPACE_TOOL
 BOOT_TIMEOUT = 300.0  # the boot script's budget: the network may take a while to come
 
 
-class ControlResult(NamedTuple):
-    name: str
-    action: str  # up | down | noop | mark (enable --on-boot of a tunnel already up)
-    backend: str | None  # the backend chosen at up
-    method: RootMethod
-    elapsed: float
-    on_boot: bool | None = None  # enable --on-boot/--no-on-boot: the mark it has now
-    boot_script: str | None = None  # installed | none (no Magisk/KernelSU) with --on-boot
-    resolved: tuple[tuple[str, str], ...] = ()  # endpoint names resolved on the phone
-    warnings: tuple[str, ...] = ()  # what the tunnel does without
+class ControlResult(Value):
+    __slots__ = (
+        "action",
+        "backend",
+        "boot_script",
+        "elapsed",
+        "method",
+        "name",
+        "on_boot",
+        "resolved",
+        "warnings",
+    )
+
+    def __init__(self, name: str, action: str, backend: str | None, method: RootMethod,
+                 elapsed: float, on_boot: bool | None = None, boot_script: str | None = None,
+                 resolved: tuple[tuple[str, str], ...] = (),
+                 warnings: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.action = action  # up | down | noop | mark (enable --on-boot of a tunnel already up)
+        self.backend = backend  # the backend chosen at up
+        self.method = method
+        self.elapsed = elapsed
+        self.on_boot = on_boot  # enable --on-boot/--no-on-boot: the mark it has now
+        # installed | none (no Magisk/KernelSU) with --on-boot
+        self.boot_script = boot_script
+        self.resolved = resolved  # endpoint names resolved on the phone
+        self.warnings = warnings  # what the tunnel does without
 
 
 def backend_from(res: RootResult, name: str) -> str | None:

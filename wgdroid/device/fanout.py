@@ -4,19 +4,23 @@ each device's failure is its own and never stops the others."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Generic, NamedTuple, TypeVar
 
 from wgdroid.device.connection import Device
 from wgdroid.errors import WgdroidError
+from wgdroid.lean import Generic, TypeVar, Value
 
 T = TypeVar("T")
 MAX_WORKERS = 8  # adb round trips are I/O bound; the server serialises per transport anyway
 
 
-class Outcome(NamedTuple, Generic[T]):
-    serial: str
-    value: T | None = None
-    error: WgdroidError | None = None
+class Outcome(Value, Generic[T]):
+    __slots__ = ("error", "serial", "value")
+
+    def __init__(self, serial: str, value: T | None = None,
+                 error: WgdroidError | None = None) -> None:
+        self.serial = serial
+        self.value = value
+        self.error = error
 
     @property
     def ok(self) -> bool:

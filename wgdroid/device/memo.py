@@ -2,8 +2,9 @@
 it runs), so later operations skip asking again.
 
 A memo lives in this process; one made with `persist=KIND` is also kept in
-the user's cache (`$XDG_CACHE_HOME/wgdroid/devices.json`, else
-`~/.cache/...`; mode 0600), so the next `wgdroid` process starts knowing it:
+the user's cache (`$XDG_CACHE_HOME/wgdroid/devices.tsv`, else `~/.cache/...`;
+mode 0600; `KIND<TAB>DEVICE<TAB>FACT` lines: read by every command, so no
+JSON parser to import), so the next `wgdroid` process starts knowing it:
 a CLI command then runs its root script directly instead of finding the root
 method first (one su less per command). Facts are per adb connection (the
 server's transport id), so a phone that reconnects, or another one on the
@@ -14,13 +15,13 @@ not get root).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import threading
+from _thread import allocate_lock  # threading.Lock, without importing threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from wgdroid.lean import Generic, TypeVar
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from wgdroid.device.connection import Device
 
@@ -30,7 +31,7 @@ MAX_ENTRIES = 256  # per kind: the cache never grows without bound
 
 def cache_path() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "wgdroid", "devices.json")
+    return os.path.join(base, "wgdroid", "devices.tsv")
 
 
 class DeviceMemo(Generic[T]):
@@ -39,7 +40,7 @@ class DeviceMemo(Generic[T]):
     def __init__(self, persist: str | None = None,
                  load: Callable[[str], T] | None = None) -> None:
         self._facts: dict[str, T] = {}
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._kind = persist
         self._load = load
         self._loaded = persist is None
@@ -69,24 +70,26 @@ class DeviceMemo(Generic[T]):
     # -- the user's cache (best effort: a cache that can't be read or written
     # only costs the detection it would have saved) ---------------------------
 
-    def _read(self) -> dict[str, Any]:
+    @staticmethod
+    def _read() -> list[list[str]]:
+        """The cache's lines, each [KIND, DEVICE, FACT]; others are skipped."""
         try:
             with open(cache_path(), encoding="utf-8") as fh:
-                data = json.load(fh)
+                rows = [line.rstrip("\n").split("\t") for line in fh]
         except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+            return []
+        return [row for row in rows if len(row) == 3]
 
     def _load_cache(self) -> None:
         if self._loaded or self._kind is None or self._load is None:
             return
         self._loaded = True
-        stored = self._read().get(self._kind)
-        if not isinstance(stored, dict):
-            return
-        for key, raw in stored.items():
-            with contextlib.suppress(ValueError, TypeError):
-                self._facts.setdefault(str(key), self._load(raw))
+        for kind, key, raw in self._read():
+            if kind == self._kind:
+                try:
+                    self._facts.setdefault(key, self._load(raw))
+                except (ValueError, TypeError):
+                    continue
 
     def _save_cache(self) -> None:
         if self._kind is None:
@@ -94,9 +97,17 @@ class DeviceMemo(Generic[T]):
         from wgdroid.errors import WgdroidError
         from wgdroid.fileio import write_private
 
-        data = self._read()
-        data[self._kind] = {k: str(v) for k, v in list(self._facts.items())[-MAX_ENTRIES:]}
+        kind = self._kind
+        rows = [row for row in self._read() if row[0] != kind]
+        rows += [[kind, key, str(fact)] for key, fact in list(self._facts.items())[-MAX_ENTRIES:]
+                 if _one_field(key) and _one_field(str(fact))]
         path = cache_path()
-        with contextlib.suppress(OSError, WgdroidError):
+        try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            write_private(path, json.dumps(data, indent=1), overwrite=True)
+            write_private(path, "".join("\t".join(row) + "\n" for row in rows), overwrite=True)
+        except (OSError, WgdroidError):
+            return
+
+
+def _one_field(text: str) -> bool:
+    return "\t" not in text and "\n" not in text and "\r" not in text

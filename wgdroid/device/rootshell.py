@@ -17,20 +17,18 @@ the operation timeout.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from enum import StrEnum
-from typing import NamedTuple
 
 from wgdroid.device import progress
 from wgdroid.device import script as sc
 from wgdroid.device.connection import Device, ShellResult, ShellStream, ShellTimeout, collect
 from wgdroid.device.memo import DeviceMemo
 from wgdroid.errors import DeviceError, OperationTimeout, RootError, RootPendingError, UsageError
+from wgdroid.lean import Value
 
 DEFAULT_ROOT_TIMEOUT = 10.0  # Magisk's own prompt timeout is 10 s
 DEFAULT_TIMEOUT = 60.0
@@ -90,23 +88,33 @@ def method_from_stderr(stderr: str) -> RootMethod | None:
     return None
 
 
-class RootResult(NamedTuple):
+class RootResult(Value):
     """A finished root script: its exit code, stdout, the tools' stderr lines,
     its `fail` records (tags) and steps."""
 
-    returncode: int
-    stdout: str
-    stderr_lines: list[str]
-    tags: list[sc.Tag]
-    method: RootMethod
-    elapsed: float
-    stdout_raw: bytes
-    steps: list[str]
+    __slots__ = (
+        "elapsed",
+        "method",
+        "returncode",
+        "stderr_lines",
+        "stdout",
+        "stdout_raw",
+        "steps",
+        "tags",
+    )
+    _hidden = ("stdout", "stdout_raw")  # may hold a config (pull): not in reprs
 
-    def __repr__(self) -> str:  # stdout may hold a config (pull): not in reprs
-        return (f"RootResult(returncode={self.returncode!r}, stderr_lines="
-                f"{self.stderr_lines!r}, tags={self.tags!r}, method={self.method!r}, "
-                f"elapsed={self.elapsed!r}, steps={self.steps!r})")
+    def __init__(self, returncode: int, stdout: str, stderr_lines: list[str],
+                 tags: list[sc.Tag], method: RootMethod, elapsed: float,
+                 stdout_raw: bytes, steps: list[str]) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr_lines = stderr_lines
+        self.tags = tags
+        self.method = method
+        self.elapsed = elapsed
+        self.stdout_raw = stdout_raw
+        self.steps = steps
 
     def tag(self, kind: str) -> sc.Tag | None:
         return next((t for t in self.tags if t.kind == kind), None)
@@ -226,7 +234,7 @@ def _execute(
     def deadline() -> float:  # the root timeout until su grants, then the operation's
         return start + (timeout if granted else min(root_timeout, timeout))
 
-    with device.open_shell(command) as stream, _watching(observer, stream, lambda: granted):
+    with device.open_shell(command) as stream, _Watching(observer, stream, lambda: granted):
         if stdin is not None:
             # Stdin waits in the pipe until the script reads it; the script is
             # only run once su grants, so nothing reaches a non-root reader.
@@ -252,33 +260,47 @@ def _execute(
             raise
 
 
-@contextlib.contextmanager
-def _watching(observer: progress.Observer | None, stream: ShellStream,
-              granted: Callable[[], bool]) -> Iterator[None]:
+class _Watching:
     """For an observer: su-waiting after a second without su's answer, and
-    the stream aborted when it cancels."""
-    if observer is None:
-        yield
-        return
-    done = threading.Event()
+    the stream aborted when it cancels (a thread, only while one watches)."""
 
-    def watch() -> None:
-        if not done.wait(progress.SU_WAIT_NOTICE) and not granted():
-            observer.on_event(progress.Event("su-waiting"))
-        if observer.cancel is None:
+    def __init__(self, observer: progress.Observer | None, stream: ShellStream,
+                 granted: Callable[[], bool]) -> None:
+        self.observer = observer
+        self.stream = stream
+        self.granted = granted
+        self._stop: Callable[[], None] | None = None
+
+    def __enter__(self) -> None:
+        observer = self.observer
+        if observer is None:
             return
-        while not done.is_set():
-            if observer.cancel.wait(0.1):
-                stream.abort()
-                return
+        import threading  # only a UI that watches starts a thread
 
-    thread = threading.Thread(target=watch, name="wgdroid-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join(1.0)
+        done = threading.Event()
+
+        def watch() -> None:
+            if not done.wait(progress.SU_WAIT_NOTICE) and not self.granted():
+                observer.on_event(progress.Event("su-waiting"))
+            if observer.cancel is None:
+                return
+            while not done.is_set():
+                if observer.cancel.wait(0.1):
+                    self.stream.abort()
+                    return
+
+        thread = threading.Thread(target=watch, name="wgdroid-progress", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            done.set()
+            thread.join(1.0)
+
+        self._stop = stop
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stop is not None:
+            self._stop()
 
 
 def _timed_out(device: Device, timeout: float, err: bytes) -> OperationTimeout:

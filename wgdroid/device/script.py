@@ -23,11 +23,11 @@ import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
 from wgdroid import __version__
 from wgdroid.config.names import check_tunnel_name
 from wgdroid.errors import InvalidInputError
+from wgdroid.lean import Value
 
 TAG_PREFIX = "wgdroid:"
 GRANTED_TAG = "wgdroid:granted"
@@ -52,13 +52,17 @@ RESOLVE_RETRIES = 1
 BUDGET_MARGIN = 5.0
 
 
-class Layout(NamedTuple):
+class Layout(Value):
     """Where things are on the phone. Tests root it in a scratch directory."""
 
-    data: str = "/data"
-    sys: str = "/sys"
-    dev: str = "/dev"
-    system: str = "/system"
+    __slots__ = ("data", "dev", "sys", "system")
+
+    def __init__(self, data: str = "/data", sys: str = "/sys", dev: str = "/dev",
+                 system: str = "/system") -> None:
+        self.data = data
+        self.sys = sys
+        self.dev = dev
+        self.system = system
 
     @property
     def store_dir(self) -> str:
@@ -134,6 +138,7 @@ class Layout(NamedTuple):
         """The prelude's constants (the sh files' headers say which they use)."""
         return {
             "TAB": "\t",
+            "NL": "\n",
             "TAG_EXIT": str(TAG_EXIT),
             "GRANTED_TAG": GRANTED_TAG,
             "NOT_ROOT_TAG": NOT_ROOT_TAG,
@@ -218,10 +223,13 @@ def source(module: str) -> str:
     return "\n".join(kept) + "\n"
 
 
-class _Piece(NamedTuple):
-    function: str | None  # the function this piece defines; None: top-level lines
-    text: str
-    words: frozenset[str]  # every name in it: the functions and constants it uses
+class _Piece(Value):
+    __slots__ = ("function", "text", "words")
+
+    def __init__(self, function: str | None, text: str, words: frozenset[str]) -> None:
+        self.function = function  # the function this piece defines; None: top-level lines
+        self.text = text
+        self.words = words  # every name in it: the functions and constants it uses
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -366,11 +374,15 @@ class Script:
 # -- records ------------------------------------------------------------------
 
 
-class RecordKind(NamedTuple):
-    kind: str
-    fields: tuple[str, ...]
-    about: str
-    rest: bool = False  # the last field takes the rest of the line, tabs and all
+class RecordKind(Value):
+    __slots__ = ("about", "fields", "kind", "rest")
+
+    def __init__(self, kind: str, fields: tuple[str, ...], about: str,
+                 rest: bool = False) -> None:
+        self.kind = kind
+        self.fields = fields
+        self.about = about
+        self.rest = rest  # the last field takes the rest of the line, tabs and all
 
 
 RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
@@ -417,7 +429,7 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
 )}
 
 
-class Record:
+class Record(Value):
     """One record: its kind and fields; `record["name"]` is a field by name."""
 
     __slots__ = ("fields", "kind")
@@ -428,16 +440,6 @@ class Record:
 
     def __getitem__(self, name: str) -> str:
         return self.fields[RECORDS[self.kind].fields.index(name)]
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Record) and self.kind == other.kind
-                and self.fields == other.fields)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.fields))
-
-    def __repr__(self) -> str:
-        return f"Record({self.kind!r}, {self.fields!r})"
 
 
 def records(text: str, *kinds: str) -> list[Record]:
@@ -456,22 +458,29 @@ def records(text: str, *kinds: str) -> list[Record]:
     return found
 
 
-class Tag(NamedTuple):
+class Tag(Value):
     """A `fail` record: the failure's kind and its values."""
 
-    kind: str
-    values: tuple[str, ...] = ()
+    __slots__ = ("kind", "values")
+
+    def __init__(self, kind: str, values: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.values = values
 
     @property
     def detail(self) -> str:
         return " ".join(self.values)
 
 
-class Stderr(NamedTuple):
-    lines: list[str]  # what the tools said (none of ours)
-    tags: list[Tag]  # why the script stopped
-    steps: list[str]  # what it ran, in order
-    granted: bool  # whether root was granted
+class Stderr(Value):
+    __slots__ = ("granted", "lines", "steps", "tags")
+
+    def __init__(self, lines: list[str], tags: list[Tag], steps: list[str],
+                 granted: bool) -> None:
+        self.lines = lines  # what the tools said (none of ours)
+        self.tags = tags  # why the script stopped
+        self.steps = steps  # what it ran, in order
+        self.granted = granted  # whether root was granted
 
 
 def split_stderr(text: str) -> Stderr:
@@ -498,21 +507,28 @@ def split_stderr(text: str) -> Stderr:
 
 
 # wireguard-go prints a boxed warning banner (its "running wireguard-go is
-# not required" notice) before anything useful.
-_BANNER = re.compile(r"^[\u2500-\u257f]")
+# not required" notice) before anything useful: lines that start with a
+# box-drawing character.
+_BOX_DRAWING = ("\u2500", "\u257f")
 
 
 # wg quotes the value it could not take (wireguard-tools src/config.c
 # parse_key: "Key is not the correct length or format: `%s'"), or a whole line
 # it did not know (config_read_line: "Line unrecognized: `%s'"): part of a
 # private key, too short for redact to see. A line's key name stays.
-_BAD_KEY = re.compile(r"^(Key is not the correct length or format: )`.*'$")
-_KEY_LINE = re.compile(r"^(Line unrecognized: `[^=']*key[^=']*=).*'$", re.IGNORECASE)
+# (Patterns, not compiled ones: only a failure needs them, and re compiles
+# and caches them then.)
+_BAD_KEY = r"^(Key is not the correct length or format: )`.*'$"
+_KEY_LINE = r"(?i)^(Line unrecognized: `[^=']*key[^=']*=).*'$"
 
 
 def _unquote_secrets(line: str) -> str:
-    line = _BAD_KEY.sub(r"\1(the value is not shown)", line)
-    return _KEY_LINE.sub(r"\1(hidden)'", line)
+    line = re.sub(_BAD_KEY, r"\1(the value is not shown)", line)
+    return re.sub(_KEY_LINE, r"\1(hidden)'", line)
+
+
+def _is_banner(line: str) -> bool:
+    return _BOX_DRAWING[0] <= line[:1] <= _BOX_DRAWING[1]
 
 
 def trimmed(lines: Iterable[str], limit: int = 8) -> str:
@@ -520,6 +536,6 @@ def trimmed(lines: Iterable[str], limit: int = 8) -> str:
     boxes, no value wg quotes from a config line, the last few lines."""
     kept = [
         _unquote_secrets(ln.strip()) for ln in lines
-        if ln.strip() and not ln.startswith("[#]") and not _BANNER.match(ln.strip())
+        if ln.strip() and not ln.startswith("[#]") and not _is_banner(ln.strip())
     ]
     return "; ".join(kept[-limit:])

@@ -46,10 +46,13 @@ JSON schema of `wgdroid status --json` (schema 1; fields are only added):
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from wgdroid.device import script as sc
 from wgdroid.errors import DeviceCommandError
+from wgdroid.lean import Value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 1
 HIDDEN = "(hidden)"
@@ -57,18 +60,37 @@ TAB = "\t"
 NONE = "(none)"
 
 
-class PeerStatus(NamedTuple):
-    public_key: str
-    preshared_key: bool
-    endpoint: str | None
-    allowed_ips: list[str]
-    latest_handshake: int | None
-    rx_bytes: int
-    tx_bytes: int
-    persistent_keepalive: int | None
-    handshake_age: int | None = None
-    rx_rate: float | None = None
-    tx_rate: float | None = None
+class PeerStatus(Value):
+    __slots__ = (
+        "allowed_ips",
+        "endpoint",
+        "handshake_age",
+        "latest_handshake",
+        "persistent_keepalive",
+        "preshared_key",
+        "public_key",
+        "rx_bytes",
+        "rx_rate",
+        "tx_bytes",
+        "tx_rate",
+    )
+
+    def __init__(self, public_key: str, preshared_key: bool, endpoint: str | None,
+                 allowed_ips: list[str], latest_handshake: int | None, rx_bytes: int,
+                 tx_bytes: int, persistent_keepalive: int | None,
+                 handshake_age: int | None = None, rx_rate: float | None = None,
+                 tx_rate: float | None = None) -> None:
+        self.public_key = public_key
+        self.preshared_key = preshared_key
+        self.endpoint = endpoint
+        self.allowed_ips = allowed_ips
+        self.latest_handshake = latest_handshake
+        self.rx_bytes = rx_bytes
+        self.tx_bytes = tx_bytes
+        self.persistent_keepalive = persistent_keepalive
+        self.handshake_age = handshake_age
+        self.rx_rate = rx_rate
+        self.tx_rate = tx_rate
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,15 +108,29 @@ class PeerStatus(NamedTuple):
         }
 
 
-class InterfaceStatus(NamedTuple):
-    name: str
-    public_key: str
-    listen_port: int
-    fwmark: int | None
-    backend: str = "unknown"
-    up_since: int | None = None
-    uptime: int | None = None
-    peers: list[PeerStatus] = []  # shared default: statuses are never changed, only remade
+class InterfaceStatus(Value):
+    __slots__ = (
+        "backend",
+        "fwmark",
+        "listen_port",
+        "name",
+        "peers",
+        "public_key",
+        "up_since",
+        "uptime",
+    )
+
+    def __init__(self, name: str, public_key: str, listen_port: int, fwmark: int | None,
+                 backend: str = "unknown", up_since: int | None = None,
+                 uptime: int | None = None, peers: list[PeerStatus] | None = None) -> None:
+        self.name = name
+        self.public_key = public_key
+        self.listen_port = listen_port
+        self.fwmark = fwmark
+        self.backend = backend
+        self.up_since = up_since
+        self.uptime = uptime
+        self.peers: list[PeerStatus] = [] if peers is None else peers
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,11 +145,15 @@ class InterfaceStatus(NamedTuple):
         }
 
 
-class DeviceStatus(NamedTuple):
-    serial: str
-    device_time: int | None
-    interfaces: list[InterfaceStatus]
-    sample_seconds: float | None = None
+class DeviceStatus(Value):
+    __slots__ = ("device_time", "interfaces", "sample_seconds", "serial")
+
+    def __init__(self, serial: str, device_time: int | None,
+                 interfaces: list[InterfaceStatus], sample_seconds: float | None = None) -> None:
+        self.serial = serial
+        self.device_time = device_time
+        self.interfaces = interfaces
+        self.sample_seconds = sample_seconds
 
     def interface(self, name: str) -> InterfaceStatus | None:
         return next((i for i in self.interfaces if i.name == name), None)
@@ -192,10 +232,13 @@ def parse_dump_lines(
     return ifaces, peers
 
 
-class _Facts(NamedTuple):
-    kind: str  # kernel | tun
-    ifindex: str
-    state: str  # "<since> <backend> <ifindex>" written at up, or ""
+class _Facts(Value):
+    __slots__ = ("ifindex", "kind", "state")
+
+    def __init__(self, kind: str, ifindex: str, state: str) -> None:
+        self.kind = kind  # kernel | tun
+        self.ifindex = ifindex
+        self.state = state  # "<since> <backend> <ifindex>" written at up, or ""
 
 
 def parse_status_output(

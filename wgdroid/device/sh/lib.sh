@@ -1,9 +1,21 @@
 # lib.sh: records, failures, steps, clean-up and tunnel locks; every phone
 # script starts with it. The prelude (wgdroid/device/script.py) sets the
-# constants first: TAB, TAG_EXIT, GRANTED_TAG, NOT_ROOT_TAG, NOT_ROOT_EXIT,
+# constants first: TAB, NL, TAG_EXIT, GRANTED_TAG, NOT_ROOT_TAG, NOT_ROOT_EXIT,
 # WGDROID_BIN, TOOL_DIRS, STORE_DIR, STATE_DIR, NOTE_DIR, SYS, LOCK_DIR,
 # LOCK_WAIT, RESOLVE_RETRIES, BUDGET.
 # needs:
+
+# out TEXT: TEXT and a newline on stdout, in one write and without a
+# process. mksh (every Android phone's sh) has no printf builtin: printf is
+# toybox's, a process per line and at most 128 KiB per argument; its `print`
+# is built in. Other shells (dash) have printf built in. One write matters:
+# each becomes an adb packet, and only one may wait for the host's
+# acknowledgement (docs/adb-protocol.md).
+# shellcheck disable=SC3037,SC3028 # mksh's own print and KSH_VERSION
+case $KSH_VERSION in
+  *MIRBSD*) out() { print -r -- "$1"; } ;;
+  *) out() { printf '%s\n' "$1"; } ;;
+esac
 
 # rec KIND [FIELD...]: one record on stdout, its fields joined by tabs
 # (script.RECORDS names every kind and its fields).
@@ -12,7 +24,7 @@ rec() {
   IFS=$TAB
   _rec_line="$*"
   IFS=$_rec_ifs
-  printf '%s\n' "$_rec_line"
+  out "$_rec_line"
 }
 
 # say KIND [FIELD...]: one record on stderr, `wgdroid:KIND<TAB>FIELD...`,
@@ -22,7 +34,7 @@ say() {
   IFS=$TAB
   _say_line="wgdroid:$*"
   IFS=$_say_ifs
-  printf '%s\n' "$_say_line" >&2
+  out "$_say_line" >&2
 }
 
 # fail KIND [FIELD...]: stop here. The host turns KIND into its error
