@@ -668,6 +668,47 @@ def test_status_hides_keys_before_printing(sh_phone: ShPhone) -> None:
     assert st.device_time is not None
 
 
+def test_status_takes_the_interfaces_from_its_dump(sh_phone: ShPhone) -> None:
+    # wg0 (a peer's preshared key hidden too: not an interface line) is ours
+    # on wireguard-go; wg1 someone else's in the kernel (no note).
+    for name in ("wg0", "wg1"):
+        sh_phone.bring_up(name)
+    (sh_phone.net / "wg0" / "tun_flags").write_text("0x1001\n")
+    note_dir = Path(sh_phone.layout.note_dir)
+    note_dir.mkdir(parents=True)
+    (note_dir / "wg0").write_text("1700000000 wireguard-go 7\n")
+    sh_phone.knob("dump", "\n".join(DUMP) + "\n")
+    ran = sh_phone.call("status", "op_status")
+    assert ran.returncode == 0, ran.err
+    assert ran.kinds("iface") == [("wg0", "tun", "7", "1700000000 wireguard-go 7"),
+                                  ("wg1", "kernel", "7", "")]
+    st = parse_status_output("S", ran.out)
+    assert [(i.name, i.backend, i.up_since) for i in st.interfaces] == [
+        ("wg0", "wireguard-go", 1700000000), ("wg1", "kernel", None)]
+    assert len(st.interfaces[0].peers) == 2
+
+
+def test_status_of_a_dump_larger_than_an_argument_may_be(sh_phone: ShPhone) -> None:
+    # 2000 peers: ~300 KB, more than one exec argument may hold (128 KiB), in case
+    # the one write went through an external printf.
+    sh_phone.bring_up("wg0")
+    peer = DUMP[1].split("\t", 1)[1]
+    sh_phone.knob("dump", "\n".join([DUMP[0], *[f"wg0\t{peer}"] * 2000]) + "\n")
+    ran = sh_phone.call("status", "op_status")
+    assert ran.returncode == 0, ran.err[-500:]
+    assert len(ran.kinds("dump")) == 2001 and PSK not in ran.out and PRIV not in ran.out
+    assert [r[0] for r in ran.kinds("iface")] == ["wg0"]
+
+
+def test_status_with_nothing_up_and_with_a_failing_wg(sh_phone: ShPhone) -> None:
+    sh_phone.knob("dump", "")
+    ran = sh_phone.call("status", "op_status")
+    assert ran.returncode == 0 and ran.kinds("dump") == [] and ran.kinds("iface") == []
+    sh_phone.fake("wg", "echo 'Unable to list interfaces: Permission denied' >&2; exit 1\n")
+    ran = sh_phone.call("status", "op_status")
+    assert ran.failure == sc.Tag("wg-failed", ("wg show all dump",))
+
+
 # -- doctor.sh --------------------------------------------------------------------
 
 

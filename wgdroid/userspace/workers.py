@@ -18,6 +18,7 @@ batch of packets) says where its work is.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import signal
 import sys
@@ -233,7 +234,7 @@ class NativePool(Generic[TaskU]):
     synchronous = False
 
     def __init__(self, lib: object, memory: Memory, workers: int = 2,
-                 slots: int = 64, batch: int = 4) -> None:
+                 slots: int = 256, batch: int = 4) -> None:
         from wgdroid.userspace.accel import Library
         from wgdroid.userspace.kernels import MAX_RESULTS
 
@@ -241,15 +242,20 @@ class NativePool(Generic[TaskU]):
         self._lib = lib
         self._maxr = MAX_RESULTS
         self._status = array("q", bytes(8 * slots))
-        self._results = array("i", bytes(4 * slots * MAX_RESULTS))
+        # Anonymous memory: a slot's pages cost nothing until a unit's results
+        # land there (as many slots as the process pool allows units in flight).
+        self._results_map = mmap.mmap(-1, 4 * slots * MAX_RESULTS)
+        self._results = memoryview(self._results_map).cast("i")
         self._done = array("i", bytes(4 * slots))
         self._units: list[TaskU | None] = [None] * slots
         self._free = list(range(slots - 1, -1, -1))
         self.wake_fd: int | None = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._memory = memory
+        import ctypes
+
+        results_addr = ctypes.addressof(ctypes.c_char.from_buffer(self._results_map))
         handle = lib.pool_new(workers, *memory.table(), slots, self._status.buffer_info()[0],
-                              self._results.buffer_info()[0], MAX_RESULTS, self.wake_fd,
-                              batch)
+                              results_addr, MAX_RESULTS, self.wake_fd, batch)
         if not handle:
             os.close(self.wake_fd)
             raise OSError("the compiled worker pool could not start")
@@ -301,6 +307,8 @@ class NativePool(Generic[TaskU]):
             assert self.wake_fd is not None
             os.close(self.wake_fd)
             self.wake_fd = None
+            self._results.release()
+            self._results_map.close()
 
 
 @dataclass

@@ -5,16 +5,26 @@
 # LOCK_WAIT, RESOLVE_RETRIES, BUDGET.
 # needs:
 
+# out TEXT: TEXT and a newline on stdout, in one write and without a
+# process. mksh (every Android phone's sh) has no printf builtin: printf is
+# toybox's, a process per line and at most 128 KiB per argument; its `print`
+# is built in. Other shells (dash) have printf built in. One write matters:
+# each becomes an adb packet, and only one may wait for the host's
+# acknowledgement (docs/adb-protocol.md).
+# shellcheck disable=SC3037,SC3028 # mksh's own print and KSH_VERSION
+case $KSH_VERSION in
+  *MIRBSD*) out() { print -r -- "$1"; } ;;
+  *) out() { printf '%s\n' "$1"; } ;;
+esac
+
 # rec KIND [FIELD...]: one record on stdout, its fields joined by tabs
-# (script.RECORDS names every kind and its fields). One write per record
-# (mksh's `printf '%s\n' X` makes two): each write is an adb packet, and only
-# one may wait for the host's acknowledgement (docs/adb-protocol.md).
+# (script.RECORDS names every kind and its fields).
 rec() {
   _rec_ifs=$IFS
   IFS=$TAB
   _rec_line="$*"
   IFS=$_rec_ifs
-  printf '%s' "$_rec_line$NL"
+  out "$_rec_line"
 }
 
 # say KIND [FIELD...]: one record on stderr, `wgdroid:KIND<TAB>FIELD...`,
@@ -24,7 +34,7 @@ say() {
   IFS=$TAB
   _say_line="wgdroid:$*"
   IFS=$_say_ifs
-  printf '%s' "$_say_line$NL" >&2  # one write, as rec
+  out "$_say_line" >&2
 }
 
 # fail KIND [FIELD...]: stop here. The host turns KIND into its error

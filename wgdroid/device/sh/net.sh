@@ -54,7 +54,7 @@ net_facts() {
 
 # only_in KIND FACTS_A FACTS_B: the KIND values A has and B lacks.
 only_in() {
-  printf '%s\n' "$2" | while IFS=' ' read -r _oi_k _oi_v; do
+  out "$2" | while IFS=' ' read -r _oi_k _oi_v; do
     [ "$_oi_k" = "$1" ] || continue
     case "
 $3
@@ -67,8 +67,9 @@ $1 $_oi_v
   done
 }
 
-# of KIND FACTS: the KIND values, one per line.
-of() { printf '%s\n' "$2" | sed -n "s/^$1 //p"; }
+# of KIND FACTS: the KIND values, one per line. (`out`, not printf: under
+# mksh printf is a process, and FACTS of a big config pass 128 KiB.)
+of() { out "$2" | sed -n "s/^$1 //p"; }
 
 # net_addr_add|net_addr_del NAME CIDR, net_route_add|net_route_del NAME CIDR,
 # net_mtu NAME MTU: what the Linux wg-quick does for these.
