@@ -101,6 +101,30 @@ def test_not_root_is_refused_before_anything(sh_phone: ShPhone) -> None:
     assert sc.NOT_ROOT_TAG in ran.err and not ran.stderr.granted
 
 
+def test_without_proc_the_uid_comes_from_id(sh_phone: ShPhone) -> None:
+    # /proc/$$/status unreadable (a tmpfs over /proc in a mount namespace of
+    # this run's own): as_root asks `id -u`, here a fake that logs its calls.
+    log = sh_phone.ctl / "id.log"
+    sh_phone.fake("id", f'echo "$*" >> {log}\ncat {sh_phone.ctl}/uid\n')
+    sh_phone.knob("uid", "2000\n")
+    ran = sh_phone.lines("lib", "echo ran")
+    assert ran.returncode == 0 and "ran" in ran.out and ran.stderr.granted, ran.err
+    assert not log.exists()  # /proc answered: no id process
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    if unshare is None or mount is None:
+        pytest.skip("needs unshare and mount")
+    outer = sh_phone.prefix or [unshare]
+    sh_phone.prefix = [*outer, "--mount", "/bin/sh", "-c",
+                       f'{mount} -t tmpfs none /proc && exec "$@"', "without-proc"]
+    ran = sh_phone.lines("lib", "echo ran")
+    assert ran.returncode == sc.NOT_ROOT_EXIT and "ran" not in ran.out, ran.err
+    assert sc.NOT_ROOT_TAG in ran.err and not ran.stderr.granted
+    sh_phone.knob("uid", "0\n")
+    ran = sh_phone.lines("lib", "echo ran")
+    assert ran.returncode == 0 and "ran" in ran.out and ran.stderr.granted, ran.err
+    assert log.read_text() == "-u\n-u\n"
+
+
 @pytest.mark.parametrize("ending", ["exit 0", "fail write x", "kill -TERM $$", "kill -HUP $$",
                                     "kill -INT $$"])
 def test_temp_files_go_however_the_script_ends(sh_phone: ShPhone, ending: str) -> None:
