@@ -125,6 +125,22 @@ def test_without_proc_the_uid_comes_from_id(sh_phone: ShPhone) -> None:
     assert log.read_text() == "-u\n-u\n"
 
 
+def test_epoch_is_the_clock_with_an_inherited_epochrealtime(sh_phone: ShPhone) -> None:
+    # Only mksh's EPOCHREALTIME is its clock; dash would take an inherited
+    # one as it is, frozen (remaining() would never go down).
+    env = shutil.which("env")
+    assert env is not None
+    sh_phone.prefix = [*sh_phone.prefix, env, "EPOCHREALTIME=123.4"]
+    before = int(time.time())
+    ran = sh_phone.lines("lib", 'echo "inherited=$EPOCHREALTIME"', "epoch", 'echo "epoch=$EPOCH"')
+    after = int(time.time())
+    assert ran.returncode == 0, ran.err
+    if sh_phone.flavour == "dash":  # the inheritance is real
+        assert "inherited=123.4\n" in ran.out
+    epoch = int(ran.out.split("epoch=")[1])
+    assert before <= epoch <= after
+
+
 @pytest.mark.parametrize("ending", ["exit 0", "fail write x", "kill -TERM $$", "kill -HUP $$",
                                     "kill -INT $$"])
 def test_temp_files_go_however_the_script_ends(sh_phone: ShPhone, ending: str) -> None:

@@ -117,9 +117,14 @@ remaining() {
 
 # epoch: EPOCH = now, in unix seconds. mksh (Android's sh) keeps the clock in
 # EPOCHREALTIME, which spares a `date` process; other shells ask `date`.
+# Only mksh's is the clock: elsewhere EPOCHREALTIME is an ordinary variable,
+# maybe inherited from the environment and frozen.
 epoch() {
-  # shellcheck disable=SC3028 # mksh's; unset (or not digits) elsewhere
-  EPOCH=${EPOCHREALTIME%.*}
+  # shellcheck disable=SC3028 # mksh's own KSH_VERSION and EPOCHREALTIME
+  case $KSH_VERSION in
+    *MIRBSD*) EPOCH=${EPOCHREALTIME%.*} ;;
+    *) EPOCH= ;;
+  esac
   case $EPOCH in '' | *[!0-9]*) EPOCH=$(date +%s) ;; esac
 }
 
