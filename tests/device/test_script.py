@@ -176,7 +176,7 @@ def test_each_sh_file_cuts_into_its_functions_and_back(module: str) -> None:
 def test_a_script_carries_only_what_its_call_reaches() -> None:
     status = sc.Script("status").call("op_status", "").render()
     for kept in ("op_status() {", "as_root() {", "setup() {", "epoch() {", "cleanup() {",
-                 "fail() {", "say() {", "HIDE_SECRETS_SED=", "NOTE_DIR=", "BUDGET="):
+                 "fail() {", "say() {", "record() {", "HIDE_SECRETS_SED=", "NOTE_DIR=", "BUDGET="):
         assert kept in status
     for dropped in ("locked() {", "sweep() {", "bounded() {", "STORE_DIR=", "LOCK_WAIT="):
         assert dropped not in status

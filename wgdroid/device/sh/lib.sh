@@ -17,24 +17,29 @@ case $KSH_VERSION in
   *) out() { printf '%s\n' "$1"; } ;;
 esac
 
-# rec KIND [FIELD...]: one record on stdout, its fields joined by tabs
-# (script.RECORDS names every kind and its fields).
-rec() {
+# record KIND [FIELD...]: REC = one record's line, its fields joined by tabs
+# (script.RECORDS names every kind and its fields); for a script that
+# gathers its records into one write (status.sh).
+record() {
   _rec_ifs=$IFS
   IFS=$TAB
-  _rec_line="$*"
+  REC="$*"
   IFS=$_rec_ifs
-  out "$_rec_line"
+}
+
+# rec KIND [FIELD...]: one record on stdout.
+rec() {
+  record "$@"
+  out "$REC"
 }
 
 # say KIND [FIELD...]: one record on stderr, `wgdroid:KIND<TAB>FIELD...`,
 # between the lines the tools themselves print there.
 say() {
-  _say_ifs=$IFS
-  IFS=$TAB
-  _say_line="wgdroid:$*"
-  IFS=$_say_ifs
-  out "$_say_line" >&2
+  _say_k=$1
+  shift
+  record "wgdroid:$_say_k" "$@"
+  out "$REC" >&2
 }
 
 # fail KIND [FIELD...]: stop here. The host turns KIND into its error

@@ -20,7 +20,8 @@ HIDE_SECRETS_SED='s/^\([^	]*\)	[^	]*\(	[^	]*	[^	]*	[^	]*\)$/\1	(hidden)\2/
 # so each costs a round trip to the host.
 op_status() {
   command -v wg >/dev/null 2>&1 || fail no-tool wg
-  _st_o="now$TAB$NOW"
+  record now "$NOW"
+  _st_o=$REC
   if [ -n "$1" ]; then
     _st_o="$_st_o$NL$(wg show all transfer | sed "s/^/xfer$TAB/")"
     sleep "$1"
@@ -46,7 +47,8 @@ op_status() {
     _st_u=
     read -r _st_x 2>/dev/null < "$SYS/class/net/$_st_i/ifindex"
     IFS= read -r _st_u 2>/dev/null < "$NOTE_DIR/$_st_i"
-    _st_o="$_st_o${NL}iface$TAB$_st_i$TAB$_st_k$TAB$_st_x$TAB$_st_u"  # rec's format
+    record iface "$_st_i" "$_st_k" "$_st_x" "$_st_u"
+    _st_o=$_st_o$NL$REC
   done
   set +f
   IFS=$_st_ifs
