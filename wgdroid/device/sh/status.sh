@@ -28,10 +28,23 @@ op_status() {
   fi
   # A pipe and a variable, not a temp file: the unhidden dump never touches
   # the disk; the secrets are gone before the shell holds it. A wg that
-  # fails leaves its mark as the last line.
+  # fails leaves its mark at the end.
   _st_d=$({ wg show all dump || echo "$WG_FAILED"; } |
     sed -e "$HIDE_SECRETS_SED" -e "s/^/dump$TAB/")
-  case $_st_d in *"$TAB$WG_FAILED") fail wg-failed "wg show all dump" ;; esac
+  case $_st_d in
+    *"$WG_FAILED")
+      # wg show exits 1 when an interface it listed could not be read (gone
+      # between its list and its get: a `disable` racing this status, a
+      # userspace daemon exiting): what it printed is what is up. Only a
+      # dump that printed nothing may be a failure to list at all
+      # (permission, no wg that runs): then wg's own list says which.
+      _st_d=${_st_d%"$WG_FAILED"}
+      _st_d=${_st_d%"dump$TAB"}
+      _st_d=${_st_d%"$NL"}
+      [ -n "$_st_d" ] || wg show interfaces >/dev/null ||
+        fail wg-failed "wg show all dump"
+      ;;
+  esac
   _st_ifs=$IFS
   IFS=$NL
   set -f
