@@ -13,6 +13,7 @@ Tests wait on effects through tests/support (`from support import wait_until`).
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -42,6 +43,17 @@ atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 # Fixture plugins live beside this file, one per area, so areas don't edit one file.
 pytest_plugins = ["sim_fixtures", "vm_fixtures"]
 
+# The cyclic GC took a third of the TUI tests' CPU: every Textual app leaves
+# cycles behind, and each full collection walked the ~200k objects of the
+# imports and caches. Collect less often (memory is plenty); what collection
+# imported is frozen out of the walk (pytest_collection_finish).
+gc.set_threshold(10_000, 10, 10)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()
+    gc.freeze()
+
 
 def _sim_unavailable() -> str | None:
     if os.geteuid() != 0:
@@ -69,6 +81,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = _xdist_group(item)
         if group and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_later)  # stable: the order within each kind stays
+
+
+def _later(item: pytest.Item) -> bool:
+    """Long unit tests first (TUI apps, hypothesis runs, `slow`): xdist hands out
+    ungrouped tests in this order, so the run ends on short ones and no worker is
+    left alone with a 5 s test at the end. Grouped (sim) tests keep their order."""
+    if item.get_closest_marker("xdist_group"):
+        return True
+    long = (item.get_closest_marker("slow") is not None
+            or getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+            or Path(str(item.path)).parent.name == "tui")
+    return not long
 
 
 def _xdist_group(item: pytest.Item) -> str | None:

@@ -97,6 +97,7 @@ def test_a_refusing_mirror_is_known_in_seconds(refusing_mirror: str, tmp_path: P
     assert_refused(proc, seconds, "404")
 
 
+@pytest.mark.slow  # the script's 5 s probe timeout, by design
 def test_a_silent_mirror_is_known_in_seconds(silent_mirror: str, tmp_path: Path) -> None:
     proc, seconds = fetch(silent_mirror, tmp_path)
     assert_refused(proc, seconds, "no answer within")

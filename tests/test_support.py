@@ -1,12 +1,17 @@
-"""tests/support: the waits every other test relies on (no device, no root)."""
+"""tests/support: the waits every other test relies on, and the in-process CLI
+runner (no device, no root)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from support import wait_until, wait_until_async
+from support import wait_until, wait_until_async, wgdroid_main
 
 
 def test_returns_the_first_truthy_observation() -> None:
@@ -74,3 +79,16 @@ def test_async_probe_and_pause() -> None:
     assert got == 2 and pauses == [0.25, 0.25]
     with pytest.raises(AssertionError, match=r"waiting for never .* last observed: False"):
         asyncio.run(wait_until_async(lambda: False, what="never", timeout=0.02, interval=0.005))
+
+
+def test_the_in_process_cli_answers_as_the_process_does(tmp_path: Path) -> None:
+    (tmp_path / "bad.conf").write_text("[Interface]\nListenPort = 99999\n")
+    for args in (["check", "bad.conf"], ["check"], ["--version"], ["check", "nope.conf"]):
+        proc = subprocess.run([sys.executable, "-m", "wgdroid", *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+        here = os.getcwd()
+        inside = wgdroid_main(*args, cwd=tmp_path)
+        assert os.getcwd() == here
+        assert (inside.returncode, inside.stdout, inside.stderr) == (
+            proc.returncode, proc.stdout, proc.stderr), args

@@ -8,16 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import wgdroid_main
 
 from wgdroid.cli.main import build_parser
 from wgdroid.config import keys
 
-WGDROID = str(Path(sys.executable).with_name("wgdroid"))
-
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([WGDROID, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL, check=False)
+    """The CLI's main in-process (test_support checks it answers as the process)."""
+    return wgdroid_main(*args, cwd=cwd)
 
 
 @pytest.mark.parametrize("argv", [

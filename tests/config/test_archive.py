@@ -6,11 +6,11 @@ import io
 import stat
 import struct
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from support import wgdroid_main
 
 from wgdroid.config import archive
 from wgdroid.config.archive import Tunnel, export_zip, import_zip
@@ -18,7 +18,6 @@ from wgdroid.errors import InvalidInputError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "configs").glob("*.conf"))
-WGDROID = str(Path(sys.executable).with_name("wgdroid"))
 GOOD = (ROOT / "configs" / "full-tunnel.conf").read_text()
 
 
@@ -181,7 +180,8 @@ def test_encrypted_entry_is_a_per_entry_error() -> None:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([WGDROID, *args], capture_output=True, text=True, timeout=60, check=False)
+    """The CLI's main in-process (test_support checks it answers as the process)."""
+    return wgdroid_main(*args)
 
 
 def test_cli_zip_unzip_round_trip(tmp_path: Path) -> None:

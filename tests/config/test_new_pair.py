@@ -6,11 +6,11 @@ import ipaddress
 import json
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from support import wgdroid_main
 
 from wgdroid.config.dialect import Dialect
 from wgdroid.config.models import Interface
@@ -19,10 +19,8 @@ from wgdroid.config.types import PrivateKey
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wgdroid", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=60,
-    )
+    """The CLI's main in-process (test_support checks it answers as the process)."""
+    return wgdroid_main(*args, cwd=cwd)
 
 
 def test_new_writes_a_matching_private_pair(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ import random
 import re
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import segno
 from PIL import Image, ImageFilter, ImageOps
+from support import wgdroid_main
 
 from wgdroid.config import qr
 from wgdroid.config.issues import ConfigError
@@ -21,7 +21,6 @@ from wgdroid.errors import InvalidInputError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "configs").glob("*.conf"))
-WGDROID = str(Path(sys.executable).with_name("wgdroid"))
 SITE_HUB = ROOT / "configs" / "site-hub.conf"
 
 
@@ -195,7 +194,8 @@ def test_config_too_large_for_a_qr_code() -> None:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([WGDROID, *args], capture_output=True, timeout=60, check=False)
+    """The CLI's main in-process (test_support checks it answers as the process)."""
+    return wgdroid_main(*args, text=False)
 
 
 def test_cli_png_and_import_are_private_and_identical(tmp_path: Path) -> None:

@@ -252,9 +252,14 @@ async def until(pilot: Any, what: str, cond: Callable[[], object],
                 timeout: float = 30,  # noqa: ASYNC109 (wait_until's keywords)
                 check: Callable[[Any], object] | None = None) -> None:
     """Wait for an effect in the app, letting it process its messages meanwhile
-    (`check`: when the probe returns what it saw rather than a truth value)."""
-    await wait_until_async(cond, what=what, timeout=timeout, interval=0.02, pause=pilot.pause,
-                           check=check)
+    (`check`: when the probe returns what it saw rather than a truth value).
+
+    Between tries the app runs on its own (its pumps share this event loop);
+    `pilot.pause()` settles the screen once, after the effect is seen, not at
+    every try: it walks every widget and repaints, which cost more CPU than the
+    tests themselves."""
+    await wait_until_async(cond, what=what, timeout=timeout, interval=0.02, check=check)
+    await pilot.pause()
 
 
 S = TypeVar("S")
