@@ -26,10 +26,10 @@ from typing import Literal, Union
 from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
 from wgdroid.userspace.core import Peer, RecvRun, SendJob, padded_length
 from wgdroid.userspace.kernels import (
+    MAX_RESULTS,
     OVERHEAD,
     CKernels,
     Item,
-    MAX_RESULTS,
     KernelError,
     Kernels,
     OpenWork,
