@@ -26,7 +26,7 @@ from wgdroid.userspace.pipeline import (
     TxUnit,
     Unit,
 )
-from wgdroid.userspace.queues import Bound
+from wgdroid.userspace.queues import Bound, State
 from wgdroid.userspace.workers import InlinePool, NativePool, ProcessPool, ThreadPool
 
 KEY = bytes(range(32))
@@ -392,6 +392,84 @@ def test_a_unit_the_c_threads_refuse_dies_in_order_and_later_ones_flow() -> None
         assert pipe._queues[peer].tx.stats.dead == 1
     finally:
         pipe.close()
+
+
+class Job:
+    """The least a NativePool runs: a work description, a state, a result."""
+
+    def __init__(self, work: SealWork) -> None:
+        self.work = work
+        self.state = State.NEW
+        self.size = 0
+        self.result: object = None
+
+    def absorb(self, result: object) -> None:
+        self.result = result
+
+
+@pytest.fixture
+def native() -> Any:
+    """A NativePool (one C thread, two slots) on packet memory of its own."""
+    from wgdroid.userspace.buffers import Memory
+    from wgdroid.userspace.pipeline import memory_specs
+
+    lib = load()
+    if lib is None:
+        pytest.skip("the compiled library is not built")
+    mem = Memory(memory_specs(2))
+    pool: NativePool[Any] = NativePool(lib, mem, workers=1, slots=2)
+    try:
+        yield lib, pool
+    finally:
+        pool.close()
+        mem.close()
+
+
+def _take_done(lib: Any, pool: NativePool[Any]) -> list[int]:
+    """The slots the C threads finished (wg_pool_done), waiting for the first."""
+    from array import array
+
+    done = array("i", bytes(4 * 4))
+    n = wait_until(lambda: lib.pool_done(pool._handle, done.buffer_info()[0], 4), check=bool,
+                   timeout=10, interval=0.001, what="a finished slot")
+    return done[:n].tolist()
+
+
+def test_the_c_threads_refuse_a_slot_that_is_not_free(native: Any) -> None:
+    """wg_pool_submit keeps each slot's state: a slot submitted and not yet taken
+    back by wg_pool_done (queued, running or done) is refused, as is one out of
+    range; taken back, it is free again."""
+    lib, pool = native
+    h = pool._handle
+    desc = b"?"  # malformed: the thread finishes it at once, with an error status
+    assert lib.pool_submit(h, 1, desc, 1) == 0
+    assert lib.pool_submit(h, 1, desc, 1) == -1
+    assert lib.pool_submit(h, 2, desc, 1) == -1 and lib.pool_submit(h, -1, desc, 1) == -1
+    assert _take_done(lib, pool) == [1]
+    assert lib.pool_submit(h, 1, desc, 1) == 0
+    assert _take_done(lib, pool) == [1]
+
+
+def test_a_unit_that_cannot_be_described_costs_the_c_threads_no_slot(native: Any) -> None:
+    """encode_work raising (here: a receiver index out of range) leaves every slot
+    free: both later units are taken and come back."""
+    import struct
+
+    _, pool = native
+    with pytest.raises(struct.error):
+        pool.submit(Job(SealWork(KEY, -1, 0, MTU, [], 0)))
+    jobs = [Job(SealWork(KEY, 7, 0, MTU, [], 0)) for _ in range(2)]
+    assert all(pool.submit(j) for j in jobs)
+    fd = pool.wake_fd
+    got: list[Any] = []
+
+    def pump() -> int:
+        select.select([fd], [], [], 0.2)
+        got.extend(pool.completed())
+        return len(got)
+
+    wait_until(pump, check=lambda n: n == 2, timeout=10, interval=0.001, what="both units")
+    assert sorted(map(id, got)) == sorted(map(id, jobs))
 
 
 def test_pure_python_kernels_in_a_process_pool_match_the_core() -> None:

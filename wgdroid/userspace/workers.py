@@ -264,8 +264,8 @@ class NativePool(Generic[TaskU]):
     def submit(self, unit: TaskU) -> bool:
         if not self._free or self._handle is None:
             return False
+        desc = encode_work(unit.work)  # before a slot is taken: if it raises, none is lost
         slot = self._free.pop()
-        desc = encode_work(unit.work)
         if self._lib.pool_submit(self._handle, slot, desc, len(desc)) != 0:
             self._free.append(slot)
             return False

@@ -74,6 +74,14 @@ static EVP_CIPHER_CTX *ctx_get(void)
     return tls_ctx;
 }
 
+/* Free this thread's context: EVP_CIPHER_CTX_free cleanses it, so the last key
+ * schedule does not outlive the thread in the heap. */
+static void ctx_put(void)
+{
+    EVP_CIPHER_CTX_free(tls_ctx);
+    tls_ctx = NULL;
+}
+
 static inline void put_le32(uint8_t *p, uint32_t v)
 {
     p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24;
@@ -689,7 +697,9 @@ long wg_run(uint8_t *base, const uint64_t *starts, const uint32_t *sizes, uint32
  * unit's description into a free slot (the slots bound the pool), a thread
  * runs it and stores status[slot] (count or ERR_*) and the results at
  * results + slot * maxr, then queues the slot as done, and Python takes the
- * done slots with wg_pool_done. Units run in any order; the per-peer ordered
+ * done slots with wg_pool_done. A slot is busy from its submit until
+ * wg_pool_done hands it back; a submit to a busy slot is refused (its
+ * description may be in a thread's hands). Units run in any order; the per-peer ordered
  * queues stay in Python (pipeline.py), as in the 2017 design.
  *
  * Completions are coalesced like a NIC's interrupts: the eventfd wake_fd is
@@ -707,6 +717,7 @@ struct wg_pool {
     int slots;
     int *queue, qhead, qlen; /* slots waiting for a thread (a ring) */
     int *done, ndone;        /* slots finished, not yet taken by Python */
+    uint8_t *busy;           /* per slot: submitted and not yet taken back */
     uint8_t **desc;
     size_t *dlen;
     int64_t *status;
@@ -729,6 +740,7 @@ static void *pool_main(void *arg)
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->closing) {
             pthread_mutex_unlock(&p->mu);
+            ctx_put();
             return NULL;
         }
         slot = p->queue[p->qhead];
@@ -777,9 +789,10 @@ struct wg_pool *wg_pool_new(int nthreads, uint8_t *base, const uint64_t *starts,
     p->done = calloc((size_t)slots, sizeof(int));
     p->desc = calloc((size_t)slots, sizeof(uint8_t *));
     p->dlen = calloc((size_t)slots, sizeof(size_t));
+    p->busy = calloc((size_t)slots, 1);
     p->threads = calloc((size_t)nthreads, sizeof(pthread_t));
     if (!p->starts || !p->sizes || !p->queue || !p->done || !p->desc || !p->dlen ||
-        !p->threads) {
+        !p->busy || !p->threads) {
         wg_pool_free(p);
         return NULL;
     }
@@ -796,17 +809,29 @@ struct wg_pool *wg_pool_new(int nthreads, uint8_t *base, const uint64_t *starts,
     return p;
 }
 
-/* Queue the unit described by desc (copied) in a free slot: 0, or -1 (no memory,
- * or the slot is out of range). */
+/* Queue the unit described by desc (copied) in a free slot: 0, or -1 (the slot
+ * is out of range or busy, or no memory). */
 int wg_pool_submit(struct wg_pool *p, int slot, const uint8_t *desc, size_t len)
 {
     uint8_t *copy;
 
     if (slot < 0 || slot >= p->slots)
         return -1;
-    copy = realloc(p->desc[slot], len ? len : 1);
-    if (!copy)
+    pthread_mutex_lock(&p->mu);
+    if (p->busy[slot]) {
+        pthread_mutex_unlock(&p->mu);
         return -1;
+    }
+    p->busy[slot] = 1;
+    pthread_mutex_unlock(&p->mu);
+    /* The slot is ours alone now: no thread reads its description. */
+    copy = realloc(p->desc[slot], len ? len : 1);
+    if (!copy) {
+        pthread_mutex_lock(&p->mu);
+        p->busy[slot] = 0;
+        pthread_mutex_unlock(&p->mu);
+        return -1;
+    }
     memcpy(copy, desc, len);
     p->desc[slot] = copy;
     p->dlen[slot] = len;
@@ -818,14 +843,16 @@ int wg_pool_submit(struct wg_pool *p, int slot, const uint8_t *desc, size_t len)
     return 0;
 }
 
-/* Take up to max finished slots into out; returns how many. */
+/* Take up to max finished slots into out (free again); returns how many. */
 long wg_pool_done(struct wg_pool *p, int32_t *out, long max)
 {
-    long n;
+    long n, i;
 
     pthread_mutex_lock(&p->mu);
     n = p->ndone < max ? p->ndone : max;
     memcpy(out, p->done, (size_t)n * sizeof(int32_t));
+    for (i = 0; i < n; i++)
+        p->busy[p->done[i]] = 0;
     memmove(p->done, p->done + n, (size_t)(p->ndone - n) * sizeof(int));
     p->ndone -= (int)n;
     p->notified = p->ndone > 0; /* what is left was reported; else the next one is */
@@ -850,6 +877,7 @@ void wg_pool_free(struct wg_pool *p)
             free(p->desc[i]);
     free(p->desc);
     free(p->dlen);
+    free(p->busy);
     free(p->queue);
     free(p->done);
     free(p->threads);
