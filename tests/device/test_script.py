@@ -3,6 +3,9 @@ failures. The sh functions themselves: test_sh.py."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 
 from wgdroid.device import script as sc
@@ -156,12 +159,24 @@ def test_each_sh_file_cuts_into_its_functions_and_back(module: str) -> None:
         if p.function is not None:
             assert p.text.startswith(f"{p.function}() {{")
             assert p.text.rstrip().endswith("}")
+    # Each function alone, and the lines between them together (what a script
+    # without any of its functions keeps), parse under both shells: a cut in
+    # the wrong place would not.
+    texts = [p.text for p in parts if p.function is not None]
+    texts.append("".join(p.text for p in parts if p.function is None))
+    for shell in ("dash", "mksh"):
+        path = shutil.which(shell)
+        if path is None:
+            pytest.skip(f"needs {shell}")
+        for text in texts:
+            res = subprocess.run([path, "-n"], input=text, capture_output=True, text=True)
+            assert res.returncode == 0, f"{shell}: {res.stderr}\n{text}"
 
 
 def test_a_script_carries_only_what_its_call_reaches() -> None:
     status = sc.Script("status").call("op_status", "").render()
     for kept in ("op_status() {", "as_root() {", "setup() {", "epoch() {", "cleanup() {",
-                 "fail() {", "say() {", "HIDE_SECRETS_SED=", "NOTE_DIR=", "BUDGET="):
+                 "fail() {", "say() {", "record() {", "HIDE_SECRETS_SED=", "NOTE_DIR=", "BUDGET="):
         assert kept in status
     for dropped in ("locked() {", "sweep() {", "bounded() {", "STORE_DIR=", "LOCK_WAIT="):
         assert dropped not in status

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from phone_sh import Ran, ShPhone
 from support import wait_until
-from wg_dump import DUMP, PEER1, PRIV, PSK, PUB
+from wg_dump import DUMP, PEER1, PEER2, PRIV, PSK, PUB
 
 from wgdroid.device import script as sc
 from wgdroid.device import store, tools
@@ -99,6 +99,46 @@ def test_not_root_is_refused_before_anything(sh_phone: ShPhone) -> None:
     ran = sh_phone.lines("lib", "echo ran")
     assert ran.returncode == sc.NOT_ROOT_EXIT and "ran" not in ran.out
     assert sc.NOT_ROOT_TAG in ran.err and not ran.stderr.granted
+
+
+def test_without_proc_the_uid_comes_from_id(sh_phone: ShPhone) -> None:
+    # /proc/$$/status unreadable (a tmpfs over /proc in a mount namespace of
+    # this run's own): as_root asks `id -u`, here a fake that logs its calls.
+    log = sh_phone.ctl / "id.log"
+    sh_phone.fake("id", f'echo "$*" >> {log}\ncat {sh_phone.ctl}/uid\n')
+    sh_phone.knob("uid", "2000\n")
+    ran = sh_phone.lines("lib", "echo ran")
+    assert ran.returncode == 0 and "ran" in ran.out and ran.stderr.granted, ran.err
+    assert not log.exists()  # /proc answered: no id process
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    if unshare is None or mount is None:
+        pytest.skip("needs unshare and mount")
+    outer = sh_phone.prefix or [unshare]
+    sh_phone.prefix = [*outer, "--mount", "/bin/sh", "-c",
+                       f'{mount} -t tmpfs none /proc && exec "$@"', "without-proc"]
+    ran = sh_phone.lines("lib", "echo ran")
+    assert ran.returncode == sc.NOT_ROOT_EXIT and "ran" not in ran.out, ran.err
+    assert sc.NOT_ROOT_TAG in ran.err and not ran.stderr.granted
+    sh_phone.knob("uid", "0\n")
+    ran = sh_phone.lines("lib", "echo ran")
+    assert ran.returncode == 0 and "ran" in ran.out and ran.stderr.granted, ran.err
+    assert log.read_text() == "-u\n-u\n"
+
+
+def test_epoch_is_the_clock_with_an_inherited_epochrealtime(sh_phone: ShPhone) -> None:
+    # Only mksh's EPOCHREALTIME is its clock; dash would take an inherited
+    # one as it is, frozen (remaining() would never go down).
+    env = shutil.which("env")
+    assert env is not None
+    sh_phone.prefix = [*sh_phone.prefix, env, "EPOCHREALTIME=123.4"]
+    before = int(time.time())
+    ran = sh_phone.lines("lib", 'echo "inherited=$EPOCHREALTIME"', "epoch", 'echo "epoch=$EPOCH"')
+    after = int(time.time())
+    assert ran.returncode == 0, ran.err
+    if sh_phone.flavour == "dash":  # the inheritance is real
+        assert "inherited=123.4\n" in ran.out
+    epoch = int(ran.out.split("epoch=")[1])
+    assert before <= epoch <= after
 
 
 @pytest.mark.parametrize("ending", ["exit 0", "fail write x", "kill -TERM $$", "kill -HUP $$",
@@ -707,6 +747,41 @@ def test_status_with_nothing_up_and_with_a_failing_wg(sh_phone: ShPhone) -> None
     sh_phone.fake("wg", "echo 'Unable to list interfaces: Permission denied' >&2; exit 1\n")
     ran = sh_phone.call("status", "op_status")
     assert ran.failure == sc.Tag("wg-failed", ("wg show all dump",))
+    assert "Unable to list interfaces" in sc.trimmed(ran.stderr.lines)
+    assert ran.kinds("now") == []  # nothing reported but the failure
+
+
+def test_status_reports_what_a_racing_dump_printed(sh_phone: ShPhone) -> None:
+    # wg show lists the interfaces, then reads each; one that went in between
+    # (another wgdroid's `disable`: status takes no lock) is "Unable to
+    # access interface" and wg exits 1. What it printed is what is up.
+    sh_phone.bring_up("wg0")
+    (sh_phone.fakes / "wg").rename(sh_phone.fakes / "wg.real")
+    sh_phone.fake("wg", f"""if [ "$*" = "show all dump" ]; then
+  cat {sh_phone.ctl}/dump
+  echo "Unable to access interface $(cat {sh_phone.ctl}/gone): No such device" >&2
+  exit 1
+fi
+exec {sh_phone.fakes}/wg.real "$@"
+""")
+    sh_phone.knob("dump", "\n".join(DUMP[:3]) + "\n")
+    sh_phone.knob("gone", "wg1")
+    ran = sh_phone.call("status", "op_status")
+    assert ran.returncode == 0 and ran.failure is None, ran.err
+    assert ran.kinds("iface") == [("wg0", "kernel", "7", "")]
+    assert [r[0].split("\t")[1] for r in ran.kinds("dump")] == ["(hidden)", PEER1, PEER2]
+    assert PRIV not in ran.out and PSK not in ran.out
+    assert "Unable to access interface wg1" in sc.trimmed(ran.stderr.lines)
+    assert [i.name for i in parse_status_output("S", ran.out).interfaces] == ["wg0"]
+    # The only tunnel went: wg printed nothing and exits 1, but it could list.
+    shutil.rmtree(sh_phone.net / "wg0")
+    sh_phone.knob("dump", "")
+    sh_phone.knob("gone", "wg0")
+    ran = sh_phone.call("status", "op_status")
+    assert ran.returncode == 0 and ran.failure is None, ran.err
+    assert ran.kinds("iface") == [] and ran.kinds("dump") == [] and len(ran.kinds("now")) == 1
+    st = parse_status_output("S", ran.out)
+    assert st.interfaces == [] and st.device_time is not None
 
 
 # -- doctor.sh --------------------------------------------------------------------

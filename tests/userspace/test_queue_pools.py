@@ -229,6 +229,34 @@ def test_a_super_packet_is_segmented_and_split_into_units_in_order(kind: PoolKin
         pipe.close()
 
 
+@pytest.mark.parametrize(("kind", "kernels"), POOLS)
+def test_a_receive_run_longer_than_one_units_results_is_opened_in_parts(
+        kind: PoolKind, kernels: str) -> None:
+    """A run of more than MAX_RESULTS messages (GRO reads of many small segments)
+    is opened in order as several units, not dropped whole as the compiled kernels
+    would refuse it; every message is opened, a corrupted one in the last part
+    fails alone."""
+    from wgdroid.userspace.kernels import MAX_RESULTS
+
+    sink = Sink()
+    pipe = make_pipeline(sink, kind, kernels)
+    try:
+        n = MAX_RESULTS + 200
+        dgs = [seal_raw(Cipher(KEY), 7, c, b"", 0) for c in range(n)]  # keepalives
+        bad = bytearray(dgs[MAX_RESULTS + 3])
+        bad[-1] ^= 1
+        dgs[MAX_RESULTS + 3] = bytes(bad)
+        feed_rx(pipe, Token(0), dgs)
+        settle(pipe, lambda: sink.rx, 2)
+        assert len(sink.rx) == 2 and pipe.stats.rx_dropped_crypto == 0
+        outs = [o for _, batch in sink.rx for o in batch]
+        assert outs == [b""] * (MAX_RESULTS + 3) + [None] + [b""] * 196
+        assert pipe.held() == (0, 0)
+        assert all_buffers_home(pipe)
+    finally:
+        pipe.close()
+
+
 def test_full_crypto_queue_marks_dead_and_does_not_block() -> None:
     """A pool that refuses work: units die in order, later ones still flow."""
     sink = Sink()

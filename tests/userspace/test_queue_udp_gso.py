@@ -166,6 +166,42 @@ def test_the_compiled_receive_loop_reads_many_and_marks_what_continues_a_run(
             b.close()
 
 
+@pytest.mark.skipif(LIB is None, reason="the compiled library is not built")
+@pytest.mark.parametrize("junk", ["empty", "truncated"])
+def test_the_compiled_receive_loop_counts_dropped_datagrams_against_its_bound(
+        junk: str) -> None:
+    """A datagram that is dropped (empty, or larger than the room left) still costs
+    one read of `most`: a flood of them cannot keep the event loop in one call until
+    the socket is empty. Observable: what is left to read afterwards."""
+    assert LIB is not None
+    rx = UdpBind()
+    try:
+        rx.open(0)
+        sock = rx.v4
+        assert sock is not None
+        room = 512
+        bad = b"" if junk == "empty" else os.urandom(room + 1)
+        real = _transport(7, 0, 200)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            for _ in range(100):
+                tx.sendto(bad, ("127.0.0.1", rx.port))
+            tx.sendto(real, ("127.0.0.1", rx.port))
+        rb = BatchReceiver(LIB, 64)
+        arena = bytearray(1 << 16)
+        k, end, err = rb.recv(sock, address(arena), 0, room, room, 4)
+        assert (k, end, err) == (0, 0, 0)
+        left = []
+        sock.setblocking(False)
+        while True:
+            try:
+                left.append(sock.recv(65535))
+            except BlockingIOError:
+                break
+        assert left == [bad] * 96 + [real]
+    finally:
+        rx.close()
+
+
 def test_sockaddr_endpoints_are_spelled_as_the_socket_module_does() -> None:
     import struct
 

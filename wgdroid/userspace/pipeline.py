@@ -26,6 +26,7 @@ from typing import Literal, Union
 from wgdroid.userspace.buffers import Arena, Memory, PoolSpec
 from wgdroid.userspace.core import Peer, RecvRun, SendJob, padded_length
 from wgdroid.userspace.kernels import (
+    MAX_RESULTS,
     OVERHEAD,
     CKernels,
     Item,
@@ -412,7 +413,18 @@ class Pipeline:
     # --- RX ---
 
     def submit_rx(self, run: RecvRun, buf: int) -> None:
-        """Open `run` (messages of rx_in buffer `buf`) as one unit."""
+        """Open `run` (messages of rx_in buffer `buf`) as one unit, or as several
+        in order when it is longer than one unit's results hold (MAX_RESULTS, what
+        the compiled kernels refuse: a round of GRO reads can bring more). The
+        units share `buf` and its output buffer: plaintext i lands at offs[i]."""
+        if len(run) > MAX_RESULTS:
+            for i in range(0, len(run), MAX_RESULTS):
+                part = RecvRun(run.keypair, run.src)
+                part.counters = run.counters[i : i + MAX_RESULTS]
+                part.offs = run.offs[i : i + MAX_RESULTS]
+                part.lens = run.lens[i : i + MAX_RESULTS]
+                self.submit_rx(part, buf)
+            return
         work = OpenWork(buf, buf + self._rx_pair, [run.cipher.key] * len(run), run.offs,
                         run.lens)
         self.rx_arena.ref(buf)

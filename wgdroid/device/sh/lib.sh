@@ -17,24 +17,29 @@ case $KSH_VERSION in
   *) out() { printf '%s\n' "$1"; } ;;
 esac
 
-# rec KIND [FIELD...]: one record on stdout, its fields joined by tabs
-# (script.RECORDS names every kind and its fields).
-rec() {
+# record KIND [FIELD...]: REC = one record's line, its fields joined by tabs
+# (script.RECORDS names every kind and its fields); for a script that
+# gathers its records into one write (status.sh).
+record() {
   _rec_ifs=$IFS
   IFS=$TAB
-  _rec_line="$*"
+  REC="$*"
   IFS=$_rec_ifs
-  out "$_rec_line"
+}
+
+# rec KIND [FIELD...]: one record on stdout.
+rec() {
+  record "$@"
+  out "$REC"
 }
 
 # say KIND [FIELD...]: one record on stderr, `wgdroid:KIND<TAB>FIELD...`,
 # between the lines the tools themselves print there.
 say() {
-  _say_ifs=$IFS
-  IFS=$TAB
-  _say_line="wgdroid:$*"
-  IFS=$_say_ifs
-  out "$_say_line" >&2
+  _say_k=$1
+  shift
+  record "wgdroid:$_say_k" "$@"
+  out "$REC" >&2
 }
 
 # fail KIND [FIELD...]: stop here. The host turns KIND into its error
@@ -117,9 +122,14 @@ remaining() {
 
 # epoch: EPOCH = now, in unix seconds. mksh (Android's sh) keeps the clock in
 # EPOCHREALTIME, which spares a `date` process; other shells ask `date`.
+# Only mksh's is the clock: elsewhere EPOCHREALTIME is an ordinary variable,
+# maybe inherited from the environment and frozen.
 epoch() {
-  # shellcheck disable=SC3028 # mksh's; unset (or not digits) elsewhere
-  EPOCH=${EPOCHREALTIME%.*}
+  # shellcheck disable=SC3028 # mksh's own KSH_VERSION and EPOCHREALTIME
+  case $KSH_VERSION in
+    *MIRBSD*) EPOCH=${EPOCHREALTIME%.*} ;;
+    *) EPOCH= ;;
+  esac
   case $EPOCH in '' | *[!0-9]*) EPOCH=$(date +%s) ;; esac
 }
 

@@ -20,17 +20,31 @@ HIDE_SECRETS_SED='s/^\([^	]*\)	[^	]*\(	[^	]*	[^	]*	[^	]*\)$/\1	(hidden)\2/
 # so each costs a round trip to the host.
 op_status() {
   command -v wg >/dev/null 2>&1 || fail no-tool wg
-  _st_o="now$TAB$NOW"
+  record now "$NOW"
+  _st_o=$REC
   if [ -n "$1" ]; then
     _st_o="$_st_o$NL$(wg show all transfer | sed "s/^/xfer$TAB/")"
     sleep "$1"
   fi
   # A pipe and a variable, not a temp file: the unhidden dump never touches
   # the disk; the secrets are gone before the shell holds it. A wg that
-  # fails leaves its mark as the last line.
+  # fails leaves its mark at the end.
   _st_d=$({ wg show all dump || echo "$WG_FAILED"; } |
     sed -e "$HIDE_SECRETS_SED" -e "s/^/dump$TAB/")
-  case $_st_d in *"$TAB$WG_FAILED") fail wg-failed "wg show all dump" ;; esac
+  case $_st_d in
+    *"$WG_FAILED")
+      # wg show exits 1 when an interface it listed could not be read (gone
+      # between its list and its get: a `disable` racing this status, a
+      # userspace daemon exiting): what it printed is what is up. Only a
+      # dump that printed nothing may be a failure to list at all
+      # (permission, no wg that runs): then wg's own list says which.
+      _st_d=${_st_d%"$WG_FAILED"}
+      _st_d=${_st_d%"dump$TAB"}
+      _st_d=${_st_d%"$NL"}
+      [ -n "$_st_d" ] || wg show interfaces >/dev/null ||
+        fail wg-failed "wg show all dump"
+      ;;
+  esac
   _st_ifs=$IFS
   IFS=$NL
   set -f
@@ -46,7 +60,8 @@ op_status() {
     _st_u=
     read -r _st_x 2>/dev/null < "$SYS/class/net/$_st_i/ifindex"
     IFS= read -r _st_u 2>/dev/null < "$NOTE_DIR/$_st_i"
-    _st_o="$_st_o${NL}iface$TAB$_st_i$TAB$_st_k$TAB$_st_x$TAB$_st_u"  # rec's format
+    record iface "$_st_i" "$_st_k" "$_st_x" "$_st_u"
+    _st_o=$_st_o$NL$REC
   done
   set +f
   IFS=$_st_ifs

@@ -877,7 +877,8 @@ void wg_pool_free(struct wg_pool *p)
  * when read i and read i - 1 are each one transport message (type 4, >= 32
  * bytes) from the same source under the same receiver index: read i may join
  * i - 1's run without being classified again; ctrs[i] is its counter.
- * Truncated datagrams are dropped. Returns the number of reads; *end is where
+ * Truncated and empty datagrams are dropped, each counted against max as a read
+ * is. Returns the number of reads kept; *end is where
  * the next read would go; *err is 0, or the errno that stopped the loop other
  * than EAGAIN.
  */
@@ -885,12 +886,14 @@ long wg_udp_recv(int fd, uint8_t *buf, size_t pos, size_t cap, size_t need, long
                  uint32_t *offs, uint32_t *lens, uint32_t *segs, uint8_t *srcs,
                  uint8_t *joins, uint64_t *ctrs, size_t *end, int *err)
 {
-    long k = 0;
+    long k = 0, tries = 0;
     uint32_t last_index = 0;
     int last_lone = 0;
 
     *err = 0;
-    while (k < max && cap >= pos && cap - pos >= need) {
+    /* Every recvmsg counts against max, a dropped (empty or truncated) one too:
+     * a flood of those must not keep the caller here until the socket is empty. */
+    while (tries < max && cap >= pos && cap - pos >= need) {
         struct sockaddr_storage from;
         char control[CMSG_SPACE(sizeof(int))];
         struct iovec iov = {buf + pos, cap - pos};
@@ -915,6 +918,7 @@ long wg_udp_recv(int fd, uint8_t *buf, size_t pos, size_t cap, size_t need, long
                 *err = errno;
             break;
         }
+        tries++;
         if (msg.msg_flags & MSG_TRUNC || n == 0) {
             last_lone = 0;
             continue;
