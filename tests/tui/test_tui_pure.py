@@ -162,3 +162,16 @@ def test_every_qr_drawing_scans_and_the_largest_that_fits_is_chosen() -> None:
     assert qrfit.fitting(options, half.width, half.height) is half
     assert qrfit.fitting(options, half.width - 1, half.height) is quarter
     assert qrfit.fitting(options, quarter.width, quarter.height - 1) is None
+
+
+def test_a_second_export_in_the_same_second_gets_its_own_name(tmp_path: Path) -> None:
+    """Two exports within one second: the second failed on the first one's zip
+    ("already exists"); test_tui_app's export test hit it once it ran fast."""
+    from wgdroid.tui.flows import _unused
+
+    stem = "wireguard-export-20261203-181500"
+    assert _unused(tmp_path, stem) == tmp_path / f"{stem}.zip"
+    for made in (f"{stem}.zip", f"{stem}_2.zip"):
+        (tmp_path / made).write_bytes(b"")
+    assert _unused(tmp_path, stem) == tmp_path / f"{stem}_3.zip"
+    assert sorted(p.name for p in tmp_path.iterdir())[-1] == f"{stem}_2.zip"  # made last

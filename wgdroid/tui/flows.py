@@ -392,14 +392,15 @@ class Flows:
                 return
             folder = Path(where).expanduser()
             paths.remember("export_folder", str(folder))
-            target = folder / time.strftime("wireguard-export-%Y%m%d-%H%M%S.zip")
+            stem = time.strftime("wireguard-export-%Y%m%d-%H%M%S")
 
             def work() -> str:
                 from wgdroid.config.archive import Tunnel, export_zip
                 from wgdroid.fileio import write_private
 
                 tunnels = [Tunnel(n, adapter.pull(serial, n).decode("utf-8")) for n in names]
-                return str(write_private(target, export_zip(tunnels), overwrite=False))
+                data = export_zip(tunnels)
+                return str(write_private(_unused(folder, stem), data, overwrite=False))
 
             self.app.run_op(f"export {len(names)} tunnels", work,
                             lambda out: self.app.notify(
@@ -483,3 +484,12 @@ def _exists(path: str) -> str | None:
 
 def _folder(path: str) -> str | None:
     return None if Path(path).expanduser().is_dir() else "no such folder"
+
+
+def _unused(folder: Path, stem: str) -> Path:
+    """FOLDER/STEM.zip, or STEM_2.zip, STEM_3.zip...: a second export within the
+    same second failed on the first one's file ("already exists")."""
+    target, n = folder / f"{stem}.zip", 2
+    while target.exists():
+        target, n = folder / f"{stem}_{n}.zip", n + 1
+    return target
