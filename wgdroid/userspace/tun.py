@@ -77,13 +77,8 @@ class Tun:
                     lib: Library | None = None, address: int = 0) -> None:
         """Write the packets at buf[off:off + n] for each (off, n), in order. With the
         compiled library (and the buffer's address) one C call does it, coalescing
-        as gro.py would, without the GIL."""
-        if len(spans) == 1 and self.vnet_hdr:  # a ping, an ACK: nothing to coalesce
-            off, n = spans[0]
-            self.packets_written += 1
-            self.writes += 1
-            self._writev((PLAIN_HDR, buf[off : off + n]))
-            return
+        as gro.py would, without the GIL; a lone packet (a ping, an ACK) goes through
+        write_many's single-packet path."""
         if lib is not None and self.vnet_hdr and len(spans) > 2:  # else: no run to coalesce
             n = len(spans)
             offs = array("I", [o for o, _ in spans])
