@@ -257,6 +257,40 @@ def test_a_receive_run_longer_than_one_units_results_is_opened_in_parts(
         pipe.close()
 
 
+def test_two_worker_processes_with_long_results_at_once_keep_their_replies_apart() -> None:
+    """Two worker processes finishing units of MAX_RESULTS messages at the same
+    time: each unit's results come back whole and to their own unit (replies of
+    16 KiB through the one shared pipe interleaved and broke its framing)."""
+    from wgdroid.userspace.kernels import MAX_RESULTS
+
+    sink = Sink()
+    pipe = make_pipeline(sink, "processes", "any")
+    try:
+        # One run per rx buffer (more than the pipe holds in replies: 16 KiB each),
+        # fed while the workers finish the ones before: nothing
+        # reads their replies meanwhile, so the pipe (64 KiB) fills and writers
+        # block part-way, which is when two replies could interleave.
+        RUNS = pipe.memory.pools["rx_in"].spec.count  # noqa: N806
+        assert RUNS * 4 * MAX_RESULTS > 65536
+        keepalives = [seal_raw(Cipher(KEY), 7, c, b"", 0) for c in range(MAX_RESULTS)]
+        for n in range(RUNS):
+            dgs = list(keepalives)
+            bad = bytearray(dgs[n])  # each run fails at its own index
+            bad[-1] ^= 1
+            dgs[n] = bytes(bad)
+            feed_rx(pipe, Token(n), dgs)
+        settle(pipe, lambda: sink.rx, RUNS)
+        assert len(sink.rx) == RUNS and pipe.stats.rx_dropped_crypto == 0
+        for peer, batch in sink.rx:
+            want: list[bytes | None] = [b""] * MAX_RESULTS
+            want[peer.n] = None
+            assert batch == want
+        assert pipe.held() == (0, 0)
+        assert all_buffers_home(pipe)
+    finally:
+        pipe.close()
+
+
 def test_full_crypto_queue_marks_dead_and_does_not_block() -> None:
     """A pool that refuses work: units die in order, later ones still flow."""
     sink = Sink()

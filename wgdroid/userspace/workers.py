@@ -315,19 +315,26 @@ class NativePool(Generic[TaskU]):
 class _Pending(Generic[TaskU]):
     unit: TaskU
     worker: int
+    slot: int  # where the worker puts the unit's results (ProcessPool._results)
 
 
-def _process_main(mem_name: str, specs: list[PoolSpec], inbox: Connection,
-                  outbox: Connection, prefer_compiled: bool) -> None:
+def _process_main(mem_name: str, specs: list[PoolSpec], results_name: str,
+                  inbox: Connection, outbox: Connection, prefer_compiled: bool) -> None:
     """Worker process: map the parent's packet memory, run the kernels on each
-    work description it receives (no packet bytes cross the pipe), report back."""
+    work description it receives (no packet bytes cross the pipe), put the
+    results in the unit's slot of the shared results block and report back."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from wgdroid.userspace.kernels import CKernels, decode_work, select_kernels
+    from multiprocessing.shared_memory import SharedMemory
+
+    from wgdroid.userspace.kernels import MAX_RESULTS, CKernels, decode_work, select_kernels
 
     # Spawned workers share the parent's resource tracker, so attaching here
     # re-registers the same name (a set) and the parent's unlink clears it.
     mem = Memory(specs, attach=mem_name)
+    results_shm = SharedMemory(name=results_name)
+    assert results_shm.buf is not None
+    results = results_shm.buf.cast("i")
     kernels = select_kernels(prefer_compiled)
     try:
         while True:
@@ -336,29 +343,40 @@ def _process_main(mem_name: str, specs: list[PoolSpec], inbox: Connection,
             except (EOFError, OSError):
                 return
             uid = msg[:4]
+            at = int.from_bytes(msg[4:8], "little") * MAX_RESULTS
             try:
                 if isinstance(kernels, CKernels):  # one call, straight from the description
-                    result = array("i", kernels.run(msg[4:], mem))
+                    result = array("i", kernels.run(msg[8:], mem))
                 else:
-                    work = decode_work(msg[4:])
+                    work = decode_work(msg[8:])
                     if isinstance(work, SealWork):
                         kernels.seal(work, mem)
                         result = array("i", work.sizes)
                     else:
                         kernels.open(work, mem)
                         result = array("i", work.results)
-                reply = uid + b"\x01" + result.tobytes()
+                if len(result) > MAX_RESULTS:
+                    raise ValueError("more results than a slot holds")
+                results[at : at + len(result)] = result
+                reply = uid + b"\x01" + len(result).to_bytes(4, "little")
             except Exception:
                 reply = uid + b"\x00"
+            # Every worker writes to one pipe: a reply of at most PIPE_BUF bytes
+            # is one atomic write, so replies of two workers never interleave
+            # (a results list sent whole, up to 16 KiB, could).
             outbox.send_bytes(reply)
     finally:
+        results.release()
+        results_shm.close()
         mem.close()
 
 
 class ProcessPool(Generic[TaskU]):
     """Worker processes over the shared packet memory: a unit's buffers are already
     where the worker can see them, so only its small work description (buffer
-    indices, offsets, key, counters) goes through a pipe, and only sizes come back."""
+    indices, offsets, key, counters) goes through a pipe; its results (sizes)
+    go to the unit's slot of a shared results block, and only a short reply
+    comes back."""
 
     synchronous = False
 
@@ -372,9 +390,19 @@ class ProcessPool(Generic[TaskU]):
     ) -> None:
         if memory.name is None:
             raise ValueError("the process pool needs shared packet memory")
+        from multiprocessing.shared_memory import SharedMemory
+
+        from wgdroid.userspace.kernels import MAX_RESULTS
+
         self._memory = memory
-        self._max_pending = max_pending
         self._pending: dict[int, _Pending[TaskU]] = {}
+        # One results slot per unit in flight (pages are touched only when used).
+        self._maxr = MAX_RESULTS
+        self._results_shm = SharedMemory(create=True, size=4 * max_pending * MAX_RESULTS)
+        assert self._results_shm.buf is not None
+        self._results = self._results_shm.buf.cast("i")
+        self._free = list(range(max_pending - 1, -1, -1))
+        self._results_open = True
         self._next_id = 0
         self._loads = [0] * workers
         self._dist = distributor or RoundRobin()
@@ -396,8 +424,8 @@ class ProcessPool(Generic[TaskU]):
         r, w = self._ctx.Pipe(duplex=False)
         p = self._ctx.Process(
             target=_process_main,
-            args=(self._memory.name, self._memory.specs, r, self._results_w,
-                  self._prefer_compiled),
+            args=(self._memory.name, self._memory.specs, self._results_shm.name, r,
+                  self._results_w, self._prefer_compiled),
             name=f"wg-crypto-{i}",
             daemon=True,
         )
@@ -412,6 +440,7 @@ class ProcessPool(Generic[TaskU]):
                 continue
             for uid in [u for u, pend in self._pending.items() if pend.worker == i]:
                 pend = self._pending.pop(uid)
+                self._free.append(pend.slot)  # its worker is gone: nothing writes there
                 pend.unit.state = State.DEAD
                 self._reaped.append(pend.unit)
             self._loads[i] = 0
@@ -420,16 +449,19 @@ class ProcessPool(Generic[TaskU]):
             self.restarts += 1
 
     def submit(self, unit: TaskU) -> bool:
-        if len(self._pending) >= self._max_pending:
+        if not self._free:  # max_pending units in flight
             return False
+        desc = encode_work(unit.work)
+        slot = self._free.pop()
         uid = self._next_id
         self._next_id = (uid + 1) & 0x7FFFFFFF
         w = self._dist.choose(self._loads)
         self._loads[w] += 1
-        self._pending[uid] = _Pending(unit, w)
+        self._pending[uid] = _Pending(unit, w, slot)
         # A dead worker's pipe fails; health_check then reaps the unit as DEAD.
         with contextlib.suppress(OSError):
-            self._inboxes[w].send_bytes(uid.to_bytes(4, "little") + encode_work(unit.work))
+            self._inboxes[w].send_bytes(uid.to_bytes(4, "little") + slot.to_bytes(4, "little")
+                                        + desc)
         return True
 
     def completed(self) -> list[TaskU]:
@@ -445,10 +477,12 @@ class ProcessPool(Generic[TaskU]):
             if pend is None:
                 continue
             self._loads[pend.worker] -= 1
+            self._free.append(pend.slot)
             unit = pend.unit
             if msg[4]:
-                unit.absorb(array("I" if isinstance(unit.work, SealWork) else "i",
-                                  msg[5:]).tolist())
+                at = pend.slot * self._maxr
+                unit.absorb(self._results[at : at + int.from_bytes(msg[5:9], "little")]
+                            .tolist())
                 unit.state = State.FINISHED
             else:
                 unit.state = State.DEAD
@@ -472,3 +506,8 @@ class ProcessPool(Generic[TaskU]):
                 p.join(timeout=1)
         self._results_r.close()
         self._results_w.close()
+        if self._results_open:  # once: unlink would fail the second time
+            self._results_open = False
+            self._results.release()
+            self._results_shm.close()
+            self._results_shm.unlink()
