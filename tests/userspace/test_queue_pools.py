@@ -270,17 +270,17 @@ def test_two_worker_processes_with_long_results_at_once_keep_their_replies_apart
         # fed while the workers finish the ones before: nothing
         # reads their replies meanwhile, so the pipe (64 KiB) fills and writers
         # block part-way, which is when two replies could interleave.
-        RUNS = pipe.memory.pools["rx_in"].spec.count  # noqa: N806
-        assert RUNS * 4 * MAX_RESULTS > 65536
+        runs = pipe.memory.pools["rx_in"].spec.count
+        assert runs * 4 * MAX_RESULTS > 65536
         keepalives = [seal_raw(Cipher(KEY), 7, c, b"", 0) for c in range(MAX_RESULTS)]
-        for n in range(RUNS):
+        for n in range(runs):
             dgs = list(keepalives)
             bad = bytearray(dgs[n])  # each run fails at its own index
             bad[-1] ^= 1
             dgs[n] = bytes(bad)
             feed_rx(pipe, Token(n), dgs)
-        settle(pipe, lambda: sink.rx, RUNS)
-        assert len(sink.rx) == RUNS and pipe.stats.rx_dropped_crypto == 0
+        settle(pipe, lambda: sink.rx, runs)
+        assert len(sink.rx) == runs and pipe.stats.rx_dropped_crypto == 0
         for peer, batch in sink.rx:
             want: list[bytes | None] = [b""] * MAX_RESULTS
             want[peer.n] = None
