@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 import threading
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -438,6 +439,11 @@ class PyKernels:
 # --- compiled ----------------------------------------------------------------------
 
 
+# The one-packet kernels' signatures (Kernels.seal_one / open_one).
+SealOne = Callable[[bytes, int, int, memoryview, int, int, int, int, memoryview, int], int]
+OpenOne = Callable[[bytes, int, memoryview, memoryview, int], int]
+
+
 class CKernels:
     """The same work through accel's compiled library (the GIL released per call)."""
 
@@ -451,10 +457,10 @@ class CKernels:
         self._errors = ERRORS
         self._local = threading.local()
         self._py = py = PyKernels()
-        # One packet: pyca is quicker than any C call's set-up; bound here so a
-        # lone packet pays no extra Python call.
-        self.seal_one = py.seal_one  # type: ignore[method-assign]
-        self.open_one = py.open_one  # type: ignore[method-assign]
+        # One packet: pyca is quicker than any C call's set-up; PyKernels' own
+        # bound methods, so a lone packet pays no extra Python call.
+        self.seal_one: SealOne = py.seal_one
+        self.open_one: OpenOne = py.open_one
 
     def _results(self) -> tuple[array[int], int]:
         loc = self._local
@@ -479,15 +485,6 @@ class CKernels:
             self._py.seal(work, mem)
             return
         work.sizes.extend(self.run(encode_work(work), mem))
-
-    def seal_one(self, key: bytes, receiver: int, counter: int, pkt: memoryview, flags: int,
-                 csum_start: int, csum_offset: int, mtu: int, out: memoryview,
-                 pos: int) -> int:
-        raise NotImplementedError  # replaced by PyKernels.seal_one in __init__
-
-    def open_one(self, key: bytes, counter: int, message: memoryview, out: memoryview,
-                 off: int) -> int:
-        raise NotImplementedError  # replaced by PyKernels.open_one in __init__
 
     def open(self, work: OpenWork, mem: Memory) -> None:
         if len(work.offs) <= 2:  # a ping or an ACK: pyca is quicker than the C call

@@ -9,6 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual import events
 
 # Moving in a list, as in less and vim (the arrows and page keys are DataTable's).
@@ -24,14 +26,14 @@ CellT = TypeVar("CellT")
 
 class ListTable(DataTable[CellT]):
     """A row-cursor table whose show() fits its columns to the width; it is
-    called again when the width changes (show sets _fitted_for)."""
+    called again when the width changes (show sets _fitted_for). Each list
+    defines its own show()."""
+
+    show: Callable[[], None]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row")
         self._fitted_for = -1  # the width the columns were fitted to
-
-    def show(self) -> None:
-        raise NotImplementedError
 
     def action_first(self) -> None:
         self.move_cursor(row=0)
