@@ -4,10 +4,10 @@ and the root solution's boot stages, seen through the real adb server."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
+from support import wait_until
 from support.device import checkout_holders
 
 pytestmark = pytest.mark.sim
@@ -168,17 +168,23 @@ echo 'echo "module-svc ${0%/*}" >> /data/local/tmp/boot' > /data/adb/modules/m1/
 def test_boot_stages_on_reboot(sim_phone: Any, sim_state: Any) -> None:
     kernelsu = sim_phone.info["root"] == "kernelsu"
     assert root(sim_phone, BOOT_SCRIPTS).returncode == 0
-    sim_state.request("reboot", serial=sim_phone.serial)
-    deadline = time.monotonic() + 20
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        lines = sim_phone.run_in_phone("cat /data/local/tmp/boot").stdout.decode().splitlines()
-        if len(lines) >= 3:
-            break
-        time.sleep(0.1)
+    reboot_and_reconnect(sim_phone, sim_state)
+    lines = wait_until(
+        lambda: sim_phone.run_in_phone("cat /data/local/tmp/boot").stdout.decode().splitlines(),
+        check=lambda lines: len(lines) >= 3, timeout=20, what="the three boot scripts' lines")
     assert lines[0].strip() == ("pfs 1 true" if kernelsu else "pfs 1"), lines
     assert sorted(lines[1:]) == ["module-svc /data/adb/modules/m1", "svc Enforcing"], lines
     assert sim_phone.shell("hello").stdout == "from-module\n"  # the module's system/ overlay
     assert root(sim_phone, "touch /data/adb/modules/m1/disable").returncode == 0
+    reboot_and_reconnect(sim_phone, sim_state)
+    gone = sim_phone.shell("command -v hello || echo no-hello")
+    assert gone.stdout == "no-hello\n", gone
+
+
+def reboot_and_reconnect(sim_phone: Any, sim_state: Any) -> None:
+    """Reboot, then wait until `adb shell` reaches the phone again: the adb server
+    notices the dropped transport and reconnects on its own schedule, so a shell
+    right after the reboot may meet "device offline" (an empty stdout)."""
     sim_state.request("reboot", serial=sim_phone.serial)
-    assert sim_phone.shell("command -v hello").returncode != 0
+    wait_until(lambda: sim_phone.shell("echo up", timeout=30), check=lambda r: r.stdout == "up\n",
+               timeout=60, interval=0.2, what="adb shell on the rebooted phone")
