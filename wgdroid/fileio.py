@@ -57,6 +57,30 @@ def check_target(path: Path | str, *, overwrite: bool) -> Path:
     return target
 
 
+def check_targets(paths: list[Path], *, overwrite: bool, hint: str | None = None) -> None:
+    """check_target for every path of one command, before any is written
+    (`new`'s client and server), refusing two that would be one file: the
+    same name in the same directory, however the directory is spelled
+    (`-o dir` and `-o dir/../dir`, a symbolic link to it), or two names of
+    one existing file (a hard link, a case-insensitive file system). The
+    second write would replace the first, e.g. a phone's only private key."""
+    seen: dict[tuple[object, ...], Path] = {}
+    for path in paths:
+        target = check_target(path, overwrite=overwrite)
+        parent = os.path.realpath(target.parent if str(target.parent) else ".")
+        keys: list[tuple[object, ...]] = [(os.path.join(parent, target.name),)]
+        with contextlib.suppress(OSError):
+            st = os.lstat(target)
+            keys.append((st.st_dev, st.st_ino))
+        for key in keys:
+            if key in seen:
+                first = seen[key]
+                said = "named twice" if first == target else f"the same file as {first}"
+                raise InvalidInputError(f"{target}: {said}; each output needs its own file",
+                                        hint=hint)
+        seen.update((key, target) for key in keys)
+
+
 _KINDS = {
     stat.S_IFDIR: "a directory",
     stat.S_IFIFO: "a FIFO",

@@ -129,3 +129,28 @@ def test_a_file_that_appears_after_the_check_is_kept(tmp_path: Path,
         write_private(target, "ours", overwrite=False)
     assert (target.read_text(), len(checks)) == ("theirs", 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.conf"]  # no temp left
+
+
+def test_targets_that_are_one_file_are_refused_before_any_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wgdroid.fileio import check_targets
+
+    real = tmp_path / "real"
+    real.mkdir()
+    monkeypatch.chdir(real)
+    (tmp_path / "via").symlink_to(real)
+    (real / "sub").mkdir()
+    same = [(real / "a.conf", tmp_path / "via" / "a.conf"),
+            (real / "a.conf", real / "sub" / ".." / "a.conf"),
+            (Path("a.conf"), real / "a.conf")]
+    for first, second in same:
+        with pytest.raises(InvalidInputError, match="same file as") as err:
+            check_targets([first, second], overwrite=True, hint="pick another")
+        assert err.value.hint == "pick another"
+    # two names of one existing file (a hard link; a case-insensitive file system)
+    (real / "b.conf").write_text("b")
+    os.link(real / "b.conf", real / "c.conf")
+    with pytest.raises(InvalidInputError, match=r"c\.conf: the same file as"):
+        check_targets([real / "b.conf", real / "c.conf"], overwrite=True)
+    check_targets([real / "a.conf", real / "b.conf"], overwrite=True)
+    assert sorted(p.name for p in real.iterdir()) == ["b.conf", "c.conf", "sub"]

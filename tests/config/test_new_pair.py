@@ -96,3 +96,24 @@ def test_a_built_model_keeps_the_parser_rules() -> None:
         Interface(private_key=key, addresses=[ipaddress.ip_interface("239.1.1.1/32")])
     assert Interface(private_key=key, addresses=[ipaddress.ip_interface("10.1.1.1/24")]
                      ).addresses == [ipaddress.ip_interface("10.1.1.1/24")]
+
+
+def test_new_refuses_a_client_and_server_that_are_one_file(tmp_path: Path) -> None:
+    """`--server-name` equal to `--name` wrote the client, then (with --force)
+    replaced it with the server's config: the phone's private key was lost
+    and exit 0 listed both as q.conf; without --force the client was written
+    before "already exists". Now nothing is written either way."""
+    args = ("new", "--name", "q", "--endpoint", "h:1", "--server-name", "q")
+    for extra in (("--force", "--json"), ("--json",), ()):
+        res = _run(*args, *extra, cwd=tmp_path)
+        assert res.returncode == 1, res.stdout
+        assert "q.conf: named twice" in res.stderr
+        assert "--server-name" in res.stderr
+        assert list(tmp_path.iterdir()) == []
+        if "--json" in extra:
+            assert json.loads(res.stdout)["error"]["exit_code"] == 1
+    # an existing q.conf is left as it was, even with --force
+    (tmp_path / "q.conf").write_text("mine\n")
+    assert _run(*args, "--force", cwd=tmp_path).returncode == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["q.conf"]
+    assert (tmp_path / "q.conf").read_text() == "mine\n"

@@ -144,7 +144,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     from wgdroid.config.newpair import make_pair
     from wgdroid.config.render import to_wg_quick
     from wgdroid.errors import InvalidInputError
-    from wgdroid.fileio import check_target, write_private
+    from wgdroid.fileio import check_targets, write_private
 
     server_name = args.server_name or f"{args.name}-srv"
     for n in (args.name, server_name):
@@ -167,8 +167,9 @@ def cmd_new(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     client_path = out / f"{args.name}.conf"
     server_path = out / f"{server_name}.conf"
-    for path in (client_path, server_path):  # both refused before either is written
-        check_target(path, overwrite=args.force)
+    # Both checked, and that they are two files, before either is written.
+    check_targets([client_path, server_path], overwrite=args.force,
+                  hint="give --server-name another name than --name")
     write_private(client_path, to_wg_quick(pair.client), overwrite=args.force)
     write_private(server_path, to_wg_quick(pair.server), overwrite=args.force)
     if args.json:
