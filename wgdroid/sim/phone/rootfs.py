@@ -279,6 +279,10 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
 HOST_PROGRAM_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
                      "/usr/games", "/usr/local/games")
 
+# The simulator's throughput probe (the server side is `sim iperf`), run by
+# path from the phone by tests: not part of Android, not on its PATH.
+IPERF3 = "/usr/bin/iperf3"
+
 
 def _host_programs(spec: NodeSpec) -> set[str]:
     """The host programs the phone runs (what /system/bin links to, the
@@ -287,7 +291,7 @@ def _host_programs(spec: NodeSpec) -> set[str]:
     needed = {p for p in shims.system_bin_links().values() if p.startswith("/")}
     needed |= set(shims.tool_paths().values())
     needed |= {shims.MKSH, shims.TOYBOX_BIN, shims.LINUX_WG_QUICK, kmod_standin.WG_GO,
-               spec.base_python}
+               spec.base_python, IPERF3}
     closure: set[str] = set()
     todo = list(needed)
     while todo:
