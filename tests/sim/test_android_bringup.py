@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from support import wait_for_handshake, wait_until
 
+from wgdroid.config import keys
 from wgdroid.sim.network import SERVER_PUBLIC_IP
 
 pytestmark = pytest.mark.sim
@@ -52,6 +53,54 @@ def tunnel(phone: Any, name: str, *, endpoint: str = "vpn.sim.test:51820",
     res = phone.run_in_phone(f"umask 077 && cat > /data/misc/wireguard/{name}.conf",
                              input=text.encode())
     assert res.status == 0, res.stderr
+
+
+def own_tunnel(phone: Any, name: str, address: str, interface_extra: str = "") -> None:
+    """NAME.conf on the phone: the demo tunnel's peer, a key and ADDRESS of its own."""
+    tunnel(phone, name, endpoint=f"{SERVER_PUBLIC_IP}:51820", interface_extra=interface_extra)
+    text = phone.run_in_phone(f"cat /data/misc/wireguard/{name}.conf").stdout.decode()
+    text = re.sub(r"(?m)^PrivateKey = .*$", f"PrivateKey = {keys.genkey()}", text)
+    text = re.sub(r"(?m)^Address = .*$", f"Address = {address}", text)
+    res = phone.run_in_phone(f"umask 077 && cat > /data/misc/wireguard/{name}.conf",
+                             input=text.encode())
+    assert res.status == 0, res.stderr
+
+
+def enable_both(serial: str) -> list[subprocess.CompletedProcess[str]]:
+    """`enable pa` and `enable pb` started together."""
+    procs = [subprocess.Popen([sys.executable, "-m", "wgdroid", "enable", "-s", serial, name],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL) for name in ("pa", "pb")]
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
+
+
+def test_two_tunnels_enabled_at_once_share_the_phone(sim_phone: Any) -> None:
+    """Two `enable`s of different tunnels at once: wireguard-go's /dev/net/tun
+    link and a ListenPort's check and bind are the phone's, not one tunnel's
+    (once one up removed the link the other was about to open: 'no TUN
+    device'; both passed the port check and the loser failed to bind, exit 6)."""
+    serial = sim_phone.serial
+    own_tunnel(sim_phone, "pa", "10.98.1.2/32")
+    own_tunnel(sim_phone, "pb", "10.98.2.2/32")
+    for _ in range(4):
+        ups = enable_both(serial)
+        assert [u.returncode for u in ups] == [0, 0], [u.stderr for u in ups]
+        for name in ("pa", "pb"):
+            assert cli("disable", "-s", serial, name).returncode == 0
+    assert sim_phone.run_in_phone("ls /dev/net/tun").status != 0
+    own_tunnel(sim_phone, "pa", "10.98.1.2/32", "ListenPort = 51999\n")
+    own_tunnel(sim_phone, "pb", "10.98.2.2/32", "ListenPort = 51999\n")
+    for _ in range(3):
+        ups = enable_both(serial)
+        assert sorted(u.returncode for u in ups) == [0, 8], [u.stderr for u in ups]
+        lost = next(u for u in ups if u.returncode == 8)
+        assert "ListenPort 51999 is already used by tunnel" in lost.stderr
+        for name in ("pa", "pb"):
+            assert cli("disable", "-s", serial, name).returncode == 0
 
 
 @pytest.mark.parametrize(("profile", "backend"), BACKENDS)

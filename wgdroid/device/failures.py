@@ -63,6 +63,9 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
     Failure("busy", ("name", "seconds"), errors.ConflictError,
             "tunnel {name!r} is busy: another operation on it did not finish in {seconds} s",
             "retry when it is done"),
+    Failure("phone-busy", ("seconds",), errors.ConflictError,
+            "{what} failed: another tunnel's operation held the phone's lock for {seconds} s",
+            "retry when it is done"),
     Failure("bad-key", ("name", "line", "key"), errors.InvalidInputError,
             "{what} failed: line {line} of the stored {name}.conf: {key} is not a key wg "
             "takes (44 base64 characters); its value is not shown",

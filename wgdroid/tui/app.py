@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -131,6 +132,14 @@ class WgdroidApp(App[int]):
             self.flows.start_sim()
         if self.polling:
             self.poll_devices_now()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is plain text (screens' notify calls land here):
+        messages carry names, config lines and phone output, and as markup
+        `[Interface] PublicKey: ...` lost its section and a typed `[/x]`
+        ended the app (MarkupError while drawing the toast)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # -- actions (the registry's ids) -------------------------------------------
 
@@ -517,4 +526,14 @@ def run(argv: Sequence[str] = ()) -> int:
     for serial in adapter.running_sims():
         sys.stderr.write(f"wgdroid: note: simulated phone {serial} is still running "
                          f"(stop it with `wgdroid sim stop {serial}`)\n")
+    return exit_status(app, result)
+
+
+def exit_status(app: App[int], result: int | None) -> int:
+    """What `run` exits with: a crash (Textual printed the traceback and set
+    return_code) is an internal error, never 0."""
+    if app.return_code:
+        from wgdroid.exit_codes import ExitCode
+
+        return ExitCode.INTERNAL
     return int(result or 0)

@@ -344,7 +344,9 @@ an_abort() {
 }
 
 # an_create NAME BACKEND: the interface, from the kernel module, wireguard-go
-# (given the TUN node it opens: Android's is /dev/tun) or the userspace data plane.
+# (given the TUN node it opens: Android's is /dev/tun) or the userspace data
+# plane. The phone's lock held (phone_locked): the /dev/net/tun link is
+# every tunnel's, made and removed by whichever up needs it.
 an_create() {
   case $2 in
     kernel)
@@ -361,16 +363,36 @@ an_create() {
         ln -s "$DEV/tun" "$DEV/net/tun" || fail no-tun
         _cr_link=1
       fi
-      bounded "wireguard-go $1" wireguard-go "$1" 8>&-
+      bounded "wireguard-go $1" wireguard-go "$1" 7>&- 8>&-
       _cr_rc=$?
       [ -z "$_cr_link" ] || rm -f "$DEV/net/tun"
       [ -z "$_cr_dir" ] || rmdir "$DEV/net" 2>/dev/null
       [ "$_cr_rc" = 0 ] || fail create "$1" wireguard-go ;;
     userspace)
-      bounded "$USERSPACE_TOOL $1" "$USERSPACE_TOOL" "$1" 8>&- ||
+      bounded "$USERSPACE_TOOL $1" "$USERSPACE_TOOL" "$1" 7>&- 8>&- ||
         fail create "$1" userspace ;;
   esac
   [ -e "$SYS/class/net/$1" ] || fail create "$1" "$2"
+}
+
+# an_bind NAME BACKEND FILE: the interface made and configured by wg (its
+# ListenPort bound), the phone's lock held: what tunnels share is free
+# (port_free) until then. From an_up: _au_norm, _au_subst.
+an_bind() {
+  port_free "$3"
+  an_create "$1" "$2"
+  step "wg setconf $1"
+  # Everything wg takes: the keys this script handles go (android.c's rule).
+  set -f
+  # shellcheck disable=SC2086
+  sed -e '/^[Aa][Dd][Dd][Rr][Ee][Ss][Ss]=/d' -e '/^[Dd][Nn][Ss]=/d' -e '/^[Mm][Tt][Uu]=/d' \
+    -e '/^[Ii][Nn][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]=/d' \
+    -e '/^[Ee][Xx][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]=/d' \
+    $_au_subst "$_au_norm" | wg setconf "$1" /dev/stdin 1>&2
+  _ab_rc=$?
+  set +f
+  [ "$_ab_rc" = 0 ] || fail wg-setconf "$1"
+  wg set "$1" fwmark 0x20000 || fail wg-setconf "$1"
 }
 
 # an_up NAME FILE BACKEND: NAME up from FILE on BACKEND (its lock held).
@@ -404,19 +426,7 @@ an_up() {
   done
   AN_UP=$_au_n
   at_exit an_abort
-  an_create "$_au_n" "$3"
-  step "wg setconf $_au_n"
-  # Everything wg takes: the keys this script handles go (android.c's rule).
-  set -f
-  # shellcheck disable=SC2086
-  sed -e '/^[Aa][Dd][Dd][Rr][Ee][Ss][Ss]=/d' -e '/^[Dd][Nn][Ss]=/d' -e '/^[Mm][Tt][Uu]=/d' \
-    -e '/^[Ii][Nn][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]=/d' \
-    -e '/^[Ee][Xx][Cc][Ll][Uu][Dd][Ee][Dd][Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn][Ss]=/d' \
-    $_au_subst "$_au_norm" | wg setconf "$_au_n" /dev/stdin 1>&2
-  _au_rc=$?
-  set +f
-  [ "$_au_rc" = 0 ] || fail wg-setconf "$_au_n"
-  wg set "$_au_n" fwmark 0x20000 || fail wg-setconf "$_au_n"
+  phone_locked an_bind "$_au_n" "$3" "$2"
   ip link set up dev "$_au_n" || fail create "$_au_n" "$3"
   _au_port=$(wg show "$_au_n" listen-port 2>/dev/null)
   an_iptables ADD "$_au_n" "$_au_port"

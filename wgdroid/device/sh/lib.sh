@@ -227,6 +227,35 @@ locked() {
   fi
 }
 
+# phone_locked FUNCTION [ARG...]: run FUNCTION holding the phone's own lock
+# (taken after a tunnel's, never before one), for what all tunnels share:
+# a ListenPort's check and its bind, the /dev/net/tun link wireguard-go opens.
+# flock(2) on fd 7, as `locked` does on fd 8 (a daemon started under it must
+# close fd 7 too: `7>&-`); without flock, a mkdir lock held until the script
+# ends. `.phone` is no tunnel's lock: names never start with a dot.
+PHONE_LOCKED=
+phone_locked() {
+  if [ -n "$PHONE_LOCKED" ]; then "$@"; return; fi
+  mkdir -p "$LOCK_DIR" || fail write "$LOCK_DIR"
+  _lk_w=$(($(remaining) - 3))
+  [ "$_lk_w" -gt "$LOCK_WAIT" ] && _lk_w=$LOCK_WAIT
+  if command -v flock >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
+    {
+      { [ "$_lk_w" -ge 1 ] && timeout --foreground "$_lk_w" flock -x 7; } ||
+        fail phone-busy "$_lk_w"
+      PHONE_LOCKED=1
+      "$@"
+      _pl_rc=$?
+      PHONE_LOCKED=
+      return "$_pl_rc"
+    } 7>>"$LOCK_DIR/.phone.lock"
+  else
+    mkdir_lock .phone
+    PHONE_LOCKED=1
+    "$@"
+  fi
+}
+
 # mkdir_lock NAME: the same lock without flock: mkdir is atomic; the holder's
 # PID inside lets a later script break the lock of one that was killed.
 mkdir_lock() {
@@ -239,7 +268,10 @@ mkdir_lock() {
       continue
     fi
     _ml_i=$((_ml_i + 1))
-    [ "$_ml_i" -gt $((_lk_w * 10)) ] && fail busy "$1" "$_lk_w"
+    if [ "$_ml_i" -gt $((_lk_w * 10)) ]; then
+      [ "$1" = .phone ] && fail phone-busy "$_lk_w"
+      fail busy "$1" "$_lk_w"
+    fi
     sleep 0.1
   done
   echo "$$" > "$_ml_d/pid"

@@ -130,11 +130,6 @@ wg_up() {
     need_tools
   fi
   is_up "$_up_n" && fail already-up "$_up_n"
-  _up_p=$(listen_port "$_up_f")
-  if [ -n "$_up_p" ] && [ "$_up_p" -ne 0 ]; then
-    _up_c=$(port_user "$_up_p")
-    [ -n "$_up_c" ] && fail port-clash "$_up_p" "$_up_c"
-  fi
   if [ -n "$_up_android" ]; then
     pick_backend "$2" android
     forget_socket "$_up_n"
@@ -142,15 +137,7 @@ wg_up() {
   else
     pick_backend "$2"
     forget_socket "$_up_n"
-    # wg-quick's stdout (`[#]` lines) goes to stderr (bounded): stdout is
-    # ours. A userspace backend it starts must not inherit the lock's fd.
-    bounded "wg-quick up" wg-quick up "$_up_f" 8>&-
-    _up_rc=$?
-    if [ "$_up_rc" != 0 ]; then
-      undo_up "$_up_n" "$_up_f"
-      [ "$_up_rc" = 124 ] && fail timeout "wg-quick up" "$BOUND"
-      fail up-failed "$_up_n"
-    fi
+    phone_locked wg_quick_up "$_up_n" "$_up_f"
     note_up "$_up_n" "$BACKEND"  # an_up writes its own, with the VPN's netId
   fi
   # A tunnel marked for boot comes back with the backend it last used.
@@ -158,10 +145,36 @@ wg_up() {
   rec up "$_up_n" "$BACKEND"
 }
 
+# port_free FILE: FILE's ListenPort is not another running tunnel's, else
+# `port-clash`. Only true until a tunnel binds: check and bind under the
+# phone's lock (phone_locked), or two ups may both pass and one fail to bind.
+port_free() {
+  _pf_p=$(listen_port "$1")
+  if [ -n "$_pf_p" ] && [ "$_pf_p" -ne 0 ]; then
+    _pf_c=$(port_user "$_pf_p")
+    [ -n "$_pf_c" ] && fail port-clash "$_pf_p" "$_pf_c"
+  fi
+  return 0
+}
+
+# wg_quick_up NAME FILE: NAME up with the Linux wg-quick (the phone's lock held).
+wg_quick_up() {
+  port_free "$2"
+  # wg-quick's stdout (`[#]` lines) goes to stderr (bounded): stdout is
+  # ours. A userspace backend it starts must not inherit the locks' fds.
+  bounded "wg-quick up" wg-quick up "$2" 7>&- 8>&-
+  _up_rc=$?
+  if [ "$_up_rc" != 0 ]; then
+    undo_up "$1" "$2"
+    [ "$_up_rc" = 124 ] && fail timeout "wg-quick up" "$BOUND"
+    fail up-failed "$1"
+  fi
+}
+
 # undo_up NAME FILE: take down what a failed `wg-quick up` left.
 undo_up() {
   step "clean-up"
-  within 3 wg-quick down "$2" >/dev/null 2>&1 8>&-
+  within 3 wg-quick down "$2" >/dev/null 2>&1 7>&- 8>&-
   ip link del "$1" >/dev/null 2>&1
   wait_gone "$1" 3
   forget_socket "$1"

@@ -36,7 +36,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(self._title, classes="dialog-title", markup=False)
             yield Static(self._question, id="question", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self._yes, id="yes", variant="error" if self._danger else "primary",
@@ -94,8 +94,8 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Label(self._title, classes="dialog-title")
-            yield Label(self._prompt)
+            yield Label(self._title, classes="dialog-title", markup=False)
+            yield Label(self._prompt, markup=False)
             # A name is replaced as a whole; a path is added to.
             yield Input(self._value, placeholder=self._placeholder, id="answer",
                         suggester=self._suggester, select_on_focus=self._suggester is None)

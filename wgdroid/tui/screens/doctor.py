@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from wgdroid.tui.widgets.list_table import PlainTable
+
 if TYPE_CHECKING:
     from wgdroid.device.doctor import Capabilities
 
@@ -30,8 +32,8 @@ class DoctorScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll():
-            yield Label(f"Doctor: {self.caps.serial}", classes="section-title")
-            yield DataTable(id="doctor-facts", cursor_type="row")
+            yield Label(f"Doctor: {self.caps.serial}", classes="section-title", markup=False)
+            yield PlainTable(id="doctor-facts", cursor_type="row")
             yield Label("Problems and fixes", classes="section-title")
             if not self.caps.advice:
                 yield Static("Nothing to fix.", id="advice-none")

@@ -37,7 +37,7 @@ class QrScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="qr-box"):
             yield Label(f"{self.tunnel}: scan with the WireGuard app (holds the private key)",
-                        id="qr-title", classes="dialog-title")
+                        id="qr-title", classes="dialog-title", markup=False)
             with Center():
                 yield self._view
             yield Static("", id="qr-hint", classes="hint", markup=False)

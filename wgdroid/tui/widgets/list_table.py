@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
+from rich.text import Text, TextType
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual import events
+    from textual.widgets.data_table import RowKey
 
 # Moving in a list, as in less and vim (the arrows and page keys are DataTable's).
 LIST_KEYS: list[BindingType] = [
@@ -24,7 +26,18 @@ LIST_KEYS: list[BindingType] = [
 CellT = TypeVar("CellT")
 
 
-class ListTable(DataTable[CellT]):
+class PlainTable(DataTable[CellT]):
+    """A DataTable whose text cells are shown as they are. DataTable reads a
+    str cell as markup: an endpoint such as `[fe80::1]:51820` lost its address,
+    and a `[/x]` in a value from a phone ended the app (MarkupError)."""
+
+    def add_row(self, *cells: CellT, height: int | None = 1, key: str | None = None,
+                label: TextType | None = None) -> RowKey:
+        shown = [Text(c) if isinstance(c, str) else c for c in cells]
+        return super().add_row(*shown, height=height, key=key, label=label)  # type: ignore[arg-type]
+
+
+class ListTable(PlainTable[CellT]):
     """A row-cursor table whose show() fits its columns to the width; it is
     called again when the width changes (show sets _fitted_for). Each list
     defines its own show()."""
