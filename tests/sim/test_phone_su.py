@@ -25,12 +25,42 @@ def test_magisk_version() -> None:
     assert parse("magisk", ["-V"]) == SuReply(stdout="28100\n")
 
 
-def test_kernelsu_c_takes_one_argument() -> None:
-    # su becomes sh: the next word is $0, so `su -c echo arg` loses `arg`.
+def test_kernelsu_joins_everything_after_c() -> None:
+    # ksud su.rs root_shell joins every word after the first -c with spaces
+    # (as Magisk does): `su -c echo arg` prints "arg". (This replaces an older
+    # assertion that the later words became $0..., which ksud never did.)
     assert parse("kernelsu", ["-c", "echo", "arg"]) == SuRun(
-        ("/system/bin/sh", "-c", "echo", "arg")
+        ("/system/bin/sh", "-c", "echo arg"), 0, needs_grant=False
     )
-    assert parse("kernelsu", ["-v"]).stdout.endswith(":KernelSU\n")  # type: ignore[union-attr]
+    assert parse("kernelsu", ["-v"]) == SuReply(stdout="v1.0.5:KernelSU\n")
+    assert parse("kernelsu", ["-V"]) == SuReply(stdout="12081\n")
+
+
+def test_kernelsu_users_and_usage_errors() -> None:
+    # getpwnam (bionic's names, u0_aNNN apps), else a number, else root.
+    assert parse("kernelsu", ["shell", "-c", "id"]).uid == 2000  # type: ignore[union-attr]
+    assert parse("kernelsu", ["u0_a123", "-c", "id"]).uid == 10123  # type: ignore[union-attr]
+    assert parse("kernelsu", ["-", "10166"]) == SuRun(("/system/bin/sh",), 10166,
+                                                      needs_grant=False)
+    assert parse("kernelsu", ["nosuchuser", "-c", "id"]).uid == 0  # type: ignore[union-attr]
+    # getopts failures: the message and the usage on stdout, exit(-1).
+    for argv, first in ((["-x"], "Unrecognized option: 'x'"),
+                        (["-c"], "Argument to option 'c' missing"),
+                        (["-s", "a", "-s", "b"], "Option 'shell' given more than once")):
+        reply = parse("kernelsu", argv)
+        assert isinstance(reply, SuReply) and reply.status == 255, reply
+        assert reply.stdout.splitlines()[:2] == [first, "KernelSU"], reply
+        assert reply.stderr == ""
+
+
+def test_kernelsu_has_no_pending_policy() -> None:
+    from wgdroid.errors import UsageError
+    from wgdroid.sim.profiles import resolve
+
+    with pytest.raises(UsageError, match="KernelSU has no su prompt"):
+        resolve("pixel", root="kernelsu", su_policy="pending")
+    assert resolve("pixel", root="kernelsu", su_policy="deny").su_policy == "deny"
+    assert resolve("pixel", su_policy="pending").su_policy == "pending"  # Magisk prompts
 
 
 def test_aosp_syntax() -> None:
@@ -65,8 +95,35 @@ def test_shell_is_uid_2000_and_magisk_su_gives_root(sim_phone) -> None:  # type:
 def test_kernelsu(sim_phone) -> None:  # type: ignore[no-untyped-def]
     out = sim_phone.shell("su -c 'id -u' </dev/null")
     assert (out.returncode, out.stdout.strip()) == (0, "0")
-    assert sim_phone.shell("su -v").stdout.strip().endswith(":KernelSU")
-    assert sim_phone.shell("su -c echo lost </dev/null").stdout.strip() == ""
+    assert sim_phone.shell("su -v").stdout.strip() == "v1.0.5:KernelSU"
+    # Every word after -c is the command (ksud joins them).
+    assert sim_phone.shell("su -c echo joined words </dev/null").stdout == "joined words\n"
+    # The kernel's su path is /system/bin/su; there is no /system/xbin/su.
+    out = sim_phone.shell("command -v su; ls /system/xbin/su")
+    assert out.stdout.strip() == "/system/bin/su" and out.returncode != 0
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"root": "kernelsu", "su_policy": "deny"}],
+                         indirect=True)
+def test_kernelsu_denied_shell_has_no_su(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    # kernel/feature/sucompat.c: for a uid not on the allow list the original
+    # execve/stat run, and no su file exists: no prompt, no "Permission denied".
+    start = time.monotonic()
+    out = sim_phone.shell("command -v su; ls /system/bin/su /system/xbin/su; su -v")
+    assert out.returncode == 127, (out.stdout, out.stderr)
+    assert out.stdout == "" and "KernelSU" not in out.stderr
+    assert "Permission denied" not in out.stderr
+    out = sim_phone.shell("su -c id </dev/null")
+    assert out.returncode == 127 and "uid=0" not in out.stdout
+    assert time.monotonic() - start < 5  # nothing waits on a prompt
+    # The manager app grants the shell: su is there at once; revoked, gone again.
+    sim_phone.set_su_policy("grant")
+    assert sim_phone.shell("su -c 'id -u' </dev/null").stdout.strip() == "0"
+    sim_phone.set_su_policy("deny")
+    assert sim_phone.shell("command -v su").returncode != 0
+    with pytest.raises(Exception, match="KernelSU has no su prompt"):
+        sim_phone.set_su_policy("pending")
 
 
 @pytest.mark.sim

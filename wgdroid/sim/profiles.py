@@ -215,6 +215,18 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def check_su_policy(root: str, policy: str) -> None:
+    """A policy the root solution can have. KernelSU has no prompt: the
+    kernel checks its allow list at the exec of su (tiann/KernelSU
+    kernel/feature/sucompat.c, kernel/policy/allowlist.c __ksu_is_allow_uid),
+    so a shell waiting on a prompt does not exist there."""
+    if policy not in SU_POLICIES:
+        raise UsageError(f"unknown su policy {policy!r} (known: {', '.join(SU_POLICIES)})")
+    if policy == "pending" and root == "kernelsu":
+        raise UsageError("KernelSU has no su prompt (its allow list grants or denies at "
+                         "once): use the su policy grant or deny")
+
+
 def resolve(
     name: str = "pixel",
     *,
@@ -240,10 +252,7 @@ def resolve(
         if root in ("aosp", "adb-root"):
             changes["build_type"] = "userdebug"
     if su_policy is not None:
-        if su_policy not in SU_POLICIES:
-            raise UsageError(
-                f"unknown su policy {su_policy!r} (known: {', '.join(SU_POLICIES)})"
-            )
+        check_su_policy(root or profile.root, su_policy)
         changes["su_policy"] = su_policy
     if su_timeout is not None:
         if not 0 < su_timeout <= 600:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wgdroid.errors import EnvironmentProblem
+from wgdroid.errors import EnvironmentProblem, UsageError
 from wgdroid.sim.phone import boot
 from wgdroid.sim.phone.node import Node, NodeProcess, RunResult
 from wgdroid.sim.phone.spec import USERNS_SIZE, NodeSpec
-from wgdroid.sim.profiles import Profile
+from wgdroid.sim.profiles import Profile, check_su_policy
 from wgdroid.sim.runtime_api import PhoneIdentity, PhoneRuntime, StreamCounters
 
 USERNS_BASE = 1 << 20  # above any normal host uid
@@ -87,6 +87,7 @@ class Phone:
             props=self.profile.props(),
             tools=sorted(self.profile.tools),
             su_variant=variant,
+            su_allowed=self.su_policy == "grant",
             su_versions={
                 "magisk": [self.profile.magisk_version, self.profile.magisk_code],
                 "kernelsu": [self.profile.kernelsu_version, self.profile.kernelsu_code],
@@ -236,9 +237,16 @@ class Phone:
         )
 
     def set_su_policy(self, policy: str, timeout: float | None = None) -> None:
+        check_su_policy(self.profile.root, policy)
+        if timeout is not None and not 0 < timeout <= 600:
+            raise UsageError("su timeout must be between 0 and 600 seconds")
         self.su_policy = policy  # type: ignore[assignment]
         if timeout is not None:
             self.su_timeout = timeout
+        if self.node.spec.su_variant == "kernelsu":
+            # The manager's allow list is the kernel's: no prompt, su appears or goes.
+            with contextlib.suppress(OSError):
+                self.node.send({"op": "ksu_allow", "allow": policy == "grant"})
 
     def answer_su(self, allow: bool) -> int:
         """Tap Grant/Deny on every pending prompt; returns how many there were."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from wgdroid.sim.phone import ns, shims
 from wgdroid.sim.phone.spec import STAGE_DIR, NodeSpec
+from wgdroid.sim.phone.su_variants import ANDROID_IDS
 
 SHELL_UID = 2000
 SYSTEM_UID = 1000
@@ -19,19 +20,6 @@ MISC_GID = 9998
 # The shell user's supplementary groups on a Pixel (input, log, adb, sdcard_rw,
 # sdcard_r, net_bt_admin, net_bt, inet, net_bw_stats, readproc, uhid).
 SHELL_GROUPS = (1004, 1007, 1011, 1015, 1028, 3001, 3002, 3003, 3006, 3009, 3011)
-# Android's ids (system/core libcutils/include/private/android_filesystem_config.h),
-# which bionic's getpwuid/getgrgid answer from; the glibc userland reads them
-# from /system/etc/passwd and group. Each is its own group.
-ANDROID_IDS = {
-    "root": 0, "system": 1000, "radio": 1001, "bluetooth": 1002, "graphics": 1003,
-    "input": 1004, "audio": 1005, "camera": 1006, "log": 1007, "compass": 1008,
-    "mount": 1009, "wifi": 1010, "adb": 1011, "install": 1012, "media": 1013, "dhcp": 1014,
-    "sdcard_rw": 1015, "vpn": 1016, "keystore": 1017, "usb": 1018, "drm": 1019,
-    "media_rw": 1023, "sdcard_r": 1028, "package_info": 1032, "shell": 2000, "cache": 2001,
-    "diag": 2002, "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_raw": 3004,
-    "net_admin": 3005, "net_bw_stats": 3006, "net_bw_acct": 3007, "readproc": 3009,
-    "wakelock": 3010, "uhid": 3011, "everybody": 9997, "misc": 9998, "nobody": 9999,
-}
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 AID_VPN = 1016
 TUN_MAJOR, TUN_MINOR = 10, 200
@@ -164,7 +152,10 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
             (bin_ / tool).symlink_to(host_tools[tool])
     for name, text in scripts.items():
         _write(bin_ / name, text)
-    if spec.su_variant != "none":
+    if spec.su_variant == "kernelsu":
+        if spec.su_allowed:
+            _write(bin_ / "su", shims.su_script(spec.base_python))
+    elif spec.su_variant != "none":
         _write(system / "xbin/su", shims.su_script(spec.base_python))
     if spec.su_variant == "magisk":
         version, code = spec.su_versions.get("magisk", ["28.1", 28100])

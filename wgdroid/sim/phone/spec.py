@@ -30,6 +30,9 @@ class NodeSpec:
     tools: list[str] = field(default_factory=list)
     su_variant: str = "none"  # magisk | kernelsu | aosp | none
     su_versions: dict[str, list[str | int]] = field(default_factory=dict)
+    # KernelSU: whether its allow list grants the shell and apps su (the
+    # phone's policy "grant"); only then does /system/bin/su exist for them.
+    su_allowed: bool = True
     env: dict[str, str] = field(default_factory=dict)
     base_python: str = ""  # the stdlib interpreter that runs su and shims
     venv_python: str = ""  # the interpreter with wgdroid and cryptography

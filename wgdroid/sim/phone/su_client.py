@@ -1,6 +1,7 @@
 """The phone's `su` (and `reboot`): a stdlib-only client of the phone's su daemon.
 
-Copied into the phone as /system/xbin/su with a shebang to the base
+Copied into the phone as /system/xbin/su (/system/bin/su on KernelSU, while
+the shell is allowed) with a shebang to the base
 interpreter. Like Magisk's su it does nothing itself: it hands its
 stdin/stdout/stderr to the daemon (SCM_RIGHTS), which checks the caller's uid
 (SO_PEERCRED) and the policy, runs the command as root on those fds, and

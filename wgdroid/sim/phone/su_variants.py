@@ -3,15 +3,28 @@
 The phone's su daemon calls `parse()` with the client's argv and either
 answers at once (version, usage errors) or runs the command it yields as root.
 Sources: docs/adb-protocol.md, "Root: the su variants" (Magisk su.cpp, KernelSU
-ksud, AOSP su.cpp).
+kernel/feature/sucompat.c and userspace/ksud/src/su.rs, AOSP su.cpp).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SH = "/system/bin/sh"
 NAMED_UIDS = {"root": 0, "system": 1000, "shell": 2000}
+# Android's ids (system/core libcutils/include/private/android_filesystem_config.h),
+# which bionic's getpwnam/getpwuid answer from (apps are u0_aNNN).
+ANDROID_IDS = {
+    "root": 0, "system": 1000, "radio": 1001, "bluetooth": 1002, "graphics": 1003,
+    "input": 1004, "audio": 1005, "camera": 1006, "log": 1007, "compass": 1008,
+    "mount": 1009, "wifi": 1010, "adb": 1011, "install": 1012, "media": 1013, "dhcp": 1014,
+    "sdcard_rw": 1015, "vpn": 1016, "keystore": 1017, "usb": 1018, "drm": 1019,
+    "media_rw": 1023, "sdcard_r": 1028, "package_info": 1032, "shell": 2000, "cache": 2001,
+    "diag": 2002, "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_raw": 3004,
+    "net_admin": 3005, "net_bw_stats": 3006, "net_bw_acct": 3007, "readproc": 3009,
+    "wakelock": 3010, "uhid": 3011, "everybody": 9997, "misc": 9998, "nobody": 9999,
+}
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,9 @@ class SuRun:
 
     argv: tuple[str, ...]
     uid: int = 0
-    needs_grant: bool = True  # Magisk/KernelSU ask the manager app; AOSP su doesn't
+    # Magisk's su asks its daemon (policy, prompt); AOSP su checks the caller
+    # itself; KernelSU's kernel decided before ksud's su ran (sucompat.c).
+    needs_grant: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,36 +129,146 @@ def _parse_magisk(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
                     (shell, "-c", command) if command is not None else (shell,))
 
 
-def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
-    # ksud's su (getopts): options anywhere, the first free word is the user.
-    shell = SH
-    words: list[str] = []
+# ksud's su (userspace/ksud/src/su.rs root_shell) parses with the getopts
+# crate: these are its options (short, long, takes a value), in its order.
+_KSU_OPTIONS = (
+    ("c", "command", "COMMAND", "pass COMMAND to the invoked shell"),
+    ("h", "help", "", "display this help message and exit"),
+    ("l", "login", "", "pretend the shell to be a login shell"),
+    ("p", "preserve-environment", "", "preserve the entire environment"),
+    ("s", "shell", "SHELL", "use SHELL instead of the default /system/bin/sh"),
+    ("v", "version", "", "display version number and exit"),
+    ("V", "", "", "display version code and exit"),
+    ("M", "mount-master", "", "force run in the global mount namespace"),
+    ("g", "group", "GROUP", "Specify the primary group"),
+    ("G", "supp-group", "GROUP", "Specify a supplementary group. The first specified "
+     "supplementary group is also used as a primary group if the option -g is not specified."),
+    ("w", "wrapper", "", "Use mksu fd wrapper"),
+    ("W", "no-wrapper", "", "Don't use mksu fd wrapper"),
+)
+
+
+def _ksu_usage() -> str:
+    """su.rs print_usage: getopts' Options::usage (rows padded to 24 columns,
+    descriptions wrapped at 54)."""
+    rows = []
+    for short, long, hint, desc in _KSU_OPTIONS:
+        row = "    -" + short + (", --" + long + " " if long else " ") + hint
+        lines: list[str] = []
+        for word in desc.split():
+            if lines and len(lines[-1]) + 1 + len(word) <= 54:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+        pad = row.ljust(24) if len(row) < 24 else row + "\n" + " " * 24
+        rows.append(pad + ("\n" + " " * 24).join(lines))
+    return ("KernelSU\n\nUsage: su [options] [-] [user [argument...]]\n\nOptions:\n"
+            + "\n".join(rows) + "\n")
+
+
+def _ksu_getopts(args: list[str]) -> tuple[dict[str, list[str]], list[str]] | str:
+    """getopts' Options::parse (FloatingFrees): the options given (by short
+    name, values in order) and the free words, or its Fail's Display text."""
+    by_short = {o[0]: o for o in _KSU_OPTIONS}
+    by_long = {o[1]: o for o in _KSU_OPTIONS if o[1]}
+    given: dict[str, list[str]] = {}
+    free: list[str] = []
     i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in ("-c", "--command"):
-            if i + 1 >= len(argv):
-                return SuReply(stderr="su: option requires an argument -- 'c'\n", status=1)
-            # KernelSU hands -c's single argument to sh -c; later words become $0...
-            return _as_user(words[0] if words else None,
-                            (shell, "-c", argv[i + 1], *argv[i + 2 :]))
-        if arg in ("-v", "--version"):
-            return SuReply(stdout=f"{version[0]}:KernelSU\n")
-        if arg == "-V":
-            return SuReply(stdout=f"{version[1]}\n")
-        if arg in _NO_ARG:
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            free.extend(args[i + 1 :])
+            break
+        if len(arg) < 2 or not arg.startswith("-"):
+            free.append(arg)
             i += 1
             continue
-        if arg in _WITH_ARG:
-            if arg in ("-s", "--shell") and i + 1 < len(argv):
-                shell = argv[i + 1]
-            i += 2
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            opt = by_long.get(name)
+            if opt is None:
+                return f"Unrecognized option: '{name}'"
+            if not opt[2]:
+                if eq:
+                    return f"Option '{name}' does not take an argument"
+                given.setdefault(opt[0], []).append("")
+            elif eq:
+                given.setdefault(opt[0], []).append(value)
+            elif i + 1 < len(args):
+                i += 1
+                given.setdefault(opt[0], []).append(args[i])
+            else:
+                return f"Argument to option '{name}' missing"
+            i += 1
             continue
-        if arg.startswith("-") and arg != "-":
-            return SuReply(stderr=f"su: unrecognized option '{arg}'\n", status=1)
-        words.append(arg)
+        # A run of short options; one that takes a value takes the rest (or the next word).
+        j = 1
+        while j < len(arg):
+            ch = arg[j]
+            opt = by_short.get(ch)
+            if opt is None:
+                return f"Unrecognized option: '{ch}'"
+            if not opt[2]:
+                given.setdefault(ch, []).append("")
+                j += 1
+                continue
+            if j + 1 < len(arg):
+                given.setdefault(ch, []).append(arg[j + 1 :])
+            elif i + 1 < len(args):
+                i += 1
+                given.setdefault(ch, []).append(args[i])
+            else:
+                return f"Argument to option '{ch}' missing"
+            break
         i += 1
-    return _as_user(words[0] if words else None, (shell,))
+    for short, long, _hint, _desc in _KSU_OPTIONS:
+        if short != "G" and len(given.get(short, ())) > 1:
+            return f"Option '{long or short}' given more than once"
+    return given, free
+
+
+def _ksu_uid(name: str) -> int:
+    """su.rs: getpwnam (bionic: Android's ids, u0_aNNN for apps), else the
+    number, else 0: an unknown user name is root."""
+    if name in ANDROID_IDS:
+        return ANDROID_IDS[name]
+    app = re.fullmatch(r"u(\d+)_a(\d+)", name)
+    if app:
+        return int(app[1]) * 100000 + 10000 + int(app[2])
+    return int(name) if name.isdigit() and int(name) < 1 << 32 else 0
+
+
+def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRun:
+    # The kernel (kernel/feature/sucompat.c) already decided: an allowed
+    # caller's execve of /system/bin/su runs ksud as root; this is what
+    # ksud's su (userspace/ksud/src/su.rs root_shell) then does with argv.
+    if "-c" in argv:
+        # root_shell joins every word after the first `-c` with spaces, as
+        # Magisk does; a bare trailing -c is left without its value.
+        at = argv.index("-c")
+        rest = argv[at + 1 :]
+        argv = [*argv[:at], "-c", *([" ".join(rest)] if rest else [])]
+    argv = ["-M" if a == "-mm" else "-z" if a == "-cn" else a for a in argv]
+    parsed = _ksu_getopts(argv)
+    if isinstance(parsed, str):
+        # println!("{f}"), print_usage, exit(-1): all on stdout, status 255.
+        return SuReply(stdout=parsed + "\n" + _ksu_usage(), status=255)
+    given, free = parsed
+    if "h" in given:
+        return SuReply(stdout=_ksu_usage())
+    if "v" in given:
+        return SuReply(stdout=f"{version[0]}:KernelSU\n")
+    if "V" in given:
+        return SuReply(stdout=f"{version[1]}\n")
+    for gid in given.get("g", []) + given.get("G", []):
+        if not gid.isdigit():
+            return SuReply(stderr=f"Error: Invalid GID: {gid}\n", status=1)
+    shell = given.get("s", [SH])[0]
+    if free and free[0] == "-":
+        free = free[1:]  # a login shell (argv[0] "-"); words after the user are ignored
+    uid = _ksu_uid(free[0]) if free else 0
+    command = given.get("c")
+    return SuRun((shell, "-c", command[0]) if command else (shell,), uid, needs_grant=False)
 
 
 def _as_user(user: str | None, argv: tuple[str, ...]) -> SuReply | SuRun:

@@ -31,7 +31,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from wgdroid.sim.phone import boot, ns, su_variants, wire
+from wgdroid.sim.phone import boot, ns, shims, su_variants, wire
 from wgdroid.sim.phone.rootfs import SHELL_GROUPS, build_phone_root
 from wgdroid.sim.phone.spec import STAGE_DIR, SU_SOCKET, NodeSpec
 from wgdroid.sim.phone.su_relay import TtyRelay
@@ -128,6 +128,7 @@ class Zygote:
         self.su_children: dict[int, SuConn] = {}
         self.pending_su: dict[int, SuConn] = {}
         self.next_req = 1
+        self.ksu_allowed = spec.su_allowed
         self.dev_entries: set[str] = set()  # /dev as the phone booted
         self.mounted: list[str] = []  # module files mounted over /system
         self.created: list[str] = []  # placeholders made in /system for them
@@ -221,6 +222,8 @@ class Zygote:
         elif op == "reboot":
             self.reboot()
             self.send({"op": "rebooted"})
+        elif op == "ksu_allow":
+            self.ksu_allow(bool(msg["allow"]))
         elif op == "magic_mount":
             self.magic_mount()
             self.send({"op": "mounted"})
@@ -306,6 +309,40 @@ class Zygote:
                 change()
         finally:
             ns.mount(None, "/system", None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+
+    # -- KernelSU's su: the kernel's, for allowed uids only ---------------------
+    def ksu_allow(self, allow: bool) -> None:
+        """The allow list changed (the manager app's switch for the shell and
+        apps): /system/bin/su exists for them only while they are allowed.
+
+        KernelSU has no su file: kernel/feature/sucompat.c hooks execve,
+        faccessat and stat of the exact path SU_PATH "/system/bin/su" and,
+        only when ksu_is_allow_uid_for_current() (kernel/policy/allowlist.c),
+        turns them into ksud (as root); for anyone else the original syscall
+        runs and finds nothing. A namespace cannot answer per caller, so the
+        file follows the phone's one policy (docs/android-phone.md says what
+        differs)."""
+        self.ksu_allowed = allow
+        path = "/system/bin/su"
+        if allow and not os.path.lexists(path):
+            def create() -> None:
+                with open(path, "w") as f:
+                    f.write(shims.su_script(self.spec.base_python))
+                os.chmod(path, 0o755)
+
+            self._system_rw(create)
+        elif not allow and os.path.lexists(path):
+            self._system_rw(lambda: os.unlink(path))
+
+    def ksu_allows(self, uid: int) -> bool:
+        """allowlist.c __ksu_is_allow_uid_for_current: root (in KernelSU's
+        domain: every root process here) always; uids below 2000 but system
+        never (forbid_system_uid); the rest as the allow list says."""
+        if uid == 0:
+            return True
+        if uid < 2000 and uid != 1000:
+            return False
+        return self.ksu_allowed
 
     def reboot(self) -> None:
         self.kill_everything()
@@ -425,20 +462,29 @@ class Zygote:
             self.su_reply(conn, status=0)
             return
         argv = [str(a) for a in request.get("argv", [])]
-        outcome = su_variants.parse(self.spec.su_variant, argv, self.versions)
+        variant = self.spec.su_variant
+        if variant == "kernelsu" and not self.ksu_allows(conn.uid):
+            # sucompat.c: a caller not allowed gets the original execve, and
+            # there is no /system/bin/su file (a uid below 2000, or the policy
+            # changed since this su was found): as an exec that finds nothing.
+            self.su_reply(conn, stderr="su: inaccessible or not found\n", status=127)
+            return
+        outcome = su_variants.parse(variant, argv, self.versions)
         if isinstance(outcome, su_variants.SuReply):
             self.su_reply(conn, stdout=outcome.stdout, stderr=outcome.stderr,
                           status=outcome.status)
             return
-        if not outcome.needs_grant and conn.uid not in (0, 2000):
+        if variant == "aosp" and conn.uid not in (0, 2000):
             self.su_reply(conn, stderr="su: not allowed\n", status=1)
             return
         conn.buf = b""
         env = {**self.spec.env, **request.get("env", {})}
         name = user_name(outcome.uid)
         env.update({"USER": name, "LOGNAME": name, "HOME": "/", "SHELL": su_variants.SH})
-        if not outcome.needs_grant:
+        if variant == "aosp":
             env["PATH"] = self.spec.env.get("PATH", env.get("PATH", "/system/bin"))
+        elif variant == "kernelsu":  # su.rs add_path_to_env(defs::BINARY_DIR)
+            env["PATH"] = env.get("PATH", "") + ":/data/adb/ksu/bin"
         run = {"argv": list(outcome.argv), "uid": outcome.uid, "env": env,
                "cwd": str(request.get("cwd", "/"))}
         if outcome.needs_grant and conn.uid != 0:
