@@ -51,6 +51,11 @@ class InvalidInputError(WgdroidError):
     archive; config.issues.ConfigError (a config that fails validation) is one."""
 
 
+class OutputError(InvalidInputError):
+    """stdout cannot be written (closed, a full disk): exits as a file that
+    cannot be written does."""
+
+
 class KeyFormatError(InvalidInputError):
     """A WireGuard key that is not canonical base64 of 32 bytes. Never holds the key."""
 

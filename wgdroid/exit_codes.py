@@ -30,7 +30,8 @@ class ExitCode(IntEnum):
 MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success",
     ExitCode.INVALID: "invalid input: a config that fails validation, a bad key, name or "
-    "number; an output file that exists (without `--force`) or is not a regular file",
+    "number; an output file that exists (without `--force`) or is not a regular file; "
+    "output that cannot be written (a full disk, a closed stdout)",
     ExitCode.USAGE: "usage: bad flags or arguments",
     ExitCode.DEVICE: "device unreachable: no adb server, no device, several and no `-s`, "
     "unplugged, unauthorized; a connection lost mid-operation (the change may have happened)",

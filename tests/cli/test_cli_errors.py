@@ -33,6 +33,7 @@ def test_combined_exit(codes: list[ExitCode], expected: ExitCode) -> None:
 def test_every_error_class_has_its_code_from_the_one_table() -> None:
     expected = {
         errors.UsageError: 2, errors.InvalidInputError: 1, errors.KeyFormatError: 1,
+        errors.OutputError: 1,
         ConfigError: 1, errors.DeviceError: 3, errors.RootError: 4,
         errors.RootPendingError: 5, errors.DeviceCommandError: 6, errors.NotFoundError: 7,
         errors.ConflictError: 8, errors.MissingToolsError: 9, errors.PartialFailureError: 10,

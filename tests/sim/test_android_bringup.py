@@ -17,6 +17,7 @@ import pytest
 from support import wait_for_handshake, wait_until
 
 from wgdroid.config import keys
+from wgdroid.device.script import Layout
 from wgdroid.sim.network import SERVER_PUBLIC_IP
 
 pytestmark = pytest.mark.sim
@@ -101,6 +102,36 @@ def test_two_tunnels_enabled_at_once_share_the_phone(sim_phone: Any) -> None:
         assert "ListenPort 51999 is already used by tunnel" in lost.stderr
         for name in ("pa", "pb"):
             assert cli("disable", "-s", serial, name).returncode == 0
+
+
+def test_what_an_interrupted_enable_left_is_removed(sim_phone: Any) -> None:
+    """An enable killed half-way (its shell gone with the adb stream) leaves
+    netd's VPN network and rules, and no interface: every later enable failed
+    (`ndc network interface add`: EBUSY) and disable said "not up", until a
+    reboot. Both now find the leftover from netd's rules and remove it."""
+    serial = sim_phone.serial
+    tunnel(sim_phone, "wg0")
+    before = network_state(sim_phone)
+
+    def leave_leftover() -> None:
+        assert cli("enable", "-s", serial, "wg0").returncode == 0
+        # What the killed up leaves: the interface went with its backend, and
+        # the up never wrote its note.
+        gone = sim_phone.run_in_phone(f"ip link del wg0 && rm {Layout().note_dir}/wg0")
+        assert gone.status == 0, gone.stderr
+        assert "lookup wg0" in sim_phone.run_in_phone("ip rule").stdout.decode()
+
+    leave_leftover()
+    up = cli("enable", "-s", serial, "wg0")
+    assert up.returncode == 0, up.stderr
+    assert "removed what an interrupted enable of wg0 had left" in up.stderr
+    assert sim_phone.run_in_phone("ping -c 1 -W 5 10.99.0.1").status == 0
+    assert cli("disable", "-s", serial, "wg0").returncode == 0
+    assert network_state(sim_phone) == before
+    leave_leftover()
+    down = cli("disable", "-s", serial, "wg0")
+    assert down.returncode == 0 and "was not up" not in down.stderr, down.stderr
+    assert network_state(sim_phone) == before
 
 
 @pytest.mark.parametrize(("profile", "backend"), BACKENDS)

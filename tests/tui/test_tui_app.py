@@ -38,6 +38,7 @@ from wgdroid.tui.app import WgdroidApp
 from wgdroid.tui.commands import WgdroidCommands, entries, rank
 from wgdroid.tui.flows import Flows
 from wgdroid.tui.screens.dialogs import ConfirmScreen, PromptScreen
+from wgdroid.tui.screens.editor import EditorScreen
 from wgdroid.tui.screens.help import HelpScreen
 from wgdroid.tui.screens.qr import QrScreen
 from wgdroid.tui.widgets.activity import ActivityLog
@@ -352,6 +353,25 @@ async def test_hooks_are_stored_only_when_the_user_says_so(tmp_path: Path) -> No
             else:
                 await until(pilot, "the push", lambda m=mark: adapter.since(m, "push"))
         assert adapter.texts["hooked"] == hooked and "PostUp" in adapter.texts["inhook"]
+
+
+@sync
+async def test_a_config_refused_for_its_hooks_stays_in_the_editor() -> None:
+    """The Android bring-up refuses hooks: the save is not stored and the
+    editor, with the user's text, stays open (it used to close)."""
+    adapter = SampleAdapter()
+    adapter.texts["home"] = config("home").replace("[Peer]", "PostUp = echo up\n\n[Peer]", 1)
+    app = _app(adapter)
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        await fill(app, pilot)
+        app.flows.edit("home")
+        editor = await shown(pilot, EditorScreen)
+        await until(pilot, "the first check", lambda: editor.checks)
+        await pilot.press("ctrl+s")
+        await until(pilot, "the refusal", lambda: notes.titled("Not stored"))
+        await until(pilot, "the editor usable again", lambda: not editor.saving)
+        assert app.screen is editor and "push" not in {c[0] for c in adapter.calls}
 
 
 def test_path_completion_and_free_sim_ports(tmp_path: Path) -> None:

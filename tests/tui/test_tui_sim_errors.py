@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable
-from tui_sample import Notes, sync, until
+from textual.widgets import DataTable, Input
+from tui_sample import Notes, select_tunnel, shown, sync, until
 
 from wgdroid.tui.app import WgdroidApp
+from wgdroid.tui.screens.editor import EditorScreen
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]
 
@@ -60,3 +61,33 @@ async def test_wg_quick_failure_and_su_denied_are_notified(sim_phone: Any) -> No
         note = notes.titled("Root access refused")[0]
         assert note.severity == "error" and note.message
         assert app.screen is app.main_screen  # still usable
+
+
+@sync
+async def test_a_refused_save_keeps_the_editor_and_the_edits(sim_phone: Any) -> None:
+    """su denies the push: the user's text stays in the editor (it closed and
+    the edits were gone); once su grants, the same ctrl+s stores them."""
+    app = WgdroidApp(serial=sim_phone.serial, offer_sim=False)
+    notes = Notes()
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
+        await select_tunnel(app, pilot, "demo")
+        await pilot.press("e")
+        editor = await shown(pilot, EditorScreen)
+        await until(pilot, "the first check", lambda: editor.checks)
+        address = editor.query_one("#if-addresses", Input)
+        edited = address.value + ", 10.77.0.9/32"
+        address.value = edited
+        sim_phone.set_su_policy("deny")
+        await pilot.press("ctrl+s")
+        await until(pilot, "the refusal", lambda: notes.titled("Root access refused"))
+        await until(pilot, "the editor usable again", lambda: not address.disabled)
+        assert app.screen is editor and address.value == edited
+        on_phone = sim_phone.run_in_phone("cat /data/misc/wireguard/demo.conf")
+        assert "10.77.0.9/32" not in on_phone.stdout.decode()
+
+        sim_phone.set_su_policy("grant")
+        await pilot.press("ctrl+s")
+        await until(pilot, "the editor closed", lambda: app.screen is app.main_screen)
+        await until(pilot, "saved", lambda: notes.titled("Tunnel"))
+        on_phone = sim_phone.run_in_phone("cat /data/misc/wireguard/demo.conf")
+        assert "10.77.0.9/32" in on_phone.stdout.decode()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ def _read(name: str) -> tuple[str, bytes]:
     from wgdroid.config.parser import MAX_CONFIG_BYTES, read_config_bytes
 
     if name == "-":  # one byte past the limit: parse says "too large"
-        return "<stdin>", sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
+        return "<stdin>", output.stdin_bytes().read(MAX_CONFIG_BYTES + 1)
     return name, read_config_bytes(name)
 
 
@@ -133,7 +132,7 @@ def cmd_strip(args: argparse.Namespace) -> int:
     for w in parsed.warnings:
         if w.reason != "dialect":
             output.raw_stderr(w.format())
-    sys.stdout.write(strip_text(data.decode("utf-8"), dialect))
+    output.raw(strip_text(data.decode("utf-8"), dialect))
     return ExitCode.OK
 
 

@@ -232,10 +232,7 @@ def _pull(args: argparse.Namespace) -> int:
         check_target(Path(target), overwrite=args.force)
     data = store.pull(one(args), args.name, root_timeout=args.root_timeout)
     if target == "-":
-        import sys
-
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        output.raw(data)
     else:
         write_private(Path(target), data, overwrite=args.force)
     return ExitCode.OK

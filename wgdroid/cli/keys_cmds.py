@@ -58,7 +58,8 @@ def _warn_if_world_accessible(fd: int) -> None:
 
 
 def _print_secret(make: Callable[[], str]) -> int:
-    _warn_if_world_accessible(sys.stdout.fileno())
+    if sys.stdout is not None:  # a closed one: output.data says so
+        _warn_if_world_accessible(sys.stdout.fileno())
     output.data(make())
     return ExitCode.OK
 
@@ -102,6 +103,6 @@ def read_private_key(stream: BinaryIO) -> str:
 def _pubkey(args: argparse.Namespace) -> int:
     from wgdroid.config import keys
 
-    private = read_private_key(sys.stdin.buffer)
+    private = read_private_key(output.stdin_bytes())
     output.data(keys.pubkey(private))
     return ExitCode.OK

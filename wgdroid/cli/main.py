@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from wgdroid import __version__
 from wgdroid.cli import output
 from wgdroid.cli.devices import HelpFormatter, add_device_options
-from wgdroid.errors import WgdroidError
+from wgdroid.errors import OutputError, UsageError, WgdroidError
 from wgdroid.exit_codes import ExitCode
 
 TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
 if TYPE_CHECKING:
     from typing import Any
+
+    from _typeshed import SupportsWrite
 
 # Each module has `register(subparsers)`; its handlers take the parsed args
 # and return an exit code. Heavy imports stay inside the handlers. A command
@@ -41,7 +43,8 @@ COMMANDS: dict[str, str] = {
 class _Parser(argparse.ArgumentParser):
     """No abbreviated options anywhere (`--root 5` is not `--root-timeout 5`:
     an abbreviation that works today breaks when an option is added), and
-    usage errors exit USAGE through the one writer of messages."""
+    usage errors are a UsageError that main reports as every other error
+    (exit USAGE; the JSON error object under --json)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
@@ -49,9 +52,22 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        output.error(message)
-        raise SystemExit(ExitCode.USAGE)
+        output.stderr_text(self.format_usage())
+        raise UsageError(message)
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        """argparse's one writer: help and version go through output, so
+        a stdout that cannot take them is an OutputError, not swallowed
+        (exit 0 with nothing printed); and text for a closed stderr (None)
+        is dropped, not sent to stdout as print_usage would."""
+        if not message:
+            return
+        if file is None or file is sys.stdout:
+            output.raw(message)
+        elif file is sys.stderr:
+            output.stderr_text(message)
+        else:
+            file.write(message)
 
 
 def _top_parser(description: str | None = None, epilog: str | None = None,
@@ -114,7 +130,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
+def _failed(error: WgdroidError, *, json: bool) -> int:
     """The one way a failed command ends: stderr line(s), JSON under --json.
     A config that fails validation is said as one `FILE:LINE: ...` line per issue."""
     issues = getattr(error, "issues", None) if _is_config_error(error) else None
@@ -125,9 +141,18 @@ def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
         output.error(error.message)
     if error.hint:
         output.note(error.hint)
-    if getattr(args, "json", False):
-        output.emit_json({"schema": 1, "error": error.to_json()})
+    if json and not isinstance(error, OutputError):
+        try:
+            output.emit_json({"schema": 1, "error": error.to_json()})
+        except OutputError as exc:  # stdout fails too: the error above still stands
+            output.error(exc.message)
     return error.exit_code
+
+
+def _asks_json(argv: list[str]) -> bool:
+    """Whether --json is on a command line argparse refused (options end at `--`)."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
 
 
 def _is_config_error(error: WgdroidError) -> bool:
@@ -138,31 +163,41 @@ def _is_config_error(error: WgdroidError) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(command_of(args_list))
-    args = parser.parse_args(args_list)
+    try:
+        parser = build_parser(command_of(args_list))
+        args = parser.parse_args(args_list)
+    except UsageError as exc:  # argparse's: bad flags or arguments
+        return _failed(exc, json=_asks_json(args_list))
+    except OutputError as exc:  # --help or --version to a full or closed stdout
+        output.error(exc.message)
+        return exc.exit_code
+    except BrokenPipeError:  # `wgdroid --help | head -1`
+        output.discard_stdout()
+        return ExitCode.OK
     handler = getattr(args, "func", None)
     if handler is None:
-        if sys.stdin.isatty() and sys.stdout.isatty():  # `wgdroid [-s SERIAL]`: the TUI
+        if output.is_terminal(sys.stdin) and output.is_terminal(sys.stdout):  # the TUI
             from wgdroid.cli.tui_cmds import open_tui
 
             return open_tui(args)
-        parser.print_help(sys.stderr)
+        output.stderr_text(parser.format_help())
         return ExitCode.USAGE
     try:
         return int(handler(args))
     except WgdroidError as exc:
-        return _failed(args, exc)
+        return _failed(exc, json=getattr(args, "json", False))
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # stdout went away (e.g. `| head`): not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        output.discard_stdout()
         return ExitCode.OK
     except Exception as exc:  # last resort: one line, no traceback (it might hold secrets)
         if args.debug or os.environ.get("WGDROID_DEBUG"):
             raise
-        return _failed(args, WgdroidError(
-            f"internal error: {type(exc).__name__} (rerun with --debug for details)"))
+        return _failed(WgdroidError(
+            f"internal error: {type(exc).__name__} (rerun with --debug for details)"),
+            json=getattr(args, "json", False))
 
 
 # Loaded by code that may leave work for the interpreter's clean-up: threads
@@ -176,6 +211,7 @@ def run() -> None:
     are flushed: the interpreter's own clean-up (every module torn down, a
     last garbage collection) cost ~6 ms of a ~100 ms `status`, and no such
     command registers anything for it (atexit, finalizers)."""
+    _fill_closed_stdio()
     try:
         code = main()
     except SystemExit as exc:  # argparse (usage, --help, --version)
@@ -183,14 +219,23 @@ def run() -> None:
             code = exc.code or 0
         else:
             raise
+    code = output.finish(code)
     if any(name in sys.modules for name in _NEEDS_CLEAN_EXIT):
         raise SystemExit(code)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # e.g. a closed pipe: let the interpreter say it as usual
-        raise SystemExit(code) from None
     os._exit(code)
+
+
+def _fill_closed_stdio() -> None:
+    """Open /dev/null on a closed fd 0, 1 or 2 (`wgdroid list >&-`), so the
+    next socket or file wgdroid opens does not become "stdout" for a child
+    process or a C library. Python already made sys.stdout (etc.) None for
+    it, which is how output knows that stream is closed."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            # The lowest free fd: this one, as the lower ones are open now.
+            os.open(os.devnull, os.O_RDWR)
 
 
 if __name__ == "__main__":

@@ -63,9 +63,8 @@ def _qr(args: argparse.Namespace) -> int:
         write_private(args.png, qr.png_bytes(text), overwrite=args.force)
         output.note(f"wrote {args.png} (it holds the private key: delete it after scanning)")
         return ExitCode.OK
-    style: qr.Style = args.format or ("ansi" if sys.stdout.isatty() else "utf8")
-    sys.stdout.write(qr.render_text(text, style, invert=args.invert))
-    sys.stdout.flush()
+    style: qr.Style = args.format or ("ansi" if output.is_terminal(sys.stdout) else "utf8")
+    output.raw(qr.render_text(text, style, invert=args.invert))
     return ExitCode.OK
 
 
@@ -81,8 +80,7 @@ def _import_qr(args: argparse.Namespace) -> int:
     for issue in parsed.warnings:
         output.raw_stderr(issue.format())
     if args.output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        output.raw(text)
     else:
         write_private(args.output, text.encode("utf-8"), overwrite=args.force)
         output.note(f"wrote {args.output}")

@@ -53,9 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    import sys
-
-    parser.print_help(sys.stderr)
+    output.stderr_text(parser.format_help())
     return ExitCode.USAGE
 
 

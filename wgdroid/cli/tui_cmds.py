@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from wgdroid.cli import output
 from wgdroid.cli.devices import add_device_options
 from wgdroid.exit_codes import ExitCode
 
@@ -26,7 +27,7 @@ def _tui(args: argparse.Namespace) -> int:
 
     from wgdroid.errors import UsageError
 
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not (output.is_terminal(sys.stdin) and output.is_terminal(sys.stdout)):
         raise UsageError("the TUI needs a terminal", hint="use the scripting commands instead")
     return open_tui(args)
 

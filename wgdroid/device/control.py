@@ -123,6 +123,9 @@ def _warning(kind: str, value: str) -> str:
     if kind == "not-installed":
         return (f"{value} is not installed on the phone: its IncludedApplications/"
                 "ExcludedApplications entry does nothing")
+    if kind == "stale":
+        return (f"removed what an interrupted enable of {value} had left on the phone "
+                "(its netd network and rules)")
     return f"{kind}: {value}"
 
 

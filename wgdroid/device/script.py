@@ -397,7 +397,8 @@ RECORDS: dict[str, RecordKind] = {k.kind: k for k in (
     RecordKind("bootscript", ("path", "state"),
                "enable --on-boot: the boot script (installed | none: no Magisk/KernelSU)"),
     RecordKind("warn", ("kind", "value"),
-               "up: something the tunnel does without (not-installed: an app of its lists)"),
+               "up: something the tunnel does without (not-installed: an app of its lists); "
+               "stale: what an interrupted up of that name had left, removed"),
     RecordKind("resolved", ("host", "address"), "up: an endpoint's name, resolved on the phone"),
     RecordKind("restarted", ("name", "why"),
                "push, rename: it was up, went down, came up again (why: asked, renamed, "

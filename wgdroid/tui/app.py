@@ -171,9 +171,11 @@ class WgdroidApp(App[int]):
         *,
         tunnel: str | None = None,
         pending: str | None = None,
+        failed: Callable[[], None] | None = None,
     ) -> Worker[Any]:
         """Run blocking device I/O in a thread worker; `done(result)` runs on
-        the UI thread after success; failures go to the one error handler.
+        the UI thread after success; failures go to the one error handler,
+        then to `failed()` (also when cancelled).
         What it waits for (su, the phone script's steps) arrives as OpProgress;
         `cancel_op` stops it."""
         from wgdroid.device import progress
@@ -195,7 +197,7 @@ class WgdroidApp(App[int]):
         worker: Worker[Any] = self.run_worker(
             watched, name=label, group="op", thread=True, exit_on_error=False,
             description=label)
-        self._ops[worker] = Op(op_id, label, tunnel, done, cancel, pending)
+        self._ops[worker] = Op(op_id, label, tunnel, done, cancel, pending, failed=failed)
         self.refresh_bindings()  # Cancel shows while something runs
         return worker
 
@@ -324,6 +326,8 @@ class WgdroidApp(App[int]):
                 self.notify(shown.message, title=shown.title, severity=shown.severity,
                             timeout=8, markup=False)
                 self.log_activity(f"{op.label}: failed: {shown.message.splitlines()[0]}")
+            if not ok and op.failed is not None:
+                op.failed()
             self.changed()
             self.refresh_now()
 

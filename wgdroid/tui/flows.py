@@ -99,9 +99,10 @@ class Flows:
 
         if self._phone() is None:
             return
-        self.app.push_screen(EditorScreen(None, taken=frozenset(self.session.tunnel_names()),
-                                          dialect=self.session.dialect()),
-                             lambda result: self._save(result, restart=False))
+        self.app.push_screen(EditorScreen(
+            None, taken=frozenset(self.session.tunnel_names()), dialect=self.session.dialect(),
+            save=lambda name, data, finished: self._save(
+                (name, data), restart=False, finished=finished)))
 
     def edit(self, name: str | None = None) -> None:
         serial, name = self._phone(), self._tunnel(name)
@@ -113,16 +114,23 @@ class Flows:
 
         def opened(data: bytes) -> None:
             text = data.decode("utf-8", errors="replace")
-            self.app.push_screen(EditorScreen(name, text, dialect=self.session.dialect()),
-                                 lambda result: self._save(result, restart=was_up))
+            self.app.push_screen(EditorScreen(
+                name, text, dialect=self.session.dialect(),
+                save=lambda name, data, finished: self._save(
+                    (name, data), restart=was_up, finished=finished)))
 
         adapter = self.app.adapter
         self.app.run_op(f"read {name}", lambda: adapter.pull(serial, name), opened)
 
     def _save(self, result: tuple[str, bytes] | None, *, restart: bool,
-              allow_hooks: bool = False) -> None:
+              allow_hooks: bool = False,
+              finished: Callable[[bool], None] | None = None) -> None:
+        """Push an edited config; `finished(stored)` once that is known (the
+        editor stays open until then, so a refused push loses no edits)."""
         serial = self.session.serial
+        end = finished or (lambda stored: None)
         if result is None or serial is None:
+            end(False)
             return
         name, data = result
         adapter = self.app.adapter
@@ -142,29 +150,38 @@ class Flows:
         def saved(hooks: str | None) -> None:
             if hooks is not None:
                 self._ask_hooks(hooks, lambda: self._save(result, restart=restart,
-                                                          allow_hooks=True))
+                                                          allow_hooks=True, finished=end),
+                                declined=lambda: end(False))
                 return
             self.session.forget_config(name)
             self.session.expected = name
             self.app.notify(f"{name} saved", title="Tunnel")
+            end(True)
 
-        self.app.run_op(what, push, saved, tunnel=name, pending="… saving")
+        self.app.run_op(what, push, saved, tunnel=name, pending="… saving",
+                        failed=lambda: end(False))
 
-    def _ask_hooks(self, said: str, store: Callable[[], None]) -> None:
+    def _ask_hooks(self, said: str, store: Callable[[], None],
+                   declined: Callable[[], None] | None = None) -> None:
         """A config runs commands as root on the phone: store it only if the
         user says so (the question starts on Cancel). A phone brought up the
         Android way refuses hooks whatever the answer: no question then."""
         from wgdroid.config.dialect import Dialect
         from wgdroid.tui.screens.dialogs import ConfirmScreen
 
+        def no() -> None:
+            if declined is not None:
+                declined()
+
         if self.session.dialect() is not Dialect.LINUX:
             self.app.notify(f"{said}; this phone brings tunnels up the Android way, which "
                             "refuses hooks: remove them to store it", title="Not stored",
                             severity="error", timeout=10, markup=False)
+            no()
             return
         self.app.push_screen(ConfirmScreen(
             "Commands run as root", f"{said}. Store it with them?",
-            yes="Store with hooks", danger=True), lambda yes: store() if yes else None)
+            yes="Store with hooks", danger=True), lambda yes: store() if yes else no())
 
     def details(self, name: str | None = None) -> None:
         name = self._tunnel(name)

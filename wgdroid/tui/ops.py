@@ -25,6 +25,7 @@ class Op:
     pending: str | None = None  # the row's word while it runs: "… going up"
     started: float = field(default_factory=time.monotonic)
     waiting: str | None = None  # what it waits for now, in words
+    failed: Callable[[], None] | None = None  # runs after the error is shown, or when cancelled
 
     @property
     def cancelled(self) -> bool:

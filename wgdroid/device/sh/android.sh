@@ -313,16 +313,34 @@ an_iptables() {
   return 0
 }
 
-# an_netid NAME: the netId of NAME's VPN: from its state file, else from netd's
-# rules (`fwmark 0xcNETID/0xcffff lookup NAME`, as android.c's del_if finds it).
+# an_netid NAME: the netId of NAME's VPN: from its state file, else from
+# netd's rules (an_rule_netid).
 an_netid() {
   _ni=$(sed -n 's/^[0-9]* [a-z-]* [0-9]* \([0-9][0-9]*\)$/\1/p' "$NOTE_DIR/$1" 2>/dev/null)
-  if [ -z "$_ni" ]; then
-    _ni=$(ip rule show 2>/dev/null |
-      sed -n "s/.*fwmark 0xc\\([0-9a-f]*\\)\\/0xcffff lookup $1\$/\\1/p" | head -n 1)
-    [ -n "$_ni" ] && _ni=$((0x$_ni))
-  fi
+  [ -n "$_ni" ] || _ni=$(an_rule_netid "$1")
   echo "$_ni"
+}
+
+# an_rule_netid NAME: the netId of the network netd has NAME in, from its
+# rules (`fwmark 0xcNETID/0xcffff lookup NAME`, as android.c's del_if finds
+# it); nothing if none.
+an_rule_netid() {
+  _rni=$(ip rule show 2>/dev/null |
+    sed -n "s/.*fwmark 0xc\\([0-9a-f]*\\)\\/0xcffff lookup $1\$/\\1/p" | head -n 1)
+  [ -z "$_rni" ] || echo $((0x$_rni))
+}
+
+# an_stale NAME: remove what an up of NAME that was killed half-way left
+# (NAME is down and its lock held, so nothing of NAME is a live up's): the
+# VPN network netd still holds NAME in (netd refuses NAME to a new one:
+# EBUSY) with its rules, and the firewall rules. True if there was any.
+an_stale() {
+  _sl_id=$(an_rule_netid "$1")
+  _sl_fw=$(iptables-save 2>/dev/null | grep -F -- "--comment \"wireguard rule $1\"")
+  [ -n "$_sl_id$_sl_fw" ] || return 1
+  step "clean-up of an interrupted up of $1"
+  an_teardown "$1" "$_sl_id"
+  rec warn stale "$1"
 }
 
 # an_teardown NAME NETID: everything up made, whatever exists of it.
@@ -407,6 +425,8 @@ an_up() {
   temp "$_au_norm"
   sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$2" >"$_au_norm" || fail write "$_au_norm"
   an_parse "$_au_norm"
+  # First: a leftover VPN network would carry the resolving below too.
+  an_stale "$_au_n" || :
   # Hostname endpoints, resolved here (wg may have no resolver on a phone).
   _au_subst=
   _au_done=' '

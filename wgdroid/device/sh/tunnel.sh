@@ -199,6 +199,8 @@ wg_down() {
   if ! is_up "$_dn_n"; then
     rm -f "$NOTE_DIR/$_dn_n"
     forget_socket "$_dn_n"
+    # An up killed half-way leaves no interface but netd's network and rules.
+    if netd_routing && an_stale "$_dn_n"; then rec down "$_dn_n"; return 0; fi
     [ "$2" = quiet ] && return 0
     fail not-up "$_dn_n"
   fi

@@ -2,8 +2,11 @@
 parser's messages next to each, or the raw text with line-numbered issues.
 
 The form is validated by the project parser (see `wgdroid.tui.form`), so the
-messages are the same as `wgdroid check`. Dismisses with (name, config bytes)
-to save, or None.
+messages are the same as `wgdroid check`. With a `save` function the editor
+stays open, greyed, while that stores the config, and closes only once it
+was stored: a refused push (su denied, a hook refused, a lost phone) leaves
+the user's text in the editor. Dismisses with (name, config bytes) once
+saved (without `save`: at once), or None.
 """
 
 from __future__ import annotations
@@ -36,7 +39,12 @@ from wgdroid.tui.form import INTERFACE_FIELDS, PEER_FIELDS, FieldSpec, FormState
 from wgdroid.tui.mask import hide, reveal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from wgdroid.config.models import TunnelConfig
+
+    # save(name, data, finished): store it, then call finished(stored).
+    Save = Callable[[str, bytes, Callable[[bool], None]], None]
 
 CHECK_DELAY = 0.15  # seconds of quiet typing before re-validating
 
@@ -110,9 +118,13 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
     ]
 
     def __init__(self, name: str | None, text: str | None = None, *,
-                 taken: frozenset[str] = frozenset(), dialect: Dialect | None = None) -> None:
+                 taken: frozenset[str] = frozenset(), dialect: Dialect | None = None,
+                 save: Save | None = None) -> None:
         super().__init__()
         self.tunnel = name
+        self._save = save
+        self.saving = False  # a save is on its way to the phone
+        self._close_later: tuple[str, bytes] | None = None  # saved: close once on top
         self.taken = taken
         # The chosen phone's wg-quick: its warnings (Table, hooks...) are the ones shown.
         self.dialect = dialect or Dialect.ANDROID
@@ -235,6 +247,10 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
                     title="Private keys")
 
     def action_cancel(self) -> None:
+        if self.saving:
+            self.notify("saving to the phone: wait, or ctrl+x to stop waiting",
+                        severity="warning")
+            return
         if not self.modified():
             self.dismiss(None)
             return
@@ -493,6 +509,9 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
     # -- save ------------------------------------------------------------------
 
     def action_save(self) -> None:
+        if self.saving:
+            self.notify("saving to the phone already", severity="warning")
+            return
         name = self.tunnel or self._name_input_value()
         problem = None if self.tunnel else name_problem(name, self.taken) if name else (
             "a name is required")
@@ -507,7 +526,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
                 self.check_raw_now()
                 self.notify(errors[0].format(), title="Not saved", severity="error")
                 return
-            self.dismiss((name, text.encode("utf-8")))
+            self._store(name, text.encode("utf-8"))
             return
         checked = self.validate_now()
         if checked.config is None:
@@ -518,5 +537,45 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
             if first:
                 self.query_one(f"#{first}").focus()
             return
-        self.dismiss((name, form.merged_text(checked.config, self.original).encode("utf-8")))
+        self._store(name, form.merged_text(checked.config, self.original).encode("utf-8"))
 
+    def _store(self, name: str, data: bytes) -> None:
+        """Hand the config to `save` and wait, greyed (edits typed meanwhile
+        would be lost when it closes), for its answer."""
+        if self._save is None:
+            self.dismiss((name, data))
+            return
+        self.saving = True
+        refocus = self.focused
+        parts = [self.query_one("#modes", TabbedContent), self.query_one("#name", Input)]
+        disabled = [w.disabled for w in parts]
+        for widget in parts:
+            widget.disabled = True
+        summary = self.query_one("#summary", Static)
+        said = summary.content
+        summary.update(f"saving {name} to the phone … (ctrl+x stops waiting)")
+
+        def finished(stored: bool) -> None:
+            self.saving = False
+            if not self.is_attached:
+                return
+            if stored:
+                self._close_with((name, data))
+                return
+            for widget, was in zip(parts, disabled, strict=True):
+                widget.disabled = was
+            summary.update(said)
+            if refocus is not None and refocus.is_attached:
+                refocus.focus()
+
+        self._save(name, data, finished)
+
+    def _close_with(self, result: tuple[str, bytes]) -> None:
+        if self.app.screen is self:
+            self.dismiss(result)
+        else:  # a dialog (the hooks question) is still on top: close when it is gone
+            self._close_later = result
+
+    def on_screen_resume(self) -> None:
+        if self._close_later is not None:
+            self.dismiss(self._close_later)
