@@ -3,6 +3,7 @@ input that used to exit 70 or slip through: now a usage or input error."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,25 @@ def test_bad_numbers_are_usage_errors(argv: list[str]) -> None:
     res = run(*argv)
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["status", "--json", "--interval", "0"], "argument --interval: '0'"),
+    (["list", "--json", "-P", "70000"], "'70000' is not a TCP port"),
+    (["check", "--json"], "the following arguments are required: FILE"),
+    (["push", "--json", "x.conf", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+])
+def test_usage_errors_under_json_print_the_error_object(argv: list[str], said: str) -> None:
+    """argparse's errors printed no JSON under --json (stdout empty, exit 2),
+    while every other error prints the README's object."""
+    res = run(*argv)
+    assert res.returncode == 2, res.stderr
+    error = json.loads(res.stdout)
+    assert error["schema"] == 1 and error["error"]["exit_code"] == 2
+    assert said in error["error"]["message"] and said in res.stderr
+    assert res.stderr.startswith("usage: wgdroid ")
+    plain = run(*[a for a in argv if a != "--json"])
+    assert (plain.returncode, plain.stdout) == (2, "")
 
 
 def test_empty_name_is_refused_not_replaced(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from wgdroid import __version__
 from wgdroid.cli import output
 from wgdroid.cli.devices import HelpFormatter, add_device_options
-from wgdroid.errors import OutputError, WgdroidError
+from wgdroid.errors import OutputError, UsageError, WgdroidError
 from wgdroid.exit_codes import ExitCode
 
 TYPE_CHECKING = False  # typing itself is not imported: wgdroid.lean says why
@@ -43,7 +43,8 @@ COMMANDS: dict[str, str] = {
 class _Parser(argparse.ArgumentParser):
     """No abbreviated options anywhere (`--root 5` is not `--root-timeout 5`:
     an abbreviation that works today breaks when an option is added), and
-    usage errors exit USAGE through the one writer of messages."""
+    usage errors are a UsageError that main reports as every other error
+    (exit USAGE; the JSON error object under --json)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
@@ -52,8 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         output.stderr_text(self.format_usage())
-        output.error(message)
-        raise SystemExit(ExitCode.USAGE)
+        raise UsageError(message)
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         """argparse's one writer: help and version go through output, so
@@ -130,7 +130,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
+def _failed(error: WgdroidError, *, json: bool) -> int:
     """The one way a failed command ends: stderr line(s), JSON under --json.
     A config that fails validation is said as one `FILE:LINE: ...` line per issue."""
     issues = getattr(error, "issues", None) if _is_config_error(error) else None
@@ -141,12 +141,18 @@ def _failed(args: argparse.Namespace, error: WgdroidError) -> int:
         output.error(error.message)
     if error.hint:
         output.note(error.hint)
-    if getattr(args, "json", False) and not isinstance(error, OutputError):
+    if json and not isinstance(error, OutputError):
         try:
             output.emit_json({"schema": 1, "error": error.to_json()})
         except OutputError as exc:  # stdout fails too: the error above still stands
             output.error(exc.message)
     return error.exit_code
+
+
+def _asks_json(argv: list[str]) -> bool:
+    """Whether --json is on a command line argparse refused (options end at `--`)."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
 
 
 def _is_config_error(error: WgdroidError) -> bool:
@@ -160,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser(command_of(args_list))
         args = parser.parse_args(args_list)
+    except UsageError as exc:  # argparse's: bad flags or arguments
+        return _failed(exc, json=_asks_json(args_list))
     except OutputError as exc:  # --help or --version to a full or closed stdout
         output.error(exc.message)
         return exc.exit_code
@@ -177,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args))
     except WgdroidError as exc:
-        return _failed(args, exc)
+        return _failed(exc, json=getattr(args, "json", False))
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -187,8 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, no traceback (it might hold secrets)
         if args.debug or os.environ.get("WGDROID_DEBUG"):
             raise
-        return _failed(args, WgdroidError(
-            f"internal error: {type(exc).__name__} (rerun with --debug for details)"))
+        return _failed(WgdroidError(
+            f"internal error: {type(exc).__name__} (rerun with --debug for details)"),
+            json=getattr(args, "json", False))
 
 
 # Loaded by code that may leave work for the interpreter's clean-up: threads
