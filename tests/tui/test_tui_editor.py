@@ -316,3 +316,37 @@ async def test_every_field_of_every_peer_is_reachable_at_80x24() -> None:
             assert shown_at.height >= 1 and form_box.region.contains_region(shown_at), (
                 fid, shown_at, form_box.region)
         assert form_box.max_scroll_y > 0
+
+
+@sync
+async def test_the_palette_offers_the_editors_own_actions() -> None:
+    """Over the editor the palette listed the main screen's actions (its "create
+    a new tunnel" opened a second editor) and none of the editor's."""
+    from textual.command import CommandInput, CommandList, CommandPalette
+    from tui_sample import shown as shown_screen
+
+    from wgdroid.tui.commands import entries
+
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor = EditorScreen("home", config("home"))
+        await _open(app, pilot, editor)
+        titles = [e.title for e in entries(app, editor)]
+        for binding in EditorScreen.BINDINGS:
+            assert any(binding.tooltip in t for t in titles), (binding, titles)  # type: ignore[union-attr]
+        assert "app: keys and actions" in titles
+        assert not [t for t in titles if t.startswith(("tunnel:", "device:", "import:"))]
+
+        await pilot.press("ctrl+p")
+        palette = await shown_screen(pilot, CommandPalette)
+        palette.query_one(CommandInput).value = "raw"
+        commands = palette.query_one(CommandList)
+
+        def first() -> str:
+            index = commands.highlighted
+            return "" if index is None else str(commands.get_option_at_index(index).prompt)
+
+        await until(pilot, "the editor's hit first", lambda: "form and raw" in first())
+        await pilot.press("enter")
+        await until(pilot, "raw mode", lambda: app.screen is editor and editor.mode == "raw")
+        assert len(app.screen_stack) == 2  # main screen and this editor, no second one

@@ -1,6 +1,10 @@
 """The command palette, built from the action registry: one entry per action
 (`category: help`), one per tunnel for the actions that take one, and one per
-other phone. Entries are found by their title, the footer's words, and the
+other phone. On any other screen (the editor, doctor, a dialog) it offers
+that screen's own key bindings instead (`editor: save ...`), and the
+registry's app-wide actions: the main screen's actions were offered over the
+editor (its "create a new tunnel" opened a second editor on top) and the
+editor's were not offered at all. Entries are found by their title, the footer's words, and the
 registry's aliases ("stats", "toggle", "remove"), word prefixes first; a
 fuzzy match on the title only ranks below those."""
 
@@ -12,11 +16,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from wgdroid.tui.actions import ACTIONS, Scope
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from wgdroid.tui.app import WgdroidApp
 
 FUZZY_WEIGHT = 0.5  # a fuzzy title match ranks below any word match (0.8 and up)
@@ -30,14 +37,37 @@ class Entry:
     words: tuple[str, ...] = ()
 
 
-def entries(app: WgdroidApp) -> list[Entry]:
+def screen_entries(screen: Screen[Any]) -> list[Entry]:
+    """A screen's own actions, from its key bindings (those with an id and words)."""
+    found = []
+    for b in type(screen).BINDINGS:
+        if not isinstance(b, Binding) or not b.id or not b.description:
+            continue
+        category = b.id.split(".", 1)[0]
+        keys = "/".join(k.strip() for k in b.key.split(","))
+        found.append(Entry(f"{category}: {b.tooltip or b.description.lower()}",
+                           partial(screen.run_action, b.action),
+                           f"keys {keys} · {b.description}",
+                           (b.description.lower(), b.id.split(".")[-1].replace("_", " "))))
+    return found
+
+
+def entries(app: WgdroidApp, screen: Screen[Any] | None = None) -> list[Entry]:
+    """What the palette offers over `screen` (the one it was opened on)."""
     session = app.session
     found: list[Entry] = []
+    on_main = (screen or app.screen) is app.main_screen
+    if not on_main:
+        found += screen_entries(screen or app.screen)
     for a in ACTIONS:
         if a.scope in (Scope.TUNNEL, Scope.PHONE):  # offered per tunnel and per phone below
             continue
+        if not on_main and a.scope is not Scope.APP:
+            continue
         found.append(Entry(a.palette_name, partial(app.action_do, a.id),
                            f"keys {a.display_keys()} · {a.description}", a.words()))
+    if not on_main:
+        return found
     for name in session.tunnel_names():
         up = session.is_up(name)
         for a in ACTIONS:
@@ -75,12 +105,12 @@ class WgdroidCommands(Provider):
         return self.app  # type: ignore[return-value]
 
     async def discover(self) -> Hits:
-        for e in entries(self._app()):
+        for e in entries(self._app(), self.screen):
             yield DiscoveryHit(e.title, e.run, help=e.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for e in entries(self._app()):
+        for e in entries(self._app(), self.screen):
             fuzzy = matcher.match(e.title)  # unbounded: squashed into [0, FUZZY_WEIGHT)
             score = rank(query, e.title, e.words) or FUZZY_WEIGHT * fuzzy / (1 + fuzzy)
             if score > 0:
