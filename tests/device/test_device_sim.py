@@ -580,3 +580,33 @@ def test_disable_of_a_tunnel_that_does_not_exist_fails(sim_phone: Any) -> None:
     res = cli("disable", "-s", sim_phone.serial, "nosuch")
     assert res.returncode == 7 and "no tunnel 'nosuch'" in res.stderr, res.stderr
     assert cli("disable", "-s", sim_phone.serial, "demo").returncode == 0  # down: no-op
+
+
+def test_rm_and_rename_take_the_on_boot_mark_along(sim_phone: Any, tmp_path: Path) -> None:
+    """rm left the on-boot mark (a config pushed later under the name came up
+    at boot); rename lost it and left the old name's mark behind."""
+    serial = sim_phone.serial
+    conf = tmp_path / "rk.conf"
+    conf.write_bytes(demo_config(sim_phone, tmp_path))
+
+    def on_boot() -> dict[str, bool]:
+        res = cli("list", "-s", serial, "--json")
+        assert res.returncode == 0, res.stderr
+        return {t["name"]: t["on_boot"] for t in json.loads(res.stdout)["tunnels"]}
+
+    assert cli("push", "-s", serial, str(conf)).returncode == 0
+    up = cli("enable", "-s", serial, "rk", "--on-boot")
+    assert up.returncode == 0, up.stderr
+    gone = cli("rm", "-s", serial, "rk", "--force")
+    assert gone.returncode == 0, gone.stderr
+    assert cli("push", "-s", serial, str(conf)).returncode == 0
+    assert on_boot()["rk"] is False
+    up = cli("enable", "-s", serial, "rk", "--on-boot")
+    assert up.returncode == 0, up.stderr
+    moved = cli("rename", "-s", serial, "rk", "rk2", "--force")
+    assert moved.returncode == 0, moved.stderr
+    marks = on_boot()
+    assert "rk" not in marks and marks["rk2"] is True
+    assert on_phone(sim_phone, f"ls {STORE}/.wgdroid/boot") == "rk2\n"
+    assert cli("enable", "-s", serial, "rk2", "--no-on-boot").returncode == 0
+    assert cli("rm", "-s", serial, "rk2", "--force").returncode == 0

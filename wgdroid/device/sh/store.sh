@@ -79,9 +79,9 @@ push_locked() {
   fi
 }
 
-# op_rm NAME FORCE: delete NAME.conf (`locked` sweeps the temp files of
-# pushes that died);
-# refused while NAME is up unless FORCE is 1 (then it goes down first).
+# op_rm NAME FORCE: delete NAME.conf and its on-boot mark (`locked` sweeps
+# the temp files of pushes that died); refused while NAME is up unless FORCE
+# is 1 (then it goes down first).
 op_rm() { locked "$1" rm_locked "$1" "$2"; }
 rm_locked() {
   [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
@@ -90,12 +90,12 @@ rm_locked() {
     wg_down "$1"
   fi
   rm -f "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
-  rm -f "$NOTE_DIR/$1"
+  rm -f "$NOTE_DIR/$1" "$BOOT_DIR/$1"
   sync
 }
 
 # op_rename OLD NEW FORCE: refused while OLD is up unless FORCE is 1: then
-# down, rename, up again on the backend it had.
+# down, rename, up again on the backend it had. The on-boot mark moves along.
 op_rename() {
   _ro_a=$(printf '%s\n' "$1" "$2" | sort | head -n 1)
   if [ "$_ro_a" = "$1" ]; then _ro_b=$2; else _ro_b=$1; fi
@@ -113,6 +113,11 @@ rename_locked() {
     _rn_r=1
   fi
   mv "$STORE_DIR/$1.conf" "$STORE_DIR/$2.conf" || fail write "$STORE_DIR/$2.conf"
+  if [ -f "$BOOT_DIR/$1" ]; then
+    mv -f "$BOOT_DIR/$1" "$BOOT_DIR/$2" || fail write "$BOOT_DIR/$2"
+  else
+    rm -f "$BOOT_DIR/$2"  # an old mark of NEW's is no mark of this tunnel
+  fi
   sync
   rec stored "$2"
   if [ "$_rn_r" = 1 ]; then
