@@ -67,9 +67,12 @@ def looks_like_key(text: str) -> bool:
     return False
 
 
-def quote_value(text: str, limit: int = 60) -> str:
-    """A value, quoted for a message; hidden whole if it could be key material."""
-    if looks_like_key(text):
+def quote_value(text: str, limit: int = 60, *, fragments: bool = True) -> str:
+    """A value, quoted for a message; hidden whole if it could be key material:
+    with `fragments` (a config's values, where a piece of a pasted key can
+    land) anything looks_like_key; without (a name the user chose) only what
+    `redact` would hide, so 'HomeOfficeTunnel' is shown in its own error."""
+    if looks_like_key(text) if fragments else redact(text) != text:
         return "the value (hidden: it looks like a key)"
     shown = text if len(text) <= limit else text[: limit - 3] + "..."
     return repr(shown)

@@ -3,15 +3,19 @@ the zip reader and the device layer."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import wgdroid_main
 
 from wgdroid.config.archive import import_zip
 from wgdroid.config.names import check_tunnel_name, is_tunnel_name, name_problem
 from wgdroid.device import script as sc
 from wgdroid.errors import InvalidInputError
 
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 GOOD = ["wg0", "a", "home_vpn.1", "x=y+z-", "A" * 15, "a..b", "x-", "a.", "locks"]
 BAD = {
     "": "can't be empty",
@@ -54,6 +58,24 @@ def test_a_key_typed_as_a_name_is_not_echoed() -> None:
     key = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
     problem = name_problem(key)
     assert problem is not None and key not in problem and key[:16] not in problem
+
+
+def test_a_name_too_long_is_shown_unless_it_has_a_keys_shape(tmp_path: Path) -> None:
+    """'HomeOfficeTunnel' (16 mixed-case letters) was said as "tunnel name
+    the value (hidden: it looks like a key)": the rule for a config's values,
+    where a piece of a pasted key can land, hid a name the user chose."""
+    for name in ("HomeOfficeTunnel", "deadbeefcafe0123", "MyPhoneVpnTunnel2"):
+        assert name_problem(name) == (f"tunnel name {name!r} is longer than 15 characters "
+                                      "(it is an interface name)")
+    for hidden in ("0123456789abcdef" * 4, "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk"):
+        problem = name_problem(hidden)
+        assert problem is not None and "hidden" in problem and hidden[:16] not in problem
+    conf = tmp_path / "HomeOfficeTunnel.conf"
+    conf.write_text((CONFIGS / "full-tunnel.conf").read_text())
+    res = wgdroid_main("check", str(conf))
+    assert res.returncode == 1
+    assert res.stderr == (f"{conf}:1: tunnel name 'HomeOfficeTunnel' is longer than 15 "
+                          "characters (it is an interface name)\n")
 
 
 @given(st.text(max_size=20))

@@ -194,6 +194,7 @@ async def test_8_at_80x24_every_column_and_help_and_quit_are_on_screen() -> None
         table = _tunnels(app)
         keys = [c.key.value for c in table.columns.values()]
         assert keys[-2:] == ["rx", "tx"]
+        assert "backend" in keys and "endpoint" in keys  # the README says every column
         used = sum(c.get_render_width(table) for c in table.columns.values())
         assert used <= table.scrollable_content_region.width, "a column is cut"
         assert table.max_scroll_x == 0

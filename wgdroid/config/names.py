@@ -24,7 +24,8 @@ _NAME_RE = re.compile(r"[a-zA-Z0-9_=+.-]+")
 
 def name_problem(name: str) -> str | None:
     """Why `name` can't be a tunnel name (one line, safe to show), or None."""
-    shown = quote_value(name)
+    # A name is chosen, not pasted: shown unless it has a key's shape.
+    shown = quote_value(name, fragments=False)
     if not name:
         return "a tunnel name can't be empty"
     if len(name) > MAX_LENGTH:
