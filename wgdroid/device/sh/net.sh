@@ -110,16 +110,19 @@ change() {
   return "$_ch"
 }
 
-# apply_live NAME OLD_FACTS: NAME's stored config onto the running tunnel;
-# `applied NAME WHAT` (WHAT: peers, then addresses routes mtu as they
-# changed). Returns 1 with RESTART_WHY set when only a restart can do it.
+# apply_live NAME OLD_FACTS FILE: FILE (the pushed config, not stored yet)
+# onto the running tunnel; `applied NAME WHAT` (WHAT: peers, then addresses
+# routes mtu as they changed). Returns 1 with RESTART_WHY set when only a
+# restart can do it. `live-refused`: wg syncconf took nothing (it reads the
+# whole config, names resolved, before it sets anything); `apply-failed`: the
+# peers changed, a later step did not.
 apply_live() {
-  _al_f=$STORE_DIR/$1.conf
+  _al_f=$3
   _al_new=$(net_facts "$_al_f")
   RESTART_WHY=$(live_blocker "$2" "$_al_new")
   [ -z "$RESTART_WHY" ] || return 1
   step "wg syncconf"
-  conf_strip "$_al_f" | wg syncconf "$1" /proc/self/fd/0 || fail apply-failed "$1" "wg syncconf"
+  conf_strip "$_al_f" | wg syncconf "$1" /proc/self/fd/0 || fail live-refused "$1"
   _al_what=peers
   change "$1" addr "$2" "$_al_new" net_addr_del net_addr_add && _al_what="$_al_what addresses"
   if [ -z "$(of table "$_al_new")" ]; then
