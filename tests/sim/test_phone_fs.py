@@ -43,6 +43,23 @@ def test_shell_environment(sim_phone) -> None:  # type: ignore[no-untyped-def]
     assert sim_phone.shell("command -v python3").stdout == ""  # not in the pixel profile
 
 
+def test_no_host_shell_or_interpreters_reachable(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    # Android has no /usr (system/core/rootdir/Android.mk makes no usr, lib or
+    # var): the host programs the phone runs are there, bash, env, python3 and
+    # perl are not, not even for root with /usr first on PATH.
+    probe = ("PATH=/usr/bin:/usr/sbin:/usr/local/bin:/usr/local/sbin:$PATH; "
+             "for p in bash python3 perl dash; do command -v $p; done; "
+             "for p in /usr/bin/bash /bin/bash /usr/bin/env /usr/bin/python3 /usr/bin/perl "
+             "/usr/sbin/bash; do [ -e $p ] && echo $p; done; true")
+    out = sim_phone.shell(probe)
+    assert out.stdout == "", out.stdout
+    root = sim_phone.shell(f"su -c {probe!r} </dev/null")
+    assert (root.returncode, root.stdout) == (0, ""), (root.stdout, root.stderr)
+    # What /system/bin runs from there still runs.
+    out = sim_phone.shell("ip -V && iptables -V && ls /system && echo ok")
+    assert out.stdout.endswith("ok\n"), (out.stdout, out.stderr)
+
+
 def test_getprop(sim_phone) -> None:  # type: ignore[no-untyped-def]
     assert sim_phone.shell("getprop ro.product.model").stdout == "Pixel 8\n"
     assert sim_phone.shell("getprop ro.build.version.sdk").stdout == "34\n"

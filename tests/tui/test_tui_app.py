@@ -39,7 +39,7 @@ from wgdroid.tui.commands import WgdroidCommands, entries, rank
 from wgdroid.tui.flows import Flows
 from wgdroid.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from wgdroid.tui.screens.editor import EditorScreen
-from wgdroid.tui.screens.help import HelpScreen
+from wgdroid.tui.screens.help import HelpScreen, KeyTable
 from wgdroid.tui.screens.qr import QrScreen
 from wgdroid.tui.widgets.activity import ActivityLog
 from wgdroid.tui.widgets.detail_pane import DetailPane
@@ -239,7 +239,7 @@ async def test_detail_help_and_qr_screens() -> None:
         await until(pilot, "the list focused", lambda: tunnels.has_focus)
         await pilot.press("f1")
         help_screen = await shown(pilot, HelpScreen)
-        assert help_screen.query_one("#help-main", DataTable).row_count == len(ACTIONS)
+        assert len(help_screen.query_one("#help-main", KeyTable).rows) == len(ACTIONS)
         await pilot.press("escape")
         await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
         await pilot.press("v")

@@ -175,3 +175,18 @@ def test_a_second_export_in_the_same_second_gets_its_own_name(tmp_path: Path) ->
         (tmp_path / made).write_bytes(b"")
     assert _unused(tmp_path, stem) == tmp_path / f"{stem}_3.zip"
     assert sorted(p.name for p in tmp_path.iterdir())[-1] == f"{stem}_2.zip"  # made last
+
+
+def test_fit_narrows_flexible_columns_before_dropping_optional_ones() -> None:
+    """At 80 columns the tunnel list dropped Backend while a long Endpoint
+    could have given up the room."""
+    from wgdroid.tui.columns import Column, fit
+
+    cols = [Column("name", "Name", 6), Column("backend", "Backend", 12, optional=True),
+            Column("endpoint", "Endpoint", 21, minimum=8), Column("tx", "TX", 10)]
+    natural = 6 + 12 + 21 + 10 + 2 * 4
+    assert fit(cols, natural) == {"name": 6, "backend": 12, "endpoint": 21, "tx": 10}
+    # 5 short: Endpoint gives them up, Backend stays.
+    assert fit(cols, natural - 5) == {"name": 6, "backend": 12, "endpoint": 16, "tx": 10}
+    # Endpoint at its minimum is not enough: Backend goes, Endpoint gets room back.
+    assert fit(cols, natural - 20) == {"name": 6, "endpoint": 21 - 20 + 14, "tx": 10}

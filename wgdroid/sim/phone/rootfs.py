@@ -10,7 +10,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from wgdroid.sim.phone import ns, shims
+from wgdroid.sim.phone import kmod_standin, ns, shims
 from wgdroid.sim.phone.spec import STAGE_DIR, NodeSpec
 from wgdroid.sim.phone.su_variants import ANDROID_IDS
 
@@ -125,7 +125,7 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
     bin_ = system / "bin"
     for name, target in shims.system_bin_links().items():
         (bin_ / name).symlink_to(target)
-    (bin_ / "sh").symlink_to("/usr/bin/mksh")
+    (bin_ / "sh").symlink_to(shims.MKSH)
     client = shims.netd_client(spec.base_python)
     scripts = {
         "getprop": shims.GETPROP, "am": shims.AM, "getenforce": shims.GETENFORCE,
@@ -199,6 +199,8 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     # work; /etc is Android's link to /system/etc, with only what they need.
     _mkdir(root / "usr")
     ns.bind("/usr", str(root / "usr"), readonly=True, recursive=True)
+    if spec.android_net:
+        _only_programs(root, _host_programs(spec))
     (root / "etc").symlink_to("/system/etc")
     # Android's /bin is /system/bin: `#!/bin/bash` finds no bash there.
     links = ("sbin", "lib", "lib64", "lib32", "libx32") if spec.android_net else (
@@ -270,6 +272,57 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     ns.pivot_root(".", ".")
     ns.umount(".", ns.MNT_DETACH)  # drop the host's tree from this namespace
     os.chdir("/")
+
+
+# Where the host keeps programs. Android has no /usr at all (system/core/rootdir
+# Android.mk LOCAL_POST_INSTALL_CMD makes the root's dirs: no usr, lib or var).
+HOST_PROGRAM_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
+                     "/usr/games", "/usr/local/games")
+
+# The simulator's throughput probe (the server side is `sim iperf`), run by
+# path from the phone by tests: not part of Android, not on its PATH.
+IPERF3 = "/usr/bin/iperf3"
+
+
+def _host_programs(spec: NodeSpec) -> set[str]:
+    """The host programs the phone runs (what /system/bin links to, the
+    interpreter of the shims, wireguard-go for the kernel stand-in), with
+    the symlinks on their way."""
+    needed = {p for p in shims.system_bin_links().values() if p.startswith("/")}
+    needed |= set(shims.tool_paths().values())
+    needed |= {shims.MKSH, shims.TOYBOX_BIN, shims.LINUX_WG_QUICK, kmod_standin.WG_GO,
+               spec.base_python, IPERF3}
+    closure: set[str] = set()
+    todo = list(needed)
+    while todo:
+        path = os.path.normpath(todo.pop())
+        if path in closure or not os.path.lexists(path):
+            continue
+        closure.add(path)
+        if os.path.islink(path):
+            todo.append(os.path.join(os.path.dirname(path), os.readlink(path)))
+    return closure
+
+
+def _only_programs(root: Path, programs: set[str]) -> None:
+    """The bound /usr keeps its libraries (the ELF interpreter, glibc, the
+    interpreter's stdlib), but its program dirs show only the programs the
+    phone runs: no bash, env, python3 or perl a script could reach there."""
+    for host_dir in HOST_PROGRAM_DIRS:
+        target = root / host_dir.lstrip("/")
+        if os.path.islink(host_dir) or not os.path.isdir(host_dir) or not target.is_dir():
+            continue
+        ns.mount("tmpfs", str(target), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV,
+                 "mode=0755,size=64k")
+        for path in sorted(p for p in programs if os.path.dirname(p) == host_dir):
+            entry = target / os.path.basename(path)
+            if os.path.islink(path):
+                entry.symlink_to(os.readlink(path))
+            else:
+                entry.touch()
+                ns.bind(path, str(entry), readonly=True)
+        ns.mount(None, str(target), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID
+                 | ns.MS_NODEV)
 
 
 def _fake_wireguard_module(module_dir: Path) -> None:

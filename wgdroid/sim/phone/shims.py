@@ -44,6 +44,10 @@ NOT_TOYBOX = {
 # Where xtables-legacy takes its lock on Android (external/iptables: XT_LOCK_NAME).
 XTABLES_LOCK = "/system/etc/xtables.lock"
 HOST_BIN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# Host programs the phone's /system reaches by path.
+MKSH = "/usr/bin/mksh"
+TOYBOX_BIN = "/usr/bin/toybox"
+LINUX_WG_QUICK = "/usr/bin/wg-quick"
 
 GETPROP = r"""#!/system/bin/sh
 # getprop [NAME [DEFAULT]]: the phone's properties from /system/build.prop.
