@@ -632,3 +632,19 @@ def test_a_push_the_running_tunnel_refuses_keeps_the_old_config(sim_phone: Any,
     wait_until(lambda: sim_phone.run_in_phone("ping -c 1 -W 1 10.99.0.1").status,
                check=lambda status: status == 0, timeout=20, what="demo still carrying traffic")
     assert cli("disable", "-s", serial, "demo").returncode == 0
+
+
+def test_a_push_onto_a_running_tunnel_keeps_the_android_fwmark(sim_phone: Any,
+                                                                tmp_path: Path) -> None:
+    """Through netd the tunnel's packets carry 0x20000 (the firewall exemption
+    matches it): a pushed FwMark once replaced it on the running tunnel."""
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    assert cli("enable", "-s", serial, "demo").returncode == 0
+    marked = tmp_path / "marked.conf"
+    marked.write_bytes(demo.replace(b"[Peer]", b"FwMark = 0x1234\n\n[Peer]", 1))
+    res = cli("push", "-s", serial, str(marked), "--name", "demo", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["applied"] == ["peers"]
+    assert on_phone(sim_phone, "wg show demo fwmark") == "0x20000\n"
+    assert cli("disable", "-s", serial, "demo").returncode == 0
