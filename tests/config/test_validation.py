@@ -3,11 +3,19 @@ first, with FILE:LINE (issue 13's validation misses)."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from wgdroid.config import keys
+from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigError
 from wgdroid.config.parser import parse
+from wgdroid.device import script as sc
+from wgdroid.device.dialect import check_config
 
 PRIV = keys.genkey()
 PEER1, PEER2 = keys.pubkey(keys.genkey()), keys.pubkey(keys.genkey())
@@ -106,3 +114,50 @@ def test_many_addresses_are_checked_for_duplicates_in_linear_time() -> None:
         f"t.conf:20004: [Interface] Address: {many[-1]} is listed twice "
         "(wg-quick would fail adding it again)",
     ]
+
+
+DNS_ITEMS = ["1.1.1.1", "fd00::1", "FD00::53", "::ffff:10.0.0.1", "fe80::1%wlan0", "fe80::1%3",
+             "lan", "corp.example.", "xn--bcher-kva.example", "my_dom", "-x", "a:b", "1.2.3"]
+
+
+def _phone_refuses(dns: str, tmp_path: Path, shell: str) -> bool:
+    """What the phone's Android bring-up (sh/android.sh an_parse, run here by
+    SHELL as the phone's mksh would) says of `DNS = dns`."""
+    conf = tmp_path / "p.conf"
+    conf.write_text(f"[Interface]\nPrivateKey={PRIV}\nDNS={dns}\n")
+    text = sc.Script("android").call("an_parse", str(conf)).render()
+    res = subprocess.run([shell, "-c", text], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0 or "\tbad-value\tDNS\t" in res.stderr, res.stderr
+    return res.returncode != 0
+
+
+def test_dns_on_android_follows_the_phones_rule(tmp_path: Path) -> None:
+    """`DNS = fe80::1%wlan0` passed check and push for Android, then enable
+    failed "is not usable on the phone". The host now refuses (FILE:LINE)
+    every DNS entry the phone's bring-up refuses; the Linux wg-quick takes a
+    link-local server with its scope."""
+    shells = [s for s in ("sh", "mksh") if shutil.which(s)]
+    for dns in DNS_ITEMS:
+        data = (iface(f"DNS = {dns}") + peer(PEER1, "AllowedIPs = 0.0.0.0/0")).encode()
+        try:
+            check = check_config(data, "t.conf")
+        except ConfigError:  # refused for every wg-quick (e.g. 'my_dom', '1.2.3')
+            host_refuses = True
+        else:
+            host_refuses = not check.ok(Dialect.ANDROID)
+        for shell in shells:
+            if _phone_refuses(dns, tmp_path, shell):
+                assert host_refuses, (dns, shell)
+    scoped = iface("DNS = 1.1.1.1, fe80::1%wlan0") + peer(PEER1, "AllowedIPs = 0.0.0.0/0")
+    with pytest.raises(ConfigError) as exc:
+        parse(scoped, filename="t.conf", dialect=Dialect.ANDROID, strict=True)
+    assert [i.format() for i in exc.value.issues] == [
+        "t.conf:3: [Interface] DNS: 'fe80::1%wlan0' has a scope id: the phone takes DNS "
+        "servers as plain addresses only (its bring-up refuses it at enable)"]
+    assert [w.line for w in parse(scoped, filename="t.conf").warnings] == [3]  # check: a warning
+    linux = parse(scoped, filename="t.conf", dialect=Dialect.LINUX, strict=True)
+    assert [str(s) for s in linux.config.interface.dns_servers] == ["1.1.1.1", "fe80::1%wlan0"]
+    for bad, said in (("fd00::1%wlan0", "only belongs to a link-local address"),
+                      ("fe80::1%$(reboot)", "is not an interface name or index")):
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            parse(iface(f"DNS = {bad}"), filename="t.conf", dialect=Dialect.LINUX)

@@ -165,7 +165,9 @@ def test_root_variants_detected_then_used_directly(sim_phone: Any, method: str) 
         ({"root": "none"}, 4, "no su on the device"),
         ({"su_policy": "deny"}, 4, "su denied root"),
         ({"su_policy": "pending"}, 5, "did not answer in 2 s"),
-        ({"root": "kernelsu", "su_policy": "deny"}, 4, "su denied root"),
+        # KernelSU hides su from a shell it does not allow (docs/android-phone.md):
+        # "no su", and the note says what to allow.
+        ({"root": "kernelsu", "su_policy": "deny"}, 4, "allow Shell in the KernelSU app"),
     ],
     indirect=["sim_phone"],
 )
@@ -610,3 +612,39 @@ def test_rm_and_rename_take_the_on_boot_mark_along(sim_phone: Any, tmp_path: Pat
     assert on_phone(sim_phone, f"ls {STORE}/.wgdroid/boot") == "rk2\n"
     assert cli("enable", "-s", serial, "rk2", "--no-on-boot").returncode == 0
     assert cli("rm", "-s", serial, "rk2", "--force").returncode == 0
+
+
+def test_a_push_the_running_tunnel_refuses_keeps_the_old_config(sim_phone: Any,
+                                                                 tmp_path: Path) -> None:
+    """It once stored the new config all the same ("stored, but changing the
+    running tunnel failed"): the brief says a failed push leaves the old one."""
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    assert cli("enable", "-s", serial, "demo").returncode == 0
+    bad = tmp_path / "bad.conf"
+    bad.write_bytes(re.sub(rb"(?m)^Endpoint = .*$", b"Endpoint = nosuch.invalid:51820", demo))
+    res = cli("push", "-s", serial, str(bad), "--name", "demo")
+    assert res.returncode == 6, res.stderr
+    assert "nothing changed: the tunnel runs and the phone stores the old config" in res.stderr
+    (tmp_path / "after").mkdir()
+    assert demo_config(sim_phone, tmp_path / "after") == demo
+    assert not [n for n in on_phone(sim_phone, f"ls -a {STORE}").split() if ".tmp." in n]
+    wait_until(lambda: sim_phone.run_in_phone("ping -c 1 -W 1 10.99.0.1").status,
+               check=lambda status: status == 0, timeout=20, what="demo still carrying traffic")
+    assert cli("disable", "-s", serial, "demo").returncode == 0
+
+
+def test_a_push_onto_a_running_tunnel_keeps_the_android_fwmark(sim_phone: Any,
+                                                                tmp_path: Path) -> None:
+    """Through netd the tunnel's packets carry 0x20000 (the firewall exemption
+    matches it): a pushed FwMark once replaced it on the running tunnel."""
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    assert cli("enable", "-s", serial, "demo").returncode == 0
+    marked = tmp_path / "marked.conf"
+    marked.write_bytes(demo.replace(b"[Peer]", b"FwMark = 0x1234\n\n[Peer]", 1))
+    res = cli("push", "-s", serial, str(marked), "--name", "demo", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["applied"] == ["peers"]
+    assert on_phone(sim_phone, "wg show demo fwmark") == "0x20000\n"
+    assert cli("disable", "-s", serial, "demo").returncode == 0

@@ -672,7 +672,10 @@ def test_push_onto_a_tunnel_the_android_wg_quick_brought_up(sh_phone: ShPhone) -
     assert peers.kinds("applied") == [("wg0", "peers")], peers.err
 
 
-def test_a_failed_syncconf_says_the_tunnel_may_be_mixed(sh_phone: ShPhone) -> None:
+def test_a_failed_syncconf_stores_nothing(sh_phone: ShPhone) -> None:
+    """A push the running tunnel refuses leaves the old config stored (it once
+    replaced it all the same: the brief's "a failed push leaves the old
+    config intact")."""
     _running(sh_phone, _conf())
     (sh_phone.fakes / "wg").rename(sh_phone.fakes / "wg.real")
     sh_phone.fake("wg", f"""if [ "$1" = syncconf ]; then
@@ -681,9 +684,11 @@ fi
 exec {sh_phone.fakes}/wg.real "$@"
 """)
     ran = _push(sh_phone, "wg0", (_conf() + "# v2\n").encode())
-    assert ran.failure == sc.Tag("apply-failed", ("wg0", "wg syncconf"))
+    assert ran.failure == sc.Tag("live-refused", ("wg0",))
     assert "Line unrecognized" in sc.trimmed(ran.stderr.lines)
-    assert (sh_phone.store / "wg0.conf").read_text().endswith("# v2\n")  # stored all the same
+    assert (sh_phone.store / "wg0.conf").read_text() == _conf()
+    assert ran.kinds("stored") == [] and sh_phone.is_up("wg0")
+    assert not [p for p in sh_phone.store.iterdir() if p.name.startswith(".wg0.conf.tmp")]
 
 
 # -- status.sh --------------------------------------------------------------------

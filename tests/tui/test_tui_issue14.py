@@ -303,3 +303,48 @@ async def test_8_the_qr_code_fits_the_terminal_or_says_to_enlarge_it() -> None:
                 continue
             assert view.drawing is not None and _visible(app, view)
             assert scan(view.drawing) == config("home")
+
+
+def _lines(widget: Any) -> list[str]:
+    """What a widget draws, line by line, at the size it has."""
+    from textual.geometry import Region
+
+    return [strip.text for strip in widget.render_lines(Region(0, 0, *widget.size))]
+
+
+@sync
+async def test_8_help_and_prompts_wrap_at_80x24_instead_of_cutting() -> None:
+    """At 80x24 the help cut lines mid-word (and hid its palette column behind a
+    horizontal scroll) and the export prompt ended in "private keys; Ta"."""
+    import re
+
+    from textual.widgets import Label
+
+    from wgdroid.tui.screens.dialogs import PromptScreen
+    from wgdroid.tui.screens.help import HelpScreen, KeyTable
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[\w'./+-]+", text))
+
+    app = _app()
+    async with app.run_test(size=SMALL) as pilot:
+        await fill(app, pilot)
+        await pilot.press("f1")
+        await until(pilot, "the help", lambda: isinstance(app.screen, HelpScreen))
+        box = app.screen.query_one("#help-box")
+        assert box.max_scroll_x == 0
+        for table in app.screen.query(KeyTable):
+            drawn = words("\n".join(_lines(table)))
+            for row in table.rows:
+                missing = words(" ".join(row)) - drawn
+                assert not missing, (table.id, row, missing)
+        title = app.screen.query(Label).first()
+        assert "footer's words)" in " ".join(_lines(title))
+        await pilot.press("escape")
+        await until(pilot, "the main screen", lambda: app.screen is app.main_screen)
+
+        await pilot.press("x")
+        await until(pilot, "the export prompt", lambda: isinstance(app.screen, PromptScreen))
+        prompt = " ".join(" ".join(" ".join(_lines(label)) for label in
+                                   app.screen.query(Label)).split())
+        assert "private keys; Tab completes):" in prompt, prompt

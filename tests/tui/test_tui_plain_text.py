@@ -96,3 +96,28 @@ def test_a_crash_exits_non_zero(capsys: Any) -> None:
     assert "a bug" in capsys.readouterr().err  # Textual printed the traceback
     done = WgdroidApp(SampleAdapter(), poll=False, offer_sim=False)
     assert exit_status(done, done.run(headless=True, size=SIZE, auto_pilot=quit_)) == 0
+
+
+@sync
+async def test_a_filter_and_a_phone_model_that_look_like_markup_are_shown_as_they_are(
+) -> None:
+    """Pane titles are markup when given a str: a filter typed as `[/x]` or a
+    phone whose model reads `[b]` ended the app or lost its text."""
+    from tui_sample import SERIAL, fill
+
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        app.session.caps[SERIAL].model = "Pixel [b]8[/b]"
+        await pilot.press("slash")
+        box = app.main_screen.query_one("#filter", Input)
+        await until(pilot, "the filter box", lambda: box.has_focus)
+        box.value = "[/x]"
+        await pilot.press("enter")
+        pane = app.main_screen.query_one("#tunnels-pane")
+        await until(pilot, "the filter shown", lambda: "[/x]" in str(pane.border_subtitle))
+        app.changed()
+        await pilot.pause()
+        assert "Pixel [b]8[/b]" in str(pane._border_title)
+        assert "[/x]" in str(pane._border_subtitle)
+        assert app.screen is app.main_screen

@@ -198,6 +198,12 @@ def own_keys(dialect: Dialect) -> frozenset[str]:
     )
 
 
+# Keys whose values the Android bring-up checks itself (sh/android.sh an_parse):
+# a dialect issue on one (under the Android dialect) names a value the phone
+# refuses, e.g. a DNS server's scope id; push refuses it as a refused key.
+ANDROID_REFUSED_VALUES = frozenset({"DNS"})
+
+
 def android_refused_keys() -> frozenset[str]:
     """Keys the Android wg-quick would fail on (it passes them to `wg addconf`)."""
     return frozenset(s.name for s in SPECS if s.android is OnAndroid.FAILS)

@@ -227,6 +227,8 @@ class _Parser:
             except t.ValueProblem as exc:
                 self.issue(number, exc.reason, exc.message, section.kind, spec.name)
                 return
+            if spec.field == "dns" and self.dialect is Dialect.ANDROID:
+                self.android_dns(number, item, parsed[-1])
             if spec.name == "Address":
                 if parsed[-1] in section.addresses or parsed[-1] in line_addresses:
                     # wg-quick adds each address to the interface: the second add fails
@@ -262,6 +264,21 @@ class _Parser:
         previous.append(number)
         if self.dialect is Dialect.ANDROID and spec.android is not OnAndroid.READS:
             self.dialect_issue(number, spec.name, spec.android_note)
+
+    def android_dns(self, number: int, item: str, parsed: tuple[str, Any]) -> None:
+        """The phone's own rule for a DNS entry (sh/android.sh an_parse and
+        an_is_ip, which every Android bring-up runs): a server is digits and
+        dots, or hex digits, colons and dots; anything else must be a search
+        domain of letters, digits, '.' and '-'. The parser's own rules
+        already keep domains inside that; a server's scope id (`fe80::1%wlan0`,
+        which glibc takes) is what the phone refuses, at enable."""
+        kind, value = parsed
+        if kind == "dns_servers" and getattr(value, "scope_id", None):
+            self.dialect_issue(
+                number, "DNS",
+                f"{quote_value(item)} has a scope id: the phone takes DNS servers as "
+                "plain addresses only (its bring-up refuses it at enable)",
+            )
 
     # whole file
     def finish(self, final_newline: bool) -> TunnelConfig | None:

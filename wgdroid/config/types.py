@@ -362,11 +362,14 @@ def is_dns_server(item: str) -> bool:
 
 def parse_dns_server(text: str) -> IPAddress:
     try:
-        return ipaddress.ip_address(text)
+        server = ipaddress.ip_address(text)
     except ValueError:
         raise ValueProblem(
             Reason.INVALID_VALUE, f"{quote_value(text)} is not an IP address of a DNS server"
         ) from None
+    if isinstance(server, ipaddress.IPv6Address):
+        _check_scope(server)  # as an Endpoint's: link-local only, an interface name or index
+    return server
 
 
 def parse_search_domain(text: str) -> str:

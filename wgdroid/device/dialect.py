@@ -104,11 +104,11 @@ def check_config(data: bytes, filename: str) -> DialectCheck:
     """Parse once per dialect. ConfigError if the config is broken for any
     wg-quick (e.g. a bad key); otherwise which dialects refuse it and the
     warnings each would give. No dialect's parse rules are redone here."""
-    from wgdroid.config.keyspec import android_refused_keys
+    from wgdroid.config.keyspec import ANDROID_REFUSED_VALUES, android_refused_keys
     from wgdroid.config.parser import parse
 
     android = parse(data, filename=filename, dialect=Dialect.ANDROID)  # raises if broken
-    rejected = android_refused_keys()
+    rejected = android_refused_keys() | ANDROID_REFUSED_VALUES
     fatal = [w for w in android.warnings if w.reason is Reason.DIALECT and w.key in rejected]
     a_warn = [w for w in android.warnings if w not in fatal]
     errors: dict[Dialect, ConfigError] = {}

@@ -77,10 +77,15 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
             tool_said=True),
     Failure("timeout", ("step", "seconds"), errors.OperationTimeout,
             "{what} failed: `{step}` did not finish in {seconds} s", tool_said=True),
+    Failure("live-refused", ("name",), errors.DeviceCommandError,
+            "{what} failed: wg syncconf refused it for the running tunnel {name}; nothing "
+            "changed: the tunnel runs and the phone stores the old config", tool_said=True),
     Failure("apply-failed", ("name", "step"), errors.DeviceCommandError,
-            "{what}: stored, but changing the running tunnel {name} failed at {step}",
-            "until it restarts it may run a mix of the old and the new config: "
-            "`wgdroid push --restart`, or disable and enable it", tool_said=True),
+            "{what} failed: the running tunnel {name} took the new peers, but changing "
+            "{step} failed; the phone still stores the old config",
+            "until it restarts it runs a mix of the old and the new config: disable and "
+            "enable it (the old config), or fix the config and push it again",
+            tool_said=True),
     Failure("wg-failed", ("command",), errors.DeviceCommandError, "{what} failed ({command})",
             tool_said=True),
     # the Android bring-up (sh/android.sh)

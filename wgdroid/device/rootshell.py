@@ -328,7 +328,9 @@ def _root_failure(method: RootMethod | None, result: ShellResult, lines: list[st
     if method is RootMethod.NONE or (method is None and result.returncode == 127):
         return RootError(
             "no su on the device: it is not rooted",
-            hint="root it (Magisk or KernelSU), or use an engineering build with `adb root`",
+            hint="root it (Magisk or KernelSU), or use an engineering build with `adb root`; "
+            "KernelSU shows su only to the apps it allows: on a KernelSU phone, allow Shell "
+            "in the KernelSU app's Superuser list",
         )
     denied = _is_denial(result)
     if denied and result.elapsed >= PROMPT_EXPIRY:

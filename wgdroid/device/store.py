@@ -112,7 +112,9 @@ def push(
     """Store a config as NAME.conf. One round trip.
 
     A running tunnel gets the new config in place (`wg syncconf`, then the
-    addresses, routes and MTU that changed: `applied` says what), or restarts
+    addresses, routes and MTU that changed: `applied` says what; it is
+    stored only once that worked, so a change the tunnel refuses leaves the
+    old config stored), or restarts
     (`restart`, or a change that cannot be made in place, such as DNS or a
     default route: `restart_reason` says why). With `enable`, a tunnel that
     is down comes up.
@@ -167,7 +169,7 @@ def _raise_if_stored(res: RootResult, name: str, what: str) -> None:
     """The failure, as `what` failed, if the script failed after NAME's
     config was in place (a `stored` record): then the change itself was made."""
     failed = res.tags[0].kind if res.tags else None
-    if failed not in (None, "apply-failed") and any(
+    if failed is not None and any(
             r["name"] == name for r in res.records("stored")):
         res.raise_for_failure(what)
 

@@ -37,18 +37,24 @@ class Entry:
     words: tuple[str, ...] = ()
 
 
+def binding_title(b: Binding) -> str | None:
+    """A screen binding's palette title (`editor: save ...`); None: not offered
+    (no id or no words)."""
+    if not b.id or not b.description:
+        return None
+    return f"{b.id.split('.', 1)[0]}: {b.tooltip or b.description.lower()}"
+
+
 def screen_entries(screen: Screen[Any]) -> list[Entry]:
     """A screen's own actions, from its key bindings (those with an id and words)."""
     found = []
     for b in type(screen).BINDINGS:
-        if not isinstance(b, Binding) or not b.id or not b.description:
+        if not isinstance(b, Binding) or (title := binding_title(b)) is None:
             continue
-        category = b.id.split(".", 1)[0]
         keys = "/".join(k.strip() for k in b.key.split(","))
-        found.append(Entry(f"{category}: {b.tooltip or b.description.lower()}",
-                           partial(screen.run_action, b.action),
+        found.append(Entry(title, partial(screen.run_action, b.action),
                            f"keys {keys} · {b.description}",
-                           (b.description.lower(), b.id.split(".")[-1].replace("_", " "))))
+                           (b.description.lower(), str(b.id).split(".")[-1].replace("_", " "))))
     return found
 
 

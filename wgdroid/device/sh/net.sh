@@ -9,6 +9,7 @@ KEY_ALLOWED='[Aa][Ll][Ll][Oo][Ww][Ee][Dd][Ii][Pp][Ss]'
 KEY_DNS='[Dd][Nn][Ss]'
 KEY_MTU='[Mm][Tt][Uu]'
 KEY_TABLE='[Tt][Aa][Bb][Ll][Ee]'
+KEY_FWMARK='[Ff][Ww][Mm][Aa][Rr][Kk]'
 
 # conf_list FILE KEY: the values of KEY (a bracket pattern), one per line
 # (comma lists split, blanks and comments dropped).
@@ -25,10 +26,13 @@ conf_list() {
   done
 }
 
-# conf_strip FILE: the config without wg-quick's own keys (all of them live
-# in [Interface]): what `wg syncconf` reads.
+# conf_strip FILE [FWMARK]: the config without wg-quick's own keys (all of
+# them live in [Interface]): what `wg syncconf` reads. FWMARK: its FwMark
+# line says that mark instead (without one, syncconf leaves the mark as is).
 conf_strip() {
-  sed -e "/^[[:space:]]*${KEY_ADDRESS}[[:space:]]*=/d" -e "/^[[:space:]]*${KEY_DNS}[[:space:]]*=/d" \
+  _cs_fw='s/^//'
+  [ -z "$2" ] || _cs_fw="s/^[[:space:]]*${KEY_FWMARK}[[:space:]]*=.*/FwMark = $2/"
+  sed -e "$_cs_fw" -e "/^[[:space:]]*${KEY_ADDRESS}[[:space:]]*=/d" -e "/^[[:space:]]*${KEY_DNS}[[:space:]]*=/d" \
     -e "/^[[:space:]]*${KEY_MTU}[[:space:]]*=/d" -e "/^[[:space:]]*${KEY_TABLE}[[:space:]]*=/d" \
     -e '/^[[:space:]]*[Pp][Rr][Ee][Uu][Pp][[:space:]]*=/d' \
     -e '/^[[:space:]]*[Pp][Oo][Ss][Tt][Uu][Pp][[:space:]]*=/d' \
@@ -110,16 +114,23 @@ change() {
   return "$_ch"
 }
 
-# apply_live NAME OLD_FACTS: NAME's stored config onto the running tunnel;
-# `applied NAME WHAT` (WHAT: peers, then addresses routes mtu as they
-# changed). Returns 1 with RESTART_WHY set when only a restart can do it.
+# apply_live NAME OLD_FACTS FILE: FILE (the pushed config, not stored yet)
+# onto the running tunnel; `applied NAME WHAT` (WHAT: peers, then addresses
+# routes mtu as they changed). Returns 1 with RESTART_WHY set when only a
+# restart can do it. `live-refused`: wg syncconf took nothing (it reads the
+# whole config, names resolved, before it sets anything); `apply-failed`: the
+# peers changed, a later step did not.
 apply_live() {
-  _al_f=$STORE_DIR/$1.conf
+  _al_f=$3
   _al_new=$(net_facts "$_al_f")
   RESTART_WHY=$(live_blocker "$2" "$_al_new")
   [ -z "$RESTART_WHY" ] || return 1
+  # Through netd, WireGuard's own packets carry 0x20000 whatever the config
+  # says (android.c, as an_bind sets it): the firewall exemption matches it.
+  _al_mark=
+  netd_routing && _al_mark=0x20000
   step "wg syncconf"
-  conf_strip "$_al_f" | wg syncconf "$1" /proc/self/fd/0 || fail apply-failed "$1" "wg syncconf"
+  conf_strip "$_al_f" "$_al_mark" | wg syncconf "$1" /proc/self/fd/0 || fail live-refused "$1"
   _al_what=peers
   change "$1" addr "$2" "$_al_new" net_addr_del net_addr_add && _al_what="$_al_what addresses"
   if [ -z "$(of table "$_al_new")" ]; then

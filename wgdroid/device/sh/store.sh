@@ -62,21 +62,30 @@ op_push() {
 push_locked() {
   _ps_old=""
   [ -f "$STORE_DIR/$1.conf" ] && _ps_old=$(net_facts "$STORE_DIR/$1.conf")
+  if is_up "$1" && [ "$4" != 1 ] && [ -n "$_ps_old" ]; then
+    # In place first: a change the running tunnel refuses stores nothing.
+    if apply_live "$1" "$_ps_old" "$2"; then
+      store_conf "$1" "$2"
+      return 0
+    fi
+    store_conf "$1" "$2"
+    restart "$1" "$3" "$RESTART_WHY"
+    return 0
+  fi
+  store_conf "$1" "$2"
+  if is_up "$1"; then
+    if [ "$4" = 1 ]; then restart "$1" "$3" asked; else restart "$1" "$3" no-old-config; fi
+  elif [ "$3" != - ]; then
+    wg_up "$1" "$3"
+  fi
+}
+
+# store_conf NAME TEMP: TEMP (checked, 0600) becomes NAME.conf, fsynced and renamed.
+store_conf() {
   sync
   mv -f "$2" "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
   sync
   rec stored "$1"
-  if is_up "$1"; then
-    if [ "$4" = 1 ]; then
-      restart "$1" "$3" asked
-    elif [ -z "$_ps_old" ]; then
-      restart "$1" "$3" no-old-config
-    elif ! apply_live "$1" "$_ps_old"; then
-      restart "$1" "$3" "$RESTART_WHY"
-    fi
-  elif [ "$3" != - ]; then
-    wg_up "$1" "$3"
-  fi
 }
 
 # op_rm NAME FORCE: delete NAME.conf and its on-boot mark (`locked` sweeps

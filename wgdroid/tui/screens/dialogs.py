@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
@@ -39,7 +40,9 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Label(self._title, classes="dialog-title", markup=False)
             yield Static(self._question, id="question", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self._yes, id="yes", variant="error" if self._danger else "primary",
+                # Content: the label may name a phone's interface (a str is markup).
+                yield Button(Content(self._yes), id="yes",
+                             variant="error" if self._danger else "primary",
                              classes="" if self._danger else "-initial")
                 yield Button("Cancel", id="no", classes="-initial" if self._danger else "")
 

@@ -13,6 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
@@ -93,8 +94,10 @@ class MainScreen(Screen[None]):
             pane.border_title = "Tunnels (no phone)"
         else:
             count = len(s.tunnel_names())
-            pane.border_title = f"Tunnels on {s.model(s.serial)} ({s.serial}): {count}"
-        pane.border_subtitle = f"filter: {s.filter}" if s.filter else ""
+            # Content: a str border title is markup, and the phone names the
+            # model, the user types the filter ('[/x]' ended the app).
+            pane.border_title = Content(f"Tunnels on {s.model(s.serial)} ({s.serial}): {count}")
+        pane.border_subtitle = Content(f"filter: {s.filter}") if s.filter else ""
 
     # -- focus and panes -----------------------------------------------------------
 

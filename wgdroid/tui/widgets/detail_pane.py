@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
 from wgdroid.tui import details, fmt
@@ -93,7 +94,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             self.border_title = "Details"
             body.update("No tunnel selected." if self.session.serial else "No phone chosen.")
             return
-        self.border_title = f"Details of {self.shown.name}"
+        self.border_title = Content(f"Details of {self.shown.name}")  # not markup
         body.update(render(self.shown, self.scrollable_content_region.width or 60))
 
     def on_focus(self) -> None:
