@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import DataTable, Input
 from tui_sample import (
     PRIVATE,
@@ -22,6 +21,7 @@ from tui_sample import (
     SampleAdapter,
     config,
     fill,
+    run_from_palette,
     scan,
     shown,
     snapshot,
@@ -114,19 +114,7 @@ async def test_palette_commands_follow_state_and_run() -> None:
                          "export: QR code of lab", "device: what the phone has and lacks, "
                          "with fixes", "import: import a .conf, a .zip or a QR image"):
             assert expected in names
-        await pilot.press("ctrl+p")
-        palette = await shown(pilot, CommandPalette)
-        # Typed at once: one search, and its hits replace the ones listed on opening.
-        palette.query_one(CommandInput).value = "enable lab"
-        commands = palette.query_one(CommandList)
-
-        def first() -> str:
-            index = commands.highlighted
-            return "" if index is None else str(commands.get_option_at_index(index).prompt)
-
-        # Enter runs the highlighted hit: wait until the search put this one first.
-        await until(pilot, "the search hit first", lambda: "enable lab" in first())
-        await pilot.press("enter")
+        await run_from_palette(pilot, "enable lab", "enable lab")
         await until(pilot, "the enable", lambda: any(
             re.search(r"enable lab: done \(\d+\.\d s\)$", line)
             for line in app.session.activity))

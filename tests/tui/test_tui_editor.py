@@ -322,8 +322,7 @@ async def test_every_field_of_every_peer_is_reachable_at_80x24() -> None:
 async def test_the_palette_offers_the_editors_own_actions() -> None:
     """Over the editor the palette listed the main screen's actions (its "create
     a new tunnel" opened a second editor) and none of the editor's."""
-    from textual.command import CommandInput, CommandList, CommandPalette
-    from tui_sample import shown as shown_screen
+    from tui_sample import run_from_palette
 
     from wgdroid.tui.commands import entries
 
@@ -337,16 +336,6 @@ async def test_the_palette_offers_the_editors_own_actions() -> None:
         assert "app: keys and actions" in titles
         assert not [t for t in titles if t.startswith(("tunnel:", "device:", "import:"))]
 
-        await pilot.press("ctrl+p")
-        palette = await shown_screen(pilot, CommandPalette)
-        palette.query_one(CommandInput).value = "raw"
-        commands = palette.query_one(CommandList)
-
-        def first() -> str:
-            index = commands.highlighted
-            return "" if index is None else str(commands.get_option_at_index(index).prompt)
-
-        await until(pilot, "the editor's hit first", lambda: "form and raw" in first())
-        await pilot.press("enter")
+        await run_from_palette(pilot, "raw", "form and raw")
         await until(pilot, "raw mode", lambda: app.screen is editor and editor.mode == "raw")
         assert len(app.screen_stack) == 2  # main screen and this editor, no second one

@@ -296,3 +296,22 @@ async def qr_drawn(pilot: Any) -> Any:
     await until(pilot, "the drawing chosen", lambda: view.drawing is None
                 or view.size.width == view.drawing.width)
     return view
+
+
+async def run_from_palette(pilot: Any, query: str, expect: str) -> None:
+    """Open the command palette, type QUERY at once (one search, whose hits
+    replace the ones listed on opening) and press enter once the first hit
+    names EXPECT (enter runs the highlighted hit)."""
+    from textual.command import CommandInput, CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    palette = await shown(pilot, CommandPalette)
+    palette.query_one(CommandInput).value = query
+    commands = palette.query_one(CommandList)
+
+    def first() -> str:
+        index = commands.highlighted
+        return "" if index is None else str(commands.get_option_at_index(index).prompt)
+
+    await until(pilot, f"{expect!r} first in the palette", lambda: expect in first())
+    await pilot.press("enter")
