@@ -21,6 +21,7 @@ from support import wait_for_handshake, wait_until
 
 from wgdroid.config import keys
 from wgdroid.config.parser import parse
+from wgdroid.device.script import Layout
 
 pytestmark = pytest.mark.sim
 
@@ -648,3 +649,27 @@ def test_a_push_onto_a_running_tunnel_keeps_the_android_fwmark(sim_phone: Any,
     assert json.loads(res.stdout)["applied"] == ["peers"]
     assert on_phone(sim_phone, "wg show demo fwmark") == "0x20000\n"
     assert cli("disable", "-s", serial, "demo").returncode == 0
+
+
+def test_rm_and_rename_refuse_the_official_apps_tunnels(sim_phone: Any,
+                                                        tmp_path: Path) -> None:
+    """list/enable/pull take the app's tunnels; rm and rename said "no tunnel"."""
+    serial = sim_phone.serial
+    app = Layout().app_files
+    demo = demo_config(sim_phone, tmp_path)
+    made = sim_phone.run_in_phone(f"mkdir -p {app} && umask 077 && cat > {app}/appt.conf",
+                                  input=demo)
+    assert made.status == 0, made.stderr
+    for args in (("rm", "appt", "--force"), ("rename", "appt", "appt2")):
+        res = cli(*args, "-s", serial)
+        assert res.returncode == 8, res.stderr
+        assert "tunnel 'appt' belongs to the official WireGuard app" in res.stderr
+    assert on_phone(sim_phone, f"ls {app}") == "appt.conf\n"
+    # Nor may a tunnel of wgdroid's take an app tunnel's name (it would hide it).
+    conf = tmp_path / "mine.conf"
+    conf.write_bytes(demo)
+    assert cli("push", "-s", serial, str(conf)).returncode == 0
+    taken = cli("rename", "-s", serial, "mine", "appt")
+    assert taken.returncode == 8 and "a tunnel named 'appt' already exists" in taken.stderr
+    assert cli("rm", "-s", serial, "mine").returncode == 0
+    assert sim_phone.run_in_phone(f"rm -r {app}").status == 0

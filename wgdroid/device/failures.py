@@ -56,6 +56,11 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
             "`wgdroid disable {name}` first"),
     Failure("is-up", ("name",), errors.ConflictError, "tunnel {name!r} is up",
             "disable it first, or pass --force"),
+    Failure("app-owned", ("name",), errors.ConflictError,
+            "{what} failed: tunnel {name!r} belongs to the official WireGuard app (its "
+            "folder); wgdroid does not delete or rename the app's tunnels",
+            "do it in the WireGuard app; or `wgdroid pull {name}` and push it under another "
+            "name, as a tunnel of wgdroid's"),
     Failure("exists", ("name",), errors.ConflictError, "a tunnel named {name!r} already exists"),
     Failure("port-clash", ("port", "other"), errors.ConflictError,
             "ListenPort {port} is already used by tunnel {other!r}",

@@ -88,12 +88,21 @@ store_conf() {
   rec stored "$1"
 }
 
+# own_conf NAME: NAME is wgdroid's (in STORE_DIR), else `app-owned` (only the
+# official app's: it keeps its own list, and deletes and renames there) or
+# `not-found`.
+own_conf() {
+  [ -f "$STORE_DIR/$1.conf" ] && return 0
+  [ -f "$APP_FILES/$1.conf" ] && fail app-owned "$1"
+  fail not-found "$1"
+}
+
 # op_rm NAME FORCE: delete NAME.conf and its on-boot mark (`locked` sweeps
 # the temp files of pushes that died); refused while NAME is up unless FORCE
 # is 1 (then it goes down first).
 op_rm() { locked "$1" rm_locked "$1" "$2"; }
 rm_locked() {
-  [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
+  own_conf "$1"
   if is_up "$1"; then
     [ "$2" = 1 ] || fail is-up "$1"
     wg_down "$1"
@@ -111,8 +120,9 @@ op_rename() {
   locked "$_ro_a" locked "$_ro_b" rename_locked "$@"
 }
 rename_locked() {
-  [ -f "$STORE_DIR/$1.conf" ] || fail not-found "$1"
-  [ -e "$STORE_DIR/$2.conf" ] && fail exists "$2"
+  own_conf "$1"
+  # The official app's NEW would hide behind wgdroid's (conf_of picks the store's).
+  if [ -e "$STORE_DIR/$2.conf" ] || [ -e "$APP_FILES/$2.conf" ]; then fail exists "$2"; fi
   is_up "$2" && fail exists "$2"
   _rn_r=0
   if is_up "$1"; then
