@@ -1,10 +1,11 @@
 """What happens to a shell whose adb stream the host closes (e.g. the adb CLI
 got SIGINT): adbd (packages/modules/adb daemon/shell_service.cpp) sends it
 SIGHUP and closes its stdio, never SIGKILL; a trap runs, a shell ignoring
-SIGHUP goes on."""
+SIGHUP goes on; under su it depends on where su runs the command."""
 
 from __future__ import annotations
 
+import shlex
 import signal
 import subprocess
 from typing import Any
@@ -24,7 +25,7 @@ def _file(sim_phone: Any, path: str) -> str | None:
 
 def _adb_shell(sim_phone: Any, script: str) -> subprocess.Popen[bytes]:
     """The adb CLI's `shell` (shell protocol v2, no pty: stdin is not a tty)."""
-    sim_phone.run_in_phone(f"rm -f {TMP}/v1.* {TMP}/v2.* {TMP}/ign.*")
+    sim_phone.run_in_phone(f"rm -f {TMP}/v1.* {TMP}/v2.* {TMP}/ign.* {TMP}/mg.* {TMP}/ks.*")
     return subprocess.Popen(
         [sim_phone.server.adb_path, "-s", sim_phone.serial, "shell", script],
         env=sim_phone.server.env,
@@ -66,3 +67,26 @@ def test_a_closed_v1_stream_hangs_the_shell_up(sim_phone: Any) -> None:
         conn.close()
     wait_until(lambda: _file(sim_phone, f"{TMP}/v1.hup"), timeout=10,
                what="the v1 shell's HUP trap")
+
+
+def test_an_interrupted_magisk_root_script_runs_on(sim_phone: Any) -> None:
+    # The shell execs su, which gets the SIGHUP and dies; Magisk's root
+    # process is another session its daemon forked (su_daemon.cpp), which
+    # only waits for it: the script goes on to its end.
+    inner = f"echo $$ > {TMP}/mg.started; sleep 1; echo done > {TMP}/mg.done"
+    _close_when_started(sim_phone, _adb_shell(sim_phone, f"su -c {shlex.quote(inner)} </dev/null"),
+                        "mg")
+    assert wait_until(lambda: _file(sim_phone, f"{TMP}/mg.done"), timeout=10,
+                      what="the root script to finish after its stream closed") == "done\n"
+
+
+@pytest.mark.parametrize("sim_phone", [{"root": "kernelsu"}], indirect=True)
+def test_an_interrupted_kernelsu_root_script_is_hung_up(sim_phone: Any) -> None:
+    # KernelSU's su is the caller's own process (sucompat.c, su.rs execs the
+    # shell): the SIGHUP reaches the root script itself, whose trap runs.
+    inner = (f"trap 'echo hup > {TMP}/ks.hup; exit 3' HUP; echo $$ > {TMP}/ks.started; "
+             "while :; do sleep 0.2; done")
+    _close_when_started(sim_phone, _adb_shell(sim_phone, f"su -c {shlex.quote(inner)} </dev/null"),
+                        "ks")
+    wait_until(lambda: _file(sim_phone, f"{TMP}/ks.hup"), timeout=10,
+               what="the root script's HUP trap")

@@ -9,8 +9,10 @@ sends back the exit status, which this process then exits with.
 """
 
 import array
+import contextlib
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -19,6 +21,22 @@ import tty
 
 SOCKET_PATH = "/dev/socket/wgdroid_su"
 MAX_REPLY = 1 << 20
+# Signals that end this process: the daemon is told (one byte each), since
+# with KernelSU's and AOSP's su the command runs in this very process and
+# would have got them itself; then this process dies of it.
+FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
+
+
+def _forwarding(sock: socket.socket) -> None:
+    def forward(sig: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):
+            sock.send(bytes([sig]))
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+
+    for sig in FORWARDED:
+        if signal.getsignal(sig) != signal.SIG_IGN:  # an ignored one stays ignored
+            signal.signal(sig, forward)
 
 
 def main() -> int:
@@ -50,6 +68,7 @@ def main() -> int:
     try:
         sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
         sock.sendall(body)
+        _forwarding(sock)
         while len(reply) < MAX_REPLY:
             chunk = sock.recv(65536)
             if not chunk:

@@ -114,6 +114,7 @@ class SuConn:
     buf: bytes = b""
     fds: list[int] = field(default_factory=list)
     child: int = 0  # the root process run for it
+    signalled: bool = False  # the client passed on a signal that ended it
     req: int = 0
     relay: TtyRelay | None = None
 
@@ -436,11 +437,15 @@ class Zygote:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 count = len(payload) // 4
                 conn.fds.extend(struct.unpack(f"{count}i", payload[: count * 4]))
+        if conn.child or conn.req:
+            # After the request the client only sends the signals that end it.
+            for sig in data:
+                self.su_signal(conn, sig)
         if not data:
             self.su_gone(conn)
             return
         if conn.child or conn.req:
-            return  # nothing more is expected from the client
+            return
         conn.buf += data
         if len(conn.buf) > SU_MAX_REQUEST:
             self.su_reply(conn, stderr="su: request too large\n", status=1)
@@ -455,7 +460,10 @@ class Zygote:
         except ValueError:
             self.su_reply(conn, stderr="su: bad request\n", status=1)
             return
+        early = conn.buf[4 + length :]  # a signal sent right behind the request
         self.su_request(conn, request)
+        for sig in early:
+            self.su_signal(conn, sig)
 
     def su_request(self, conn: SuConn, request: dict[str, Any]) -> None:
         if len(conn.fds) != 3:
@@ -536,11 +544,31 @@ class Zygote:
                 _close(fd)
         conn.fds = []
 
-    def su_gone(self, conn: SuConn) -> None:
-        """The client died (its stream was closed): end what it started."""
-        if conn.child and conn.child in self.su_children:
+    def su_signal(self, conn: SuConn, sig: int) -> None:
+        """A signal ended the su client. KernelSU's su (the kernel turns the
+        caller's execve into ksud, su.rs root_shell execs the shell) and AOSP
+        su (system/extras/su/su.cpp: setuid, then execvp) run the command in
+        the caller's own process, which would have got it: pass it on to
+        that process. Magisk's root process is another session, forked by
+        its daemon (native/src/core/su/su_daemon.cpp su_daemon_handler),
+        which the client's death does not reach."""
+        if sig not in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+            return
+        conn.signalled = True
+        if self.spec.su_variant in ("kernelsu", "aosp") and conn.child in self.su_children:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(conn.child, signal.SIGKILL)
+                os.kill(conn.child, sig)
+
+    def su_gone(self, conn: SuConn) -> None:
+        """The client died. Magisk's daemon only waits for its root child
+        (su_daemon_handler: waitpid, then the code to a client that may be
+        gone): the child runs on. Where su runs in the caller's process
+        (KernelSU, AOSP), what killed the client without a word (SIGKILL)
+        would have killed the command."""
+        if (conn.child and conn.child in self.su_children and not conn.signalled
+                and self.spec.su_variant in ("kernelsu", "aosp")):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(conn.child, signal.SIGKILL)
         self.pending_su.pop(conn.req, None)
         if conn.relay is not None:
             conn.relay.close()
