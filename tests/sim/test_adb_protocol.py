@@ -275,9 +275,13 @@ def test_pull_of_a_missing_file_fails(harness: Harness, phone: Phone, tmp_path: 
         d.sync.read_bytes("/nonexistent/file")
 
 
-def test_closing_the_stream_kills_the_process(harness: Harness, phone: Phone) -> None:
+def test_closing_the_stream_hangs_up_the_process(harness: Harness, phone: Phone) -> None:
+    # adbd sends SIGHUP to the shell process itself (shell_service.cpp
+    # PassDataStreams), not its group: `exec` makes the sleep that process
+    # (the host's sh may not exec a last command by itself, as mksh does).
     marker = "4242.5"
-    cmd = ["adb", "-P", str(harness.port), "-s", phone.serial, "shell", f"sleep {marker}"]
+    cmd = ["adb", "-P", str(harness.port), "-s", phone.serial, "shell",
+           f"exec sleep {marker}"]
     proc = subprocess.Popen(cmd, env=harness.env, stdin=subprocess.DEVNULL)
     try:
         wait_until(lambda: _pids_with(f"sleep {marker}"), timeout=10, interval=0.05,
@@ -286,7 +290,7 @@ def test_closing_the_stream_kills_the_process(harness: Harness, phone: Phone) ->
         proc.kill()  # the adb server closes the stream
         proc.wait()
     wait_until(lambda: _pids_with(f"sleep {marker}"), check=lambda pids: not pids, timeout=10,
-               interval=0.05, what="the sleep to be killed with its stream")
+               interval=0.05, what="the sleep to end with its stream (SIGHUP)")
 
 
 def _pids_with(cmdline: str) -> list[int]:

@@ -362,6 +362,36 @@ async def test_a_config_refused_for_its_hooks_stays_in_the_editor() -> None:
         assert app.screen is editor and "push" not in {c[0] for c in adapter.calls}
 
 
+@sync
+async def test_the_editor_takes_no_changes_while_its_save_is_on_the_way() -> None:
+    """Changes made while the push runs would be lost when the save closes the
+    editor: the form is greyed and the editing actions are off until then."""
+    release = threading.Event()
+
+    class SlowPush(SampleAdapter):
+        def push(self, serial: str, name: str, data: bytes, *, restart: bool = False,
+                 allow_hooks: bool = False) -> None:
+            release.wait(30)
+            super().push(serial, name, data, restart=restart, allow_hooks=allow_hooks)
+
+    adapter = SlowPush()
+    app = _app(adapter)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(app, pilot)
+        app.flows.edit("home")
+        editor = await shown(pilot, EditorScreen)
+        await until(pilot, "the first check", lambda: editor.checks)
+        await pilot.press("ctrl+s")
+        await until(pilot, "saving", lambda: editor.saving)
+        assert editor.query_one("#if-addresses", Input).is_disabled
+        await pilot.press("ctrl+t", "ctrl+n")
+        await pilot.pause()
+        assert editor.mode == "form" and len(editor.query(".peer")) == 1
+        release.set()
+        await until(pilot, "saved and closed", lambda: app.screen is app.main_screen)
+        assert "home" in adapter.texts
+
+
 def test_path_completion_and_free_sim_ports(tmp_path: Path) -> None:
     (tmp_path / "a-dir").mkdir()
     (tmp_path / "a.conf").write_text("")

@@ -80,7 +80,7 @@ async def test_a_refused_save_keeps_the_editor_and_the_edits(sim_phone: Any) -> 
         sim_phone.set_su_policy("deny")
         await pilot.press("ctrl+s")
         await until(pilot, "the refusal", lambda: notes.titled("Root access refused"))
-        await until(pilot, "the editor usable again", lambda: not address.disabled)
+        await until(pilot, "the editor usable again", lambda: not address.is_disabled)
         assert app.screen is editor and address.value == edited
         on_phone = sim_phone.run_in_phone("cat /data/misc/wireguard/demo.conf")
         assert "10.77.0.9/32" not in on_phone.stdout.decode()

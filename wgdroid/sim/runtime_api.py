@@ -46,7 +46,14 @@ class SpawnedProcess(Protocol):
         ...
 
     def kill(self) -> None:
-        """End the process and its children (the host closed the stream)."""
+        """End the process and its children at once (a service of the
+        simulator's own, e.g. syncd, whose stream the host closed)."""
+        ...
+
+    def hangup(self) -> None:
+        """SIGHUP to the process itself, not its group: what adbd does to a
+        shell whose stream the host closed (packages/modules/adb
+        daemon/shell_service.cpp Subprocess::PassDataStreams)."""
         ...
 
 

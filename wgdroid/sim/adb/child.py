@@ -14,10 +14,13 @@ import os
 import struct
 import termios
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from wgdroid.sim.adb import fdio
 from wgdroid.sim.adb.shellproto import WindowSize
 from wgdroid.sim.runtime_api import PhoneRuntime, SpawnedProcess
+
+HostClose = Literal["kill", "sighup", "close"]
 
 
 class Stdio(enum.Enum):
@@ -127,12 +130,25 @@ class Child:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wait(), grace)
 
-    def finish(self) -> None:
-        """Kill the process if it is still running (the host went away), then
-        close our fds."""
-        if self.status is None:
+    def finish(self, host_close: HostClose = "kill") -> None:
+        """The stream is over: close our fds. A process still running (the
+        host went away) is, by `host_close`:
+        "kill": killed with its group (the simulator's own syncd);
+        "sighup": sent SIGHUP (the process itself, not its group), then its
+          stdio closed so that one ignoring SIGHUP gets EPIPE rather than
+          block, and left running: adbd's shell protocol (packages/modules/adb
+          daemon/shell_service.cpp Subprocess::PassDataStreams, when the
+          protocol fd dies; nothing kills it later, WaitForExit only waits);
+        "close": only its stdio closed: adbd without the shell protocol
+          always uses a pty (StartSubprocess: "using PTY in raw mode"), whose
+          master closing makes the kernel send SIGHUP and SIGCONT to the
+          session leader; where the simulator used pipes, SIGHUP stands in."""
+        if self.status is None and (host_close != "close" or not self.pty):
             with contextlib.suppress(ProcessLookupError, OSError):
-                self.proc.kill()
+                if host_close == "kill":
+                    self.proc.kill()
+                else:
+                    self.proc.hangup()
         for fd in {self.stdin, self.stdout, self.stderr}:
             if fd is not None:
                 with contextlib.suppress(OSError):

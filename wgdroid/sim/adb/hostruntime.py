@@ -49,6 +49,11 @@ class HostProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
 
+    def hangup(self) -> None:
+        if self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGHUP)
+
 
 def _take_ctty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)

@@ -2,7 +2,9 @@
 
 v1 and exec: a byte bridge, stderr merged, no exit status, the stream closes
 when the output ends. v2: ids 0..5 framing, stderr apart (raw mode), and the
-exit packet always before the close.
+exit packet always before the close. A stream the host closes first leaves
+its shell hung up, not killed (Child.finish: SIGHUP, stdio closed), as adbd's
+Subprocess::PassDataStreams and its pty do.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wgdroid.sim.adb import fdio, shellproto
-from wgdroid.sim.adb.child import Child, Stdio
+from wgdroid.sim.adb.child import Child, HostClose, Stdio
 from wgdroid.sim.adb.streams import Stream
 from wgdroid.sim.runtime_api import ROOT_UID, SHELL_UID, PhoneRuntime
 
@@ -174,12 +176,14 @@ async def bridge(
     child: Child,
     extra: Coroutine[Any, Any, None] | None = None,
     grace: float = 0.0,
+    host_close: HostClose = "close",
 ) -> int:
     """A raw byte bridge (shell v1, exec:, sync:). Ends when the output ends;
     returns the exit status (which v1 does not report). `extra` runs beside
     it (syncd's stderr) and is given a moment to finish after the exit. If
     the host closes first, the process gets `grace` seconds after its stdin
-    closes, then it is killed."""
+    closes, then `host_close` says what happens to it (Child.finish): a
+    shell is hung up as adbd's pty would, never killed."""
     feeder = asyncio.create_task(pump_raw_input(stream, child))
     side = asyncio.create_task(extra) if extra is not None else None
     try:
@@ -196,11 +200,11 @@ async def bridge(
             if side is not None:
                 await _cancel(side)
         finally:
-            # Even if cancelled again meanwhile: never leave a process behind.
+            # Even if cancelled again meanwhile: never leave our fds behind.
             if side is not None:
                 side.cancel()
             feeder.cancel()
-            child.finish()
+            child.finish(host_close)
 
 
 async def run_v2(stream: Stream, child: Child) -> None:
@@ -217,7 +221,9 @@ async def run_v2(stream: Stream, child: Child) -> None:
             await _cancel(feeder)
         finally:
             feeder.cancel()
-            child.finish()
+            # The host closed before the exit packet: adbd's shell protocol
+            # sends SIGHUP and closes the pipes (Subprocess::PassDataStreams).
+            child.finish("sighup")
 
 
 async def serve_shell(stream: Stream, runtime: PhoneRuntime) -> None:

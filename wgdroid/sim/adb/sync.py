@@ -41,6 +41,8 @@ async def serve_sync(stream: Stream, runtime: PhoneRuntime, syncd_argv: Sequence
         runtime, list(syncd_argv), uid=uid, env=adbd_env(uid, DEFAULT_TERM), stdio=Stdio.SPLIT
     )
     assert child.stderr is not None
-    status = await bridge(stream, child, extra=_log_stderr(child.stderr), grace=SYNCD_GRACE)
+    # adbd serves sync in a thread of its own; our stand-in process ends with its stream.
+    status = await bridge(stream, child, extra=_log_stderr(child.stderr), grace=SYNCD_GRACE,
+                          host_close="kill")
     if status != 0:
         log.warning("syncd exited with status %d", status)

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import itertools
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +50,11 @@ class NodeProcess:
     def kill(self) -> None:
         if not self._done.done():
             self.node.send({"op": "kill", "pid": self.pid})
+
+    def hangup(self) -> None:
+        if not self._done.done():
+            self.node.send({"op": "kill", "pid": self.pid, "sig": int(signal.SIGHUP),
+                            "group": False})
 
 
 EventHandler = Callable[[dict[str, Any]], None]

@@ -216,7 +216,8 @@ class Zygote:
         if op == "spawn":
             self.spawn(msg, fds)
         elif op == "kill":
-            self.kill_group(int(msg["pid"]), int(msg.get("sig", signal.SIGKILL)))
+            self.kill_group(int(msg["pid"]), int(msg.get("sig", signal.SIGKILL)),
+                            group=bool(msg.get("group", True)))
         elif op == "su_answer":
             self.su_answer(int(msg["req"]), bool(msg["allow"]))
         elif op == "reboot":
@@ -244,12 +245,15 @@ class Zygote:
         self.children[pid] = sid
         self.send({"op": "spawned", "id": sid, "pid": pid})
 
-    def kill_group(self, pid: int, sig: int) -> None:
+    def kill_group(self, pid: int, sig: int, *, group: bool = True) -> None:
         # Only while the leader lives: after it exits, its group may hold
         # daemons it started (wireguard-go) that must survive.
         if pid in self.children or pid in self.su_children:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, sig)
+                if group:
+                    os.killpg(pid, sig)
+                else:
+                    os.kill(pid, sig)
 
     def reap(self) -> None:
         while True:

@@ -246,6 +246,12 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
         self.notify("keys shown: ctrl+r hides them" if self.revealed else "keys hidden",
                     title="Private keys")
 
+    # Changes while a save is on its way would be lost when it closes the editor.
+    _EDITS = frozenset({"switch_mode", "generate", "add_peer", "remove_peer", "exclude_private"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.saving and action in self._EDITS)
+
     def action_cancel(self) -> None:
         if self.saving:
             self.notify("saving to the phone: wait, or ctrl+x to stop waiting",
@@ -546,6 +552,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
             self.dismiss((name, data))
             return
         self.saving = True
+        self.refresh_bindings()
         refocus = self.focused
         parts = [self.query_one("#modes", TabbedContent), self.query_one("#name", Input)]
         disabled = [w.disabled for w in parts]
@@ -559,6 +566,7 @@ class EditorScreen(Screen[tuple[str, bytes] | None]):
             self.saving = False
             if not self.is_attached:
                 return
+            self.refresh_bindings()
             if stored:
                 self._close_with((name, data))
                 return
