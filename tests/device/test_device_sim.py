@@ -673,3 +673,13 @@ def test_rm_and_rename_refuse_the_official_apps_tunnels(sim_phone: Any,
     assert taken.returncode == 8 and "a tunnel named 'appt' already exists" in taken.stderr
     assert cli("rm", "-s", serial, "mine").returncode == 0
     assert sim_phone.run_in_phone(f"rm -r {app}").status == 0
+
+
+def test_doctor_names_the_tun_node_it_found(sim_phone: Any) -> None:
+    """An Android phone has /dev/tun only; doctor said "/dev/net/tun yes"."""
+    text = cli("doctor", "-s", sim_phone.serial)
+    assert text.returncode == 0, text.stderr
+    assert re.search(r"(?m)^TUN device +/dev/tun$", text.stdout), text.stdout
+    assert "/dev/net/tun" not in text.stdout
+    doc = json.loads(cli("doctor", "-s", sim_phone.serial, "--json").stdout)["devices"][0]
+    assert doc["tun"] is True and doc["tun_nodes"] == "/dev/tun"

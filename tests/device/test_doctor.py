@@ -96,13 +96,14 @@ def test_the_cli_and_the_tui_show_the_same_fact_rows() -> None:
     from wgdroid.device.doctor import Capabilities, fact_rows
     from wgdroid.tui.screens.doctor import facts
 
-    caps = Capabilities(serial="S1", model="Pixel 8", tun=True, root_method="magisk",
+    caps = Capabilities(serial="S1", model="Pixel 8", tun=True, tun_nodes="/dev/tun",
+                        root_method="magisk",
                         tools={"wg": "/x/wg", "wg-quick": None}, versions={"wg": "v1.0"},
                         bring_up="android", bring_up_reason="netd routes this phone")
     rows = fact_rows(caps)
     assert facts(caps) == rows
     assert ("wg", "/x/wg (v1.0)") in rows and ("wg-quick", "missing") in rows
-    assert ("/dev/net/tun", "yes") in rows
+    assert ("TUN device", "/dev/tun") in rows  # the node found (it said /dev/net/tun)
     assert ("bring-up", "android (netd routes this phone)") in rows
     text = _doctor_text(caps, multi=False).splitlines()
     assert [ln.split(None, 1)[0] for ln in text] == ["device"] + [k.split()[0] for k, _ in rows]

@@ -50,6 +50,7 @@ class Capabilities:
     kernel_module: bool = False
     kernel_module_version: str | None = None
     tun: bool = False
+    tun_nodes: str | None = None  # the nodes found: /dev/tun (Android's), /dev/net/tun
     store_exists: bool = False
     tools: dict[str, str | None] = field(default_factory=dict)  # name -> path
     versions: dict[str, str] = field(default_factory=dict)
@@ -101,7 +102,7 @@ def fact_rows(caps: Capabilities) -> list[tuple[str, str]]:
         ("selinux", caps.selinux or "-"),
         ("kernel module", yes(caps.kernel_module)
          + (f" ({caps.kernel_module_version})" if caps.kernel_module_version else "")),
-        ("/dev/net/tun", yes(caps.tun)),
+        ("TUN device", caps.tun_nodes or yes(caps.tun)),
         ("/data/misc/wireguard", yes(caps.store_exists)),
     ]
     for tool, path in caps.tools.items():
@@ -137,6 +138,7 @@ def parse_doctor_output(serial: str, stdout: str) -> Capabilities:
         kernel_module=values.get("module") == "yes",
         kernel_module_version=get("module_version"),
         tun=values.get("tun") == "yes",
+        tun_nodes=get("tun_nodes"),
         store_exists=values.get("store") == "yes",
         tools={t: get(f"path:{t}") for t in _TOOLS},
         versions={

@@ -43,7 +43,9 @@ out of the phone's wg binary and writes it into the launcher
 (WGDROID_UAPI_DIR). Android has no /var/run and its root filesystem is
 read-only, so a wg with the default RUNSTATEDIR cannot work there: build it
 with RUNSTATEDIR=/data/adb/wgdroid/run (install refuses, saying so, when the
-directory cannot be created). The simulator's phones have /var/run -> /run.
+directory cannot be created). The simulator's Android phones have no /run
+and no /var at boot either; /var/run/wireguard appears there only once
+wireguard-go serves a tunnel (docs/android-phone.md).
 The launcher also needs the Linux wg-quick (a bash script: it has the
 WG_QUICK_USERSPACE_IMPLEMENTATION fallback; the Android one has none), and
 with it bash on the phone.

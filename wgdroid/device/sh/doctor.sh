@@ -30,6 +30,15 @@ yes_no() { if "$@"; then echo yes; else echo no; fi; }
 
 has_tun() { [ -c "$DEV/net/tun" ] || [ -c "$DEV/tun" ]; }
 
+# tun_nodes: the TUN nodes the phone has (Android's /dev/tun, Linux's
+# /dev/net/tun), comma-separated.
+tun_nodes() {
+  _tn=
+  [ -c "$DEV/tun" ] && _tn=/dev/tun
+  [ -c "$DEV/net/tun" ] && _tn="${_tn:+$_tn, }/dev/net/tun"
+  echo "$_tn"
+}
+
 # app_has_tools: the official app's APK ($APK) carries wg and wg-quick.
 app_has_tools() { app_lib libwg.so >/dev/null && app_lib libwg-quick.so >/dev/null; }
 
@@ -55,6 +64,7 @@ op_doctor() {
   fact module "$(yes_no test -d "$SYS/module/wireguard")"
   fact module_version "$(cat "$SYS/module/wireguard/version" 2>/dev/null)"
   fact tun "$(yes_no has_tun)"
+  fact tun_nodes "$(tun_nodes)"
   fact store "$(yes_no test -d "$STORE_DIR")"
   for _dr_t in wg wg-quick wireguard-go "$USERSPACE_TOOL" ip su bash; do
     fact "path:$_dr_t" "$(where "$_dr_t")"
