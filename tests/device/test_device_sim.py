@@ -635,6 +635,32 @@ def test_a_push_the_running_tunnel_refuses_keeps_the_old_config(sim_phone: Any,
     assert cli("disable", "-s", serial, "demo").returncode == 0
 
 
+def test_a_restarting_push_that_cannot_come_up_puts_the_old_config_back(
+        sim_phone: Any, tmp_path: Path) -> None:
+    """`push --restart` stored the new config before the restart: when it did
+    not come up, the old one was gone ("stored demo, but bringing it up
+    failed") and the tunnel down. Now the old file goes back and runs again."""
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    assert cli("enable", "-s", serial, "demo").returncode == 0
+    bad = tmp_path / "bad.conf"
+    bad.write_bytes(re.sub(rb"(?m)^Endpoint = .*$", b"Endpoint = nosuch.invalid:51820", demo))
+    res = cli("push", "-s", serial, str(bad), "--name", "demo", "--restart")
+    assert res.returncode == 6, res.stderr
+    assert "the phone stores the old config of demo again, and demo is up with it" \
+        in res.stderr, res.stderr
+    assert "bringing the new demo up failed" in res.stderr, res.stderr
+    assert "stored demo" not in res.stderr
+    (tmp_path / "after").mkdir()
+    assert demo_config(sim_phone, tmp_path / "after") == demo
+    assert not [n for n in on_phone(sim_phone, f"ls -a {STORE}").split() if ".tmp." in n]
+    listed = json.loads(cli("list", "-s", serial, "--json").stdout)
+    assert next(t for t in listed["tunnels"] if t["name"] == "demo")["up"] is True
+    wait_until(lambda: sim_phone.run_in_phone("ping -c 1 -W 1 10.99.0.1").status,
+               check=lambda status: status == 0, timeout=20, what="demo up again, the old way")
+    assert cli("disable", "-s", serial, "demo").returncode == 0
+
+
 def test_a_push_onto_a_running_tunnel_keeps_the_android_fwmark(sim_phone: Any,
                                                                 tmp_path: Path) -> None:
     """Through netd the tunnel's packets carry 0x20000 (the firewall exemption

@@ -10,7 +10,7 @@ import pytest
 
 from wgdroid.device import script as sc
 from wgdroid.device import store
-from wgdroid.device.failures import FAILURES, error_for, raise_for_tags
+from wgdroid.device.failures import FAILURES, error_for, raise_for_tags, reverted_error
 from wgdroid.errors import (
     ConflictError,
     DeviceCommandError,
@@ -110,6 +110,23 @@ def test_failure_messages() -> None:
                             "Temporary failure in name resolution: `x.invalid:1'")
     busy = error_for(sc.Tag("busy", ("demo", "20")), [], 99, "enabling demo")
     assert busy.exit_code == 8 and "busy" in busy.message
+
+
+def test_a_reverted_restart_says_why_and_what_holds() -> None:
+    """store.sh push_restart: the new config's failure, (the old one's,) then
+    push-reverted[-down]: one error with both, never "stored"."""
+    new = sc.Tag("unresolved", ("x.invalid",))
+    up = reverted_error([new, sc.Tag("push-reverted", ("demo",))], [], 99, "demo")
+    assert up is not None and up.exit_code == 6
+    assert up.message == ("pushing demo failed: the phone stores the old config of demo "
+                          "again, and demo is up with it (bringing the new demo up failed: "
+                          "cannot resolve x.invalid on the phone)")
+    down = reverted_error([new, sc.Tag("ndc", ("network create", "busy")),
+                           sc.Tag("push-reverted-down", ("demo",))], [], 99, "demo")
+    assert down is not None and "did not come up with it either: it is down" in down.message
+    assert "bringing the old demo up failed: netd refused `network create`: busy" \
+        in down.message
+    assert reverted_error([new], [], 99, "demo") is None
 
 
 def test_bare_failure_carries_trimmed_stderr() -> None:

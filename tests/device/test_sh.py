@@ -691,6 +691,35 @@ exec {sh_phone.fakes}/wg.real "$@"
     assert not [p for p in sh_phone.store.iterdir() if p.name.startswith(".wg0.conf.tmp")]
 
 
+@pytest.mark.parametrize("old_comes_up", [True, False])
+def test_a_restart_onto_a_config_that_fails_puts_the_old_one_back(sh_phone: ShPhone,
+                                                                 old_comes_up: bool) -> None:
+    """`push --restart` stored the new config before the restart, so a config
+    that did not come up replaced the old one ("stored, but bringing it up
+    failed"). Now the old file goes back and up again; the failure says
+    whether it runs."""
+    _running(sh_phone, _conf())
+    real = sh_phone.fakes / "wg-quick.real"
+    (sh_phone.fakes / "wg-quick").rename(real)
+    sh_phone.fake("wg-quick", f"""if [ "$1" = up ] && grep -q '^# v2' "$2"; then
+  echo "the new one fails" >&2; exit 1
+fi
+exec {real} "$@"
+""")
+    if not old_comes_up:
+        sh_phone.knob("up_fail", "the old one fails too\n")
+    ran = _push(sh_phone, "wg0", (_conf() + "# v2\n").encode(), restart=True)
+    kind = "push-reverted" if old_comes_up else "push-reverted-down"
+    failed = sc.Tag("up-failed", ("wg0",))
+    ups = [failed] if old_comes_up else [failed, failed]
+    assert ran.stderr.tags == [*ups, sc.Tag(kind, ("wg0",))], ran.err
+    assert "the new one fails" in ran.err
+    assert ran.kinds("stored") == [] and ran.kinds("restarted") == []
+    assert (sh_phone.store / "wg0.conf").read_text() == _conf()
+    assert sh_phone.is_up("wg0") is old_comes_up
+    assert not [p for p in sh_phone.store.iterdir() if p.name.startswith(".wg0.conf.tmp")]
+
+
 # -- status.sh --------------------------------------------------------------------
 
 

@@ -91,6 +91,16 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
             "until it restarts it runs a mix of the old and the new config: disable and "
             "enable it (the old config), or fix the config and push it again",
             tool_said=True),
+    # a restart onto a pushed config that did not come up (store.sh push_restart);
+    # reported after the new config's own failure (reverted_error)
+    Failure("push-reverted", ("name",), errors.DeviceCommandError,
+            "{what} failed: the phone stores the old config of {name} again, and {name} "
+            "is up with it", "fix the config and push it again"),
+    Failure("push-reverted-down", ("name",), errors.DeviceCommandError,
+            "{what} failed: the phone stores the old config of {name} again, but {name} "
+            "did not come up with it either: it is down",
+            "`wgdroid enable {name}` once the cause is fixed; or fix the config and push "
+            "it again"),
     Failure("wg-failed", ("command",), errors.DeviceCommandError, "{what} failed ({command})",
             tool_said=True),
     # the Android bring-up (sh/android.sh)
@@ -193,6 +203,30 @@ def error_for(tag: Tag, stderr_lines: Sequence[str], returncode: int,
     if issubclass(spec.error, errors.DeviceCommandError):
         return spec.error(message, returncode=returncode, hint=hint)
     return spec.error(message, hint=hint)
+
+
+REVERTED = ("push-reverted", "push-reverted-down")
+
+
+def reverted_error(tags: Sequence[Tag], stderr_lines: Sequence[str], returncode: int,
+                   name: str) -> errors.WgdroidError | None:
+    """A push's restart whose new config did not come up (a `push-reverted*`
+    record last): one error saying why the new config failed and what holds
+    now (the old config stored, the tunnel up with it or down)."""
+    last = tags[-1] if tags else None
+    if last is None or last.kind not in REVERTED:
+        return None
+    what = f"pushing {name}"
+    cause = (error_for(tags[0], stderr_lines, returncode, f"bringing the new {name} up")
+             if len(tags) > 1 else None)
+    held = error_for(last, (), returncode, what)
+    message = held.message
+    if cause is not None:
+        message = f"{held.message} ({cause.message})"
+    if len(tags) > 2:  # the old config's up failed too: why
+        again = error_for(tags[1], (), returncode, f"bringing the old {name} up")
+        message = f"{message} ({again.message})"
+    return errors.DeviceCommandError(message, returncode=returncode, hint=held.hint)
 
 
 def raise_for_tags(tags: Sequence[Tag], stderr_lines: Sequence[str], returncode: int,

@@ -154,6 +154,13 @@ def push(
                             timeout=timeout)
         return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend,
                            dialect=seen, warnings=warnings)
+    if res.tags and res.tags[-1].kind in ("push-reverted", "push-reverted-down"):
+        # Only a failure needs the table of failures.
+        from wgdroid.device.failures import reverted_error
+
+        error = reverted_error(res.tags, res.stderr_lines, res.returncode, name)
+        if error is not None:
+            raise error
     # The new config in place (the old one gone), only the up after it failed:
     # said so, not "pushing failed".
     _raise_if_stored(res, name, f"stored {name}, but bringing it up")

@@ -62,22 +62,88 @@ op_push() {
 push_locked() {
   _ps_old=""
   [ -f "$STORE_DIR/$1.conf" ] && _ps_old=$(net_facts "$STORE_DIR/$1.conf")
-  if is_up "$1" && [ "$4" != 1 ] && [ -n "$_ps_old" ]; then
-    # In place first: a change the running tunnel refuses stores nothing.
-    if apply_live "$1" "$_ps_old" "$2"; then
+  if is_up "$1"; then
+    if [ "$4" = 1 ]; then
+      _ps_why=asked
+    elif [ -z "$_ps_old" ]; then
+      _ps_why=no-old-config
+    elif apply_live "$1" "$_ps_old" "$2"; then
+      # In place first: a change the running tunnel refuses stores nothing.
       store_conf "$1" "$2"
       return 0
+    else
+      _ps_why=$RESTART_WHY
     fi
-    store_conf "$1" "$2"
-    restart "$1" "$3" "$RESTART_WHY"
+    push_restart "$1" "$2" "$3" "$_ps_why"
     return 0
   fi
   store_conf "$1" "$2"
-  if is_up "$1"; then
-    if [ "$4" = 1 ]; then restart "$1" "$3" asked; else restart "$1" "$3" no-old-config; fi
-  elif [ "$3" != - ]; then
-    wg_up "$1" "$3"
+  if [ "$3" != - ]; then wg_up "$1" "$3"; fi
+}
+
+# push_restart NAME TEMP BACKEND WHY: NAME (up) restarted with TEMP as its
+# config. The old file is kept (a hard link, else an fsynced copy) until the
+# new config is up; if it does not come up, the old file is renamed back and
+# brought up again (on the backend it had), and `push-reverted` (up with the
+# old config) or `push-reverted-down` says what holds. `stored` only once
+# the new config runs.
+push_restart() {
+  _pr_b=$(noted_backend "$1")
+  _pr_nb=$3
+  [ "$_pr_nb" = - ] && _pr_nb=$_pr_b
+  wg_down "$1"
+  PUSH_NAME=$1
+  PUSH_KEEP=
+  if [ -f "$STORE_DIR/$1.conf" ]; then
+    # A push temp file by its name: if this script is SIGKILLed (no trap runs),
+    # the next locked op sweeps it, and the new config stays stored.
+    PUSH_KEEP=$STORE_DIR/.$1.conf.tmp.old.$$
+    rm -f "$PUSH_KEEP"
+    if ! ln "$STORE_DIR/$1.conf" "$PUSH_KEEP" 2>/dev/null; then
+      cp "$STORE_DIR/$1.conf" "$PUSH_KEEP" || fail write "$PUSH_KEEP"
+      chmod 600 "$PUSH_KEEP" || fail write "$PUSH_KEEP"
+    fi
   fi
+  at_exit push_back  # killed before the new config runs: the old file back
+  sync
+  mv -f "$2" "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
+  sync
+  if up_apart "$1" "$_pr_nb"; then
+    at_exit ''
+    [ -z "$PUSH_KEEP" ] || rm -f "$PUSH_KEEP"
+    rec stored "$1"
+    rec restarted "$1" "$4"
+    return 0
+  fi
+  push_back
+  at_exit ''
+  up_apart "$1" "$_pr_b" || fail push-reverted-down "$1"
+  fail push-reverted "$1"
+}
+
+# push_back: the old config (PUSH_KEEP; none: NAME had no file in the
+# store) back in place of the new one, fsynced.
+push_back() {
+  if [ -n "$PUSH_KEEP" ]; then
+    mv -f "$PUSH_KEEP" "$STORE_DIR/$PUSH_NAME.conf"
+  else
+    rm -f "$STORE_DIR/$PUSH_NAME.conf"
+  fi
+  sync
+}
+
+# up_apart NAME BACKEND: wg_up in a subshell, so that its `fail` (after its
+# own clean-up: an_abort by the EXIT trap) returns non-zero here instead of
+# ending the script. The subshell owns none of this script's temp files or locks.
+up_apart() {
+  # shellcheck disable=SC2034 # cleanup, the subshell's EXIT trap, reads them
+  (
+    TEMPS=
+    MKDIR_LOCKS=
+    AT_EXIT=
+    on_exit
+    wg_up "$1" "$2"
+  )
 }
 
 # store_conf NAME TEMP: TEMP (checked, 0600) becomes NAME.conf, fsynced and renamed.

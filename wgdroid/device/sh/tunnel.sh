@@ -227,15 +227,6 @@ noted_backend() {
   echo "${_nb:-auto}"
 }
 
-# restart NAME BACKEND WHY: down, then up on BACKEND (`-`: the one it had).
-restart() {
-  _rs_b=$2
-  [ "$_rs_b" = - ] && _rs_b=$(noted_backend "$1")
-  wg_down "$1"
-  wg_up "$1" "$_rs_b"
-  rec restarted "$1" "$3"
-}
-
 # boot_mark NAME yes|no BACKEND: whether the boot script brings NAME up.
 boot_mark() {
   if [ "$2" = yes ]; then
