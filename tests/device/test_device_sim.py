@@ -709,3 +709,43 @@ def test_doctor_names_the_tun_node_it_found(sim_phone: Any) -> None:
     assert "/dev/net/tun" not in text.stdout
     doc = json.loads(cli("doctor", "-s", sim_phone.serial, "--json").stdout)["devices"][0]
     assert doc["tun"] is True and doc["tun_nodes"] == "/dev/tun"
+
+
+def test_pull_many_is_the_single_pulls_byte_for_byte_in_one_su(sim_phone: Any,
+                                                                tmp_path: Path) -> None:
+    """The TUI's export pulled each tunnel in its own root shell (a su prompt
+    and a round trip each): pull_many takes them all in one, framed so that
+    every file comes back as `pull` gives it (no final newline, a line that
+    looks like a record, the official app's tunnel)."""
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+    from wgdroid.errors import NotFoundError
+
+    device = connect(sim_phone.serial)
+    demo = demo_config(sim_phone, tmp_path)
+    texts = {
+        "pm1": demo,
+        "pm2": demo.rstrip(b"\n"),  # no newline at the end
+        "pm3": demo + b"# config\tpm1\n\n# end\n",
+    }
+    for name, data in texts.items():
+        store.push(device, data, name)
+    app = Layout().app_files
+    made = sim_phone.run_in_phone(f"mkdir -p {app} && umask 077 && cat > {app}/pmapp.conf",
+                                  input=demo + b"# the app's\n")
+    assert made.status == 0, made.stderr
+    names = ["pm3", "pmapp", "pm1", "pm2"]
+    singles = {n: store.pull(device, n) for n in names}
+    assert {n: singles[n] for n in texts} == texts
+    before = streams(sim_phone)
+    pulled = store.pull_many(device, names)
+    assert streams(sim_phone) - before == 1  # one root shell: su once
+    assert list(pulled) == names and pulled == singles
+    before = streams(sim_phone)
+    with pytest.raises(NotFoundError, match="pmx"):
+        store.pull_many(device, ["pm1", "pmx"])
+    assert streams(sim_phone) - before == 1
+    assert store.pull_many(device, []) == {} and streams(sim_phone) - before == 1
+    for name in texts:
+        store.remove(device, name)
+    assert sim_phone.run_in_phone(f"rm -r {app}").status == 0

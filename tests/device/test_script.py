@@ -209,3 +209,21 @@ def test_a_function_named_anywhere_in_a_kept_one_is_kept() -> None:
              piece("c", "c() { :; }\n"), piece("d", "d() { a; }\n"),
              piece(None, "TRAPPED=e\n"), piece("e", "e() { :; }\n")]
     assert [p.function for p in sc.needed(parts, {"a"})] == ["a", "b", "c", None, "e"]
+
+
+def test_pull_many_answers_cut_short_or_garbled_are_refused() -> None:
+    """store.split_pulled takes only a whole answer: every name asked, in
+    order, then the end line; a stream cut mid-file is no config."""
+    from wgdroid.device.store import split_pulled
+    from wgdroid.errors import DeviceCommandError
+
+    mark = b"0123456789abcdef0123456789abcdef"
+    a, b = b"[Interface]\nPrivateKey = x\n", b"no newline at the end"
+    whole = b"\n" + mark + b"\tconfig\ta\n" + a + b"\n" + mark + b"\tconfig\tb\n" + b
+    assert split_pulled(whole + b"\n" + mark + b"\tend\n", mark, ["a", "b"]) == {"a": a, "b": b}
+    for bad, wanted in [(whole, ["a", "b"]),  # no end line: cut short
+                        (whole + b"\n" + mark + b"\tend\n", ["b", "a"]),
+                        (whole + b"\n" + mark + b"\tend\n", ["a"]),
+                        (b"", ["a"])]:
+        with pytest.raises(DeviceCommandError, match="cut short"):
+            split_pulled(bad, mark, wanted)

@@ -236,8 +236,10 @@ async def test_detail_help_and_qr_screens() -> None:
 
 
 async def _export_to(folder: Path, *, expected_start: str) -> str:
-    """Export with x into `folder`; what the notification said."""
-    app = _app()
+    """Export with x into `folder`; what the notification said. Every tunnel
+    comes in one pull_many (one su on a phone), none on its own."""
+    adapter = SampleAdapter()
+    app = _app(adapter)
     notes = Notes()
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await fill(app, pilot)
@@ -247,8 +249,11 @@ async def _export_to(folder: Path, *, expected_start: str) -> str:
         # First the home folder (no ~/Downloads here), then the one used last time.
         assert answer.value == expected_start
         answer.value = str(folder)
+        start = len(adapter.calls)
         await pilot.press("enter")
         await until(pilot, "the zip", lambda: notes.titled("Export"))
+    pulls = [call for call in adapter.calls[start:] if call[0] in ("pull", "pull_many")]
+    assert pulls == [("pull_many", "home", "lab", "office")]
     return notes.titled("Export")[0].message
 
 

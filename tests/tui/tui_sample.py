@@ -128,6 +128,10 @@ class SampleAdapter:
         self._op("pull", name)
         return (self.texts.get(name) or config(name, self.ports.get(name))).encode()
 
+    def pull_many(self, serial: str, names: list[str]) -> dict[str, bytes]:
+        self._op("pull_many", *names)
+        return {n: (self.texts.get(n) or config(n, self.ports.get(n))).encode() for n in names}
+
     def push(self, serial: str, name: str, data: bytes, *, restart: bool = False,
              allow_hooks: bool = False) -> None:
         from wgdroid.device.dialect import check_config

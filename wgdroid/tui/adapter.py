@@ -46,6 +46,7 @@ class DeviceAPI(Protocol):
     def enable(self, serial: str, name: str) -> str | None: ...
     def disable(self, serial: str, name: str) -> None: ...
     def pull(self, serial: str, name: str) -> bytes: ...
+    def pull_many(self, serial: str, names: list[str]) -> dict[str, bytes]: ...
     def push(self, serial: str, name: str, data: bytes, *, restart: bool = False,
              allow_hooks: bool = False) -> None: ...
     def remove(self, serial: str, name: str) -> None: ...
@@ -109,6 +110,12 @@ class AdbAdapter:
         from wgdroid.device import store
 
         return store.pull(self._device(serial), name)
+
+    def pull_many(self, serial: str, names: list[str]) -> dict[str, bytes]:
+        """Several configs in one root shell (one su)."""
+        from wgdroid.device import store
+
+        return store.pull_many(self._device(serial), names)
 
     def push(self, serial: str, name: str, data: bytes, *, restart: bool = False,
              allow_hooks: bool = False) -> None:

@@ -415,7 +415,8 @@ class Flows:
                 from wgdroid.config.archive import Tunnel, export_zip
                 from wgdroid.fileio import write_private
 
-                tunnels = [Tunnel(n, adapter.pull(serial, n).decode("utf-8")) for n in names]
+                pulled = adapter.pull_many(serial, names)  # one su for them all
+                tunnels = [Tunnel(n, pulled[n].decode("utf-8")) for n in names]
                 data = export_zip(tunnels)
                 return str(write_private(_unused(folder, stem), data, overwrite=False))
 

@@ -32,6 +32,25 @@ op_pull() {
   cat "$_pl"
 }
 
+# op_pull_many MARK NAME...: several configs in one script (read-only: no
+# lock, as op_pull). Each goes as a newline, the line `MARK<TAB>config<TAB>NAME`,
+# then the file as is (cat: one open, so a push renaming over it meanwhile
+# gives the old or the new file whole); `MARK<TAB>end` on its own line ends
+# it. MARK is the host's random boundary (store.pull_many): a config cannot
+# hold it, so the host cuts the files apart byte for byte. Every NAME is
+# looked up before anything is sent: a missing one fails not-found.
+op_pull_many() {
+  _pm_m=$1
+  shift
+  for _pm_n; do [ -n "$(conf_of "$_pm_n")" ] || fail not-found "$_pm_n"; done
+  for _pm_n; do
+    _pm_f=$(conf_of "$_pm_n")
+    out "$NL$_pm_m${TAB}config$TAB$_pm_n"
+    cat "$_pm_f" || fail not-found "$_pm_n"
+  done
+  out "$NL$_pm_m${TAB}end"
+}
+
 # receive NAME SIZE SHA256 TEMP: stdin into TEMP (0600 root), checked.
 receive() {
   mkdir -p "$STORE_DIR" || fail write "$STORE_DIR"
