@@ -156,8 +156,7 @@ def push(
                             timeout=timeout)
         return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend,
                            dialect=seen, warnings=warnings)
-    if res.tags and res.tags[-1].kind in ("push-reverted", "push-reverted-down"):
-        # Only a failure needs the table of failures.
+    if res.tags:  # a failure: only then is the table of failures loaded
         from wgdroid.device.failures import reverted_error
 
         error = reverted_error(res.tags, res.stderr_lines, res.returncode, name)

@@ -124,9 +124,7 @@ push_restart() {
     fi
   fi
   at_exit push_back  # killed before the new config runs: the old file back
-  sync
-  mv -f "$2" "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
-  sync
+  place_conf "$1" "$2"
   if up_apart "$1" "$_pr_nb"; then
     at_exit ''
     [ -z "$PUSH_KEEP" ] || rm -f "$PUSH_KEEP"
@@ -165,12 +163,17 @@ up_apart() {
   )
 }
 
-# store_conf NAME TEMP: TEMP (checked, 0600) becomes NAME.conf, fsynced and renamed.
+# store_conf NAME TEMP: TEMP (checked, 0600) becomes NAME.conf (place_conf), said so.
 store_conf() {
+  place_conf "$1" "$2"
+  rec stored "$1"
+}
+
+# place_conf NAME TEMP: TEMP renamed over NAME.conf, fsynced before and after.
+place_conf() {
   sync
   mv -f "$2" "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
   sync
-  rec stored "$1"
 }
 
 # own_conf NAME: NAME is wgdroid's (in STORE_DIR), else `app-owned` (only the
