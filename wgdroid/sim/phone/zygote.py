@@ -31,7 +31,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from wgdroid.sim.phone import boot, ns, shims, su_variants, wire
+from wgdroid.sim.phone import android_ids, boot, ns, shims, su_variants, wire
 from wgdroid.sim.phone.rootfs import SHELL_GROUPS, build_phone_root
 from wgdroid.sim.phone.spec import STAGE_DIR, SU_SOCKET, NodeSpec
 from wgdroid.sim.phone.su_relay import TtyRelay
@@ -57,12 +57,7 @@ def ids_for(uid: int) -> tuple[int, list[int]]:
 
 def user_name(uid: int) -> str:
     """bionic's getpwuid name: root, shell, ..., u0_aNNN for apps."""
-    names = {0: "root", 1000: "system", 2000: "shell"}
-    if uid in names:
-        return names[uid]
-    if uid >= APP_UID_START:
-        return f"u{uid // 100000}_a{uid % 100000 - APP_UID_START}"
-    return str(uid)
+    return android_ids.getpwuid(uid) or str(uid)
 
 
 def exec_child(
