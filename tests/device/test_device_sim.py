@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_phone_io import demo_config, on_phone, su_prompts
+from sim_phone_io import demo_config, on_phone
 from support import wait_for_handshake, wait_until
+from support.su import su_prompts
 
 from wgdroid.config import keys
 from wgdroid.config.parser import parse
