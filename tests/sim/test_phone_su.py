@@ -176,6 +176,40 @@ def test_kernelsu_denied_shell_has_no_su(sim_phone) -> None:  # type: ignore[no-
 
 
 @pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"root": "kernelsu", "su_policy": "deny"}],
+                         indirect=True)
+def test_kernelsu_su_is_there_by_the_callers_uid(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    """sucompat.c answers execve/faccessat/stat of /system/bin/su per caller
+    (allowlist.c __ksu_is_allow_uid_for_current): root in KernelSU's domain
+    always, uids below 2000 but system never, the shell and apps as the allow
+    list says. (The file used to follow the phone's one policy: under deny
+    root found no su either, under grant every uid found it.)"""
+    probe = "command -v su; test -e /system/bin/su && echo exists; true"
+    found = "/system/bin/su\nexists\n"
+
+    def as_uid(uid: int) -> str:
+        out = sim_phone.run_in_phone(probe, uid=uid)
+        return bytes(out.stdout).decode()
+
+    # deny: root finds su and it works; the shell and an app find nothing,
+    # nor does what root runs as them.
+    assert as_uid(0) == found
+    assert sim_phone.run_in_phone("su -c 'id -u' </dev/null").stdout.strip() == b"0"
+    assert as_uid(2000) == "" and as_uid(10145) == ""
+    out = sim_phone.run_in_phone(f"su 10145 -c '{probe}' </dev/null")
+    assert (out.status, out.stdout) == (0, b""), out
+    assert "su" not in sim_phone.shell("ls /system/bin").stdout.split()
+    # grant: the shell and apps find it; radio (1001) and bluetooth never do.
+    sim_phone.set_su_policy("grant")
+    assert as_uid(2000) == found and as_uid(10145) == found and as_uid(0) == found
+    assert as_uid(1001) == "" and as_uid(1002) == ""
+    out = sim_phone.run_in_phone(f"su radio -c '{probe}' </dev/null")
+    assert (out.status, out.stdout) == (0, b""), out
+    out = sim_phone.shell("su radio -c 'su -c id' </dev/null")
+    assert out.returncode == 127 and "uid=0" not in out.stdout, out
+
+
+@pytest.mark.sim
 @pytest.mark.parametrize("sim_phone", [{"root": "aosp"}], indirect=True)
 def test_aosp_su(sim_phone) -> None:  # type: ignore[no-untyped-def]
     out = sim_phone.shell("su 0 id </dev/null")

@@ -155,8 +155,9 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
     for name, text in scripts.items():
         _write(bin_ / name, text)
     if spec.su_variant == "kernelsu":
-        if spec.su_allowed:
-            _write(bin_ / "su", shims.su_script(spec.base_python))
+        # What the uids KernelSU allows see at SU_PATH; the others' processes
+        # get a /system/bin without it (zygote.hide_kernel_su).
+        _write(bin_ / "su", shims.su_script(spec.base_python))
     elif spec.su_variant != "none":
         _write(system / "xbin/su", shims.su_script(spec.base_python))
     if spec.su_variant == "magisk":
