@@ -2,7 +2,7 @@
 
 A ping or a keystroke arriving after an idle gap meets cold caches; the
 Python path spends most of a round trip's time there (docs/dataplane.md,
-"Round-trip time"). So while the event loop would only wait, the daemon
+"The express path"). So while the event loop would only wait, the daemon
 hands the wait to `wg_express_run` with a copy of the session state a
 transport packet needs, and gets back what the packets changed:
 
