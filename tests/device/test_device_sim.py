@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_phone_io import demo_config, on_phone
+from sim_phone_io import demo_config, on_phone, su_prompts
 from support import wait_for_handshake, wait_until
 
 from wgdroid.config import keys
@@ -749,3 +749,78 @@ def test_pull_many_is_the_single_pulls_byte_for_byte_in_one_su(sim_phone: Any,
     for name in texts:
         store.remove(device, name)
     assert sim_phone.run_in_phone(f"rm -r {app}").status == 0
+
+
+def test_push_many_stores_n_tunnels_with_one_su(sim_phone: Any, tmp_path: Path) -> None:
+    """Importing N tunnels took N root shells (a su prompt and a round trip
+    each); push_many stores them all in one, each as `push` stores one:
+    byte for byte, 0600 and root's, no temp file left."""
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+
+    device = connect(sim_phone.serial)
+    demo = demo_config(sim_phone, tmp_path)
+    configs = [(f"many{i}", tunnel_config(demo, 52000 + i, 40 + i)[0]) for i in range(6)]
+    configs[1] = ("many1", configs[1][1].rstrip(b"\n"))  # no newline at the end
+    before, start = streams(sim_phone), time.monotonic()
+    with su_prompts(sim_phone) as prompts:
+        outcomes = store.push_many(device, configs)
+    took = time.monotonic() - start
+    print(f"\npush_many of {len(configs)}: {took:.2f} s, {prompts.count} su prompt(s)")
+    assert prompts.count == 1 and streams(sim_phone) - before == 1
+    assert [(o.name, o.error) for o in outcomes] == [(n, None) for n, _ in configs]
+    assert all(o.result is not None and o.result.dialect == "android" for o in outcomes)
+    names = [n for n, _ in configs]
+    assert store.pull_many(device, names) == dict(configs)
+    modes = on_phone(sim_phone, f"cd {STORE} && stat -c '%n %a %u' many*.conf").split("\n")
+    assert sorted(modes[:-1]) == [f"{n}.conf 600 0" for n in names]
+    assert ".tmp" not in on_phone(sim_phone, f"ls -A {STORE}")
+    for name in names:
+        store.remove(device, name)
+
+
+def test_push_many_entries_fail_alone_and_wait_for_their_tunnel(sim_phone: Any,
+                                                                 tmp_path: Path) -> None:
+    """One entry failing (a bad name, a name given twice, hooks, a name the
+    phone has, a config the phone's wg-quick refuses) costs only itself: the
+    others land, the configs the phone had stay byte for byte. An entry waits
+    for its tunnel's lock, and decides under it: here another root process
+    holds it and stores that name meanwhile, so the entry is refused, not
+    written over it."""
+    from wgdroid.config.issues import ConfigError
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+    from wgdroid.device.dialect import HooksRefused
+    from wgdroid.errors import ConflictError, InvalidInputError
+
+    device = connect(sim_phone.serial)
+    demo = demo_config(sim_phone, tmp_path)
+    one, two, slow, table = (tunnel_config(demo, 52100 + i, 60 + i)[0] for i in range(4))
+    hooked = one.replace(b"[Peer]", b"PostUp = echo up\n\n[Peer]")
+    table = table.replace(b"[Peer]", b"Table = off\n\n[Peer]")
+    held = f"{STORE}/.wgdroid/held"
+    holder = threading.Thread(target=sim_phone.run_in_phone, args=(
+        f"mkdir -p {STORE}/.wgdroid/locks && {{ flock -x 8; : > {held}; sleep 3; "
+        f"echo theirs > {STORE}/slow.conf; rm {held}; }} 8>>{STORE}/.wgdroid/locks/slow.lock",),
+        kwargs={"timeout": 30})
+    holder.start()
+    wait_until(lambda: on_phone(sim_phone, f"ls {held} 2>/dev/null"), check=bool, timeout=10,
+               interval=0.1, what="the other process holding slow's lock")
+    with su_prompts(sim_phone) as prompts:
+        outcomes = store.push_many(device, [
+            ("one", one), ("bad/name", two), ("one", two), ("hooked", hooked),
+            ("demo", two), ("slow", slow), ("table", table), ("two", two)])
+    holder.join(30)
+    assert prompts.count == 1
+    failed = {o.name: type(o.error) for o in outcomes if o.error is not None}
+    assert [o.name for o in outcomes if o.error is None] == ["one", "two"]
+    assert "given twice" in str(outcomes[2].error)
+    assert failed == {"bad/name": InvalidInputError, "one": InvalidInputError,
+                      "hooked": HooksRefused, "demo": ConflictError, "slow": ConflictError,
+                      "table": ConfigError}
+    assert "already exists" in str(outcomes[4].error)
+    assert "Table" in str(outcomes[6].error)  # the phone's (Android) wg-quick refuses it
+    assert store.pull_many(device, ["one", "two", "demo", "slow"]) == {
+        "one": one, "two": two, "demo": demo, "slow": b"theirs\n"}
+    assert [t.name for t in store.list_tunnels(device)] == ["demo", "one", "slow", "two"]
+    assert ".tmp" not in on_phone(sim_phone, f"ls -A {STORE}")

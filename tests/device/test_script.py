@@ -211,6 +211,30 @@ def test_a_function_named_anywhere_in_a_kept_one_is_kept() -> None:
     assert [p.function for p in sc.needed(parts, {"a"})] == ["a", "b", "c", None, "e"]
 
 
+def test_push_many_answers_count_only_the_entries_that_ended() -> None:
+    """store.split_pushed: an entry counts once its `done` line came (with
+    its name and status); a stream cut short or garbled stops at the last
+    whole entry, so the rest are reported unknown, never stored."""
+    from wgdroid.device.store import split_pushed
+
+    mark = b"0123456789abcdef0123456789abcdef"
+
+    def entry(name: bytes, body: bytes, status: bytes = b"0") -> bytes:
+        return (b"\n" + mark + b"\tentry\t" + name + b"\n" + body + b"\n" + mark
+                + b"\tdone\t" + name + b"\t" + status + b"\n")
+
+    head = b"dialect\tandroid\n"
+    a = entry(b"a", b"stored\ta\n")
+    b = entry(b"b", b"wgdroid:fail\texists\tb\n", b"99")
+    whole = head + a + b + b"\n" + mark + b"\tend\n"
+    assert split_pushed(whole, mark, ["a", "b"]) == (
+        head, {"a": (0, b"stored\ta\n"), "b": (99, b"wgdroid:fail\texists\tb\n")})
+    assert split_pushed(head + a + b[:-8], mark, ["a", "b"])[1] == {"a": (0, b"stored\ta\n")}
+    assert split_pushed(whole, mark, ["b", "a"])[1] == {}
+    assert split_pushed(head + entry(b"a", b"", b"x"), mark, ["a"])[1] == {}
+    assert split_pushed(b"", mark, ["a"]) == (b"", {})
+
+
 def test_pull_many_answers_cut_short_or_garbled_are_refused() -> None:
     """store.split_pulled takes only a whole answer: every name asked, in
     order, then the end line; a stream cut mid-file is no config."""

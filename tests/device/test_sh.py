@@ -541,6 +541,91 @@ def test_push_enable_starts_or_restarts(sh_phone: ShPhone) -> None:
     assert second.kinds("restarted") == [("wg0", "asked")] and sh_phone.is_up("wg0")
 
 
+MARK = "9f" * 16
+
+
+def _push_many(sh_phone: ShPhone, entries: list[tuple[str, bytes]], *, overwrite: bool = False,
+               bent: str = "", cut: int = 0, accepts: tuple[str, str] = ("1", "1"),
+               budget: float = 30) -> tuple[Ran, dict[str, Ran]]:
+    """op_push_many as store.push_many calls it; each entry's part as a Ran of
+    its own. BENT: an entry whose digest is claimed wrong; CUT: bytes lost off
+    the end of stdin."""
+    args: list[str | int] = [MARK, int(overwrite)]
+    for name, data in entries:
+        digest = "0" * 64 if name == bent else hashlib.sha256(data).hexdigest()
+        args += [name, len(data), digest, *accepts]
+    stdin = b"".join(d for _, d in entries)
+    ran = sh_phone.call("store", "op_push_many", *args, stdin=stdin[:len(stdin) - cut],
+                        budget=budget)
+    head, parts = store.split_pushed(ran.out.encode(), MARK.encode(), [n for n, _ in entries])
+    assert ran.out.endswith(f"\n{MARK}\tend\n") and head.startswith(b"dialect\t"), ran.err
+    return ran, {n: Ran(rc, body.decode(), body.decode()) for n, (rc, body) in parts.items()}
+
+
+def test_push_many_stores_each_entry_as_push_does(sh_phone: ShPhone) -> None:
+    """Several configs in one script: each checked, written and renamed into
+    place as op_push does (0600, root's, no temp file left), in order."""
+    entries = [("a", b"[Interface]\nPrivateKey = a\n"), ("b", b"no newline at the end"),
+               ("c", b"[Interface]\n" + b"# long\n" * 5000)]
+    ran, parts = _push_many(sh_phone, entries)
+    assert ran.returncode == 0, ran.err
+    assert [(n, p.returncode, p.kinds("stored")) for n, p in parts.items()] == [
+        (n, 0, [(n,)]) for n, _ in entries]
+    for name, data in entries:
+        st = (sh_phone.store / f"{name}.conf").stat()
+        assert (sh_phone.store / f"{name}.conf").read_bytes() == data
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == sh_phone.root_uid
+    assert sorted(p.name for p in sh_phone.store.iterdir()) == [
+        ".wgdroid", "a.conf", "b.conf", "c.conf"]
+
+
+def test_push_many_one_failing_entry_costs_only_itself(sh_phone: ShPhone) -> None:
+    """An entry's `fail` (a taken name, bytes damaged on the way, a disk error
+    on its rename, its tunnel busy, the stream cut short in it) ends that
+    entry, not the script: the entries before and after it are stored, the
+    old configs stay as they were."""
+    sh_phone.conf("old", "old config\n")
+    real = sh_phone.tools_path
+    sh_phone.fake("mv", f"""case "$*" in
+  *"/full.conf") echo "mv: No space left on device" >&2; exit 1 ;;
+esac
+PATH={real}; exec mv "$@"
+""")
+    entries = [("first", b"1\n"), ("old", b"new config\n"), ("bent", b"3\n"),
+               ("full", b"4\n"), ("locked", b"5\n"), ("next", b"6\n"), ("short", b"7\n")]
+    with held(sh_phone, "locked"):
+        ran, parts = _push_many(sh_phone, entries, bent="bent", cut=1)
+    assert ran.returncode == 0, ran.err
+    assert {n: p.failure for n, p in parts.items()} == {
+        "first": None, "old": sc.Tag("exists", ("old",)), "bent": sc.Tag("corrupt", ("bent",)),
+        "full": sc.Tag("write", (f"{sh_phone.store}/full.conf",)),
+        "locked": sc.Tag("busy", ("locked", "1")), "next": None,
+        "short": sc.Tag("truncated", ("short",))}
+    assert "No space left on device" in parts["full"].err
+    assert [n for n, p in parts.items() if p.returncode == 0] == ["first", "next"]
+    assert sorted(p.name for p in sh_phone.store.iterdir()) == [
+        ".wgdroid", "first.conf", "next.conf", "old.conf"]
+    assert (sh_phone.store / "old.conf").read_text() == "old config\n"
+    assert (sh_phone.store / "next.conf").read_text() == "6\n"
+
+
+def test_push_many_overwrites_only_when_asked_and_refuses_for_the_phones_wg_quick(
+        sh_phone: ShPhone) -> None:
+    sh_phone.conf("wg0", "old\n")
+    Path(sh_phone.layout.app_files).mkdir(parents=True)
+    (Path(sh_phone.layout.app_files) / "app.conf").write_text("the app's\n")
+    _, parts = _push_many(sh_phone, [("wg0", b"new\n"), ("app", b"mine\n")])
+    assert [p.failure for p in parts.values()] == [sc.Tag("exists", ("wg0",)),
+                                                   sc.Tag("exists", ("app",))]
+    _, parts = _push_many(sh_phone, [("wg0", b"new\n")], overwrite=True)
+    assert parts["wg0"].kinds("stored") == [("wg0",)]
+    assert (sh_phone.store / "wg0.conf").read_text() == "new\n"
+    # This phone's wg-quick is the Linux one: a config only Android's takes is refused.
+    _, parts = _push_many(sh_phone, [("wg1", b"x\n")], accepts=("1", "0"))
+    assert parts["wg1"].failure == sc.Tag("dialect", ("linux",))
+    assert not (sh_phone.store / "wg1.conf").exists()
+
+
 def test_rm(sh_phone: ShPhone) -> None:
     sh_phone.conf("wg0")
     sh_phone.bring_up("wg0")

@@ -8,6 +8,7 @@ import time
 import pytest
 from support import wait_until
 
+from wgdroid.sim.phone.android_ids import getpwnam, getpwuid
 from wgdroid.sim.phone.su_variants import SuReply, SuRun, parse
 
 
@@ -69,6 +70,37 @@ def test_aosp_syntax() -> None:
     assert parse("aosp", ["-c", "id"]) == SuReply(stderr="su: invalid uid/gid '-c'\n", status=1)
 
 
+def test_every_su_names_users_as_bionics_getpwnam() -> None:
+    """Magisk (su.cpp), AOSP (su/su.cpp pwtoid) and KernelSU (su.rs) all ask
+    bionic's getpwnam: any android_filesystem_config.h name, oem_NNNN, and the
+    per-user names u<user>_a<n> / u<user>_i<n> / u<user>_<platform id>. (Magisk
+    and AOSP knew only root, system and shell.)"""
+    names = {"radio": 1001, "nfc": 1027, "vpn": 1016, "inet": 3003, "u0_a123": 10123,
+             "u10_a5": 1010005, "u0_i7": 90007, "u10_system": 1001000, "oem_2901": 2901}
+    for variant in ("magisk", "kernelsu"):
+        for name, uid in names.items():
+            assert parse(variant, [name, "-c", "id"]).uid == uid, (variant, name)  # type: ignore[union-attr]
+    for name, uid in names.items():
+        assert parse("aosp", [name, "id"]).uid == uid, name  # type: ignore[union-attr]
+        assert parse("aosp", [f"{name},1000", "id"]).uid == uid, name  # type: ignore[union-attr]
+
+
+def test_names_bionic_does_not_know() -> None:
+    # app_id_to_passwd takes only ids from AID_APP_START up (u0_system is not
+    # a user), u<n>_<name> only for the secondary-user platform ids, users up
+    # to 1000, the app ranges (u0_a10000 is past AID_APP_END), oem_ in its ranges.
+    for name in ("u0_system", "u10_audio", "u1001_a1", "u0_a10000", "oem_3000", "nosuch"):
+        assert getpwnam(name) is None, name
+    assert [getpwuid(u) for u in (0, 2000, 10123, 1010005, 90007, 1001000, 5000, 4000)] == [
+        "root", "shell", "u0_a123", "u10_a5", "u0_i7", "u10_system", "oem_5000", None]
+    # What each su makes of a name getpwnam refuses: Magisk's parse_int gives -1
+    # and setresuid(-1) keeps root; ksud's su falls back to 0; AOSP refuses it.
+    assert parse("magisk", ["nosuch", "-c", "id"]).uid == 0  # type: ignore[union-attr]
+    assert parse("kernelsu", ["nosuch", "-c", "id"]).uid == 0  # type: ignore[union-attr]
+    assert parse("aosp", ["nosuch", "id"]) == SuReply(
+        stderr="su: invalid uid/gid 'nosuch'\n", status=1)
+
+
 # -- through adb --------------------------------------------------------------
 pytestmark_sim = pytest.mark.sim
 
@@ -88,6 +120,23 @@ def test_shell_is_uid_2000_and_magisk_su_gives_root(sim_phone) -> None:  # type:
     # `su 0 CMD` ignores CMD and runs a shell on stdin.
     out = sim_phone.shell("echo 'id -u' | su 0 echo ignored")
     assert out.stdout.strip() == "0"
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{}, {"root": "aosp"}, {"root": "kernelsu"}],
+                         indirect=True)
+def test_su_to_named_users(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    """`su NAME` as each root solution does it on the phone (Magisk's and
+    AOSP's su knew only root, system and shell): Android's ids, apps by
+    u0_aNNN, and who the command then is."""
+    aosp = sim_phone.shell("su --help").stdout.startswith("usage: su [WHO")
+    for name, uid in (("radio", 1001), ("vpn", 1016), ("u0_a145", 10145), ("u0_i3", 90003)):
+        cmd = f"su {name} id -u" if aosp else f"su {name} -c 'id -u'"
+        out = sim_phone.shell(cmd + " </dev/null")
+        assert (out.returncode, out.stdout.strip()) == (0, str(uid)), (name, out)
+    # The app's uid is the app's: its name in bionic's form, as `id` shows it.
+    cmd = "su u0_a145 id -un" if aosp else "su u0_a145 -c 'id -un'"
+    assert sim_phone.shell(cmd + " </dev/null").stdout.strip() == "u0_a145"
 
 
 @pytest.mark.sim
@@ -124,6 +173,40 @@ def test_kernelsu_denied_shell_has_no_su(sim_phone) -> None:  # type: ignore[no-
     assert sim_phone.shell("command -v su").returncode != 0
     with pytest.raises(Exception, match="KernelSU has no su prompt"):
         sim_phone.set_su_policy("pending")
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim_phone", [{"root": "kernelsu", "su_policy": "deny"}],
+                         indirect=True)
+def test_kernelsu_su_is_there_by_the_callers_uid(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    """sucompat.c answers execve/faccessat/stat of /system/bin/su per caller
+    (allowlist.c __ksu_is_allow_uid_for_current): root in KernelSU's domain
+    always, uids below 2000 but system never, the shell and apps as the allow
+    list says. (The file used to follow the phone's one policy: under deny
+    root found no su either, under grant every uid found it.)"""
+    probe = "command -v su; test -e /system/bin/su && echo exists; true"
+    found = "/system/bin/su\nexists\n"
+
+    def as_uid(uid: int) -> str:
+        out = sim_phone.run_in_phone(probe, uid=uid)
+        return bytes(out.stdout).decode()
+
+    # deny: root finds su and it works; the shell and an app find nothing,
+    # nor does what root runs as them.
+    assert as_uid(0) == found
+    assert sim_phone.run_in_phone("su -c 'id -u' </dev/null").stdout.strip() == b"0"
+    assert as_uid(2000) == "" and as_uid(10145) == ""
+    out = sim_phone.run_in_phone(f"su 10145 -c '{probe}' </dev/null")
+    assert (out.status, out.stdout) == (0, b""), out
+    assert "su" not in sim_phone.shell("ls /system/bin").stdout.split()
+    # grant: the shell and apps find it; radio (1001) and bluetooth never do.
+    sim_phone.set_su_policy("grant")
+    assert as_uid(2000) == found and as_uid(10145) == found and as_uid(0) == found
+    assert as_uid(1001) == "" and as_uid(1002) == ""
+    out = sim_phone.run_in_phone(f"su radio -c '{probe}' </dev/null")
+    assert (out.status, out.stdout) == (0, b""), out
+    out = sim_phone.shell("su radio -c 'su -c id' </dev/null")
+    assert out.returncode == 127 and "uid=0" not in out.stdout, out
 
 
 @pytest.mark.sim

@@ -303,10 +303,48 @@ async def test_import_completes_paths_and_selects_what_came_in(
         await until(pilot, "the file", lambda: answer.value == "~/inbox/wg-new.conf")
         app.polling = True
         await pilot.press("enter")
-        await until(pilot, "the import", lambda: ("push", "wg-new") in adapter.calls)
+        await until(pilot, "the import", lambda: ("push_many", "wg-new") in adapter.calls)
         await until(pilot, "the new tunnel selected", lambda: app.session.selected == "wg-new"
                     and "wg-new" in app.main_screen.query_one("#tunnels", DataTable).rows)
         app.polling = False
+
+
+@sync
+async def test_a_zip_is_imported_in_one_batch_and_each_refusal_is_said(tmp_path: Path) -> None:
+    """The import pushed each tunnel of a zip on its own (a su each on a
+    phone): now one push_many takes them all, and what the phone refuses (a
+    name it has) or the user must allow (hooks) is said per tunnel while the
+    rest land; the hooked ones go in a second batch once allowed."""
+    hooked = config("hooked").replace("[Peer]", "PostUp = echo up\n\n[Peer]", 1)
+    archive = tmp_path / "tunnels.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("new1", "home", "hooked", "new2"):
+            zf.writestr(f"{name}.conf", hooked if name == "hooked" else config(name))
+        zf.writestr("bad name!.conf", config("x"))
+    adapter = SampleAdapter()
+    app = _app(adapter)
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        await fill(app, pilot)
+        app.session.caps[SERIAL].wg_quick_variant = "linux"  # a Linux wg-quick runs hooks
+        mark = len(adapter.calls)
+        app.flows.import_path(str(archive))
+        dialog = await shown(pilot, ConfirmScreen)
+        assert adapter.since(mark, "push", "push_many") == [
+            ("push_many", "new1", "home", "hooked", "new2")]
+        said = notes.titled("Import")[0]
+        assert said.message.startswith("imported 2 of 5 tunnels") and said.severity == "warning"
+        assert "home: a tunnel named 'home' already exists" in said.message
+        assert "bad name!" in said.message and "not stored yet" in said.message
+        assert adapter.texts["new1"] == config("new1") and adapter.texts["new2"] == config("new2")
+        assert "PostUp at line" in str(dialog.query_one("#question").content)  # type: ignore[attr-defined]
+        mark = len(adapter.calls)
+        await until(pilot, "Cancel focused", lambda: dialog.focused is not None)
+        await pilot.press("y")
+        await until(pilot, "the hooked one", lambda: len(notes.titled("Import")) == 2)
+    assert adapter.since(mark, "push", "push_many") == [("push_many", "hooked")]
+    assert adapter.texts["hooked"] == hooked and "home" not in adapter.texts
+    assert notes.titled("Import")[1].message == "imported with hooks: hooked"
 
 
 @sync
@@ -344,7 +382,8 @@ async def test_hooks_are_stored_only_when_the_user_says_so(tmp_path: Path) -> No
                 await until(pilot, "the dialog gone", lambda: app.screen is app.main_screen)
                 assert adapter.since(mark, "push") == []
             else:
-                await until(pilot, "the push", lambda m=mark: adapter.since(m, "push"))
+                await until(pilot, "the push",
+                            lambda m=mark: adapter.since(m, "push", "push_many"))
         assert adapter.texts["hooked"] == hooked and "PostUp" in adapter.texts["inhook"]
 
 

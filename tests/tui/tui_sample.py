@@ -22,8 +22,9 @@ from wgdroid.config.models import Interface, Peer, TunnelConfig
 from wgdroid.config.render import to_wg_quick
 from wgdroid.device.connection import DeviceInfo
 from wgdroid.device.doctor import Advice, Capabilities
+from wgdroid.device.rootshell import RootMethod
 from wgdroid.device.status import DeviceStatus, InterfaceStatus, PeerStatus
-from wgdroid.device.store import StoredTunnel
+from wgdroid.device.store import PushOutcome, StoredTunnel, StoreResult
 from wgdroid.tui.adapter import Snapshot
 
 SERIAL = "SAMPLE0001"
@@ -140,6 +141,27 @@ class SampleAdapter:
         self._op("push", name)
         self.texts[name] = data.decode()
         self.tunnels[name] = self.tunnels.get(name, False)
+
+    def push_many(self, serial: str, configs: list[tuple[str, bytes]], *,
+                  allow_hooks: bool = False) -> list[PushOutcome]:
+        """As store.push_many: one call; each entry refused alone (hooks, a taken name)."""
+        from wgdroid.device.dialect import check_config
+        from wgdroid.errors import ConflictError, WgdroidError
+
+        self._op("push_many", *(name for name, _ in configs))
+        outcomes = []
+        for name, data in configs:
+            try:
+                check_config(data, f"{name}.conf").allow_hooks(allow_hooks)
+                if name in self.tunnels:
+                    raise ConflictError(f"a tunnel named {name!r} already exists")
+            except WgdroidError as exc:
+                outcomes.append(PushOutcome(name, error=exc))
+                continue
+            self.texts[name] = data.decode()
+            self.tunnels[name] = False
+            outcomes.append(PushOutcome(name, StoreResult(name, RootMethod.MAGISK, 0.0)))
+        return outcomes
 
     def remove(self, serial: str, name: str) -> None:
         self._op("remove", name)

@@ -26,7 +26,7 @@ from wgdroid.device.connection import Device
 from wgdroid.device.control import Backend
 from wgdroid.device.dialect import DialectCheck
 from wgdroid.device.rootshell import RootMethod, RootResult, run_root
-from wgdroid.errors import DeviceCommandError, InvalidInputError, NotFoundError
+from wgdroid.errors import DeviceCommandError, InvalidInputError, NotFoundError, WgdroidError
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,13 @@ def push(
                             timeout=timeout)
         return StoreResult(name, res.method, res.elapsed + up.elapsed, up.backend,
                            dialect=seen, warnings=warnings)
+    return _stored(res, name, seen, warnings)
+
+
+def _stored(res: RootResult, name: str, seen: Dialect | None,
+            warnings: tuple[ConfigIssue, ...]) -> StoreResult:
+    """What a push of NAME did (op_push, or one entry of op_push_many), or
+    the error of its failure."""
     if res.tags:  # a failure: only then is the table of failures loaded
         from wgdroid.device.failures import reverted_error
 
@@ -171,6 +178,130 @@ def push(
                     if r["name"] == name), None)
     return StoreResult(name, res.method, res.elapsed, control.backend_from(res, name),
                        why is not None, why, applied, seen, warnings)
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """One entry of push_many: stored (`result`), or not (`error` says why)."""
+
+    name: str
+    result: StoreResult | None = None
+    error: WgdroidError | None = None
+
+
+def push_many(
+    device: Device,
+    configs: Iterable[tuple[str, bytes]],
+    *,
+    overwrite: bool = False,
+    allow_hooks: bool = False,
+    root_timeout: float | None = None,
+    timeout: float = 60.0,
+) -> list[PushOutcome]:
+    """Store each (NAME, DATA) as NAME.conf, as `push` stores one (no enable,
+    no restart), in ONE root script (one su: one prompt at most, one round
+    trip). One outcome per entry, in order; an entry that fails costs only
+    itself, never the others.
+
+    Checked here first, each on its own (nothing sent for it): the name rule,
+    a name given twice, the config for both wg-quicks (ConfigError), hooks
+    (dialect.HooksRefused unless `allow_hooks`). On the phone (sh/store.sh
+    op_push_many) each entry runs what op_push runs: its bytes checked (size
+    and SHA-256), written to a temp file, fsynced, renamed into place 0600
+    under the tunnel's lock; a NAME already taken (stored here or in the
+    official app's folder, or up) fails ConflictError unless `overwrite`,
+    when a running tunnel gets it in place or restarts, as with `push`. The
+    configs travel on stdin, one after another; each entry's answer comes
+    back between lines of a random boundary drawn here, as pull_many's files
+    do. Raises only what stops the whole batch before an entry could run
+    (no root, the phone unreachable)."""
+    outcomes: dict[int, PushOutcome] = {}
+    sending: list[tuple[int, str, bytes, DialectCheck]] = []
+    seen_names: set[str] = set()
+    for i, (name, data) in enumerate(configs):
+        try:
+            sc.check_name(name)
+            if name in seen_names:
+                raise InvalidInputError(f"{name}: given twice in one import")
+            check = dialect.check_config(data, f"{name}.conf")
+            check.allow_hooks(allow_hooks)
+        except WgdroidError as exc:
+            outcomes[i] = PushOutcome(name, error=exc)
+            continue
+        seen_names.add(name)
+        sending.append((i, name, data, check))
+    if sending:
+        _push_batch(device, sending, outcomes, overwrite=overwrite,
+                    root_timeout=root_timeout, timeout=timeout)
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def _push_batch(
+    device: Device, sending: list[tuple[int, str, bytes, DialectCheck]],
+    outcomes: dict[int, PushOutcome], *, overwrite: bool, root_timeout: float | None,
+    timeout: float,
+) -> None:
+    mark = secrets.token_hex(16)
+    args: list[str | int] = [mark, int(overwrite)]
+    for _, name, data, check in sending:
+        args += [name, len(data), hashlib.sha256(data).hexdigest(),
+                 *("1" if ok else "0" for ok in check.accepts())]
+    script = sc.Script("store", timeout=timeout).call("op_push_many", *args).render()
+    res = run_root(device, script, stdin=b"".join(d for _, _, d, _ in sending),
+                   root_timeout=root_timeout, timeout=timeout)
+    head, entries = split_pushed(res.stdout_raw, mark.encode(), [n for _, n, _, _ in sending])
+    found = dialect.dialect_from_stdout(head.decode("utf-8", "replace"))
+    if found is not None:
+        dialect.remember(device, found)
+    for i, name, _, check in sending:
+        try:
+            if name not in entries:
+                # The script stopped before this entry said how it ended.
+                res.raise_for_failure(f"pushing {name}")
+                raise DeviceCommandError(
+                    f"pushing {name}: the phone's answer was cut short: whether it is "
+                    "stored is not known", hint="`wgdroid list` shows what the phone stores")
+            one = _entry_result(res, *entries[name])
+            if one.tag("dialect") is not None and found is not None:
+                check.require(found)  # raises: that wg-quick refuses the config
+            warnings = tuple(check.warnings[found]) if found is not None else ()
+            outcomes[i] = PushOutcome(name, _stored(one, name, found, warnings))
+        except WgdroidError as exc:
+            outcomes[i] = PushOutcome(name, error=exc)
+
+
+def _entry_result(res: RootResult, returncode: int, body: bytes) -> RootResult:
+    """One op_push_many entry as the RootResult of its own script: its
+    records as stdout, the rest (its stderr, merged) as stderr."""
+    text = body.decode("utf-8", "replace")
+    out: list[str] = []
+    err: list[str] = []
+    for line in text.splitlines():
+        (out if sc.records(line) else err).append(line)
+    said = sc.split_stderr("\n".join(err))
+    stdout = "".join(f"{line}\n" for line in out)
+    return RootResult(returncode, stdout, said.lines, said.tags, res.method, res.elapsed,
+                      stdout.encode(), said.steps)
+
+
+def split_pushed(raw: bytes, mark: bytes, names: list[str]
+                 ) -> tuple[bytes, dict[str, tuple[int, bytes]]]:
+    """op_push_many's stdout: what came before the first entry, and NAME ->
+    (its status, its output) for each entry of NAMES that ended, in order.
+    An answer cut short or garbled stops at the last whole entry."""
+    parts = raw.split(b"\n" + mark + b"\t")
+    done: dict[str, tuple[int, bytes]] = {}
+    for at, name in enumerate(names):
+        if 2 + 2 * at >= len(parts):
+            break
+        head, _, body = parts[1 + 2 * at].partition(b"\n")
+        tail = parts[2 + 2 * at].rstrip(b"\n").split(b"\t")
+        status = tail[2] if len(tail) == 3 else b""
+        if (head != b"entry\t" + name.encode() or tail[:2] != [b"done", name.encode()]
+                or not status.isdigit()):
+            break
+        done[name] = (int(status), body)
+    return parts[0], done
 
 
 def _raise_if_stored(res: RootResult, name: str, what: str) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from wgdroid.device.connection import Device, DeviceInfo, ServerAddress
     from wgdroid.device.doctor import Capabilities
     from wgdroid.device.status import DeviceStatus
-    from wgdroid.device.store import StoredTunnel
+    from wgdroid.device.store import PushOutcome, StoredTunnel
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class DeviceAPI(Protocol):
     def pull_many(self, serial: str, names: list[str]) -> dict[str, bytes]: ...
     def push(self, serial: str, name: str, data: bytes, *, restart: bool = False,
              allow_hooks: bool = False) -> None: ...
+    def push_many(self, serial: str, configs: list[tuple[str, bytes]], *,
+                  allow_hooks: bool = False) -> list[PushOutcome]: ...
     def remove(self, serial: str, name: str) -> None: ...
     def rename(self, serial: str, old: str, new: str) -> None: ...
     def start_sim(self) -> str: ...
@@ -124,6 +126,13 @@ class AdbAdapter:
 
         store.push(self._device(serial), data, name,
                    enable=control.Backend.AUTO if restart else None, allow_hooks=allow_hooks)
+
+    def push_many(self, serial: str, configs: list[tuple[str, bytes]], *,
+                  allow_hooks: bool = False) -> list[PushOutcome]:
+        """Store new configs in one root shell (one su); one outcome each."""
+        from wgdroid.device import store
+
+        return store.push_many(self._device(serial), configs, allow_hooks=allow_hooks)
 
     def remove(self, serial: str, name: str) -> None:
         from wgdroid.device import store

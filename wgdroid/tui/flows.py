@@ -330,7 +330,6 @@ class Flows:
         serial = self.session.serial
         if serial is None:
             return
-        taken = set(self.session.tunnel_names())
         adapter = self.app.adapter
 
         hooked: list[tuple[str, bytes]] = []  # refused for their hooks: asked after
@@ -342,20 +341,19 @@ class Flows:
             loaded = load(path)
             notes = list(loaded.errors)
             done = []
-            for t in loaded.tunnels:
-                if t.name in taken:
-                    notes.append(f"{t.name}: a tunnel with this name exists already")
-                    continue
-                data = t.text.encode("utf-8")
-                try:
-                    adapter.push(serial, t.name, data)
-                except HooksRefused as refused:
-                    hooked.append((t.name, data))
-                    notes.append(f"not stored yet: {refused.message}")
-                    continue
-                taken.add(t.name)
-                done.append(t.name)
-                notes += list(t.warnings)
+            configs = {t.name: t.text.encode("utf-8") for t in loaded.tunnels}
+            warnings = {t.name: t.warnings for t in loaded.tunnels}
+            # All in one root shell (one su); the phone refuses a name it has
+            # already, under that tunnel's lock, and each entry fails alone.
+            for o in adapter.push_many(serial, list(configs.items())):
+                if isinstance(o.error, HooksRefused):
+                    hooked.append((o.name, configs[o.name]))
+                    notes.append(f"not stored yet: {o.error.message}")
+                elif o.error is not None:
+                    notes.append(f"{o.name}: {o.error.message}")
+                else:
+                    done.append(o.name)
+                    notes += list(warnings[o.name])
             return loaded.summary(len(done)), notes, done
 
         def finished(result: tuple[str, list[str], list[str]]) -> None:
@@ -378,15 +376,21 @@ class Flows:
     def _import_hooked(self, serial: str, tunnels: list[tuple[str, bytes]]) -> None:
         adapter = self.app.adapter
 
-        def work() -> list[str]:
-            for name, data in tunnels:
-                adapter.push(serial, name, data, allow_hooks=True)
-            return [name for name, _ in tunnels]
+        def work() -> tuple[list[str], list[str]]:
+            outcomes = adapter.push_many(serial, tunnels, allow_hooks=True)  # one su
+            return ([o.name for o in outcomes if o.error is None],
+                    [f"{o.name}: {o.error.message}" for o in outcomes if o.error is not None])
 
-        def done(names: list[str]) -> None:
-            self.session.forget_config(*names)
-            self.session.expected = names[0]
-            self.app.notify(f"imported with hooks: {', '.join(names)}", title="Import")
+        def done(result: tuple[list[str], list[str]]) -> None:
+            names, failed = result
+            for note in failed:
+                self.app.log_activity(f"import: {note}")
+            if names:
+                self.session.forget_config(*names)
+                self.session.expected = names[0]
+            said = [f"imported with hooks: {', '.join(names)}"] if names else []
+            self.app.notify("\n".join(said + failed[:5]), title="Import", markup=False,
+                            severity="warning" if failed else "information")
 
         self.app.run_op(f"import {len(tunnels)} with hooks", work, done)
 

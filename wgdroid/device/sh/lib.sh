@@ -277,3 +277,17 @@ mkdir_lock() {
   echo "$$" > "$_ml_d/pid"
   MKDIR_LOCKS="$MKDIR_LOCKS $_ml_d"
 }
+
+# apart FUNCTION [ARG...]: FUNCTION in a subshell, so that its `fail` (after
+# its own clean-up by the subshell's EXIT trap) returns non-zero here instead
+# of ending the script. The subshell owns none of this script's temp files or locks.
+apart() {
+  # shellcheck disable=SC2034 # cleanup, the subshell's EXIT trap, reads them
+  (
+    TEMPS=
+    MKDIR_LOCKS=
+    AT_EXIT=
+    on_exit
+    "$@"
+  )
+}

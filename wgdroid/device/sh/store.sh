@@ -51,12 +51,23 @@ op_pull_many() {
   out "$NL$_pm_m${TAB}end"
 }
 
-# receive NAME SIZE SHA256 TEMP: stdin into TEMP (0600 root), checked.
-receive() {
+# store_dir: STORE_DIR there, root's only.
+store_dir() {
   mkdir -p "$STORE_DIR" || fail write "$STORE_DIR"
   chmod 700 "$STORE_DIR"
+}
+
+# receive NAME SIZE SHA256 TEMP: stdin into TEMP (0600 root), checked.
+receive() {
+  store_dir
   temp "$4"
   cat > "$4" || fail write "$4"
+  received "$@"
+}
+
+# received NAME SIZE SHA256 TEMP: TEMP holds SIZE bytes hashing to SHA256
+# (else `truncated` or `corrupt`), now owned by root, 0600.
+received() {
   [ "$(wc -c < "$4")" -eq "$2" ] || fail truncated "$1"
   if command -v sha256sum >/dev/null 2>&1; then
     [ "$(sha256sum < "$4" | cut -d' ' -f1)" = "$3" ] || fail corrupt "$1"
@@ -78,6 +89,59 @@ op_push() {
   receive "$1" "$2" "$3" "$_ps_t"
   locked "$1" push_locked "$1" "$_ps_t" "$6" "$7"
 }
+# op_push_many MARK OVERWRITE [NAME SIZE SHA256 OK_ANDROID OK_LINUX]...: several
+# configs in one script (one su), each stored as op_push stores one (no
+# ENABLE, no RESTART). Stdin holds them one after another, SIZE bytes each; it
+# is kept whole in a temp file first (a name no tunnel's temp file can have:
+# names never start with a dot), then each entry runs apart (lib.sh): its own
+# copy checked by `received`, under its own tunnel lock, into push_locked, so
+# that its `fail` ends only that entry and the next one still runs. An entry
+# whose name is taken (`taken`) fails `exists` unless OVERWRITE is 1. Every
+# entry's output (stdout and stderr) follows the line `MARK<TAB>entry<TAB>NAME`
+# and ends with `MARK<TAB>done<TAB>NAME<TAB>STATUS`, each after a newline;
+# `MARK<TAB>end` ends the batch. MARK is the host's random boundary
+# (store.push_many), as op_pull_many's: no config or tool line can hold it.
+op_push_many() {
+  _pn_m=$1
+  _pn_o=$2
+  shift 2
+  _pn_d=$(phone_dialect)
+  rec dialect "$_pn_d"
+  store_dir
+  _pn_a=$STORE_DIR/..batch.conf.tmp.$$
+  temp "$_pn_a"
+  cat > "$_pn_a" || fail write "$_pn_a"
+  _pn_at=0
+  while [ "$#" -ge 5 ]; do
+    out "$NL$_pn_m${TAB}entry$TAB$1"
+    apart push_entry "$_pn_a" "$_pn_at" "$_pn_d" "$_pn_o" "$1" "$2" "$3" "$4" "$5" 2>&1
+    _pn_rc=$?
+    out "$NL$_pn_m${TAB}done$TAB$1$TAB$_pn_rc"
+    _pn_at=$((_pn_at + $2))
+    shift 5
+  done
+  rm -f "$_pn_a"
+  out "$NL$_pn_m${TAB}end"
+}
+
+# push_entry ALL OFFSET DIALECT OVERWRITE NAME SIZE SHA256 OK_ANDROID OK_LINUX:
+# one entry of op_push_many: SIZE bytes of the file ALL from OFFSET on.
+push_entry() {
+  dialect_ok "$3" "$8" "$9" || fail dialect "$3"
+  _pe_t=$STORE_DIR/.$5.conf.tmp.$$
+  temp "$_pe_t"
+  tail -c "+$(($2 + 1))" "$1" | head -c "$6" > "$_pe_t" || fail write "$_pe_t"
+  received "$5" "$6" "$7" "$_pe_t"
+  locked "$5" push_new "$5" "$_pe_t" "$4"
+}
+
+# push_new NAME TEMP OVERWRITE: push_locked (no ENABLE, no RESTART), unless
+# NAME is taken and OVERWRITE is not 1; checked under NAME's lock.
+push_new() {
+  [ "$3" != 1 ] && taken "$1" && fail exists "$1"
+  push_locked "$1" "$2" - 0
+}
+
 push_locked() {
   _ps_old=""
   [ -f "$STORE_DIR/$1.conf" ] && _ps_old=$(net_facts "$STORE_DIR/$1.conf")
@@ -149,19 +213,9 @@ push_back() {
   sync
 }
 
-# up_apart NAME BACKEND: wg_up in a subshell, so that its `fail` (after its
-# own clean-up: an_abort by the EXIT trap) returns non-zero here instead of
-# ending the script. The subshell owns none of this script's temp files or locks.
-up_apart() {
-  # shellcheck disable=SC2034 # cleanup, the subshell's EXIT trap, reads them
-  (
-    TEMPS=
-    MKDIR_LOCKS=
-    AT_EXIT=
-    on_exit
-    wg_up "$1" "$2"
-  )
-}
+# up_apart NAME BACKEND: wg_up apart (lib.sh), so that its `fail` (after its
+# own clean-up: an_abort by the EXIT trap) returns non-zero here.
+up_apart() { apart wg_up "$1" "$2"; }
 
 # store_conf NAME TEMP: TEMP (checked, 0600) becomes NAME.conf (place_conf), said so.
 store_conf() {
@@ -175,6 +229,11 @@ place_conf() {
   mv -f "$2" "$STORE_DIR/$1.conf" || fail write "$STORE_DIR/$1.conf"
   sync
 }
+
+# taken NAME: a config or an interface has that name already: stored here or
+# in the official app's folder (the app's would hide behind a NAME.conf here:
+# conf_of picks the store's), or up without either.
+taken() { [ -e "$STORE_DIR/$1.conf" ] || [ -e "$APP_FILES/$1.conf" ] || is_up "$1"; }
 
 # own_conf NAME: NAME is wgdroid's (in STORE_DIR), else `app-owned` (only the
 # official app's: it keeps its own list, and deletes and renames there) or
@@ -209,9 +268,7 @@ op_rename() {
 }
 rename_locked() {
   own_conf "$1"
-  # The official app's NEW would hide behind wgdroid's (conf_of picks the store's).
-  if [ -e "$STORE_DIR/$2.conf" ] || [ -e "$APP_FILES/$2.conf" ]; then fail exists "$2"; fi
-  is_up "$2" && fail exists "$2"
+  taken "$2" && fail exists "$2"
   _rn_r=0
   if is_up "$1"; then
     [ "$3" = 1 ] || fail is-up "$1"

@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 from wgdroid.sim.phone import kmod_standin, ns, shims
+from wgdroid.sim.phone.android_ids import AID_APP_START, getpwent
 from wgdroid.sim.phone.spec import STAGE_DIR, NodeSpec
-from wgdroid.sim.phone.su_variants import ANDROID_IDS
 
 SHELL_UID = 2000
 SYSTEM_UID = 1000
@@ -108,14 +108,16 @@ def write_packages(data: Path, installed: list[tuple[str, int, str]]) -> None:
 
 
 def _identity_files(system: Path) -> None:
-    """passwd and group as bionic names Android's ids; apps are u0_aNNN."""
-    users = [(name, uid, uid, "/") for name, uid in ANDROID_IDS.items()]
-    apps = [*APPS, (WG_APP, WG_APP_UID)]
-    users += [(f"u0_a{uid - 10000}", uid, uid, f"/data/user/0/{pkg}") for pkg, uid in apps]
+    """passwd and group: what bionic's getpwent/getgrent list (Android's ids,
+    oem_NNNN, user 0's u0_aNNN and u0_iNNN), for the glibc programs that read
+    names from files where bionic computes them; installed apps' homes are
+    their data dirs."""
+    homes = {uid: f"/data/user/0/{pkg}" for pkg, uid in [*APPS, (WG_APP, WG_APP_UID)]}
+    users = [(name, uid, homes.get(uid, "/data" if uid >= AID_APP_START else "/"))
+             for name, uid in getpwent()]
     _write(system / "etc/passwd", "".join(
-        f"{name}:x:{uid}:{gid}::{home}:/system/bin/sh\n" for name, uid, gid, home in users),
-        0o644)
-    _write(system / "etc/group", "".join(f"{name}:x:{gid}:\n" for name, gid, _g, _h in users),
+        f"{name}:x:{uid}:{uid}::{home}:/system/bin/sh\n" for name, uid, home in users), 0o644)
+    _write(system / "etc/group", "".join(f"{name}:x:{uid}:\n" for name, uid, _h in users),
            0o644)
 
 
@@ -153,8 +155,9 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
     for name, text in scripts.items():
         _write(bin_ / name, text)
     if spec.su_variant == "kernelsu":
-        if spec.su_allowed:
-            _write(bin_ / "su", shims.su_script(spec.base_python))
+        # What the uids KernelSU allows see at SU_PATH; the others' processes
+        # get a /system/bin without it (zygote.hide_kernel_su).
+        _write(bin_ / "su", shims.su_script(spec.base_python))
     elif spec.su_variant != "none":
         _write(system / "xbin/su", shims.su_script(spec.base_python))
     if spec.su_variant == "magisk":

@@ -11,22 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wgdroid.sim.phone.android_ids import getpwnam
+
 SH = "/system/bin/sh"
-NAMED_UIDS = {"root": 0, "system": 1000, "shell": 2000}
-# Android's ids (system/core libcutils/include/private/android_filesystem_config.h),
-# which bionic's getpwnam/getpwuid answer from (apps are u0_aNNN).
-ANDROID_IDS = {
-    "root": 0, "system": 1000, "radio": 1001, "bluetooth": 1002, "graphics": 1003,
-    "input": 1004, "audio": 1005, "camera": 1006, "log": 1007, "compass": 1008,
-    "mount": 1009, "wifi": 1010, "adb": 1011, "install": 1012, "media": 1013, "dhcp": 1014,
-    "sdcard_rw": 1015, "vpn": 1016, "keystore": 1017, "usb": 1018, "drm": 1019,
-    "media_rw": 1023, "sdcard_r": 1028, "package_info": 1032, "shell": 2000, "cache": 2001,
-    "diag": 2002, "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_raw": 3004,
-    "net_admin": 3005, "net_bw_stats": 3006, "net_bw_acct": 3007, "readproc": 3009,
-    "wakelock": 3010, "uhid": 3011, "everybody": 9997, "misc": 9998, "nobody": 9999,
-}
-
-
 @dataclass(frozen=True)
 class SuReply:
     """An answer that needs no root: a version, or a usage error."""
@@ -53,12 +40,26 @@ class SuVersion:
     kernelsu: tuple[str, int] = ("v1.0.5", 12081)
 
 
-def _uid_of(who: str) -> int | None:
-    if who in NAMED_UIDS:
-        return NAMED_UIDS[who]
-    # AOSP also takes uid,gid,groups; only the uid matters here.
+def _magisk_uid(who: str) -> int:
+    """su.cpp su_client_main: getpwnam, else parse_int, which is -1 for
+    anything but digits; set_identity's setresuid(-1) then changes nothing,
+    so an unknown name runs as root."""
+    uid = getpwnam(who)
+    if uid is not None:
+        return uid
+    return int(who) if who.isdigit() else 0
+
+
+def _aosp_uid(who: str) -> int | None:
+    """system/extras su/su.cpp pwtoid (WHO is uid,gid,groups: the uid is the
+    first): getpwnam, else strtoul's leading digits; None is its "invalid
+    uid/gid" error."""
     head = who.split(",", 1)[0]
-    return int(head) if head.isdigit() else None
+    uid = getpwnam(head)
+    if uid is not None:
+        return uid
+    digits = re.match(r"\d+", head)
+    return int(digits[0]) if digits else None
 
 
 def parse(variant: str, argv: list[str], versions: SuVersion = SuVersion()) -> SuReply | SuRun:
@@ -230,11 +231,9 @@ def _ksu_getopts(args: list[str]) -> tuple[dict[str, list[str]], list[str]] | st
 def _ksu_uid(name: str) -> int:
     """su.rs: getpwnam (bionic: Android's ids, u0_aNNN for apps), else the
     number, else 0: an unknown user name is root."""
-    if name in ANDROID_IDS:
-        return ANDROID_IDS[name]
-    app = re.fullmatch(r"u(\d+)_a(\d+)", name)
-    if app:
-        return int(app[1]) * 100000 + 10000 + int(app[2])
+    uid = getpwnam(name)
+    if uid is not None:
+        return uid
     return int(name) if name.isdigit() and int(name) < 1 << 32 else 0
 
 
@@ -271,14 +270,9 @@ def _parse_kernelsu(argv: list[str], version: tuple[str, int]) -> SuReply | SuRu
     return SuRun((shell, "-c", command[0]) if command else (shell,), uid, needs_grant=False)
 
 
-def _as_user(user: str | None, argv: tuple[str, ...]) -> SuReply | SuRun:
-    """Run `argv` as USER (a name or uid; root when absent), or refuse an unknown one."""
-    if user is None:
-        return SuRun(argv, 0)
-    uid = _uid_of(user)
-    if uid is None:
-        return SuReply(stderr=f"su: unknown user {user}\n", status=1)
-    return SuRun(argv, uid)
+def _as_user(user: str | None, argv: tuple[str, ...]) -> SuRun:
+    """Run `argv` as USER (a name or uid; root when absent)."""
+    return SuRun(argv, 0 if user is None else _magisk_uid(user))
 
 
 def _parse_aosp(argv: list[str]) -> SuReply | SuRun:
@@ -290,7 +284,7 @@ def _parse_aosp(argv: list[str]) -> SuReply | SuRun:
             stdout="usage: su [WHO [COMMAND...]]\n\n"
             "Switch to WHO (default 'root') and run the given COMMAND (default sh).\n"
         )
-    uid = _uid_of(argv[0])
+    uid = _aosp_uid(argv[0])
     if uid is None:
         return SuReply(stderr=f"su: invalid uid/gid '{argv[0]}'\n", status=1)
     command = tuple(argv[1:]) or (SH,)

@@ -31,7 +31,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from wgdroid.sim.phone import boot, ns, shims, su_variants, wire
+from wgdroid.sim.phone import android_ids, boot, ns, su_variants, wire
 from wgdroid.sim.phone.rootfs import SHELL_GROUPS, build_phone_root
 from wgdroid.sim.phone.spec import STAGE_DIR, SU_SOCKET, NodeSpec
 from wgdroid.sim.phone.su_relay import TtyRelay
@@ -57,19 +57,54 @@ def ids_for(uid: int) -> tuple[int, list[int]]:
 
 def user_name(uid: int) -> str:
     """bionic's getpwuid name: root, shell, ..., u0_aNNN for apps."""
-    names = {0: "root", 1000: "system", 2000: "shell"}
-    if uid in names:
-        return names[uid]
-    if uid >= APP_UID_START:
-        return f"u{uid // 100000}_a{uid % 100000 - APP_UID_START}"
-    return str(uid)
+    return android_ids.getpwuid(uid) or str(uid)
+
+
+KSU_SU_PATH = "/system/bin/su"  # sucompat.c SU_PATH
+
+
+def hide_kernel_su() -> None:
+    """In a forked child about to become a uid KernelSU does not allow: its
+    own mount namespace whose /system/bin has no su.
+
+    KernelSU has no su file: kernel/feature/sucompat.c hooks execve,
+    faccessat and stat of SU_PATH and, only when ksu_is_allow_uid_for_current()
+    (kernel/policy/allowlist.c) says yes for the caller's uid, turns them into
+    ksud; for anyone else the original syscall runs and finds nothing. The
+    phone's /system/bin has the su the allowed see; a process of any other
+    uid sees a copy of that directory without it (symlinks as they are, each
+    file bound, read-only), so the path exists or not by the caller's uid."""
+    ns.unshare(ns.CLONE_NEWNS)
+    bin_dir = os.path.dirname(KSU_SU_PATH)
+    entries = []
+    for entry in os.scandir(bin_dir):
+        if entry.path == KSU_SU_PATH:
+            continue
+        if entry.is_symlink():
+            entries.append((entry.name, os.readlink(entry.path), -1))
+        else:  # held open: the tmpfs below covers its path
+            entries.append((entry.name, "", os.open(entry.path, os.O_PATH | os.O_CLOEXEC)))
+    ns.mount("tmpfs", bin_dir, "tmpfs", ns.MS_NOSUID, "mode=0755,size=1m")
+    for name, link, fd in entries:
+        target = os.path.join(bin_dir, name)
+        if fd < 0:
+            os.symlink(link, target)
+            continue
+        open(target, "w").close()
+        ns.bind(f"/proc/self/fd/{fd}", target, readonly=True)
+        os.close(fd)
+    ns.mount(None, bin_dir, None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
 
 def exec_child(
-    argv: list[str], uid: int, env: dict[str, str], cwd: str, fds: list[int], ctty: bool
+    argv: list[str], uid: int, env: dict[str, str], cwd: str, fds: list[int], ctty: bool,
+    *, hide_su: bool = False,
 ) -> None:
-    """In a freshly forked child: become the requested process. Never returns."""
+    """In a freshly forked child: become the requested process (with no
+    KernelSU su in sight if hide_su). Never returns."""
     try:
+        if hide_su:
+            hide_kernel_su()
         os.setsid()
         for target, fd in enumerate(fds[:3]):
             os.dup2(fd, target, inheritable=True)
@@ -242,7 +277,7 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             exec_child(msg["argv"], int(msg["uid"]), msg["env"], msg.get("cwd", "/"), fds,
-                       bool(msg.get("ctty")))
+                       bool(msg.get("ctty")), hide_su=self.hides_su(int(msg["uid"])))
         self.children[pid] = sid
         self.send({"op": "spawned", "id": sid, "pid": pid})
 
@@ -318,36 +353,25 @@ class Zygote:
     # -- KernelSU's su: the kernel's, for allowed uids only ---------------------
     def ksu_allow(self, allow: bool) -> None:
         """The allow list changed (the manager app's switch for the shell and
-        apps): /system/bin/su exists for them only while they are allowed.
-
-        KernelSU has no su file: kernel/feature/sucompat.c hooks execve,
-        faccessat and stat of the exact path SU_PATH "/system/bin/su" and,
-        only when ksu_is_allow_uid_for_current() (kernel/policy/allowlist.c),
-        turns them into ksud (as root); for anyone else the original syscall
-        runs and finds nothing. A namespace cannot answer per caller, so the
-        file follows the phone's one policy (docs/android-phone.md says what
-        differs)."""
+        apps). Processes started from now on see /system/bin/su or not by
+        their uid (hides_su); a running one keeps the view it started with,
+        but its su is refused at once if its uid is no longer allowed."""
         self.ksu_allowed = allow
-        path = "/system/bin/su"
-        if allow and not os.path.lexists(path):
-            def create() -> None:
-                with open(path, "w") as f:
-                    f.write(shims.su_script(self.spec.base_python))
-                os.chmod(path, 0o755)
-
-            self._system_rw(create)
-        elif not allow and os.path.lexists(path):
-            self._system_rw(lambda: os.unlink(path))
 
     def ksu_allows(self, uid: int) -> bool:
-        """allowlist.c __ksu_is_allow_uid_for_current: root (in KernelSU's
-        domain: every root process here) always; uids below 2000 but system
-        never (forbid_system_uid); the rest as the allow list says."""
+        """allowlist.c __ksu_is_allow_uid_for_current: root only in KernelSU's
+        domain (every root process here); uids below 2000 but system never
+        (forbid_system_uid); the shell and apps as the allow list says (the
+        phone's policy: grant puts them all on it, deny none; no manager app)."""
         if uid == 0:
             return True
         if uid < 2000 and uid != 1000:
             return False
         return self.ksu_allowed
+
+    def hides_su(self, uid: int) -> bool:
+        """Whether a process of UID must find no /system/bin/su (KernelSU)."""
+        return self.spec.su_variant == "kernelsu" and not self.ksu_allows(uid)
 
     def reboot(self) -> None:
         self.kill_everything()
@@ -532,7 +556,7 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             exec_child(run["argv"], int(run["uid"]), run["env"], run["cwd"], child_fds,
-                       relay is not None)
+                       relay is not None, hide_su=self.hides_su(int(run["uid"])))
         conn.child = pid
         self.su_children[pid] = conn
         if relay is not None:
