@@ -9,8 +9,8 @@ real TUN devices, the real wireguard-go (tests/userspace/netpair.py).
 from __future__ import annotations
 
 import re
-import sys
 import subprocess
+import sys
 import time
 
 import pytest
@@ -162,6 +162,6 @@ def test_replayed_and_forged_messages_are_dropped() -> None:
             cap.kill()
         time.sleep(0.3)
         pings(p, p.a, p.b.addr4, 3)  # still fine after
-        sent, received, _ = express_counts(p.a)
+        _sent, received, _ = express_counts(p.a)
         assert dropped_received(p.a) == 3, p.a.log_text()[-1500:]
         assert received >= 4
