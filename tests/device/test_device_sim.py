@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_phone_io import demo_config, on_phone, su_prompts
+from sim_phone_io import demo_config, on_phone
 from support import wait_for_handshake, wait_until
+from support.su import su_prompts
 
 from wgdroid.config import keys
 from wgdroid.config.parser import parse
@@ -661,6 +662,44 @@ def test_a_restarting_push_that_cannot_come_up_puts_the_old_config_back(
     assert cli("disable", "-s", serial, "demo").returncode == 0
 
 
+def test_a_restarting_push_whose_old_config_cannot_come_up_either_says_it_is_down(
+        sim_phone: Any, tmp_path: Path) -> None:
+    """The other end of push_restart (store.sh): the new config does not come
+    up, the old file goes back, and the old config does not come up either.
+    Here the phone's TUN node went while demo ran (its wireguard-go holds the
+    node open; an up opens it anew), so neither can. The push exits 6 and
+    says demo is down with its old config stored (push-reverted-down), not
+    that anything runs; the old config is byte for byte what it was, and
+    comes up once the node is back."""
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    assert cli("enable", "-s", serial, "demo").returncode == 0
+    new = tmp_path / "new.conf"
+    new.write_bytes(demo + b"# the new config\n")
+    new.chmod(0o600)
+    assert sim_phone.run_in_phone("mv /dev/tun /dev/.tun-away").status == 0
+    try:
+        res = cli("push", "-s", serial, str(new), "--name", "demo", "--restart")
+    finally:
+        assert sim_phone.run_in_phone("mv /dev/.tun-away /dev/tun").status == 0
+    assert res.returncode == 6, res.stderr
+    assert ("the phone stores the old config of demo again, but demo did not come up "
+            "with it either: it is down") in res.stderr, res.stderr
+    assert "bringing the new demo up failed: the phone has no TUN device" in res.stderr
+    assert "bringing the old demo up failed: the phone has no TUN device" in res.stderr
+    assert "wgdroid enable demo" in res.stderr  # the hint: what brings it back
+    assert "stored demo" not in res.stderr and "Traceback" not in res.stderr
+    listed = json.loads(cli("list", "-s", serial, "--json").stdout)
+    assert next(t for t in listed["tunnels"] if t["name"] == "demo")["up"] is False
+    (tmp_path / "after").mkdir()
+    assert demo_config(sim_phone, tmp_path / "after") == demo
+    assert not [n for n in on_phone(sim_phone, f"ls -a {STORE}").split() if ".tmp." in n]
+    assert cli("enable", "-s", serial, "demo").returncode == 0
+    wait_until(lambda: sim_phone.run_in_phone("ping -c 1 -W 1 10.99.0.1").status,
+               check=lambda status: status == 0, timeout=20, what="demo up with the old config")
+    assert cli("disable", "-s", serial, "demo").returncode == 0
+
+
 def test_a_push_onto_a_running_tunnel_keeps_the_android_fwmark(sim_phone: Any,
                                                                 tmp_path: Path) -> None:
     """Through netd the tunnel's packets carry 0x20000 (the firewall exemption
@@ -824,3 +863,45 @@ def test_push_many_entries_fail_alone_and_wait_for_their_tunnel(sim_phone: Any,
         "one": one, "two": two, "demo": demo, "slow": b"theirs\n"}
     assert [t.name for t in store.list_tunnels(device)] == ["demo", "one", "slow", "two"]
     assert ".tmp" not in on_phone(sim_phone, f"ls -A {STORE}")
+
+
+def test_cli_import_stores_files_and_zips_with_one_su(sim_phone: Any, tmp_path: Path) -> None:
+    """`wgdroid import FILE...`: every tunnel of the .conf files and zips in one
+    root shell (one su prompt); stdout the names stored, one stderr line per
+    tunnel that was not, exit 10 for some; --force replaces what the phone has."""
+    import zipfile
+
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    one, two, three = (tunnel_config(demo, 52200 + i, 80 + i)[0] for i in range(3))
+    conf = tmp_path / "imp1.conf"
+    conf.write_bytes(one)
+    conf.chmod(0o600)
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("imp2.conf", two)
+        zf.writestr("demo.conf", three)
+        zf.writestr("bad name!.conf", three)
+        zf.writestr("imp3.conf", three)
+    with su_prompts(sim_phone) as prompts:
+        res = cli("import", "-s", serial, str(conf), str(archive))
+    assert prompts.count == 1, res.stderr
+    assert res.returncode == 10, res.stderr
+    assert res.stdout.split() == ["imp1", "imp2", "imp3"]
+    assert "wgdroid: error: a tunnel named 'demo' already exists" in res.stderr
+    assert "bad name!.conf: tunnel name" in res.stderr
+    assert res.stderr.rstrip().endswith("imported 3 of 5 tunnels")
+    device = connect(serial)
+    assert store.pull_many(device, ["imp1", "imp2", "imp3", "demo"]) == {
+        "imp1": one, "imp2": two, "imp3": three, "demo": demo}
+    forced = cli("import", "-s", serial, str(archive), "--force", "--json")
+    assert forced.returncode == 10, forced.stderr
+    doc = json.loads(forced.stdout)
+    assert [(t["name"], t["error"]) for t in doc["tunnels"]] == [
+        ("imp2", None), ("demo", None), ("imp3", None)]
+    assert len(doc["errors"]) == 1 and doc["errors"][0]["exit_code"] == 1
+    assert store.pull(device, "demo") == three
+    assert not [n for n in on_phone(sim_phone, f"ls -a {STORE}").split() if ".tmp." in n]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import socket
 import time
 from collections import deque
@@ -23,6 +24,7 @@ from wgdroid.userspace.core import (
     SendJobs,
 )
 from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
+from wgdroid.userspace.express import PUNT_TUN, PUNT_UDP, Express, Punted
 from wgdroid.userspace.kernels import (
     VNET,
     CKernels,
@@ -37,7 +39,13 @@ from wgdroid.userspace.pipeline import READ_NEED, Pipeline, PoolKind, RxUnit, Tx
 from wgdroid.userspace.tun import Tun
 from wgdroid.userspace.uapi_config import UapiConfig, format_endpoint
 from wgdroid.userspace.uapi_server import UapiServer
-from wgdroid.userspace.udp import BatchReceiver, Endpoint, UdpBind, recv_batch
+from wgdroid.userspace.udp import (
+    BatchReceiver,
+    Endpoint,
+    UdpBind,
+    recv_batch,
+    sockaddr_endpoint,
+)
 
 log = logging.getLogger("wgdroid.userspace")
 
@@ -99,6 +107,12 @@ class Daemon:
         if self.pipeline.pool.wake_fd is not None:
             self.loop.add_reader(self.pipeline.pool.wake_fd, self.pipeline.process_completions)
         self.loop.housekeeping = self._housekeeping
+        # Lone packets of established sessions cross in C while the loop would wait.
+        self.express = (Express(self._lib, self.device, tun.fd, tun.vnet_hdr, timer_scale)
+                        if self._lib is not None and os.environ.get("WGDROID_EXPRESS") != "0"
+                        else None)
+        if self.express is not None:
+            self.loop.idle = self._express_wait
         self.loop.call_later(1.0, self._watch_socket)
         self._set_up(_is_up(tun.name))
 
@@ -124,8 +138,36 @@ class Daemon:
     def forget_peer(self, peer: Peer) -> None:
         self.pipeline.forget(peer)
 
+    # --- the express path ---
+    def _express_wait(self, timeout: float) -> bool:
+        """The loop's idle wait, in C when nothing of ours is in flight (express.py)."""
+        ex = self.express
+        if ex is None or self._hsq or not self._up or self.pipeline.held()[0]:
+            return False
+        udp = self.udp
+        fds = {self.tun.fd, *(s.fileno() for s in udp.sockets())}
+        got = ex.run(timeout, udp.v4.fileno() if udp.v4 is not None else -1,
+                     udp.v6.fileno() if udp.v6 is not None else -1, self.device.mtu,
+                     self.loop.watched(fds))
+        if got is None:
+            return False
+        res, failed, no_route, malformed, punted = got
+        st = self.stats
+        st.udp_send_failed += failed
+        st.no_route += no_route
+        st.malformed += malformed
+        if punted is not None:
+            if res == PUNT_TUN:
+                self._on_tun(punted)
+            elif res == PUNT_UDP:
+                for sock in udp.sockets():
+                    if sock.fileno() == punted.fd:
+                        self._on_udp(sock, punted)
+        return True
+
     # --- TX ---
-    def _on_tun(self) -> None:
+    def _on_tun(self, punted: Punted | None = None) -> None:
+        """Read the waiting packets (after `punted`, one the express path read)."""
         pipe = self.pipeline
         arena = pipe.tx_arena
         mem = pipe.memory
@@ -139,7 +181,12 @@ class Daemon:
             buf, pos = where
             view = mem.view(buf)
             try:
-                n = self.tun.read_into(view[pos : pos + READ_NEED])
+                if punted is not None:
+                    n = len(punted.data)
+                    view[pos : pos + n] = punted.data
+                    punted = None
+                else:
+                    n = self.tun.read_into(view[pos : pos + READ_NEED])
             except BlockingIOError:
                 break
             except OSError:
@@ -229,7 +276,8 @@ class Daemon:
         self.dispatch(peer.on_sent(total, self.now(), unit.data))
 
     # --- RX ---
-    def _on_udp(self, sock: socket.socket) -> None:
+    def _on_udp(self, sock: socket.socket, first: Punted | None = None) -> None:
+        """Receive what waits (after `first`, a read the express path handed back)."""
         pipe = self.pipeline
         arena = pipe.rx_arena
         now = self.now()
@@ -238,6 +286,17 @@ class Daemon:
         units: list[tuple[RecvRun, int]] = []
         last: dict[Peer, tuple[RecvRun, int]] = {}
         held: list[int] = []  # references on the buffers read into, until submitted
+        where = arena.space() if first is not None else None
+        if first is not None and where is not None:
+            buf, pos = where
+            view = self.pipeline.memory.view(buf)
+            n = len(first.data)
+            view[pos : pos + n] = first.data
+            held.append(arena.commit(n))
+            self.stats.udp_reads += 1
+            self.stats.udp_datagrams += -(-n // first.seg)
+            self._take(view, buf, pos, n, first.seg, sockaddr_endpoint(first.src), now, units,
+                       last, None)
         if self._rx_batch is not None:
             self._read_batched(sock, now, units, last, held)
         else:
@@ -480,8 +539,9 @@ class Daemon:
         reason = self.loop.run()
         peers = self.device.peers.values()
         log.debug("shutting down: %s; %d packets to the TUN in %d writes; pipeline %s; %s; "
-                  "peers dropped %d received, %d waiting for a key", reason,
+                  "%s; peers dropped %d received, %d waiting for a key", reason,
                   self.tun.packets_written, self.tun.writes, self.pipeline.stats, self.stats,
+                  self.express.stats if self.express is not None else "express: off",
                   sum(p.rx_dropped for p in peers), sum(p.staged_dropped for p in peers))
         return reason
 

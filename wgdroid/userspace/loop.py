@@ -14,6 +14,9 @@ import traceback
 from collections.abc import Callable
 
 Callback = Callable[[], None]
+# Waits up to the given seconds (< 0: no limit) in place of the loop's own wait;
+# False: it did not (the loop waits itself).
+IdleWait = Callable[[float], bool]
 log = logging.getLogger("wgdroid.userspace")
 
 
@@ -27,6 +30,8 @@ class Loop:
         self._stop_reason: str | None = None
         # Called after every round; returns the longest wait before it must run again.
         self.housekeeping: Callable[[], float | None] = lambda: None
+        # Asked to do the waiting whenever nothing is ready (the express path).
+        self.idle: IdleWait | None = None
         self.errors = 0
         # Signals only set a flag; the wake pipe makes epoll return at once.
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -57,6 +62,14 @@ class Loop:
             self._ep.unregister(fd)  # modify() needs a registered fd; this needs no state
         if mask:
             self._ep.register(fd, mask)
+
+    def watched(self, exclude: set[int]) -> list[tuple[int, int]]:
+        """(fd, poll events) of every descriptor with a callback, but `exclude`."""
+        fds = {fd: select.POLLIN for fd in self._readers if fd not in exclude}
+        for fd in self._writers:
+            if fd not in exclude:
+                fds[fd] = fds.get(fd, 0) | select.POLLOUT
+        return list(fds.items())
 
     def call_later(self, delay: float, cb: Callback) -> None:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), cb))
@@ -92,7 +105,17 @@ class Loop:
                 t = max(0.0, self._timers[0][0] - time.monotonic())
                 timeout = t if timeout < 0 else min(timeout, t)
             try:
-                events = self._ep.poll(timeout)
+                if self.idle is None:
+                    events = self._ep.poll(timeout)
+                else:  # nothing ready: the idle wait takes over
+                    events = self._ep.poll(0)
+                    if not events:
+                        try:
+                            waited = self.idle(timeout)
+                        except Exception as e:
+                            self._report(e)
+                            waited = True
+                        events = self._ep.poll(0 if waited else timeout)
             except InterruptedError:
                 continue
             for fd, mask in events:

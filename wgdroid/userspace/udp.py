@@ -240,6 +240,22 @@ class BatchReceiver:
         return ep
 
 
+def endpoint_sockaddr(ep: Endpoint) -> bytes | None:
+    """The struct sockaddr_in / sockaddr_in6 of an endpoint (sockaddr_endpoint's
+    inverse), or None if its host is not an address."""
+    host, port = ep
+    try:
+        if ":" not in host:
+            return (socket.AF_INET.to_bytes(2, sys.byteorder) + port.to_bytes(2, "big")
+                    + socket.inet_pton(socket.AF_INET, host) + bytes(8))
+        addr, _, scope = host.partition("%")
+        sid = (int(scope) if scope.isdigit() else socket.if_nametoindex(scope)) if scope else 0
+        return (socket.AF_INET6.to_bytes(2, sys.byteorder) + port.to_bytes(2, "big") + bytes(4)
+                + socket.inet_pton(socket.AF_INET6, addr) + sid.to_bytes(4, sys.byteorder))
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
 def sockaddr_endpoint(raw: bytes) -> Endpoint:
     """(host, port) of a struct sockaddr_in / sockaddr_in6 as the kernel wrote it,
     spelled as the socket module spells recvmsg's source (a link-local scope as

@@ -1,4 +1,4 @@
-"""The optional compiled fast path (`wgaccel.c`), loaded through ctypes when built.
+"""The optional compiled fast path (`wgaccel.c`, `express.c`), loaded through ctypes when built.
 
 `load()` returns a `Library` if `_wgaccel.so` was built beside this file (or
 `WGDROID_ACCEL` names one), else None: the phone has only python3 and
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "wgaccel.c"
+SOURCES = (HERE / "wgaccel.c", HERE / "express.c")
 LIBRARY = HERE / "_wgaccel.so"
 
 c_u8p = ctypes.c_void_p  # raw addresses: bytes via c_char_p, buffers via their address
@@ -82,6 +82,10 @@ class Library:
         self.pool_free = lib.wg_pool_free
         self.pool_free.restype = None
         self.pool_free.argtypes = [ctypes.c_void_p]
+        # The lone-packet path (express.c; express.py owns the state it is given).
+        self.express_run = lib.wg_express_run
+        self.express_run.restype = ctypes.c_long
+        self.express_run.argtypes = [ctypes.c_void_p, ctypes.c_int]
 
 
 _loaded: Library | None = None
@@ -113,13 +117,13 @@ def address(buf: bytearray) -> int:
 
 
 def build(out: Path = LIBRARY, cc: str | None = None) -> Path:
-    """Compile wgaccel.c into `out`; raises RuntimeError with the compiler's message."""
+    """Compile the C sources into `out`; raises RuntimeError with the compiler's message."""
     compiler = cc or os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         raise RuntimeError("no C compiler (install gcc)")
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
     cmd = [compiler, "-O2", "-fPIC", "-shared", "-Wall", "-Werror", "-o", str(tmp),
-           str(SOURCE), "-lcrypto", "-pthread"]
+           *map(str, SOURCES), "-lcrypto", "-pthread"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         tmp.unlink(missing_ok=True)

@@ -61,6 +61,7 @@ class AllowedIPs(Generic[T]):
         self._v4: _Family[T] = _Family(32)
         self._v6: _Family[T] = _Family(128)
         self._count = 0
+        self.version = 0  # changes with every insert or remove (for copies of the table)
 
     def __len__(self) -> int:
         return self._count
@@ -80,6 +81,7 @@ class AllowedIPs(Generic[T]):
         table = fam.tables.get(plen)
         if (table is None or key not in table) and self._count >= MAX_ALLOWED_IPS:
             raise CoreLimitError(f"too many allowed IPs (limit {MAX_ALLOWED_IPS})")
+        self.version += 1
         if fam.insert(key, plen, value):
             self._count += 1
 
@@ -87,6 +89,7 @@ class AllowedIPs(Generic[T]):
         """Remove `net` (only if `value` owns it, when given)."""
         key, plen = self._key(net)
         if self._family(net).remove(key, plen, value):
+            self.version += 1
             self._count -= 1
             return True
         return False
@@ -106,6 +109,16 @@ class AllowedIPs(Generic[T]):
                     if v is value:
                         addr = key << (fam.bits - plen) if plen else 0
                         out.append(_make_net(version, addr, plen))
+        return out
+
+    def entries(self) -> list[tuple[int, int, int, T]]:
+        """Every prefix as (IP version, network address, prefix length, owner),
+        longest first within each family: the first match is the longest."""
+        out: list[tuple[int, int, int, T]] = []
+        for fam, version in ((self._v4, 4), (self._v6, 6)):
+            for plen in fam.lengths:
+                shift = fam.bits - plen
+                out += [(version, key << shift, plen, v) for key, v in fam.tables[plen].items()]
         return out
 
     def lookup_v4(self, addr: int) -> T | None:
