@@ -156,6 +156,8 @@ def test_each_backend_the_android_way(sim_phones: Any, profile: str, backend: st
     assert phone.shell("su -c 'ip route add 10.99.0.1/32 dev eth0' </dev/null").returncode == 0
     assert as_app(phone, APP_OUT, "ping -c 1 -W 1 10.99.0.1").returncode != 0  # main is ignored
     assert phone.shell("su -c 'ip route del 10.99.0.1/32 dev eth0' </dev/null").returncode == 0
+    # Whatever serves it, nothing made a /var (Android has none).
+    assert phone.run_in_phone("ls -d /var").status != 0
     listed = json.loads(cli("list", "-s", serial, "--json").stdout)["tunnels"]
     assert {"name": "wg0", "up": True, "source": "wgdroid", "on_boot": False}.items() <= \
         next(t for t in listed if t["name"] == "wg0").items()

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from support import wait_until
 
-from wgdroid.sim.phone.rootfs import IPERF3, PHONE_USR
+from wgdroid.sim.phone.rootfs import IPERF3, PHONE_USR, UAPI_DIR
 
 pytestmark = pytest.mark.sim
 
@@ -66,7 +66,7 @@ def test_two_phones_both_bring_up_wg0_without_interfering(sim_phones) -> None:  
     keys = []
     for phone in (a, b):
         res = phone.run_in_phone(
-            "ls /var/run/wireguard && wg show wg0 public-key && ping -c1 -W3 -I wg0 " + server
+            f"ls {UAPI_DIR} && wg show wg0 public-key && ping -c1 -W3 -I wg0 " + server
         )
         assert res.status == 0, res.stderr
         lines = res.stdout.decode().splitlines()

@@ -69,11 +69,17 @@ def replace_cstring(data: bytes, old: str, new: str) -> bytes:
     return data.replace(pattern, new.encode() + b"\0" * (len(old) - len(new) + 1))
 
 
-def copy_for_phone(src: str, dst: str) -> None:
-    """SRC copied to DST (mode kept) with Android's dynamic linker if it has one."""
+def copy_for_phone(src: str, dst: str, paths: tuple[tuple[str, str], ...] = ()) -> None:
+    """SRC copied to DST (mode kept) with Android's dynamic linker if it has
+    one, and each compiled-in (old, new) path of PATHS, of the same length,
+    changed wherever it occurs (C strings and Go string data alike)."""
     with open(src, "rb") as f:
-        data = f.read()
+        data = with_interpreter(f.read())
+    for old, new in paths:
+        if len(old) != len(new):
+            raise ValueError(f"{new} is not as long as {old}")
+        data = data.replace(old.encode(), new.encode())
     with open(dst, "wb") as f:
-        f.write(with_interpreter(data))
+        f.write(data)
     shutil.copymode(src, dst)
     os.chmod(dst, os.stat(src).st_mode & 0o7777)

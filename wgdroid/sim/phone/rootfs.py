@@ -271,6 +271,10 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     if not spec.android_net:
         _mkdir(root / "var")
         (root / "var/run").symlink_to("/run")
+    if spec.android_net:
+        # first_stage_init.cpp FirstStageMain: /mnt is a tmpfs (0755 root:system).
+        ns.mount("tmpfs", str(root / "mnt"), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC,
+                 f"mode=0755,uid=0,gid={SYSTEM_UID},size=16m")
     _mkdir(root / "proc", 0o555)
     ns.mount("proc", str(root / "proc"), "proc", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
     _mkdir(root / "sys", 0o555)
@@ -301,6 +305,17 @@ PHONE_USR = "/system/usr"
 PHONE_LIB = "/system/lib64"
 # /etc files of the host's loader: the phone gets its own ld.so.cache.
 LOADER_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d")
+# Where the phone's wg and wireguard-go keep UAPI sockets. The host's builds
+# say /var/run/wireguard (wireguard-tools RUNSTATEDIR, wireguard-go
+# ipc/uapi_unix.go socketDirectory), which Android's read-only root cannot
+# have; a build for Android sets another (wireguard-android: wg's RUNSTATEDIR
+# and `-X ipc.socketDirectory` name the app's cache dir). The phone's copies
+# say /mnt/run/wireguard instead, the same length so it is changed in place:
+# /mnt is the tmpfs root may write (system/core/init/first_stage_init.cpp
+# FirstStageMain mounts it), RAM as /var/run is.
+HOST_UAPI_DIR = "/var/run/wireguard"
+UAPI_DIR = "/mnt/run/wireguard"
+ANDROID_PATHS = ((HOST_UAPI_DIR, UAPI_DIR),)
 
 
 def hides_host(spec: NodeSpec) -> bool:
@@ -343,10 +358,11 @@ def _host_runtime(spec: NodeSpec, system: Path, root: Path) -> None:
     _mkdir(system / "lib64")
     ns.bind(libdir, str(system / "lib64"), readonly=True, recursive=True)
     (system / "bin/linker64").symlink_to(f"{PHONE_LIB}/{os.path.basename(loader)}")
-    # Copies bound over a file are unlinked once bound: on the root's tmpfs,
-    # as /system's, holding such files, could not be remounted read-only.
+    # Copies bound over a file are unlinked once bound, on a tmpfs of their
+    # own (one holding such files could not be remounted read-only), detached.
     scratch = root / ".wgdroid-scratch"
     _mkdir(scratch, 0o700)
+    ns.mount("tmpfs", str(scratch), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0700,size=32m")
     for path in sorted(_host_programs(spec)):
         if path.startswith("/usr/"):
             target = system / path.lstrip("/")
@@ -354,7 +370,7 @@ def _host_runtime(spec: NodeSpec, system: Path, root: Path) -> None:
             if os.path.islink(path):
                 target.symlink_to(phone_path(os.path.realpath(path), True))
             else:
-                elf.copy_for_phone(path, str(target))
+                elf.copy_for_phone(path, str(target), ANDROID_PATHS)
         else:  # under a ro_bind (the interpreter): read where it is bound
             bound = root / path.lstrip("/")
             if bound.is_file() and not bound.is_symlink():
@@ -369,6 +385,7 @@ def _host_runtime(spec: NodeSpec, system: Path, root: Path) -> None:
             if xtables.encode() + b"\0" in data:
                 _bind_copy(elf.replace_cstring(data, xtables, f"{PHONE_LIB}/xtables"), 0o644,
                            system / "lib64" / lib.name, scratch)
+    ns.umount(str(scratch), ns.MNT_DETACH)
     scratch.rmdir()
     for dirpath, _dirs, _files in os.walk(system / "usr"):
         os.chmod(dirpath, 0o755)
@@ -468,7 +485,7 @@ def install_wireguard_app(data: Path, abi: str, base_python: str, *,
     if wg:
         shutil.copyfile(wg, lib / "libwg.so")
         if for_android:
-            elf.copy_for_phone(wg, str(lib / "libwg.so"))
+            elf.copy_for_phone(wg, str(lib / "libwg.so"), ANDROID_PATHS)
         os.chmod(lib / "libwg.so", 0o755)
     _write(lib / "libwg-quick.so", shims.android_wg_quick(base_python))
     app_data = data / "data" / WG_APP

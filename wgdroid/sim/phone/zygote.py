@@ -389,6 +389,12 @@ class Zygote:
                         os.unlink(path)
             if self.spec.android_net:
                 shutil.rmtree("/var", ignore_errors=True)
+                for entry in os.scandir("/mnt"):  # a tmpfs: /mnt/run/wireguard
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
         for d in ("/run", "/tmp") if self.spec.kind == "phone" else ("/run",):
             if not os.path.isdir(d) or os.path.islink(d):
                 continue
