@@ -24,7 +24,8 @@ from wgdroid.userspace.core import (
     SendJobs,
 )
 from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
-from wgdroid.userspace.express import PUNT_TUN, PUNT_UDP, Express, Punted
+from wgdroid.userspace.express import BUSY, PUNT_TUN, PUNT_UDP, Express, Punted
+from wgdroid.userspace.express import matches as express_matches
 from wgdroid.userspace.kernels import (
     VNET,
     CKernels,
@@ -54,6 +55,7 @@ UDP_BURST = 64  # UDP receives per wake-up (each a datagram or a GRO batch)
 MAX_QUEUED_HANDSHAKES = 1024  # as wireguard-go
 UNDER_LOAD = MAX_QUEUED_HANDSHAKES // 8
 HANDSHAKES_PER_ROUND = 16  # so data keeps flowing during an initiation flood
+EXPRESS_GAP = 0.002  # a wait this long after a burst: packets come one by one again
 MIN_TIMER_DELAY = 1.0  # core seconds: no timer is ever armed nearer than this (timers.py)
 _MSG_NAMES = {1: "initiation", 2: "response", 3: "cookie reply"}
 
@@ -110,7 +112,8 @@ class Daemon:
         # Lone packets of established sessions cross in C while the loop would wait.
         self.express = (Express(self._lib, self.device, tun.fd, tun.vnet_hdr, timer_scale)
                         if self._lib is not None and os.environ.get("WGDROID_EXPRESS") != "0"
-                        else None)
+                        and express_matches(self._lib) else None)
+        self._express_on = True  # False from a burst until a gap (_express_wait)
         if self.express is not None:
             self.loop.idle = self._express_wait
         self.loop.call_later(1.0, self._watch_socket)
@@ -144,6 +147,13 @@ class Daemon:
         ex = self.express
         if ex is None or self._hsq or not self._up or self.pipeline.held()[0]:
             return False
+        if not self._express_on:
+            # After a burst, the loop waits itself until a wait shows a gap in the
+            # traffic: handing over and back between close packets costs the bulk
+            # path more than the C hops save.
+            if self.loop.blocked < EXPRESS_GAP:
+                return False
+            self._express_on = True
         udp = self.udp
         fds = {self.tun.fd, *(s.fileno() for s in udp.sockets())}
         got = ex.run(timeout, udp.v4.fileno() if udp.v4 is not None else -1,
@@ -152,6 +162,8 @@ class Daemon:
         if got is None:
             return False
         res, failed, no_route, malformed, punted = got
+        if res == BUSY:
+            self._express_on = False
         st = self.stats
         st.udp_send_failed += failed
         st.no_route += no_route

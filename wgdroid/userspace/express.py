@@ -95,6 +95,22 @@ class _State(ctypes.Structure):
                 ("received", u64), ("punted", u64), ("no_route", u64), ("malformed", u64)]
 
 
+def layout() -> list[int]:
+    """What wg_express_layout reports for these Structures, when they match the C side."""
+    return [ctypes.sizeof(_Rx), ctypes.sizeof(_Peer), ctypes.sizeof(_Route),
+            ctypes.sizeof(_State), _Rx.index.offset, _Peer.rx.offset, _Peer.tx_bytes.offset,
+            _State.peers.offset, _State.punt_src.offset, _State.sent.offset]
+
+
+def matches(lib: Library) -> bool:
+    """Whether the library was built from the express.c these Structures describe
+    (a stale build must not be handed memory laid out differently)."""
+    want = layout()
+    got = (ctypes.c_uint32 * len(want))()
+    n = lib.express_layout(ctypes.addressof(got), len(want))
+    return n == len(want) and list(got) == want
+
+
 def _deadline(t: float | None) -> float:
     return -1.0 if t is None else t
 

@@ -32,6 +32,7 @@ class Loop:
         self.housekeeping: Callable[[], float | None] = lambda: None
         # Asked to do the waiting whenever nothing is ready (the express path).
         self.idle: IdleWait | None = None
+        self.blocked = float("inf")  # seconds the last wait of the loop's own (with idle) took
         self.errors = 0
         # Signals only set a flag; the wake pipe makes epoll return at once.
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -115,7 +116,12 @@ class Loop:
                         except Exception as e:
                             self._report(e)
                             waited = True
-                        events = self._ep.poll(0 if waited else timeout)
+                        if waited:
+                            events = self._ep.poll(0)
+                        else:
+                            t0 = time.monotonic()
+                            events = self._ep.poll(timeout)
+                            self.blocked = time.monotonic() - t0
             except InterruptedError:
                 continue
             for fd, mask in events:

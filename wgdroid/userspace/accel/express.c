@@ -20,6 +20,7 @@
  * (docs/dataplane.md, "The express path").
  */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
@@ -369,6 +370,22 @@ static int from_udp(struct ex_state *s, int fd)
             p->need_another_keepalive = 1;
     }
     return GO_ON;
+}
+
+/* The layout express.py's ctypes Structures must match: sizes and the offsets
+ * that follow padding. */
+long wg_express_layout(uint32_t *out, long n)
+{
+    const uint32_t v[] = {
+        sizeof(struct ex_rx), sizeof(struct ex_peer), sizeof(struct ex_route),
+        sizeof(struct ex_state), offsetof(struct ex_rx, index), offsetof(struct ex_peer, rx),
+        offsetof(struct ex_peer, tx_bytes), offsetof(struct ex_state, peers),
+        offsetof(struct ex_state, punt_src), offsetof(struct ex_state, sent),
+    };
+    long i, k = (long)(sizeof(v) / sizeof(v[0]));
+    for (i = 0; i < n && i < k; i++)
+        out[i] = v[i];
+    return k;
 }
 
 /*
