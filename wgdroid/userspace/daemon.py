@@ -24,7 +24,7 @@ from wgdroid.userspace.core import (
     SendJobs,
 )
 from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
-from wgdroid.userspace.express import BUSY, PUNT_TUN, PUNT_UDP, Express, Punted
+from wgdroid.userspace.express import BUSY, PUNT_TUN, PUNT_UDP, TIMEOUT, Express, Punted
 from wgdroid.userspace.express import matches as express_matches
 from wgdroid.userspace.kernels import (
     VNET,
@@ -66,6 +66,7 @@ class DaemonStats:
     udp_send_failed: int = 0
     no_route: int = 0
     malformed: int = 0  # TUN reads the segmenter refused
+    handed_back_lost: int = 0  # packets the express path handed back with no buffer free
     super_packets: int = 0  # TSO/USO reads (segmented here)
     udp_reads: int = 0  # UDP receives (each a datagram or a GRO batch)
     udp_datagrams: int = 0
@@ -167,7 +168,9 @@ class Daemon:
         st = self.stats
         st.udp_send_failed += failed
         st.no_route += no_route
-        st.malformed += malformed
+        self.pipeline.stats.tx_dropped_crypto += malformed  # as seal_now counts a refusal
+        if self._verbose and (res != TIMEOUT or ex.last_crossed):
+            log.debug("express wait ended by %s", ex.last_wait)
         if punted is not None:
             if res == PUNT_TUN:
                 self._on_tun(punted)
@@ -189,6 +192,8 @@ class Daemon:
         for reads in range(TUN_BURST):
             where = arena.space() if pipe.can_send(reads) else None
             if where is None:
+                if punted is not None:
+                    self.stats.handed_back_lost += 1
                 break  # all buffers in flight: the TUN queue holds (and drops) the rest
             buf, pos = where
             view = mem.view(buf)
@@ -298,17 +303,8 @@ class Daemon:
         units: list[tuple[RecvRun, int]] = []
         last: dict[Peer, tuple[RecvRun, int]] = {}
         held: list[int] = []  # references on the buffers read into, until submitted
-        where = arena.space() if first is not None else None
-        if first is not None and where is not None:
-            buf, pos = where
-            view = self.pipeline.memory.view(buf)
-            n = len(first.data)
-            view[pos : pos + n] = first.data
-            held.append(arena.commit(n))
-            self.stats.udp_reads += 1
-            self.stats.udp_datagrams += -(-n // first.seg)
-            self._take(view, buf, pos, n, first.seg, sockaddr_endpoint(first.src), now, units,
-                       last, None)
+        if first is not None:
+            self._take_punted(first, now, units, last, held)
         if self._rx_batch is not None:
             self._read_batched(sock, now, units, last, held)
         else:
@@ -324,6 +320,26 @@ class Daemon:
         for buf in held:
             arena.unref(buf)
         pipe.process_completions()
+
+    def _take_punted(self, first: Punted, now: float, units: list[tuple[RecvRun, int]],
+                     last: dict[Peer, tuple[RecvRun, int]], held: list[int]) -> None:
+        """The read the express path handed back, as if _read_each had made it."""
+        n = len(first.data)
+        if not n or first.seg <= 0:
+            return  # express.c keeps empty reads; kept out here all the same
+        arena = self.pipeline.rx_arena
+        where = arena.space()
+        if where is None:
+            self.stats.handed_back_lost += 1
+            return
+        buf, pos = where
+        view = self.pipeline.memory.view(buf)
+        view[pos : pos + n] = first.data
+        held.append(arena.commit(n))
+        self.stats.udp_reads += 1
+        self.stats.udp_datagrams += -(-n // first.seg)
+        self._take(view, buf, pos, n, first.seg, sockaddr_endpoint(first.src), now, units, last,
+                   None)
 
     def _read_each(self, sock: socket.socket, now: float, units: list[tuple[RecvRun, int]],
                    last: dict[Peer, tuple[RecvRun, int]], held: list[int]) -> None:
