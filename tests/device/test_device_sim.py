@@ -863,3 +863,45 @@ def test_push_many_entries_fail_alone_and_wait_for_their_tunnel(sim_phone: Any,
         "one": one, "two": two, "demo": demo, "slow": b"theirs\n"}
     assert [t.name for t in store.list_tunnels(device)] == ["demo", "one", "slow", "two"]
     assert ".tmp" not in on_phone(sim_phone, f"ls -A {STORE}")
+
+
+def test_cli_import_stores_files_and_zips_with_one_su(sim_phone: Any, tmp_path: Path) -> None:
+    """`wgdroid import FILE...`: every tunnel of the .conf files and zips in one
+    root shell (one su prompt); stdout the names stored, one stderr line per
+    tunnel that was not, exit 10 for some; --force replaces what the phone has."""
+    import zipfile
+
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    one, two, three = (tunnel_config(demo, 52200 + i, 80 + i)[0] for i in range(3))
+    conf = tmp_path / "imp1.conf"
+    conf.write_bytes(one)
+    conf.chmod(0o600)
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("imp2.conf", two)
+        zf.writestr("demo.conf", three)
+        zf.writestr("bad name!.conf", three)
+        zf.writestr("imp3.conf", three)
+    with su_prompts(sim_phone) as prompts:
+        res = cli("import", "-s", serial, str(conf), str(archive))
+    assert prompts.count == 1, res.stderr
+    assert res.returncode == 10, res.stderr
+    assert res.stdout.split() == ["imp1", "imp2", "imp3"]
+    assert "wgdroid: error: a tunnel named 'demo' already exists" in res.stderr
+    assert "bad name!.conf: tunnel name" in res.stderr
+    assert res.stderr.rstrip().endswith("imported 3 of 5 tunnels")
+    device = connect(serial)
+    assert store.pull_many(device, ["imp1", "imp2", "imp3", "demo"]) == {
+        "imp1": one, "imp2": two, "imp3": three, "demo": demo}
+    forced = cli("import", "-s", serial, str(archive), "--force", "--json")
+    assert forced.returncode == 10, forced.stderr
+    doc = json.loads(forced.stdout)
+    assert [(t["name"], t["error"]) for t in doc["tunnels"]] == [
+        ("imp2", None), ("demo", None), ("imp3", None)]
+    assert len(doc["errors"]) == 1 and doc["errors"][0]["exit_code"] == 1
+    assert store.pull(device, "demo") == three
+    assert not [n for n in on_phone(sim_phone, f"ls -a {STORE}").split() if ".tmp." in n]

@@ -1,4 +1,5 @@
-"""Device commands: list, push, pull, rm, rename, enable, disable, status, doctor.
+"""Device commands: list, push, import, pull, rm, rename, enable, disable, status,
+doctor.
 
 A thin shell over `wgdroid.device`: parse flags, pick the device(s), call one
 operation, print data on stdout and messages on stderr. With --all, each
@@ -52,6 +53,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="store a config with PreUp/PostUp/PreDown/PostDown hooks, which a "
                    "Linux wg-quick on the phone runs as root")
     p.set_defaults(func=_push)
+
+    p = sub.add_parser(
+        "import", parents=[device_parent(as_json=True)],
+        help="store several configs (.conf files, .zip exports) on the phone in one su",
+        description="Store every tunnel of the FILEs (NAME.conf files; zips in the format of "
+        "the WireGuard app's export, each entry checked on its own) on the phone in one root "
+        "shell, each as `push` stores one (not brought up). A tunnel fails on its own: a bad "
+        "entry, a config the phone's wg-quick refuses, a name the phone already has (unless "
+        "--force). stdout: the names stored; stderr: one line per failure. Exit 0 if all "
+        "were stored, 10 if some; if none, their shared code, else 13.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--force", action="store_true",
+                   help="replace tunnels the phone already has (a running one gets the new "
+                   "config as with push)")
+    p.add_argument("--allow-hooks", action="store_true",
+                   help="store configs with PreUp/PostUp/PreDown/PostDown hooks, which a "
+                   "Linux wg-quick on the phone runs as root")
+    p.set_defaults(func=_import)
 
     p = sub.add_parser("pull", parents=[plain], help="copy a stored config to this computer")
     p.add_argument("name", metavar="NAME")
@@ -194,6 +213,57 @@ def _push(args: argparse.Namespace) -> int:
     else:
         _say_running(result)
     return ExitCode.OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wgdroid.config.archive import import_zip
+    from wgdroid.config.parser import tunnel_name_for
+    from wgdroid.device import store
+    from wgdroid.errors import InvalidInputError, WgdroidError, combined_exit
+
+    configs: list[tuple[str, bytes]] = []
+    local: list[WgdroidError] = []  # what failed here, before the phone
+    for path in args.files:
+        try:
+            if path.lower().endswith(".zip"):
+                found = import_zip(Path(path))
+                local += [InvalidInputError(e.format(path)) for e in found.errors]
+                configs += [(t.name, t.text.encode("utf-8")) for t in found.tunnels]
+            else:
+                configs.append((tunnel_name_for(path), store.read_local_config(path)))
+        except WgdroidError as exc:
+            local.append(exc)
+    if not configs and not local:
+        raise InvalidInputError(f"no tunnels in {', '.join(args.files)} (no .conf entry)")
+    # Nothing to store: no phone is contacted.
+    outcomes = store.push_many(one(args), configs, overwrite=args.force,
+                               allow_hooks=args.allow_hooks,
+                               root_timeout=args.root_timeout) if configs else []
+    failed = local + [o.error for o in outcomes if o.error is not None]
+    stored = [o for o in outcomes if o.result is not None]
+    if args.json:
+        output.emit_json({
+            "schema": SCHEMA,
+            "tunnels": [{"name": o.name, "error": o.error.to_json() if o.error else None}
+                        for o in outcomes],
+            "errors": [e.to_json() for e in local]})
+    else:
+        for o in stored:
+            output.data(o.name)
+    for error in failed:
+        output.error(error.message)
+        if error.hint:
+            output.note(error.hint)
+    shown: set[str] = set()
+    for o in stored:
+        for w in o.result.warnings if o.result else ():
+            if w.format() not in shown:
+                shown.add(w.format())
+                output.raw_stderr(w.format())
+    output.note(f"imported {len(stored)} of {len(configs) + len(local)} tunnels")
+    return combined_exit([*(e.exit_code for e in failed), *[ExitCode.OK] * len(stored)])
 
 
 _RESTART_REASONS = {

@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "qr": _QR, "import-qr": _QR, "zip": _ZIP, "unzip": _ZIP,
     "tui": "wgdroid.cli.tui_cmds", "sim": "wgdroid.cli.sim_cmds",
     "list": _DEVICE, "push": _DEVICE, "pull": _DEVICE, "rm": _DEVICE, "rename": _DEVICE,
-    "enable": _DEVICE, "disable": _DEVICE, "status": _DEVICE, "doctor": _DEVICE,
+    "enable": _DEVICE, "disable": _DEVICE, "status": _DEVICE, "doctor": _DEVICE, "import": _DEVICE,
     "tools": "wgdroid.cli.tools_cmds",
 }
 
