@@ -163,8 +163,8 @@ class Daemon:
         if got is None:
             return False
         res, failed, no_route, malformed, punted = got
-        if res == BUSY:
-            self._express_on = False
+        if res == BUSY or (punted is not None and punted.bulk):
+            self._express_on = False  # bulk traffic: the batched path, until a gap
         st = self.stats
         st.udp_send_failed += failed
         st.no_route += no_route

@@ -130,6 +130,7 @@ class Punted:
     fd: int = -1  # the UDP socket it came from (UDP only)
     seg: int = 0  # its GRO segment size (UDP only)
     src: bytes = b""  # its struct sockaddr (UDP only)
+    bulk: bool = False  # a TSO/USO super-packet or a UDP GRO batch: traffic in bulk
 
 
 @dataclass
@@ -336,10 +337,12 @@ class Express:
                           f"{received} received")
         punted = None
         if res == PUNT_TUN:
-            punted = Punted(self._view[: st.punt_len])
+            n = st.punt_len
+            punted = Punted(self._view[:n], bulk=bool(st.vnet and n > 1 and self._view[1]))
         elif res == PUNT_UDP:
-            punted = Punted(self._view[: st.punt_len], st.punt_fd, st.punt_seg,
-                            bytes(st.punt_src[: st.punt_src_len]))
+            n = st.punt_len
+            punted = Punted(self._view[:n], st.punt_fd, st.punt_seg,
+                            bytes(st.punt_src[: st.punt_src_len]), bulk=st.punt_seg < n)
         return res, failed, st.no_route - before[3], st.malformed - before[4], punted
 
 
