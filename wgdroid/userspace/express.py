@@ -134,6 +134,25 @@ class Punted:
 
 
 @dataclass
+class Wait:
+    """How one wait in C ended (see `Express.run`)."""
+
+    failed: int  # sends that failed
+    no_route: int  # TUN reads with no peer for their destination (dropped)
+    malformed: int  # TUN reads the sealer refused (dropped)
+    punted: Punted | None  # the packet handed back, if any
+    burst: bool  # packets came close together: the batched path should take over
+    sent: int  # messages sealed and sent in C
+    received: int  # authentic messages opened in C
+    ended: str  # why it ended (for the log)
+
+    @property
+    def quiet(self) -> bool:
+        """Ended by its deadline with nothing done: nothing worth a log line."""
+        return self.ended == _ENDED[TIMEOUT] and not (self.sent or self.received)
+
+
+@dataclass
 class ExpressStats:
     sent: int = 0  # transport messages sealed and sent in C
     received: int = 0  # authentic messages opened in C
@@ -176,8 +195,6 @@ class Express:
         self._sockaddrs: dict[tuple[str, int], bytes | None] = {}
         self._view = memoryview(self._buf).cast("B")
         self.stats = ExpressStats()
-        self.last_wait = ""  # how the last wait ended and what crossed in it (for the log)
-        self.last_crossed = 0  # packets that crossed in the last wait
 
     # --- state to C ---
 
@@ -304,13 +321,11 @@ class Express:
     # --- the wait ---
 
     def run(self, timeout: float, udp4: int, udp6: int, mtu: int,
-            other: list[tuple[int, int]]) -> tuple[int, int, int, int, Punted | None] | None:
+            other: list[tuple[int, int]]) -> Wait | None:
         """Wait up to `timeout` seconds (< 0: no limit) with the packets crossing in C.
 
         Returns None if the express path cannot serve this device now (too many
-        peers, routes or descriptors: wait the ordinary way), else (result,
-        sends that failed, packets without a route, malformed reads, the
-        punted packet or None)."""
+        peers, routes or descriptors: wait the ordinary way), else how it ended."""
         if len(other) > MAX_OTHER or not self._usable():
             return None
         st = self._st
@@ -332,9 +347,6 @@ class Express:
         stats.sent += sent
         stats.received += received
         stats.punted += st.punted - before[2]
-        self.last_crossed = sent + received
-        self.last_wait = (f"{_ENDED[res] if 0 <= res < len(_ENDED) else res}: {sent} sent, "
-                          f"{received} received")
         punted = None
         if res == PUNT_TUN:
             n = st.punt_len
@@ -343,6 +355,8 @@ class Express:
             n = st.punt_len
             punted = Punted(self._view[:n], st.punt_fd, st.punt_seg,
                             bytes(st.punt_src[: st.punt_src_len]), bulk=st.punt_seg < n)
-        return res, failed, st.no_route - before[3], st.malformed - before[4], punted
+        return Wait(failed, st.no_route - before[3], st.malformed - before[4], punted,
+                    res == BUSY or (punted is not None and punted.bulk), sent, received,
+                    _ENDED[res] if 0 <= res < len(_ENDED) else str(res))
 
 
