@@ -60,6 +60,29 @@ def test_no_host_shell_or_interpreters_reachable(sim_phone) -> None:  # type: ig
     assert out.stdout.endswith("ok\n"), (out.stdout, out.stderr)
 
 
+def test_the_root_has_no_usr_lib_or_sbin(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    """`adb shell ls /` as on an Android 14 phone: system-as-root makes no usr,
+    lib, lib64 or sbin (system/core/rootdir/Android.mk LOCAL_POST_INSTALL_CMD),
+    and no root solution has used /sbin since Android 11. The host programs
+    the phone runs are in /system/usr, their libraries in /system/lib64, and
+    they load through Android's /system/bin/linker64. (The root showed the
+    host's /usr, /lib, /lib64 and /sbin.)"""
+    top = set(sim_phone.shell("ls /").stdout.split())
+    assert {"system", "data", "dev", "proc", "sys", "sdcard", "etc", "bin"} <= top, top
+    assert not top & {"usr", "lib", "lib64", "lib32", "libx32", "sbin"}, top
+    out = sim_phone.shell("ls -d /lib /usr /sbin /lib64")
+    assert out.returncode != 0 and out.stdout == "", out
+    assert out.stderr.count("No such file or directory") == 4, out.stderr
+    assert sim_phone.shell("readlink /system/bin/linker64").stdout.startswith("/system/lib64/")
+    # Everything the phone runs still runs: toybox, mksh, iproute2, xtables
+    # (with its extensions), wg, and the Python shims (su, ndc).
+    out = sim_phone.shell("ip -V && iptables -V && wg --version && ls /system/lib64 | "
+                          "grep -c . && su -c 'iptables -w -A INPUT -m comment --comment "
+                          "probe -j ACCEPT && iptables -w -D INPUT -m comment --comment "
+                          "probe -j ACCEPT && ndc network list && id -u' </dev/null")
+    assert out.returncode == 0 and out.stdout.endswith("\n0\n"), (out.stdout, out.stderr)
+
+
 def test_getprop(sim_phone) -> None:  # type: ignore[no-untyped-def]
     assert sim_phone.shell("getprop ro.product.model").stdout == "Pixel 8\n"
     assert sim_phone.shell("getprop ro.build.version.sdk").stdout == "34\n"

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from support import wait_until
 
+from wgdroid.sim.phone.rootfs import IPERF3, PHONE_USR
+
 pytestmark = pytest.mark.sim
 
 UP_AND_PING = (
@@ -111,7 +113,9 @@ def test_iperf_server_answers_through_the_tunnel(sim_phone, sim_state) -> None: 
     assert address == sim_phone.info["server_tunnel_ip"]
     assert sim_phone.shell("su -c 'wg-quick up demo' </dev/null").returncode == 0
     # iperf3 keeps its buffer in a file under TMPDIR (else /tmp: Android has none).
-    res = sim_phone.run_in_phone(f"TMPDIR=/data/local/tmp /usr/bin/iperf3 -c {address} -t 1 -J",
+    # The simulator's probe, not Android's: wherever the phone keeps the host's programs.
+    iperf3 = f"$(ls {PHONE_USR}{IPERF3[len('/usr'):]} {IPERF3} 2>/dev/null | head -n 1)"
+    res = sim_phone.run_in_phone(f"TMPDIR=/data/local/tmp {iperf3} -c {address} -t 1 -J",
                                  timeout=30)
     assert res.status == 0, res.stdout[-500:]
     report = json.loads(res.stdout)

@@ -21,7 +21,8 @@ import sys
 
 TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
-WG_GO = "/usr/bin/wireguard-go"
+WG_GO = "/usr/bin/wireguard-go"  # the host's; on an android_net phone it is under /system/usr
+WG_GO_ON_PHONE = ("/system/usr/bin/wireguard-go", WG_GO)
 NODES = ("/dev/tun", "/dev/net/tun")
 
 
@@ -60,7 +61,8 @@ def main() -> int:
     env.pop("LOG_LEVEL", None)
     # Like a kernel, say nothing (wireguard-go prints a banner); its errors only
     # if it failed. It daemonizes: the foreground process exits once it serves.
-    proc = subprocess.run([WG_GO, name], env=env, pass_fds=(3,), stdin=subprocess.DEVNULL,
+    wg_go = next((p for p in WG_GO_ON_PHONE if os.path.exists(p)), WG_GO)
+    proc = subprocess.run([wg_go, name], env=env, pass_fds=(3,), stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr.decode(errors="replace"))

@@ -7,10 +7,12 @@ import base64
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
-from wgdroid.sim.phone import kmod_standin, ns, shims
+from wgdroid.sim.phone import elf, kmod_standin, ns, shims
 from wgdroid.sim.phone.android_ids import AID_APP_START, getpwent
 from wgdroid.sim.phone.spec import STAGE_DIR, NodeSpec
 
@@ -121,19 +123,25 @@ def _identity_files(system: Path) -> None:
            0o644)
 
 
-def _populate_system(spec: NodeSpec, system: Path) -> None:
+def _populate_system(spec: NodeSpec, system: Path, root: Path) -> None:
     for sub in ("bin", "xbin", "etc"):
         _mkdir(system / sub)
     bin_ = system / "bin"
+    hidden = hides_host(spec)
+
+    def on_phone(path: str) -> str:
+        return phone_path(path, hidden)
+
     for name, target in shims.system_bin_links().items():
-        (bin_ / name).symlink_to(target)
-    (bin_ / "sh").symlink_to(shims.MKSH)
+        (bin_ / name).symlink_to(on_phone(target))
+    (bin_ / "sh").symlink_to(on_phone(shims.MKSH))
     client = shims.netd_client(spec.base_python)
     scripts = {
         "getprop": shims.GETPROP, "am": shims.AM, "getenforce": shims.GETENFORCE,
         "setenforce": shims.SETENFORCE, "chcon": shims.CHCON, "restorecon": shims.RESTORECON,
         "reboot": shims.su_script(spec.base_python), "pm": shims.PM,
-        "ndc": shims.NDC, "service": client, "dumpsys": client, "toybox": shims.TOYBOX_WRAPPER,
+        "ndc": shims.NDC, "service": client, "dumpsys": client,
+        "toybox": shims.toybox_wrapper(on_phone(shims.TOYBOX_BIN)),
     }
     if not spec.android_net:
         scripts["resolvconf"] = shims.RESOLVCONF  # the kinder phone's; Android has none
@@ -145,13 +153,13 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
     host_tools = shims.tool_paths()
     for tool in spec.tools:
         if tool == "wg-quick":
-            scripts["wg-quick"] = shims.WG_QUICK
+            scripts["wg-quick"] = shims.wg_quick(on_phone(shims.LINUX_WG_QUICK))
         elif tool == "wg-quick-android":
             scripts["wg-quick"] = shims.android_wg_quick(spec.base_python)
         elif tool == "python3":
             scripts["python3"] = shims.python_wrapper(spec.venv_python)
         elif tool in host_tools:
-            (bin_ / tool).symlink_to(host_tools[tool])
+            (bin_ / tool).symlink_to(on_phone(host_tools[tool]))
     for name, text in scripts.items():
         _write(bin_ / name, text)
     if spec.su_variant == "kernelsu":
@@ -175,7 +183,7 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
     _identity_files(system)
     for name in HOST_ETC:
         host = Path("/etc") / name
-        if not host.exists():
+        if not host.exists() or (hidden and name in LOADER_ETC):
             continue
         mount_point = etc / name
         if host.is_dir():
@@ -183,6 +191,8 @@ def _populate_system(spec: NodeSpec, system: Path) -> None:
         else:
             mount_point.touch()
         ns.bind(str(host), str(mount_point), readonly=True, recursive=host.is_dir())
+    if hidden:
+        _host_runtime(spec, system, root)
 
 
 def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
@@ -200,14 +210,18 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
         _mkdir(root / d)
     # The host userland (read-only) so real wg, wireguard-go, ip and toybox
     # work; /etc is Android's link to /system/etc, with only what they need.
-    _mkdir(root / "usr")
-    ns.bind("/usr", str(root / "usr"), readonly=True, recursive=True)
-    if spec.android_net:
-        _only_programs(root, _host_programs(spec))
+    # An android_net phone keeps it off its root (_host_runtime: /system).
+    hidden = hides_host(spec)
+    if not hidden:
+        _mkdir(root / "usr")
+        ns.bind("/usr", str(root / "usr"), readonly=True, recursive=True)
+        if spec.android_net:
+            _only_programs(root, _host_programs(spec))
     (root / "etc").symlink_to("/system/etc")
     # Android's /bin is /system/bin: `#!/bin/bash` finds no bash there.
-    links = ("sbin", "lib", "lib64", "lib32", "libx32") if spec.android_net else (
-        "bin", "sbin", "lib", "lib64", "lib32", "libx32")
+    links: tuple[str, ...] = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
+    if spec.android_net:
+        links = () if hidden else ("sbin", "lib", "lib64", "lib32", "libx32")
     if spec.android_net:
         (root / "bin").symlink_to("/system/bin")
     for link in links:
@@ -224,7 +238,8 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     installed = []
     if "wireguard-app" in spec.tools:
         installed.append(install_wireguard_app(
-            root / "data", spec.props.get("ro.product.cpu.abi", ""), spec.base_python))
+            root / "data", spec.props.get("ro.product.cpu.abi", ""), spec.base_python,
+            for_android=hides_host(spec)))
     write_packages(root / "data", installed)
     (root / "sdcard").symlink_to("/storage/emulated/0")
     _mkdir(root / "storage/emulated")
@@ -267,14 +282,100 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
 
     system = root / "system"
     _mkdir(system)
-    ns.mount("tmpfs", str(system), "tmpfs", ns.MS_NOSUID, "mode=0755,size=16m")
-    _populate_system(spec, system)
+    ns.mount("tmpfs", str(system), "tmpfs", ns.MS_NOSUID, "mode=0755,size=64m")
+    _populate_system(spec, system, root)
     ns.mount(None, str(system), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
     os.chdir(root)
     ns.pivot_root(".", ".")
     ns.umount(".", ns.MNT_DETACH)  # drop the host's tree from this namespace
     os.chdir("/")
+
+
+# Where an android_net phone keeps what it runs of the host: its programs in
+# /system/usr (Android has a /system/usr, off PATH: keylayout, idc, share),
+# their libraries in Android's /system/lib64, loaded by Android's dynamic
+# linker path /system/bin/linker64 (elf.py). The root then has no usr, lib,
+# lib64 or sbin (system/core/rootdir/Android.mk LOCAL_POST_INSTALL_CMD).
+PHONE_USR = "/system/usr"
+PHONE_LIB = "/system/lib64"
+# /etc files of the host's loader: the phone gets its own ld.so.cache.
+LOADER_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d")
+
+
+def hides_host(spec: NodeSpec) -> bool:
+    """Whether the phone keeps the host's tree off its root: android_net
+    phones, unless the interpreter is the host's /usr/bin/python3 (a Debian
+    one finds its standard library only under /usr: that phone keeps /usr,
+    /lib* and /sbin, with only its programs in /usr's program dirs)."""
+    return spec.android_net and not spec.base_python.startswith("/usr/")
+
+
+def phone_path(path: str, hidden: bool) -> str:
+    """Where the phone has the host's PATH (its programs move to /system/usr)."""
+    return PHONE_USR + path[len("/usr"):] if hidden and path.startswith("/usr/") else path
+
+
+def _host_interp() -> str:
+    """The host's ELF interpreter (PT_INTERP of the Python running this)."""
+    with open(os.path.realpath(sys.executable), "rb") as f:
+        found = elf.interpreter(f.read(4096))
+    return found or "/lib64/ld-linux-x86-64.so.2"
+
+
+def _bind_copy(data: bytes, mode: int, target: Path, scratch: Path) -> None:
+    """DATA bound read-only over the file TARGET (the copy itself unlinked)."""
+    tmp = scratch / f"{len(os.listdir(scratch))}"
+    tmp.write_bytes(data)
+    os.chmod(tmp, mode)
+    ns.bind(str(tmp), str(target), readonly=True)
+    tmp.unlink()
+
+
+def _host_runtime(spec: NodeSpec, system: Path, root: Path) -> None:
+    """The host's programs and libraries at Android's places (see PHONE_USR):
+    each program the phone runs copied to /system/usr with Android's linker
+    path; the interpreter outside /usr (the shims') made so where it is; the
+    libraries bound at /system/lib64 with an ld.so.cache for them; the
+    xtables extension dir iptables has compiled in moved along."""
+    loader = os.path.realpath(_host_interp())
+    libdir = os.path.dirname(loader)
+    _mkdir(system / "lib64")
+    ns.bind(libdir, str(system / "lib64"), readonly=True, recursive=True)
+    (system / "bin/linker64").symlink_to(f"{PHONE_LIB}/{os.path.basename(loader)}")
+    # Copies bound over a file are unlinked once bound: on the root's tmpfs,
+    # as /system's, holding such files, could not be remounted read-only.
+    scratch = root / ".wgdroid-scratch"
+    _mkdir(scratch, 0o700)
+    for path in sorted(_host_programs(spec)):
+        if path.startswith("/usr/"):
+            target = system / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.islink(path):
+                target.symlink_to(phone_path(os.path.realpath(path), True))
+            else:
+                elf.copy_for_phone(path, str(target))
+        else:  # under a ro_bind (the interpreter): read where it is bound
+            bound = root / path.lstrip("/")
+            if bound.is_file() and not bound.is_symlink():
+                data = bound.read_bytes()
+                if elf.interpreter(data):
+                    _bind_copy(elf.with_interpreter(data), bound.stat().st_mode & 0o7777,
+                               bound, scratch)
+    xtables = f"{libdir}/xtables"
+    for lib in sorted(Path(libdir).glob("libxtables.so*")):
+        if lib.is_file() and not lib.is_symlink():
+            data = lib.read_bytes()
+            if xtables.encode() + b"\0" in data:
+                _bind_copy(elf.replace_cstring(data, xtables, f"{PHONE_LIB}/xtables"), 0o644,
+                           system / "lib64" / lib.name, scratch)
+    scratch.rmdir()
+    for dirpath, _dirs, _files in os.walk(system / "usr"):
+        os.chmod(dirpath, 0o755)
+    _write(system / "etc/ld.so.conf", f"{PHONE_LIB}\n", 0o644)
+    ldconfig = shutil.which("ldconfig", path="/usr/sbin:/sbin:/usr/bin:/bin") or "ldconfig"
+    subprocess.run([ldconfig, "-X", "-r", str(root), "-f", "/system/etc/ld.so.conf",
+                    "-C", "/system/etc/ld.so.cache"], check=True, stdin=subprocess.DEVNULL)
 
 
 # Where the host keeps programs. Android has no /usr at all (system/core/rootdir
@@ -338,10 +439,13 @@ def _fake_wireguard_module(module_dir: Path) -> None:
     ns.mount(None, str(module_dir), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
 
-def install_wireguard_app(data: Path, abi: str, base_python: str) -> tuple[str, int, str]:
+def install_wireguard_app(data: Path, abi: str, base_python: str, *,
+                          for_android: bool = False) -> tuple[str, int, str]:
     """The official app as the package manager leaves it: its APK dir under
     /data/app with the bundled tools as native libs, its data dir and its
-    packages.list line. Kept across reboots (random dir names included)."""
+    packages.list line. Kept across reboots (random dir names included).
+    for_android: its wg loads through Android's linker (elf.py), as the
+    phone's own programs do."""
     _mkdir(data / "app", 0o771, SYSTEM_UID, SYSTEM_UID)
     existing = sorted((data / "app").glob(f"~~*/{WG_APP}-*"))
     if existing:
@@ -363,6 +467,8 @@ def install_wireguard_app(data: Path, abi: str, base_python: str) -> tuple[str, 
     wg = shims.tool_paths().get("wg")
     if wg:
         shutil.copyfile(wg, lib / "libwg.so")
+        if for_android:
+            elf.copy_for_phone(wg, str(lib / "libwg.so"))
         os.chmod(lib / "libwg.so", 0o755)
     _write(lib / "libwg-quick.so", shims.android_wg_quick(base_python))
     app_data = data / "data" / WG_APP

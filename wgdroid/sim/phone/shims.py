@@ -160,7 +160,7 @@ exit $rc
 TOYBOX_WRAPPER = r"""#!/system/bin/sh
 n=${0##*/}; argv0=$n
 if [ "$n" = toybox ]; then
-  [ $# -gt 0 ] || exec /usr/bin/toybox
+  [ $# -gt 0 ] || exec @TOYBOX@
   n=${1##*/}; argv0=$n; shift
 fi
 if [ "$n" = ls ]; then
@@ -177,7 +177,7 @@ if [ "$n" = ls ]; then
     for a in "$@"; do case "$a" in -*) opts="$opts $a";; esac; done
     for a in "$@"; do
       case "$a" in -*) continue;; esac
-      line=$(/usr/bin/toybox ls $opts -- "$a") || { rc=1; continue; }
+      line=$(@TOYBOX@ ls $opts -- "$a") || { rc=1; continue; }
       label=$(getfattr -h --only-values -n security.selinux -- "$a" 2>/dev/null | tr -d '\000')
       [ -n "$label" ] || label=u:object_r:unlabeled:s0
       printf '%s\n' "$line" | sed "s|^\(.*\) ? |\1 $label |; s|^? |$label |"
@@ -186,8 +186,13 @@ if [ "$n" = ls ]; then
   fi
 fi
 # argv[0] as the applet was run (toybox picks the applet by it; ps shows it).
-exec -a "$argv0" /usr/bin/toybox "$@"
+exec -a "$argv0" @TOYBOX@ "$@"
 """
+
+
+def toybox_wrapper(toybox: str) -> str:
+    """/system/bin/toybox: the wrapper above around the real toybox at TOYBOX."""
+    return TOYBOX_WRAPPER.replace("@TOYBOX@", toybox)
 
 # restorecon: the file_contexts are not modelled; it relabels nothing and succeeds.
 RESTORECON = r"""#!/system/bin/sh
@@ -210,10 +215,15 @@ esac
 WG_QUICK = r"""#!/system/bin/sh
 if [ $# -ge 2 ] && [ -f "/data/misc/wireguard/$2.conf" ]; then
   cmd="$1"; name="$2"; shift 2
-  exec /usr/bin/wg-quick "$cmd" "/data/misc/wireguard/$name.conf" "$@"
+  exec @WG_QUICK@ "$cmd" "/data/misc/wireguard/$name.conf" "$@"
 fi
-exec /usr/bin/wg-quick "$@"
+exec @WG_QUICK@ "$@"
 """
+
+
+def wg_quick(linux_wg_quick: str) -> str:
+    """/system/bin/wg-quick: the wrapper above around the Linux wg-quick."""
+    return WG_QUICK.replace("@WG_QUICK@", linux_wg_quick)
 
 
 # Debian's /etc/profile would put /usr/bin first in a login shell's PATH: the
