@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -51,3 +54,12 @@ def test_entries_list_the_longest_prefix_first_and_version_tracks_changes() -> N
     assert t.version == v2  # nothing removed: the copy is still right
     assert t.remove(ipaddress.ip_network("10.0.0.0/8"))
     assert t.version != v2
+
+
+def test_the_pure_python_daemon_does_not_need_ctypes() -> None:
+    # A phone's python3 may lack _ctypes: only the compiled library's users import it.
+    code = ("import sys; import wgdroid.userspace.daemon, wgdroid.userspace.__main__; "
+            "print('ctypes' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "WGDROID_ACCEL": "0"}, timeout=60, check=True)
+    assert r.stdout.strip() == "False"

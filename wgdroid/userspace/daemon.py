@@ -13,6 +13,7 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wgdroid.userspace.core import (
     Action,
@@ -24,8 +25,6 @@ from wgdroid.userspace.core import (
     SendJobs,
 )
 from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
-from wgdroid.userspace.express import BUSY, PUNT_TUN, PUNT_UDP, TIMEOUT, Express, Punted
-from wgdroid.userspace.express import matches as express_matches
 from wgdroid.userspace.kernels import (
     VNET,
     CKernels,
@@ -47,6 +46,9 @@ from wgdroid.userspace.udp import (
     recv_batch,
     sockaddr_endpoint,
 )
+
+if TYPE_CHECKING:
+    from wgdroid.userspace.express import Express, Punted
 
 log = logging.getLogger("wgdroid.userspace")
 
@@ -111,9 +113,12 @@ class Daemon:
             self.loop.add_reader(self.pipeline.pool.wake_fd, self.pipeline.process_completions)
         self.loop.housekeeping = self._housekeeping
         # Lone packets of established sessions cross in C while the loop would wait.
-        self.express = (Express(self._lib, self.device, tun.fd, tun.vnet_hdr, timer_scale)
-                        if self._lib is not None and os.environ.get("WGDROID_EXPRESS") != "0"
-                        and express_matches(self._lib) else None)
+        self.express: Express | None = None
+        if self._lib is not None and os.environ.get("WGDROID_EXPRESS") != "0":
+            from wgdroid.userspace.express import Express, matches  # ctypes: not on every phone
+
+            if matches(self._lib):
+                self.express = Express(self._lib, self.device, tun.fd, tun.vnet_hdr, timer_scale)
         self._express_on = True  # False from a burst until a gap (_express_wait)
         if self.express is not None:
             self.loop.idle = self._express_wait
@@ -157,24 +162,25 @@ class Daemon:
             self._express_on = True
         udp = self.udp
         fds = {self.tun.fd, *(s.fileno() for s in udp.sockets())}
-        got = ex.run(timeout, udp.v4.fileno() if udp.v4 is not None else -1,
-                     udp.v6.fileno() if udp.v6 is not None else -1, self.device.mtu,
-                     self.loop.watched(fds))
-        if got is None:
+        w = ex.run(timeout, udp.v4.fileno() if udp.v4 is not None else -1,
+                   udp.v6.fileno() if udp.v6 is not None else -1, self.device.mtu,
+                   self.loop.watched(fds))
+        if w is None:
             return False
-        res, failed, no_route, malformed, punted = got
-        if res == BUSY:
-            self._express_on = False
+        if w.burst:
+            self._express_on = False  # bulk traffic: the batched path, until a gap
         st = self.stats
-        st.udp_send_failed += failed
-        st.no_route += no_route
-        self.pipeline.stats.tx_dropped_crypto += malformed  # as seal_now counts a refusal
-        if self._verbose and (res != TIMEOUT or ex.last_crossed):
-            log.debug("express wait ended by %s", ex.last_wait)
+        st.udp_send_failed += w.failed
+        st.no_route += w.no_route
+        self.pipeline.stats.tx_dropped_crypto += w.malformed  # as seal_now counts a refusal
+        if self._verbose and not w.quiet:
+            log.debug("express wait ended by %s: %d sent, %d received", w.ended, w.sent,
+                      w.received)
+        punted = w.punted
         if punted is not None:
-            if res == PUNT_TUN:
+            if punted.fd < 0:
                 self._on_tun(punted)
-            elif res == PUNT_UDP:
+            else:
                 for sock in udp.sockets():
                     if sock.fileno() == punted.fd:
                         self._on_udp(sock, punted)

@@ -130,6 +130,26 @@ class Punted:
     fd: int = -1  # the UDP socket it came from (UDP only)
     seg: int = 0  # its GRO segment size (UDP only)
     src: bytes = b""  # its struct sockaddr (UDP only)
+    bulk: bool = False  # a TSO/USO super-packet or a UDP GRO batch: traffic in bulk
+
+
+@dataclass
+class Wait:
+    """How one wait in C ended (see `Express.run`)."""
+
+    failed: int  # sends that failed
+    no_route: int  # TUN reads with no peer for their destination (dropped)
+    malformed: int  # TUN reads the sealer refused (dropped)
+    punted: Punted | None  # the packet handed back, if any
+    burst: bool  # packets came close together: the batched path should take over
+    sent: int  # messages sealed and sent in C
+    received: int  # authentic messages opened in C
+    ended: str  # why it ended (for the log)
+
+    @property
+    def quiet(self) -> bool:
+        """Ended by its deadline with nothing done: nothing worth a log line."""
+        return self.ended == _ENDED[TIMEOUT] and not (self.sent or self.received)
 
 
 @dataclass
@@ -175,8 +195,6 @@ class Express:
         self._sockaddrs: dict[tuple[str, int], bytes | None] = {}
         self._view = memoryview(self._buf).cast("B")
         self.stats = ExpressStats()
-        self.last_wait = ""  # how the last wait ended and what crossed in it (for the log)
-        self.last_crossed = 0  # packets that crossed in the last wait
 
     # --- state to C ---
 
@@ -303,13 +321,11 @@ class Express:
     # --- the wait ---
 
     def run(self, timeout: float, udp4: int, udp6: int, mtu: int,
-            other: list[tuple[int, int]]) -> tuple[int, int, int, int, Punted | None] | None:
+            other: list[tuple[int, int]]) -> Wait | None:
         """Wait up to `timeout` seconds (< 0: no limit) with the packets crossing in C.
 
         Returns None if the express path cannot serve this device now (too many
-        peers, routes or descriptors: wait the ordinary way), else (result,
-        sends that failed, packets without a route, malformed reads, the
-        punted packet or None)."""
+        peers, routes or descriptors: wait the ordinary way), else how it ended."""
         if len(other) > MAX_OTHER or not self._usable():
             return None
         st = self._st
@@ -331,15 +347,16 @@ class Express:
         stats.sent += sent
         stats.received += received
         stats.punted += st.punted - before[2]
-        self.last_crossed = sent + received
-        self.last_wait = (f"{_ENDED[res] if 0 <= res < len(_ENDED) else res}: {sent} sent, "
-                          f"{received} received")
         punted = None
         if res == PUNT_TUN:
-            punted = Punted(self._view[: st.punt_len])
+            n = st.punt_len
+            punted = Punted(self._view[:n], bulk=bool(st.vnet and n > 1 and self._view[1]))
         elif res == PUNT_UDP:
-            punted = Punted(self._view[: st.punt_len], st.punt_fd, st.punt_seg,
-                            bytes(st.punt_src[: st.punt_src_len]))
-        return res, failed, st.no_route - before[3], st.malformed - before[4], punted
+            n = st.punt_len
+            punted = Punted(self._view[:n], st.punt_fd, st.punt_seg,
+                            bytes(st.punt_src[: st.punt_src_len]), bulk=st.punt_seg < n)
+        return Wait(failed, st.no_route - before[3], st.malformed - before[4], punted,
+                    res == BUSY or (punted is not None and punted.bulk), sent, received,
+                    _ENDED[res] if 0 <= res < len(_ENDED) else str(res))
 
 
