@@ -905,3 +905,24 @@ def test_cli_import_stores_files_and_zips_with_one_su(sim_phone: Any, tmp_path: 
     assert len(doc["errors"]) == 1 and doc["errors"][0]["exit_code"] == 1
     assert store.pull(device, "demo") == three
     assert not [n for n in on_phone(sim_phone, f"ls -a {STORE}").split() if ".tmp." in n]
+
+
+def test_push_many_of_hundreds_of_tunnels_is_still_one_su(sim_phone: Any,
+                                                          tmp_path: Path) -> None:
+    """With each config's name, size and digest as script arguments, a few
+    hundred configs outgrew the adb request that carries the script; they
+    travel on stdin now, so 400 (an export of many) still take one su."""
+    from wgdroid.device import store
+    from wgdroid.device.connection import connect
+
+    device = connect(sim_phone.serial)
+    data = tunnel_config(demo_config(sim_phone, tmp_path), 52300, 90)[0]
+    configs = [(f"bulk-import-{i:03d}", data + f"# {i}\n".encode()) for i in range(400)]
+    start = time.monotonic()
+    with su_prompts(sim_phone) as prompts:
+        outcomes = store.push_many(device, configs)
+    print(f"\npush_many of {len(configs)}: {time.monotonic() - start:.2f} s, "
+          f"{prompts.count} su prompt(s)")
+    assert prompts.count == 1
+    assert [o.name for o in outcomes if o.error is None] == [n for n, _ in configs]
+    assert store.pull_many(device, [n for n, _ in configs]) == dict(configs)

@@ -3,6 +3,7 @@ failures. The sh functions themselves: test_sh.py."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 
@@ -233,6 +234,25 @@ def test_push_many_answers_count_only_the_entries_that_ended() -> None:
     assert split_pushed(whole, mark, ["b", "a"])[1] == {}
     assert split_pushed(head + entry(b"a", b"", b"x"), mark, ["a"])[1] == {}
     assert split_pushed(b"", mark, ["a"]) == (b"", {})
+
+
+def test_push_many_script_stays_one_size_whatever_the_number_of_configs() -> None:
+    """Each config's name, size and digest go on stdin (push_list), not on the
+    command line: with them as arguments, a few hundred configs outgrew the
+    adb request that carries the script (4 hex digits of length)."""
+    from wgdroid.device.rootshell import detecting_command
+    from wgdroid.device.store import push_list, push_many_script
+
+    def wrapped(n: int) -> int:
+        listed = push_list([(f"t{i}", b"[Interface]\n", (True, True)) for i in range(n)])
+        return len(detecting_command(push_many_script("ab" * 16, listed, overwrite=False,
+                                                      timeout=60), stdin=True))
+
+    assert wrapped(1024) - wrapped(1) <= 8 and wrapped(1024) < 0xFFFF - 8192  # the list's size
+    line = push_list([("wg0", b"x", (True, False))])
+    assert line == f"wg0\t1\t{hashlib.sha256(b'x').hexdigest()}\t1\t0\n".encode()
+    with pytest.raises(InvalidInputError):
+        push_list([("bad\tname", b"x", (True, True))])
 
 
 def test_pull_many_answers_cut_short_or_garbled_are_refused() -> None:

@@ -550,12 +550,14 @@ def _push_many(sh_phone: ShPhone, entries: list[tuple[str, bytes]], *, overwrite
     """op_push_many as store.push_many calls it; each entry's part as a Ran of
     its own. BENT: an entry whose digest is claimed wrong; CUT: bytes lost off
     the end of stdin."""
-    args: list[str | int] = [MARK, int(overwrite)]
-    for name, data in entries:
-        digest = "0" * 64 if name == bent else hashlib.sha256(data).hexdigest()
-        args += [name, len(data), digest, *accepts]
-    stdin = b"".join(d for _, d in entries)
-    ran = sh_phone.call("store", "op_push_many", *args, stdin=stdin[:len(stdin) - cut],
+    ok = (accepts[0] == "1", accepts[1] == "1")
+    listed = store.push_list([(n, d, ok) for n, d in entries])
+    if bent:  # the digest claimed for that entry is not its data's
+        real = hashlib.sha256(dict(entries)[bent]).hexdigest().encode()
+        listed = listed.replace(real, b"0" * 64)
+    stdin = listed + b"".join(d for _, d in entries)
+    ran = sh_phone.call("store", "op_push_many", MARK, int(overwrite), len(listed),
+                        hashlib.sha256(listed).hexdigest(), stdin=stdin[:len(stdin) - cut],
                         budget=budget)
     head, parts = store.split_pushed(ran.out.encode(), MARK.encode(), [n for n, _ in entries])
     assert ran.out.endswith(f"\n{MARK}\tend\n") and head.startswith(b"dialect\t"), ran.err
@@ -567,6 +569,12 @@ def test_push_many_stores_each_entry_as_push_does(sh_phone: ShPhone) -> None:
     place as op_push does (0600, root's, no temp file left), in order."""
     entries = [("a", b"[Interface]\nPrivateKey = a\n"), ("b", b"no newline at the end"),
                ("c", b"[Interface]\n" + b"# long\n" * 5000)]
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    sh_phone.store.mkdir(parents=True)
+    left = [sh_phone.store / f"..{f}.conf.tmp.{dead.pid}" for f in ("batch", "list")]
+    for path in left:  # what a batch killed without its traps left: swept
+        path.write_text("PrivateKey = of a killed batch\n")
     ran, parts = _push_many(sh_phone, entries)
     assert ran.returncode == 0, ran.err
     assert [(n, p.returncode, p.kinds("stored")) for n, p in parts.items()] == [
@@ -607,6 +615,20 @@ PATH={real}; exec mv "$@"
         ".wgdroid", "first.conf", "next.conf", "old.conf"]
     assert (sh_phone.store / "old.conf").read_text() == "old config\n"
     assert (sh_phone.store / "next.conf").read_text() == "6\n"
+
+
+def test_push_many_refuses_a_damaged_list_before_any_entry(sh_phone: ShPhone) -> None:
+    """The list of configs (names, sizes, digests) comes first on stdin, with
+    its own size and digest on the command line: damaged, nothing is stored."""
+    listed = store.push_list([("a", b"A\n", (True, True))])
+    for size, digest, kind in ((len(listed), "0" * 64, "corrupt"),
+                               (len(listed) + 9, hashlib.sha256(listed).hexdigest(),
+                                "truncated")):
+        ran = sh_phone.call("store", "op_push_many", MARK, 0, size, digest,
+                            stdin=listed + b"A\n")
+        assert ran.failure == sc.Tag(kind, ("list",)), ran.err
+        assert f"{MARK}\tentry" not in ran.out
+        assert list(sh_phone.store.iterdir()) == []  # no config, no temp file
 
 
 def test_push_many_overwrites_only_when_asked_and_refuses_for_the_phones_wg_quick(

@@ -196,7 +196,7 @@ def push_many(
     overwrite: bool = False,
     allow_hooks: bool = False,
     root_timeout: float | None = None,
-    timeout: float = 60.0,
+    timeout: float | None = None,
 ) -> list[PushOutcome]:
     """Store each (NAME, DATA) as NAME.conf, as `push` stores one (no enable,
     no restart), in ONE root script (one su: one prompt at most, one round
@@ -214,7 +214,8 @@ def push_many(
     configs travel on stdin, one after another; each entry's answer comes
     back between lines of a random boundary drawn here, as pull_many's files
     do. Raises only what stops the whole batch before an entry could run
-    (no root, the phone unreachable)."""
+    (no root, the phone unreachable). `timeout`: by default a minute and a
+    quarter of a second per config (the simulated phone takes ~50 ms each)."""
     outcomes: dict[int, PushOutcome] = {}
     sending: list[tuple[int, str, bytes, DialectCheck]] = []
     seen_names: set[str] = set()
@@ -231,8 +232,8 @@ def push_many(
         seen_names.add(name)
         sending.append((i, name, data, check))
     if sending:
-        _push_batch(device, sending, outcomes, overwrite=overwrite,
-                    root_timeout=root_timeout, timeout=timeout)
+        _push_batch(device, sending, outcomes, overwrite=overwrite, root_timeout=root_timeout,
+                    timeout=60.0 + 0.25 * len(sending) if timeout is None else timeout)
     return [outcomes[i] for i in sorted(outcomes)]
 
 
@@ -242,12 +243,9 @@ def _push_batch(
     timeout: float,
 ) -> None:
     mark = secrets.token_hex(16)
-    args: list[str | int] = [mark, int(overwrite)]
-    for _, name, data, check in sending:
-        args += [name, len(data), hashlib.sha256(data).hexdigest(),
-                 *("1" if ok else "0" for ok in check.accepts())]
-    script = sc.Script("store", timeout=timeout).call("op_push_many", *args).render()
-    res = run_root(device, script, stdin=b"".join(d for _, _, d, _ in sending),
+    listed = push_list([(name, data, check.accepts()) for _, name, data, check in sending])
+    script = push_many_script(mark, listed, overwrite=overwrite, timeout=timeout)
+    res = run_root(device, script, stdin=listed + b"".join(d for _, _, d, _ in sending),
                    root_timeout=root_timeout, timeout=timeout)
     head, entries = split_pushed(res.stdout_raw, mark.encode(), [n for _, n, _, _ in sending])
     found = dialect.dialect_from_stdout(head.decode("utf-8", "replace"))
@@ -268,6 +266,25 @@ def _push_batch(
             outcomes[i] = PushOutcome(name, _stored(one, name, found, warnings))
         except WgdroidError as exc:
             outcomes[i] = PushOutcome(name, error=exc)
+
+
+def push_many_script(mark: str, listed: bytes, *, overwrite: bool, timeout: float) -> str:
+    """op_push_many's script for the list `push_list` made (MARK: hex)."""
+    return sc.Script("store", timeout=timeout).call(
+        "op_push_many", _hex(mark), int(overwrite), len(listed),
+        hashlib.sha256(listed).hexdigest(),
+    ).render()
+
+
+def push_list(entries: list[tuple[str, bytes, tuple[bool, bool]]]) -> bytes:
+    """op_push_many's list of configs (it comes before them on stdin): a line
+    `NAME<TAB>SIZE<TAB>SHA256<TAB>OK_ANDROID<TAB>OK_LINUX` each, NAME checked
+    by the name rule. On stdin, not the command line: the script stays one
+    size whatever the number of configs (an adb request holds 64 KiB)."""
+    return "".join(
+        f"{sc.check_name(name)}\t{len(data)}\t{hashlib.sha256(data).hexdigest()}"
+        f"\t{int(accepts[0])}\t{int(accepts[1])}\n"
+        for name, data, accepts in entries).encode()
 
 
 def _entry_result(res: RootResult, returncode: int, body: bytes) -> RootResult:

@@ -13,6 +13,7 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wgdroid.userspace.core import (
     Action,
@@ -24,7 +25,6 @@ from wgdroid.userspace.core import (
     SendJobs,
 )
 from wgdroid.userspace.core.constants import REJECT_AFTER_MESSAGES
-from wgdroid.userspace.express import PUNT_TUN, PUNT_UDP, Express, Punted
 from wgdroid.userspace.kernels import (
     VNET,
     CKernels,
@@ -47,6 +47,9 @@ from wgdroid.userspace.udp import (
     sockaddr_endpoint,
 )
 
+if TYPE_CHECKING:
+    from wgdroid.userspace.express import Express, Punted
+
 log = logging.getLogger("wgdroid.userspace")
 
 TUN_BURST = 64  # TUN reads per wake-up (each a packet or a super-packet)
@@ -54,6 +57,7 @@ UDP_BURST = 64  # UDP receives per wake-up (each a datagram or a GRO batch)
 MAX_QUEUED_HANDSHAKES = 1024  # as wireguard-go
 UNDER_LOAD = MAX_QUEUED_HANDSHAKES // 8
 HANDSHAKES_PER_ROUND = 16  # so data keeps flowing during an initiation flood
+EXPRESS_GAP = 0.002  # a wait this long after a burst: packets come one by one again
 MIN_TIMER_DELAY = 1.0  # core seconds: no timer is ever armed nearer than this (timers.py)
 _MSG_NAMES = {1: "initiation", 2: "response", 3: "cookie reply"}
 
@@ -64,6 +68,7 @@ class DaemonStats:
     udp_send_failed: int = 0
     no_route: int = 0
     malformed: int = 0  # TUN reads the segmenter refused
+    handed_back_lost: int = 0  # packets the express path handed back with no buffer free
     super_packets: int = 0  # TSO/USO reads (segmented here)
     udp_reads: int = 0  # UDP receives (each a datagram or a GRO batch)
     udp_datagrams: int = 0
@@ -108,9 +113,13 @@ class Daemon:
             self.loop.add_reader(self.pipeline.pool.wake_fd, self.pipeline.process_completions)
         self.loop.housekeeping = self._housekeeping
         # Lone packets of established sessions cross in C while the loop would wait.
-        self.express = (Express(self._lib, self.device, tun.fd, tun.vnet_hdr, timer_scale)
-                        if self._lib is not None and os.environ.get("WGDROID_EXPRESS") != "0"
-                        else None)
+        self.express: Express | None = None
+        if self._lib is not None and os.environ.get("WGDROID_EXPRESS") != "0":
+            from wgdroid.userspace.express import Express, matches  # ctypes: not on every phone
+
+            if matches(self._lib):
+                self.express = Express(self._lib, self.device, tun.fd, tun.vnet_hdr, timer_scale)
+        self._express_on = True  # False from a burst until a gap (_express_wait)
         if self.express is not None:
             self.loop.idle = self._express_wait
         self.loop.call_later(1.0, self._watch_socket)
@@ -144,22 +153,34 @@ class Daemon:
         ex = self.express
         if ex is None or self._hsq or not self._up or self.pipeline.held()[0]:
             return False
+        if not self._express_on:
+            # After a burst, the loop waits itself until a wait shows a gap in the
+            # traffic: handing over and back between close packets costs the bulk
+            # path more than the C hops save.
+            if self.loop.blocked < EXPRESS_GAP:
+                return False
+            self._express_on = True
         udp = self.udp
         fds = {self.tun.fd, *(s.fileno() for s in udp.sockets())}
-        got = ex.run(timeout, udp.v4.fileno() if udp.v4 is not None else -1,
-                     udp.v6.fileno() if udp.v6 is not None else -1, self.device.mtu,
-                     self.loop.watched(fds))
-        if got is None:
+        w = ex.run(timeout, udp.v4.fileno() if udp.v4 is not None else -1,
+                   udp.v6.fileno() if udp.v6 is not None else -1, self.device.mtu,
+                   self.loop.watched(fds))
+        if w is None:
             return False
-        res, failed, no_route, malformed, punted = got
+        if w.burst:
+            self._express_on = False  # bulk traffic: the batched path, until a gap
         st = self.stats
-        st.udp_send_failed += failed
-        st.no_route += no_route
-        st.malformed += malformed
+        st.udp_send_failed += w.failed
+        st.no_route += w.no_route
+        self.pipeline.stats.tx_dropped_crypto += w.malformed  # as seal_now counts a refusal
+        if self._verbose and not w.quiet:
+            log.debug("express wait ended by %s: %d sent, %d received", w.ended, w.sent,
+                      w.received)
+        punted = w.punted
         if punted is not None:
-            if res == PUNT_TUN:
+            if punted.fd < 0:
                 self._on_tun(punted)
-            elif res == PUNT_UDP:
+            else:
                 for sock in udp.sockets():
                     if sock.fileno() == punted.fd:
                         self._on_udp(sock, punted)
@@ -177,6 +198,8 @@ class Daemon:
         for reads in range(TUN_BURST):
             where = arena.space() if pipe.can_send(reads) else None
             if where is None:
+                if punted is not None:
+                    self.stats.handed_back_lost += 1
                 break  # all buffers in flight: the TUN queue holds (and drops) the rest
             buf, pos = where
             view = mem.view(buf)
@@ -286,17 +309,8 @@ class Daemon:
         units: list[tuple[RecvRun, int]] = []
         last: dict[Peer, tuple[RecvRun, int]] = {}
         held: list[int] = []  # references on the buffers read into, until submitted
-        where = arena.space() if first is not None else None
-        if first is not None and where is not None:
-            buf, pos = where
-            view = self.pipeline.memory.view(buf)
-            n = len(first.data)
-            view[pos : pos + n] = first.data
-            held.append(arena.commit(n))
-            self.stats.udp_reads += 1
-            self.stats.udp_datagrams += -(-n // first.seg)
-            self._take(view, buf, pos, n, first.seg, sockaddr_endpoint(first.src), now, units,
-                       last, None)
+        if first is not None:
+            self._take_punted(first, now, units, last, held)
         if self._rx_batch is not None:
             self._read_batched(sock, now, units, last, held)
         else:
@@ -312,6 +326,26 @@ class Daemon:
         for buf in held:
             arena.unref(buf)
         pipe.process_completions()
+
+    def _take_punted(self, first: Punted, now: float, units: list[tuple[RecvRun, int]],
+                     last: dict[Peer, tuple[RecvRun, int]], held: list[int]) -> None:
+        """The read the express path handed back, as if _read_each had made it."""
+        n = len(first.data)
+        if not n or first.seg <= 0:
+            return  # express.c keeps empty reads; kept out here all the same
+        arena = self.pipeline.rx_arena
+        where = arena.space()
+        if where is None:
+            self.stats.handed_back_lost += 1
+            return
+        buf, pos = where
+        view = self.pipeline.memory.view(buf)
+        view[pos : pos + n] = first.data
+        held.append(arena.commit(n))
+        self.stats.udp_reads += 1
+        self.stats.udp_datagrams += -(-n // first.seg)
+        self._take(view, buf, pos, n, first.seg, sockaddr_endpoint(first.src), now, units, last,
+                   None)
 
     def _read_each(self, sock: socket.socket, now: float, units: list[tuple[RecvRun, int]],
                    last: dict[Peer, tuple[RecvRun, int]], held: list[int]) -> None:

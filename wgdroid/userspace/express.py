@@ -40,6 +40,7 @@ from wgdroid.userspace.core.constants import (
     REKEY_AFTER_TIME,
     REKEY_TIMEOUT,
 )
+from wgdroid.userspace.core.device import JITTER_STEPS
 from wgdroid.userspace.udp import endpoint_sockaddr
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ WORDS = 128  # replay.py's window
 
 # wg_express_run's results
 TIMEOUT, OTHER, PUNT_TUN, PUNT_UDP, BUSY = range(5)
+_ENDED = ("timeout", "other descriptor", "TUN read handed back", "UDP read handed back", "burst")
 
 u8, u32, i32, u64, f64 = ctypes.c_uint8, ctypes.c_uint32, ctypes.c_int32, ctypes.c_uint64, \
     ctypes.c_double
@@ -70,7 +72,7 @@ class _Peer(ctypes.Structure):
     _fields_ = [("send_key", u8 * 32), ("ep", u8 * 28), ("ep_len", u32), ("remote_index", u32),
                 ("send_counter", u64), ("send_limit", u64), ("send_until", f64),
                 ("new_handshake", f64), ("send_keepalive", f64), ("persistent_keepalive", f64),
-                ("jitter", f64), ("keepalive_interval", u32), ("need_another_keepalive", u32),
+                ("keepalive_interval", u32), ("need_another_keepalive", u32),
                 ("can_send", u32), ("touched", u32), ("tx_bytes", u64), ("rx_bytes", u64),
                 ("rx_dropped", u64), ("send_failed", u64), ("rx", _Rx * 2)]
 
@@ -87,12 +89,29 @@ class _State(ctypes.Structure):
     _fields_ = [("tun_fd", i32), ("udp4_fd", i32), ("udp6_fd", i32), ("vnet", i32),
                 ("mtu", i32), ("npeers", i32), ("nroutes", i32), ("nother", i32),
                 ("scale", f64), ("data_sent_delay", f64), ("keepalive_timeout", f64),
-                ("reject_after_messages", u64), ("peers", ctypes.c_void_p),
+                ("reject_after_messages", u64), ("rng", u64), ("jitter_steps", u32),
+                ("pad0", u32), ("peers", ctypes.c_void_p),
                 ("routes", ctypes.c_void_p), ("other", ctypes.c_void_p),
                 ("buf", ctypes.c_void_p), ("out", ctypes.c_void_p), ("buf_cap", u64),
                 ("out_cap", u64), ("punt_len", u32), ("punt_seg", u32), ("punt_fd", i32),
                 ("punt_src_len", u32), ("punt_src", u8 * 28), ("pad", u32), ("sent", u64),
                 ("received", u64), ("punted", u64), ("no_route", u64), ("malformed", u64)]
+
+
+def layout() -> list[int]:
+    """What wg_express_layout reports for these Structures, when they match the C side."""
+    return [ctypes.sizeof(_Rx), ctypes.sizeof(_Peer), ctypes.sizeof(_Route),
+            ctypes.sizeof(_State), _Rx.index.offset, _Peer.rx.offset, _Peer.tx_bytes.offset,
+            _State.peers.offset, _State.punt_src.offset, _State.sent.offset]
+
+
+def matches(lib: Library) -> bool:
+    """Whether the library was built from the express.c these Structures describe
+    (a stale build must not be handed memory laid out differently)."""
+    want = layout()
+    got = (ctypes.c_uint32 * len(want))()
+    n = lib.express_layout(ctypes.addressof(got), len(want))
+    return n == len(want) and list(got) == want
 
 
 def _deadline(t: float | None) -> float:
@@ -111,6 +130,26 @@ class Punted:
     fd: int = -1  # the UDP socket it came from (UDP only)
     seg: int = 0  # its GRO segment size (UDP only)
     src: bytes = b""  # its struct sockaddr (UDP only)
+    bulk: bool = False  # a TSO/USO super-packet or a UDP GRO batch: traffic in bulk
+
+
+@dataclass
+class Wait:
+    """How one wait in C ended (see `Express.run`)."""
+
+    failed: int  # sends that failed
+    no_route: int  # TUN reads with no peer for their destination (dropped)
+    malformed: int  # TUN reads the sealer refused (dropped)
+    punted: Punted | None  # the packet handed back, if any
+    burst: bool  # packets came close together: the batched path should take over
+    sent: int  # messages sealed and sent in C
+    received: int  # authentic messages opened in C
+    ended: str  # why it ended (for the log)
+
+    @property
+    def quiet(self) -> bool:
+        """Ended by its deadline with nothing done: nothing worth a log line."""
+        return self.ended == _ENDED[TIMEOUT] and not (self.sent or self.received)
 
 
 @dataclass
@@ -144,6 +183,7 @@ class Express:
         st.data_sent_delay = KEEPALIVE_TIMEOUT + REKEY_TIMEOUT
         st.keepalive_timeout = KEEPALIVE_TIMEOUT
         st.reject_after_messages = REJECT_AFTER_MESSAGES
+        st.jitter_steps = JITTER_STEPS
         for name, arr in (("peers", self._peers), ("routes", self._routes),
                           ("other", self._other), ("buf", self._buf), ("out", self._out)):
             setattr(st, name, ctypes.addressof(arr))
@@ -246,7 +286,6 @@ class Express:
             s.persistent_keepalive = _deadline(t.persistent_keepalive)
             s.need_another_keepalive = t.need_another_keepalive
             s.keepalive_interval = p.persistent_keepalive
-            s.jitter = dev.jitter() if t.new_handshake is None else 0.0
             s.touched = 0
             s.tx_bytes = s.rx_bytes = s.rx_dropped = s.send_failed = 0
             slots.append((p, kp if send else None, kp, prev))
@@ -282,13 +321,11 @@ class Express:
     # --- the wait ---
 
     def run(self, timeout: float, udp4: int, udp6: int, mtu: int,
-            other: list[tuple[int, int]]) -> tuple[int, int, int, int, Punted | None] | None:
+            other: list[tuple[int, int]]) -> Wait | None:
         """Wait up to `timeout` seconds (< 0: no limit) with the packets crossing in C.
 
         Returns None if the express path cannot serve this device now (too many
-        peers, routes or descriptors: wait the ordinary way), else (result,
-        sends that failed, packets without a route, malformed reads, the
-        punted packet or None)."""
+        peers, routes or descriptors: wait the ordinary way), else how it ended."""
         if len(other) > MAX_OTHER or not self._usable():
             return None
         st = self._st
@@ -298,21 +335,28 @@ class Express:
             o.fd, o.events, o.revents = fd, events, 0
         st.nother = len(other)
         self._write_peers(udp4, udp6)
+        if not st.rng:  # seeded once from the device's RNG; never zero (xorshift's fixed point)
+            st.rng = int.from_bytes(self._device.rng(8), "little") | 1
         before = (st.sent, st.received, st.punted, st.no_route, st.malformed)
         ms = -1 if timeout < 0 else math.ceil(timeout * 1000)
         res = self._lib.express_run(self._st_ref, ms)
         failed = self._read_back()
         stats = self.stats
         stats.runs += 1
-        stats.sent += st.sent - before[0]
-        stats.received += st.received - before[1]
+        sent, received = st.sent - before[0], st.received - before[1]
+        stats.sent += sent
+        stats.received += received
         stats.punted += st.punted - before[2]
         punted = None
         if res == PUNT_TUN:
-            punted = Punted(self._view[: st.punt_len])
+            n = st.punt_len
+            punted = Punted(self._view[:n], bulk=bool(st.vnet and n > 1 and self._view[1]))
         elif res == PUNT_UDP:
-            punted = Punted(self._view[: st.punt_len], st.punt_fd, st.punt_seg,
-                            bytes(st.punt_src[: st.punt_src_len]))
-        return res, failed, st.no_route - before[3], st.malformed - before[4], punted
+            n = st.punt_len
+            punted = Punted(self._view[:n], st.punt_fd, st.punt_seg,
+                            bytes(st.punt_src[: st.punt_src_len]), bulk=st.punt_seg < n)
+        return Wait(failed, st.no_route - before[3], st.malformed - before[4], punted,
+                    res == BUSY or (punted is not None and punted.bulk), sent, received,
+                    _ENDED[res] if 0 <= res < len(_ENDED) else str(res))
 
 

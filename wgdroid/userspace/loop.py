@@ -32,9 +32,11 @@ class Loop:
         self.housekeeping: Callable[[], float | None] = lambda: None
         # Asked to do the waiting whenever nothing is ready (the express path).
         self.idle: IdleWait | None = None
+        self.blocked = float("inf")  # seconds the last wait of the loop's own (with idle) took
         self.errors = 0
         # Signals only set a flag; the wake pipe makes epoll return at once.
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wakeup_fd_set = False
         self.add_reader(self._wake_r, self._drain_wake)
 
     def add_reader(self, fd: int, cb: Callback) -> None:
@@ -87,6 +89,11 @@ class Loop:
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda s, _f: self.stop(signal.Signals(s).name))
+        # CPython's C-level handler writes here at once, so a wait in compiled code
+        # (the express path, which polls this pipe) ends even though the Python
+        # handler can only run after it.
+        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        self._wakeup_fd_set = True
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     def _drain_wake(self) -> None:
@@ -114,8 +121,13 @@ class Loop:
                             waited = self.idle(timeout)
                         except Exception as e:
                             self._report(e)
-                            waited = True
-                        events = self._ep.poll(0 if waited else timeout)
+                            waited = False
+                        if waited:
+                            events = self._ep.poll(0)
+                        else:
+                            t0 = time.monotonic()
+                            events = self._ep.poll(timeout)
+                            self.blocked = time.monotonic() - t0
             except InterruptedError:
                 continue
             for fd, mask in events:
@@ -158,6 +170,8 @@ class Loop:
         log.error("internal error %s at %s (continuing)", type(e).__name__, where)
 
     def close(self) -> None:
+        if self._wakeup_fd_set:
+            signal.set_wakeup_fd(-1)
         self._ep.close()
         os.close(self._wake_r)
         os.close(self._wake_w)

@@ -89,38 +89,48 @@ op_push() {
   receive "$1" "$2" "$3" "$_ps_t"
   locked "$1" push_locked "$1" "$_ps_t" "$6" "$7"
 }
-# op_push_many MARK OVERWRITE [NAME SIZE SHA256 OK_ANDROID OK_LINUX]...: several
-# configs in one script (one su), each stored as op_push stores one (no
-# ENABLE, no RESTART). Stdin holds them one after another, SIZE bytes each; it
-# is kept whole in a temp file first (a name no tunnel's temp file can have:
-# names never start with a dot), then each entry runs apart (lib.sh): its own
-# copy checked by `received`, under its own tunnel lock, into push_locked, so
-# that its `fail` ends only that entry and the next one still runs. An entry
-# whose name is taken (`taken`) fails `exists` unless OVERWRITE is 1. Every
-# entry's output (stdout and stderr) follows the line `MARK<TAB>entry<TAB>NAME`
-# and ends with `MARK<TAB>done<TAB>NAME<TAB>STATUS`, each after a newline;
-# `MARK<TAB>end` ends the batch. MARK is the host's random boundary
-# (store.push_many), as op_pull_many's: no config or tool line can hold it.
+# op_push_many MARK OVERWRITE LIST_SIZE LIST_SHA256: several configs in one
+# script (one su), each stored as op_push stores one (no ENABLE, no RESTART).
+# Stdin holds the list, then the configs one after another. The list
+# (LIST_SIZE bytes hashing to LIST_SHA256) has a line per config,
+# NAME<TAB>SIZE<TAB>SHA256<TAB>OK_ANDROID<TAB>OK_LINUX as op_push's arguments:
+# on the command line they would outgrow an adb request with a few hundred
+# configs. Stdin is kept whole in a temp file first (names no tunnel's temp
+# file can have: names never start with a dot), then each entry runs apart
+# (lib.sh): its own bytes checked by `received`, under its own tunnel lock,
+# into push_locked, so its `fail` ends only that entry and the next one
+# still runs. An entry whose name is taken (`taken`) fails `exists` unless
+# OVERWRITE is 1. Every entry's output (stdout and stderr) follows the line
+# `MARK<TAB>entry<TAB>NAME` and ends with `MARK<TAB>done<TAB>NAME<TAB>STATUS`,
+# each after a newline; `MARK<TAB>end` ends the batch. MARK is the host's
+# random boundary (store.push_many), as op_pull_many's: no config or tool
+# line can hold it.
 op_push_many() {
   _pn_m=$1
   _pn_o=$2
-  shift 2
   _pn_d=$(phone_dialect)
   rec dialect "$_pn_d"
   store_dir
   _pn_a=$STORE_DIR/..batch.conf.tmp.$$
+  _pn_l=$STORE_DIR/..list.conf.tmp.$$
   temp "$_pn_a"
+  temp "$_pn_l"
   cat > "$_pn_a" || fail write "$_pn_a"
-  _pn_at=0
-  while [ "$#" -ge 5 ]; do
-    out "$NL$_pn_m${TAB}entry$TAB$1"
-    apart push_entry "$_pn_a" "$_pn_at" "$_pn_d" "$_pn_o" "$1" "$2" "$3" "$4" "$5" 2>&1
+  head -c "$3" "$_pn_a" > "$_pn_l" || fail write "$_pn_l"
+  received list "$3" "$4" "$_pn_l"
+  _pn_at=$3
+  while IFS=$TAB read -r _pn_n _pn_s _pn_x _pn_ka _pn_kl; do
+    # The shapes push_many sent (a name and a size go into paths and sums).
+    case $_pn_n in '' | [.-]* | *[!A-Za-z0-9_=+.-]*) fail corrupt list ;; esac
+    case $_pn_s in '' | *[!0-9]*) fail corrupt list ;; esac
+    out "$NL$_pn_m${TAB}entry$TAB$_pn_n"
+    apart push_entry "$_pn_a" "$_pn_at" "$_pn_d" "$_pn_o" "$_pn_n" "$_pn_s" "$_pn_x" \
+      "$_pn_ka" "$_pn_kl" </dev/null 2>&1
     _pn_rc=$?
-    out "$NL$_pn_m${TAB}done$TAB$1$TAB$_pn_rc"
-    _pn_at=$((_pn_at + $2))
-    shift 5
-  done
-  rm -f "$_pn_a"
+    out "$NL$_pn_m${TAB}done$TAB$_pn_n$TAB$_pn_rc"
+    _pn_at=$((_pn_at + _pn_s))
+  done < "$_pn_l"
+  rm -f "$_pn_a" "$_pn_l"
   out "$NL$_pn_m${TAB}end"
 }
 

@@ -86,6 +86,9 @@ class Library:
         self.express_run = lib.wg_express_run
         self.express_run.restype = ctypes.c_long
         self.express_run.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        self.express_layout = lib.wg_express_layout
+        self.express_layout.restype = ctypes.c_long
+        self.express_layout.argtypes = [c_u8p, ctypes.c_long]
 
 
 _loaded: Library | None = None

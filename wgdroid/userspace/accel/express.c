@@ -20,6 +20,7 @@
  * (docs/dataplane.md, "The express path").
  */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
@@ -69,7 +70,6 @@ struct ex_peer {
     double new_handshake;               /* timer deadlines, core seconds; < 0: not armed */
     double send_keepalive;
     double persistent_keepalive;
-    double jitter;                      /* for the next new_handshake arming */
     uint32_t keepalive_interval;
     uint32_t need_another_keepalive;
     uint32_t can_send;
@@ -93,6 +93,9 @@ struct ex_state {
     double data_sent_delay;             /* KEEPALIVE_TIMEOUT + REKEY_TIMEOUT */
     double keepalive_timeout;
     uint64_t reject_after_messages;
+    uint64_t rng;                       /* xorshift64* state for the timer jitter (Python seeds it) */
+    uint32_t jitter_steps;              /* jitter in [0, jitter_steps) microseconds */
+    uint32_t pad0;
     struct ex_peer *peers;
     struct ex_route *routes;
     struct pollfd *other;               /* the loop's other fds: any event ends the run */
@@ -187,6 +190,18 @@ static int replay_ok(struct ex_rx *rx, uint64_t their, uint64_t reject)
     return 1;
 }
 
+/* Device.jitter: uniform in [0, jitter_steps) µs, a fresh draw for every arming.
+ * Not key material: the jitter only keeps peers from rekeying in lockstep. */
+static double jitter(struct ex_state *s)
+{
+    uint64_t x = s->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    s->rng = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) % (s->jitter_steps ? s->jitter_steps : 1)) / 1e6;
+}
+
 /* timers.py: any authenticated packet either way re-arms the persistent keepalive. */
 static void traversal(struct ex_peer *p, double now)
 {
@@ -217,8 +232,10 @@ static int from_tun(struct ex_state *s)
     if (n < 0)
         return errno == EAGAIN || errno == EINTR ? GO_ON : RUN_OTHER; /* detached: Python sees it */
     if (s->vnet) {
-        if (n < VNET_LEN)
+        if (n < VNET_LEN) {
+            s->no_route++;              /* as Device.route_outbound on a non-IP read */
             return GO_ON;
+        }
         memcpy(hdr, v, VNET_LEN);       /* flags|gso_type, hdr_len, gso_size, csum start/offset */
         if (v[1])                        /* a TSO/USO super-packet: the batched path segments it */
             return punt(s, (uint32_t)n, RUN_PUNT_TUN);
@@ -251,7 +268,7 @@ static int from_tun(struct ex_state *s)
     traversal(p, now);
     p->send_keepalive = -1;
     if (p->new_handshake < 0)
-        p->new_handshake = now + s->data_sent_delay + p->jitter;
+        p->new_handshake = now + s->data_sent_delay + jitter(s);
     p->touched = 1;
     s->sent++;
     return GO_ON;
@@ -289,7 +306,7 @@ static int from_udp(struct ex_state *s, int fd)
     struct ex_rx *rx = NULL;
     uint32_t seg, index, zero = 0, len32;
     uint64_t counter;
-    int32_t result;
+    int32_t result = -1;
     ssize_t n;
     double now;
     int i, j, plen, slot = -1;
@@ -298,8 +315,8 @@ static int from_udp(struct ex_state *s, int fd)
     n = recvmsg(fd, &mh, 0);
     if (n < 0)
         return errno == EAGAIN || errno == EINTR ? GO_ON : RUN_OTHER; /* ICMP errors: Python's */
-    if (mh.msg_flags & MSG_TRUNC)
-        return GO_ON;                   /* as recv_batch: a truncated read is dropped */
+    if (n == 0 || (mh.msg_flags & MSG_TRUNC))
+        return GO_ON;                   /* as daemon._read_each: empty and truncated reads dropped */
     seg = (uint32_t)n;
     for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
         if (c->cmsg_level == SOL_UDP_ && c->cmsg_type == UDP_GRO_) {
@@ -329,7 +346,8 @@ static int from_udp(struct ex_state *s, int fd)
         !same_source(p, src, mh.msg_namelen))
         return punt(s, (uint32_t)n, RUN_PUNT_UDP); /* next keypair, rekey due, roaming... */
     len32 = (uint32_t)n;
-    wg_open(rx->key, s->buf, &zero, &len32, 1, s->out, &result);
+    if (wg_open(rx->key, s->buf, &zero, &len32, 1, s->out, &result) < 0)
+        result = -1;                    /* no cipher context: as a failed tag */
     p->touched = 1;
     if (result < 0 || !replay_ok(rx, counter, s->reject_after_messages)) {
         p->rx_dropped++;                /* peer.py receive: not authentic or not fresh */
@@ -369,6 +387,22 @@ static int from_udp(struct ex_state *s, int fd)
             p->need_another_keepalive = 1;
     }
     return GO_ON;
+}
+
+/* The layout express.py's ctypes Structures must match: sizes and the offsets
+ * that follow padding. */
+long wg_express_layout(uint32_t *out, long n)
+{
+    const uint32_t v[] = {
+        sizeof(struct ex_rx), sizeof(struct ex_peer), sizeof(struct ex_route),
+        sizeof(struct ex_state), offsetof(struct ex_rx, index), offsetof(struct ex_peer, rx),
+        offsetof(struct ex_peer, tx_bytes), offsetof(struct ex_state, peers),
+        offsetof(struct ex_state, punt_src), offsetof(struct ex_state, sent),
+    };
+    long i, k = (long)(sizeof(v) / sizeof(v[0]));
+    for (i = 0; i < n && i < k; i++)
+        out[i] = v[i];
+    return k;
 }
 
 /*

@@ -75,7 +75,7 @@ def _run_header(step: int) -> struct.Struct:
     """A transport header followed by the rest of a `step`-byte datagram."""
     return struct.Struct(f"<IIQ{step - 16}x")
 _ZERO_KEY = bytes(KEY_LEN)
-_JITTER_STEPS = int(REKEY_TIMEOUT_JITTER_MAX * 1_000_000)  # microsecond resolution
+JITTER_STEPS = int(REKEY_TIMEOUT_JITTER_MAX * 1_000_000)  # microsecond resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +472,7 @@ class Device:
         pool = self._jitter_pool
         if not pool:  # one draw of the rng per 256 jitters: data_sent asks for one per packet
             pool.extend(memoryview(self.rng(1024)).cast("I"))
-        return (pool.pop() % _JITTER_STEPS) / 1_000_000
+        return (pool.pop() % JITTER_STEPS) / 1_000_000
 
     def tick(self, now: float) -> list[Action]:
         """Fire every due timer (retransmit, keepalives, new handshake, zeroing) and
