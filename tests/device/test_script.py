@@ -236,6 +236,23 @@ def test_push_many_answers_count_only_the_entries_that_ended() -> None:
     assert split_pushed(b"", mark, ["a"]) == (b"", {})
 
 
+def test_a_push_many_entry_reads_as_a_push_of_it() -> None:
+    """An entry's part mixes its stdout and stderr: its records count as what
+    it printed, the rest as what it said, so push's own reading applies."""
+    from wgdroid.device.rootshell import RootMethod, RootResult
+    from wgdroid.device.store import _entry_result, _stored
+
+    whole = RootResult(0, "", [], [], RootMethod.MAGISK, 1.5, b"", [])
+    ok = _entry_result(whole, 0, b"applied\twg0\tpeers mtu\nstored\twg0\n")
+    assert _stored(ok, "wg0", None, ()).applied == ("peers", "mtu")
+    failed = _entry_result(whole, 99, b"wgdroid:step\twg syncconf\nUnable to modify interface: "
+                           b"Protocol not supported\nwgdroid:fail\tlive-refused\twg0\n")
+    assert failed.tags == [sc.Tag("live-refused", ("wg0",))] and failed.steps == ["wg syncconf"]
+    with pytest.raises(DeviceCommandError, match=r"refused it for the running tunnel wg0.*"
+                       r"Protocol not supported"):
+        _stored(failed, "wg0", None, ())
+
+
 def test_push_many_script_stays_one_size_whatever_the_number_of_configs() -> None:
     """Each config's name, size and digest go on stdin (push_list), not on the
     command line: with them as arguments, a few hundred configs outgrew the

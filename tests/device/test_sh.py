@@ -750,6 +750,23 @@ def test_push_to_a_running_tunnel_changes_it_in_place(sh_phone: ShPhone) -> None
     assert (sh_phone.ctl / "ip.log").read_text().splitlines() == ["route del 10.9.0.0/16 dev wg0"]
 
 
+def test_push_many_onto_a_running_tunnel_is_a_push_of_it(sh_phone: ShPhone) -> None:
+    """A running tunnel's name is taken (refused unless overwrite, even with no
+    config stored); with overwrite, its entry does what op_push does: the new
+    config in place, said in that entry's part."""
+    _running(sh_phone, _conf())
+    (sh_phone.store / "wg0.conf").unlink()  # up, but nothing stored under its name
+    new = _conf() + "PersistentKeepalive = 25\n"
+    _, parts = _push_many(sh_phone, [("wg0", new.encode())])
+    assert parts["wg0"].failure == sc.Tag("exists", ("wg0",))
+    _push(sh_phone, "wg0", _conf().encode())
+    _, parts = _push_many(sh_phone, [("wg0", new.encode()), ("wg1", b"[Interface]\n")],
+                          overwrite=True)
+    assert parts["wg0"].kinds("applied") == [("wg0", "peers")], parts["wg0"].err
+    assert parts["wg0"].kinds("stored") == [("wg0",)] and parts["wg1"].kinds("applied") == []
+    assert (sh_phone.store / "wg0.conf").read_text() == new and sh_phone.is_up("wg0")
+
+
 @pytest.mark.parametrize(("change", "why"), [
     ({"DNS = 1.1.1.1": "DNS = 9.9.9.9"}, "dns"),
     ({"10.0.0.0/24,": "0.0.0.0/0,"}, "default-route"),
