@@ -68,7 +68,14 @@ def test_the_root_has_no_usr_lib_or_sbin(sim_phone) -> None:  # type: ignore[no-
     they load through Android's /system/bin/linker64. (The root showed the
     host's /usr, /lib, /lib64 and /sbin.)"""
     top = set(sim_phone.shell("ls /").stdout.split())
-    assert {"system", "data", "dev", "proc", "sys", "sdcard", "etc", "bin"} <= top, top
+    # Android 14's root (Android.mk LOCAL_POST_INSTALL_CMD), and the dirs that
+    # only hold the host checkout the phone runs from.
+    android = {"acct", "apex", "bin", "bugreports", "cache", "config", "d", "data",
+               "data_mirror", "debug_ramdisk", "dev", "etc", "linkerconfig", "metadata", "mnt",
+               "odm", "oem", "postinstall", "proc", "product", "sdcard",
+               "second_stage_resources", "storage", "sys", "system", "system_ext", "vendor"}
+    holders = {p.strip("/").split("/")[0] for p in checkout_holders()}
+    assert top - holders == android, top ^ android
     assert not top & {"usr", "lib", "lib64", "lib32", "libx32", "sbin"}, top
     out = sim_phone.shell("ls -d /lib /usr /sbin /lib64")
     assert out.returncode != 0 and out.stdout == "", out

@@ -25,11 +25,19 @@ SHELL_GROUPS = (1004, 1007, 1011, 1015, 1028, 3001, 3002, 3003, 3006, 3009, 3011
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 AID_VPN = 1016
 TUN_MAJOR, TUN_MINOR = 10, 200
+# The root's dirs (system/core/rootdir/Android.mk LOCAL_POST_INSTALL_CMD for
+# Android 14: dev proc sys system data data_mirror odm oem acct config storage
+# mnt apex debug_ramdisk linkerconfig second_stage_resources postinstall, plus
+# vendor, product, system_ext and metadata for their partitions).
 EMPTY_DIRS = (
     "product/bin", "apex/com.android.runtime/bin", "apex/com.android.art/bin",
     "system_ext/bin", "odm/bin", "vendor/bin", "vendor/xbin", "cache", "mnt", "storage",
-    "config", "acct",
+    "config", "acct", "data_mirror", "oem", "debug_ramdisk", "linkerconfig",
+    "second_stage_resources", "postinstall", "metadata",
 )
+# Its links besides bin, etc and sdcard (the same LOCAL_POST_INSTALL_CMD).
+ROOT_LINKS = {"d": "/sys/kernel/debug",
+              "bugreports": "/data/user_de/0/com.android.shell/files/bugreports"}
 WG_APP = "com.wireguard.android"
 WG_APP_UID = 10123
 # The apps every simulated phone has installed (package, uid), for per-app
@@ -242,6 +250,8 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
             for_android=hides_host(spec)))
     write_packages(root / "data", installed)
     (root / "sdcard").symlink_to("/storage/emulated/0")
+    for name, points_to in ROOT_LINKS.items():
+        (root / name).symlink_to(points_to)
     _mkdir(root / "storage/emulated")
     (root / "storage/emulated/0").symlink_to("/data/media/0")
 
