@@ -20,7 +20,16 @@ from wgdroid.config.parser import parse
 
 pytestmark = pytest.mark.sim
 
-SOCKETS = "/var/run/wireguard"
+
+
+def socket_dir(phone: Any) -> str:
+    """Where the phone's wg looks for UAPI sockets: the RUNSTATEDIR compiled into
+    it, read as tunnel.sh's sock_dir reads it (the simulator's phones use
+    /mnt/run/wireguard: Android has no /var)."""
+    found = on_phone(phone, "grep -ao '/[-A-Za-z0-9_./]*/wireguard/%s\\.sock' "
+                            "\"$(command -v wg)\" | head -n 1").strip()
+    assert found.endswith("/%s.sock"), found
+    return found[: -len("/%s.sock")]
 
 
 def demo_text(phone: Any, tmp_path: Path) -> str:
@@ -31,7 +40,7 @@ def gone(phone: Any, name: str) -> dict[str, str]:
     """What is left of NAME: its interface, its UAPI socket, its daemon."""
     return {
         "link": on_phone(phone, f"ip link show {name} 2>/dev/null"),
-        "socket": on_phone(phone, f"ls {SOCKETS} 2>/dev/null | grep -x {name}.sock"),
+        "socket": on_phone(phone, f"ls {socket_dir(phone)} 2>/dev/null | grep -x {name}.sock"),
         "daemon": on_phone(phone, f"pgrep -fl 'wireguard-go {name}$' || true").strip(),
     }
 
@@ -99,6 +108,9 @@ def test_disable_of_a_tunnel_with_4000_peers(sim_phone: Any, tmp_path: Path) -> 
     up = cli("push", "-s", sim_phone.serial, str(conf), "--enable", timeout=120)
     assert up.returncode == 0, up.stderr
     assert on_phone(sim_phone, "wg show peers4k peers | wc -l").strip() == "4000"
+    running = gone(sim_phone, "peers4k")
+    if running["daemon"]:  # a userspace backend: its socket is where `gone` looks
+        assert running["socket"] == "peers4k.sock\n", running
     start = time.monotonic()
     down = cli("disable", "-s", sim_phone.serial, "peers4k", "--json", timeout=120)
     print(f"\ndisable with 4000 peers: exit {down.returncode} after "

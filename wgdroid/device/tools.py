@@ -44,8 +44,8 @@ out of the phone's wg binary and writes it into the launcher
 read-only, so a wg with the default RUNSTATEDIR cannot work there: build it
 with RUNSTATEDIR=/data/adb/wgdroid/run (install refuses, saying so, when the
 directory cannot be created). The simulator's Android phones have no /run
-and no /var at boot either; /var/run/wireguard appears there only once
-wireguard-go serves a tunnel (docs/android-phone.md).
+and no /var either; their wg and wireguard-go keep sockets in
+/mnt/run/wireguard (docs/android-phone.md).
 The launcher also needs the Linux wg-quick (a bash script: it has the
 WG_QUICK_USERSPACE_IMPLEMENTATION fallback; the Android one has none), and
 with it bash on the phone.
