@@ -30,8 +30,11 @@ def python_paths() -> tuple[str, str, list[str]]:
     binds: list[str] = []
     for path in (package_root, sys.prefix, sys.base_prefix):
         path = os.path.realpath(path)
-        # Skip anything already visible through the bound /usr, and duplicates.
-        if path.startswith("/usr/") or any(path == b or path.startswith(b + "/") for b in binds):
+        # Skip duplicates, and /usr (Debian's sys.base_prefix): the kinder phone
+        # binds all of it, an Android one its interpreter and stdlib at
+        # /system/usr (rootfs._python_for_phone).
+        if path == "/usr" or path.startswith("/usr/") or any(
+                path == b or path.startswith(b + "/") for b in binds):
             continue
         binds.append(path)
     return base, sys.executable, binds

@@ -4,7 +4,9 @@ zygote, as root, before it pivots into it)."""
 from __future__ import annotations
 
 import base64
+import glob
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -143,11 +145,13 @@ def _populate_system(spec: NodeSpec, system: Path, root: Path) -> None:
     for name, target in shims.system_bin_links().items():
         (bin_ / name).symlink_to(on_phone(target))
     (bin_ / "sh").symlink_to(on_phone(shims.MKSH))
-    client = shims.netd_client(spec.base_python)
+    # The shims' interpreter where the phone has it (one under /usr: /system/usr).
+    python = on_phone(spec.base_python)
+    client = shims.netd_client(python)
     scripts = {
         "getprop": shims.GETPROP, "am": shims.AM, "getenforce": shims.GETENFORCE,
         "setenforce": shims.SETENFORCE, "chcon": shims.CHCON, "restorecon": shims.RESTORECON,
-        "reboot": shims.su_script(spec.base_python), "pm": shims.PM,
+        "reboot": shims.su_script(python), "pm": shims.PM,
         "ndc": shims.NDC, "service": client, "dumpsys": client,
         "toybox": shims.toybox_wrapper(on_phone(shims.TOYBOX_BIN)),
     }
@@ -156,14 +160,14 @@ def _populate_system(spec: NodeSpec, system: Path, root: Path) -> None:
     if "kmod" in spec.tools:
         real_ip = os.readlink(bin_ / "ip")
         (bin_ / "ip").unlink()
-        scripts["ip"] = shims.kmod_ip(real_ip, spec.base_python)
-        scripts[shims.KMOD_STANDIN.rsplit("/", 1)[1]] = shims.kmod_standin(spec.base_python)
+        scripts["ip"] = shims.kmod_ip(real_ip, python)
+        scripts[shims.KMOD_STANDIN.rsplit("/", 1)[1]] = shims.kmod_standin(python)
     host_tools = shims.tool_paths()
     for tool in spec.tools:
         if tool == "wg-quick":
             scripts["wg-quick"] = shims.wg_quick(on_phone(shims.LINUX_WG_QUICK))
         elif tool == "wg-quick-android":
-            scripts["wg-quick"] = shims.android_wg_quick(spec.base_python)
+            scripts["wg-quick"] = shims.android_wg_quick(python)
         elif tool == "python3":
             scripts["python3"] = shims.python_wrapper(spec.venv_python)
         elif tool in host_tools:
@@ -173,9 +177,9 @@ def _populate_system(spec: NodeSpec, system: Path, root: Path) -> None:
     if spec.su_variant == "kernelsu":
         # What the uids KernelSU allows see at SU_PATH; the others' processes
         # get a /system/bin without it (zygote.hide_kernel_su).
-        _write(bin_ / "su", shims.su_script(spec.base_python))
+        _write(bin_ / "su", shims.su_script(python))
     elif spec.su_variant != "none":
-        _write(system / "xbin/su", shims.su_script(spec.base_python))
+        _write(system / "xbin/su", shims.su_script(python))
     if spec.su_variant == "magisk":
         version, code = spec.su_versions.get("magisk", ["28.1", 28100])
         _write(bin_ / "magisk", shims.magisk_script(str(version), int(code)))
@@ -223,14 +227,11 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     if not hidden:
         _mkdir(root / "usr")
         ns.bind("/usr", str(root / "usr"), readonly=True, recursive=True)
-        if spec.android_net:
-            _only_programs(root, _host_programs(spec))
     (root / "etc").symlink_to("/system/etc")
     # Android's /bin is /system/bin: `#!/bin/bash` finds no bash there.
     links: tuple[str, ...] = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
-    if spec.android_net:
-        links = () if hidden else ("sbin", "lib", "lib64", "lib32", "libx32")
-    if spec.android_net:
+    if hidden:
+        links = ()
         (root / "bin").symlink_to("/system/bin")
     for link in links:
         host = Path("/") / link
@@ -246,8 +247,8 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     installed = []
     if "wireguard-app" in spec.tools:
         installed.append(install_wireguard_app(
-            root / "data", spec.props.get("ro.product.cpu.abi", ""), spec.base_python,
-            for_android=hides_host(spec)))
+            root / "data", spec.props.get("ro.product.cpu.abi", ""),
+            phone_path(spec.base_python, hidden), for_android=hidden))
     write_packages(root / "data", installed)
     (root / "sdcard").symlink_to("/storage/emulated/0")
     for name, points_to in ROOT_LINKS.items():
@@ -304,6 +305,10 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     ns.pivot_root(".", ".")
     ns.umount(".", ns.MNT_DETACH)  # drop the host's tree from this namespace
     os.chdir("/")
+    if hidden:
+        # This process imports on after the pivot: a standard library under
+        # /usr is now where the phone has it (_python_for_phone).
+        sys.path[:] = [phone_path(p, True) for p in sys.path]
 
 
 # Where an android_net phone keeps what it runs of the host: its programs in
@@ -329,11 +334,10 @@ ANDROID_PATHS = ((HOST_UAPI_DIR, UAPI_DIR),)
 
 
 def hides_host(spec: NodeSpec) -> bool:
-    """Whether the phone keeps the host's tree off its root: android_net
-    phones, unless the interpreter is the host's /usr/bin/python3 (a Debian
-    one finds its standard library only under /usr: that phone keeps /usr,
-    /lib* and /sbin, with only its programs in /usr's program dirs)."""
-    return spec.android_net and not spec.base_python.startswith("/usr/")
+    """Whether the phone keeps the host's tree off its root: every android_net
+    phone, whatever its interpreter (one under /usr, such as Debian's
+    /usr/bin/python3, runs from /system/usr: _python_for_phone)."""
+    return spec.android_net
 
 
 def phone_path(path: str, hidden: bool) -> str:
@@ -395,20 +399,16 @@ def _host_runtime(spec: NodeSpec, system: Path, root: Path) -> None:
             if xtables.encode() + b"\0" in data:
                 _bind_copy(elf.replace_cstring(data, xtables, f"{PHONE_LIB}/xtables"), 0o644,
                            system / "lib64" / lib.name, scratch)
-    ns.umount(str(scratch), ns.MNT_DETACH)
-    scratch.rmdir()
     for dirpath, _dirs, _files in os.walk(system / "usr"):
         os.chmod(dirpath, 0o755)
+    _python_for_phone(spec, system, root, scratch)
+    ns.umount(str(scratch), ns.MNT_DETACH)
+    scratch.rmdir()
     _write(system / "etc/ld.so.conf", f"{PHONE_LIB}\n", 0o644)
     ldconfig = shutil.which("ldconfig", path="/usr/sbin:/sbin:/usr/bin:/bin") or "ldconfig"
     subprocess.run([ldconfig, "-X", "-r", str(root), "-f", "/system/etc/ld.so.conf",
                     "-C", "/system/etc/ld.so.cache"], check=True, stdin=subprocess.DEVNULL)
 
-
-# Where the host keeps programs. Android has no /usr at all (system/core/rootdir
-# Android.mk LOCAL_POST_INSTALL_CMD makes the root's dirs: no usr, lib or var).
-HOST_PROGRAM_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
-                     "/usr/games", "/usr/local/games")
 
 # The simulator's throughput probe (the server side is `sim iperf`), run by
 # path from the phone by tests: not part of Android, not on its PATH.
@@ -435,25 +435,66 @@ def _host_programs(spec: NodeSpec) -> set[str]:
     return closure
 
 
-def _only_programs(root: Path, programs: set[str]) -> None:
-    """The bound /usr keeps its libraries (the ELF interpreter, glibc, the
-    interpreter's stdlib), but its program dirs show only the programs the
-    phone runs: no bash, env, python3 or perl a script could reach there."""
-    for host_dir in HOST_PROGRAM_DIRS:
-        target = root / host_dir.lstrip("/")
-        if os.path.islink(host_dir) or not os.path.isdir(host_dir) or not target.is_dir():
-            continue
-        ns.mount("tmpfs", str(target), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV,
-                 "mode=0755,size=64k")
-        for path in sorted(p for p in programs if os.path.dirname(p) == host_dir):
-            entry = target / os.path.basename(path)
-            if os.path.islink(path):
-                entry.symlink_to(os.readlink(path))
-            else:
-                entry.touch()
-                ns.bind(path, str(entry), readonly=True)
-        ns.mount(None, str(target), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID
-                 | ns.MS_NODEV)
+def _stdlib_dirs(python: str) -> list[str]:
+    """The standard library dirs of PYTHON under /usr (lib/python3.X, and
+    lib64/python3.X where platlibdir is lib64), from its name."""
+    version = re.fullmatch(r"python(\d+\.\d+)", os.path.basename(python))
+    if not python.startswith("/usr/") or not version:
+        return []
+    prefix = os.path.dirname(os.path.dirname(python))
+    return sorted(d for d in glob.glob(f"{prefix}/lib*/python{version[1]}")
+                  if os.path.isdir(d) and not os.path.islink(d))
+
+
+def _python_for_phone(spec: NodeSpec, system: Path, root: Path, scratch: Path) -> None:
+    """An interpreter under /usr (Debian's /usr/bin/python3), copied to
+    /system/usr/bin, finds its standard library by its landmark
+    lib/python3.X/os.py in a dir above its own (CPython Modules/getpath.py,
+    search_up for STDLIB_LANDMARKS): the host's stdlib dirs are bound at
+    /system/usr/lib. A venv on it names /usr in pyvenv.cfg (`home`, which
+    getpath.py searches from) and in its bin/python3 link: the phone sees
+    both with /system/usr instead."""
+    for path in _stdlib_dirs(spec.base_python):
+        target = root / phone_path(path, True).lstrip("/")
+        for parent in reversed([target, *target.parents]):
+            if parent != system and system in parent.parents and not parent.exists():
+                _mkdir(parent)
+        ns.bind(path, str(target), readonly=True, recursive=True)
+    venv = root / os.path.dirname(os.path.dirname(spec.venv_python)).lstrip("/")
+    cfg = venv / "pyvenv.cfg"
+    if not spec.venv_python or not cfg.is_file():
+        return
+    lines = cfg.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        key, eq, value = line.partition("=")
+        if eq and value.strip().startswith("/usr/"):
+            lines[i] = f"{key}= {phone_path(value.strip(), True)}\n"
+    _bind_copy("".join(lines).encode(), 0o644, cfg, scratch)
+    bindir = venv / "bin"
+    if not bindir.is_dir() or not any(e.is_symlink() and os.readlink(e.path).startswith("/usr/")
+                                      for e in os.scandir(bindir)):
+        return
+    # Links can't be mounted over: the dir gets a tmpfs with its entries
+    # (the links made to point at /system/usr, the rest bound as they are).
+    saved = scratch / "venv-bin"
+    saved.mkdir()
+    ns.bind(str(bindir), str(saved))
+    ns.mount("tmpfs", str(bindir), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0755,size=64k")
+    for entry in sorted(os.scandir(saved), key=lambda e: e.name):
+        target = bindir / entry.name
+        if entry.is_symlink():
+            link = os.readlink(entry.path)
+            if link.startswith("/usr/"):
+                link = phone_path(os.path.realpath(link), True)
+            target.symlink_to(link)
+        elif entry.is_dir():
+            target.mkdir()
+            ns.bind(entry.path, str(target), readonly=True, recursive=True)
+        else:
+            target.touch()
+            ns.bind(entry.path, str(target), readonly=True)
+    ns.mount(None, str(bindir), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID | ns.MS_NODEV)
+    ns.umount(str(saved), ns.MNT_DETACH)
 
 
 def _fake_wireguard_module(module_dir: Path) -> None:
