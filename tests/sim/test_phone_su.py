@@ -85,6 +85,20 @@ def test_every_su_names_users_as_bionics_getpwnam() -> None:
         assert parse("aosp", [f"{name},1000", "id"]).uid == uid, name  # type: ignore[union-attr]
 
 
+def test_the_id_table_is_android_14s() -> None:
+    # android_filesystem_config.h on API 34: the ids up to 1092 and 3012 (a su to
+    # one the table lacked ran as root under Magisk); 1081 was renamed from
+    # virtmanager; nothing of API 35 (uprobestats 1093, virtualmachine 3013).
+    for name, uid in (("virtualizationservice", 1081), ("thread_network", 1084),
+                      ("diced", 1085), ("sdk_sandbox", 1090), ("prng_seeder", 1092),
+                      ("readtracefs", 3012)):
+        assert getpwnam(name) == uid and getpwuid(uid) == name, name
+        assert parse("magisk", [name, "-c", "id"]).uid == uid  # type: ignore[union-attr]
+    for name in ("virtmanager", "uprobestats", "virtualmachine"):
+        assert getpwnam(name) is None, name
+    assert getpwuid(1093) is None and getpwuid(3013) is None
+
+
 def test_names_bionic_does_not_know() -> None:
     # app_id_to_passwd takes only ids from AID_APP_START up (u0_system is not
     # a user), u<n>_<name> only for the secondary-user platform ids, users up

@@ -1,6 +1,9 @@
 """Android's user and group names, as bionic answers them (a pure unit).
 
-The table is AOSP system/core libcutils/include/private/android_filesystem_config.h:
+The table is AOSP system/core libcutils/include/private/android_filesystem_config.h
+as Android 14 (API 34) has it: up to AID_PRNG_SEEDER 1092 and AID_READTRACEFS 3012
+(uprobestats 1093 and virtualmachine 3013 came with API 35, bionic's
+tests/grp_pwd_test.cpp says);
 each `#define AID_<NAME> <id>` is the name lowercased (mediacodec, mediaex and
 mediadrm are the exceptions), less what build/tools/fs_config/fs_config_generator.py
 skips (AID_UNUSED*, AID_APP*, AID_USER*, *_START, *_END). getpwnam()/getpwuid()
@@ -31,11 +34,15 @@ ANDROID_IDS = {
     "reserved_disk": 1065, "statsd": 1066, "incidentd": 1067, "secure_element": 1068,
     "lmkd": 1069, "llkd": 1070, "iorapd": 1071, "gpu_service": 1072, "network_stack": 1073,
     "gsid": 1074, "fsverity_cert": 1075, "credstore": 1076, "external_storage": 1077,
-    "ext_data_rw": 1078, "ext_obb_rw": 1079, "context_hub": 1080, "virtmanager": 1081,
-    "artd": 1082, "uwb": 1083, "shell": 2000, "cache": 2001, "diag": 2002,
+    "ext_data_rw": 1078, "ext_obb_rw": 1079, "context_hub": 1080,
+    "virtualizationservice": 1081, "artd": 1082, "uwb": 1083, "thread_network": 1084,
+    "diced": 1085, "dmesgd": 1086, "jc_weaver": 1087, "jc_strongbox": 1088,
+    "jc_identitycred": 1089, "sdk_sandbox": 1090, "security_log_writer": 1091,
+    "prng_seeder": 1092, "shell": 2000, "cache": 2001, "diag": 2002,
     "net_bt_admin": 3001, "net_bt": 3002, "inet": 3003, "net_raw": 3004, "net_admin": 3005,
     "net_bw_stats": 3006, "net_bw_acct": 3007, "readproc": 3009, "wakelock": 3010,
-    "uhid": 3011, "everybody": 9997, "misc": 9998, "nobody": 9999, "overflowuid": 65534,
+    "uhid": 3011, "readtracefs": 3012, "everybody": 9997, "misc": 9998, "nobody": 9999,
+    "overflowuid": 65534,
 }
 _NAMES = {uid: name for name, uid in ANDROID_IDS.items()}
 
