@@ -907,6 +907,35 @@ def test_cli_import_stores_files_and_zips_with_one_su(sim_phone: Any, tmp_path: 
     assert not [n for n in on_phone(sim_phone, f"ls -a {STORE}").split() if ".tmp." in n]
 
 
+def test_cli_import_force_onto_a_running_tunnel_says_how_it_runs(sim_phone: Any,
+                                                                 tmp_path: Path) -> None:
+    """`wgdroid import --force` onto a running tunnel restarts it or changes
+    it in place, as push does, and says so as push does (text and --json); a
+    quiet success prints nothing else on stderr."""
+    serial = sim_phone.serial
+    demo = demo_config(sim_phone, tmp_path)
+    fresh = tmp_path / "imp9.conf"
+    fresh.write_bytes(tunnel_config(demo, 52290, 89)[0])
+    fresh.chmod(0o600)
+    new = cli("import", "-s", serial, str(fresh))
+    assert (new.returncode, new.stdout, new.stderr) == (0, "imp9\n", "")
+    assert cli("enable", "-s", serial, "demo").returncode == 0
+    conf = tmp_path / "demo.conf"
+    conf.write_bytes(demo.replace(b"[Interface]\n", b"[Interface]\nDNS = 10.98.0.53\n", 1))
+    conf.chmod(0o600)
+    res = cli("import", "-s", serial, str(conf), "--force")
+    assert (res.returncode, res.stdout) == (0, "demo\n"), res.stderr
+    assert res.stderr == ("wgdroid: note: demo: restarted with the new config (its DNS "
+                          "changed, which cannot change in place)\n")
+    conf.write_bytes(demo)
+    doc = cli("import", "-s", serial, str(conf), "--force", "--json")
+    assert doc.returncode == 0 and doc.stderr == "", doc.stderr
+    [tunnel] = json.loads(doc.stdout)["tunnels"]
+    assert (tunnel["name"], tunnel["restarted"], tunnel["restart_reason"]) == (
+        "demo", True, "dns")
+    assert cli("disable", "-s", serial, "demo").returncode == 0
+
+
 def test_push_many_of_hundreds_of_tunnels_is_still_one_su(sim_phone: Any,
                                                           tmp_path: Path) -> None:
     """With each config's name, size and digest as script arguments, a few

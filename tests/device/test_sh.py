@@ -26,7 +26,9 @@ from wg_dump import DUMP, PEER1, PEER2, PRIV, PSK, PUB
 
 from wgdroid.device import script as sc
 from wgdroid.device import store, tools
+from wgdroid.device.failures import error_for
 from wgdroid.device.status import parse_status_output
+from wgdroid.errors import OperationTimeout
 
 SH_DIR = Path(str(resources.files("wgdroid.device.sh")))
 SH_FILES = sorted(SH_DIR.glob("*.sh"))
@@ -615,6 +617,27 @@ PATH={real}; exec mv "$@"
         ".wgdroid", "first.conf", "next.conf", "old.conf"]
     assert (sh_phone.store / "old.conf").read_text() == "old config\n"
     assert (sh_phone.store / "next.conf").read_text() == "6\n"
+
+
+def test_push_many_with_its_budget_spent_times_out_the_rest_not_busy(sh_phone: ShPhone) -> None:
+    """The batch's budget is shared: once the entries before (waiting for
+    held locks) spent it, a later entry fails `timeout`, not `busy 0`: nobody
+    holds its lock, and it is not waited for."""
+    names = [f"t{i}" for i in range(6)]
+    with held(sh_phone, "t0"), held(sh_phone, "t1"):
+        # a budget of 5 s: after two 1 s waits at most 3 s are left, 3 of them kept for clean-up
+        ran, parts = _push_many(sh_phone, [(n, b"x\n") for n in names], budget=10)
+    assert ran.returncode == 0, ran.err
+    failures = {n: p.failure for n, p in parts.items()}
+    assert list(failures) == names
+    for name in ("t0", "t1"):  # waited for (busy) unless the budget was already gone
+        assert failures[name] in (sc.Tag("busy", (name, "1")),
+                                  sc.Tag("timeout", (f"lock {name}", "5")))
+    assert {n: failures[n] for n in names[2:]} == {
+        n: sc.Tag("timeout", (f"lock {n}", "5")) for n in names[2:]}
+    assert sorted(p.name for p in sh_phone.store.iterdir()) == [".wgdroid"]
+    error = error_for(failures["t2"], [], 99, "pushing t2")
+    assert isinstance(error, OperationTimeout) and "busy" not in error.message
 
 
 def test_push_many_refuses_a_damaged_list_before_any_entry(sh_phone: ShPhone) -> None:

@@ -207,9 +207,7 @@ def _push(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json({
             "schema": SCHEMA, "name": name, "enabled": args.enable, "backend": result.backend,
-            "restarted": result.restarted, "restart_reason": result.restart_reason,
-            "applied": list(result.applied) if result.applied else None,
-            "dialect": result.dialect})
+            **_running_fields(result), "dialect": result.dialect})
     else:
         _say_running(result)
     return ExitCode.OK
@@ -246,12 +244,16 @@ def _import(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json({
             "schema": SCHEMA,
-            "tunnels": [{"name": o.name, "error": o.error.to_json() if o.error else None}
+            "tunnels": [{"name": o.name, "error": o.error.to_json() if o.error else None,
+                         **(_running_fields(o.result) if o.result else {})}
                         for o in outcomes],
             "errors": [e.to_json() for e in local]})
     else:
         for o in stored:
             output.data(o.name)
+        for o in stored:  # with --force a running tunnel changed in place or restarted
+            if o.result:
+                _say_running(o.result)
     for error in failed:
         output.error(error.message)
         if error.hint:
@@ -262,7 +264,8 @@ def _import(args: argparse.Namespace) -> int:
             if w.format() not in shown:
                 shown.add(w.format())
                 output.raw_stderr(w.format())
-    output.note(f"imported {len(stored)} of {len(configs) + len(local)} tunnels")
+    if failed:  # a quiet success says nothing on stderr
+        output.note(f"imported {len(stored)} of {len(configs) + len(local)} tunnels")
     return combined_exit([*(e.exit_code for e in failed), *[ExitCode.OK] * len(stored)])
 
 
@@ -276,6 +279,12 @@ _RESTART_REASONS = {
                    "netd: only a restart changes them",
     "no-old-config": "it ran without a stored config to compare with",
 }
+
+
+def _running_fields(result: StoreResult) -> dict[str, object]:
+    """push's and import's JSON of which config runs now (as _say_running says)."""
+    return {"restarted": result.restarted, "restart_reason": result.restart_reason,
+            "applied": list(result.applied) if result.applied else None}
 
 
 def _say_running(result: StoreResult) -> None:

@@ -213,9 +213,15 @@ def push_many(
     when a running tunnel gets it in place or restarts, as with `push`. The
     configs travel on stdin, one after another; each entry's answer comes
     back between lines of a random boundary drawn here, as pull_many's files
-    do. Raises only what stops the whole batch before an entry could run
-    (no root, the phone unreachable). `timeout`: by default a minute and a
-    quarter of a second per config (the simulated phone takes ~50 ms each)."""
+    do. Raises what stops the whole batch: before an entry could run (no
+    root, the phone unreachable), and also while entries run, when the host
+    stops waiting (OperationTimeout) or the adb link drops (DeviceError):
+    then the outcomes of the entries already stored are lost with the
+    answer (`wgdroid list` shows what the phone stores). `timeout`: by
+    default a minute and a quarter of a second per config (the simulated
+    phone takes ~50 ms each), shared by the entries: one reached with too
+    little of it left to wait for its lock fails OperationTimeout, not
+    ConflictError (sh/lib.sh `locked`)."""
     outcomes: dict[int, PushOutcome] = {}
     sending: list[tuple[int, str, bytes, DialectCheck]] = []
     seen_names: set[str] = set()

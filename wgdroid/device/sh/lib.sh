@@ -203,7 +203,9 @@ sweep() {
 # one pair never deadlock), after sweeping the temp files that killed
 # pushes left, of any name (they hold a whole config, key included; a name
 # never used again would keep its file for ever). Waiting longer than LOCK_WAIT seconds (or the
-# budget left) fails `busy`. The lock is flock(2) on fd 8, opened for the
+# budget left) fails `busy`; with under a second of the budget left (a batch's
+# shared budget spent by the entries before), nobody's lock is to blame: it
+# fails `timeout`, as `bounded` does. The lock is flock(2) on fd 8, opened for the
 # call (mksh does not pass fds opened by `exec` to commands): it dies with
 # its last fd, so a killed script never leaves it behind, and a command that
 # may leave a daemon running (wg-quick up) must close fd 8 (`8>&-`).
@@ -211,11 +213,10 @@ locked() {
   _lk_n=$1
   shift
   mkdir -p "$LOCK_DIR" || fail write "$LOCK_DIR"
-  _lk_w=$(($(remaining) - 3))
-  [ "$_lk_w" -gt "$LOCK_WAIT" ] && _lk_w=$LOCK_WAIT
+  lock_wait "lock $_lk_n"
   if command -v flock >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
     {
-      { [ "$_lk_w" -ge 1 ] && timeout --foreground "$_lk_w" flock -x 8; } ||
+      timeout --foreground "$_lk_w" flock -x 8 ||
         fail busy "$_lk_n" "$_lk_w"
       sweep "$STORE_DIR" ".*.conf.tmp."
       "$@"
@@ -225,6 +226,15 @@ locked() {
     sweep "$STORE_DIR" ".*.conf.tmp."
     "$@"
   fi
+}
+
+# lock_wait STEP: _lk_w = the seconds a lock may be waited for: LOCK_WAIT,
+# or the budget left (minus the clean-up reserve) if less; under 1 s, STEP
+# fails `timeout` with the operation's BUDGET (the budget ran out, nobody is busy).
+lock_wait() {
+  _lk_w=$(($(remaining) - 3))
+  [ "$_lk_w" -ge 1 ] || fail timeout "$1" "$BUDGET"
+  if [ "$_lk_w" -gt "$LOCK_WAIT" ]; then _lk_w=$LOCK_WAIT; fi
 }
 
 # phone_locked FUNCTION [ARG...]: run FUNCTION holding the phone's own lock
@@ -237,11 +247,10 @@ PHONE_LOCKED=
 phone_locked() {
   if [ -n "$PHONE_LOCKED" ]; then "$@"; return; fi
   mkdir -p "$LOCK_DIR" || fail write "$LOCK_DIR"
-  _lk_w=$(($(remaining) - 3))
-  [ "$_lk_w" -gt "$LOCK_WAIT" ] && _lk_w=$LOCK_WAIT
+  lock_wait "lock of the phone"
   if command -v flock >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
     {
-      { [ "$_lk_w" -ge 1 ] && timeout --foreground "$_lk_w" flock -x 7; } ||
+      timeout --foreground "$_lk_w" flock -x 7 ||
         fail phone-busy "$_lk_w"
       PHONE_LOCKED=1
       "$@"
