@@ -119,9 +119,12 @@ class Daemon:
 
             if matches(self._lib):
                 self.express = Express(self._lib, self.device, tun.fd, tun.vnet_hdr, timer_scale)
-        self._express_on = True  # False from a burst until a gap (_express_wait)
         if self.express is not None:
             self.loop.idle = self._express_wait
+            # After a burst, the loop waits itself until a wait shows a gap in the
+            # traffic: handing over and back between close packets costs the bulk
+            # path more than the C hops save.
+            self.loop.idle_gap = EXPRESS_GAP
         self.loop.call_later(1.0, self._watch_socket)
         self._set_up(_is_up(tun.name))
 
@@ -153,13 +156,6 @@ class Daemon:
         ex = self.express
         if ex is None or self._hsq or not self._up or self.pipeline.held()[0]:
             return False
-        if not self._express_on:
-            # After a burst, the loop waits itself until a wait shows a gap in the
-            # traffic: handing over and back between close packets costs the bulk
-            # path more than the C hops save.
-            if self.loop.blocked < EXPRESS_GAP:
-                return False
-            self._express_on = True
         udp = self.udp
         fds = {self.tun.fd, *(s.fileno() for s in udp.sockets())}
         w = ex.run(timeout, udp.v4.fileno() if udp.v4 is not None else -1,
@@ -168,7 +164,7 @@ class Daemon:
         if w is None:
             return False
         if w.burst:
-            self._express_on = False  # bulk traffic: the batched path, until a gap
+            self.loop.blocked = 0.0  # bulk traffic: the batched path, until a gap
         st = self.stats
         st.udp_send_failed += w.failed
         st.no_route += w.no_route

@@ -33,6 +33,9 @@ class Loop:
         # Asked to do the waiting whenever nothing is ready (the express path).
         self.idle: IdleWait | None = None
         self.blocked = float("inf")  # seconds the last wait of the loop's own (with idle) took
+        # The idle wait is skipped, at no cost, while `blocked` is below this: its
+        # owner sets blocked to 0 to rest it until a wait of the loop's own shows a gap.
+        self.idle_gap = 0.0
         self.errors = 0
         # Signals only set a flag; the wake pipe makes epoll return at once.
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -114,6 +117,8 @@ class Loop:
             try:
                 if self.idle is None:
                     events = self._ep.poll(timeout)
+                elif self.blocked < self.idle_gap:  # the idle wait is resting: no probe
+                    events = self._timed_poll(timeout)
                 else:  # nothing ready: the idle wait takes over
                     events = self._ep.poll(0)
                     if not events:
@@ -122,12 +127,7 @@ class Loop:
                         except Exception as e:
                             self._report(e)
                             waited = False
-                        if waited:
-                            events = self._ep.poll(0)
-                        else:
-                            t0 = time.monotonic()
-                            events = self._ep.poll(timeout)
-                            self.blocked = time.monotonic() - t0
+                        events = self._ep.poll(0) if waited else self._timed_poll(timeout)
             except InterruptedError:
                 continue
             for fd, mask in events:
@@ -152,6 +152,12 @@ class Loop:
                     self._report(e)
                     wait = 0.05
         return self._stop_reason
+
+    def _timed_poll(self, timeout: float) -> list[tuple[int, int]]:
+        t0 = time.monotonic()
+        events = self._ep.poll(timeout)
+        self.blocked = time.monotonic() - t0
+        return events
 
     def _call(self, cb: Callback) -> None:
         try:
