@@ -21,14 +21,21 @@ def test_pick_port_skips_avoided_used_and_bound_ports(tmp_path: Path) -> None:
     avoid = set(range(FIRST_PORT, FIRST_PORT + 10))
     first = sim.pick_port(None, avoid)
     assert first >= FIRST_PORT + 10
-    # Bound by someone else meanwhile: the next pick goes past it.
+    # Bound by someone else meanwhile: the next pick goes past it. The test binds
+    # the first port after `first` it can: the suite's other workers run
+    # simulators on ports from FIRST_PORT too, so first + 1 may be theirs.
     with socket.socket() as other:
-        other.bind(("127.0.0.1", first + 1))
+        theirs = first + 1
+        while True:
+            try:
+                other.bind(("127.0.0.1", theirs))
+                break
+            except OSError:
+                theirs += 1
         other.listen()
         second = sim.pick_port(None, avoid)
-    # first is ours now, first + 1 theirs
-    assert second not in avoid and second not in (first, first + 1)
-
+    # first is ours now, `theirs` the next free one: the pick skips both
+    assert second not in avoid and second not in (first, theirs)
 
 @pytest.mark.sim
 def test_start_avoids_the_ports_asked(sim_state: Any, sim_phones: Any) -> None:
