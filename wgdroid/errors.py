@@ -63,6 +63,10 @@ class KeyFormatError(InvalidInputError):
 class DeviceError(WgdroidError):
     """The device can't be reached: no adb server, no device, unplugged, unauthorized."""
 
+    # Cut off while a root script ran: the stdout it had sent (only where the
+    # caller asked for it: rootshell.run_root `keep_partial`). Never shown.
+    partial_stdout: bytes | None = None
+
 
 class RootError(WgdroidError):
     """No su on the device, or su denied the request."""
@@ -104,6 +108,8 @@ class EnvironmentProblem(WgdroidError):
 
 class OperationTimeout(WgdroidError):
     """An operation did not finish in time."""
+
+    partial_stdout: bytes | None = None  # as DeviceError's
 
 
 # The one table. Looked up along the class's MRO, so a subclass exits like its

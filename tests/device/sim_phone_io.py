@@ -7,6 +7,9 @@ from typing import Any
 
 from support import wgdroid as cli
 
+from wgdroid.config import keys
+from wgdroid.config.parser import parse
+
 
 def on_phone(phone: Any, cmd: str) -> str:
     """CMD's stdout, run as root inside the phone (no adb)."""
@@ -22,3 +25,15 @@ def demo_config(phone: Any, tmp_path: Path) -> bytes:
     assert out.stat().st_mode & 0o777 == 0o600
     return out.read_bytes()
 
+
+
+def tunnel_config(demo: bytes, port: int, net: int) -> tuple[bytes, str]:
+    """A fresh tunnel to the simulator's server (never up: used for clashes)."""
+    peer = parse(demo).config.peers[0]
+    private = keys.genkey()
+    text = (
+        f"[Interface]\nPrivateKey = {private}\nListenPort = {port}\n"
+        f"Address = 10.98.{net}.2/32\n\n[Peer]\nPublicKey = {peer.public_key}\n"
+        f"AllowedIPs = 10.98.{net}.0/24\nEndpoint = {peer.endpoint}\n"
+    )
+    return text.encode(), private

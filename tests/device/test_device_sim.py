@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_phone_io import demo_config, on_phone
+from sim_phone_io import demo_config, on_phone, tunnel_config
 from support import wait_for_handshake, wait_until
 from support.su import su_prompts
 
@@ -43,18 +43,6 @@ def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
 
 def streams(phone: Any) -> int:
     return sum(phone.counters().values())
-
-
-def tunnel_config(demo: bytes, port: int, net: int) -> tuple[bytes, str]:
-    """A fresh tunnel to the simulator's server (never up: used for clashes)."""
-    peer = parse(demo).config.peers[0]
-    private = keys.genkey()
-    text = (
-        f"[Interface]\nPrivateKey = {private}\nListenPort = {port}\n"
-        f"Address = 10.98.{net}.2/32\n\n[Peer]\nPublicKey = {peer.public_key}\n"
-        f"AllowedIPs = 10.98.{net}.0/24\nEndpoint = {peer.endpoint}\n"
-    )
-    return text.encode(), private
 
 
 def test_push_enable_status_ping_disable_rm(sim_phone: Any, tmp_path: Path) -> None:

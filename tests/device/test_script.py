@@ -11,7 +11,9 @@ import pytest
 
 from wgdroid.device import script as sc
 from wgdroid.device import store
+from wgdroid.device.connection import ConnectionLost
 from wgdroid.device.failures import FAILURES, error_for, raise_for_tags, reverted_error
+from wgdroid.device.progress import Cancelled
 from wgdroid.errors import (
     ConflictError,
     DeviceCommandError,
@@ -19,6 +21,7 @@ from wgdroid.errors import (
     MissingToolsError,
     NotFoundError,
     OperationTimeout,
+    WgdroidError,
 )
 
 
@@ -236,16 +239,77 @@ def test_push_many_answers_count_only_the_entries_that_ended() -> None:
     assert split_pushed(b"", mark, ["a"]) == (b"", {})
 
 
+def test_a_done_line_cut_inside_its_status_is_no_answer() -> None:
+    """A stream cut after the first digit of `done\tb\t13` read as status 1:
+    an entry counts only once its done line came to its newline."""
+    from wgdroid.device.store import split_pushed
+
+    mark = b"0123456789abcdef0123456789abcdef"
+    a = b"\n" + mark + b"\tentry\ta\nstored\ta\n\n" + mark + b"\tdone\ta\t0\n"
+    b = b"\n" + mark + b"\tentry\tb\nwgdroid:fail\tbusy\tb\t20\n\n" + mark + b"\tdone\tb\t13"
+    assert split_pushed(a + b, mark, ["a", "b"])[1] == {"a": (0, b"stored\ta\n")}
+    assert split_pushed(a + b + b"\n", mark, ["a", "b"])[1]["b"][0] == 13
+
+
+def _cut_answer(mark: bytes) -> bytes:
+    """op_push_many's stdout as far as it came before the host stopped
+    reading: c1 stored, c2 refused (exists), c3 cut inside its answer (its
+    config was in place, its done line never came), c4 never began."""
+    def entry(name: bytes, body: bytes, status: bytes) -> bytes:
+        return (b"\n" + mark + b"\tentry\t" + name + b"\n" + body + b"\n" + mark
+                + b"\tdone\t" + name + b"\t" + status + b"\n")
+
+    return (b"dialect\tandroid\n" + entry(b"c1", b"stored\tc1\n", b"0")
+            + entry(b"c2", b"wgdroid:fail\texists\tc2\n", b"99")
+            + b"\n" + mark + b"\tentry\tc3\nstored\tc3\n")
+
+
+@pytest.mark.parametrize(("cause", "why", "code"), [
+    (OperationTimeout("the operation on P did not finish in 14 s"), "timeout", 12),
+    (ConnectionLost("the connection to P broke before the operation finished"),
+     "the adb connection broke", 3),
+    (Cancelled("stopped waiting for P: the phone may or may not have made the change"),
+     "cancelled", 3),
+])
+def test_a_cut_off_push_many_keeps_what_answered_and_the_rest_is_not_known(
+        cause: WgdroidError, why: str, code: int) -> None:
+    """store.answered on a cut answer (a host timeout, the link dropped):
+    every entry whose answer ended keeps its real outcome (stored, refused);
+    the one cut inside its answer (even though it printed `stored`) and the
+    ones after are not known, exiting as the cause does: never stored, never
+    "not stored"."""
+    from wgdroid.device.dialect import check_config
+    from wgdroid.device.rootshell import RootMethod
+    from wgdroid.device.store import PushOutcome, answered, cut_off
+
+    mark = "0123456789abcdef0123456789abcdef"
+    conf = b"[Interface]\nPrivateKey = " + b"A" * 43 + b"=\n"
+    sending = [(i, f"c{i + 1}", check_config(conf, f"c{i + 1}.conf")) for i in range(4)]
+    outcomes: dict[int, PushOutcome] = {}
+    found = answered(outcomes, _cut_answer(mark.encode()), mark, sending, RootMethod.MAGISK,
+                     2.0, lambda n: PushOutcome(n, error=cut_off(n, cause), known=False))
+    assert found == "android"
+    got = [outcomes[i] for i in range(4)]
+    assert got[0].result is not None and got[0].known and got[0].error is None
+    assert isinstance(got[1].error, ConflictError) and got[1].known
+    for o in got[2:]:
+        assert o.result is None and not o.known and o.error is not None
+        assert o.error.exit_code == code
+        assert o.error.message == (f"{o.name}: not known whether it is stored: the batch "
+                                   f"was cut off ({why}) before this entry answered")
+        assert o.error.hint == "`wgdroid list` shows what the phone stores"
+
+
 def test_a_push_many_entry_reads_as_a_push_of_it() -> None:
     """An entry's part mixes its stdout and stderr: its records count as what
     it printed, the rest as what it said, so push's own reading applies."""
-    from wgdroid.device.rootshell import RootMethod, RootResult
+    from wgdroid.device.rootshell import RootMethod
     from wgdroid.device.store import _entry_result, _stored
 
-    whole = RootResult(0, "", [], [], RootMethod.MAGISK, 1.5, b"", [])
-    ok = _entry_result(whole, 0, b"applied\twg0\tpeers mtu\nstored\twg0\n")
+    ok = _entry_result(RootMethod.MAGISK, 1.5, 0, b"applied\twg0\tpeers mtu\nstored\twg0\n")
     assert _stored(ok, "wg0", None, ()).applied == ("peers", "mtu")
-    failed = _entry_result(whole, 99, b"wgdroid:step\twg syncconf\nUnable to modify interface: "
+    failed = _entry_result(RootMethod.MAGISK, 1.5, 99,
+                           b"wgdroid:step\twg syncconf\nUnable to modify interface: "
                            b"Protocol not supported\nwgdroid:fail\tlive-refused\twg0\n")
     assert failed.tags == [sc.Tag("live-refused", ("wg0",))] and failed.steps == ["wg syncconf"]
     with pytest.raises(DeviceCommandError, match=r"refused it for the running tunnel wg0.*"

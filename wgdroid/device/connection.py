@@ -450,12 +450,15 @@ def collect(
     deadline: Callable[[], float],
     start: float,
     on_stderr: Callable[[bytearray], None] | None = None,
+    out: bytearray | None = None,
 ) -> ShellResult:
     """The one shell v2 read loop: stdout and stderr (each bounded) until the
     exit packet. `deadline()` is asked before each read (a caller may move it,
     e.g. once su has granted); `on_stderr` sees the stderr read so far after
-    each stderr packet. ShellTimeout past the deadline."""
-    out, err = bytearray(), bytearray()
+    each stderr packet. ShellTimeout past the deadline. `out`: the caller's
+    buffer for stdout, which keeps what came when the read is cut off."""
+    out = bytearray() if out is None else out
+    err = bytearray()
     while True:
         pid, payload = stream.read_packet(deadline())
         if pid == ID_EXIT:

@@ -164,9 +164,16 @@ def run_root(
     stdin: bytes | None = None,
     root_timeout: float | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    keep_partial: bool = False,
 ) -> RootResult:
     """Run `script` as root in one shell stream. Raises RootError (no su, denied),
-    RootPendingError (no answer to the su prompt), DeviceError, OperationTimeout."""
+    RootPendingError (no answer to the su prompt), DeviceError, OperationTimeout.
+
+    `keep_partial`: a DeviceError (the link dropped, progress.Cancelled) or
+    OperationTimeout that cuts the script off after su granted carries the
+    stdout it had sent as `partial_stdout` (never in the message), for a
+    caller whose stdout holds no secret (store.push_many's records; a
+    pull's would hold a config)."""
     root_timeout = root_timeout_default() if root_timeout is None else root_timeout
     method = known_method(device)
     has_stdin = stdin is not None
@@ -174,12 +181,13 @@ def run_root(
     # on Magisk) would feed the config to an interactive root shell.
     if method is not None and not has_stdin:
         command = command_for(method, script, stdin=False)
-        result, granted = _execute(device, command, stdin, root_timeout, timeout)
+        result, granted = _execute(device, command, stdin, root_timeout, timeout,
+                                   keep_partial)
         if granted or _is_denial(result):
             return _finish(device, method, result, granted)
         remember(device, None)  # another phone now has this serial: detect again
     command = detecting_command(script, stdin=has_stdin)
-    result, granted = _execute(device, command, stdin, root_timeout, timeout)
+    result, granted = _execute(device, command, stdin, root_timeout, timeout, keep_partial)
     return _finish(device, method_from_stderr(result.err), result, granted)
 
 
@@ -209,10 +217,12 @@ def _finish(
 
 
 def _execute(
-    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float
+    device: Device, command: str, stdin: bytes | None, root_timeout: float, timeout: float,
+    keep_partial: bool = False,
 ) -> tuple[ShellResult, bool]:
     start = time.monotonic()
     granted = False
+    received = bytearray()  # stdout so far: what a cut-off script had answered
     marker = sc.GRANTED_TAG.encode() + b"\n"
     observer = progress.current()
     seen_err = bytearray()
@@ -246,18 +256,21 @@ def _execute(
             except ShellTimeout:
                 raise _pending(device, root_timeout) from None
         try:
-            return collect(stream, deadline, start, saw), granted
+            return collect(stream, deadline, start, saw, received), granted
         except ShellTimeout:
-            if granted:
-                raise _timed_out(device, timeout, bytes(seen_err)) from None
-            raise _pending(device, root_timeout) from None
-        except DeviceError:
+            if not granted:
+                raise _pending(device, root_timeout) from None
+            cut: DeviceError | OperationTimeout = _timed_out(device, timeout, bytes(seen_err))
+        except DeviceError as exc:
+            cut = exc
             if observer is not None and observer.cancel is not None and observer.cancel.is_set():
-                raise progress.Cancelled(
+                cut = progress.Cancelled(
                     f"stopped waiting for {device.serial}: the phone may or may not have "
                     "made the change"
-                ) from None
-            raise
+                )
+        if keep_partial and granted:
+            cut.partial_stdout = bytes(received)
+        raise cut from None
 
 
 class _Watching:

@@ -15,18 +15,26 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from wgdroid.config.dialect import Dialect
 from wgdroid.config.issues import ConfigIssue
 from wgdroid.device import control, dialect
 from wgdroid.device import script as sc
-from wgdroid.device.connection import Device
+from wgdroid.device.connection import ConnectionLost, Device
 from wgdroid.device.control import Backend
 from wgdroid.device.dialect import DialectCheck
-from wgdroid.device.rootshell import RootMethod, RootResult, run_root
-from wgdroid.errors import DeviceCommandError, InvalidInputError, NotFoundError, WgdroidError
+from wgdroid.device.rootshell import RootMethod, RootResult, known_method, run_root
+from wgdroid.errors import (
+    DeviceCommandError,
+    DeviceError,
+    InvalidInputError,
+    NotFoundError,
+    OperationTimeout,
+    WgdroidError,
+)
 
 
 @dataclass(frozen=True)
@@ -182,11 +190,14 @@ def _stored(res: RootResult, name: str, seen: Dialect | None,
 
 @dataclass(frozen=True)
 class PushOutcome:
-    """One entry of push_many: stored (`result`), or not (`error` says why)."""
+    """One entry of push_many: stored (`result`), or not (`error` says why),
+    or not known (`known` False, `error` says why: the batch was cut off
+    before this entry answered)."""
 
     name: str
     result: StoreResult | None = None
     error: WgdroidError | None = None
+    known: bool = True
 
 
 def push_many(
@@ -213,11 +224,14 @@ def push_many(
     when a running tunnel gets it in place or restarts, as with `push`. The
     configs travel on stdin, one after another; each entry's answer comes
     back between lines of a random boundary drawn here, as pull_many's files
-    do. Raises what stops the whole batch: before an entry could run (no
-    root, the phone unreachable), and also while entries run, when the host
-    stops waiting (OperationTimeout) or the adb link drops (DeviceError):
-    then the outcomes of the entries already stored are lost with the
-    answer (`wgdroid list` shows what the phone stores). `timeout`: by
+    do. Raises what stops the whole batch before an entry began (no root,
+    the phone unreachable). When the host stops waiting (OperationTimeout,
+    progress.Cancelled) or the adb link drops (DeviceError) while entries
+    run, the entries whose answer had ended keep their outcomes, and every
+    other one fails "not known" (`cut_off`, exiting as the cause does): the
+    phone may have stored it, or may yet (`wgdroid list` shows what it
+    stores). That answer is records and the tools' words, never a config
+    (those travel on stdin). `timeout`: by
     default a minute and a quarter of a second per config (the simulated
     phone takes ~50 ms each), shared by the entries: one reached with too
     little of it left to wait for its lock fails OperationTimeout, not
@@ -251,27 +265,83 @@ def _push_batch(
     mark = secrets.token_hex(16)
     listed = push_list([(name, data, check.accepts()) for _, name, data, check in sending])
     script = push_many_script(mark, listed, overwrite=overwrite, timeout=timeout)
-    res = run_root(device, script, stdin=listed + b"".join(d for _, _, d, _ in sending),
-                   root_timeout=root_timeout, timeout=timeout)
-    head, entries = split_pushed(res.stdout_raw, mark.encode(), [n for _, n, _, _ in sending])
-    found = dialect.dialect_from_stdout(head.decode("utf-8", "replace"))
+    start = time.monotonic()
+    try:
+        res = run_root(device, script, stdin=listed + b"".join(d for _, _, d, _ in sending),
+                       root_timeout=root_timeout, timeout=timeout, keep_partial=True)
+    except (OperationTimeout, DeviceError) as exc:
+        raw = exc.partial_stdout
+        if raw is None or b"\n" + mark.encode() + b"\tentry\t" not in raw:
+            raise  # cut off before any entry began: nothing was stored
+        cause: WgdroidError = exc
+        found = answered(outcomes, raw, mark, [(i, n, c) for i, n, _, c in sending],
+                         known_method(device) or RootMethod.SU_C, time.monotonic() - start,
+                         lambda name: PushOutcome(name, error=cut_off(name, cause), known=False))
+    else:
+        found = answered(outcomes, res.stdout_raw, mark,
+                         [(i, n, c) for i, n, _, c in sending], res.method, res.elapsed,
+                         lambda name: _unanswered(res, name))
     if found is not None:
         dialect.remember(device, found)
-    for i, name, _, check in sending:
+
+
+def answered(
+    outcomes: dict[int, PushOutcome], raw: bytes, mark: str,
+    sending: list[tuple[int, str, DialectCheck]], method: RootMethod, elapsed: float,
+    missing: Callable[[str], PushOutcome],
+) -> Dialect | None:
+    """The outcome of each entry of op_push_many's stdout RAW (whole, or as
+    far as it came) into OUTCOMES by its index: an entry whose answer ended
+    (its `done` line) as `push` reads one; any other is `missing(NAME)`.
+    Returns the phone's wg-quick, if it said."""
+    head, entries = split_pushed(raw, mark.encode(), [n for _, n, _ in sending])
+    found = dialect.dialect_from_stdout(head.decode("utf-8", "replace"))
+    for i, name, check in sending:
+        if name not in entries:
+            outcomes[i] = missing(name)
+            continue
         try:
-            if name not in entries:
-                # The script stopped before this entry said how it ended.
-                res.raise_for_failure(f"pushing {name}")
-                raise DeviceCommandError(
-                    f"pushing {name}: the phone's answer was cut short: whether it is "
-                    "stored is not known", hint="`wgdroid list` shows what the phone stores")
-            one = _entry_result(res, *entries[name])
+            one = _entry_result(method, elapsed, *entries[name])
             if one.tag("dialect") is not None and found is not None:
                 check.require(found)  # raises: that wg-quick refuses the config
             warnings = tuple(check.warnings[found]) if found is not None else ()
             outcomes[i] = PushOutcome(name, _stored(one, name, found, warnings))
         except WgdroidError as exc:
             outcomes[i] = PushOutcome(name, error=exc)
+    return found
+
+
+def _unanswered(res: RootResult, name: str) -> PushOutcome:
+    """NAME, when a finished op_push_many stopped before NAME said how it
+    ended: its failure (outside the entries: none of it ran), else not known."""
+    try:
+        res.raise_for_failure(f"pushing {name}")
+    except WgdroidError as exc:
+        return PushOutcome(name, error=exc)
+    return PushOutcome(name, error=DeviceCommandError(
+        f"pushing {name}: the phone's answer was cut short: whether it is stored is not "
+        "known", hint=_LIST_HINT), known=False)
+
+
+_LIST_HINT = "`wgdroid list` shows what the phone stores"
+
+
+def cut_off(name: str, cause: WgdroidError) -> WgdroidError:
+    """NAME's outcome when the host stopped waiting (CAUSE: OperationTimeout,
+    progress.Cancelled) or the link dropped (DeviceError) before NAME's
+    answer ended: not known, never "stored" or "not stored" (the phone may
+    have stored it, or may still); exits as CAUSE does."""
+    from wgdroid.device.progress import Cancelled
+
+    why = ("timeout" if isinstance(cause, OperationTimeout)
+           else "cancelled" if isinstance(cause, Cancelled)
+           else "the adb connection broke" if isinstance(cause, ConnectionLost)
+           else cause.message)
+    message = (f"{name}: not known whether it is stored: the batch was cut off ({why}) "
+               "before this entry answered")
+    if isinstance(cause, OperationTimeout):
+        return OperationTimeout(message, hint=_LIST_HINT)
+    return DeviceError(message, hint=_LIST_HINT)
 
 
 def push_many_script(mark: str, listed: bytes, *, overwrite: bool, timeout: float) -> str:
@@ -293,7 +363,8 @@ def push_list(entries: list[tuple[str, bytes, tuple[bool, bool]]]) -> bytes:
         for name, data, accepts in entries).encode()
 
 
-def _entry_result(res: RootResult, returncode: int, body: bytes) -> RootResult:
+def _entry_result(method: RootMethod, elapsed: float, returncode: int,
+                  body: bytes) -> RootResult:
     """One op_push_many entry as the RootResult of its own script: its
     records as stdout, the rest (its stderr, merged) as stderr."""
     text = body.decode("utf-8", "replace")
@@ -303,7 +374,7 @@ def _entry_result(res: RootResult, returncode: int, body: bytes) -> RootResult:
         (out if sc.records(line) else err).append(line)
     said = sc.split_stderr("\n".join(err))
     stdout = "".join(f"{line}\n" for line in out)
-    return RootResult(returncode, stdout, said.lines, said.tags, res.method, res.elapsed,
+    return RootResult(returncode, stdout, said.lines, said.tags, method, elapsed,
                       stdout.encode(), said.steps)
 
 
@@ -311,17 +382,20 @@ def split_pushed(raw: bytes, mark: bytes, names: list[str]
                  ) -> tuple[bytes, dict[str, tuple[int, bytes]]]:
     """op_push_many's stdout: what came before the first entry, and NAME ->
     (its status, its output) for each entry of NAMES that ended, in order.
-    An answer cut short or garbled stops at the last whole entry."""
+    An answer cut short or garbled stops at the last whole entry: one whose
+    `done` line came to its newline (a status cut after its first digit
+    would read as another)."""
     parts = raw.split(b"\n" + mark + b"\t")
     done: dict[str, tuple[int, bytes]] = {}
     for at, name in enumerate(names):
         if 2 + 2 * at >= len(parts):
             break
         head, _, body = parts[1 + 2 * at].partition(b"\n")
-        tail = parts[2 + 2 * at].rstrip(b"\n").split(b"\t")
+        line, ended, _ = parts[2 + 2 * at].partition(b"\n")
+        tail = line.split(b"\t")
         status = tail[2] if len(tail) == 3 else b""
         if (head != b"entry\t" + name.encode() or tail[:2] != [b"done", name.encode()]
-                or not status.isdigit()):
+                or not status.isdigit() or not ended):
             break
         done[name] = (int(status), body)
     return parts[0], done
