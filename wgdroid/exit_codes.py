@@ -45,7 +45,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.MISSING_TOOLS: "missing tools: no `wg`/`wg-quick` or no usable backend on the "
     "device (`doctor --check`: not ready)",
     ExitCode.PARTIAL: "several items (`--all`'s devices, a zip's entries): some failed, "
-    "some succeeded",
+    "some succeeded (an import cut off mid-way: the rest are not known)",
     ExitCode.ENVIRONMENT: "this workstation lacks something (root for the simulator, a binary)",
     ExitCode.TIMEOUT: "timeout",
     ExitCode.ALL_FAILED: "several items: all failed, not all for the same reason (each says "

@@ -1,11 +1,13 @@
-"""A batch cut off mid-way on a simulated phone: store.push_many when the
-host stops waiting while an entry waits for its tunnel's lock (held by
-another root process, as a second wgdroid would). The entries whose answer
-came say what they did, and it holds on the phone; the rest are not known,
-never "stored" nor "not stored"."""
+"""A batch cut off mid-way on a simulated phone: store.push_many (and
+`wgdroid import`) when the host stops waiting or the adb link drops while
+an entry waits for its tunnel's lock (held by another root process, as a
+second wgdroid would). The entries whose answer came say what they did, and
+it holds on the phone; the rest are not known, never "stored" nor "not
+stored"."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 from sim_phone_io import demo_config, on_phone, tunnel_config
 from support import wait_until
+from support import wgdroid as cli
 
 from wgdroid.device import script as sc
 from wgdroid.device import store
@@ -102,6 +105,53 @@ def test_a_host_timeout_mid_batch_keeps_what_the_entries_before_said(
         said = f"{o.error} {o.error.hint}" if o.error else repr(o.result)
         assert not any(private in said for _, _, private in tunnels)
     assert 13.5 < took < 20
+    assert store.pull_many(device, ["cut1", "cut2"]) == {n: d for n, d, _ in tunnels[:2]}
+
+
+def test_cli_import_cut_by_a_dropped_link_reports_each_tunnel(
+        sim_phone: Any, adb_server: Any, tmp_path: Path) -> None:
+    """`wgdroid import` of five files; the adb link drops while the third
+    waits for its lock. It used to end in one "connection broke" error (exit
+    3) with no word of the two stored: now the JSON has those two stored and
+    the other three `stored` null (not known, exit code 3 each), stderr says
+    each of the three is not known, once how to look, and the exit is 10
+    (some stored, the rest not known)."""
+    from wgdroid.sim import hostadb
+
+    serial = sim_phone.serial
+    tunnels = five(sim_phone, tmp_path, 110)
+    files = []
+    for name, data, _ in tunnels:
+        path = tmp_path / f"{name}.conf"
+        path.write_bytes(data)
+        path.chmod(0o600)
+        files.append(str(path))
+    ran: dict[str, Any] = {}
+    with holding_lock(sim_phone, "cut3"):
+        importer = threading.Thread(
+            target=lambda: ran.update(res=cli("import", "-s", serial, *files, "--json")))
+        importer.start()
+        wait_until(lambda: waiting_for_a_lock(sim_phone), timeout=30,
+                   what="the third entry waiting for its lock")
+        # The two answers before it were written on the phone before that
+        # wait began; this lets them cross adb to the host.
+        time.sleep(1.0)
+        adb_server.adb("disconnect", serial)
+        importer.join(60)
+    hostadb.connect(serial, adb_server.port)
+    res = ran["res"]
+    assert res.returncode == 10, res.stderr
+    doc = json.loads(res.stdout)
+    assert [(t["name"], t["stored"], t["error"] and t["error"]["exit_code"])
+            for t in doc["tunnels"]] == [("cut1", True, None), ("cut2", True, None),
+                                         ("cut3", None, 3), ("cut4", None, 3), ("cut5", None, 3)]
+    for name in ("cut3", "cut4", "cut5"):
+        assert (f"wgdroid: error: {name}: not known whether it is stored: the batch was cut "
+                "off (the adb connection broke) before this entry answered") in res.stderr
+    assert res.stderr.count("`wgdroid list` shows what the phone stores") == 1
+    assert res.stderr.rstrip().endswith("imported 2 of 5 tunnels, 3 not known (cut off)")
+    assert not any(private in res.stdout + res.stderr for _, _, private in tunnels)
+    device = connect(serial)
     assert store.pull_many(device, ["cut1", "cut2"]) == {n: d for n, d, _ in tunnels[:2]}
 
 

@@ -348,6 +348,35 @@ async def test_a_zip_is_imported_in_one_batch_and_each_refusal_is_said(tmp_path:
 
 
 @sync
+async def test_a_zip_import_cut_off_says_what_was_stored_and_what_is_not_known(
+        tmp_path: Path) -> None:
+    """A zip import whose batch the host stopped waiting for after two
+    entries: it used to fail whole ("did not finish"), with no word of the
+    two stored. Now those two count as imported and the rest are named as
+    not known, pointing at the list."""
+    archive = tmp_path / "tunnels.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("new1", "new2", "new3", "new4"):
+            zf.writestr(f"{name}.conf", config(name))
+    adapter = SampleAdapter()
+    adapter.cut_after = 2
+    app = _app(adapter)
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        await fill(app, pilot)
+        app.flows.import_path(str(archive))
+        await until(pilot, "the import said", lambda: notes.titled("Import"))
+        said = notes.titled("Import")[0]
+        assert said.severity == "warning"
+        assert said.message.splitlines() == [
+            "imported 2 of 4 tunnels, 2 not known (cut off): the list shows what holds",
+            *(f"{n}: not known whether it is stored: the batch was cut off (timeout) before "
+              "this entry answered" for n in ("new3", "new4"))]
+        assert app.session.expected == "new1"  # the cursor goes to what came in
+    assert set(adapter.texts) == {"new1", "new2"}
+
+
+@sync
 async def test_hooks_are_stored_only_when_the_user_says_so(tmp_path: Path) -> None:
     """A PostUp hook runs as root under a Linux wg-quick: the device layer
     refuses it unless allowed, and the TUI asks (Cancel first) for a save and

@@ -99,6 +99,8 @@ class SampleAdapter:
         self.fail: dict[str, Exception] = {}  # operation -> what it raises
         self.tunnels = dict(SAMPLE_TUNNELS)
         self.texts: dict[str, str] = {}  # configs pushed here
+        # push_many cut off (a host timeout) once this many entries answered
+        self.cut_after: int | None = None
 
     def _op(self, *call: str) -> None:
         self.calls.append(call)
@@ -144,13 +146,20 @@ class SampleAdapter:
 
     def push_many(self, serial: str, configs: list[tuple[str, bytes]], *,
                   allow_hooks: bool = False) -> list[PushOutcome]:
-        """As store.push_many: one call; each entry refused alone (hooks, a taken name)."""
+        """As store.push_many: one call; each entry refused alone (hooks, a
+        taken name); with `cut_after`, the entries after that many are not
+        known (store.cut_off)."""
         from wgdroid.device.dialect import check_config
-        from wgdroid.errors import ConflictError, WgdroidError
+        from wgdroid.device.store import cut_off
+        from wgdroid.errors import ConflictError, OperationTimeout, WgdroidError
 
         self._op("push_many", *(name for name, _ in configs))
         outcomes = []
-        for name, data in configs:
+        for at, (name, data) in enumerate(configs):
+            if self.cut_after is not None and at >= self.cut_after:
+                cause = OperationTimeout(f"the operation on {serial} did not finish in 60 s")
+                outcomes.append(PushOutcome(name, error=cut_off(name, cause), known=False))
+                continue
             try:
                 check_config(data, f"{name}.conf").allow_hooks(allow_hooks)
                 if name in self.tunnels:

@@ -241,10 +241,12 @@ def _import(args: argparse.Namespace) -> int:
                                root_timeout=args.root_timeout) if configs else []
     failed = local + [o.error for o in outcomes if o.error is not None]
     stored = [o for o in outcomes if o.result is not None]
+    unknown = sum(not o.known for o in outcomes)  # the batch was cut off before they answered
     if args.json:
         output.emit_json({
             "schema": SCHEMA,
             "tunnels": [{"name": o.name, "error": o.error.to_json() if o.error else None,
+                         "stored": (o.result is not None) if o.known else None,
                          **(_running_fields(o.result) if o.result else {})}
                         for o in outcomes],
             "errors": [e.to_json() for e in local]})
@@ -254,9 +256,11 @@ def _import(args: argparse.Namespace) -> int:
         for o in stored:  # with --force a running tunnel changed in place or restarted
             if o.result:
                 _say_running(o.result)
+    hints: set[str] = set()  # said once: a cut-off batch gives each unknown entry the same
     for error in failed:
         output.error(error.message)
-        if error.hint:
+        if error.hint and error.hint not in hints:
+            hints.add(error.hint)
             output.note(error.hint)
     shown: set[str] = set()
     for o in stored:
@@ -265,7 +269,8 @@ def _import(args: argparse.Namespace) -> int:
                 shown.add(w.format())
                 output.raw_stderr(w.format())
     if failed:  # a quiet success says nothing on stderr
-        output.note(f"imported {len(stored)} of {len(configs) + len(local)} tunnels")
+        output.note(f"imported {len(stored)} of {len(configs) + len(local)} tunnels"
+                    + (f", {unknown} not known (cut off)" if unknown else ""))
     return combined_exit([*(e.exit_code for e in failed), *[ExitCode.OK] * len(stored)])
 
 

@@ -334,19 +334,23 @@ class Flows:
 
         hooked: list[tuple[str, bytes]] = []  # refused for their hooks: asked after
 
-        def work() -> tuple[str, list[str], list[str]]:
+        def work() -> tuple[str, list[str], list[str], list[str]]:
             from wgdroid.device.dialect import HooksRefused
             from wgdroid.tui.imports import load
 
             loaded = load(path)
             notes = list(loaded.errors)
             done = []
+            unknown = []  # cut off (timeout, link, cancel) before the phone answered for them
             configs = {t.name: t.text.encode("utf-8") for t in loaded.tunnels}
             warnings = {t.name: t.warnings for t in loaded.tunnels}
             # All in one root shell (one su); the phone refuses a name it has
             # already, under that tunnel's lock, and each entry fails alone.
             for o in adapter.push_many(serial, list(configs.items())):
-                if isinstance(o.error, HooksRefused):
+                if not o.known and o.error is not None:
+                    unknown.append(o.name)
+                    notes.append(o.error.message)  # it names the tunnel
+                elif isinstance(o.error, HooksRefused):
                     hooked.append((o.name, configs[o.name]))
                     notes.append(f"not stored yet: {o.error.message}")
                 elif o.error is not None:
@@ -354,16 +358,19 @@ class Flows:
                 else:
                     done.append(o.name)
                     notes += list(warnings[o.name])
-            return loaded.summary(len(done)), notes, done
+            summary = loaded.summary(len(done))
+            if unknown:
+                summary += f", {len(unknown)} not known (cut off): the list shows what holds"
+            return summary, notes, done, unknown
 
-        def finished(result: tuple[str, list[str], list[str]]) -> None:
-            summary, notes, imported = result
+        def finished(result: tuple[str, list[str], list[str], list[str]]) -> None:
+            summary, notes, imported, unknown = result
             if hooked:
                 said = "; ".join(note.removeprefix("not stored yet: ") for note in notes
                                  if note.startswith("not stored yet: "))
                 self._ask_hooks(said, lambda: self._import_hooked(serial, hooked))
+            self.session.forget_config(*imported, *unknown)  # maybe stored: read again
             if imported:
-                self.session.forget_config(*imported)
                 self.session.expected = imported[0]  # the cursor goes to what came in
             for note in notes:
                 self.app.log_activity(f"import: {note}")
@@ -379,7 +386,8 @@ class Flows:
         def work() -> tuple[list[str], list[str]]:
             outcomes = adapter.push_many(serial, tunnels, allow_hooks=True)  # one su
             return ([o.name for o in outcomes if o.error is None],
-                    [f"{o.name}: {o.error.message}" for o in outcomes if o.error is not None])
+                    [o.error.message if not o.known else f"{o.name}: {o.error.message}"
+                     for o in outcomes if o.error is not None])
 
         def done(result: tuple[list[str], list[str]]) -> None:
             names, failed = result
