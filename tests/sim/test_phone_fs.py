@@ -3,8 +3,14 @@ properties, tools and shims."""
 
 from __future__ import annotations
 
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
 import pytest
-from support.device import checkout_holders
+
+from wgdroid.sim.phone.phone import python_paths
 
 pytestmark = pytest.mark.sim
 
@@ -68,14 +74,12 @@ def test_the_root_has_no_usr_lib_or_sbin(sim_phone) -> None:  # type: ignore[no-
     they load through Android's /system/bin/linker64. (The root showed the
     host's /usr, /lib, /lib64 and /sbin.)"""
     top = set(sim_phone.shell("ls /").stdout.split())
-    # Android 14's root (Android.mk LOCAL_POST_INSTALL_CMD), and the dirs that
-    # only hold the host checkout the phone runs from.
+    # Android 14's root (Android.mk LOCAL_POST_INSTALL_CMD), nothing else.
     android = {"acct", "apex", "bin", "bugreports", "cache", "config", "d", "data",
                "data_mirror", "debug_ramdisk", "dev", "etc", "linkerconfig", "metadata", "mnt",
                "odm", "oem", "postinstall", "proc", "product", "sdcard",
                "second_stage_resources", "storage", "sys", "system", "system_ext", "vendor"}
-    holders = {p.strip("/").split("/")[0] for p in checkout_holders()}
-    assert top - holders == android, top ^ android
+    assert top == android, top ^ android
     assert not top & {"usr", "lib", "lib64", "lib32", "libx32", "sbin"}, top
     out = sim_phone.shell("ls -d /lib /usr /sbin /lib64")
     assert out.returncode != 0 and out.stdout == "", out
@@ -88,6 +92,36 @@ def test_the_root_has_no_usr_lib_or_sbin(sim_phone) -> None:  # type: ignore[no-
                           "probe -j ACCEPT && iptables -w -D INPUT -m comment --comment "
                           "probe -j ACCEPT && ndc network list && id -u' </dev/null")
     assert out.returncode == 0 and out.stdout.endswith("\n0\n"), (out.stdout, out.stderr)
+
+
+def test_the_root_is_read_only_even_for_root(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    """Android 14's "/" is its system partition, mounted read-only (first
+    stage init's TrySwitchSystemAsRoot and SwitchRoot): as root, through adb
+    and su, nothing can be made there ("Read-only file system"), while what
+    Android mounts writable stays writable. (The root was a read-write tmpfs
+    where `touch /x` worked, with a /work dir holding the host checkout.)"""
+    def root(cmd: str) -> subprocess.CompletedProcess[str]:
+        return sim_phone.shell(f"su -c {shlex.quote(cmd)} </dev/null")
+
+    made = root("touch /x; mkdir /y; ln -s /data /z; echo done")
+    assert made.stdout == "done\n", (made.stdout, made.stderr)
+    assert made.stderr.count("Read-only file system") == 3, made.stderr
+    assert root("ls -d /x /y /z 2>/dev/null").stdout == ""
+    fields = [line.split() for line in root("cat /proc/mounts").stdout.splitlines()]
+    assert [f[3].split(",")[0] for f in fields if f[1] == "/"] == ["ro"], fields
+    assert re.search(r"^\S+ on / type \S+ \(ro,", root("mount").stdout, re.M)
+    # Writable as on a phone: /data, the tmpfs mounts, /cache (a link into /data).
+    writable = ("/data/local/tmp", "/data/misc/wireguard", "/data/adb", "/mnt", "/dev",
+                "/debug_ramdisk", "/cache")
+    probe = root(" ".join(f"echo x > {d}/.probe && rm {d}/.probe && echo {d};"
+                          for d in writable))
+    assert probe.stdout.split() == list(writable), (probe.stdout, probe.stderr)
+    assert sim_phone.shell("echo x > /data/local/tmp/p && cat /data/local/tmp/p").stdout == "x\n"
+    # No top dir that only held what the phone runs of the host (the checkout
+    # under /work here, the interpreter under /root, a CI clone under /tmp).
+    top = set(sim_phone.shell("ls /").stdout.split())
+    hosts = {Path(b).parts[1] for b in python_paths()[2]}
+    assert "work" not in top and not top & hosts, top & (hosts | {"work"})
 
 
 @pytest.mark.parametrize("sim_phone", [{"profile": "android-wgquick"}], indirect=True)
@@ -121,10 +155,7 @@ def test_private_ram_dirs(sim_phones) -> None:  # type: ignore[no-untyped-def]
     a, b = sim_phones(2)
     # No /run or /tmp, as on Android; each phone's /dev and root are its own.
     for path in ("/run", "/tmp"):
-        if path in checkout_holders():  # only the host checkout the phone runs from
-            assert a.run_in_phone(f"touch {path}/probe").status != 0, path
-        else:
-            assert a.run_in_phone(f"ls -d {path}").status != 0, path
+        assert a.run_in_phone(f"ls -d {path}").status != 0, path
     assert a.run_in_phone("echo a > /dev/mark && mkdir /mnt/m && echo a > /mnt/m/mark").status == 0
     assert b.run_in_phone("cat /dev/mark").status != 0
     assert b.run_in_phone("cat /mnt/m/mark").status != 0

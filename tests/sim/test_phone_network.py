@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from support import wait_until
 
-from wgdroid.sim.phone.rootfs import IPERF3, PHONE_USR, UAPI_DIR
+from wgdroid.sim.phone.rootfs import IPERF3, UAPI_DIR
+from wgdroid.sim.phone.spec import PHONE_USR
 
 pytestmark = pytest.mark.sim
 

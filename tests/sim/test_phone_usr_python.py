@@ -15,8 +15,7 @@ import pytest
 
 from wgdroid.sim.phone.node import Node
 from wgdroid.sim.phone.phone import python_paths
-from wgdroid.sim.phone.rootfs import PHONE_USR
-from wgdroid.sim.phone.spec import NodeSpec
+from wgdroid.sim.phone.spec import PHONE_USR, NodeSpec
 
 pytestmark = pytest.mark.sim
 
@@ -43,7 +42,7 @@ def test_a_usr_interpreter_runs_from_system_usr(tmp_path: Path) -> None:
             for argv in (
                 ["/system/bin/ls", "/"],
                 ["/system/bin/ls", "-d", "/usr", "/lib", "/lib64", "/sbin", "/var"],
-                [spec.venv_python, "-c", "import sys, ssl, json, sqlite3; "
+                [spec.phone_venv_python, "-c", "import sys, ssl, json, sqlite3; "
                  "print(sys.prefix, sys.base_prefix, sys.executable)"],
                 ["/system/bin/wg-quick"],  # the shims' #! is the interpreter's copy
             ):
@@ -60,6 +59,7 @@ def test_a_usr_interpreter_runs_from_system_usr(tmp_path: Path) -> None:
     for path in ("/usr", "/lib", "/lib64", "/sbin", "/var"):
         assert f"{path}: No such file or directory" in gone, gone
     assert py_status == 0, py_err
-    assert py.split() == [str(venv), PHONE_USR, str(venv / "bin/python")], py
+    on_phone = spec.on_phone(str(venv))  # under /system, as every host tree the phone runs
+    assert py.split() == [on_phone, PHONE_USR, f"{on_phone}/bin/python"], py
     # wg-quick's usage, from Python: not `not found` (a #! to /usr/bin/python3.X).
     assert wgq_status == 1 and "Usage: " in wgq_err, (wgq_status, wgq_err)

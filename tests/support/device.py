@@ -55,11 +55,3 @@ def wait_for_adb_state(devices: Callable[[], str], serial: str, want: str, *,
     wait_until(lambda: adb_state(devices(), serial), check=lambda state: state == want,
                timeout=timeout, interval=0.2, what=f"{serial} in state {want!r}")
 
-
-def checkout_holders() -> set[str]:
-    """The top dirs a simulated Android phone shows only because the code it runs
-    from lives there (e.g. /tmp for a CI clone under /tmp): read-only there."""
-    from pathlib import Path
-
-    from wgdroid.sim.phone.phone import python_paths
-    return {"/" + Path(b).parts[1] for b in python_paths()[2]}

@@ -175,7 +175,7 @@ class Simulator:
 
         # syncd runs inside the phone with the venv's interpreter (bind-mounted),
         # whether or not the profile puts a python3 on PATH.
-        syncd = (phone.node.spec.venv_python, "-m", "wgdroid.sim.adb.syncd")
+        syncd = (phone.node.spec.phone_venv_python, "-m", "wgdroid.sim.adb.syncd")
         for _ in range(50):
             try:
                 server = await serve_device(phone, self.adb_host, phone.port, syncd_argv=syncd)

@@ -155,12 +155,12 @@ class Phone:
         """init starts netd (wgdroid.sim.phone.netd) before anything uses the network."""
         spec = json.dumps({"sdk": self.profile.sdk, "legacy_main": not self.profile.android_net})
         self._netd = await self.node.start_daemon(
-            [self.node.spec.venv_python, "-m", "wgdroid.sim.phone.netd", spec],
+            [self.node.spec.phone_venv_python, "-m", "wgdroid.sim.phone.netd", spec],
             env=self.profile.environment())
 
     async def netd_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """Ask the phone's netd as root (what system_server does over binder)."""
-        result = await self.run([self.node.spec.venv_python, "-m", "wgdroid.sim.phone.netd",
+        result = await self.run([self.node.spec.phone_venv_python, "-m", "wgdroid.sim.phone.netd",
                                  "--request", json.dumps(request)])
         reply: dict[str, Any] = json.loads(result.stdout or b"{}")
         return reply

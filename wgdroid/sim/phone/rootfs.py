@@ -12,11 +12,12 @@ import stat
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from wgdroid.sim.phone import elf, kmod_standin, ns, shims
 from wgdroid.sim.phone.android_ids import AID_APP_START, getpwent
-from wgdroid.sim.phone.spec import STAGE_DIR, NodeSpec
+from wgdroid.sim.phone.spec import PHONE_TREES, STAGE_DIR, NodeSpec
 
 SHELL_UID = 2000
 SYSTEM_UID = 1000
@@ -26,6 +27,7 @@ MISC_GID = 9998
 SHELL_GROUPS = (1004, 1007, 1011, 1015, 1028, 3001, 3002, 3003, 3006, 3009, 3011)
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 AID_VPN = 1016
+AID_CACHE = 2001
 TUN_MAJOR, TUN_MINOR = 10, 200
 # The root's dirs (system/core/rootdir/Android.mk LOCAL_POST_INSTALL_CMD for
 # Android 14: dev proc sys system data data_mirror odm oem acct config storage
@@ -33,12 +35,13 @@ TUN_MAJOR, TUN_MINOR = 10, 200
 # vendor, product, system_ext and metadata for their partitions).
 EMPTY_DIRS = (
     "product/bin", "apex/com.android.runtime/bin", "apex/com.android.art/bin",
-    "system_ext/bin", "odm/bin", "vendor/bin", "vendor/xbin", "cache", "mnt", "storage",
+    "system_ext/bin", "odm/bin", "vendor/bin", "vendor/xbin", "mnt", "storage",
     "config", "acct", "data_mirror", "oem", "debug_ramdisk", "linkerconfig",
     "second_stage_resources", "postinstall", "metadata",
 )
-# Its links besides bin, etc and sdcard (the same LOCAL_POST_INSTALL_CMD).
-ROOT_LINKS = {"d": "/sys/kernel/debug",
+# Its links besides bin, etc and sdcard (the same LOCAL_POST_INSTALL_CMD; a
+# phone with no cache partition, as a Pixel 8, has /cache -> /data/cache).
+ROOT_LINKS = {"d": "/sys/kernel/debug", "cache": "/data/cache",
               "bugreports": "/data/user_de/0/com.android.shell/files/bugreports"}
 WG_APP = "com.wireguard.android"
 WG_APP_UID = 10123
@@ -88,6 +91,8 @@ def prepare_data(data: Path, su_variant: str = "none") -> None:
     for sub in extra.get(su_variant, ()):
         _mkdir(data / "adb" / sub, 0o700 if sub in ("modules", "magisk", "ksu") else 0o755)
     _mkdir(data / "data", 0o771, SYSTEM_UID, SYSTEM_UID)
+    # init.rc `mkdir /data/cache 0770 system cache`: what /cache is on a phone.
+    _mkdir(data / "cache", 0o770, SYSTEM_UID, AID_CACHE)
     # init.rc `mkdir /data/misc/net 0750 root shell`: netd's rt_tables, which ip reads.
     _mkdir(data / "misc/net", 0o750, 0, SHELL_UID)
     _mkdir(data / "media/0", 0o770, 1023, 1023)
@@ -138,10 +143,7 @@ def _populate_system(spec: NodeSpec, system: Path, root: Path) -> None:
         _mkdir(system / sub)
     bin_ = system / "bin"
     hidden = hides_host(spec)
-
-    def on_phone(path: str) -> str:
-        return phone_path(path, hidden)
-
+    on_phone = spec.on_phone
     for name, target in shims.system_bin_links().items():
         (bin_ / name).symlink_to(on_phone(target))
     (bin_ / "sh").symlink_to(on_phone(shims.MKSH))
@@ -169,7 +171,7 @@ def _populate_system(spec: NodeSpec, system: Path, root: Path) -> None:
         elif tool == "wg-quick-android":
             scripts["wg-quick"] = shims.android_wg_quick(python)
         elif tool == "python3":
-            scripts["python3"] = shims.python_wrapper(spec.venv_python)
+            scripts["python3"] = shims.python_wrapper(spec.phone_venv_python)
         elif tool in host_tools:
             (bin_ / tool).symlink_to(on_phone(host_tools[tool]))
     for name, text in scripts.items():
@@ -248,7 +250,7 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     if "wireguard-app" in spec.tools:
         installed.append(install_wireguard_app(
             root / "data", spec.props.get("ro.product.cpu.abi", ""),
-            phone_path(spec.base_python, hidden), for_android=hidden))
+            spec.on_phone(spec.base_python), for_android=hidden))
     write_packages(root / "data", installed)
     (root / "sdcard").symlink_to("/storage/emulated/0")
     for name, points_to in ROOT_LINKS.items():
@@ -260,32 +262,22 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     for d, mode in () if spec.android_net else (("run", 0o755), ("tmp", 0o1777)):
         _mkdir(root / d, mode)
         ns.mount("tmpfs", str(root / d), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, f"mode={mode:o}")
-    # After the private /run and /tmp: a checkout or venv under /tmp (as in a
-    # CI clone) must stay visible, not be hidden by the phone's own /tmp.
-    # On an Android phone a top dir made only to hold them (/tmp, /root, /work)
-    # is a read-only tmpfs: nothing on the phone can use a /tmp Android lacks.
-    holders: list[Path] = []
-    for path in spec.ro_binds:
-        target = root / path.lstrip("/")
-        top = root / Path(path).parts[1]
-        if spec.android_net and top != target and not top.exists():
-            _mkdir(top)
-            ns.mount("tmpfs", str(top), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0755")
-            holders.append(top)
-        created = [p for p in [target, *target.parents] if not p.exists()]
-        target.mkdir(parents=True, exist_ok=True)
-        for parent in created:  # e.g. /root: traversable for uid 2000; never /tmp itself
-            os.chmod(parent, 0o755)
-        ns.bind(host_path(path), str(target), readonly=True, recursive=True)
-    for top in holders:
-        ns.mount(None, str(top), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID | ns.MS_NODEV)
+    if not hidden:
+        # After the private /run and /tmp: a checkout or venv under /tmp (as
+        # in a CI clone) must stay visible, not be hidden by the phone's /tmp.
+        _bind_host_trees(spec, root, host_path)
     if not spec.android_net:
         _mkdir(root / "var")
         (root / "var/run").symlink_to("/run")
-    if spec.android_net:
-        # first_stage_init.cpp FirstStageMain: /mnt is a tmpfs (0755 root:system).
-        ns.mount("tmpfs", str(root / "mnt"), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC,
-                 f"mode=0755,uid=0,gid={SYSTEM_UID},size=16m")
+    # first_stage_init.cpp FirstStageMain: /mnt is a tmpfs (0755 root:system).
+    ns.mount("tmpfs", str(root / "mnt"), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC,
+             f"mode=0755,uid=0,gid={SYSTEM_UID},size=16m")
+    # FirstStageMain mounts a tmpfs at /debug_ramdisk too (noexec); Magisk's
+    # init binds its own over it, where its binaries run from (Magisk
+    # native/src/init MagiskInit::setup_tmp: magisk's tmp dir on Android 11+).
+    ns.mount("tmpfs", str(root / "debug_ramdisk"), "tmpfs",
+             ns.MS_NOSUID | ns.MS_NODEV | (0 if spec.su_variant == "magisk" else ns.MS_NOEXEC),
+             "mode=0755,uid=0,gid=0,size=16m")
     _mkdir(root / "proc", 0o555)
     ns.mount("proc", str(root / "proc"), "proc", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
     _mkdir(root / "sys", 0o555)
@@ -298,17 +290,44 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     system = root / "system"
     _mkdir(system)
     ns.mount("tmpfs", str(system), "tmpfs", ns.MS_NOSUID, "mode=0755,size=64m")
+    if hidden:
+        _bind_host_trees(spec, root, host_path)
     _populate_system(spec, system, root)
     ns.mount(None, str(system), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+    # Android 14's root is the system partition, read-only (dm-verity): first
+    # stage init mounts it (fstab `ro`) and makes it "/" (system/core/init/
+    # first_stage_mount.cpp FirstStageMount::TrySwitchSystemAsRoot ->
+    # switch_root.cpp SwitchRoot, which moves /dev, /proc, /sys, /mnt and the
+    # other mounts made before onto it). Writes anywhere but a writable mount
+    # (/data, /dev, /mnt, /debug_ramdisk, /proc, /sys) fail with EROFS, for
+    # root too; /cache is a link into /data (Android.mk, no cache partition).
+    ns.mount(None, str(root), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
     os.chdir(root)
     ns.pivot_root(".", ".")
     ns.umount(".", ns.MNT_DETACH)  # drop the host's tree from this namespace
     os.chdir("/")
     if hidden:
-        # This process imports on after the pivot: a standard library under
-        # /usr is now where the phone has it (_python_for_phone).
-        sys.path[:] = [phone_path(p, True) for p in sys.path]
+        # This process imports on after the pivot: the checkout, its venv and
+        # a standard library are now where the phone has them (on_phone).
+        sys.path[:] = [spec.on_phone(p) for p in sys.path]
+        if sys.pycache_prefix:
+            sys.pycache_prefix = spec.on_phone(sys.pycache_prefix)
+
+
+def _bind_host_trees(spec: NodeSpec, root: Path, host_path: Callable[[str], str]) -> None:
+    """The host dirs the phone runs from (spec.ro_binds: the checkout, its
+    venv, an interpreter outside /usr), read-only where spec.on_phone has
+    them: on an Android phone under /system (call it once /system is
+    mounted), so the root holds nothing Android's lacks (it had /work,
+    /root or /tmp just to hold them)."""
+    for path in spec.ro_binds:
+        target = root / spec.on_phone(path).lstrip("/")
+        created = [p for p in [target, *target.parents] if not p.exists()]
+        target.mkdir(parents=True, exist_ok=True)
+        for parent in created:  # e.g. .../root: traversable for uid 2000
+            os.chmod(parent, 0o755)
+        ns.bind(host_path(path), str(target), readonly=True, recursive=True)
 
 
 # Where an android_net phone keeps what it runs of the host: its programs in
@@ -316,7 +335,6 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
 # their libraries in Android's /system/lib64, loaded by Android's dynamic
 # linker path /system/bin/linker64 (elf.py). The root then has no usr, lib,
 # lib64 or sbin (system/core/rootdir/Android.mk LOCAL_POST_INSTALL_CMD).
-PHONE_USR = "/system/usr"
 PHONE_LIB = "/system/lib64"
 # /etc files of the host's loader: the phone gets its own ld.so.cache.
 LOADER_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d")
@@ -338,11 +356,6 @@ def hides_host(spec: NodeSpec) -> bool:
     phone, whatever its interpreter (one under /usr, such as Debian's
     /usr/bin/python3, runs from /system/usr: _python_for_phone)."""
     return spec.android_net
-
-
-def phone_path(path: str, hidden: bool) -> str:
-    """Where the phone has the host's PATH (its programs move to /system/usr)."""
-    return PHONE_USR + path[len("/usr"):] if hidden and path.startswith("/usr/") else path
 
 
 def _host_interp() -> str:
@@ -382,11 +395,11 @@ def _host_runtime(spec: NodeSpec, system: Path, root: Path) -> None:
             target = system / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             if os.path.islink(path):
-                target.symlink_to(phone_path(os.path.realpath(path), True))
+                target.symlink_to(spec.on_phone(os.path.realpath(path)))
             else:
                 elf.copy_for_phone(path, str(target), ANDROID_PATHS)
         else:  # under a ro_bind (the interpreter): read where it is bound
-            bound = root / path.lstrip("/")
+            bound = root / spec.on_phone(path).lstrip("/")
             if bound.is_file() and not bound.is_symlink():
                 data = bound.read_bytes()
                 if elf.interpreter(data):
@@ -399,12 +412,22 @@ def _host_runtime(spec: NodeSpec, system: Path, root: Path) -> None:
             if xtables.encode() + b"\0" in data:
                 _bind_copy(elf.replace_cstring(data, xtables, f"{PHONE_LIB}/xtables"), 0o644,
                            system / "lib64" / lib.name, scratch)
-    for dirpath, _dirs, _files in os.walk(system / "usr"):
+    trees = root / PHONE_TREES.lstrip("/")
+    for dirpath, dirs, _files in os.walk(system / "usr"):
+        dirs[:] = [d for d in dirs if Path(dirpath, d) != trees]  # bound read-only
         os.chmod(dirpath, 0o755)
     _python_for_phone(spec, system, root, scratch)
     ns.umount(str(scratch), ns.MNT_DETACH)
     scratch.rmdir()
-    _write(system / "etc/ld.so.conf", f"{PHONE_LIB}\n", 0o644)
+    # An interpreter outside /usr built with a shared libpython (pyenv's)
+    # finds it by a RUNPATH of its host prefix's lib, which the phone has
+    # under PHONE_TREES: the phone's loader cache lists it there.
+    prefix_lib = os.path.join(os.path.dirname(os.path.dirname(spec.base_python)), "lib")
+    lib_dirs = [PHONE_LIB]
+    if not prefix_lib.startswith("/usr/") and spec.on_phone(prefix_lib) != prefix_lib \
+            and os.path.isdir(prefix_lib):
+        lib_dirs.append(spec.on_phone(prefix_lib))
+    _write(system / "etc/ld.so.conf", "".join(f"{d}\n" for d in lib_dirs), 0o644)
     ldconfig = shutil.which("ldconfig", path="/usr/sbin:/sbin:/usr/bin:/bin") or "ldconfig"
     subprocess.run([ldconfig, "-X", "-r", str(root), "-f", "/system/etc/ld.so.conf",
                     "-C", "/system/etc/ld.so.cache"], check=True, stdin=subprocess.DEVNULL)
@@ -451,31 +474,42 @@ def _python_for_phone(spec: NodeSpec, system: Path, root: Path, scratch: Path) -
     /system/usr/bin, finds its standard library by its landmark
     lib/python3.X/os.py in a dir above its own (CPython Modules/getpath.py,
     search_up for STDLIB_LANDMARKS): the host's stdlib dirs are bound at
-    /system/usr/lib. A venv on it names /usr in pyvenv.cfg (`home`, which
-    getpath.py searches from) and in its bin/python3 link: the phone sees
-    both with /system/usr instead."""
+    /system/usr/lib. A venv names its host paths in pyvenv.cfg (`home`, which
+    getpath.py searches from), in its bin/python3 link and, for an editable
+    install, in a site-packages .pth (site.py addpackage): the phone sees
+    each with the path it has (spec.on_phone)."""
     for path in _stdlib_dirs(spec.base_python):
-        target = root / phone_path(path, True).lstrip("/")
+        target = root / spec.on_phone(path).lstrip("/")
         for parent in reversed([target, *target.parents]):
             if parent != system and system in parent.parents and not parent.exists():
                 _mkdir(parent)
         ns.bind(path, str(target), readonly=True, recursive=True)
-    venv = root / os.path.dirname(os.path.dirname(spec.venv_python)).lstrip("/")
+    venv = root / spec.on_phone(os.path.dirname(os.path.dirname(spec.venv_python))).lstrip("/")
     cfg = venv / "pyvenv.cfg"
     if not spec.venv_python or not cfg.is_file():
         return
+
+    def moved(path: str) -> bool:
+        return os.path.isabs(path) and spec.on_phone(path) != path
+
     lines = cfg.read_text().splitlines(keepends=True)
     for i, line in enumerate(lines):
         key, eq, value = line.partition("=")
-        if eq and value.strip().startswith("/usr/"):
-            lines[i] = f"{key}= {phone_path(value.strip(), True)}\n"
+        if eq and moved(value.strip()):
+            lines[i] = f"{key}= {spec.on_phone(value.strip())}\n"
     _bind_copy("".join(lines).encode(), 0o644, cfg, scratch)
+    for pth in sorted(venv.glob("lib*/python3*/site-packages/*.pth")):
+        lines = pth.read_text().splitlines(keepends=True)
+        if any(moved(line.strip()) for line in lines):
+            _bind_copy("".join(f"{spec.on_phone(line.strip())}\n" if moved(line.strip())
+                               else line for line in lines).encode(), 0o644, pth, scratch)
     bindir = venv / "bin"
-    if not bindir.is_dir() or not any(e.is_symlink() and os.readlink(e.path).startswith("/usr/")
+    if not bindir.is_dir() or not any(e.is_symlink() and moved(os.readlink(e.path))
                                       for e in os.scandir(bindir)):
         return
     # Links can't be mounted over: the dir gets a tmpfs with its entries
-    # (the links made to point at /system/usr, the rest bound as they are).
+    # (the links made to point where the phone has their targets, the rest
+    # bound as they are).
     saved = scratch / "venv-bin"
     saved.mkdir()
     ns.bind(str(bindir), str(saved))
@@ -484,8 +518,8 @@ def _python_for_phone(spec: NodeSpec, system: Path, root: Path, scratch: Path) -
         target = bindir / entry.name
         if entry.is_symlink():
             link = os.readlink(entry.path)
-            if link.startswith("/usr/"):
-                link = phone_path(os.path.realpath(link), True)
+            if moved(link):
+                link = spec.on_phone(os.path.realpath(link))
             target.symlink_to(link)
         elif entry.is_dir():
             target.mkdir()

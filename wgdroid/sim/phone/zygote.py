@@ -379,7 +379,9 @@ class Zygote:
             self.undo_magic_mount()
         if self.spec.kind == "phone":
             # Nothing made in RAM survives: what wireguard-go or a script put in
-            # /dev (ueventd makes it afresh) or in the root (/var), setenforce's mode.
+            # /dev (ueventd makes it afresh), the tmpfs mounts (/mnt, whose
+            # run/wireguard has UAPI sockets; /debug_ramdisk), setenforce's
+            # mode. (The root is read-only: nothing can be made there.)
             for name in set(os.listdir("/dev")) - self.dev_entries:
                 path = os.path.join("/dev", name)
                 if os.path.isdir(path) and not os.path.islink(path):
@@ -387,15 +389,8 @@ class Zygote:
                 else:
                     with contextlib.suppress(OSError):
                         os.unlink(path)
-            if self.spec.android_net:
-                shutil.rmtree("/var", ignore_errors=True)
-                for entry in os.scandir("/mnt"):  # a tmpfs: /mnt/run/wireguard
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.path)
-        for d in ("/run", "/tmp") if self.spec.kind == "phone" else ("/run",):
+        ram = ("/mnt", "/debug_ramdisk", "/run", "/tmp") if self.spec.kind == "phone" else ("/run",)
+        for d in ram:
             if not os.path.isdir(d) or os.path.islink(d):
                 continue
             for entry in os.scandir(d):
