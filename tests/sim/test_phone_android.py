@@ -4,6 +4,7 @@ and the root solution's boot stages, seen through the real adb server."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
@@ -41,13 +42,19 @@ RULES = """\
 """
 
 
+def gateway(phone: Any) -> str:
+    """The phone's router and DNS server: .1 of its uplink /30, the phone .2
+    (wgdroid.sim.network; past the 64th phone of a session not 172.16.0.x)."""
+    return str(ipaddress.ip_address(phone.info["uplink"]) - 1)
+
+
 @pytest.mark.parametrize("sim_phone", ANDROID, indirect=True)
 def test_netd_rules_tables_and_ndc(sim_phone: Any) -> None:
     assert sim_phone.shell("ip rule").stdout == RULES  # no rule looks up main
     tables = sim_phone.shell("cat /data/misc/net/rt_tables").stdout
     assert "1002 eth0\n" in tables and "1000000002 eth0_local\n" in tables
     routes = sim_phone.shell("ip route show table eth0").stdout
-    assert routes.startswith("default via 172.16.0.") and "proto static" in routes
+    assert routes.startswith(f"default via {gateway(sim_phone)} ") and "proto static" in routes
     assert "Default network: 100" in root(sim_phone, "dumpsys netd").stdout
     # netd's replies (NdcDispatcher), and ndc exits 0 whatever they say.
     for cmd, reply in (
@@ -83,7 +90,8 @@ def test_dnsresolver_service(sim_phone: Any) -> None:
     missing = root(sim_phone, "service call dnsresolver 3 i32 1 i32 48 i32 5001 i32 1800 "
                               "i32 25 i32 8 i32 8 i32 5000 i32 2 i32 0 i32 0 i32 -1 i32 0 i32 0")
     assert "fffffff8" in missing.stdout and "00000002" in missing.stdout, missing.stdout
-    assert "NetId: 100\n  DNS servers: 172.16.0." in root(sim_phone, "dumpsys dnsresolver").stdout
+    servers = f"NetId: 100\n  DNS servers: {gateway(sim_phone)}\n"
+    assert servers in root(sim_phone, "dumpsys dnsresolver").stdout
 
 
 def test_android_wgquick_tunnel_routes_and_resolves_per_app(sim_phones: Any) -> None:

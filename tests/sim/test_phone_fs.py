@@ -124,6 +124,30 @@ def test_the_root_is_read_only_even_for_root(sim_phone) -> None:  # type: ignore
     assert "work" not in top and not top & hosts, top & (hosts | {"work"})
 
 
+def test_remount_rw_leaves_the_system_image_read_only(sim_phone) -> None:  # type: ignore[no-untyped-def]
+    """Android 14's "/" and "/system" are a read-only filesystem image
+    (erofs on a Pixel 8, behind dm-verity): `mount -o remount,rw` as root
+    does not make them writable, the kernel still refuses every write with
+    EROFS, and /proc/mounts names the image's filesystem type. (Both were
+    tmpfs mounts remounted read-only: root's remount,rw made them writable.)"""
+    def root(cmd: str) -> subprocess.CompletedProcess[str]:
+        return sim_phone.shell(f"su -c {shlex.quote(cmd)} </dev/null")
+
+    # toybox on a phone: "'/dev/block/dm-5' is read-only" (here a loop device).
+    remount = root("mount -o remount,rw /; mount -o remount,rw /system")
+    assert remount.stderr.count("is read-only") == 2, (remount.stdout, remount.stderr)
+    made = root("touch /x; touch /system/x; mkdir /system/bin/y; echo done")
+    assert made.stdout == "done\n", (made.stdout, made.stderr)
+    assert made.stderr.count("Read-only file system") == 3, made.stderr
+    assert root("ls -d /x /system/x /system/bin/y 2>/dev/null").stdout == ""
+    fields = [line.split() for line in root("cat /proc/mounts").stdout.splitlines()]
+    for point in ("/", "/system"):
+        found = [(f[2], f[3].split(",")[0]) for f in fields if f[1] == point]
+        assert found in ([], [("erofs", "ro")]), (point, fields)
+    assert [f[2] for f in fields if f[1] == "/"] == ["erofs"], fields
+    assert sim_phone.shell("touch /data/local/tmp/still-writable").returncode == 0
+
+
 @pytest.mark.parametrize("sim_phone", [{"profile": "android-wgquick"}], indirect=True)
 def test_no_var_even_with_wireguard_go_serving(sim_phone) -> None:  # type: ignore[no-untyped-def]
     """Android has no /var (its root is the read-only system image). The

@@ -41,7 +41,9 @@ MODPROBE = "/run/wgdroid-vm/modprobe"
 # The kernel loads the rest on demand through MODPROBE, but only when it asks
 # itself: legacy iptables (netd's) finds its tables missing unless ip_tables is
 # there, and its own modprobe call runs in the phone, where MODPROBE is not.
-GUEST_MODULES = ("wireguard", "tun", "veth", "ip_tables", "ip6_tables",
+# loop and erofs: each phone's root and /system are erofs images on loop
+# devices (wgdroid.sim.phone.sysimage); mount(2) asks for neither module.
+GUEST_MODULES = ("wireguard", "tun", "veth", "loop", "erofs", "ip_tables", "ip6_tables",
                  "iptable_filter", "iptable_mangle", "iptable_raw", "iptable_nat",
                  "ip6table_filter", "ip6table_mangle", "ip6table_raw", "ip6table_nat")
 RB_POWER_OFF = 0x4321FEDC

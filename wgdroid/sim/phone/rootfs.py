@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from wgdroid.sim.phone import elf, kmod_standin, ns, shims
+from wgdroid.sim.phone import elf, kmod_standin, ns, shims, sysimage
 from wgdroid.sim.phone.android_ids import AID_APP_START, getpwent
 from wgdroid.sim.phone.spec import PHONE_TREES, STAGE_DIR, NodeSpec
 
@@ -293,17 +293,17 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
     if hidden:
         _bind_host_trees(spec, root, host_path)
     _populate_system(spec, system, root)
-    ns.mount(None, str(system), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
     # Android 14's root is the system partition, read-only (dm-verity): first
     # stage init mounts it (fstab `ro`) and makes it "/" (system/core/init/
     # first_stage_mount.cpp FirstStageMount::TrySwitchSystemAsRoot ->
     # switch_root.cpp SwitchRoot, which moves /dev, /proc, /sys, /mnt and the
     # other mounts made before onto it). Writes anywhere but a writable mount
     # (/data, /dev, /mnt, /debug_ramdisk, /proc, /sys) fail with EROFS, for
-    # root too; /cache is a link into /data (Android.mk, no cache partition).
-    ns.mount(None, str(root), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+    # root too, even after `mount -o remount,rw` (sysimage: erofs images);
+    # /cache is a link into /data (Android.mk, no cache partition).
+    new_root = _remount_ro(root, system) if spec.userns else _seal(root, system)
 
-    os.chdir(root)
+    os.chdir(new_root)
     ns.pivot_root(".", ".")
     ns.umount(".", ns.MNT_DETACH)  # drop the host's tree from this namespace
     os.chdir("/")
@@ -313,6 +313,27 @@ def build_phone_root(spec: NodeSpec, staged: dict[str, str]) -> None:
         sys.path[:] = [spec.on_phone(p) for p in sys.path]
         if sys.pycache_prefix:
             sys.pycache_prefix = spec.on_phone(sys.pycache_prefix)
+
+
+def _seal(root: Path, system: Path) -> Path:
+    """The built root and /system as erofs images (sysimage), the mounts made
+    on them moved over; returns where the new root is mounted. The scratch
+    tmpfs goes on an empty dir of the root (none of it is left on the host)."""
+    work = root / "postinstall"
+    ns.mount("tmpfs", str(work), "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=0700")
+    new_root = work / "root"
+    new_root.mkdir()
+    sysimage.seal(root, work, "root", new_root, ns.MS_NOSUID, skip=(work, system))
+    sysimage.seal(system, work, "system", new_root / "system", ns.MS_NOSUID)
+    return new_root
+
+
+def _remount_ro(root: Path, system: Path) -> Path:
+    """In a user namespace no block filesystem can be mounted: the tmpfs
+    mounts made read-only (root there could remount them read-write)."""
+    ns.mount(None, str(system), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+    ns.mount(None, str(root), None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+    return root
 
 
 def _bind_host_trees(spec: NodeSpec, root: Path, host_path: Callable[[str], str]) -> None:

@@ -76,24 +76,40 @@ def hide_kernel_su() -> None:
     file bound, read-only), so the path exists or not by the caller's uid."""
     ns.unshare(ns.CLONE_NEWNS)
     bin_dir = os.path.dirname(KSU_SU_PATH)
+    mirror_dir(bin_dir, leave_out=KSU_SU_PATH)
+    ns.mount(None, bin_dir, None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+
+
+def mirror_dir(path: str, leave_out: str = "") -> None:
+    """A tmpfs over the dir PATH (its mode and owner) holding what PATH held
+    but LEAVE_OUT: links as they are, each file and dir bound read-only (held
+    open first: the tmpfs covers their paths). New entries can be made in it
+    until it is remounted read-only: the read-only system image has no room
+    for them (Magisk's magic mount does the same for a dir a module adds to:
+    native/src/core/module.cpp tmpfs_node)."""
+    st = os.stat(path)
     entries = []
-    for entry in os.scandir(bin_dir):
-        if entry.path == KSU_SU_PATH:
+    for entry in os.scandir(path):
+        if entry.path == leave_out:
             continue
         if entry.is_symlink():
-            entries.append((entry.name, os.readlink(entry.path), -1))
-        else:  # held open: the tmpfs below covers its path
-            entries.append((entry.name, "", os.open(entry.path, os.O_PATH | os.O_CLOEXEC)))
-    ns.mount("tmpfs", bin_dir, "tmpfs", ns.MS_NOSUID, "mode=0755,size=1m")
-    for name, link, fd in entries:
-        target = os.path.join(bin_dir, name)
+            entries.append((entry.name, os.readlink(entry.path), -1, False))
+        else:
+            entries.append((entry.name, "", os.open(entry.path, os.O_PATH | os.O_CLOEXEC),
+                            entry.is_dir()))
+    ns.mount("tmpfs", path, "tmpfs", ns.MS_NOSUID,
+             f"mode={st.st_mode & 0o7777:o},uid={st.st_uid},gid={st.st_gid},size=1m")
+    for name, link, fd, is_dir in entries:
+        target = os.path.join(path, name)
         if fd < 0:
             os.symlink(link, target)
             continue
-        open(target, "w").close()
-        ns.bind(f"/proc/self/fd/{fd}", target, readonly=True)
+        if is_dir:
+            os.mkdir(target)
+        else:
+            open(target, "w").close()
+        ns.bind(f"/proc/self/fd/{fd}", target, readonly=True, recursive=is_dir)
         os.close(fd)
-    ns.mount(None, bin_dir, None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
 
 def exec_child(
@@ -166,8 +182,7 @@ class Zygote:
         self.next_req = 1
         self.ksu_allowed = spec.su_allowed
         self.dev_entries: set[str] = set()  # /dev as the phone booted
-        self.mounted: list[str] = []  # module files mounted over /system
-        self.created: list[str] = []  # placeholders made in /system for them
+        self.mounted: list[str] = []  # module files and dir mirrors mounted over /system
         self.running = True
         self.netns = 0
         self.versions = su_variants.SuVersion(
@@ -309,8 +324,11 @@ class Zygote:
     # -- module overlays (Magisk's magic mount, KernelSU's overlayfs) ------------
     def magic_mount(self) -> None:
         """Each enabled module's system/ files over /system: an existing file is
-        covered, a new one is added (as Magisk's tmpfs mirror adds it)."""
+        covered, a new one is added in a tmpfs mirror of its dir (mirror_dir),
+        as Magisk's magic mount adds it; /system itself stays read-only."""
         self.undo_magic_mount()
+        writable: list[str] = []  # the mirrors and the dirs made in them
+        binds = []
         for module in boot.mountable_modules():
             base = os.path.join(module, "system")
             for top, dirs, files in os.walk(base):
@@ -319,36 +337,42 @@ class Zygote:
                 for name in sorted(dirs) + sorted(files):
                     source = os.path.join(top, name)
                     target = os.path.join(target_dir, name)
-                    if name in dirs:
-                        if not os.path.exists(target):
-                            self._system_rw(lambda t=target: os.mkdir(t, 0o755))
-                            self.created.append(target)
-                        continue
-                    if not os.path.lexists(target):
-                        self._system_rw(lambda t=target: open(t, "w").close())
-                        self.created.append(target)
                     try:
-                        ns.bind(source, target, readonly=True)
-                        self.mounted.append(target)
+                        if name in dirs:
+                            if not os.path.exists(target):
+                                self._writable(target_dir, writable)
+                                os.mkdir(target, 0o755)
+                                writable.append(target)
+                            continue
+                        if not os.path.lexists(target):
+                            self._writable(target_dir, writable)
+                            open(target, "w").close()
                     except OSError as exc:
                         sys.stderr.write(f"magic mount {source}: {exc}\n")
+                        continue
+                    binds.append((source, target))
+        for path in writable:
+            if path in self.mounted:
+                ns.mount(None, path, None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
+        for source, target in binds:
+            try:
+                ns.bind(source, target, readonly=True)
+                self.mounted.append(target)
+            except OSError as exc:
+                sys.stderr.write(f"magic mount {source}: {exc}\n")
+
+    def _writable(self, path: str, writable: list[str]) -> None:
+        """PATH (a dir under /system) made one new entries can be made in."""
+        if path not in writable:
+            mirror_dir(path)
+            self.mounted.append(path)
+            writable.append(path)
 
     def undo_magic_mount(self) -> None:
         for target in reversed(self.mounted):
             with contextlib.suppress(OSError):
                 ns.umount(target, ns.MNT_DETACH)
         self.mounted.clear()
-        for path in reversed(self.created):
-            self._system_rw(lambda p=path: (os.rmdir(p) if os.path.isdir(p) else os.unlink(p)))
-        self.created.clear()
-
-    def _system_rw(self, change: Any) -> None:
-        ns.mount(None, "/system", None, ns.MS_REMOUNT | ns.MS_NOSUID)
-        try:
-            with contextlib.suppress(OSError):
-                change()
-        finally:
-            ns.mount(None, "/system", None, ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID)
 
     # -- KernelSU's su: the kernel's, for allowed uids only ---------------------
     def ksu_allow(self, allow: bool) -> None:
