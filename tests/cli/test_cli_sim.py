@@ -133,3 +133,22 @@ def test_status_watch_ends_cleanly_when_the_adb_server_dies(sim_phone: Any) -> N
     lines = err.strip().splitlines()
     assert lines and all(line.startswith("wgdroid: ") for line in lines), err
     assert "daemon" not in err and "Traceback" not in err
+
+
+def test_a_tunnel_named_as_the_phones_own_interface_leaves_it_alone(
+        sim_phone: Any, tmp_path: Path) -> None:
+    """`push FILE --name eth0` took the phone's uplink for a running tunnel
+    and restarted it: eth0 was deleted. An interface that is no tunnel is
+    refused by name (exit 8, nothing stored) and stays."""
+    serial = sim_phone.serial
+    conf = tmp_path / "x.conf"
+    conf.write_text(sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout.decode())
+    for argv in (["push", str(conf), "--name", "eth0"],
+                 ["push", str(conf), "--name", "eth0", "--enable", "--json"],
+                 ["rename", "demo", "eth0"]):
+        res = wgdroid(*argv, "-s", serial)
+        assert res.returncode == ExitCode.CONFLICT, (argv, res.stderr)
+        assert "network interface named 'eth0'" in res.stderr, res.stderr
+    assert wgdroid("disable", "eth0", "-s", serial).returncode == ExitCode.NOT_FOUND
+    assert sim_phone.run_in_phone("ip link show eth0").status == 0
+    assert wgdroid("list", "-s", serial).stdout == "demo\tdown\n"
