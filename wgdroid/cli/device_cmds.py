@@ -216,7 +216,7 @@ def _push(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from wgdroid.config.archive import import_zip
+    from wgdroid.config.archive import import_zip, no_tunnels
     from wgdroid.config.parser import tunnel_name_for
     from wgdroid.device import store
     from wgdroid.errors import InvalidInputError, WgdroidError, combined_exit
@@ -234,7 +234,7 @@ def _import(args: argparse.Namespace) -> int:
         except WgdroidError as exc:
             local.append(exc)
     if not configs and not local:
-        raise InvalidInputError(f"no tunnels in {', '.join(args.files)} (no .conf entry)")
+        raise no_tunnels(args.files)
     # Nothing to store: no phone is contacted.
     outcomes = store.push_many(one(args), configs, overwrite=args.force,
                                allow_hooks=args.allow_hooks,
