@@ -61,10 +61,11 @@ def data(text: str) -> None:
     raw(text if text.endswith("\n") or not text else text + "\n")
 
 
-def emit_json(obj: Any) -> None:
+def emit_json(obj: Any, *, indent: int | None = 2) -> None:
+    """`obj` as JSON on stdout; indent None: on one line (a stream of documents)."""
     import json
 
-    raw(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    raw(json.dumps(obj, indent=indent, sort_keys=False) + "\n")
 
 
 def discard_stdout() -> None:
