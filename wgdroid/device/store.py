@@ -263,6 +263,7 @@ def _push_batch(
     timeout: float,
 ) -> None:
     mark = secrets.token_hex(16)
+    entries = [(i, name, check) for i, name, _, check in sending]
     listed = push_list([(name, data, check.accepts()) for _, name, data, check in sending])
     script = push_many_script(mark, listed, overwrite=overwrite, timeout=timeout)
     start = time.monotonic()
@@ -274,12 +275,11 @@ def _push_batch(
         if raw is None or b"\n" + mark.encode() + b"\tentry\t" not in raw:
             raise  # cut off before any entry began: nothing was stored
         cause: WgdroidError = exc
-        found = answered(outcomes, raw, mark, [(i, n, c) for i, n, _, c in sending],
-                         known_method(device) or RootMethod.SU_C, time.monotonic() - start,
+        found = answered(outcomes, raw, mark, entries, known_method(device) or RootMethod.SU_C,
+                         time.monotonic() - start,
                          lambda name: PushOutcome(name, error=cut_off(name, cause), known=False))
     else:
-        found = answered(outcomes, res.stdout_raw, mark,
-                         [(i, n, c) for i, n, _, c in sending], res.method, res.elapsed,
+        found = answered(outcomes, res.stdout_raw, mark, entries, res.method, res.elapsed,
                          lambda name: _unanswered(res, name))
     if found is not None:
         dialect.remember(device, found)

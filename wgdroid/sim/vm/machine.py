@@ -223,6 +223,9 @@ class Machine:
                 if not self.alive or time.monotonic() > probe_end:
                     self._stopping = True  # not a failure of the VM phone
                     await self._kill()
+                    # A qemu that died on KVM ended the reader before _stopping was
+                    # set, which marked the machine failed; TCG starts clean.
+                    self.failed = False
                     raise _KvmUnusable()
                 await asyncio.sleep(0.1)
         ended = asyncio.ensure_future(self.proc.wait())
