@@ -114,9 +114,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = [check_one(f, args.dialect, args.strict) for f in args.files]
     failed = set()
     for r in results:
-        for issue in r.pop("_issues"):
-            # line 0: the file itself could not be read; the message names it
-            output.raw_stderr(issue.format() if issue.line else issue.message)
+        # line 0: the file itself could not be read; the message names it
+        output.issue_lines([issue.format() if issue.line else issue.message
+                            for issue in r.pop("_issues")], r["file"])
         code = r.pop("_code")
         if code != ExitCode.OK:
             failed.add(code)

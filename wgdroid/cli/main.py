@@ -136,8 +136,7 @@ def _failed(error: WgdroidError, *, json: bool, stream: bool = False) -> int:
     A config that fails validation is said as one `FILE:LINE: ...` line per issue."""
     issues = getattr(error, "issues", None) if _is_config_error(error) else None
     if issues:
-        for issue in issues:
-            output.raw_stderr(issue.format())
+        output.issue_lines([issue.format() for issue in issues], issues[0].file)
     else:
         output.error(error.message)
     if error.hint:

@@ -125,6 +125,19 @@ def raw_stderr(text: str) -> None:
     _message("", text)
 
 
+# A file that is no config at all (`wgdroid push README.md`) has a problem per
+# line: the first ones say what is wrong; `--json` lists them all.
+ISSUES_SHOWN = 20
+
+
+def issue_lines(lines: list[str], source: str) -> None:
+    """A config's problems (`FILE:LINE: ...`), the first ISSUES_SHOWN, then how many more."""
+    for line in lines[:ISSUES_SHOWN]:
+        raw_stderr(line)
+    if len(lines) > ISSUES_SHOWN:
+        note(f"{source}: {len(lines) - ISSUES_SHOWN} more problems not shown")
+
+
 def finish(code: int) -> int:
     """The exit code once stdout is flushed: what argparse or a handler left
     in its buffer and cannot be written turns a success into OutputError's
