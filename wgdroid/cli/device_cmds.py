@@ -159,7 +159,9 @@ def _push(args: argparse.Namespace) -> int:
     from wgdroid.device.control import Backend
 
     data = store.read_local_config(args.file)
-    name = check_tunnel_name(tunnel_name_for(args.file) if args.name is None else args.name)
+    name = (check_tunnel_name(args.name) if args.name is not None else check_tunnel_name(
+        tunnel_name_for(args.file),
+        hint="the name comes from the file name: give another with --name NAME"))
     override = None if args.dialect == "auto" else Dialect(args.dialect)
     # Broken for every wg-quick, or for the one named by --dialect: refused
     # (ConfigError) before the phone is contacted. Otherwise the phone's own
