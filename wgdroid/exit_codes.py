@@ -41,7 +41,7 @@ MEANINGS: dict[ExitCode, str] = {
     "its stderr is shown",
     ExitCode.NOT_FOUND: "no such tunnel or file (a missing input file, everywhere)",
     ExitCode.CONFLICT: "conflict: ListenPort clash, tunnel exists, tunnel up during rename, "
-    "tunnel busy",
+    "tunnel busy, a name one of the phone's own interfaces has (`eth0`, `wlan0`)",
     ExitCode.MISSING_TOOLS: "missing tools: no `wg`/`wg-quick` or no usable backend on the "
     "device (`doctor --check`: not ready)",
     ExitCode.PARTIAL: "several items (`--all`'s devices, a zip's entries): some failed, "

@@ -82,6 +82,19 @@ def test_empty_name_is_refused_not_replaced(tmp_path: Path) -> None:
     assert res.returncode == 1 and "can't start with '-'" in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize("file", ["-x.conf", "tun@home.conf", "averyveryverylongname.conf"])
+def test_a_file_name_that_is_no_tunnel_name_points_at_name(tmp_path: Path, file: str) -> None:
+    """`push tun@home.conf` said only what was wrong with the name it took
+    from the file, not that --name gives it another."""
+    conf = tmp_path / file
+    conf.write_text((Path(__file__).parents[2] / "configs" / "full-tunnel.conf").read_text())
+    res = run("push", "-s", "nosuch", "--", str(conf))
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.splitlines()[-1] == (
+        "wgdroid: note: the name comes from the file name: give another with --name NAME")
+    assert run("push", "-s", "nosuch", "--name", "ok", "--", str(conf)).returncode == 3
+
+
 @pytest.mark.parametrize("key", ["ListenPort", "MTU", "FwMark", "Table"])
 def test_huge_integers_are_invalid_input_with_file_and_line(tmp_path: Path, key: str) -> None:
     conf = tmp_path / "big.conf"

@@ -133,3 +133,51 @@ def test_status_watch_ends_cleanly_when_the_adb_server_dies(sim_phone: Any) -> N
     lines = err.strip().splitlines()
     assert lines and all(line.startswith("wgdroid: ") for line in lines), err
     assert "daemon" not in err and "Traceback" not in err
+
+
+def test_status_watch_json_is_one_document_a_line_to_its_error(sim_phone: Any) -> None:
+    """`status --watch --json` writes a JSON document a line; the error that
+    ends it came as an indented document over nine lines, which a reader of
+    the stream (`| while read -r line`) could not parse."""
+    adb = shutil.which("adb") or "adb"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    env = dict(os.environ, ANDROID_ADB_SERVER_PORT=port)
+    subprocess.run([adb, "start-server"], env=env, capture_output=True, check=True, timeout=30)
+    try:
+        subprocess.run([adb, "connect", sim_phone.serial], env=env, capture_output=True,
+                       check=True, timeout=30)
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "wgdroid", "status", "--watch", "--json", "--interval",
+             "0.3", "-s", sim_phone.serial], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        assert watch.stdout is not None
+        first = watch.stdout.readline()  # the first poll went through
+        subprocess.run([adb, "kill-server"], env=env, capture_output=True, timeout=30)
+        rest, err = watch.communicate(timeout=60)
+    finally:
+        subprocess.run([adb, "kill-server"], env=env, capture_output=True, timeout=30)
+    assert watch.returncode == ExitCode.DEVICE, err
+    docs = [json.loads(line) for line in (first + rest).splitlines()]
+    assert docs[0]["devices"][0]["serial"] == sim_phone.serial
+    assert docs[-1]["error"]["exit_code"] == ExitCode.DEVICE
+
+
+def test_a_tunnel_named_as_the_phones_own_interface_leaves_it_alone(
+        sim_phone: Any, tmp_path: Path) -> None:
+    """`push FILE --name eth0` took the phone's uplink for a running tunnel
+    and restarted it: eth0 was deleted. An interface that is no tunnel is
+    refused by name (exit 8, nothing stored) and stays."""
+    serial = sim_phone.serial
+    conf = tmp_path / "x.conf"
+    conf.write_text(sim_phone.run_in_phone(f"cat {STORE}/demo.conf").stdout.decode())
+    for argv in (["push", str(conf), "--name", "eth0"],
+                 ["push", str(conf), "--name", "eth0", "--enable", "--json"],
+                 ["rename", "demo", "eth0"]):
+        res = wgdroid(*argv, "-s", serial)
+        assert res.returncode == ExitCode.CONFLICT, (argv, res.stderr)
+        assert "network interface named 'eth0'" in res.stderr, res.stderr
+    assert wgdroid("disable", "eth0", "-s", serial).returncode == ExitCode.NOT_FOUND
+    assert sim_phone.run_in_phone("ip link show eth0").status == 0
+    assert wgdroid("list", "-s", serial).stdout == "demo\tdown\n"

@@ -74,3 +74,22 @@ def test_list_to_a_closed_or_full_stdout_and_a_closed_stderr(sim_phone: Any) -> 
         says_output_error(sh(">/dev/full", *args, "-s", serial), "No space left on device")
     quiet = sh("2>&-", "list", "-s", serial)
     assert (quiet.returncode, quiet.stdout) == (0, "demo\tdown\n")
+
+
+@pytest.mark.parametrize("command", ["check", "strip", "push"])
+def test_a_file_that_is_no_config_at_all_is_not_a_flood(tmp_path: Path, command: str) -> None:
+    """`wgdroid push README.md` printed one line per line of the file: 20001
+    lines for 128 KiB of text. The first problems, then how many more (--json
+    lists them all)."""
+    notes = tmp_path / "notes.conf"
+    notes.write_text("".join(f"line {i}\n" for i in range(20000)))
+    res = wgdroid_main(command, str(notes), "-s", "nosuch") if command == "push" else (
+        wgdroid_main(command, str(notes)))
+    assert res.returncode == ExitCode.INVALID
+    lines = res.stderr.splitlines()
+    assert len(lines) == 21, lines[-3:]
+    assert lines[0].startswith(f"{notes}:1: ")
+    assert lines[-1] == f"wgdroid: note: {notes}: 19981 more problems not shown", lines[-1]
+    if command == "check":
+        full = wgdroid_main(command, "--json", str(notes))
+        assert len(full.stdout.split('"severity"')) == 20002  # every one

@@ -238,3 +238,27 @@ def test_cli_unzip_nothing_importable(tmp_path: Path) -> None:
     proc = _run("unzip", str(tmp_path / "missing.zip"), "-d", str(tmp_path))
     assert proc.returncode == 7  # a missing file is NOT_FOUND, as for every command
     assert proc.stderr.startswith("wgdroid: error: ") and proc.stderr.count("\n") == 1
+
+
+def test_cli_zip_never_writes_over_a_config(tmp_path: Path) -> None:
+    """`wgdroid zip --force a.conf b.conf` (OUT forgotten) replaced a.conf,
+    a private key, with a zip of b.conf; `zip --force x.conf x.conf` too."""
+    a, b = tmp_path / "a.conf", tmp_path / "b.conf"
+    a.write_text(GOOD)
+    b.write_text(GOOD)
+    for argv in (("zip", "--force", str(a), str(b)), ("zip", "--force", str(a), str(a))):
+        proc = _run(*argv)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith(f"wgdroid: error: {a}: ") and "OUT" in proc.stderr
+        assert a.read_text() == GOOD
+
+
+def test_cli_unzip_says_what_is_wrong_with_the_archive_and_dir(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.zip"
+    empty.write_bytes(_zip({"readme.txt": b"hi"}))
+    proc = _run("unzip", str(empty), "-d", str(tmp_path))
+    assert proc.returncode == 1
+    assert f"wgdroid: error: no tunnels in {empty} (no .conf entry)" in proc.stderr
+    # -d a file: it is there, only not a directory (was 'no such directory', exit 7)
+    proc = _run("unzip", str(empty), "-d", str(empty))
+    assert proc.returncode == 1 and "is not a directory" in proc.stderr, proc.stderr

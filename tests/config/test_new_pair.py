@@ -78,8 +78,8 @@ def test_new_refuses_subnets_it_cannot_fill(tmp_path: Path) -> None:
     subnet was written, then `check` refused the Address it had put there."""
     for flag, subnet, said in (("--subnet", "10.0.0.0/32", "fewer than two hosts"),
                                ("--subnet6", "fd00::/128", "fewer than two hosts"),
-                               ("--subnet", "224.0.0.0/24", "224.0.0.2 is a multicast"),
-                               ("--subnet6", "ff02::/64", "ff02::2 is a multicast")):
+                               ("--subnet", "224.0.0.0/24", "224.0.0.1 is a multicast"),
+                               ("--subnet6", "ff02::/64", "ff02::1 is a multicast")):
         res = _run("new", "--name", "t", "--endpoint", "192.0.2.1:1", flag, subnet, cwd=tmp_path)
         assert (res.returncode, said in res.stderr) == (1, True), (subnet, res.stderr)
     assert list(tmp_path.iterdir()) == []
@@ -117,3 +117,23 @@ def test_new_refuses_a_client_and_server_that_are_one_file(tmp_path: Path) -> No
     assert _run(*args, "--force", cwd=tmp_path).returncode == 1
     assert [p.name for p in tmp_path.iterdir()] == ["q.conf"]
     assert (tmp_path / "q.conf").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--subnet", "fd00::/64"),  # was "Expected 4 octets in 'fd00::'"
+    ("--subnet", "10.0.0.1/24"),  # was "10.0.0.1/24 has host bits set"
+    ("--subnet6", "10.0.0.0/24"),  # was "At least 3 parts expected in '10.0.0.0'"
+    ("--dns", "$(reboot)"),  # was "dns_search: ..."
+    ("--keepalive", "-1"),  # was "persistent_keepalive: '-1' is not a number"
+    ("--keepalive", "70000"),
+    ("--allowed-ips", "bogus"),  # was "allowed_ips: ..."
+])
+def test_new_names_the_option_a_bad_value_came_from(tmp_path: Path, option: str,
+                                                     value: str) -> None:
+    res = _run("new", "--name", "t", "--endpoint", "192.0.2.1:1", f"{option}={value}",
+               cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    line, = res.stderr.splitlines()
+    assert line.startswith(f"wgdroid: error: {option} {value}: "), line
+    assert "_" not in line.split(": ", 2)[2] and "not a number" not in line, line
+    assert list(tmp_path.iterdir()) == []

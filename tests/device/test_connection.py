@@ -24,6 +24,16 @@ def test_bad_server_socket(bad: str) -> None:
         server_address(env={"ADB_SERVER_SOCKET": bad})
 
 
+@pytest.mark.parametrize(("name", "value"), [
+    ("ADB_SERVER_SOCKET", "tcp:localhost:99999"), ("ANDROID_ADB_SERVER_PORT", "0"),
+    ("ANDROID_ADB_SERVER_PORT", "70000")])
+def test_a_port_out_of_range_names_its_variable(name: str, value: str) -> None:
+    """Was '99999 is not a TCP port': a script's user could not tell from where."""
+    with pytest.raises(DeviceError, match=f"^{name}={value!r}: .* is not a TCP port"):
+        server_address(env={name: value})
+    assert server_address(port=5037, env={name: value}).port == 5037  # -P wins
+
+
 D1 = DeviceInfo("A", "device")
 D2 = DeviceInfo("B", "device")
 

@@ -435,6 +435,33 @@ def test_disable(sh_phone: ShPhone) -> None:
     assert orphan.kinds("down") == [("orphan",)] and not sh_phone.is_up("orphan")
 
 
+def test_an_interface_that_is_no_tunnel_is_never_taken_down(sh_phone: ShPhone) -> None:
+    """A tunnel name that is also one of the phone's own interfaces (wlan0,
+    rmnet_data0, another VPN's tun0) is not a tunnel that is up: push, enable,
+    disable and rename refuse it by name (`iface-taken`) and never delete it
+    (`push --name eth0` used to delete a simulated phone's uplink)."""
+    sh_phone.fake("wireguard-go", "exit 0\n")
+    (sh_phone.net / "wlan0").mkdir()  # the kernel has it; wg does not know it
+    sh_phone.conf("wlan0")  # e.g. in the store from before, or the app's folder
+    sh_phone.conf("other")
+    data = b"[Interface]\nPrivateKey = k\n"
+    refused = {
+        "disable": sh_phone.call("tunnel", "op_disable", "wlan0"),
+        "enable": sh_phone.call("tunnel", "op_enable", "wlan0", "auto"),
+        "push": _push(sh_phone, "wlan0", data),
+        "push --enable": _push(sh_phone, "wlan0", data, enable="auto"),
+        "push --restart": _push(sh_phone, "wlan0", data, restart=True),
+        "rename": sh_phone.call("store", "op_rename", "other", "wlan0", 1),
+    }
+    for what, ran in refused.items():
+        assert ran.failure == sc.Tag("iface-taken", ("wlan0",)), (what, ran.err)
+    assert (sh_phone.net / "wlan0").is_dir()
+    ip_log = sh_phone.ctl / "ip.log"
+    assert "wlan0" not in (ip_log.read_text() if ip_log.exists() else "")
+    assert (sh_phone.store / "wlan0.conf").read_text() != data.decode()  # the old one kept
+    assert (sh_phone.store / "other.conf").exists()
+
+
 def test_disable_waits_for_a_slow_interface_to_go(sh_phone: ShPhone) -> None:
     """wg-quick down of a userspace tunnel with thousands of peers can fail
     or return before the interface is gone: the state decides, not its exit."""

@@ -41,6 +41,10 @@ def _zip(args: argparse.Namespace) -> int:
     from wgdroid.config.parser import read_config_bytes
     from wgdroid.fileio import check_target, write_private
 
+    if args.out.name.endswith(".conf"):  # `zip --force a.conf b.conf`: OUT forgotten
+        raise InvalidInputError(
+            f"{args.out}: a config, not a zip; OUT, the first argument, is the zip to write",
+            hint="wgdroid zip OUT.zip NAME.conf...")
     check_target(args.out, overwrite=args.force)
     tunnels = []
     for path in args.files:
@@ -60,12 +64,16 @@ def _zip(args: argparse.Namespace) -> int:
 
 
 def _unzip(args: argparse.Namespace) -> int:
-    from wgdroid.config.archive import import_zip
+    from wgdroid.config.archive import import_zip, no_tunnels
     from wgdroid.fileio import write_private
 
     if not args.dir.is_dir():
+        if args.dir.exists():
+            raise InvalidInputError(f"{args.dir}: is not a directory")
         raise NotFoundError(f"{args.dir}: no such directory")
     result = import_zip(args.archive)
+    if not result.total:
+        raise no_tunnels([str(args.archive)])
     for err in result.errors:
         output.error(err.format(str(args.archive)))
     codes = [ExitCode.INVALID for _ in result.errors]

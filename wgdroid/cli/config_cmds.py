@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wgdroid.cli import output
 from wgdroid.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Network, IPv6Network
+
+_Net = TypeVar("_Net", "IPv4Network", "IPv6Network")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -109,9 +114,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = [check_one(f, args.dialect, args.strict) for f in args.files]
     failed = set()
     for r in results:
-        for issue in r.pop("_issues"):
-            # line 0: the file itself could not be read; the message names it
-            output.raw_stderr(issue.format() if issue.line else issue.message)
+        # line 0: the file itself could not be read; the message names it
+        output.issue_lines([issue.format() if issue.line else issue.message
+                            for issue in r.pop("_issues")], r["file"])
         code = r.pop("_code")
         if code != ExitCode.OK:
             failed.add(code)
@@ -136,6 +141,24 @@ def cmd_strip(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _subnet(option: str, text: str, kind: type[_Net]) -> _Net:
+    """OPTION's network, or a ValueError that names OPTION (ipaddress's own
+    says "Expected 4 octets in 'fd00::'")."""
+    import ipaddress
+
+    try:
+        return kind(text)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            base = ipaddress.ip_network(text, strict=False)
+            raise ValueError(f"{option} {text}: host bits are set (the network is {base})"
+                             ) from None
+        version, example = ((4, "10.66.0.0/24") if kind is ipaddress.IPv4Network
+                            else (6, "fd66::/64"))
+        raise ValueError(f"{option} {text}: not an IPv{version} network, e.g. {example}"
+                         ) from None
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     import ipaddress
 
@@ -151,10 +174,11 @@ def cmd_new(args: argparse.Namespace) -> int:
         if problem is not None:
             raise InvalidInputError(problem, hint="choose another --name or set --server-name")
     try:
-        subnet6 = ipaddress.IPv6Network(args.subnet6) if args.subnet6 else None
+        subnet6 = (_subnet("--subnet6", args.subnet6, ipaddress.IPv6Network)
+                   if args.subnet6 else None)
         pair = make_pair(
             endpoint=args.endpoint,
-            subnet=ipaddress.IPv4Network(args.subnet),
+            subnet=_subnet("--subnet", args.subnet, ipaddress.IPv4Network),
             subnet6=subnet6,
             allowed_ips=args.allowed_ips,
             dns=args.dns,

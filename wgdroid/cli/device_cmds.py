@@ -159,7 +159,9 @@ def _push(args: argparse.Namespace) -> int:
     from wgdroid.device.control import Backend
 
     data = store.read_local_config(args.file)
-    name = check_tunnel_name(tunnel_name_for(args.file) if args.name is None else args.name)
+    name = (check_tunnel_name(args.name) if args.name is not None else check_tunnel_name(
+        tunnel_name_for(args.file),
+        hint="the name comes from the file name: give another with --name NAME"))
     override = None if args.dialect == "auto" else Dialect(args.dialect)
     # Broken for every wg-quick, or for the one named by --dialect: refused
     # (ConfigError) before the phone is contacted. Otherwise the phone's own
@@ -216,7 +218,7 @@ def _push(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from wgdroid.config.archive import import_zip
+    from wgdroid.config.archive import import_zip, no_tunnels
     from wgdroid.config.parser import tunnel_name_for
     from wgdroid.device import store
     from wgdroid.errors import InvalidInputError, WgdroidError, combined_exit
@@ -234,7 +236,7 @@ def _import(args: argparse.Namespace) -> int:
         except WgdroidError as exc:
             local.append(exc)
     if not configs and not local:
-        raise InvalidInputError(f"no tunnels in {', '.join(args.files)} (no .conf entry)")
+        raise no_tunnels(args.files)
     # Nothing to store: no phone is contacted.
     outcomes = store.push_many(one(args), configs, overwrite=args.force,
                                allow_hooks=args.allow_hooks,

@@ -130,20 +130,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _failed(error: WgdroidError, *, json: bool) -> int:
-    """The one way a failed command ends: stderr line(s), JSON under --json.
+def _failed(error: WgdroidError, *, json: bool, stream: bool = False) -> int:
+    """The one way a failed command ends: stderr line(s), JSON under --json
+    (on one line after a `stream` of one-line documents: `status --watch`).
     A config that fails validation is said as one `FILE:LINE: ...` line per issue."""
     issues = getattr(error, "issues", None) if _is_config_error(error) else None
     if issues:
-        for issue in issues:
-            output.raw_stderr(issue.format())
+        output.issue_lines([issue.format() for issue in issues], issues[0].file)
     else:
         output.error(error.message)
     if error.hint:
         output.note(error.hint)
     if json and not isinstance(error, OutputError):
         try:
-            output.emit_json({"schema": 1, "error": error.to_json()})
+            output.emit_json({"schema": 1, "error": error.to_json()},
+                             indent=None if stream else 2)
         except OutputError as exc:  # stdout fails too: the error above still stands
             output.error(exc.message)
     return error.exit_code
@@ -185,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args))
     except WgdroidError as exc:
-        return _failed(exc, json=getattr(args, "json", False))
+        return _failed(exc, json=getattr(args, "json", False),
+                       stream=getattr(args, "watch", False))
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -197,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _failed(WgdroidError(
             f"internal error: {type(exc).__name__} (rerun with --debug for details)"),
-            json=getattr(args, "json", False))
+            json=getattr(args, "json", False), stream=getattr(args, "watch", False))
 
 
 # Loaded by code that may leave work for the interpreter's clean-up: threads

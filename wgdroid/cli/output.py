@@ -61,10 +61,11 @@ def data(text: str) -> None:
     raw(text if text.endswith("\n") or not text else text + "\n")
 
 
-def emit_json(obj: Any) -> None:
+def emit_json(obj: Any, *, indent: int | None = 2) -> None:
+    """`obj` as JSON on stdout; indent None: on one line (a stream of documents)."""
     import json
 
-    raw(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    raw(json.dumps(obj, indent=indent, sort_keys=False) + "\n")
 
 
 def discard_stdout() -> None:
@@ -122,6 +123,19 @@ def stderr_text(text: str) -> None:
 def raw_stderr(text: str) -> None:
     """A message already in its final form, e.g. `FILE:LINE: message`."""
     _message("", text)
+
+
+# A file that is no config at all (`wgdroid push README.md`) has a problem per
+# line: the first ones say what is wrong; `--json` lists them all.
+ISSUES_SHOWN = 20
+
+
+def issue_lines(lines: list[str], source: str) -> None:
+    """A config's problems (`FILE:LINE: ...`), the first ISSUES_SHOWN, then how many more."""
+    for line in lines[:ISSUES_SHOWN]:
+        raw_stderr(line)
+    if len(lines) > ISSUES_SHOWN:
+        note(f"{source}: {len(lines) - ISSUES_SHOWN} more problems not shown")
 
 
 def finish(code: int) -> int:

@@ -74,6 +74,11 @@ class ImportResult:
         return f"imported {len(self.tunnels)} of {self.total} tunnels"
 
 
+def no_tunnels(sources: Iterable[str]) -> InvalidInputError:
+    """The error of an import that found no `.conf` entry (and no file) at all."""
+    return InvalidInputError(f"no tunnels in {', '.join(sources)} (no .conf entry)")
+
+
 def check_imported_text(text: str, *, source: str) -> Parsed:
     """Parse imported text as the phone's wg-quick would read it; ConfigError names
     `source` and the line. Linux-only keys are warnings (`.warnings`), as in `check`."""

@@ -41,11 +41,11 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def check_tunnel_name(name: str) -> str:
+def check_tunnel_name(name: str, *, hint: str | None = None) -> str:
     """`name` if it is a valid tunnel name; InvalidInputError (exit 1) otherwise."""
     problem = name_problem(name)
     if problem is not None:
-        raise InvalidInputError(problem)
+        raise InvalidInputError(problem, hint=hint)
     return name
 
 

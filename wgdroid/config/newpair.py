@@ -29,19 +29,13 @@ def make_pair(
     try:
         ep = t.parse_endpoint(endpoint)
     except t.ValueProblem as exc:
-        raise ValueError(f"--endpoint: {exc.message}") from None
-    hosts = iter(subnet.hosts())  # a list for /31, /32
-    server_ip, client_ip = next(hosts, None), next(hosts, None)
-    if server_ip is None or client_ip is None:
-        raise ValueError(f"--subnet {subnet} has room for fewer than two hosts")
+        raise ValueError(f"--endpoint {endpoint}: {exc.message}") from None
+    server_ip, client_ip = _two_hosts("--subnet", subnet)
     server_addrs: list[t.IPInterface] = [ipaddress.ip_interface(f"{server_ip}/{subnet.prefixlen}")]
     client_addrs: list[t.IPInterface] = [ipaddress.ip_interface(f"{client_ip}/32")]
     client_nets: list[t.IPNetwork] = [ipaddress.ip_network(f"{client_ip}/32")]
     if subnet6 is not None:
-        h6 = iter(subnet6.hosts())
-        s6, c6 = next(h6, None), next(h6, None)
-        if s6 is None or c6 is None:
-            raise ValueError(f"--subnet6 {subnet6} has room for fewer than two hosts")
+        s6, c6 = _two_hosts("--subnet6", subnet6)
         server_addrs.append(ipaddress.ip_interface(f"{s6}/{subnet6.prefixlen}"))
         client_addrs.append(ipaddress.ip_interface(f"{c6}/128"))
         client_nets.append(ipaddress.ip_network(f"{c6}/128"))
@@ -68,15 +62,36 @@ def make_pair(
             peers=[Peer(public_key=client_key.public_key(), preshared_key=shared,
                         allowed_ips=client_nets)],
         )
-    except Exception as exc:  # pydantic's message names the field and the problem
-        raise ValueError(_first_error(exc)) from None
+    except Exception as exc:  # pydantic's message says the problem; the option, ours
+        options = {
+            "dns_servers": f"--dns {dns}", "dns_search": f"--dns {dns}",
+            "persistent_keepalive": f"--keepalive {keepalive}",
+            "allowed_ips": f"--allowed-ips {allowed_ips}",
+        }
+        raise ValueError(_first_error(exc, options)) from None
     return Pair(client, server)
 
 
-def _first_error(exc: Exception) -> str:
+def _two_hosts(option: str, net: t.IPNetwork) -> tuple[t.IPAddress, t.IPAddress]:
+    """The server's and the client's address in NET, each one an Address
+    line may hold (the parser's rule), else a ValueError naming OPTION."""
+    hosts = iter(net.hosts())  # a list for /31, /32
+    pair = next(hosts, None), next(hosts, None)
+    if pair[0] is None or pair[1] is None:
+        raise ValueError(f"{option} {net}: has room for fewer than two hosts")
+    try:
+        server, client = (t.parse_address(str(host)).ip for host in pair)
+    except t.ValueProblem as exc:
+        raise ValueError(f"{option} {net}: {exc.message}") from None
+    return server, client
+
+
+def _first_error(exc: Exception, options: dict[str, str]) -> str:
+    """`OPTION VALUE: problem` for the first field pydantic refused."""
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors(include_input=False)[0]
-        field = ".".join(str(x) for x in first["loc"])
-        return f"{field}: {first['msg']}"
+        loc = [str(x) for x in first["loc"]]
+        option = options.get(loc[0] if loc else "", ".".join(loc))
+        return f"{option}: {first['msg']}"
     return str(exc)

@@ -256,6 +256,9 @@ def _check_scope(host: ipaddress.IPv6Address) -> None:
 
 def _parse_int(text: str, low: int, high: int, what: str) -> int:
     text = text.strip()
+    if re.fullmatch(r"-[0-9]{1,20}", text):  # a number, only not one wg takes
+        raise ValueProblem(Reason.INVALID_NUMBER,
+                           f"{text} is out of range for {what} ({low}-{high})")
     if not re.fullmatch(r"[0-9]+", text):
         raise ValueProblem(Reason.INVALID_NUMBER, f"{quote_value(text)} is not a number ({what})")
     digits = text.lstrip("0") or "0"

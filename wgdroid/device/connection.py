@@ -77,7 +77,11 @@ def server_address(
             env_port = int(raw_port)
     final_port = env_port if port is None else port
     if not 0 < final_port < 65536:
-        raise DeviceError(f"{final_port} is not a TCP port")
+        name = ("-P" if port is not None else "ADB_SERVER_SOCKET" if sock
+                else "ANDROID_ADB_SERVER_PORT")
+        given = f"{name} {port}" if port is not None else f"{name}={env[name]!r}"
+        raise DeviceError(f"{given}: {final_port} is not a TCP port (1-65535)",
+                          hint=None if port is not None else "unset it or use -H/-P")
     return ServerAddress(host or env_host, final_port)
 
 

@@ -62,6 +62,10 @@ FAILURES: dict[str, Failure] = {f.kind: f for f in (
             "do it in the WireGuard app; or `wgdroid pull {name}` and push it under another "
             "name, as a tunnel of wgdroid's"),
     Failure("exists", ("name",), errors.ConflictError, "a tunnel named {name!r} already exists"),
+    Failure("iface-taken", ("name",), errors.ConflictError,
+            "{what} failed: the phone has a network interface named {name!r} that is no "
+            "WireGuard tunnel; wgdroid leaves it alone",
+            "give the tunnel another name (`adb shell ip link` lists the phone's interfaces)"),
     Failure("port-clash", ("port", "other"), errors.ConflictError,
             "ListenPort {port} is already used by tunnel {other!r}",
             "change ListenPort (or leave it out for a random one), or disable the other"),

@@ -153,6 +153,7 @@ push_new() {
 }
 
 push_locked() {
+  not_foreign "$1"
   _ps_old=""
   [ -f "$STORE_DIR/$1.conf" ] && _ps_old=$(net_facts "$STORE_DIR/$1.conf")
   if is_up "$1"; then
@@ -278,6 +279,7 @@ op_rename() {
 }
 rename_locked() {
   own_conf "$1"
+  not_foreign "$2"
   taken "$2" && fail exists "$2"
   _rn_r=0
   if is_up "$1"; then

@@ -6,8 +6,22 @@
 # APP_FILES, DATA, SYS, USERSPACE_TOOL, DOWN_WAIT.
 # needs: lib dialect android
 
-# is_up NAME: wg knows the interface, or the kernel has it.
-is_up() { wg show "$1" >/dev/null 2>&1 || [ -e "$SYS/class/net/$1" ]; }
+# is_up NAME: NAME runs as a tunnel: wg knows it, or the kernel has it and
+# wgdroid's note says wgdroid brought it up (a userspace backend whose socket
+# this wg does not see). One of the phone's own interfaces (wlan0, rmnet_data0,
+# another VPN's tun0) is no tunnel: taking it down cuts the phone off.
+is_up() {
+  wg show "$1" >/dev/null 2>&1 || { [ -e "$SYS/class/net/$1" ] && [ -f "$NOTE_DIR/$1" ]; }
+}
+
+# present NAME: wg or the kernel has NAME, whoever made it (only for waiting
+# on an interface this script made or took down itself).
+present() { wg show "$1" >/dev/null 2>&1 || [ -e "$SYS/class/net/$1" ]; }
+
+# not_foreign NAME: else `iface-taken`: the kernel has NAME and it is no tunnel.
+not_foreign() {
+  if [ -e "$SYS/class/net/$1" ] && ! is_up "$1"; then fail iface-taken "$1"; fi
+}
 
 has_kmod() { [ -d "$SYS/module/wireguard" ]; }
 
@@ -34,7 +48,7 @@ sock_dir() {
 # forget_socket NAME: a UAPI socket left by a userspace backend that died
 # (killed, or its interface deleted under it) makes the name look taken.
 forget_socket() {
-  is_up "$1" && return 0
+  present "$1" && return 0
   _fs=$(sock_dir "$(command -v wg 2>/dev/null)")/$1.sock
   if [ -S "$_fs" ]; then rm -f "$_fs"; fi
 }
@@ -130,6 +144,7 @@ wg_up() {
     need_tools
   fi
   is_up "$_up_n" && fail already-up "$_up_n"
+  not_foreign "$_up_n"  # its clean-up deletes NAME: it must be this up's own
   if [ -n "$_up_android" ]; then
     pick_backend "$2" android
     forget_socket "$_up_n"
@@ -180,11 +195,11 @@ undo_up() {
   forget_socket "$1"
 }
 
-# wait_gone NAME SECONDS: wait until NAME is no longer up (a userspace
-# backend with thousands of peers takes a while to let go).
+# wait_gone NAME SECONDS: wait until NAME is gone (a userspace backend with
+# thousands of peers takes a while to let go).
 wait_gone() {
   _wg_i=0
-  while is_up "$1"; do
+  while present "$1"; do
     _wg_i=$((_wg_i + 1))
     [ "$_wg_i" -gt $(($2 * 10)) ] && return 1
     sleep 0.1
@@ -197,6 +212,7 @@ wg_down() {
   _dn_n=$1
   _dn_f=$(conf_of "$1")
   if ! is_up "$_dn_n"; then
+    not_foreign "$_dn_n"
     rm -f "$NOTE_DIR/$_dn_n"
     forget_socket "$_dn_n"
     # An up killed half-way leaves no interface but netd's network and rules.
