@@ -108,7 +108,10 @@ def test_sim_su_policy_and_answer(sim_phone: Any) -> None:
     assert wgdroid("sim", "su", serial).returncode == ExitCode.USAGE  # one of the two
 
 
-def test_status_watch_ends_cleanly_when_the_adb_server_dies(sim_phone: Any) -> None:
+def _watch_until_adb_dies(serial: str, *options: str) -> tuple[int, str, str, str]:
+    """`status --watch` (with OPTIONS) through a private adb server that is
+    killed once the first poll is out: (exit code, first line, the rest of
+    stdout, stderr)."""
     adb = shutil.which("adb") or "adb"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,20 +119,25 @@ def test_status_watch_ends_cleanly_when_the_adb_server_dies(sim_phone: Any) -> N
     env = dict(os.environ, ANDROID_ADB_SERVER_PORT=port)
     subprocess.run([adb, "start-server"], env=env, capture_output=True, check=True, timeout=30)
     try:
-        subprocess.run([adb, "connect", sim_phone.serial], env=env, capture_output=True,
+        subprocess.run([adb, "connect", serial], env=env, capture_output=True,
                        check=True, timeout=30)
         watch = subprocess.Popen(
-            [sys.executable, "-m", "wgdroid", "status", "--watch", "--interval", "0.3",
-             "-s", sim_phone.serial], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, stdin=subprocess.DEVNULL)
+            [sys.executable, "-m", "wgdroid", "status", "--watch", *options, "--interval",
+             "0.3", "-s", serial], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
         assert watch.stdout is not None
         first = watch.stdout.readline()  # the first poll went through
-        assert first.startswith("no tunnel is up"), first
         subprocess.run([adb, "kill-server"], env=env, capture_output=True, timeout=30)
-        _, err = watch.communicate(timeout=60)
+        rest, err = watch.communicate(timeout=60)
     finally:
         subprocess.run([adb, "kill-server"], env=env, capture_output=True, timeout=30)
-    assert watch.returncode == ExitCode.DEVICE, err
+    return watch.returncode, first, rest, err
+
+
+def test_status_watch_ends_cleanly_when_the_adb_server_dies(sim_phone: Any) -> None:
+    code, first, _, err = _watch_until_adb_dies(sim_phone.serial)
+    assert first.startswith("no tunnel is up"), first
+    assert code == ExitCode.DEVICE, err
     lines = err.strip().splitlines()
     assert lines and all(line.startswith("wgdroid: ") for line in lines), err
     assert "daemon" not in err and "Traceback" not in err
@@ -139,26 +147,8 @@ def test_status_watch_json_is_one_document_a_line_to_its_error(sim_phone: Any) -
     """`status --watch --json` writes a JSON document a line; the error that
     ends it came as an indented document over nine lines, which a reader of
     the stream (`| while read -r line`) could not parse."""
-    adb = shutil.which("adb") or "adb"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = str(s.getsockname()[1])
-    env = dict(os.environ, ANDROID_ADB_SERVER_PORT=port)
-    subprocess.run([adb, "start-server"], env=env, capture_output=True, check=True, timeout=30)
-    try:
-        subprocess.run([adb, "connect", sim_phone.serial], env=env, capture_output=True,
-                       check=True, timeout=30)
-        watch = subprocess.Popen(
-            [sys.executable, "-m", "wgdroid", "status", "--watch", "--json", "--interval",
-             "0.3", "-s", sim_phone.serial], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-        assert watch.stdout is not None
-        first = watch.stdout.readline()  # the first poll went through
-        subprocess.run([adb, "kill-server"], env=env, capture_output=True, timeout=30)
-        rest, err = watch.communicate(timeout=60)
-    finally:
-        subprocess.run([adb, "kill-server"], env=env, capture_output=True, timeout=30)
-    assert watch.returncode == ExitCode.DEVICE, err
+    code, first, rest, err = _watch_until_adb_dies(sim_phone.serial, "--json")
+    assert code == ExitCode.DEVICE, err
     docs = [json.loads(line) for line in (first + rest).splitlines()]
     assert docs[0]["devices"][0]["serial"] == sim_phone.serial
     assert docs[-1]["error"]["exit_code"] == ExitCode.DEVICE
