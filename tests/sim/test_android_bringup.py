@@ -250,7 +250,7 @@ def test_on_boot_brings_the_tunnel_back_after_a_reboot(sim_phone: Any, sim_state
     serial = sim_phone.serial
     up = cli("enable", "-s", serial, "demo", "--on-boot", "--json")
     assert up.returncode == 0, up.stderr
-    assert json.loads(up.stdout)["on_boot"] is True
+    assert {"on_boot": True, "boot_script": "installed"}.items() <= json.loads(up.stdout).items()
     listed = json.loads(cli("list", "-s", serial, "--json").stdout)["tunnels"]
     assert [t["on_boot"] for t in listed if t["name"] == "demo"] == [True]
     start = time.monotonic()
@@ -280,7 +280,9 @@ def test_on_boot_brings_the_tunnel_back_after_a_reboot(sim_phone: Any, sim_state
 
 def test_on_boot_without_magisk_says_so(sim_phones: Any) -> None:
     (phone,) = sim_phones(1, "emulator")  # AOSP su: nothing runs boot scripts
-    up = cli("enable", "-s", phone.serial, "demo", "--on-boot")
+    up = cli("enable", "-s", phone.serial, "demo", "--on-boot", "--json")
     assert up.returncode == 0, up.stderr
     assert "no Magisk or KernelSU on the phone" in up.stderr
+    # A script sees it too: marked, but no boot script will run it.
+    assert {"on_boot": True, "boot_script": "none"}.items() <= json.loads(up.stdout).items()
     assert cli("disable", "-s", phone.serial, "demo").returncode == 0

@@ -358,12 +358,17 @@ def _control(args: argparse.Namespace, op: Callable[[Device], Any]) -> int:
 
 def _control_json(name: str, result: Any) -> dict[str, Any]:
     """The same keys for a device that failed (result None: nulls); what the
-    Android bring-up adds (on_boot, resolved endpoint names, warnings) when set."""
+    Android bring-up adds (on_boot, boot_script, resolved endpoint names,
+    warnings) when set."""
     fields = {"name": name, "action": result and result.action,
               "backend": result and result.backend,
               "root_method": str(result.method) if result else None}
     if getattr(result, "on_boot", None) is not None:
         fields["on_boot"] = result.on_boot
+    if getattr(result, "boot_script", None) is not None:
+        # "none": marked, but no Magisk/KernelSU runs boot scripts (on_boot alone
+        # would promise a boot-time bring-up that cannot happen)
+        fields["boot_script"] = result.boot_script
     if getattr(result, "resolved", ()):
         fields["resolved"] = dict(result.resolved)
     if getattr(result, "warnings", ()):
