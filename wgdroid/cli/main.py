@@ -183,11 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return open_tui(args)
         output.stderr_text(parser.format_help())
         return ExitCode.USAGE
+    # --json, and one line per document under `status --watch`
+    as_json = {"json": getattr(args, "json", False), "stream": getattr(args, "watch", False)}
     try:
         return int(handler(args))
     except WgdroidError as exc:
-        return _failed(exc, json=getattr(args, "json", False),
-                       stream=getattr(args, "watch", False))
+        return _failed(exc, **as_json)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -198,8 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug or os.environ.get("WGDROID_DEBUG"):
             raise
         return _failed(WgdroidError(
-            f"internal error: {type(exc).__name__} (rerun with --debug for details)"),
-            json=getattr(args, "json", False), stream=getattr(args, "watch", False))
+            f"internal error: {type(exc).__name__} (rerun with --debug for details)"), **as_json)
 
 
 # Loaded by code that may leave work for the interpreter's clean-up: threads
